@@ -1,0 +1,27 @@
+//! gitsign: keyless signing and verification of git commits and tags with Sigstore.
+//!
+//! The modules follow the pipeline, from git's argv to a verdict:
+//!
+//! - [`cli`]: argv (clap, and git's gpg-style invocation), exit codes, error rendering.
+//! - [`config`]: one typed key table — default < git config < `SIGSTORE_*` < `GITSIGN_*` < flag.
+//! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
+//! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
+//! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
+//! - [`crypto`]: public keys and signature checks.
+//! - [`verify`]: chain at the anchored time, SCT, transparency log, timestamps, identity policy.
+//! - [`gpg_status`]: `[GNUPG:]` status lines for git.
+//! - [`ui`]: human output on stderr.
+//!
+//! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
+//! touches the environment, files and stdio.
+
+pub mod cli;
+pub mod cms;
+pub mod config;
+pub mod crypto;
+pub mod git;
+pub mod gpg_status;
+pub mod pem;
+pub mod trust;
+pub mod ui;
+pub mod verify;
