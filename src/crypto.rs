@@ -84,7 +84,7 @@ impl std::fmt::Debug for PublicKey {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum CryptoError {
     #[error("malformed public key")]
     MalformedKey,
@@ -124,6 +124,16 @@ impl PublicKey {
             other => return Err(CryptoError::UnsupportedKey(other.to_string())),
         };
         Ok(PublicKey { kind, raw })
+    }
+
+    /// An RSA key given as a bare PKCS #1 RSAPublicKey (trust roots' `PKCS1_RSA_*` keys).
+    pub fn from_pkcs1_rsa(der: &[u8]) -> Result<PublicKey, CryptoError> {
+        crate::cms::der_walk::single(der, crate::cms::der_walk::SEQUENCE, "RSAPublicKey")
+            .map_err(|_| CryptoError::MalformedKey)?;
+        Ok(PublicKey {
+            kind: KeyKind::Rsa,
+            raw: der.to_vec(),
+        })
     }
 
     /// Verify `sig` over `msg` (the message itself, not its digest).

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum PemError {
     #[error("no '-----BEGIN {0}-----' line")]
     MissingBegin(String),

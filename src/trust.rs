@@ -103,6 +103,7 @@ struct RawLog {
 #[serde(rename_all = "camelCase")]
 struct RawPublicKey {
     raw_bytes: Option<String>,
+    key_details: Option<String>,
     valid_for: Option<RawValidity>,
 }
 
@@ -171,10 +172,23 @@ fn log_key(raw: RawLog) -> Result<Option<LogKey>, TrustError> {
         return Ok(None);
     };
     let spki_der = b64(&bytes, "a log public key")?;
-    let key = PublicKey::from_spki_der(&spki_der).map_err(|source| TrustError::Key {
-        url: raw.base_url.clone(),
-        source,
-    })?;
+    let details = raw.public_key.key_details.as_deref().unwrap_or("");
+    let key = if details.starts_with("PKCS1_RSA") {
+        PublicKey::from_pkcs1_rsa(&spki_der)
+    } else {
+        PublicKey::from_spki_der(&spki_der)
+    };
+    let key = match key {
+        Ok(k) => k,
+        // A key type this build cannot use makes that one log unusable, not the whole root.
+        Err(CryptoError::UnsupportedKey(_)) => return Ok(None),
+        Err(source) => {
+            return Err(TrustError::Key {
+                url: raw.base_url,
+                source,
+            })
+        }
+    };
     let key_id = match raw.log_id {
         Some(id) => b64(&id.key_id, "a log id")?,
         None => crate::crypto::sha256(&spki_der).to_vec(),

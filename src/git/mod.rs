@@ -1,1 +1,4 @@
-//! stub
+//! git objects: raw bytes from the object database, the signed payload / signature split,
+//! and revision ranges.
+pub mod object;
+pub mod repo;

@@ -1,1 +1,3 @@
-//! Integration tests: one binary.
+//! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
+mod fixtures;
+mod util;

@@ -1,0 +1,357 @@
+//! X.509 certificates as Sigstore issues them: the fields verification needs, decoded once.
+//!
+//! Fulcio extensions follow Fulcio's `docs/oid-info.md`: 1.3.6.1.4.1.57264.1.1 (issuer, raw
+//! string, deprecated) and 1.3.6.1.4.1.57264.1.8 (issuer, DER UTF8String); 1.1.2–1.1.6 the
+//! GitHub workflow trigger, sha, name, repository and ref (raw strings).
+
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode};
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::cms::der_walk::{self, children, ctx, expect, read, Tlv};
+
+pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+pub const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
+const OID_NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
+const OID_CERT_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
+/// Precertificate poison (RFC 6962 §3.1): must never appear in a final certificate.
+const OID_CT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
+pub const OID_EKU_CODE_SIGNING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+pub const OID_EKU_TIME_STAMPING: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+
+/// Extensions a verifier may see marked critical and still understand.
+const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [
+    OID_BASIC_CONSTRAINTS,
+    OID_KEY_USAGE,
+    OID_EXT_KEY_USAGE,
+    OID_SAN,
+    OID_NAME_CONSTRAINTS,
+    OID_CERT_POLICIES,
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+pub enum CertError {
+    #[error("certificate is malformed")]
+    Der(#[from] der_walk::DerError),
+    #[error("certificate is malformed: {0}")]
+    X509(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    pub oid: ObjectIdentifier,
+    pub critical: bool,
+    pub value: Vec<u8>,
+}
+
+/// A parsed certificate with the exact bytes needed to check signatures over it.
+#[derive(Debug, Clone)]
+pub struct Cert {
+    pub der: Vec<u8>,
+    pub tbs_der: Vec<u8>,
+    pub signature_algorithm: ObjectIdentifier,
+    pub signature: Vec<u8>,
+    pub subject_der: Vec<u8>,
+    pub issuer_der: Vec<u8>,
+    pub serial: Vec<u8>,
+    pub spki_der: Vec<u8>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub extensions: Vec<Extension>,
+    parsed: x509_cert::Certificate,
+}
+
+/// Decode a UTCTime or GeneralizedTime element into Unix seconds.
+pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
+    let s = std::str::from_utf8(tlv.value).ok()?;
+    let s = s.strip_suffix('Z')?;
+    let full = match tlv.tag {
+        der_walk::UTC_TIME if s.len() == 12 => {
+            let yy: i32 = s.get(..2)?.parse().ok()?;
+            // RFC 5280 §4.1.2.5.1: 50–99 are 19xx, 00–49 are 20xx.
+            format!("{}{}", if yy >= 50 { 19 } else { 20 }, s)
+        }
+        der_walk::GENERALIZED_TIME if s.len() >= 14 => s.to_owned(),
+        _ => return None,
+    };
+    let (main, _frac) = full.split_at(14);
+    chrono::NaiveDateTime::parse_from_str(main, "%Y%m%d%H%M%S")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
+}
+
+impl Cert {
+    /// Parse a DER certificate.
+    pub fn parse(der: &[u8]) -> Result<Cert, CertError> {
+        let cert = der_walk::single(der, der_walk::SEQUENCE, "Certificate")?;
+        let (tbs, rest) = expect(cert.value, der_walk::SEQUENCE, "TBSCertificate")?;
+        let (sig_alg, rest) = expect(rest, der_walk::SEQUENCE, "signatureAlgorithm")?;
+        let (sig, _) = expect(rest, 0x03, "signatureValue")?;
+        let signature = match sig.value.split_first() {
+            Some((0, bits)) => bits.to_vec(),
+            _ => return Err(CertError::X509("signature has unused bits".into())),
+        };
+        let signature_algorithm = der_walk::oid(&read(sig_alg.value)?.0)?;
+
+        let (first, rest) = read(tbs.value)?;
+        let (serial, rest) = if first.tag == ctx(0) {
+            expect(rest, der_walk::INTEGER, "serialNumber")?
+        } else {
+            (first, rest)
+        };
+        let (_sig, rest) = expect(rest, der_walk::SEQUENCE, "signature")?;
+        let (issuer, rest) = expect(rest, der_walk::SEQUENCE, "issuer")?;
+        let (validity, rest) = expect(rest, der_walk::SEQUENCE, "validity")?;
+        let (subject, rest) = expect(rest, der_walk::SEQUENCE, "subject")?;
+        let (spki, rest) = expect(rest, der_walk::SEQUENCE, "subjectPublicKeyInfo")?;
+        let times = children(validity.value)?;
+        let [nb, na] = times.as_slice() else {
+            return Err(CertError::X509("validity must hold two times".into()));
+        };
+        let not_before =
+            decode_time(nb).ok_or_else(|| CertError::X509("invalid notBefore".into()))?;
+        let not_after = decode_time(na).ok_or_else(|| CertError::X509("invalid notAfter".into()))?;
+
+        let mut extensions = Vec::new();
+        for field in children(rest)? {
+            if field.tag != ctx(3) {
+                continue;
+            }
+            let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+            for ext in children(list.value)? {
+                let (id, rest) = read(ext.value)?;
+                let (next, rest) = read(rest)?;
+                let (critical, value) = if next.tag == der_walk::BOOLEAN {
+                    (next.value != [0], expect(rest, der_walk::OCTET_STRING, "extnValue")?.0)
+                } else if next.tag == der_walk::OCTET_STRING {
+                    (false, next)
+                } else {
+                    return Err(CertError::X509("malformed extension".into()));
+                };
+                extensions.push(Extension {
+                    oid: der_walk::oid(&id)?,
+                    critical,
+                    value: value.value.to_vec(),
+                });
+            }
+        }
+        let parsed =
+            x509_cert::Certificate::from_der(der).map_err(|e| CertError::X509(e.to_string()))?;
+        Ok(Cert {
+            der: der.to_vec(),
+            tbs_der: tbs.raw.to_vec(),
+            signature_algorithm,
+            signature,
+            subject_der: subject.raw.to_vec(),
+            issuer_der: issuer.raw.to_vec(),
+            serial: serial.value.to_vec(),
+            spki_der: spki.raw.to_vec(),
+            not_before,
+            not_after,
+            extensions,
+            parsed,
+        })
+    }
+
+    pub fn extension(&self, oid: &ObjectIdentifier) -> Option<&Extension> {
+        self.extensions.iter().find(|e| &e.oid == oid)
+    }
+
+    /// Critical extensions this verifier does not understand (RFC 5280 §4.2: must reject).
+    pub fn unknown_critical_extensions(&self) -> Vec<ObjectIdentifier> {
+        self.extensions
+            .iter()
+            .filter(|e| e.critical && !KNOWN_CRITICAL.contains(&e.oid))
+            .map(|e| e.oid)
+            .collect()
+    }
+
+    pub fn is_precertificate(&self) -> bool {
+        self.extension(&OID_CT_POISON).is_some()
+    }
+
+    /// `Some(true)` when basicConstraints says CA.
+    pub fn is_ca(&self) -> bool {
+        self.extension(&OID_BASIC_CONSTRAINTS)
+            .and_then(|e| x509_cert::ext::pkix::BasicConstraints::from_der(&e.value).ok())
+            .is_some_and(|bc| bc.ca)
+    }
+
+    /// Whether keyUsage allows `bit` (0 = digitalSignature, 5 = keyCertSign); absent = allowed.
+    pub fn key_usage_allows(&self, bit: usize) -> bool {
+        let Some(ext) = self.extension(&OID_KEY_USAGE) else {
+            return true;
+        };
+        let Ok(bits) = der::asn1::BitString::from_der(&ext.value) else {
+            return false;
+        };
+        let bytes = bits.raw_bytes();
+        bytes
+            .get(bit / 8)
+            .is_some_and(|b| b & (0x80 >> (bit % 8)) != 0)
+    }
+
+    /// The extended key usages, if the extension is present.
+    pub fn extended_key_usages(&self) -> Option<Vec<ObjectIdentifier>> {
+        let ext = self.extension(&OID_EXT_KEY_USAGE)?;
+        x509_cert::ext::pkix::ExtendedKeyUsage::from_der(&ext.value)
+            .ok()
+            .map(|e| e.0)
+    }
+
+    pub fn subject_key_id(&self) -> Option<Vec<u8>> {
+        let ext = self.extension(&OID_SKI)?;
+        der::asn1::OctetString::from_der(&ext.value)
+            .ok()
+            .map(|o| o.into_bytes())
+    }
+
+    pub fn authority_key_id(&self) -> Option<Vec<u8>> {
+        let ext = self.extension(&OID_AKI)?;
+        x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(&ext.value)
+            .ok()?
+            .key_identifier
+            .map(|o| o.into_bytes())
+    }
+
+    /// Subject alternative names: (kind, value) with kind `email`, `uri`, `dns` or `other`.
+    pub fn subject_alt_names(&self) -> Vec<(&'static str, String)> {
+        let Some(ext) = self.extension(&OID_SAN) else {
+            return Vec::new();
+        };
+        let Ok(san) = x509_cert::ext::pkix::SubjectAltName::from_der(&ext.value) else {
+            return Vec::new();
+        };
+        san.0
+            .iter()
+            .filter_map(|name| match name {
+                GeneralName::Rfc822Name(s) => Some(("email", s.to_string())),
+                GeneralName::UniformResourceIdentifier(s) => Some(("uri", s.to_string())),
+                GeneralName::DnsName(s) => Some(("dns", s.to_string())),
+                GeneralName::OtherName(o) => {
+                    // Fulcio's username SAN (1.3.6.1.4.1.57264.1.7) is an UTF8String.
+                    o.value
+                        .to_der()
+                        .ok()
+                        .and_then(|d| der::asn1::Utf8StringRef::from_der(&d).ok().map(|s| s.to_string()))
+                        .map(|s| ("other", s))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// A Fulcio extension that holds a raw string (the v1 encoding of 57264.1.1–1.6).
+    pub fn raw_string_extension(&self, oid: &ObjectIdentifier) -> Option<String> {
+        self.extension(oid)
+            .and_then(|e| String::from_utf8(e.value.clone()).ok())
+    }
+
+    /// A Fulcio extension that holds a DER UTF8String (57264.1.8 onward).
+    pub fn utf8_extension(&self, oid: &ObjectIdentifier) -> Option<String> {
+        self.extension(oid)
+            .and_then(|e| der::asn1::Utf8StringRef::from_der(&e.value).ok())
+            .map(|s| s.to_string())
+    }
+
+    /// The OIDC issuer Fulcio recorded: the v2 extension when present, else the v1 one.
+    pub fn oidc_issuer(&self) -> Option<String> {
+        self.utf8_extension(&OID_FULCIO_ISSUER_V2)
+            .or_else(|| self.raw_string_extension(&OID_FULCIO_ISSUER_V1))
+    }
+
+    /// PEM of the certificate, as Rekor stores it in hashedrekord entries.
+    pub fn to_pem(&self) -> String {
+        crate::pem::encode("CERTIFICATE", &self.der)
+    }
+
+    /// SHA-1 fingerprint (hex, upper case) — what gpg status lines call the fingerprint.
+    pub fn sha1_fingerprint(&self) -> String {
+        let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
+        crate::verify::hex_upper(d.as_ref())
+    }
+
+    /// The underlying x509-cert value, for fields not surfaced above.
+    pub fn x509(&self) -> &x509_cert::Certificate {
+        &self.parsed
+    }
+
+    /// The subject's common name, if any (for human output).
+    pub fn subject_common_name(&self) -> Option<String> {
+        self.parsed
+            .tbs_certificate
+            .subject
+            .0
+            .iter()
+            .flat_map(|rdn| rdn.0.iter())
+            .find(|atv| atv.oid == const_oid::db::rfc4519::CN)
+            .and_then(|atv| atv.value.to_der().ok())
+            .and_then(|d| {
+                der::asn1::Utf8StringRef::from_der(&d)
+                    .map(|s| s.to_string())
+                    .or_else(|_| der::asn1::PrintableStringRef::from_der(&d).map(|s| s.to_string()))
+                    .ok()
+            })
+    }
+}
+
+/// The TBSCertificate with one extension removed and lengths recomputed: the
+/// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT list.
+pub fn tbs_without_extension(tbs_der: &[u8], drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
+    let tbs = der_walk::single(tbs_der, der_walk::SEQUENCE, "TBSCertificate")?;
+    let mut body = Vec::new();
+    for field in children(tbs.value)? {
+        if field.tag != ctx(3) {
+            body.extend_from_slice(field.raw);
+            continue;
+        }
+        let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+        let mut kept = Vec::new();
+        for ext in children(list.value)? {
+            let (id, _) = read(ext.value)?;
+            if &der_walk::oid(&id)? != drop {
+                kept.extend_from_slice(ext.raw);
+            }
+        }
+        let mut seq = der_walk::header(der_walk::SEQUENCE, kept.len());
+        seq.extend(kept);
+        body.extend(der_walk::header(ctx(3), seq.len()));
+        body.extend(seq);
+    }
+    let mut out = der_walk::header(der_walk::SEQUENCE, body.len());
+    out.extend(body);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_both_time_forms() {
+        let utc = Tlv { tag: der_walk::UTC_TIME, raw: &[], value: b"220512205033Z" };
+        assert_eq!(decode_time(&utc), Some(1652388633), "2022-05-12T20:50:33Z");
+        let gen = Tlv { tag: der_walk::GENERALIZED_TIME, raw: &[], value: b"20500101000000Z" };
+        assert_eq!(decode_time(&gen), Some(2524608000));
+        let bad = Tlv { tag: der_walk::UTC_TIME, raw: &[], value: b"2205122050Z" };
+        assert_eq!(decode_time(&bad), None, "a time without seconds is refused");
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for input in [&b""[..], b"\x30", b"\x30\x00", b"\x30\x03\x30\x01\x00", &[0x30, 0x82, 0xff, 0xff]] {
+            assert!(Cert::parse(input).is_err(), "{input:?} is not a certificate");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! Shared helpers: paths to vectors, the manifest, hermetic git and gitsign commands.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    std::fs::read(data(rel)).unwrap_or_else(|e| panic!("reading test vector {rel}: {e}"))
+}
+
+pub fn json(rel: &str) -> serde_json::Value {
+    serde_json::from_slice(&read(rel)).unwrap_or_else(|e| panic!("parsing {rel}: {e}"))
+}
+
+/// The gitsign binary under test.
+pub fn gitsign_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gitsign"))
+}
+
+/// A command with a scrubbed environment: no user or system git config, fixed identity.
+pub fn hermetic(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "Test Author")
+        .env("GIT_AUTHOR_EMAIL", "author@example.com")
+        .env("GIT_COMMITTER_NAME", "Test Author")
+        .env("GIT_COMMITTER_EMAIL", "author@example.com")
+        .env("GIT_AUTHOR_DATE", "1700000000 +0000")
+        .env("GIT_COMMITTER_DATE", "1700000000 +0000")
+        .env("LC_ALL", "C");
+    cmd
+}
+
+/// Run and return (status code, stdout, stderr).
+pub fn output(cmd: &mut Command) -> (i32, String, String) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A throwaway repository holding the given raw objects, written with `git hash-object -w`.
+pub struct TestRepo {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRepo {
+    pub fn new() -> TestRepo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = TestRepo { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = hermetic(program, self.path());
+        c.current_dir(self.path());
+        c
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let (code, out, err) = output(self.cmd("git").args(args));
+        assert_eq!(code, 0, "git {args:?} failed: {err}");
+        out
+    }
+
+    /// Store a raw object and return its id.
+    pub fn write_object(&self, kind: &str, raw: &[u8]) -> String {
+        let file = self.path().join(".git/raw-object");
+        std::fs::write(&file, raw).expect("write raw object");
+        let id = self
+            .git(&["hash-object", "-t", kind, "-w", "--literally", file.to_str().expect("utf8 path")])
+            .trim()
+            .to_owned();
+        std::fs::remove_file(&file).ok();
+        id
+    }
+
+    pub fn gitsign(&self) -> Command {
+        self.cmd(gitsign_bin())
+    }
+}
