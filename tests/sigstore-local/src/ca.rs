@@ -45,6 +45,9 @@ pub const FULCIO_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3
 /// Fulcio: OIDC issuer, DER UTF8String.
 pub const FULCIO_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 
+/// subjectAltName (RFC 5280 §4.2.1.6).
+pub const SAN_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+
 /// Leaf validity, as public Fulcio issues.
 pub const LEAF_VALIDITY: Duration = Duration::from_secs(600);
 /// CA certificates live ten years; the trusted root says when they start.
@@ -179,13 +182,13 @@ pub fn ca_cert(
     sign_tbs(tbs, issuer_key)?.to_der().map_err(Error::der)
 }
 
-/// Load `<dir>/<name>.pem` or create it with `make` and persist it.
+/// Load `<dir>/<name>.crt.pem` or create it with `make` and persist it.
 pub fn load_or_create_cert(
     dir: &Path,
     name: &str,
     make: impl FnOnce() -> Result<Vec<u8>, Error>,
 ) -> Result<Vec<u8>, Error> {
-    let path = dir.join(format!("{name}.pem"));
+    let path = dir.join(format!("{name}.crt.pem"));
     if path.exists() {
         let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
         return keys::pem_blocks(&text, "CERTIFICATE")
@@ -263,7 +266,7 @@ impl Ca {
                 },
             )?,
             // Empty subject ⇒ the SAN must be critical (RFC 5280 §4.2.1.6).
-            raw_ext(x509_cert::ext::pkix::SubjectAltName::OID_SAN, true, san_der)?,
+            raw_ext(crate::ca::SAN_OID, true, san_der)?,
             raw_ext(FULCIO_ISSUER_V1, false, spec.issuer.as_bytes().to_vec())?,
             raw_ext(
                 FULCIO_ISSUER_V2,
@@ -407,7 +410,7 @@ mod tests {
         let tbs = &cert.tbs_certificate;
         assert!(tbs.subject.0.is_empty(), "subject must be empty");
         let exts = tbs.extensions.as_ref().unwrap();
-        let san = exts.iter().find(|e| e.extn_id == SubjectAltName::OID_SAN).unwrap();
+        let san = exts.iter().find(|e| e.extn_id == SAN_OID).unwrap();
         assert!(san.critical, "SAN must be critical with an empty subject");
         let v2 = exts.iter().find(|e| e.extn_id == FULCIO_ISSUER_V2).unwrap();
         assert_eq!(Utf8StringRef::from_der(v2.extn_value.as_bytes()).unwrap().as_str(), "http://issuer", "1.8 must be a DER UTF8String of the issuer");
