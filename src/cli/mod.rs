@@ -1,2 +1,148 @@
-//! stub
-pub fn run(_args: impl IntoIterator<Item = std::ffi::OsString>) -> std::process::ExitCode { std::process::ExitCode::SUCCESS }
+//! Command line: clap for gitsign's own subcommands, a hand parser for git's gpg-style argv
+//! (`--status-fd=2 -bsau KEY`, `--status-fd=1 --verify SIG -`), exit codes and error rendering.
+//!
+//! Exit codes: 0 all good; 1 a negative answer (bad or missing signature, policy not met);
+//! 2 could not decide (usage, config, network, I/O, no time anchor); 255 internal bug.
+
+pub mod completion;
+pub mod gpg;
+pub mod output;
+pub mod verify;
+pub mod verify_tag;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Key};
+use crate::trust::TrustedRoot;
+
+/// An error on the way to an answer, with what the user can do about it.
+pub struct CliError {
+    pub code: u8,
+    pub error: anyhow::Error,
+    pub hint: Option<String>,
+}
+
+impl CliError {
+    pub fn new(code: u8, error: anyhow::Error) -> CliError {
+        CliError { code, error, hint: None }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError::new(2, e.into())
+    }
+}
+
+pub type CliResult = Result<ExitCode, CliError>;
+
+const LONG_ABOUT: &str = "\
+Keyless signing and verification of git commits and tags with Sigstore.
+
+git runs gitsign as its x509 signing program. Set it up once:
+
+    git config --global gpg.format x509
+    git config --global gpg.x509.program gitsign
+    git config --global commit.gpgsign true
+
+then `git commit` signs, and `git verify-commit`, `git log --show-signature` and
+`gitsign verify` check signatures.";
+
+#[derive(Parser, Debug)]
+#[command(name = "gitsign", version, about = "Keyless git signing with Sigstore", long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Verify(verify::VerifyArgs),
+    VerifyTag(verify_tag::VerifyTagArgs),
+    Completion(completion::CompletionArgs),
+    /// Print the version
+    Version,
+}
+
+/// Entry point of the binary.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let result = match gpg::parse(&args) {
+        Ok(Some(gpg_args)) => gpg::run(&gpg_args),
+        Err(e) => Err(CliError::new(2, anyhow::anyhow!(e))
+            .hint("git calls gitsign as `gitsign --status-fd=2 -bsau KEY` or `gitsign --status-fd=1 --verify SIG -`")),
+        Ok(None) => match Cli::try_parse_from(&args) {
+            Ok(cli) => dispatch(cli),
+            Err(e) => {
+                let _ = e.print();
+                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            }
+        },
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            crate::ui::eprint(&crate::ui::render_error(&e.error, e.hint.as_deref()));
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Verify(a) => verify::run(&a),
+        Command::VerifyTag(a) => verify_tag::run(&a),
+        Command::Completion(a) => completion::run(&a),
+        Command::Version => {
+            println!("gitsign {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Load the configuration from git and the environment.
+pub fn load_config() -> Result<Config, CliError> {
+    Config::load().map_err(|e| {
+        CliError::new(2, anyhow::Error::new(e)).hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
+    })
+}
+
+/// The trust root the configuration selects: `trustedRoot` file or the embedded public-good
+/// root, with the Fulcio CAs replaced by `fulcioRoot` when set.
+pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
+    let mut root = match config.get(Key::TrustedRoot) {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the trusted root '{path}' (from {})", source_of(config, Key::TrustedRoot)))?;
+            TrustedRoot::from_json(&bytes)
+                .with_context(|| format!("parsing the trusted root '{path}'"))
+                .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
+        }
+        None => TrustedRoot::public_good(),
+    };
+    if let Some(path) = config.get(Key::FulcioRoot) {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("reading the Fulcio root '{path}' (from {})", source_of(config, Key::FulcioRoot)))?;
+        root = root
+            .with_fulcio_pem_bundle(&pem)
+            .with_context(|| format!("parsing the Fulcio root '{path}'"))
+            .map_err(|e| CliError::new(2, e).hint("the file must hold PEM CERTIFICATE blocks"))?;
+    }
+    Ok(root)
+}
+
+fn source_of(config: &Config, key: Key) -> String {
+    config
+        .source(key)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "the default".into())
+}

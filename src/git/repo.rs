@@ -1,1 +1,194 @@
-//! stub
+//! The repository: revisions and ranges resolved with gix, raw object bytes straight from the
+//! object database (never re-serialised: a signature covers exact bytes).
+
+use gix::ObjectId;
+
+use crate::git::object::HashKind;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("not in a git repository")]
+    NotARepository(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("unknown revision '{0}'")]
+    Revision(String, #[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("'{0}' does not name a commit")]
+    NotACommit(String),
+    #[error("'{0}' is not an annotated tag (lightweight tags carry no signature)")]
+    NotATag(String),
+    #[error("could not read object {0}")]
+    Object(String, #[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("could not walk the history")]
+    Walk(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
+    Box::new(e)
+}
+
+pub struct Repo {
+    repo: gix::Repository,
+}
+
+/// What a list of revision arguments asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// Commits named directly (`HEAD`, a sha): only these, like Go gitsign's single revision.
+    pub single: Vec<ObjectId>,
+    /// Walk from these…
+    pub include: Vec<ObjectId>,
+    /// …hiding everything reachable from these.
+    pub exclude: Vec<ObjectId>,
+}
+
+impl Repo {
+    /// Find the repository containing `dir` (honours `GIT_DIR` like git).
+    pub fn discover(dir: &std::path::Path) -> Result<Repo, RepoError> {
+        let repo = gix::discover(dir).map_err(|e| RepoError::NotARepository(boxed(e)))?;
+        Ok(Repo { repo })
+    }
+
+    pub fn hash_kind(&self) -> HashKind {
+        match self.repo.object_hash() {
+            gix::hash::Kind::Sha1 => HashKind::Sha1,
+            _ => HashKind::Sha256,
+        }
+    }
+
+    fn peel_to_commit(&self, id: ObjectId, spec: &str) -> Result<ObjectId, RepoError> {
+        let obj = self
+            .repo
+            .find_object(id)
+            .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
+        obj.peel_to_commit()
+            .map(|c| c.id)
+            .map_err(|_| RepoError::NotACommit(spec.to_owned()))
+    }
+
+    /// Resolve revision arguments: `HEAD`, `v1.0..main`, `A...B`, `^X`, `--all`.
+    pub fn select(&self, specs: &[String]) -> Result<Selection, RepoError> {
+        use gix::revision::plumbing::Spec;
+        let mut sel = Selection::default();
+        for spec in specs {
+            if spec == "--all" {
+                let refs = self.repo.references().map_err(|e| RepoError::Walk(boxed(e)))?;
+                let all = refs.all().map_err(|e| RepoError::Walk(boxed(e)))?;
+                for r in all.flatten() {
+                    let mut r = r;
+                    if let Ok(id) = r.peel_to_id() {
+                        if let Ok(c) = self.peel_to_commit(id.detach(), spec) {
+                            sel.include.push(c);
+                        }
+                    }
+                }
+                continue;
+            }
+            let parsed = self
+                .repo
+                .rev_parse(spec.as_str())
+                .map_err(|e| RepoError::Revision(spec.clone(), boxed(e)))?
+                .detach();
+            match parsed {
+                Spec::Include(id) => sel.single.push(self.peel_to_commit(id, spec)?),
+                Spec::Exclude(id) => sel.exclude.push(self.peel_to_commit(id, spec)?),
+                Spec::Range { from, to } => {
+                    sel.exclude.push(self.peel_to_commit(from, spec)?);
+                    sel.include.push(self.peel_to_commit(to, spec)?);
+                }
+                Spec::Merge { theirs, ours } => {
+                    let (a, b) = (self.peel_to_commit(theirs, spec)?, self.peel_to_commit(ours, spec)?);
+                    sel.include.extend([a, b]);
+                    if let Some(base) = self
+                        .repo
+                        .merge_base(a, b)
+                        .map_err(|e| RepoError::Walk(boxed(e)))?
+                    {
+                        sel.exclude.push(base.detach());
+                    }
+                }
+                Spec::IncludeOnlyParents(id) => {
+                    let c = self.peel_to_commit(id, spec)?;
+                    sel.include.extend(self.parents(c)?);
+                }
+                Spec::ExcludeParents(id) => {
+                    let c = self.peel_to_commit(id, spec)?;
+                    sel.single.push(c);
+                    sel.exclude.extend(self.parents(c)?);
+                }
+            }
+        }
+        // With exclusions, single revisions become walk tips (`git log A ^B`).
+        if !sel.exclude.is_empty() || !sel.include.is_empty() {
+            let singles = std::mem::take(&mut sel.single);
+            sel.include.extend(singles);
+        }
+        Ok(sel)
+    }
+
+    fn parents(&self, id: ObjectId) -> Result<Vec<ObjectId>, RepoError> {
+        let c = self
+            .repo
+            .find_commit(id)
+            .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
+        Ok(c.parent_ids().map(|p| p.detach()).collect())
+    }
+
+    /// The commits a selection names, newest first for walks, in argument order for singles.
+    pub fn commits(&self, sel: &Selection) -> Result<Vec<ObjectId>, RepoError> {
+        let mut out = sel.single.clone();
+        if !sel.include.is_empty() {
+            let walk = self
+                .repo
+                .rev_walk(sel.include.iter().copied())
+                .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+                .with_hidden(sel.exclude.iter().copied())
+                .all()
+                .map_err(|e| RepoError::Walk(boxed(e)))?;
+            for info in walk {
+                out.push(info.map_err(|e| RepoError::Walk(boxed(e)))?.id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The exact bytes of an object as stored.
+    pub fn raw(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
+        let obj = self
+            .repo
+            .find_object(id)
+            .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
+        Ok(obj.data.clone())
+    }
+
+    /// An annotated tag object by name (`v1.0` or `refs/tags/v1.0`) or id.
+    pub fn tag(&self, name: &str) -> Result<(ObjectId, Vec<u8>), RepoError> {
+        let candidates = [format!("refs/tags/{name}"), name.to_owned()];
+        for c in &candidates {
+            if let Ok(mut r) = self.repo.find_reference(c.as_str()) {
+                if let Ok(id) = r.peel_to_id() {
+                    let _ = id;
+                }
+                let target = r.target().try_id().map(|i| i.to_owned());
+                if let Some(id) = target {
+                    return self.tag_object(id, name);
+                }
+            }
+        }
+        let id = self
+            .repo
+            .rev_parse_single(name)
+            .map_err(|e| RepoError::Revision(name.to_owned(), boxed(e)))?
+            .detach();
+        self.tag_object(id, name)
+    }
+
+    fn tag_object(&self, id: ObjectId, name: &str) -> Result<(ObjectId, Vec<u8>), RepoError> {
+        let obj = self
+            .repo
+            .find_object(id)
+            .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
+        if obj.kind != gix::object::Kind::Tag {
+            return Err(RepoError::NotATag(name.to_owned()));
+        }
+        Ok((id, obj.data.clone()))
+    }
+}

@@ -276,10 +276,11 @@ impl Cert {
         crate::pem::encode("CERTIFICATE", &self.der)
     }
 
-    /// SHA-1 fingerprint (hex, upper case) — what gpg status lines call the fingerprint.
+    /// SHA-1 fingerprint (lower-case hex), the certificate ID Go gitsign prints and puts in
+    /// gpg status lines.
     pub fn sha1_fingerprint(&self) -> String {
         let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
-        crate::verify::hex_upper(d.as_ref())
+        crate::verify::hex(d.as_ref())
     }
 
     /// The underlying x509-cert value, for fields not surfaced above.

@@ -147,6 +147,8 @@ pub struct CertSummary {
     pub not_before: i64,
     pub not_after: i64,
     pub issuer_chain: Vec<String>,
+    /// The leaf's issuer as an RFC 4514 string, e.g. `CN=sigstore-intermediate,O=sigstore.dev`.
+    pub issuer_dn: String,
 }
 
 /// The result of verifying one signature.
@@ -234,6 +236,7 @@ pub fn verify_detached(payload: &[u8], signature: &[u8], opts: &Options<'_>) -> 
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
+            issuer_dn: leaf.x509().tbs_certificate.issuer.to_string(),
         }),
         anchor: None,
         signing_time: checked.signing_time,
@@ -320,14 +323,18 @@ fn find_anchor(
     if let Some(entry) = tlog::decode_embedded(&unsigned_attr_values(msg)).map_err(Failure::Tlog)? {
         let body = tlog::hashedrekord_body(&hex(&rekor_digest(msg)), &msg.signer.signature, &leaf.to_pem());
         let v = tlog::verify_entry(&entry, &body, root).map_err(Failure::Tlog)?;
-        return Ok(Some(Anchor::Tlog {
-            log_index: v.log_index,
-            integrated_time: v.integrated_time,
-            log_url: v.log_base_url,
-        }));
+        // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
+        // proves the entry is logged but not when, so the time must come from elsewhere.
+        if v.integrated_time_signed {
+            return Ok(Some(Anchor::Tlog {
+                log_index: v.log_index,
+                integrated_time: v.integrated_time,
+                log_url: v.log_base_url,
+            }));
+        }
     }
     if let Some(attr) = msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
-        let token = attr.values.first().ok_or(Failure::Timestamp(timestamp::TimestampError::Malformed))?;
+        let token = attr.values.first().ok_or_else(|| Failure::Timestamp(timestamp::TimestampError::Malformed("empty attribute".into())))?;
         let v = timestamp::verify_timestamp_token(token, &msg.signer.signature, root)
             .map_err(Failure::Timestamp)?;
         return Ok(Some(Anchor::Timestamp {

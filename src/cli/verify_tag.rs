@@ -1,0 +1,57 @@
+//! `gitsign verify-tag`: an annotated tag's in-body signature against an identity policy.
+
+use std::process::ExitCode;
+
+use super::verify::{open_repo, policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
+use super::{output, CliError, CliResult};
+use crate::verify::{self, ObjectKind};
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Verify an annotated tag's signature against an identity policy",
+    after_long_help = "Example:\n  gitsign verify-tag v1.2.0 --certificate-identity release@example.com \\\n      --certificate-oidc-issuer https://token.actions.githubusercontent.com"
+)]
+pub struct VerifyTagArgs {
+    /// Tag name (or object id) of an annotated tag
+    pub tag: String,
+    #[command(flatten)]
+    pub identity: IdentityArgs,
+    #[command(flatten)]
+    pub issuer: IssuerArgs,
+    #[command(flatten)]
+    pub workflow: WorkflowArgs,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+pub fn run(args: &VerifyTagArgs) -> CliResult {
+    let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
+    let (root, ignore_tlog, ignore_sct) = trust_setup(&args.trust)?;
+    let repo = open_repo()?;
+    let (id, raw) = repo.tag(&args.tag).map_err(|e| {
+        CliError::new(2, anyhow::Error::new(e)).hint("list annotated tags with `git tag -l`")
+    })?;
+    let opts = verify::Options {
+        root: &root,
+        policy: &policy,
+        insecure_ignore_tlog: ignore_tlog,
+        insecure_ignore_sct: ignore_sct,
+    };
+    let report = verify::verify_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
+    match args.format {
+        Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
+        Format::Human => {
+            crate::ui::eprint(&output::summary(&report, true));
+            if let Some((msg, hint)) = output::problem(&report) {
+                crate::ui::eprint(&format!("gitsign: error: tag {}: {msg}\n", args.tag));
+                if let Some(h) = hint {
+                    crate::ui::eprint(&format!("Hint: {h}\n"));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::from(output::exit_code([&report])))
+}
