@@ -116,8 +116,12 @@ pub fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, Error> {
     Ok(Sha256::digest(spki.subject_public_key.raw_bytes())[..20].to_vec())
 }
 
-pub fn ext<E: AsExtension>(subject: &Name, e: &E) -> Result<Extension, Error> {
-    e.to_extension(subject, &[]).map_err(Error::der)
+/// Encode an extension with the criticality public Fulcio uses (x509-cert's defaults differ:
+/// it marks EKU critical, which webpki-style verifiers reject on a Fulcio leaf).
+pub fn ext<E: AsExtension>(critical: bool, subject: &Name, e: &E) -> Result<Extension, Error> {
+    let mut x = e.to_extension(subject, &[]).map_err(Error::der)?;
+    x.critical = critical;
+    Ok(x)
 }
 
 pub fn raw_ext(oid: ObjectIdentifier, critical: bool, value: Vec<u8>) -> Result<Extension, Error> {
@@ -152,10 +156,11 @@ pub fn ca_cert(
     let (issuer_name, issuer_key) = issuer.unwrap_or((subject, key));
     let aki = key_identifier(issuer_key.spki_der())?;
     let mut exts = vec![
-        ext(subject, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-        ext(subject, &BasicConstraints { ca: true, path_len_constraint: Some(path_len) })?,
-        ext(subject, &SubjectKeyIdentifier(OctetString::new(ski).map_err(Error::der)?))?,
+        ext(true, subject, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+        ext(true, subject, &BasicConstraints { ca: true, path_len_constraint: Some(path_len) })?,
+        ext(false, subject, &SubjectKeyIdentifier(OctetString::new(ski).map_err(Error::der)?))?,
         ext(
+            false,
             subject,
             &AuthorityKeyIdentifier {
                 key_identifier: Some(OctetString::new(aki).map_err(Error::der)?),
@@ -165,7 +170,7 @@ pub fn ca_cert(
         )?,
     ];
     if let Some(eku) = eku {
-        exts.insert(1, ext(subject, &ExtendedKeyUsage(vec![eku]))?);
+        exts.insert(1, ext(false, subject, &ExtendedKeyUsage(vec![eku]))?);
     }
     let tbs = TbsCertificate {
         version: Version::V3,
@@ -254,10 +259,11 @@ impl Ca {
         };
         let san_der = SubjectAltName(vec![san]).to_der().map_err(Error::der)?;
         let mut exts = vec![
-            ext(&subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
-            ext(&subject, &ExtendedKeyUsage(vec![EKU_CODE_SIGNING]))?,
-            ext(&subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(spki_der)?).map_err(Error::der)?))?,
+            ext(true, &subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            ext(false, &subject, &ExtendedKeyUsage(vec![EKU_CODE_SIGNING]))?,
+            ext(false, &subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(spki_der)?).map_err(Error::der)?))?,
             ext(
+                false,
                 &subject,
                 &AuthorityKeyIdentifier {
                     key_identifier: Some(OctetString::new(self.intermediate_ski.clone()).map_err(Error::der)?),

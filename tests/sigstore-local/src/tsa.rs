@@ -220,15 +220,14 @@ impl Tsa {
 fn signer_cert(key: &KeyPair, root_key: &KeyPair, root_der: &[u8], start: Duration) -> Result<Vec<u8>, Error> {
     let root = Certificate::from_der(root_der).map_err(Error::der)?;
     let subject: Name = ca::name("CN=sigstore-local-tsa,O=sigstore.local")?;
-    let mut eku = ext(&subject, &ExtendedKeyUsage(vec![EKU_TIME_STAMPING]))?;
-    eku.critical = true;
-    let mut ku = ext(&subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
-    ku.critical = true;
+    let eku = ext(true, &subject, &ExtendedKeyUsage(vec![EKU_TIME_STAMPING]))?;
+    let ku = ext(true, &subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
     let exts = vec![
         ku,
         eku,
-        ext(&subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(key.spki_der())?).map_err(Error::der)?))?,
+        ext(false, &subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(key.spki_der())?).map_err(Error::der)?))?,
         ext(
+            false,
             &subject,
             &AuthorityKeyIdentifier {
                 key_identifier: Some(OctetString::new(key_identifier(root_key.spki_der())?).map_err(Error::der)?),
