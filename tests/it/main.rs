@@ -1,3 +1,4 @@
 //! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
+mod cli;
 mod fixtures;
 mod util;
