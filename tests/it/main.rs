@@ -1,4 +1,6 @@
 //! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
 mod cli;
 mod fixtures;
+mod interop;
+mod man;
 mod util;
