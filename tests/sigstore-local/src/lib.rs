@@ -4,9 +4,9 @@
 //! wire formats:
 //!
 //! - [`oidc`]: an OpenID Connect issuer (discovery, JWKS, ES256 ID tokens, authorization code
-//!   + PKCE S256 auto-approving one configured identity, RFC 8628 device flow, a mint endpoint
-//!   for `SIGSTORE_ID_TOKEN`, and a GitHub Actions–style token endpoint) under `/oidc` and
-//!   `/actions`;
+//!   and PKCE S256 auto-approving one configured identity, RFC 8628 device flow, a mint
+//!   endpoint for `SIGSTORE_ID_TOKEN`, and a GitHub Actions–style token endpoint) under
+//!   `/oidc` and `/actions`;
 //! - [`fulcio`]: a Fulcio-compatible CA (`/api/v2/signingCert`, legacy `/api/v1/signingCert`,
 //!   `/api/v2/trustBundle`) issuing leaves with embedded SCTs ([`ca`]);
 //! - [`rekor`]: a Rekor v1–compatible transparency log over a durable RFC 6962 tree ([`merkle`]);
@@ -21,6 +21,7 @@
 //! and a join. gitsign's own client is blocking `ureq` for the same reason.
 
 #![forbid(unsafe_code)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod ca;
 pub mod fulcio;

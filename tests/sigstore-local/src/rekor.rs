@@ -244,7 +244,12 @@ impl Log {
     }
 
     fn retrieve(&self, req: &Req, faults: &Faults) -> Resp {
-        let Some(q) = req.json() else { return Resp::rekor_error(400, "request body is not JSON") };
+        let Some(q) = req.json().filter(Value::is_object) else {
+            return Resp::rekor_error(400, "request body must be a JSON object");
+        };
+        if !["entryUUIDs", "logIndexes", "entries"].iter().any(|k| q.get(k).is_some_and(Value::is_array)) {
+            return Resp::rekor_error(400, "one of entryUUIDs, logIndexes or entries is required");
+        }
         let inner = lock(&self.inner);
         let mut indexes = Vec::new();
         for id in q.get("entryUUIDs").and_then(Value::as_array).into_iter().flatten() {

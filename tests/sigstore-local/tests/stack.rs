@@ -3,6 +3,8 @@
 //! refusals, the fault switches, restart durability, the binary's command-line contract, and
 //! independent verification of what the stack issued by the Python `sigstore` package.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -662,4 +664,97 @@ fn python_sigstore_verifies_a_bundle_the_stack_issued() {
     bad["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0] = json!(b64(&[7u8; 32]));
     let (ok, out) = run("tampered", bad);
     assert!(!ok, "sigstore-python must reject a tampered inclusion proof:\n{out}");
+}
+
+/// Nothing a client sends may crash a handler or turn into a 5xx.
+#[test]
+fn garbage_requests_get_4xx_not_5xx() {
+    let (_d, stack) = start();
+    let base = stack.base_url().to_string();
+    let bodies: [&[u8]; 5] = [b"", b"{", b"[]", b"\x30\x82\xff\xff", b"{\"kind\":\"hashedrekord\",\"apiVersion\":\"0.0.1\",\"spec\":{\"signature\":{\"content\":\"@@\"}}}"];
+    let posts = [
+        "/api/v2/signingCert",
+        "/api/v1/signingCert",
+        "/api/v1/log/entries",
+        "/api/v1/log/entries/retrieve",
+        "/api/v1/index/retrieve",
+        "/api/v1/timestamp",
+        "/oidc/token",
+        "/oidc/device/code",
+    ];
+    for path in posts {
+        for body in bodies {
+            let r = finish(agent().post(&format!("{base}{path}")).send(body));
+            assert!(
+                (400..500).contains(&r.status),
+                "POST {path} with {:?} must be a 4xx, got {}",
+                String::from_utf8_lossy(body),
+                r.status
+            );
+        }
+    }
+    for path in [
+        "/api/v1/log/entries/zz",
+        "/api/v1/log/entries/0000000000000000000000000000000000000000000000000000000000000000",
+        "/api/v1/log/entries?logIndex=-1",
+        "/api/v1/log/entries?logIndex=99",
+        "/api/v1/log/proof?lastSize=9",
+        "/api/v1/log/proof?firstSize=x&lastSize=0",
+        "/oidc/auth?redirect_uri=%ZZ",
+        "/oidc/device?user_code=%",
+        "/oidc/mint?ttl=soon",
+        "/nowhere",
+    ] {
+        let r = get(&format!("{base}{path}"));
+        assert!((400..500).contains(&r.status), "GET {path} must be a 4xx, got {}", r.status);
+    }
+}
+
+/// Optional second opinion from OpenSSL on the X.509 chain and the RFC 3161 token.
+#[test]
+fn openssl_accepts_the_chain_and_the_timestamp() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        eprintln!("openssl not installed: chain and timestamp are still checked by sigstore-python");
+        return;
+    }
+    let (dir, stack) = start();
+    let s = sign_and_log(&stack, "dev@example.com", b"openssl");
+    let p = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let chain = stack.fulcio_chain_pem();
+    let leaf = p("leaf.pem", &s.leaf_pem);
+    let inter = p("inter.pem", &chain[0]);
+    let root = p("root.pem", &chain[1]);
+    let out = Command::new("openssl").arg("verify").arg("-CAfile").arg(&root).arg("-untrusted").arg(&inter).arg(&leaf).output().unwrap();
+    assert!(out.status.success(), "openssl must verify leaf → intermediate → root: {}", String::from_utf8_lossy(&out.stderr));
+
+    let tsr = finish(agent().post(&stack.timestamp_url()).send(&timestamp_request(&s.sig_der)[..]));
+    let tsr_path = dir.path().join("resp.tsr");
+    std::fs::write(&tsr_path, &tsr.body).unwrap();
+    let data = dir.path().join("sig.bin");
+    std::fs::write(&data, &s.sig_der).unwrap();
+    let tsa_chain = get(&format!("{}/certchain", stack.timestamp_url())).text();
+    let blocks = keys::pem_blocks(&tsa_chain, "CERTIFICATE");
+    let tsa_leaf = p("tsa.pem", &keys::pem("CERTIFICATE", &blocks[0]));
+    let tsa_root = p("tsa-root.pem", &keys::pem("CERTIFICATE", &blocks[1]));
+    let out = Command::new("openssl")
+        .args(["ts", "-verify", "-in"])
+        .arg(&tsr_path)
+        .arg("-data")
+        .arg(&data)
+        .arg("-CAfile")
+        .arg(&tsa_root)
+        .arg("-untrusted")
+        .arg(&tsa_leaf)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl ts -verify must accept the timestamp: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
