@@ -66,26 +66,146 @@ type Row = (
 /// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last three
 /// rows are ours.
 pub const TABLE: &[Row] = &[
-    (Key::Fulcio, "gitsign.fulcio", Some("SIGSTORE_FULCIO_URL"), Some("GITSIGN_FULCIO_URL"), Some("https://fulcio.sigstore.dev")),
-    (Key::FulcioRoot, "gitsign.fulcioRoot", Some("SIGSTORE_FULCIO_ROOT"), Some("GITSIGN_FULCIO_ROOT"), None),
-    (Key::Rekor, "gitsign.rekor", Some("SIGSTORE_REKOR_URL"), Some("GITSIGN_REKOR_URL"), Some("https://rekor.sigstore.dev")),
-    (Key::RekorMode, "gitsign.rekorMode", None, Some("GITSIGN_REKOR_MODE"), Some("offline")),
-    (Key::ClientId, "gitsign.clientID", Some("SIGSTORE_OIDC_CLIENT_ID"), Some("GITSIGN_OIDC_CLIENT_ID"), Some("sigstore")),
-    (Key::ClientSecretFile, "gitsign.clientSecretFile", Some("SIGSTORE_OIDC_CLIENT_SECRET_FILE"), Some("GITSIGN_OIDC_CLIENT_SECRET_FILE"), None),
-    (Key::RedirectUrl, "gitsign.redirectURL", Some("SIGSTORE_OIDC_REDIRECT_URL"), Some("GITSIGN_OIDC_REDIRECT_URL"), None),
-    (Key::Issuer, "gitsign.issuer", Some("SIGSTORE_OIDC_ISSUER"), Some("GITSIGN_OIDC_ISSUER"), Some("https://oauth2.sigstore.dev/auth")),
-    (Key::ConnectorId, "gitsign.connectorID", Some("SIGSTORE_CONNECTOR_ID"), Some("GITSIGN_CONNECTOR_ID"), None),
-    (Key::TokenProvider, "gitsign.tokenProvider", Some("SIGSTORE_TOKEN_PROVIDER"), Some("GITSIGN_TOKEN_PROVIDER"), None),
-    (Key::TimestampServerUrl, "gitsign.timestampServerURL", Some("SIGSTORE_TIMESTAMP_SERVER_URL"), Some("GITSIGN_TIMESTAMP_SERVER_URL"), None),
-    (Key::TimestampCertChain, "gitsign.timestampCertChain", Some("SIGSTORE_TIMESTAMP_CERT_CHAIN"), Some("GITSIGN_TIMESTAMP_CERT_CHAIN"), None),
-    (Key::LogPath, "gitsign.logPath", None, Some("GITSIGN_LOG"), None),
-    (Key::MatchCommitter, "gitsign.matchCommitter", None, Some("GITSIGN_MATCH_COMMITTER"), Some("false")),
-    (Key::Autoclose, "gitsign.autoclose", Some("SIGSTORE_AUTOCLOSE"), Some("GITSIGN_AUTOCLOSE"), Some("true")),
-    (Key::AutocloseTimeout, "gitsign.autocloseTimeout", Some("SIGSTORE_AUTOCLOSE_TIMEOUT"), Some("GITSIGN_AUTOCLOSE_TIMEOUT"), Some("6")),
-    (Key::UrlOpener, "gitsign.urlOpener", None, Some("GITSIGN_URL_OPENER"), None),
-    (Key::TrustedRoot, "gitsign.trustedRoot", None, Some("GITSIGN_TRUSTED_ROOT"), None),
-    (Key::InsecureIgnoreTlog, "gitsign.insecureIgnoreTlog", None, Some("GITSIGN_INSECURE_IGNORE_TLOG"), Some("false")),
-    (Key::InsecureIgnoreSct, "gitsign.insecureIgnoreSct", None, Some("GITSIGN_INSECURE_IGNORE_SCT"), Some("false")),
+    (
+        Key::Fulcio,
+        "gitsign.fulcio",
+        Some("SIGSTORE_FULCIO_URL"),
+        Some("GITSIGN_FULCIO_URL"),
+        Some("https://fulcio.sigstore.dev"),
+    ),
+    (
+        Key::FulcioRoot,
+        "gitsign.fulcioRoot",
+        Some("SIGSTORE_FULCIO_ROOT"),
+        Some("GITSIGN_FULCIO_ROOT"),
+        None,
+    ),
+    (
+        Key::Rekor,
+        "gitsign.rekor",
+        Some("SIGSTORE_REKOR_URL"),
+        Some("GITSIGN_REKOR_URL"),
+        Some("https://rekor.sigstore.dev"),
+    ),
+    (
+        Key::RekorMode,
+        "gitsign.rekorMode",
+        None,
+        Some("GITSIGN_REKOR_MODE"),
+        Some("offline"),
+    ),
+    (
+        Key::ClientId,
+        "gitsign.clientID",
+        Some("SIGSTORE_OIDC_CLIENT_ID"),
+        Some("GITSIGN_OIDC_CLIENT_ID"),
+        Some("sigstore"),
+    ),
+    (
+        Key::ClientSecretFile,
+        "gitsign.clientSecretFile",
+        Some("SIGSTORE_OIDC_CLIENT_SECRET_FILE"),
+        Some("GITSIGN_OIDC_CLIENT_SECRET_FILE"),
+        None,
+    ),
+    (
+        Key::RedirectUrl,
+        "gitsign.redirectURL",
+        Some("SIGSTORE_OIDC_REDIRECT_URL"),
+        Some("GITSIGN_OIDC_REDIRECT_URL"),
+        None,
+    ),
+    (
+        Key::Issuer,
+        "gitsign.issuer",
+        Some("SIGSTORE_OIDC_ISSUER"),
+        Some("GITSIGN_OIDC_ISSUER"),
+        Some("https://oauth2.sigstore.dev/auth"),
+    ),
+    (
+        Key::ConnectorId,
+        "gitsign.connectorID",
+        Some("SIGSTORE_CONNECTOR_ID"),
+        Some("GITSIGN_CONNECTOR_ID"),
+        None,
+    ),
+    (
+        Key::TokenProvider,
+        "gitsign.tokenProvider",
+        Some("SIGSTORE_TOKEN_PROVIDER"),
+        Some("GITSIGN_TOKEN_PROVIDER"),
+        None,
+    ),
+    (
+        Key::TimestampServerUrl,
+        "gitsign.timestampServerURL",
+        Some("SIGSTORE_TIMESTAMP_SERVER_URL"),
+        Some("GITSIGN_TIMESTAMP_SERVER_URL"),
+        None,
+    ),
+    (
+        Key::TimestampCertChain,
+        "gitsign.timestampCertChain",
+        Some("SIGSTORE_TIMESTAMP_CERT_CHAIN"),
+        Some("GITSIGN_TIMESTAMP_CERT_CHAIN"),
+        None,
+    ),
+    (
+        Key::LogPath,
+        "gitsign.logPath",
+        None,
+        Some("GITSIGN_LOG"),
+        None,
+    ),
+    (
+        Key::MatchCommitter,
+        "gitsign.matchCommitter",
+        None,
+        Some("GITSIGN_MATCH_COMMITTER"),
+        Some("false"),
+    ),
+    (
+        Key::Autoclose,
+        "gitsign.autoclose",
+        Some("SIGSTORE_AUTOCLOSE"),
+        Some("GITSIGN_AUTOCLOSE"),
+        Some("true"),
+    ),
+    (
+        Key::AutocloseTimeout,
+        "gitsign.autocloseTimeout",
+        Some("SIGSTORE_AUTOCLOSE_TIMEOUT"),
+        Some("GITSIGN_AUTOCLOSE_TIMEOUT"),
+        Some("6"),
+    ),
+    (
+        Key::UrlOpener,
+        "gitsign.urlOpener",
+        None,
+        Some("GITSIGN_URL_OPENER"),
+        None,
+    ),
+    (
+        Key::TrustedRoot,
+        "gitsign.trustedRoot",
+        None,
+        Some("GITSIGN_TRUSTED_ROOT"),
+        None,
+    ),
+    (
+        Key::InsecureIgnoreTlog,
+        "gitsign.insecureIgnoreTlog",
+        None,
+        Some("GITSIGN_INSECURE_IGNORE_TLOG"),
+        Some("false"),
+    ),
+    (
+        Key::InsecureIgnoreSct,
+        "gitsign.insecureIgnoreSct",
+        None,
+        Some("GITSIGN_INSECURE_IGNORE_SCT"),
+        Some("false"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -127,10 +247,13 @@ impl Config {
     pub fn resolve(git: &[(String, String)], env: impl Fn(&str) -> Option<String>) -> Config {
         let mut values = BTreeMap::new();
         for &(key, git_name, sigstore_env, gitsign_env, default) in TABLE {
-            let mut v: Option<(String, Source)> =
-                default.map(|d| (d.to_owned(), Source::Default));
+            let mut v: Option<(String, Source)> = default.map(|d| (d.to_owned(), Source::Default));
             // Last occurrence wins, as `git config --get` does for multi-valued keys.
-            if let Some((k, val)) = git.iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(git_name)) {
+            if let Some((k, val)) = git
+                .iter()
+                .rev()
+                .find(|(k, _)| k.eq_ignore_ascii_case(git_name))
+            {
                 v = Some((val.clone(), Source::GitConfig(k.clone())));
             }
             if key == Key::FulcioRoot {
@@ -173,7 +296,10 @@ impl Config {
     }
 
     pub fn get(&self, key: Key) -> Option<&str> {
-        self.values.get(&key).map(|(v, _)| v.as_str()).filter(|v| !v.is_empty())
+        self.values
+            .get(&key)
+            .map(|(v, _)| v.as_str())
+            .filter(|v| !v.is_empty())
     }
 
     pub fn source(&self, key: Key) -> Option<&Source> {
@@ -212,7 +338,11 @@ impl Config {
     }
 
     pub fn rekor_mode(&self) -> Result<RekorMode, ConfigError> {
-        match self.get(Key::RekorMode).map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .get(Key::RekorMode)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("offline") => Ok(RekorMode::Offline),
             Some("online") => Ok(RekorMode::Online),
             Some(_) => Err(self.invalid(Key::RekorMode, "expected 'online' or 'offline'")),
@@ -249,12 +379,22 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn every_key_has_a_row() {
-        for key in [Key::Fulcio, Key::TrustedRoot, Key::InsecureIgnoreSct, Key::UrlOpener] {
+        for key in [
+            Key::Fulcio,
+            Key::TrustedRoot,
+            Key::InsecureIgnoreSct,
+            Key::UrlOpener,
+        ] {
             assert_eq!(row(key).0, key);
         }
     }
@@ -263,18 +403,41 @@ mod tests {
     fn precedence_is_default_git_sigstore_gitsign_flag() {
         let git = vec![("gitsign.fulcio".to_owned(), "https://git".to_owned())];
         let c = Config::resolve(&[], env(&[]));
-        assert_eq!(c.get(Key::Fulcio), Some("https://fulcio.sigstore.dev"), "default");
+        assert_eq!(
+            c.get(Key::Fulcio),
+            Some("https://fulcio.sigstore.dev"),
+            "default"
+        );
         let c = Config::resolve(&git, env(&[]));
-        assert_eq!(c.get(Key::Fulcio), Some("https://git"), "git config beats default");
+        assert_eq!(
+            c.get(Key::Fulcio),
+            Some("https://git"),
+            "git config beats default"
+        );
         let c = Config::resolve(&git, env(&[("SIGSTORE_FULCIO_URL", "https://sig")]));
-        assert_eq!(c.get(Key::Fulcio), Some("https://sig"), "SIGSTORE_* beats git config");
+        assert_eq!(
+            c.get(Key::Fulcio),
+            Some("https://sig"),
+            "SIGSTORE_* beats git config"
+        );
         let mut c = Config::resolve(
             &git,
-            env(&[("SIGSTORE_FULCIO_URL", "https://sig"), ("GITSIGN_FULCIO_URL", "https://gs")]),
+            env(&[
+                ("SIGSTORE_FULCIO_URL", "https://sig"),
+                ("GITSIGN_FULCIO_URL", "https://gs"),
+            ]),
         );
-        assert_eq!(c.get(Key::Fulcio), Some("https://gs"), "GITSIGN_* beats SIGSTORE_*");
+        assert_eq!(
+            c.get(Key::Fulcio),
+            Some("https://gs"),
+            "GITSIGN_* beats SIGSTORE_*"
+        );
         c.set_flag(Key::Fulcio, "https://flag".into(), "--fulcio");
-        assert_eq!(c.get(Key::Fulcio), Some("https://flag"), "a flag beats everything");
+        assert_eq!(
+            c.get(Key::Fulcio),
+            Some("https://flag"),
+            "a flag beats everything"
+        );
         assert_eq!(c.source(Key::Fulcio), Some(&Source::Flag("--fulcio")));
     }
 
@@ -284,14 +447,20 @@ mod tests {
             ("gitsign.connectorid".to_owned(), "a".to_owned()),
             ("GITSIGN.CONNECTORID".to_owned(), "b".to_owned()),
         ];
-        assert_eq!(Config::resolve(&git, env(&[])).get(Key::ConnectorId), Some("b"));
+        assert_eq!(
+            Config::resolve(&git, env(&[])).get(Key::ConnectorId),
+            Some("b")
+        );
     }
 
     #[test]
     fn sigstore_root_file_is_below_fulcio_root_envs() {
         let c = Config::resolve(&[], env(&[("SIGSTORE_ROOT_FILE", "/a")]));
         assert_eq!(c.get(Key::FulcioRoot), Some("/a"));
-        let c = Config::resolve(&[], env(&[("SIGSTORE_ROOT_FILE", "/a"), ("GITSIGN_FULCIO_ROOT", "/b")]));
+        let c = Config::resolve(
+            &[],
+            env(&[("SIGSTORE_ROOT_FILE", "/a"), ("GITSIGN_FULCIO_ROOT", "/b")]),
+        );
         assert_eq!(c.get(Key::FulcioRoot), Some("/b"));
     }
 
@@ -303,8 +472,14 @@ mod tests {
             err.to_string(),
             "invalid value 'sometimes' for GITSIGN_REKOR_MODE: expected 'online' or 'offline'"
         );
-        let c = Config::resolve(&[("gitsign.matchCommitter".into(), "maybe".into())], env(&[]));
-        assert!(c.bool(Key::MatchCommitter).is_err(), "a non-boolean is an error, not false");
+        let c = Config::resolve(
+            &[("gitsign.matchCommitter".into(), "maybe".into())],
+            env(&[]),
+        );
+        assert!(
+            c.bool(Key::MatchCommitter).is_err(),
+            "a non-boolean is an error, not false"
+        );
     }
 
     #[test]

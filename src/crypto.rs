@@ -178,6 +178,9 @@ mod tests {
             Err(CryptoError::MalformedKey),
             "a SEQUENCE holding an INTEGER is not an SPKI"
         );
-        assert!(PublicKey::from_spki_der(&[]).is_err(), "empty input is not a key");
+        assert!(
+            PublicKey::from_spki_der(&[]).is_err(),
+            "empty input is not a key"
+        );
     }
 }

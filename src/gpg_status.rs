@@ -54,7 +54,10 @@ mod tests {
         assert_eq!(new_sig(), "[GNUPG:] NEWSIG\n");
         assert_eq!(good_sig("ab12", "a@b.c"), "[GNUPG:] GOODSIG ab12 a@b.c\n");
         assert_eq!(bad_sig("ab12", "a@b.c"), "[GNUPG:] BADSIG ab12 a@b.c\n");
-        assert_eq!(err_sig("0000000000000000", 9), "[GNUPG:] ERRSIG 0000000000000000 19 8 00 0 9\n");
+        assert_eq!(
+            err_sig("0000000000000000", 9),
+            "[GNUPG:] ERRSIG 0000000000000000 19 8 00 0 9\n"
+        );
         assert_eq!(trust_fully(), "[GNUPG:] TRUST_FULLY 0 shell\n");
         assert_eq!(begin_signing(), "[GNUPG:] BEGIN_SIGNING\n");
         assert_eq!(

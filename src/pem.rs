@@ -71,7 +71,10 @@ mod tests {
     fn round_trips_and_tolerates_crlf() {
         let der: Vec<u8> = (0u8..=200).collect();
         let pem = encode("SIGNED MESSAGE", &der);
-        assert_eq!(decode_one(pem.as_bytes(), "SIGNED MESSAGE"), Ok(der.clone()));
+        assert_eq!(
+            decode_one(pem.as_bytes(), "SIGNED MESSAGE"),
+            Ok(der.clone())
+        );
         let crlf = pem.replace('\n', "\r\n");
         assert_eq!(
             decode_one(crlf.as_bytes(), "SIGNED MESSAGE"),

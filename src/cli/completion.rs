@@ -5,7 +5,10 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 
 #[derive(clap::Args, Debug)]
-#[command(about = "Print shell completions", long_about = "Print a completion script for SHELL on stdout.\n\nExample:\n    gitsign completion bash > ~/.local/share/bash-completion/completions/gitsign")]
+#[command(
+    about = "Print shell completions",
+    long_about = "Print a completion script for SHELL on stdout.\n\nExample:\n    gitsign completion bash > ~/.local/share/bash-completion/completions/gitsign"
+)]
 pub struct CompletionArgs {
     /// Shell to generate completions for
     pub shell: clap_complete::Shell,

@@ -21,7 +21,10 @@ pub enum Mode {
     /// Detached-sign the payload (stdin or a file).
     Sign { file: Option<PathBuf> },
     /// Verify `signature` over the payload (`-` or absent = stdin).
-    Verify { signature: PathBuf, payload: Option<PathBuf> },
+    Verify {
+        signature: PathBuf,
+        payload: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +40,18 @@ const SUBCOMMANDS: [&str; 5] = ["verify", "verify-tag", "completion", "version",
 
 /// Recognise git's invocation. `Ok(None)` means "not gpg mode: parse as a subcommand".
 pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
-    let args: Vec<String> = args.iter().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
-    if args.first().is_some_and(|a| SUBCOMMANDS.contains(&a.as_str()) || a == "--help" || a == "-h" || a == "--version" || a == "-V") {
+    let args: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if args.first().is_some_and(|a| {
+        SUBCOMMANDS.contains(&a.as_str())
+            || a == "--help"
+            || a == "-h"
+            || a == "--version"
+            || a == "-V"
+    }) {
         return Ok(None);
     }
     let (mut sign, mut detach, mut verify) = (false, false, false);
@@ -49,7 +62,8 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
     let mut it = args.iter().peekable();
     let int = |flag: &str, v: Option<&String>| -> Result<i32, String> {
         let v = v.ok_or_else(|| format!("{flag} needs a value"))?;
-        v.parse().map_err(|_| format!("invalid value '{v}' for {flag}: expected a number"))
+        v.parse()
+            .map_err(|_| format!("invalid value '{v}' for {flag}: expected a number"))
     };
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -58,7 +72,9 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
         };
         match name {
             "--status-fd" => status_fd = Some(int(name, inline.as_ref().or_else(|| it.next()))?),
-            "--include-certs" => include_certs = Some(int(name, inline.as_ref().or_else(|| it.next()))?),
+            "--include-certs" => {
+                include_certs = Some(int(name, inline.as_ref().or_else(|| it.next()))?)
+            }
             "--verify" => verify = true,
             "--sign" => sign = true,
             "--detach-sign" | "--detached-sign" => detach = true,
@@ -81,7 +97,11 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
                         'a' | 't' => {}
                         'u' => {
                             let rest: String = chars[i + 1..].iter().collect();
-                            local_user = if rest.is_empty() { it.next().cloned() } else { Some(rest) };
+                            local_user = if rest.is_empty() {
+                                it.next().cloned()
+                            } else {
+                                Some(rest)
+                            };
                             break;
                         }
                         other => return Err(format!("unknown option '-{other}'")),
@@ -99,7 +119,10 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
         let signature = pos.next().ok_or("--verify needs a signature file")?;
         let payload = pos.next().filter(|p| p != "-").map(PathBuf::from);
         return Ok(Some(GpgArgs {
-            mode: Mode::Verify { signature: PathBuf::from(signature), payload },
+            mode: Mode::Verify {
+                signature: PathBuf::from(signature),
+                payload,
+            },
             status_fd,
             local_user,
             include_certs,
@@ -107,7 +130,13 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
     }
     if sign || detach {
         return Ok(Some(GpgArgs {
-            mode: Mode::Sign { file: positional.into_iter().next().filter(|p| p != "-").map(PathBuf::from) },
+            mode: Mode::Sign {
+                file: positional
+                    .into_iter()
+                    .next()
+                    .filter(|p| p != "-")
+                    .map(PathBuf::from),
+            },
             status_fd,
             local_user,
             include_certs,
@@ -200,7 +229,10 @@ fn run_verify(args: &GpgArgs, sig_path: &PathBuf, payload_path: Option<&PathBuf>
     Ok(ExitCode::from(code))
 }
 
-fn verify_inner(sig_path: &PathBuf, payload_path: Option<&PathBuf>) -> Result<verify::Report, CliError> {
+fn verify_inner(
+    sig_path: &PathBuf,
+    payload_path: Option<&PathBuf>,
+) -> Result<verify::Report, CliError> {
     let signature = std::fs::read(sig_path)
         .with_context(|| format!("reading the signature file '{}'", sig_path.display()))?;
     let mut payload = Vec::new();
@@ -231,30 +263,69 @@ mod tests {
     use super::*;
 
     fn p(args: &[&str]) -> Result<Option<GpgArgs>, String> {
-        let v: Vec<OsString> = std::iter::once("gitsign").chain(args.iter().copied()).map(OsString::from).collect();
+        let v: Vec<OsString> = std::iter::once("gitsign")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect();
         parse(&v)
     }
 
     #[test]
     fn parses_gits_exact_sign_invocation() {
-        let a = p(&["--status-fd=2", "-bsau", "Test Author <author@example.com>"]).expect("ok").expect("gpg mode");
+        let a = p(&["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
+            .expect("ok")
+            .expect("gpg mode");
         assert_eq!(a.mode, Mode::Sign { file: None });
         assert_eq!(a.status_fd, Some(2));
-        assert_eq!(a.local_user.as_deref(), Some("Test Author <author@example.com>"), "-u takes the next argument");
+        assert_eq!(
+            a.local_user.as_deref(),
+            Some("Test Author <author@example.com>"),
+            "-u takes the next argument"
+        );
         let joined = p(&["-bsauKEYID"]).expect("ok").expect("gpg mode");
         assert_eq!(joined.local_user.as_deref(), Some("KEYID"), "-uKEY form");
-        let long = p(&["--detached-sign", "--include-certs", "-1", "file.txt"]).expect("ok").expect("gpg");
-        assert_eq!(long.mode, Mode::Sign { file: Some("file.txt".into()) });
+        let long = p(&["--detached-sign", "--include-certs", "-1", "file.txt"])
+            .expect("ok")
+            .expect("gpg");
+        assert_eq!(
+            long.mode,
+            Mode::Sign {
+                file: Some("file.txt".into())
+            }
+        );
         assert_eq!(long.include_certs, Some(-1));
     }
 
     #[test]
     fn parses_gits_exact_verify_invocation() {
-        let a = p(&["--status-fd=1", "--verify", "/tmp/.git_vtag_tmpXYZ", "-"]).expect("ok").expect("gpg mode");
-        assert_eq!(a.mode, Mode::Verify { signature: "/tmp/.git_vtag_tmpXYZ".into(), payload: None });
+        let a = p(&["--status-fd=1", "--verify", "/tmp/.git_vtag_tmpXYZ", "-"])
+            .expect("ok")
+            .expect("gpg mode");
+        assert_eq!(
+            a.mode,
+            Mode::Verify {
+                signature: "/tmp/.git_vtag_tmpXYZ".into(),
+                payload: None
+            }
+        );
         assert_eq!(a.status_fd, Some(1));
-        let spaced = p(&["--keyid-format=long", "--status-fd", "1", "--verify", "sig", "data"]).expect("ok").expect("gpg");
-        assert_eq!(spaced.mode, Mode::Verify { signature: "sig".into(), payload: Some("data".into()) });
+        let spaced = p(&[
+            "--keyid-format=long",
+            "--status-fd",
+            "1",
+            "--verify",
+            "sig",
+            "data",
+        ])
+        .expect("ok")
+        .expect("gpg");
+        assert_eq!(
+            spaced.mode,
+            Mode::Verify {
+                signature: "sig".into(),
+                payload: Some("data".into())
+            }
+        );
     }
 
     #[test]
@@ -262,9 +333,15 @@ mod tests {
         assert_eq!(p(&["verify", "HEAD"]), Ok(None));
         assert_eq!(p(&["--help"]), Ok(None));
         assert_eq!(p(&[]), Ok(None));
-        assert!(p(&["--status-fd=x", "--verify", "s"]).is_err(), "a non-numeric fd is an error");
+        assert!(
+            p(&["--status-fd=x", "--verify", "s"]).is_err(),
+            "a non-numeric fd is an error"
+        );
         assert!(p(&["--verify"]).is_err(), "--verify needs a file");
         assert!(p(&["-bsz"]).is_err(), "unknown short flags are refused");
-        assert!(p(&["--status-fd=2"]).is_err(), "a status fd alone is not an operation");
+        assert!(
+            p(&["--status-fd=2"]).is_err(),
+            "a status fd alone is not an operation"
+        );
     }
 }

@@ -28,7 +28,11 @@ pub struct CliError {
 
 impl CliError {
     pub fn new(code: u8, error: anyhow::Error) -> CliError {
-        CliError { code, error, hint: None }
+        CliError {
+            code,
+            error,
+            hint: None,
+        }
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> CliError {
@@ -112,7 +116,8 @@ fn dispatch(cli: Cli) -> CliResult {
 /// Load the configuration from git and the environment.
 pub fn load_config() -> Result<Config, CliError> {
     Config::load().map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e)).hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
+        CliError::new(2, anyhow::Error::new(e))
+            .hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
     })
 }
 
@@ -121,8 +126,12 @@ pub fn load_config() -> Result<Config, CliError> {
 pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
     let mut root = match config.get(Key::TrustedRoot) {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .with_context(|| format!("reading the trusted root '{path}' (from {})", source_of(config, Key::TrustedRoot)))?;
+            let bytes = std::fs::read(path).with_context(|| {
+                format!(
+                    "reading the trusted root '{path}' (from {})",
+                    source_of(config, Key::TrustedRoot)
+                )
+            })?;
             TrustedRoot::from_json(&bytes)
                 .with_context(|| format!("parsing the trusted root '{path}'"))
                 .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
@@ -130,8 +139,12 @@ pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
         None => TrustedRoot::public_good(),
     };
     if let Some(path) = config.get(Key::FulcioRoot) {
-        let pem = std::fs::read(path)
-            .with_context(|| format!("reading the Fulcio root '{path}' (from {})", source_of(config, Key::FulcioRoot)))?;
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "reading the Fulcio root '{path}' (from {})",
+                source_of(config, Key::FulcioRoot)
+            )
+        })?;
         root = root
             .with_fulcio_pem_bundle(&pem)
             .with_context(|| format!("parsing the Fulcio root '{path}'"))

@@ -106,11 +106,18 @@ pub fn verdict(report: &Report) -> &'static str {
 pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
     let (reasons, code) = match &report.outcome {
         Outcome::Good => (Vec::new(), None),
-        Outcome::Bad(f) => (vec![problem(report).map(|p| p.0).unwrap_or_default()], Some(f.code())),
+        Outcome::Bad(f) => (
+            vec![problem(report).map(|p| p.0).unwrap_or_default()],
+            Some(f.code()),
+        ),
         Outcome::Undecided(why) => (vec![why.clone()], Some("no_time_anchor")),
     };
     let (tlog_index, integrated_time, anchor) = match &report.anchor {
-        Some(Anchor::Tlog { log_index, integrated_time, .. }) => (Some(*log_index), Some(*integrated_time), "tlog"),
+        Some(Anchor::Tlog {
+            log_index,
+            integrated_time,
+            ..
+        }) => (Some(*log_index), Some(*integrated_time), "tlog"),
         Some(Anchor::Timestamp { .. }) => (None, None, "timestamp"),
         Some(Anchor::Unanchored { .. }) => (None, None, "none (insecure-ignore-tlog)"),
         None => (None, None, "none"),

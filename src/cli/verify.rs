@@ -123,8 +123,11 @@ pub struct VerifyArgs {
 
 fn regex(flag: &str, re: &str) -> Result<Regex, CliError> {
     Regex::new(re).map_err(|e| {
-        CliError::new(2, anyhow::anyhow!("invalid regular expression for {flag}: {e}"))
-            .hint("the syntax is RE2's (Go's regexp), e.g. '^.*@example\\.com$'")
+        CliError::new(
+            2,
+            anyhow::anyhow!("invalid regular expression for {flag}: {e}"),
+        )
+        .hint("the syntax is RE2's (Go's regexp), e.g. '^.*@example\\.com$'")
     })
 }
 
@@ -136,9 +139,15 @@ pub fn policy(id: &IdentityArgs, iss: &IssuerArgs, wf: &WorkflowArgs) -> Result<
             (None, Some(r)) => Some(Matcher::Regex(regex("--certificate-identity-regexp", r)?)),
             (None, None) => None,
         },
-        issuer: match (&iss.certificate_oidc_issuer, &iss.certificate_oidc_issuer_regexp) {
+        issuer: match (
+            &iss.certificate_oidc_issuer,
+            &iss.certificate_oidc_issuer_regexp,
+        ) {
             (Some(s), _) => Some(Matcher::Exact(s.clone())),
-            (None, Some(r)) => Some(Matcher::Regex(regex("--certificate-oidc-issuer-regexp", r)?)),
+            (None, Some(r)) => Some(Matcher::Regex(regex(
+                "--certificate-oidc-issuer-regexp",
+                r,
+            )?)),
             (None, None) => None,
         },
         github_workflow_trigger: wf.certificate_github_workflow_trigger.clone(),
@@ -179,11 +188,18 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     if specs.is_empty() {
         specs.push("HEAD".into());
     }
-    let selection = repo.select(&specs).map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-    let ids = repo.commits(&selection).map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+    let selection = repo
+        .select(&specs)
+        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+    let ids = repo
+        .commits(&selection)
+        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
     if ids.is_empty() {
-        return Err(CliError::new(2, anyhow::anyhow!("the range {} holds no commits", specs.join(" ")))
-            .hint("check the order of the range: A..B lists commits in B that are not in A"));
+        return Err(CliError::new(
+            2,
+            anyhow::anyhow!("the range {} holds no commits", specs.join(" ")),
+        )
+        .hint("check the order of the range: A..B lists commits in B that are not in A"));
     }
     let opts = verify::Options {
         root: &root,
@@ -197,7 +213,9 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     let mut out = stdout.lock();
     let (mut good, mut bad, mut undecided) = (0usize, 0usize, 0usize);
     for id in &ids {
-        let raw = repo.raw(*id).map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+        let raw = repo
+            .raw(*id)
+            .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
         let report = verify::verify_object(&raw, ObjectKind::Commit, hash, &opts);
         let sha = id.to_string();
         match output::verdict(&report) {

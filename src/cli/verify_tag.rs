@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use super::verify::{open_repo, policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
+use super::verify::{
+    open_repo, policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
+};
 use super::{output, CliError, CliResult};
 use crate::verify::{self, ObjectKind};
 

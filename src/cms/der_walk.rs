@@ -165,19 +165,31 @@ mod tests {
     #[test]
     fn reads_short_and_long_lengths_and_reports_truncation() {
         let (tlv, rest) = read(&[0x04, 0x02, 0xaa, 0xbb, 0x05, 0x00]).expect("valid");
-        assert_eq!((tlv.tag, tlv.value, rest), (0x04, &[0xaa, 0xbb][..], &[0x05, 0x00][..]));
+        assert_eq!(
+            (tlv.tag, tlv.value, rest),
+            (0x04, &[0xaa, 0xbb][..], &[0x05, 0x00][..])
+        );
         let mut long = header(0x04, 300);
         long.extend(std::iter::repeat_n(7u8, 300));
         let (tlv, _) = read(&long).expect("long form length");
         assert_eq!(tlv.value.len(), 300, "two-byte length decoded");
         assert_eq!(
             read(&long[..100]),
-            Err(DerError::Truncated { needed: 304, available: 100 }),
+            Err(DerError::Truncated {
+                needed: 304,
+                available: 100
+            }),
             "a cut element reports how much was missing"
         );
         assert!(read(&[0x30, 0x80]).is_err(), "indefinite length is refused");
-        assert!(read(&[0x1f, 0x01, 0x00]).is_err(), "high tag numbers are refused");
-        assert!(read(&[0x30, 0x88, 1, 2, 3, 4, 5, 6, 7, 8]).is_err(), "absurd lengths are refused");
+        assert!(
+            read(&[0x1f, 0x01, 0x00]).is_err(),
+            "high tag numbers are refused"
+        );
+        assert!(
+            read(&[0x30, 0x88, 1, 2, 3, 4, 5, 6, 7, 8]).is_err(),
+            "absurd lengths are refused"
+        );
     }
 
     #[test]

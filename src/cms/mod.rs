@@ -14,12 +14,10 @@ use crate::crypto::{CryptoError, Digest, PublicKey};
 
 pub const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 pub const OID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-pub const OID_CONTENT_TYPE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+pub const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 pub const OID_MESSAGE_DIGEST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-pub const OID_SIGNING_TIME: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+pub const OID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
 /// id-aa-timeStampToken (RFC 3161 Appendix A).
 pub const OID_TIMESTAMP_TOKEN: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
@@ -76,7 +74,10 @@ pub struct Attribute {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignerId {
     /// Issuer Name DER and serial INTEGER contents.
-    IssuerSerial { issuer: Vec<u8>, serial: Vec<u8> },
+    IssuerSerial {
+        issuer: Vec<u8>,
+        serial: Vec<u8>,
+    },
     SubjectKeyId(Vec<u8>),
 }
 
@@ -129,7 +130,10 @@ fn attributes(value: &[u8]) -> Result<Vec<Attribute>, CmsError> {
             let (set, _) = expect(rest, der_walk::SET, "attribute values")?;
             Ok(Attribute {
                 oid: oid(&oid_tlv)?,
-                values: children(set.value)?.iter().map(|v| v.raw.to_vec()).collect(),
+                values: children(set.value)?
+                    .iter()
+                    .map(|v| v.raw.to_vec())
+                    .collect(),
             })
         })
         .collect()
@@ -254,7 +258,12 @@ fn parse_signer_info(info: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
 
 /// The single value of a signed attribute.
 fn single_value<'a>(attrs: &'a [Attribute], oid: &ObjectIdentifier) -> Option<&'a [u8]> {
-    match attrs.iter().filter(|a| &a.oid == oid).collect::<Vec<_>>().as_slice() {
+    match attrs
+        .iter()
+        .filter(|a| &a.oid == oid)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         [a] if a.values.len() == 1 => a.values.first().map(Vec::as_slice),
         _ => None,
     }

@@ -179,8 +179,15 @@ mod tests {
     fn splits_gpgsig_with_continuation_lines() {
         let (raw, payload) = signed_commit("", "subject\n\nbody\n");
         let split = split_commit(&raw, HashKind::Sha1).expect("signed");
-        assert_eq!(split.payload, payload, "payload is the commit minus the header");
-        assert_eq!(split.signature, SIG.as_bytes(), "one leading space stripped per line");
+        assert_eq!(
+            split.payload, payload,
+            "payload is the commit minus the header"
+        );
+        assert_eq!(
+            split.signature,
+            SIG.as_bytes(),
+            "one leading space stripped per line"
+        );
         assert_eq!(signature_format(&split.signature), SignatureFormat::X509);
     }
 
@@ -189,8 +196,15 @@ mod tests {
         let msg = "subject\n\ngpgsig -----BEGIN SIGNED MESSAGE-----\n not a signature\n";
         let (raw, payload) = signed_commit("", msg);
         let split = split_commit(&raw, HashKind::Sha1).expect("signed");
-        assert_eq!(split.payload, payload, "the message is copied whole, look-alike included");
-        assert_eq!(split.signature, SIG.as_bytes(), "only the header is the signature");
+        assert_eq!(
+            split.payload, payload,
+            "the message is copied whole, look-alike included"
+        );
+        assert_eq!(
+            split.signature,
+            SIG.as_bytes(),
+            "only the header is the signature"
+        );
     }
 
     #[test]
@@ -198,7 +212,10 @@ mod tests {
         let mergetag = "parent 1111111111111111111111111111111111111111\nparent 2222222222222222222222222222222222222222\nmergetag object 2222222222222222222222222222222222222222\n type commit\n tag v1\n tagger T <t@x> 1 +0000\n \n v1\n -----BEGIN PGP SIGNATURE-----\n abc\n -----END PGP SIGNATURE-----\n";
         let (raw, payload) = signed_commit(mergetag, "merge\n");
         let split = split_commit(&raw, HashKind::Sha1).expect("signed");
-        assert_eq!(split.payload, payload, "mergetag and its embedded PGP block are signed content");
+        assert_eq!(
+            split.payload, payload,
+            "mergetag and its embedded PGP block are signed content"
+        );
         assert_eq!(split.signature, SIG.as_bytes());
     }
 
@@ -206,7 +223,10 @@ mod tests {
     fn duplicate_signature_headers_are_concatenated_like_git() {
         let raw = b"tree t\ngpgsig A\n B\ngpgsig C\n\nmsg\n";
         let split = split_commit(raw, HashKind::Sha1).expect("signed");
-        assert_eq!(split.signature, b"A\nB\nC\n", "git appends every gpgsig header");
+        assert_eq!(
+            split.signature, b"A\nB\nC\n",
+            "git appends every gpgsig header"
+        );
         assert_eq!(split.payload, b"tree t\n\nmsg\n");
     }
 
@@ -215,9 +235,15 @@ mod tests {
         let raw = b"tree t\ngpgsig-sha256 X\n Y\ngpgsig A\n B\nauthor a\n\nmsg\n";
         let split = split_commit(raw, HashKind::Sha1).expect("signed");
         assert_eq!(split.signature, b"A\nB\n");
-        assert_eq!(split.payload, b"tree t\nauthor a\n\nmsg\n", "gpgsig-sha256 is not payload");
+        assert_eq!(
+            split.payload, b"tree t\nauthor a\n\nmsg\n",
+            "gpgsig-sha256 is not payload"
+        );
         let split256 = split_commit(raw, HashKind::Sha256).expect("signed");
-        assert_eq!(split256.signature, b"X\nY\n", "SHA-256 repositories read gpgsig-sha256");
+        assert_eq!(
+            split256.signature, b"X\nY\n",
+            "SHA-256 repositories read gpgsig-sha256"
+        );
         assert_eq!(split256.payload, b"tree t\nauthor a\n\nmsg\n");
     }
 
@@ -225,10 +251,21 @@ mod tests {
     fn missing_header_terminator_and_unsigned_commits() {
         let raw = b"tree t\ngpgsig A\n B";
         let split = split_commit(raw, HashKind::Sha1).expect("signed");
-        assert_eq!(split.signature, b"A\nB", "a last line without newline is kept");
+        assert_eq!(
+            split.signature, b"A\nB",
+            "a last line without newline is kept"
+        );
         assert_eq!(split.payload, b"tree t\n");
-        assert_eq!(split_commit(b"tree t\n\nmsg\n", HashKind::Sha1), None, "no header, no split");
-        assert_eq!(split_commit(b"", HashKind::Sha1), None, "empty input is unsigned");
+        assert_eq!(
+            split_commit(b"tree t\n\nmsg\n", HashKind::Sha1),
+            None,
+            "no header, no split"
+        );
+        assert_eq!(
+            split_commit(b"", HashKind::Sha1),
+            None,
+            "empty input is unsigned"
+        );
         assert_eq!(
             split_commit(b"tree t\ngpgsigx A\n\n", HashKind::Sha1),
             None,
@@ -241,7 +278,11 @@ mod tests {
         let body = "object o\ntype commit\ntag v1\ntagger T <t@x> 1 +0000\n\nrelease\n-----BEGIN SIGNED MESSAGE-----\nquoted in the message\n-----END SIGNED MESSAGE-----\n";
         let raw = format!("{body}{SIG}");
         let split = split_tag(raw.as_bytes()).expect("signed");
-        assert_eq!(split.payload, body.as_bytes(), "an earlier armor line is part of the payload");
+        assert_eq!(
+            split.payload,
+            body.as_bytes(),
+            "an earlier armor line is part of the payload"
+        );
         assert_eq!(split.signature, SIG.as_bytes());
         assert_eq!(split_tag(b"object o\n\nmsg\n"), None);
     }
@@ -249,8 +290,15 @@ mod tests {
     #[test]
     fn reads_headers_and_subject() {
         let (raw, _) = signed_commit("", "the subject\n\nbody\n");
-        assert_eq!(header_value(&raw, "committer"), Some(&b"A <a@x> 1 +0000"[..]));
+        assert_eq!(
+            header_value(&raw, "committer"),
+            Some(&b"A <a@x> 1 +0000"[..])
+        );
         assert_eq!(subject(&raw), "the subject");
-        assert_eq!(header_value(b"\nauthor x\n", "author"), None, "headers end at the blank line");
+        assert_eq!(
+            header_value(b"\nauthor x\n", "author"),
+            None,
+            "headers end at the blank line"
+        );
     }
 }

@@ -21,7 +21,9 @@ pub enum RepoError {
     Walk(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-fn boxed(e: impl std::error::Error + Send + Sync + 'static) -> Box<dyn std::error::Error + Send + Sync> {
+fn boxed(
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> Box<dyn std::error::Error + Send + Sync> {
     Box::new(e)
 }
 
@@ -70,7 +72,10 @@ impl Repo {
         let mut sel = Selection::default();
         for spec in specs {
             if spec == "--all" {
-                let refs = self.repo.references().map_err(|e| RepoError::Walk(boxed(e)))?;
+                let refs = self
+                    .repo
+                    .references()
+                    .map_err(|e| RepoError::Walk(boxed(e)))?;
                 let all = refs.all().map_err(|e| RepoError::Walk(boxed(e)))?;
                 for r in all.flatten() {
                     let mut r = r;
@@ -95,7 +100,10 @@ impl Repo {
                     sel.include.push(self.peel_to_commit(to, spec)?);
                 }
                 Spec::Merge { theirs, ours } => {
-                    let (a, b) = (self.peel_to_commit(theirs, spec)?, self.peel_to_commit(ours, spec)?);
+                    let (a, b) = (
+                        self.peel_to_commit(theirs, spec)?,
+                        self.peel_to_commit(ours, spec)?,
+                    );
                     sel.include.extend([a, b]);
                     if let Some(base) = self
                         .repo
@@ -139,7 +147,9 @@ impl Repo {
             let walk = self
                 .repo
                 .rev_walk(sel.include.iter().copied())
-                .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+                .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                    Default::default(),
+                ))
                 .with_hidden(sel.exclude.iter().copied())
                 .all()
                 .map_err(|e| RepoError::Walk(boxed(e)))?;

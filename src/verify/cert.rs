@@ -121,7 +121,8 @@ impl Cert {
         };
         let not_before =
             decode_time(nb).ok_or_else(|| CertError::X509("invalid notBefore".into()))?;
-        let not_after = decode_time(na).ok_or_else(|| CertError::X509("invalid notAfter".into()))?;
+        let not_after =
+            decode_time(na).ok_or_else(|| CertError::X509("invalid notAfter".into()))?;
 
         let mut extensions = Vec::new();
         for field in children(rest)? {
@@ -133,7 +134,10 @@ impl Cert {
                 let (id, rest) = read(ext.value)?;
                 let (next, rest) = read(rest)?;
                 let (critical, value) = if next.tag == der_walk::BOOLEAN {
-                    (next.value != [0], expect(rest, der_walk::OCTET_STRING, "extnValue")?.0)
+                    (
+                        next.value != [0],
+                        expect(rest, der_walk::OCTET_STRING, "extnValue")?.0,
+                    )
                 } else if next.tag == der_walk::OCTET_STRING {
                     (false, next)
                 } else {
@@ -244,7 +248,11 @@ impl Cert {
                     o.value
                         .to_der()
                         .ok()
-                        .and_then(|d| der::asn1::Utf8StringRef::from_der(&d).ok().map(|s| s.to_string()))
+                        .and_then(|d| {
+                            der::asn1::Utf8StringRef::from_der(&d)
+                                .ok()
+                                .map(|s| s.to_string())
+                        })
                         .map(|s| ("other", s))
                 }
                 _ => None,
@@ -309,7 +317,10 @@ impl Cert {
 
 /// The TBSCertificate with one extension removed and lengths recomputed: the
 /// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT list.
-pub fn tbs_without_extension(tbs_der: &[u8], drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
+pub fn tbs_without_extension(
+    tbs_der: &[u8],
+    drop: &ObjectIdentifier,
+) -> Result<Vec<u8>, CertError> {
     let tbs = der_walk::single(tbs_der, der_walk::SEQUENCE, "TBSCertificate")?;
     let mut body = Vec::new();
     for field in children(tbs.value)? {
@@ -341,18 +352,39 @@ mod tests {
 
     #[test]
     fn decodes_both_time_forms() {
-        let utc = Tlv { tag: der_walk::UTC_TIME, raw: &[], value: b"220512205033Z" };
+        let utc = Tlv {
+            tag: der_walk::UTC_TIME,
+            raw: &[],
+            value: b"220512205033Z",
+        };
         assert_eq!(decode_time(&utc), Some(1652388633), "2022-05-12T20:50:33Z");
-        let gen = Tlv { tag: der_walk::GENERALIZED_TIME, raw: &[], value: b"20500101000000Z" };
+        let gen = Tlv {
+            tag: der_walk::GENERALIZED_TIME,
+            raw: &[],
+            value: b"20500101000000Z",
+        };
         assert_eq!(decode_time(&gen), Some(2524608000));
-        let bad = Tlv { tag: der_walk::UTC_TIME, raw: &[], value: b"2205122050Z" };
+        let bad = Tlv {
+            tag: der_walk::UTC_TIME,
+            raw: &[],
+            value: b"2205122050Z",
+        };
         assert_eq!(decode_time(&bad), None, "a time without seconds is refused");
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for input in [&b""[..], b"\x30", b"\x30\x00", b"\x30\x03\x30\x01\x00", &[0x30, 0x82, 0xff, 0xff]] {
-            assert!(Cert::parse(input).is_err(), "{input:?} is not a certificate");
+        for input in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x00",
+            b"\x30\x03\x30\x01\x00",
+            &[0x30, 0x82, 0xff, 0xff],
+        ] {
+            assert!(
+                Cert::parse(input).is_err(),
+                "{input:?} is not a certificate"
+            );
         }
     }
 }

@@ -124,7 +124,9 @@ pub enum Anchor {
 impl Anchor {
     pub fn time(&self) -> i64 {
         match self {
-            Anchor::Tlog { integrated_time, .. } => *integrated_time,
+            Anchor::Tlog {
+                integrated_time, ..
+            } => *integrated_time,
             Anchor::Timestamp { time, .. } => *time,
             Anchor::Unanchored { assumed } => *assumed,
         }
@@ -321,7 +323,11 @@ fn find_anchor(
     root: &TrustedRoot,
 ) -> Result<Option<Anchor>, Failure> {
     if let Some(entry) = tlog::decode_embedded(&unsigned_attr_values(msg)).map_err(Failure::Tlog)? {
-        let body = tlog::hashedrekord_body(&hex(&rekor_digest(msg)), &msg.signer.signature, &leaf.to_pem());
+        let body = tlog::hashedrekord_body(
+            &hex(&rekor_digest(msg)),
+            &msg.signer.signature,
+            &leaf.to_pem(),
+        );
         let v = tlog::verify_entry(&entry, &body, root).map_err(Failure::Tlog)?;
         // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
         // proves the entry is logged but not when, so the time must come from elsewhere.
@@ -334,7 +340,11 @@ fn find_anchor(
         }
     }
     if let Some(attr) = msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
-        let token = attr.values.first().ok_or_else(|| Failure::Timestamp(timestamp::TimestampError::Malformed("empty attribute".into())))?;
+        let token = attr.values.first().ok_or_else(|| {
+            Failure::Timestamp(timestamp::TimestampError::Malformed(
+                "empty attribute".into(),
+            ))
+        })?;
         let v = timestamp::verify_timestamp_token(token, &msg.signer.signature, root)
             .map_err(Failure::Timestamp)?;
         return Ok(Some(Anchor::Timestamp {

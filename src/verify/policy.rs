@@ -36,7 +36,11 @@ const fn fulcio(n: u32) -> ObjectIdentifier {
 impl Identity {
     pub fn from_cert(cert: &Cert) -> Identity {
         Identity {
-            sans: cert.subject_alt_names().into_iter().map(|(_, v)| v).collect(),
+            sans: cert
+                .subject_alt_names()
+                .into_iter()
+                .map(|(_, v)| v)
+                .collect(),
             issuer: cert.oidc_issuer(),
             github_workflow_trigger: cert.raw_string_extension(&fulcio(2)),
             github_workflow_sha: cert.raw_string_extension(&fulcio(3)),
@@ -112,7 +116,11 @@ impl Policy {
                     got: if id.sans.is_empty() {
                         "no identity".into()
                     } else {
-                        id.sans.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ")
+                        id.sans
+                            .iter()
+                            .map(|s| format!("'{s}'"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     },
                     want: m.to_string(),
                 });
@@ -128,11 +136,31 @@ impl Policy {
             }
         }
         let fields = [
-            ("github workflow trigger", &self.github_workflow_trigger, &id.github_workflow_trigger),
-            ("github workflow sha", &self.github_workflow_sha, &id.github_workflow_sha),
-            ("github workflow name", &self.github_workflow_name, &id.github_workflow_name),
-            ("github workflow repository", &self.github_workflow_repository, &id.github_workflow_repository),
-            ("github workflow ref", &self.github_workflow_ref, &id.github_workflow_ref),
+            (
+                "github workflow trigger",
+                &self.github_workflow_trigger,
+                &id.github_workflow_trigger,
+            ),
+            (
+                "github workflow sha",
+                &self.github_workflow_sha,
+                &id.github_workflow_sha,
+            ),
+            (
+                "github workflow name",
+                &self.github_workflow_name,
+                &id.github_workflow_name,
+            ),
+            (
+                "github workflow repository",
+                &self.github_workflow_repository,
+                &id.github_workflow_repository,
+            ),
+            (
+                "github workflow ref",
+                &self.github_workflow_ref,
+                &id.github_workflow_ref,
+            ),
         ];
         for (field, want, got) in fields {
             if let Some(want) = want {
@@ -176,7 +204,9 @@ mod tests {
     fn exact_and_regex_identities() {
         let p = Policy {
             identity: Some(Matcher::Exact("alice@example.com".into())),
-            issuer: Some(Matcher::Regex(Regex::new(r"^https://accounts\.google\.com$").expect("re"))),
+            issuer: Some(Matcher::Regex(
+                Regex::new(r"^https://accounts\.google\.com$").expect("re"),
+            )),
             ..Policy::default()
         };
         assert_eq!(p.check(&id()), Ok(()), "the signer and issuer match");
@@ -185,14 +215,21 @@ mod tests {
             ..Policy::default()
         };
         assert!(
-            matches!(wrong.check(&id()), Err(PolicyError::IdentityMismatch { .. })),
+            matches!(
+                wrong.check(&id()),
+                Err(PolicyError::IdentityMismatch { .. })
+            ),
             "another identity is refused"
         );
         let unanchored = Policy {
             issuer: Some(Matcher::Regex(Regex::new("google").expect("re"))),
             ..Policy::default()
         };
-        assert_eq!(unanchored.check(&id()), Ok(()), "unanchored regexps match substrings like Go's");
+        assert_eq!(
+            unanchored.check(&id()),
+            Ok(()),
+            "unanchored regexps match substrings like Go's"
+        );
     }
 
     #[test]

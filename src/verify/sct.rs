@@ -86,7 +86,8 @@ pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64,
     if scts.is_empty() {
         return Err(SctError::Missing);
     }
-    let tbs = tbs_without_extension(&leaf.tbs_der, &OID_SCT_LIST).map_err(|_| SctError::Malformed)?;
+    let tbs =
+        tbs_without_extension(&leaf.tbs_der, &OID_SCT_LIST).map_err(|_| SctError::Malformed)?;
     let tbs_len = u32::try_from(tbs.len()).map_err(|_| SctError::Malformed)?;
     let issuer_key_hash = crate::crypto::sha256(&issuer.spki_der);
     let mut err = SctError::UnknownLog;
@@ -131,7 +132,12 @@ mod tests {
 
     #[test]
     fn malformed_lists_are_errors() {
-        for v in [&b""[..], b"\x04\x00", b"\x04\x02\x00\x05", b"\x04\x04\x00\x02\x00\x09"] {
+        for v in [
+            &b""[..],
+            b"\x04\x00",
+            b"\x04\x02\x00\x05",
+            b"\x04\x04\x00\x02\x00\x09",
+        ] {
             assert!(parse_list(v).is_err(), "{v:?} must not parse");
         }
     }

@@ -16,7 +16,10 @@ const GOOGLE: &str = "https://accounts.google.com";
 fn repo() -> TestRepo {
     let repo = TestRepo::new();
     for sha in [BASE, MID, TIP, ONLINE] {
-        let id = repo.write_object("commit", &util::read(&format!("gitsign-commits/{sha}.commit")));
+        let id = repo.write_object(
+            "commit",
+            &util::read(&format!("gitsign-commits/{sha}.commit")),
+        );
         assert_eq!(id, sha, "git hash-object reproduces the fixture's id");
     }
     repo
@@ -24,8 +27,10 @@ fn repo() -> TestRepo {
 
 fn x509_git(repo: &TestRepo) -> std::process::Command {
     let mut c = repo.cmd("git");
-    c.args(["-c", "gpg.format=x509", "-c"])
-        .arg(format!("gpg.x509.program={}", util::gitsign_bin().display()));
+    c.args(["-c", "gpg.format=x509", "-c"]).arg(format!(
+        "gpg.x509.program={}",
+        util::gitsign_bin().display()
+    ));
     c
 }
 
@@ -33,14 +38,33 @@ fn x509_git(repo: &TestRepo) -> std::process::Command {
 fn verify_single_commit_prints_go_gitsign_summary() {
     let repo = repo();
     let (code, out, err) = util::output(repo.gitsign().args([
-        "verify", TIP, "--certificate-identity", SIGNER, "--certificate-oidc-issuer", GOOGLE,
+        "verify",
+        TIP,
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
     ]));
     assert_eq!(code, 0, "a good commit exits 0: {err}");
-    assert!(out.is_empty(), "the single-commit summary goes to stderr like Go gitsign's");
+    assert!(
+        out.is_empty(),
+        "the single-commit summary goes to stderr like Go gitsign's"
+    );
     let manifest = util::json("gitsign-commits/manifest.json");
-    let entry = manifest["commits"].as_array().expect("commits").iter().find(|c| c["sha"] == TIP).expect("tip in manifest");
-    assert!(err.contains(&format!("tlog index: {}\n", entry["tlog_log_index"])), "log index from the manifest: {err}");
-    assert!(err.contains(&format!("Good signature from [{SIGNER}]({GOOGLE})")), "{err}");
+    let entry = manifest["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .find(|c| c["sha"] == TIP)
+        .expect("tip in manifest");
+    assert!(
+        err.contains(&format!("tlog index: {}\n", entry["tlog_log_index"])),
+        "log index from the manifest: {err}"
+    );
+    assert!(
+        err.contains(&format!("Good signature from [{SIGNER}]({GOOGLE})")),
+        "{err}"
+    );
     assert!(err.contains("Validated Certificate claims: true"), "{err}");
 }
 
@@ -48,12 +72,22 @@ fn verify_single_commit_prints_go_gitsign_summary() {
 fn verify_rejects_the_wrong_identity_and_issuer() {
     let repo = repo();
     let (code, _, err) = util::output(repo.gitsign().args([
-        "verify", TIP, "--certificate-identity", "mallory@example.com", "--certificate-oidc-issuer", GOOGLE,
+        "verify",
+        TIP,
+        "--certificate-identity",
+        "mallory@example.com",
+        "--certificate-oidc-issuer",
+        GOOGLE,
     ]));
     assert_eq!(code, 1, "policy failure is a negative answer: {err}");
     assert!(err.contains("identity mismatch"), "says why: {err}");
     let (code, _, err) = util::output(repo.gitsign().args([
-        "verify", TIP, "--certificate-identity", SIGNER, "--certificate-oidc-issuer", "https://github.com/login/oauth",
+        "verify",
+        TIP,
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        "https://github.com/login/oauth",
     ]));
     assert_eq!(code, 1, "wrong issuer: {err}");
     assert!(err.contains("issuer mismatch"), "{err}");
@@ -62,43 +96,86 @@ fn verify_rejects_the_wrong_identity_and_issuer() {
 #[test]
 fn verify_requires_an_identity_and_an_issuer_flag() {
     let repo = repo();
-    let (code, _, err) = util::output(repo.gitsign().args(["verify", TIP, "--certificate-identity", SIGNER]));
+    let (code, _, err) =
+        util::output(
+            repo.gitsign()
+                .args(["verify", TIP, "--certificate-identity", SIGNER]),
+        );
     assert_eq!(code, 2, "usage error: {err}");
-    assert!(err.contains("--certificate-oidc-issuer"), "names the missing flag: {err}");
+    assert!(
+        err.contains("--certificate-oidc-issuer"),
+        "names the missing flag: {err}"
+    );
 }
 
 #[test]
 fn online_mode_commit_is_undecided_offline_unless_tlog_is_waived() {
     let repo = repo();
-    let base = ["verify", ONLINE, "--certificate-identity-regexp", ".", "--certificate-oidc-issuer-regexp", "."];
+    let base = [
+        "verify",
+        ONLINE,
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
+    ];
     let (code, _, err) = util::output(repo.gitsign().args(base));
     assert_eq!(code, 2, "undecided exits 2: {err}");
-    assert!(err.contains("Hint:") && err.contains("--insecure-ignore-tlog"), "hint names the waiver: {err}");
+    assert!(
+        err.contains("Hint:") && err.contains("--insecure-ignore-tlog"),
+        "hint names the waiver: {err}"
+    );
     let (code, _, err) = util::output(repo.gitsign().args(base).arg("--insecure-ignore-tlog"));
     assert_eq!(code, 0, "everything else verifies: {err}");
-    assert!(err.contains("NOT anchored"), "says loudly that time was not anchored: {err}");
+    assert!(
+        err.contains("NOT anchored"),
+        "says loudly that time was not anchored: {err}"
+    );
 }
 
 #[test]
 fn verify_range_lists_each_commit_and_json_matches() {
     let repo = repo();
     let range = format!("{BASE}..{TIP}");
-    let policy = ["--certificate-identity", SIGNER, "--certificate-oidc-issuer", GOOGLE];
+    let policy = [
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ];
     let (code, out, err) = util::output(repo.gitsign().args(["verify", &range]).args(policy));
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "A..B excludes A: {out}");
-    assert!(lines[0].starts_with(&TIP[..12]) && lines[1].starts_with(&MID[..12]), "newest first: {out}");
+    assert!(
+        lines[0].starts_with(&TIP[..12]) && lines[1].starts_with(&MID[..12]),
+        "newest first: {out}"
+    );
     assert!(lines.iter().all(|l| l.contains(" good ")), "{out}");
-    assert!(err.contains("2 commits: 2 good, 0 bad, 0 undecided"), "{err}");
+    assert!(
+        err.contains("2 commits: 2 good, 0 bad, 0 undecided"),
+        "{err}"
+    );
 
-    let (code, out, _) = util::output(repo.gitsign().args(["verify", &range, "--format", "json"]).args(policy));
+    let (code, out, _) = util::output(
+        repo.gitsign()
+            .args(["verify", &range, "--format", "json"])
+            .args(policy),
+    );
     assert_eq!(code, 0);
-    let objs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
     assert_eq!(objs.len(), 2);
     let manifest = util::json("gitsign-commits/manifest.json");
     for o in &objs {
-        let m = manifest["commits"].as_array().expect("commits").iter().find(|c| c["sha"] == o["sha"]).expect("listed");
+        let m = manifest["commits"]
+            .as_array()
+            .expect("commits")
+            .iter()
+            .find(|c| c["sha"] == o["sha"])
+            .expect("listed");
         assert_eq!(o["verdict"], "good");
         assert_eq!(o["identity"], m["signer_san"]);
         assert_eq!(o["tlog_index"], m["tlog_log_index"]);
@@ -111,12 +188,24 @@ fn range_with_an_undecided_commit_exits_2_and_bad_wins() {
     let repo = repo();
     // Two revisions (ONLINE's parent is not in the repository, so no walk through it).
     let (code, out, err) = util::output(repo.gitsign().args([
-        "verify", TIP, ONLINE, "--certificate-identity-regexp", ".", "--certificate-oidc-issuer-regexp", ".",
+        "verify",
+        TIP,
+        ONLINE,
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
     ]));
     assert_eq!(code, 2, "one undecided, none bad: {out}{err}");
     assert!(out.contains("undecided"), "{out}");
     let (code, _, err) = util::output(repo.gitsign().args([
-        "verify", TIP, ONLINE, "--certificate-identity", "nobody@example.com", "--certificate-oidc-issuer-regexp", ".",
+        "verify",
+        TIP,
+        ONLINE,
+        "--certificate-identity",
+        "nobody@example.com",
+        "--certificate-oidc-issuer-regexp",
+        ".",
     ]));
     assert_eq!(code, 1, "a policy failure outranks undecided: {err}");
 }
@@ -127,34 +216,64 @@ fn git_verify_commit_and_log_show_signature_use_our_binary() {
     let (code, out, err) = util::output(x509_git(&repo).args(["verify-commit", TIP]));
     assert_eq!(code, 0, "git verify-commit accepts a good signature: {err}");
     assert!(out.is_empty(), "nothing on stdout");
-    assert!(err.contains(&format!("Good signature from [{SIGNER}]")), "{err}");
-    let (code, out, err) = util::output(x509_git(&repo).args(["log", "--show-signature", "-1", "--format=%H %G?", TIP]));
-    assert_eq!(code, 0, "{err}");
-    assert!(out.contains("Good signature from") && out.contains(&format!("{TIP} G")), "git sees a good signature: {out}");
-    let (code, _, err) = util::output(x509_git(&repo).args(["verify-commit", ONLINE]));
-    assert_ne!(code, 0, "an undecided signature is not reported good to git: {err}");
-    let (code, _, err) = util::output(
-        x509_git(&repo).env("GITSIGN_INSECURE_IGNORE_TLOG", "true").args(["verify-commit", ONLINE]),
+    assert!(
+        err.contains(&format!("Good signature from [{SIGNER}]")),
+        "{err}"
     );
-    assert_eq!(code, 0, "the waiver reaches gpg mode through the environment: {err}");
-    assert!(err.contains("NOT anchored"), "and git's user is told: {err}");
+    let (code, out, err) = util::output(x509_git(&repo).args([
+        "log",
+        "--show-signature",
+        "-1",
+        "--format=%H %G?",
+        TIP,
+    ]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Good signature from") && out.contains(&format!("{TIP} G")),
+        "git sees a good signature: {out}"
+    );
+    let (code, _, err) = util::output(x509_git(&repo).args(["verify-commit", ONLINE]));
+    assert_ne!(
+        code, 0,
+        "an undecided signature is not reported good to git: {err}"
+    );
+    let (code, _, err) = util::output(
+        x509_git(&repo)
+            .env("GITSIGN_INSECURE_IGNORE_TLOG", "true")
+            .args(["verify-commit", ONLINE]),
+    );
+    assert_eq!(
+        code, 0,
+        "the waiver reaches gpg mode through the environment: {err}"
+    );
+    assert!(
+        err.contains("NOT anchored"),
+        "and git's user is told: {err}"
+    );
 }
 
 #[test]
 fn git_rejects_tampered_commits_through_our_binary() {
     let repo = TestRepo::new();
     for file in ["a-message-byte", "b-author-line", "d-signature-grafted"] {
-        let id = repo.write_object("commit", &util::read(&format!("gitsign-commits/tampered/{file}.commit")));
+        let id = repo.write_object(
+            "commit",
+            &util::read(&format!("gitsign-commits/tampered/{file}.commit")),
+        );
         let (code, _, err) = util::output(x509_git(&repo).args(["verify-commit", &id]));
         assert_ne!(code, 0, "{file}: git must not accept it: {err}");
-        assert!(err.contains("does not match the signed payload"), "{file}: says why: {err}");
+        assert!(
+            err.contains("does not match the signed payload"),
+            "{file}: says why: {err}"
+        );
     }
 }
 
 #[test]
 fn gpg_verify_status_lines_are_byte_exact() {
     let raw = util::read(&format!("gitsign-commits/{TIP}.commit"));
-    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1).expect("signed");
+    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1)
+        .expect("signed");
     let dir = tempfile::tempdir().expect("tmp");
     let sig = dir.path().join("sig");
     std::fs::write(&sig, &split.signature).expect("write sig");
@@ -168,11 +287,20 @@ fn gpg_verify_status_lines_are_byte_exact() {
         .output()
         .expect("openssl");
     let fpr = String::from_utf8_lossy(&fpr.stdout);
-    let fpr = fpr.trim().rsplit('=').next().expect("fingerprint").replace(':', "").to_lowercase();
+    let fpr = fpr
+        .trim()
+        .rsplit('=')
+        .next()
+        .expect("fingerprint")
+        .replace(':', "")
+        .to_lowercase();
     assert_eq!(fpr.len(), 40, "openssl printed a SHA-1 fingerprint");
 
     let mut cmd = util::hermetic(util::gitsign_bin(), dir.path());
-    cmd.current_dir(dir.path()).args(["--status-fd=1", "--verify"]).arg(&sig).arg("-");
+    cmd.current_dir(dir.path())
+        .args(["--status-fd=1", "--verify"])
+        .arg(&sig)
+        .arg("-");
     let out = run_with_stdin(cmd, &split.payload);
     assert_eq!(out.0, 0, "good signature: {}", out.2);
     assert_eq!(
@@ -184,10 +312,16 @@ fn gpg_verify_status_lines_are_byte_exact() {
     let mut tampered = split.payload.clone();
     tampered.push(b'x');
     let mut cmd = util::hermetic(util::gitsign_bin(), dir.path());
-    cmd.current_dir(dir.path()).args(["--status-fd=1", "--verify"]).arg(&sig).arg("-");
+    cmd.current_dir(dir.path())
+        .args(["--status-fd=1", "--verify"])
+        .arg(&sig)
+        .arg("-");
     let out = run_with_stdin(cmd, &tampered);
     assert_eq!(out.0, 1, "bad signature exits 1");
-    assert_eq!(out.1, "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 0000000000000000 19 8 00 0 4\n", "no certificate was trusted, so ERRSIG");
+    assert_eq!(
+        out.1, "[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG 0000000000000000 19 8 00 0 4\n",
+        "no certificate was trusted, so ERRSIG"
+    );
 }
 
 #[test]
@@ -197,17 +331,29 @@ fn gpg_verify_survives_garbage_signatures() {
         ("empty", b""),
         ("not pem", b"hello world"),
         ("truncated pem", b"-----BEGIN SIGNED MESSAGE-----\nMIIB\n"),
-        ("bad base64", b"-----BEGIN SIGNED MESSAGE-----\n!!!!\n-----END SIGNED MESSAGE-----\n"),
+        (
+            "bad base64",
+            b"-----BEGIN SIGNED MESSAGE-----\n!!!!\n-----END SIGNED MESSAGE-----\n",
+        ),
         ("garbage der", &[0x30, 0x82, 0xff, 0xff, 0x06, 0x09]),
     ];
     for (name, bytes) in cases {
         let sig = dir.path().join("sig");
         std::fs::write(&sig, bytes).expect("write");
         let mut cmd = util::hermetic(util::gitsign_bin(), dir.path());
-        cmd.current_dir(dir.path()).args(["--status-fd=1", "--verify"]).arg(&sig).arg("-");
+        cmd.current_dir(dir.path())
+            .args(["--status-fd=1", "--verify"])
+            .arg(&sig)
+            .arg("-");
         let (code, out, err) = run_with_stdin(cmd, b"payload");
-        assert_eq!(code, 1, "{name}: a clear negative answer, not a crash: {err}");
-        assert!(out.starts_with("[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG"), "{name}: {out}");
+        assert_eq!(
+            code, 1,
+            "{name}: a clear negative answer, not a crash: {err}"
+        );
+        assert!(
+            out.starts_with("[GNUPG:] NEWSIG\n[GNUPG:] ERRSIG"),
+            "{name}: {out}"
+        );
         assert!(err.contains("gitsign: error:"), "{name}: explains: {err}");
         assert!(!err.contains("panicked"), "{name}: no panic");
     }
@@ -220,27 +366,47 @@ fn release_tags_verify_with_git_verify_tag_and_verify_tag() {
     for t in manifest["tags"].as_array().expect("tags").iter().take(28) {
         let name = t["tag"].as_str().expect("name");
         let id = repo.write_object("tag", &util::read(&format!("gitsign-tags/{name}.tag")));
-        assert_eq!(id, t["sha"].as_str().expect("sha"), "hash-object reproduces {name}");
+        assert_eq!(
+            id,
+            t["sha"].as_str().expect("sha"),
+            "hash-object reproduces {name}"
+        );
         repo.git(&["update-ref", &format!("refs/tags/{name}"), &id]);
         let (code, _, err) = util::output(
-            x509_git(&repo).env("GITSIGN_INSECURE_IGNORE_TLOG", "true").args(["verify-tag", name]),
+            x509_git(&repo)
+                .env("GITSIGN_INSECURE_IGNORE_TLOG", "true")
+                .args(["verify-tag", name]),
         );
         assert_eq!(code, 0, "git verify-tag {name}: {err}");
         let issuer = t["oidc_issuer"].as_str().expect("issuer");
         let (code, _, err) = util::output(repo.gitsign().args([
-            "verify-tag", name, "--insecure-ignore-tlog", "--certificate-identity", t["signer_san"].as_str().expect("san"),
-            "--certificate-oidc-issuer", issuer,
+            "verify-tag",
+            name,
+            "--insecure-ignore-tlog",
+            "--certificate-identity",
+            t["signer_san"].as_str().expect("san"),
+            "--certificate-oidc-issuer",
+            issuer,
         ]));
         assert_eq!(code, 0, "gitsign verify-tag {name}: {err}");
     }
     // An edited tag body no longer matches its signature.
     let mut raw = util::read("gitsign-tags/v0.1.0.tag");
-    let pos = raw.windows(7).position(|w| w == b"v0.1.0\n").expect("tag line");
+    let pos = raw
+        .windows(7)
+        .position(|w| w == b"v0.1.0\n")
+        .expect("tag line");
     raw[pos + 5] = b'9';
     let id = repo.write_object("tag", &raw);
     repo.git(&["update-ref", "refs/tags/edited", &id]);
     let (code, _, err) = util::output(repo.gitsign().args([
-        "verify-tag", "edited", "--insecure-ignore-tlog", "--certificate-identity-regexp", ".", "--certificate-oidc-issuer-regexp", ".",
+        "verify-tag",
+        "edited",
+        "--insecure-ignore-tlog",
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
     ]));
     assert_eq!(code, 1, "edited tag is rejected: {err}");
     assert!(err.contains("does not match the signed payload"), "{err}");
@@ -249,32 +415,78 @@ fn release_tags_verify_with_git_verify_tag_and_verify_tag() {
 #[test]
 fn unknown_revisions_and_bad_trust_roots_are_usage_errors_with_hints() {
     let repo = repo();
-    let policy = ["--certificate-identity-regexp", ".", "--certificate-oidc-issuer-regexp", "."];
-    let (code, _, err) = util::output(repo.gitsign().args(["verify", "no-such-branch"]).args(policy));
+    let policy = [
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
+    ];
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .args(["verify", "no-such-branch"])
+            .args(policy),
+    );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown revision 'no-such-branch'"), "{err}");
     std::fs::write(repo.path().join("root.json"), "{not json").expect("write");
-    let (code, _, err) = util::output(repo.gitsign().args(["verify", TIP, "--trusted-root", "root.json"]).args(policy));
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .args(["verify", TIP, "--trusted-root", "root.json"])
+            .args(policy),
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("parsing the trusted root") && err.contains("Hint:"), "{err}");
-    let (code, _, err) = util::output(repo.gitsign().env("GITSIGN_INSECURE_IGNORE_SCT", "perhaps").args(["verify", TIP]).args(policy));
+    assert!(
+        err.contains("parsing the trusted root") && err.contains("Hint:"),
+        "{err}"
+    );
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .env("GITSIGN_INSECURE_IGNORE_SCT", "perhaps")
+            .args(["verify", TIP])
+            .args(policy),
+    );
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("invalid value 'perhaps' for GITSIGN_INSECURE_IGNORE_SCT"), "names the source: {err}");
+    assert!(
+        err.contains("invalid value 'perhaps' for GITSIGN_INSECURE_IGNORE_SCT"),
+        "names the source: {err}"
+    );
 }
 
 #[test]
 fn staging_trust_root_rejects_production_commits() {
     let repo = repo();
     let root = util::data("trust/staging-trusted_root.json");
-    let (code, _, err) = util::output(repo.gitsign().args(["verify", TIP, "--certificate-identity-regexp", ".", "--certificate-oidc-issuer-regexp", "."]).arg("--trusted-root").arg(root));
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .args([
+                "verify",
+                TIP,
+                "--certificate-identity-regexp",
+                ".",
+                "--certificate-oidc-issuer-regexp",
+                ".",
+            ])
+            .arg("--trusted-root")
+            .arg(root),
+    );
     assert_eq!(code, 1, "{err}");
 }
 
 fn run_with_stdin(mut cmd: std::process::Command, input: &[u8]) -> (i32, String, String) {
     use std::io::Write;
     use std::process::Stdio;
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
     let out = child.wait_with_output().expect("wait");
     (
         out.status.code().unwrap_or(-1),

@@ -5,7 +5,10 @@ use clap::CommandFactory;
 
 fn render(cmd: clap::Command, title: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).title(title.to_owned()).render(&mut out).expect("render man page");
+    clap_mangen::Man::new(cmd)
+        .title(title.to_owned())
+        .render(&mut out)
+        .expect("render man page");
     out
 }
 
@@ -26,7 +29,10 @@ fn man_pages_are_up_to_date() {
             std::fs::write(&path, &bytes).expect("write man page");
         } else {
             let current = std::fs::read(&path).unwrap_or_default();
-            assert!(current == bytes, "man/{file} is stale: run GITSIGN_UPDATE_MAN=1 cargo test --test it man::");
+            assert!(
+                current == bytes,
+                "man/{file} is stale: run GITSIGN_UPDATE_MAN=1 cargo test --test it man::"
+            );
         }
     }
 }
@@ -34,8 +40,13 @@ fn man_pages_are_up_to_date() {
 #[test]
 fn completions_are_generated_for_common_shells() {
     for shell in ["bash", "zsh", "fish"] {
-        let (code, out, err) = crate::util::output(std::process::Command::new(crate::util::gitsign_bin()).args(["completion", shell]));
+        let (code, out, err) = crate::util::output(
+            std::process::Command::new(crate::util::gitsign_bin()).args(["completion", shell]),
+        );
         assert_eq!(code, 0, "{shell}: {err}");
-        assert!(out.contains("verify-tag"), "{shell} completion knows the subcommands");
+        assert!(
+            out.contains("verify-tag"),
+            "{shell} completion knows the subcommands"
+        );
     }
 }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub fn data(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
 }
 
 pub fn read(rel: &str) -> Vec<u8> {
@@ -42,7 +44,9 @@ pub fn hermetic(program: impl AsRef<std::ffi::OsStr>, home: &Path) -> Command {
 
 /// Run and return (status code, stdout, stderr).
 pub fn output(cmd: &mut Command) -> (i32, String, String) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -84,7 +88,14 @@ impl TestRepo {
         let file = self.path().join(".git/raw-object");
         std::fs::write(&file, raw).expect("write raw object");
         let id = self
-            .git(&["hash-object", "-t", kind, "-w", "--literally", file.to_str().expect("utf8 path")])
+            .git(&[
+                "hash-object",
+                "-t",
+                kind,
+                "-w",
+                "--literally",
+                file.to_str().expect("utf8 path"),
+            ])
             .trim()
             .to_owned();
         std::fs::remove_file(&file).ok();
