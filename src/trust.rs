@@ -43,6 +43,8 @@ pub struct LogKey {
 pub struct Authority {
     pub uri: String,
     pub chain_der: Vec<Vec<u8>>,
+    /// `chain_der` parsed once at load (certificates that do not parse are left out).
+    pub certs: Vec<crate::verify::cert::Cert>,
     pub valid_for: Validity,
 }
 
@@ -202,6 +204,23 @@ fn log_key(raw: RawLog) -> Result<Option<LogKey>, TrustError> {
     }))
 }
 
+impl Authority {
+    pub fn new(uri: String, chain_der: Vec<Vec<u8>>, valid_for: Validity) -> Authority {
+        Authority {
+            uri,
+            certs: parse_certs(&chain_der),
+            chain_der,
+            valid_for,
+        }
+    }
+}
+
+fn parse_certs(ders: &[Vec<u8>]) -> Vec<crate::verify::cert::Cert> {
+    ders.iter()
+        .filter_map(|d| crate::verify::cert::Cert::parse(d).ok())
+        .collect()
+}
+
 fn authority(raw: RawAuthority) -> Result<Authority, TrustError> {
     let chain_der = raw
         .cert_chain
@@ -209,9 +228,10 @@ fn authority(raw: RawAuthority) -> Result<Authority, TrustError> {
         .unwrap_or_default()
         .into_iter()
         .map(|c| b64(&c.raw_bytes, "a certificate"))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<Vec<u8>>, _>>()?;
     Ok(Authority {
         uri: raw.uri,
+        certs: parse_certs(&chain_der),
         chain_der,
         valid_for: validity(raw.valid_for)?,
     })
@@ -263,6 +283,7 @@ impl TrustedRoot {
             .into_iter()
             .map(|der| Authority {
                 uri: String::new(),
+                certs: parse_certs(std::slice::from_ref(&der)),
                 chain_der: vec![der],
                 valid_for: Validity::default(),
             })

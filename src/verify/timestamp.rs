@@ -579,14 +579,14 @@ mod tests {
                 certificate_authorities: vec![],
                 tlogs: vec![],
                 ctlogs: vec![],
-                timestamp_authorities: vec![Authority {
-                    uri: TSA_URI.into(),
-                    chain_der: chain.iter().map(|c| c.to_der().expect("cert")).collect(),
-                    valid_for: Validity {
+                timestamp_authorities: vec![Authority::new(
+                    TSA_URI.into(),
+                    chain.iter().map(|c| c.to_der().expect("cert")).collect(),
+                    Validity {
                         start: Some(Y2024),
                         end: None,
                     },
-                }],
+                )],
             }
         }
 
