@@ -9,6 +9,9 @@
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
 //! - [`crypto`]: public keys and signature checks.
 //! - [`verify`]: chain at the anchored time, SCT, transparency log, timestamps, identity policy.
+//! - [`http`], [`oidc`], [`fulcio`], [`rekor`]: the network edges of signing (identity token,
+//!   certificate, transparency log), each verifying what it receives against the trust root.
+//! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`ui`]: human output on stderr.
 //!
@@ -22,6 +25,11 @@ pub mod crypto;
 pub mod git;
 pub mod gpg_status;
 pub mod pem;
+pub mod http;
+pub mod oidc;
+pub mod fulcio;
+pub mod sign;
+pub mod rekor;
 pub mod trust;
 pub mod ui;
 pub mod verify;

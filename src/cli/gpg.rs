@@ -166,11 +166,141 @@ fn status_writer(fd: Option<i32>) -> Result<Box<dyn Write>, CliError> {
 pub fn run(args: &GpgArgs) -> CliResult {
     match &args.mode {
         Mode::Verify { signature, payload } => run_verify(args, signature, payload.as_ref()),
-        Mode::Sign { .. } => Err(CliError::new(
-            2,
-            anyhow::anyhow!("signing is not available in this build of gitsign"),
-        )
-        .hint("nothing was signed, so git will not create the object; verification works (`gitsign verify`)")),
+        Mode::Sign { file } => run_sign(args, file.as_ref()),
+    }
+}
+
+/// Sign: `[GNUPG:] BEGIN_SIGNING`, the signing pipeline, then the PEM on stdout and
+/// `SIG_CREATED` on the status fd. Human text goes to stderr and to gitsign.logPath/GITSIGN_LOG.
+/// Any failure exits non-zero with nothing on stdout, so git creates no unsigned object.
+fn run_sign(args: &GpgArgs, file: Option<&PathBuf>) -> CliResult {
+    let mut status = status_writer(args.status_fd)?;
+    let config = super::load_config()?;
+    let mut log = SignLog::open(config.get(Key::LogPath));
+    let _ = status.write_all(gpg_status::begin_signing().as_bytes());
+    let _ = status.flush();
+    let result = sign_inner(&config, file, &mut log);
+    let signed = match result {
+        Ok(s) => s,
+        Err(e) => {
+            log.record(&crate::ui::render_error(&e.error, e.hint.as_deref()));
+            return Err(e);
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(signed.pem.as_bytes())
+        .and_then(|_| stdout.flush())
+        .context("writing the signature to stdout")?;
+    let (pk, hash) = crate::sign::gpg_algorithms(&signed.leaf.signature_algorithm);
+    let line = gpg_status::sig_created(pk, hash, now_unix(), &signed.leaf.sha1_fingerprint());
+    let _ = status.write_all(line.as_bytes());
+    let _ = status.flush();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Human text for signing: stderr, and appended to the log file when configured.
+struct SignLog {
+    file: Option<std::fs::File>,
+}
+
+impl SignLog {
+    fn open(path: Option<&str>) -> SignLog {
+        let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+        SignLog { file }
+    }
+
+    /// Stderr and the log file.
+    fn say(&mut self, text: &str) {
+        crate::ui::eprint(text);
+        self.record(text);
+    }
+
+    /// The log file only (errors reach stderr through the caller's rendering).
+    fn record(&mut self, text: &str) {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.write_all(text.as_bytes());
+        }
+    }
+}
+
+fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut SignLog) -> Result<crate::sign::flow::Signed, CliError> {
+    let mut payload = Vec::new();
+    match file {
+        Some(p) => payload = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?,
+        None => {
+            std::io::stdin().read_to_end(&mut payload).context("reading the payload to sign from stdin")?;
+        }
+    }
+    let root = super::load_trust(config)?;
+    let secret = match config.get(Key::ClientSecretFile) {
+        Some(p) => Some(zeroize::Zeroizing::new(
+            std::fs::read_to_string(p)
+                .with_context(|| format!("reading the OIDC client secret file '{p}'"))?
+                .trim()
+                .to_owned(),
+        )),
+        None => None,
+    };
+    let autoclose_timeout = config.positive_int(Key::AutocloseTimeout)?.unwrap_or(6);
+    let oidc = crate::oidc::Settings {
+        issuer: config.get(Key::Issuer).unwrap_or_default().to_owned(),
+        client_id: config.get(Key::ClientId).unwrap_or("sigstore").to_owned(),
+        client_secret: secret,
+        redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
+        connector_id: config.get(Key::ConnectorId).map(str::to_owned),
+        provider: config.get(Key::TokenProvider).map(str::to_owned),
+        url_opener: config.get(Key::UrlOpener).map(str::to_owned),
+        autoclose: config.get(Key::Autoclose).is_none() || config.bool(Key::Autoclose)?,
+        autoclose_timeout,
+        login_timeout: std::time::Duration::from_secs(300),
+    };
+    let committer_email = if config.bool(Key::MatchCommitter)? { Some(committer_email()?) } else { None };
+    let request = crate::sign::flow::Request {
+        payload: &payload,
+        fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
+        rekor_url: config.get(Key::Rekor).unwrap_or_default(),
+        rekor_mode: config.rekor_mode()?,
+        timestamp_url: config.get(Key::TimestampServerUrl),
+        root: &root,
+        oidc,
+        committer_email,
+    };
+    let http = crate::http::Http::new(std::time::Duration::from_secs(30));
+    let env = |k: &str| std::env::var(k).ok();
+    let started = std::time::Instant::now();
+    let signed = crate::sign::flow::sign(&http, &request, &env, &mut |t| log.say(t), now_unix)
+        .map_err(|e| {
+            let (code, hint) = (e.exit_code(), e.hint());
+            CliError::new(code, anyhow::Error::new(e).context("signing failed")).hint(hint)
+        })?;
+    log.say(&format!(
+        "gitsign: signed as {} (certificate {}, transparency log index {}) in {} ms\n",
+        signed.identity,
+        signed.leaf.sha1_fingerprint(),
+        signed.log_index.map(|i| i.to_string()).unwrap_or_else(|| "none".into()),
+        started.elapsed().as_millis()
+    ));
+    Ok(signed)
+}
+
+/// The committer's email as git will record it (`git var GIT_COMMITTER_IDENT`).
+fn committer_email() -> Result<String, CliError> {
+    let out = std::process::Command::new("git")
+        .args(["var", "GIT_COMMITTER_IDENT"])
+        .output()
+        .context("running `git var GIT_COMMITTER_IDENT` for gitsign.matchCommitter")?;
+    let ident = String::from_utf8_lossy(&out.stdout);
+    match (ident.find('<'), ident.find('>')) {
+        (Some(a), Some(b)) if a < b => Ok(ident[a + 1..b].to_owned()),
+        _ => Err(CliError::new(2, anyhow::anyhow!("git reports no committer email")).hint("set user.email")),
     }
 }
 

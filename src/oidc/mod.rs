@@ -1,0 +1,347 @@
+//! Identity: an OpenID Connect ID token for Fulcio, chosen the way Go gitsign chooses
+//! (`gitsign.tokenProvider` / `GITSIGN_TOKEN_PROVIDER`, else ambient credentials, else the
+//! browser):
+//!
+//! - `envvar`: `SIGSTORE_ID_TOKEN`;
+//! - `filesystem`: `/var/run/sigstore/cosign/oidc-token` (Kubernetes projected tokens);
+//! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`,
+//!   audience `sigstore`;
+//! - `buildkite-agent`: `buildkite-agent oidc request-token --audience sigstore`;
+//! - `interactive`: authorization code + PKCE S256 + `state` + `nonce` on a 127.0.0.1 loopback
+//!   redirect ([`interactive`], RFC 6749 §4.1, RFC 7636, RFC 8252);
+//! - `device`: the device authorization grant ([`device`], RFC 8628).
+//!
+//! Every token, ambient or not, is verified against its issuer's discovery document and JWKS
+//! ([`jwt`]) before its subject is signed: a bad token fails here, with a clear message, rather
+//! than as an opaque 401 from Fulcio. The environment comes in as a lookup function so
+//! selection is testable without touching the process environment.
+
+pub mod device;
+pub mod interactive;
+pub mod jwt;
+
+use std::path::Path;
+use std::time::Duration;
+
+pub use jwt::{Claims, IdToken, TokenError};
+
+use crate::http::{Http, HttpError};
+
+/// Where Kubernetes and cosign put a projected service-account token.
+pub const FILESYSTEM_TOKEN_PATH: &str = "/var/run/sigstore/cosign/oidc-token";
+/// The audience Fulcio requires of ambient tokens.
+pub const SIGSTORE_AUDIENCE: &str = "sigstore";
+
+/// A token source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    EnvVar,
+    Filesystem,
+    GithubActions,
+    Buildkite,
+    Interactive,
+    Device,
+}
+
+/// Names accepted in `gitsign.tokenProvider`, in the order ambient detection tries them.
+pub const SUPPORTED: &[(&str, Provider)] = &[
+    ("envvar", Provider::EnvVar),
+    ("filesystem", Provider::Filesystem),
+    ("github-actions", Provider::GithubActions),
+    ("buildkite-agent", Provider::Buildkite),
+    ("interactive", Provider::Interactive),
+    ("device", Provider::Device),
+];
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        SUPPORTED.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("unknown")
+    }
+
+    fn ambient(self) -> bool {
+        !matches!(self, Provider::Interactive | Provider::Device)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("token provider '{name}' is not supported (supported: {})", supported_names())]
+    UnsupportedProvider { name: String },
+    #[error("token provider '{provider}' has no token: {reason}")]
+    NotAvailable { provider: &'static str, reason: String },
+    #[error("the {provider} token is not usable")]
+    Token {
+        provider: &'static str,
+        #[source]
+        source: TokenError,
+    },
+    #[error("requesting a token from {what} failed")]
+    Http {
+        what: &'static str,
+        #[source]
+        source: HttpError,
+    },
+    #[error("{what} refused the request: {status} {body}")]
+    Refused { what: &'static str, status: u16, body: String },
+    #[error("the login was denied: {0}")]
+    Denied(String),
+    #[error("the login redirect carried a different state than this login sent (possible cross-site request forgery)")]
+    StateMismatch,
+    #[error("no login completed within {0} seconds")]
+    Timeout(u64),
+    #[error("the login listener failed")]
+    Listener(#[source] std::io::Error),
+    #[error("{0}")]
+    Discovery(#[source] TokenError),
+}
+
+fn supported_names() -> String {
+    SUPPORTED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// What the flows need from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<zeroize::Zeroizing<String>>,
+    pub redirect_url: Option<String>,
+    pub connector_id: Option<String>,
+    pub provider: Option<String>,
+    pub url_opener: Option<String>,
+    pub autoclose: bool,
+    pub autoclose_timeout: u64,
+    /// How long an interactive or device login may take.
+    pub login_timeout: Duration,
+}
+
+/// A verified token and where it came from.
+#[derive(Debug)]
+pub struct Identity {
+    pub token: IdToken,
+    pub claims: Claims,
+    pub provider: Provider,
+}
+
+/// Parse a configured provider name.
+pub fn parse_provider(name: &str) -> Result<Provider, OidcError> {
+    let lower = name.trim().to_ascii_lowercase();
+    SUPPORTED
+        .iter()
+        .find(|(n, _)| *n == lower)
+        .map(|(_, p)| *p)
+        .ok_or_else(|| OidcError::UnsupportedProvider { name: name.to_owned() })
+}
+
+/// The provider to use: the configured one, else the first ambient one present, else
+/// interactive.
+pub fn select(settings: &Settings, env: &dyn Fn(&str) -> Option<String>, fs_token: &Path) -> Result<Provider, OidcError> {
+    if let Some(name) = settings.provider.as_deref().filter(|n| !n.trim().is_empty()) {
+        return parse_provider(name);
+    }
+    let present = |p: Provider| match p {
+        Provider::EnvVar => env("SIGSTORE_ID_TOKEN").is_some_and(|t| !t.trim().is_empty()),
+        Provider::Filesystem => fs_token.is_file(),
+        Provider::GithubActions => env("ACTIONS_ID_TOKEN_REQUEST_URL").is_some() && env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some(),
+        Provider::Buildkite => env("BUILDKITE_AGENT_ACCESS_TOKEN").is_some(),
+        Provider::Interactive | Provider::Device => false,
+    };
+    Ok(SUPPORTED
+        .iter()
+        .map(|(_, p)| *p)
+        .find(|p| p.ambient() && present(*p))
+        .unwrap_or(Provider::Interactive))
+}
+
+/// Obtain and verify a token. `say` receives human text (login URLs, progress).
+pub fn identity(
+    http: &Http,
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    say: &mut dyn FnMut(&str),
+    now: i64,
+) -> Result<Identity, OidcError> {
+    let provider = select(settings, env, Path::new(FILESYSTEM_TOKEN_PATH))?;
+    let token = fetch(http, provider, settings, env, say)?;
+    let (token, issuer, audience, nonce) = match token {
+        Fetched::Ambient(t) => (t, None, SIGSTORE_AUDIENCE, None),
+        Fetched::Interactive { token, nonce } => (token, Some(settings.issuer.as_str()), settings.client_id.as_str(), nonce),
+    };
+    let expect = jwt::Expect { issuer, audience, nonce: nonce.as_deref() };
+    let claims = jwt::verify(http, &token, &expect, now)
+        .map_err(|source| OidcError::Token { provider: provider.name(), source })?;
+    Ok(Identity { token, claims, provider })
+}
+
+enum Fetched {
+    Ambient(IdToken),
+    Interactive { token: IdToken, nonce: Option<String> },
+}
+
+fn fetch(
+    http: &Http,
+    provider: Provider,
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    say: &mut dyn FnMut(&str),
+) -> Result<Fetched, OidcError> {
+    let missing = |reason: &str| OidcError::NotAvailable { provider: provider.name(), reason: reason.to_owned() };
+    Ok(match provider {
+        Provider::EnvVar => Fetched::Ambient(IdToken::new(
+            env("SIGSTORE_ID_TOKEN").filter(|t| !t.trim().is_empty()).ok_or_else(|| missing("SIGSTORE_ID_TOKEN is not set"))?,
+        )),
+        Provider::Filesystem => {
+            let raw = std::fs::read_to_string(FILESYSTEM_TOKEN_PATH)
+                .map_err(|e| missing(&format!("cannot read {FILESYSTEM_TOKEN_PATH}: {e}")))?;
+            Fetched::Ambient(IdToken::new(raw))
+        }
+        Provider::GithubActions => Fetched::Ambient(github_actions(http, env).map_err(|e| match e {
+            Err(reason) => missing(&reason),
+            Ok(e) => e,
+        })?),
+        Provider::Buildkite => Fetched::Ambient(buildkite().map_err(|r| missing(&r))?),
+        Provider::Interactive => {
+            let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
+            let (token, nonce) = interactive::login(http, settings, &doc, say)?;
+            Fetched::Interactive { token, nonce: Some(nonce) }
+        }
+        Provider::Device => {
+            let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
+            Fetched::Interactive { token: device::login(http, settings, &doc, say)?, nonce: None }
+        }
+    })
+}
+
+/// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with the request
+/// token as bearer; the answer is `{"value": jwt}`.
+fn github_actions(http: &Http, env: &dyn Fn(&str) -> Option<String>) -> Result<IdToken, Result<OidcError, String>> {
+    let url = env("ACTIONS_ID_TOKEN_REQUEST_URL").ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_URL is not set".to_owned()))?;
+    let bearer = zeroize::Zeroizing::new(
+        env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set".to_owned()))?,
+    );
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}audience={SIGSTORE_AUDIENCE}");
+    let auth = zeroize::Zeroizing::new(format!("Bearer {}", bearer.as_str()));
+    let reply = http
+        .get_with(&url, &[("Authorization", auth.as_str()), ("Accept", "application/json")])
+        .map_err(|source| Ok(OidcError::Http { what: "the GitHub Actions token endpoint", source }))?;
+    if !reply.ok() {
+        return Err(Ok(OidcError::Refused { what: "the GitHub Actions token endpoint", status: reply.status, body: reply.snippet() }));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| Err("the answer is not JSON".to_owned()))?;
+    v.get("value")
+        .and_then(serde_json::Value::as_str)
+        .map(|t| IdToken::new(t.to_owned()))
+        .ok_or_else(|| Err("the answer has no 'value'".to_owned()))
+}
+
+/// Buildkite: the agent mints the token.
+fn buildkite() -> Result<IdToken, String> {
+    let out = std::process::Command::new("buildkite-agent")
+        .args(["oidc", "request-token", "--audience", SIGSTORE_AUDIENCE])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run buildkite-agent: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("buildkite-agent failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(IdToken::new(String::from_utf8_lossy(&out.stdout).into_owned()))
+}
+
+/// RFC 3986 unreserved characters stay, everything else is %XX (for query strings and forms).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+/// 32 random bytes as base64url: PKCE verifiers, `state`, `nonce`.
+pub fn random_token() -> Result<String, OidcError> {
+    use base64::Engine as _;
+    use ring::rand::SecureRandom as _;
+    let mut b = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut b)
+        .map_err(|_| OidcError::Listener(std::io::Error::other("no system randomness")))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(provider: Option<&str>) -> Settings {
+        Settings {
+            issuer: "https://issuer".into(),
+            client_id: "sigstore".into(),
+            client_secret: None,
+            redirect_url: None,
+            connector_id: None,
+            provider: provider.map(str::to_owned),
+            url_opener: None,
+            autoclose: true,
+            autoclose_timeout: 6,
+            login_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn selection_prefers_configured_then_ambient_then_interactive() {
+        let none = |_: &str| None;
+        let no_file = Path::new("/nonexistent/token");
+        assert_eq!(select(&settings(None), &none, no_file).ok(), Some(Provider::Interactive), "nothing ambient: the browser");
+        let env_token = |k: &str| (k == "SIGSTORE_ID_TOKEN").then(|| "t".to_owned());
+        assert_eq!(select(&settings(None), &env_token, no_file).ok(), Some(Provider::EnvVar), "SIGSTORE_ID_TOKEN wins");
+        let gha = |k: &str| k.starts_with("ACTIONS_ID_TOKEN_REQUEST_").then(|| "x".to_owned());
+        assert_eq!(select(&settings(None), &gha, no_file).ok(), Some(Provider::GithubActions), "GitHub Actions is detected");
+        assert_eq!(select(&settings(Some("device")), &env_token, no_file).ok(), Some(Provider::Device), "a configured provider beats ambient ones");
+    }
+
+    #[test]
+    fn unsupported_providers_name_the_supported_ones() {
+        let err = parse_provider("spiffe").expect_err("spiffe is not supported");
+        assert_eq!(
+            err.to_string(),
+            "token provider 'spiffe' is not supported (supported: envvar, filesystem, github-actions, buildkite-agent, interactive, device)"
+        );
+    }
+
+    #[test]
+    fn percent_coding_round_trips_and_survives_garbage() {
+        let s = "a b&c=d/é~";
+        assert_eq!(percent_decode(&percent_encode(s)), s, "encode then decode is the identity");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4", "invalid escapes are kept, not panicked on");
+        assert_eq!(percent_decode("%"), "%", "a lone percent is kept");
+    }
+}

@@ -1,0 +1,208 @@
+//! One signature end to end: identity → key → certificate → CMS → log → timestamp →
+//! self-check. The network edges ([`crate::oidc`], [`crate::fulcio`], [`crate::rekor`], the
+//! TSA) are called in pipeline order; everything else is pure.
+//!
+//! Nothing is written to stdout here: the caller prints [`Signed::pem`] only after every step,
+//! including verifying the result with our own verifier, succeeded — so git never stores a
+//! signature that gitsign itself would reject.
+
+use crate::config::RekorMode;
+use crate::http::Http;
+use crate::oidc::{self, OidcError};
+use crate::sign::{self, EphemeralKey, SignError, UnsignedAttribute};
+use crate::trust::TrustedRoot;
+use crate::verify::cert::Cert;
+use crate::verify::{self, policy::Policy, tlog};
+
+/// What to sign and where.
+#[derive(Debug, Clone)]
+pub struct Request<'a> {
+    pub payload: &'a [u8],
+    pub fulcio_url: &'a str,
+    pub rekor_url: &'a str,
+    pub rekor_mode: RekorMode,
+    pub timestamp_url: Option<&'a str>,
+    pub root: &'a TrustedRoot,
+    pub oidc: oidc::Settings,
+    /// With `gitsign.matchCommitter`: the committer email the identity must match.
+    pub committer_email: Option<String>,
+}
+
+/// The result.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    pub pem: String,
+    pub der: Vec<u8>,
+    pub leaf: Cert,
+    pub identity: String,
+    pub log_index: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("could not get an identity token")]
+    Identity(#[source] OidcError),
+    #[error("could not get a signing certificate")]
+    Certificate(#[source] crate::fulcio::FulcioError),
+    #[error("could not log the signature in the transparency log")]
+    Log(#[source] crate::rekor::RekorError),
+    #[error("could not get a timestamp")]
+    Timestamp(#[source] TimestampError),
+    #[error("could not build the signature")]
+    Cms(#[source] SignError),
+    #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
+    CommitterMismatch { identity: String, committer: String },
+    #[error("Rekor online mode (gitsign.rekorMode=online) is not supported yet for signing")]
+    OnlineMode,
+    #[error("the finished signature does not verify: {0}")]
+    SelfCheck(String),
+}
+
+impl FlowError {
+    /// What the user can do next.
+    pub fn hint(&self) -> String {
+        let nothing = "nothing was signed, so git did not create the commit or tag";
+        let what = match self {
+            FlowError::Identity(OidcError::UnsupportedProvider { .. }) => "set gitsign.tokenProvider (or GITSIGN_TOKEN_PROVIDER) to one of the supported providers, or unset it".to_owned(),
+            FlowError::Identity(OidcError::Token { .. }) => "get a fresh ID token (SIGSTORE_ID_TOKEN) from an issuer Fulcio trusts, or unset SIGSTORE_ID_TOKEN to sign in with the browser".to_owned(),
+            FlowError::Identity(_) => "check gitsign.issuer / GITSIGN_OIDC_ISSUER and that the issuer is reachable".to_owned(),
+            FlowError::Certificate(e) if e.is_token_problem() => "Fulcio did not accept the identity token; check that it is fresh and from an issuer Fulcio trusts".to_owned(),
+            FlowError::Certificate(crate::fulcio::FulcioError::Chain(_) | crate::fulcio::FulcioError::Sct(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) belongs to the Fulcio at gitsign.fulcio".to_owned(),
+            FlowError::Certificate(_) => "check gitsign.fulcio / GITSIGN_FULCIO_URL and that Fulcio is reachable".to_owned(),
+            FlowError::Log(crate::rekor::RekorError::Verify(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) holds the key of the Rekor at gitsign.rekor".to_owned(),
+            FlowError::Log(_) => "check gitsign.rekor / GITSIGN_REKOR_URL and that Rekor is reachable".to_owned(),
+            FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
+            FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
+            FlowError::OnlineMode => "use the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
+            FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
+        };
+        format!("{what}; {nothing}")
+    }
+
+    /// 2 for everything: signing failed, so nothing was decided about any signature.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            FlowError::Cms(_) | FlowError::SelfCheck(_) => 255,
+            _ => 2,
+        }
+    }
+}
+
+/// Sign `req.payload`. `say` gets human progress text; `now` is the current Unix time.
+pub fn sign(
+    http: &Http,
+    req: &Request<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+    say: &mut dyn FnMut(&str),
+    now: impl Fn() -> i64,
+) -> Result<Signed, FlowError> {
+    if req.rekor_mode == RekorMode::Online {
+        return Err(FlowError::OnlineMode);
+    }
+    let id = oidc::identity(http, &req.oidc, env, say, now()).map_err(FlowError::Identity)?;
+    let subject = id.claims.pop_subject().to_owned();
+    if let Some(committer) = &req.committer_email {
+        let email = id.claims.email.clone().unwrap_or_default();
+        if !email.eq_ignore_ascii_case(committer) {
+            return Err(FlowError::CommitterMismatch { identity: subject, committer: committer.clone() });
+        }
+    }
+    let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
+    let issued = crate::fulcio::request_certificate(http, req.fulcio_url, &id.token, &subject, &key, req.root, now())
+        .map_err(FlowError::Certificate)?;
+    drop(id);
+
+    let signing_time = now();
+    let signed_attrs = sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
+    let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
+    drop(key);
+
+    let mut unsigned = Vec::new();
+    let logged = crate::rekor::upload_entry(
+        http,
+        req.rekor_url,
+        &crate::crypto::sha256(&signed_attrs),
+        &signature,
+        &issued.leaf.to_pem(),
+        req.root,
+    )
+    .map_err(FlowError::Log)?;
+    unsigned.push(UnsignedAttribute { oid: tlog::OID_TLOG_ENTRY, value_der: tlog::encode_embedded(&logged.entry) });
+
+    if let Some(url) = req.timestamp_url {
+        let token = request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
+        unsigned.push(UnsignedAttribute { oid: crate::cms::OID_TIMESTAMP_TOKEN, value_der: token });
+    }
+
+    let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned).map_err(FlowError::Cms)?;
+    let pem = sign::armor(&der);
+
+    // Our own verifier must accept it, time anchor included.
+    let policy = Policy::default();
+    let opts = verify::Options { root: req.root, policy: &policy, insecure_ignore_tlog: false, insecure_ignore_sct: false };
+    let report = verify::verify_detached(req.payload, pem.as_bytes(), &opts);
+    match &report.outcome {
+        verify::Outcome::Good => {}
+        verify::Outcome::Bad(f) => return Err(FlowError::SelfCheck(f.to_string())),
+        verify::Outcome::Undecided(why) => return Err(FlowError::SelfCheck(why.clone())),
+    }
+    Ok(Signed { pem, der, leaf: issued.leaf, identity: subject, log_index: Some(logged.verified.log_index) })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TimestampError {
+    #[error("could not reach the timestamp authority at '{url}'")]
+    Http {
+        url: String,
+        #[source]
+        source: crate::http::HttpError,
+    },
+    #[error("the timestamp authority refused: {0}")]
+    Refused(String),
+    #[error("the timestamp does not verify")]
+    Verify(#[source] verify::timestamp::TimestampError),
+}
+
+/// RFC 3161 §2.4: `TimeStampReq { version 1, messageImprint { sha256, SHA-256(signature) },
+/// nonce, certReq TRUE }` → the `timeStampToken` of the answer, verified against the root.
+pub fn request_timestamp(http: &Http, url: &str, signature: &[u8], root: &TrustedRoot) -> Result<Vec<u8>, TimestampError> {
+    use crate::cms::der_walk;
+    use sign::tlv;
+    let imprint = tlv(
+        der_walk::SEQUENCE,
+        &[
+            tlv(der_walk::SEQUENCE, &[tlv(der_walk::OID, sign::OID_SHA256.as_bytes()), vec![0x05, 0x00]].concat()),
+            tlv(der_walk::OCTET_STRING, &crate::crypto::sha256(signature)),
+        ]
+        .concat(),
+    );
+    let nonce = crate::oidc::random_token().map(|t| crate::crypto::sha256(t.as_bytes())).unwrap_or_default();
+    // A positive INTEGER: clear the top bit of the first of 16 random bytes.
+    let mut n = nonce[..16].to_vec();
+    if let Some(first) = n.first_mut() {
+        *first &= 0x7f;
+        *first |= 0x01;
+    }
+    let req = tlv(
+        der_walk::SEQUENCE,
+        &[tlv(der_walk::INTEGER, &[1]), imprint, tlv(der_walk::INTEGER, &n), tlv(der_walk::BOOLEAN, &[0xff])].concat(),
+    );
+    let reply = http
+        .post_bytes(url, "application/timestamp-query", &req)
+        .map_err(|source| TimestampError::Http { url: url.to_owned(), source })?;
+    if !reply.ok() {
+        return Err(TimestampError::Refused(format!("{} {}", reply.status, reply.snippet())));
+    }
+    let resp = der_walk::single(&reply.body, der_walk::SEQUENCE, "TimeStampResp")
+        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
+    let (status, rest) = der_walk::expect(resp.value, der_walk::SEQUENCE, "PKIStatusInfo")
+        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
+    let code = der_walk::read(status.value).ok().and_then(|(t, _)| der_walk::small_uint(&t).ok());
+    if !matches!(code, Some(0 | 1)) {
+        return Err(TimestampError::Refused(format!("status {}", code.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into()))));
+    }
+    let (token, _) = der_walk::expect(rest, der_walk::SEQUENCE, "timeStampToken")
+        .map_err(|e| TimestampError::Refused(format!("no token: {e}")))?;
+    verify::timestamp::verify_timestamp_token(token.raw, signature, root).map_err(TimestampError::Verify)?;
+    Ok(token.raw.to_vec())
+}
