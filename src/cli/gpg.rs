@@ -206,20 +206,28 @@ fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
-/// Human text for signing: stderr, and appended to the log file when configured.
+/// Human text for signing: the controlling terminal, else stderr, and appended to the log
+/// file when configured. git captures the signer's stderr (it carries the status lines with
+/// `--status-fd=2`) and shows it only on failure, so a login URL printed on stderr alone would
+/// be invisible while git waits for the login — hence the terminal first, as Go gitsign does.
 struct SignLog {
     file: Option<std::fs::File>,
+    tty: Option<std::fs::File>,
 }
 
 impl SignLog {
     fn open(path: Option<&str>) -> SignLog {
         let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-        SignLog { file }
+        let tty = std::fs::OpenOptions::new().write(true).open("/dev/tty").ok();
+        SignLog { file, tty }
     }
 
-    /// Stderr and the log file.
+    /// The terminal (else stderr) and the log file.
     fn say(&mut self, text: &str) {
-        crate::ui::eprint(text);
+        let shown = self.tty.as_mut().is_some_and(|t| t.write_all(text.as_bytes()).and_then(|_| t.flush()).is_ok());
+        if !shown {
+            crate::ui::eprint(text);
+        }
         self.record(text);
     }
 

@@ -3,4 +3,5 @@ mod cli;
 mod fixtures;
 mod interop;
 mod man;
+mod sign;
 mod util;

@@ -1,0 +1,279 @@
+//! Keyless signing end to end (issue 5): real `git commit -S` / `git tag -s` with gitsign as
+//! git's x509 program, against the local Sigstore stack started in-process on a free port.
+//! Every setting reaches gitsign through the env vars a user would set, per `Command`.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use sigstore_local::{oidc::TokenRequest, Faults, Options, Service, Stack};
+
+use crate::util::{gitsign_bin, output, TestRepo};
+
+const IDENTITY: &str = "dev@example.com";
+
+struct Local {
+    stack: Stack,
+    _state: tempfile::TempDir,
+}
+
+fn start() -> Local {
+    let state = tempfile::tempdir().expect("state dir");
+    let stack = Stack::start(Options::new(state.path().join("stack"))).expect("the local Sigstore stack starts");
+    Local { stack, _state: state }
+}
+
+/// Point a command at the stack, with `token` (if any) as SIGSTORE_ID_TOKEN.
+fn sigstore_env(cmd: &mut Command, stack: &Stack, token: Option<&str>) {
+    cmd.env("GITSIGN_FULCIO_URL", stack.fulcio_url())
+        .env("GITSIGN_REKOR_URL", stack.rekor_url())
+        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
+        .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
+    if let Some(t) = token {
+        cmd.env("SIGSTORE_ID_TOKEN", t);
+    }
+}
+
+fn git_signing(repo: &TestRepo, stack: &Stack, token: Option<&str>, args: &[&str]) -> Command {
+    let mut cmd = repo.cmd("git");
+    cmd.args(["-c", "gpg.format=x509", "-c"])
+        .arg(format!("gpg.x509.program={}", gitsign_bin().display()))
+        .args(args);
+    sigstore_env(&mut cmd, stack, token);
+    cmd
+}
+
+fn head(repo: &TestRepo) -> Option<String> {
+    let (code, out, _) = output(repo.cmd("git").args(["rev-parse", "-q", "--verify", "HEAD"]));
+    (code == 0).then(|| out.trim().to_owned())
+}
+
+fn gitsign_verify(repo: &TestRepo, stack: &Stack, identity: &str, issuer: &str, rev: &str) -> (i32, String, String) {
+    let mut cmd = repo.gitsign();
+    cmd.args(["verify", "--certificate-identity", identity, "--certificate-oidc-issuer", issuer, rev]);
+    sigstore_env(&mut cmd, stack, None);
+    output(&mut cmd)
+}
+
+/// Run gitsign in git's sign mode on `payload`; (code, stdout bytes, stderr).
+fn gpg_sign(dir: &Path, stack: &Stack, token: &str, payload: &[u8]) -> (i32, Vec<u8>, String) {
+    use std::io::Write;
+    let mut cmd = crate::util::hermetic(gitsign_bin(), dir);
+    cmd.current_dir(dir).args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"]);
+    sigstore_env(&mut cmd, stack, Some(token));
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn gitsign");
+    child.stdin.take().expect("stdin").write_all(payload).expect("write payload");
+    let out = child.wait_with_output().expect("gitsign runs");
+    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn signed_commit_and_tag_verify_with_git_and_gitsign() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    let repo = TestRepo::new();
+    std::fs::write(repo.path().join("a.txt"), "hello\n").expect("write file");
+    repo.git(&["add", "a.txt"]);
+
+    let started = Instant::now();
+    let (code, out, err) = output(&mut git_signing(&repo, stack, Some(&token), &["commit", "-S", "-q", "-m", "signed"]));
+    let elapsed = started.elapsed();
+    assert_eq!(code, 0, "git commit -S succeeds through gitsign: {err}");
+    assert!(out.is_empty(), "quiet commit prints nothing: {out}");
+    eprintln!("one signed commit against the local stack took {} ms", elapsed.as_millis());
+    let raw = repo.git(&["cat-file", "commit", "HEAD"]);
+    assert!(raw.contains("gpgsig -----BEGIN SIGNED MESSAGE-----"), "the commit carries our signature: {raw}");
+
+    let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-commit", "HEAD"]));
+    assert_eq!(code, 0, "git verify-commit accepts the signature: {err}");
+    assert!(err.contains(IDENTITY), "git shows the signer: {err}");
+
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
+    assert_eq!(code, 0, "gitsign verify with the right identity passes: {out}{err}");
+    let (code, out, err) = gitsign_verify(&repo, stack, "mallory@example.com", &stack.oidc_issuer(), "HEAD");
+    assert_eq!(code, 1, "gitsign verify with the wrong identity is a negative answer: {out}{err}");
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, "https://accounts.example.org", "HEAD");
+    assert_eq!(code, 1, "gitsign verify with the wrong issuer is a negative answer: {out}{err}");
+
+    let (code, _, err) = output(&mut git_signing(&repo, stack, Some(&token), &["tag", "-s", "-m", "release", "v1"]));
+    assert_eq!(code, 0, "git tag -s succeeds: {err}");
+    let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-tag", "v1"]));
+    assert_eq!(code, 0, "git verify-tag accepts the tag signature: {err}");
+    assert_eq!(stack.log_size(), 2, "one Rekor entry per signature");
+}
+
+#[test]
+fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
+    let local = start();
+    let stack = &local.stack;
+    let dir = tempfile::tempdir().expect("dir");
+    let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@b.c> 1700000000 +0000\n\nmsg\n";
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let (code, stdout, stderr) = gpg_sign(dir.path(), stack, &stack.mint_token(IDENTITY), payload);
+    assert_eq!(code, 0, "signing succeeds: {stderr}");
+    let pem = String::from_utf8(stdout.clone()).expect("stdout is text");
+    assert!(pem.starts_with("-----BEGIN SIGNED MESSAGE-----\n"), "stdout starts with the armor: {pem}");
+    assert!(pem.ends_with("-----END SIGNED MESSAGE-----\n"), "stdout is only the armored signature: {pem}");
+    assert_eq!(pem.matches("-----BEGIN").count(), 1, "exactly one PEM block on stdout");
+
+    assert!(stderr.starts_with("[GNUPG:] BEGIN_SIGNING\n"), "BEGIN_SIGNING comes first on the status fd: {stderr}");
+    let line = stderr.lines().find(|l| l.starts_with("[GNUPG:] SIG_CREATED ")).expect("a SIG_CREATED line");
+    let f: Vec<&str> = line.split(' ').collect();
+    assert_eq!(&f[..6], &["[GNUPG:]", "SIG_CREATED", "D", "19", "8", "00"], "detached, ECDSA, SHA-256, class 00: {line}");
+    let t: i64 = f[6].parse().expect("unix time");
+    assert!(t >= before && t <= before + 120, "the time is now: {t}");
+    let msg = gitsign::cms::parse(&stdout).expect("our signature parses");
+    let leaf = gitsign::verify::cert::Cert::parse(&msg.certificates[0]).expect("leaf");
+    assert_eq!(f[7], leaf.sha1_fingerprint(), "the fingerprint is the SHA-1 of the leaf DER");
+    assert_eq!(f.len(), 8, "no trailing fields: {line}");
+    assert!(msg.unsigned_attribute(&gitsign::verify::tlog::OID_TLOG_ENTRY).is_some(), "the Rekor entry is embedded");
+
+    let root = gitsign::trust::TrustedRoot::from_json(&std::fs::read(stack.trusted_root_path()).expect("root")).expect("root parses");
+    let policy = gitsign::verify::policy::Policy::default();
+    let opts = gitsign::verify::Options { root: &root, policy: &policy, insecure_ignore_tlog: false, insecure_ignore_sct: false };
+    let report = gitsign::verify::verify_detached(payload, &stdout, &opts);
+    assert!(report.is_good(), "our verifier accepts it with its time anchor: {:?}", report.outcome);
+    assert!(
+        matches!(report.anchor, Some(gitsign::verify::Anchor::Tlog { .. })),
+        "the time comes from the embedded log entry: {:?}",
+        report.anchor
+    );
+    let mut changed = payload.to_vec();
+    changed[5] ^= 1;
+    assert!(!gitsign::verify::verify_detached(&changed, &stdout, &opts).is_good(), "a changed payload fails");
+}
+
+#[test]
+fn openssl_cms_accepts_our_signature_and_rejects_a_changed_byte() {
+    let local = start();
+    let stack = &local.stack;
+    let dir = tempfile::tempdir().expect("dir");
+    let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nopenssl interop\n";
+    let (code, stdout, stderr) = gpg_sign(dir.path(), stack, &stack.mint_token(IDENTITY), payload);
+    assert_eq!(code, 0, "signing succeeds: {stderr}");
+    let der = gitsign::pem::decode_one(&stdout, "SIGNED MESSAGE").expect("armor");
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("sig.der"), &der).expect("write");
+    std::fs::write(p("payload"), payload).expect("write");
+    let mut changed = payload.to_vec();
+    changed[0] ^= 0x20;
+    std::fs::write(p("changed"), &changed).expect("write");
+    std::fs::write(p("ca.pem"), stack.fulcio_chain_pem().concat()).expect("write");
+    let openssl = |content: &str, extra: &[&str]| {
+        let mut c = Command::new("openssl");
+        c.args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+            .arg(p("sig.der"))
+            .arg("-content")
+            .arg(p(content))
+            .args(extra)
+            .args(["-out", "/dev/null"]);
+        output(&mut c)
+    };
+    let (code, _, err) = openssl("payload", &["-noverify"]);
+    assert_eq!(code, 0, "openssl accepts the signature over the payload: {err}");
+    let (code, _, _) = openssl("changed", &["-noverify"]);
+    assert_ne!(code, 0, "openssl rejects the signature over a changed byte");
+    let ca = p("ca.pem");
+    let ca = ca.to_str().expect("utf8 path");
+    let (code, _, err) = openssl("payload", &["-CAfile", ca, "-purpose", "any"]);
+    assert_eq!(code, 0, "openssl verifies the chain to the stack's Fulcio CA too: {err}");
+}
+
+#[test]
+fn browser_flow_signs_through_the_loopback_redirect() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "browser"]);
+    let log = repo.path().join(".git/gitsign.log");
+    cmd.env("GITSIGN_URL_OPENER", "curl -sfL {{.URL}}").env("GITSIGN_LOG", &log);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 0, "the opener's GET completes the login: {err}");
+    assert!(out.is_empty(), "nothing on stdout: {out}");
+    // git swallows the signer's stderr on success; the log file keeps the human text.
+    let err = std::fs::read_to_string(&log).expect("GITSIGN_LOG is written");
+    assert!(err.contains("Your browser will now be opened to:"), "the URL is always printed: {err}");
+    assert!(err.contains("code_challenge_method=S256") && err.contains("state=") && err.contains("nonce="), "PKCE, state and nonce are sent: {err}");
+    assert_eq!(stack.request_count("POST /oidc/token"), 1, "one code exchange");
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
+    assert_eq!(code, 0, "the commit verifies as the approved identity: {out}{err}");
+}
+
+#[test]
+fn device_flow_signs_after_approval() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "device"]);
+    let log = repo.path().join(".git/gitsign.log");
+    cmd.env("GITSIGN_TOKEN_PROVIDER", "device").env("GITSIGN_URL_OPENER", "curl -sf {{.URL}}").env("GITSIGN_LOG", &log);
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 0, "the device flow completes once the verification URI is visited: {err}");
+    let err = std::fs::read_to_string(&log).expect("GITSIGN_LOG is written");
+    assert!(err.contains("enter the code"), "the user code is printed: {err}");
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
+    assert_eq!(code, 0, "the commit verifies: {out}{err}");
+}
+
+#[test]
+fn github_actions_token_signs_with_the_workflow_identity() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "ci"]);
+    cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", stack.actions_token_request_url())
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", stack.actions_request_token());
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 0, "the ambient GitHub Actions token is used: {err}");
+    let want = "https://github.com/octo-org/octo-repo/.github/workflows/ci.yml@refs/heads/main";
+    let (code, out, err) = gitsign_verify(&repo, stack, want, &stack.actions_issuer(), "HEAD");
+    assert_eq!(code, 0, "the certificate names the workflow: {out}{err}");
+}
+
+/// A failed signature must leave no commit behind, print our error, and nothing on stdout.
+fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_stderr: &str) {
+    let before = head(repo);
+    let (code, out, err) = output(&mut git_signing(repo, stack, Some(token), &["commit", "--allow-empty", "-S", "-m", "must not exist"]));
+    assert_ne!(code, 0, "git commit fails when signing fails: {err}");
+    assert_eq!(head(repo), before, "no commit was created");
+    assert!(err.contains("gitsign: error: signing failed"), "our error reaches the user: {err}");
+    assert!(err.contains("Hint: "), "with a hint: {err}");
+    assert!(err.contains(expect_in_stderr), "the cause is named ({expect_in_stderr}): {err}");
+    assert!(!out.contains("BEGIN SIGNED MESSAGE"), "no signature anywhere on stdout: {out}");
+}
+
+#[test]
+fn faults_leave_no_commit_behind() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    repo.git(&["commit", "--allow-empty", "-q", "-m", "base"]);
+
+    stack.set_faults(Service::Fulcio, Faults { status: Some(500), ..Faults::default() });
+    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "Fulcio refused the certificate request: 500");
+    stack.clear_faults();
+
+    let mut expired = TokenRequest::email(IDENTITY);
+    expired.lifetime_secs = -30;
+    assert_commit_refused(&repo, stack, &stack.mint_token_with(&expired), "the ID token expired at");
+
+    let mut unverified = TokenRequest::email(IDENTITY);
+    unverified.email_verified = false;
+    assert_commit_refused(&repo, stack, &stack.mint_token_with(&unverified), "is not verified");
+
+    // Signed by the stack's key but claiming an issuer that does not exist there.
+    let mut wrong = TokenRequest::email(IDENTITY);
+    wrong.extra.insert("iss".into(), serde_json::json!(format!("{}/elsewhere", stack.base_url())));
+    assert_commit_refused(&repo, stack, &stack.mint_token_with(&wrong), "elsewhere");
+
+    stack.set_faults(Service::Rekor, Faults { bad_set_signature: true, ..Faults::default() });
+    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "transparency log");
+    stack.clear_faults();
+
+    let mut cmd = git_signing(&repo, stack, Some(&stack.mint_token(IDENTITY)), &["commit", "--allow-empty", "-S", "-m", "x"]);
+    cmd.env("GITSIGN_TOKEN_PROVIDER", "spiffe");
+    let (code, _, err) = output(&mut cmd);
+    assert_ne!(code, 0, "an unsupported provider fails");
+    assert!(err.contains("supported: envvar, filesystem, github-actions"), "the error names the supported providers: {err}");
+}
