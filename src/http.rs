@@ -18,7 +18,7 @@ pub enum HttpError {
     Transport {
         url: String,
         #[source]
-        source: ureq::Error,
+        source: Box<ureq::Error>,
     },
     #[error("'{url}' is not an http(s) URL")]
     BadUrl { url: String },
@@ -107,7 +107,7 @@ impl Http {
     }
 
     fn once(&self, url: &str, headers: &[(&str, &str)], body: &Body<'_>) -> Result<Reply, HttpError> {
-        let err = |source| HttpError::Transport { url: url.to_owned(), source };
+        let err = |source| HttpError::Transport { url: url.to_owned(), source: Box::new(source) };
         let result = match body {
             Body::None => {
                 let mut rq = self.agent.get(url);

@@ -114,8 +114,8 @@ pub fn sign(
 
     let signing_time = now();
     let signed_attrs = sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
+    // The key signs the proof of possession and this, and is gone when `sign` returns.
     let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
-    drop(key);
 
     let mut unsigned = Vec::new();
     let logged = crate::rekor::upload_entry(

@@ -57,10 +57,17 @@ fn gitsign_verify(repo: &TestRepo, stack: &Stack, identity: &str, issuer: &str, 
 
 /// Run gitsign in git's sign mode on `payload`; (code, stdout bytes, stderr).
 fn gpg_sign(dir: &Path, stack: &Stack, token: &str, payload: &[u8]) -> (i32, Vec<u8>, String) {
+    gpg_sign_with(dir, stack, token, payload, &[])
+}
+
+fn gpg_sign_with(dir: &Path, stack: &Stack, token: &str, payload: &[u8], env: &[(&str, String)]) -> (i32, Vec<u8>, String) {
     use std::io::Write;
     let mut cmd = crate::util::hermetic(gitsign_bin(), dir);
     cmd.current_dir(dir).args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"]);
     sigstore_env(&mut cmd, stack, Some(token));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn gitsign");
     child.stdin.take().expect("stdin").write_all(payload).expect("write payload");
     let out = child.wait_with_output().expect("gitsign runs");
@@ -276,4 +283,46 @@ fn faults_leave_no_commit_behind() {
     let (code, _, err) = output(&mut cmd);
     assert_ne!(code, 0, "an unsupported provider fails");
     assert!(err.contains("supported: envvar, filesystem, github-actions"), "the error names the supported providers: {err}");
+}
+
+#[test]
+fn timestamp_authority_token_is_embedded_and_verifies() {
+    let local = start();
+    let stack = &local.stack;
+    let dir = tempfile::tempdir().expect("dir");
+    let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\ntimestamped\n";
+    let env = [("GITSIGN_TIMESTAMP_SERVER_URL", stack.timestamp_url())];
+    let (code, stdout, stderr) = gpg_sign_with(dir.path(), stack, &stack.mint_token(IDENTITY), payload, &env);
+    assert_eq!(code, 0, "signing with a TSA succeeds: {stderr}");
+    let msg = gitsign::cms::parse(&stdout).expect("parses");
+    let oids: Vec<String> = msg.signer.unsigned_attrs.iter().map(|a| a.oid.to_string()).collect();
+    assert_eq!(
+        oids,
+        vec!["1.3.6.1.4.1.57264.3.1", "1.2.840.113549.1.9.16.2.14"],
+        "the Rekor entry and the RFC 3161 token, in DER SET OF order"
+    );
+    let token = &msg.unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN).expect("token").values[0];
+    let root = gitsign::trust::TrustedRoot::from_json(&std::fs::read(stack.trusted_root_path()).expect("root")).expect("root parses");
+    gitsign::verify::timestamp::verify_timestamp_token(token, &msg.signer.signature, &root)
+        .expect("the embedded timestamp verifies over the signature");
+}
+
+#[test]
+fn match_committer_refuses_another_identity() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let token = stack.mint_token(IDENTITY);
+    let before = head(&repo);
+    let mut cmd = git_signing(&repo, stack, Some(&token), &["commit", "--allow-empty", "-S", "-m", "x"]);
+    cmd.env("GITSIGN_MATCH_COMMITTER", "true");
+    let (code, _, err) = output(&mut cmd);
+    assert_ne!(code, 0, "author@example.com may not sign as {IDENTITY}: {err}");
+    assert!(err.contains("does not match the committer 'author@example.com'"), "the mismatch is named: {err}");
+    assert_eq!(head(&repo), before, "no commit was created");
+    assert_eq!(stack.request_count("POST /api/v2/signingCert"), 0, "no certificate is requested for a mismatched identity");
+    let mut cmd = git_signing(&repo, stack, Some(&token), &["commit", "--allow-empty", "-S", "-q", "-m", "x"]);
+    cmd.env("GITSIGN_MATCH_COMMITTER", "true").env("GIT_COMMITTER_EMAIL", IDENTITY);
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 0, "the matching committer signs: {err}");
 }
