@@ -27,6 +27,51 @@ pub fn eprint(s: &str) {
     let _ = std::io::stderr().write_all(s.as_bytes());
 }
 
+/// A progress line on stderr for long work: only on a TTY, only after 250 ms, redrawn at most
+/// every 100 ms, erased when done.
+pub struct Progress {
+    what: &'static str,
+    total: usize,
+    done: usize,
+    started: std::time::Instant,
+    last_draw: Option<std::time::Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    pub fn new(what: &'static str, total: usize) -> Progress {
+        Progress {
+            what,
+            total,
+            done: 0,
+            started: std::time::Instant::now(),
+            last_draw: None,
+            enabled: stderr_is_tty(),
+        }
+    }
+
+    pub fn advance(&mut self, n: usize) {
+        self.done += n;
+        if !self.enabled || self.started.elapsed() < std::time::Duration::from_millis(250) {
+            return;
+        }
+        if self
+            .last_draw
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_draw = Some(std::time::Instant::now());
+        eprint(&format!("\r{} {}/{} commits", self.what, self.done, self.total));
+    }
+
+    pub fn finish(&mut self) {
+        if self.last_draw.is_some() {
+            eprint("\r\x1b[2K");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

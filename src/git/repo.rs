@@ -27,6 +27,14 @@ fn boxed(
     Box::new(e)
 }
 
+/// The exact bytes of object `id` in `repo`.
+pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoError> {
+    let obj = repo
+        .find_object(id)
+        .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
+    Ok(obj.data.clone())
+}
+
 pub struct Repo {
     repo: gix::Repository,
 }
@@ -162,11 +170,12 @@ impl Repo {
 
     /// The exact bytes of an object as stored.
     pub fn raw(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
-        let obj = self
-            .repo
-            .find_object(id)
-            .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
-        Ok(obj.data.clone())
+        raw_object(&self.repo, id)
+    }
+
+    /// A handle other threads can open the same repository from (`to_thread_local`).
+    pub fn shared(&self) -> gix::ThreadSafeRepository {
+        self.repo.clone().into_sync()
     }
 
     /// An annotated tag object by name (`v1.0` or `refs/tags/v1.0`) or id.
