@@ -182,10 +182,8 @@ impl Repo {
     pub fn tag(&self, name: &str) -> Result<(ObjectId, Vec<u8>), RepoError> {
         let candidates = [format!("refs/tags/{name}"), name.to_owned()];
         for c in &candidates {
-            if let Ok(mut r) = self.repo.find_reference(c.as_str()) {
-                if let Ok(id) = r.peel_to_id() {
-                    let _ = id;
-                }
+            if let Ok(r) = self.repo.find_reference(c.as_str()) {
+                // The ref's own target: peeling would skip past the tag object to the commit.
                 let target = r.target().try_id().map(|i| i.to_owned());
                 if let Some(id) = target {
                     return self.tag_object(id, name);

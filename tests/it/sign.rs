@@ -107,6 +107,12 @@ fn signed_commit_and_tag_verify_with_git_and_gitsign() {
     assert_eq!(code, 0, "git tag -s succeeds: {err}");
     let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-tag", "v1"]));
     assert_eq!(code, 0, "git verify-tag accepts the tag signature: {err}");
+    // Regression: the tag ref must not be peeled past the tag object to its commit.
+    let mut cmd = repo.gitsign();
+    sigstore_env(&mut cmd, stack, None);
+    let (code, _, err) = output(cmd.args(["verify-tag", "v1", "--certificate-identity", IDENTITY, "--certificate-oidc-issuer"]).arg(stack.oidc_issuer()));
+    assert_eq!(code, 0, "gitsign verify-tag checks the tag we signed: {err}");
+    assert!(err.contains(&format!("Good signature from [{IDENTITY}]")), "{err}");
     assert_eq!(stack.log_size(), 2, "one Rekor entry per signature");
 }
 
