@@ -158,6 +158,11 @@ impl PublicKey {
             .map_err(|_| CryptoError::BadSignature)
     }
 
+    /// The raw 32-byte key, when this is an Ed25519 key (C2SP signed notes hash it into key ids).
+    pub fn ed25519_raw(&self) -> Option<&[u8]> {
+        (self.kind == KeyKind::Ed25519).then_some(self.raw.as_slice())
+    }
+
     /// The digest a signature by this key uses when the format does not say (Rekor, CT logs).
     pub fn default_digest(&self) -> Digest {
         match self.kind {

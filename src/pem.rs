@@ -46,9 +46,12 @@ fn decode_body(body: &str) -> Result<Vec<u8>, PemError> {
         .flat_map(|l| l.chars())
         .filter(|c| !c.is_ascii_whitespace())
         .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .map_err(|_| PemError::Base64)
+    // Go's encoding/pem (StdEncoding, not Strict) accepts non-zero trailing bits; so do we.
+    const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new().with_decode_allow_trailing_bits(true),
+    );
+    LENIENT.decode(b64).map_err(|_| PemError::Base64)
 }
 
 /// Armor `der` as PEM with 64-column lines, the way Go's `encoding/pem` writes it.

@@ -66,6 +66,8 @@ pub enum TrustError {
     Base64(&'static str),
     #[error("invalid time '{0}' in a validFor window")]
     Time(String),
+    #[error("a validFor window has no start (protobuf-specs TimeRange requires one)")]
+    MissingValidityStart,
     #[error("invalid public key for log '{url}'")]
     Key {
         url: String,
@@ -163,6 +165,10 @@ fn validity(v: Option<RawValidity>) -> Result<Validity, TrustError> {
         s.map(|s| parse_rfc3339(&s).ok_or(TrustError::Time(s)))
             .transpose()
     };
+    // An open start would silently widen trust back to the epoch: refuse the root instead.
+    if v.start.is_none() {
+        return Err(TrustError::MissingValidityStart);
+    }
     Ok(Validity {
         start: time(v.start)?,
         end: time(v.end)?,

@@ -8,6 +8,7 @@ pub mod completion;
 pub mod gpg;
 pub mod output;
 pub mod verify;
+pub mod verify_bundle;
 pub mod verify_tag;
 
 use std::ffi::OsString;
@@ -72,6 +73,7 @@ pub struct Cli {
 pub enum Command {
     Verify(verify::VerifyArgs),
     VerifyTag(verify_tag::VerifyTagArgs),
+    VerifyBundle(verify_bundle::VerifyBundleArgs),
     Completion(completion::CompletionArgs),
     /// Print the version
     Version,
@@ -80,7 +82,17 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
-    let result = match gpg::parse(&args) {
+    // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
+    let subcommand = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .is_some_and(|a| <Cli as clap::CommandFactory>::command().find_subcommand(a).is_some());
+    let gpg_args = if subcommand {
+        Ok(None)
+    } else {
+        gpg::parse(&args)
+    };
+    let result = match gpg_args {
         Ok(Some(gpg_args)) => gpg::run(&gpg_args),
         Err(e) => Err(CliError::new(2, anyhow::anyhow!(e))
             .hint("git calls gitsign as `gitsign --status-fd=2 -bsau KEY` or `gitsign --status-fd=1 --verify SIG -`")),
@@ -105,6 +117,7 @@ fn dispatch(cli: Cli) -> CliResult {
     match cli.command {
         Command::Verify(a) => verify::run(&a),
         Command::VerifyTag(a) => verify_tag::run(&a),
+        Command::VerifyBundle(a) => verify_bundle::run(&a),
         Command::Completion(a) => completion::run(&a),
         Command::Version => {
             println!("gitsign {}", env!("CARGO_PKG_VERSION"));

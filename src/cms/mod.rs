@@ -111,6 +111,17 @@ pub struct CheckedSignature {
     pub signing_time: Option<i64>,
 }
 
+/// What the content checks establish before the signature itself is verified.
+#[derive(Debug, Clone)]
+pub struct CheckedContent {
+    /// Index into [`SignedMessage::certificates`].
+    pub signer_cert: usize,
+    /// The signer-asserted signingTime (Unix seconds), informational only.
+    pub signing_time: Option<i64>,
+    /// The digest the signature over the signed attributes uses.
+    pub signature_digest: Digest,
+}
+
 /// Parse a signature as git stores it: PEM `SIGNED MESSAGE`, or raw DER.
 pub fn parse(input: &[u8]) -> Result<SignedMessage, CmsError> {
     let trimmed = input.trim_ascii_start();
@@ -305,9 +316,10 @@ impl SignedMessage {
             .ok_or(CmsError::SignerCertificateMissing)
     }
 
-    /// Check the signature over `payload` (detached content): contentType is id-data,
-    /// messageDigest matches, and the signer's key signed the attributes.
-    pub fn check(&self, payload: &[u8]) -> Result<CheckedSignature, CmsError> {
+    /// Check everything but the signature over `payload` (detached content): contentType is
+    /// id-data, messageDigest matches, the signer's certificate is present and parses, and
+    /// the algorithms are supported. The verification core then checks the signature.
+    pub fn check_content(&self, payload: &[u8]) -> Result<CheckedContent, CmsError> {
         let s = &self.signer;
         let ct = single_value(&s.signed_attrs, &OID_CONTENT_TYPE)
             .ok_or(CmsError::Attribute("contentType"))?;
@@ -329,9 +341,10 @@ impl SignedMessage {
             .and_then(|(t, _)| crate::verify::cert::decode_time(&t));
 
         let signer_cert = self.signer_certificate()?;
-        let cert = crate::verify::cert::Cert::parse(&self.certificates[signer_cert])
-            .map_err(|_| CmsError::Certificate)?;
-        let key = PublicKey::from_spki_der(&cert.spki_der).map_err(CmsError::BadSignature)?;
+        self.certificates
+            .get(signer_cert)
+            .and_then(|der| crate::verify::cert::Cert::parse(der).ok())
+            .ok_or(CmsError::Certificate)?;
         let sig_digest = if s.signature_algorithm == OID_EC_PUBLIC_KEY {
             // Some signers name the key type instead of ecdsa-with-SHAxxx; the digest then
             // comes from digestAlgorithm (RFC 5753 §2.1.1).
@@ -340,11 +353,32 @@ impl SignedMessage {
             Digest::from_signature_oid(&s.signature_algorithm)
                 .ok_or_else(|| CmsError::SignatureAlgorithm(s.signature_algorithm.to_string()))?
         };
-        key.verify(sig_digest, &s.signed_attrs_der, &s.signature)
-            .map_err(CmsError::BadSignature)?;
-        Ok(CheckedSignature {
+        Ok(CheckedContent {
             signer_cert,
             signing_time,
+            signature_digest: sig_digest,
+        })
+    }
+
+    /// Check the signature over `payload` (detached content): [`Self::check_content`], then
+    /// the signer's key signed the attributes.
+    pub fn check(&self, payload: &[u8]) -> Result<CheckedSignature, CmsError> {
+        let content = self.check_content(payload)?;
+        let cert = self
+            .certificates
+            .get(content.signer_cert)
+            .and_then(|der| crate::verify::cert::Cert::parse(der).ok())
+            .ok_or(CmsError::Certificate)?;
+        let key = PublicKey::from_spki_der(&cert.spki_der).map_err(CmsError::BadSignature)?;
+        key.verify(
+            content.signature_digest,
+            &self.signer.signed_attrs_der,
+            &self.signer.signature,
+        )
+        .map_err(CmsError::BadSignature)?;
+        Ok(CheckedSignature {
+            signer_cert: content.signer_cert,
+            signing_time: content.signing_time,
         })
     }
 }

@@ -7,14 +7,17 @@
 //! unless the caller explicitly waives the log (`--insecure-ignore-tlog`), in which case the
 //! chain is checked at notBefore + 60 s like Go gitsign and the report says time was not anchored.
 
+pub mod bundle;
 pub mod cert;
 pub mod chain;
 pub mod policy;
+pub mod rekor_body;
 pub mod sct;
 pub mod timestamp;
 pub mod tlog;
 
 use crate::cms::{self, CmsError};
+use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::git::object::{self, HashKind, SignatureFormat};
 use crate::trust::TrustedRoot;
 use cert::{Cert, CertError};
@@ -59,7 +62,7 @@ pub enum Failure {
     Tlog(#[source] tlog::TlogError),
     #[error("timestamp is invalid")]
     Timestamp(#[source] timestamp::TimestampError),
-    #[error("signature was logged at {at}, outside the certificate's validity ({not_before} to {not_after})")]
+    #[error("signing time {at} (proven by the log or a timestamp) is outside the certificate's validity ({not_before} to {not_after})")]
     OutsideCertificateValidity {
         at: String,
         not_before: String,
@@ -71,6 +74,12 @@ pub enum Failure {
     Sct(#[source] SctError),
     #[error(transparent)]
     Policy(#[from] PolicyError),
+    #[error("signature over the signed content is invalid")]
+    Signature(#[source] CryptoError),
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
+    #[error("nothing proves when the signature was made: no signed entry timestamp and no RFC 3161 timestamp")]
+    NoTimeAnchor,
 }
 
 impl Failure {
@@ -83,12 +92,15 @@ impl Failure {
             Failure::Cms(CmsError::BadSignature(_)) => "bad_signature",
             Failure::Cms(_) => "cms_error",
             Failure::Certificate(_) => "certificate",
-            Failure::Tlog(_) => "tlog",
-            Failure::Timestamp(_) => "timestamp",
+            Failure::Tlog(e) => e.code(),
+            Failure::Timestamp(e) => timestamp_code(e),
             Failure::OutsideCertificateValidity { .. } => "outside_certificate_validity",
             Failure::Chain(_) => "untrusted_chain",
             Failure::Sct(_) => "sct",
             Failure::Policy(_) => "identity_mismatch",
+            Failure::Signature(_) => "bad_signature",
+            Failure::Bundle(e) => e.code(),
+            Failure::NoTimeAnchor => "no_time_anchor",
         }
     }
 
@@ -103,6 +115,17 @@ impl Failure {
             Failure::Policy(_) => Some("check --certificate-identity and --certificate-oidc-issuer against the identity printed above"),
             _ => None,
         }
+    }
+}
+
+fn timestamp_code(e: &timestamp::TimestampError) -> &'static str {
+    use timestamp::TimestampError as T;
+    match e {
+        T::ImprintMismatch => "timestamp_mismatch",
+        T::SignerCertificateNotFound | T::NoAuthorityAtTime { .. } | T::UntrustedChain { .. } => {
+            "timestamp_untrusted"
+        }
+        _ => "timestamp",
     }
 }
 
@@ -200,106 +223,300 @@ pub fn verify_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Option
     verify_detached(&split.payload, &split.signature, opts)
 }
 
-/// Verify a detached signature (PEM or DER) over `payload`.
+/// Verify a detached signature (PEM or DER) over `payload`: CMS → [`VerificationInput`] →
+/// [`verify_input`], the same core a Sigstore bundle goes through.
 pub fn verify_detached(payload: &[u8], signature: &[u8], opts: &Options<'_>) -> Report {
+    match cms_input(payload, signature) {
+        Ok(input) => verify_input(&input, opts),
+        Err(f) => Report::bad(f),
+    }
+}
+
+/// Turn a gitsign CMS signature over `payload` into the core's input: the signature covers
+/// the DER signed attributes (after their messageDigest is checked against the payload), the
+/// embedded Rekor entry comes without a body (the core rebuilds the hashedrekord Go gitsign
+/// logged) and the RFC 3161 token, if any, is taken from its unsigned attribute.
+pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, Failure> {
     let trimmed = signature.trim_ascii_start();
     if trimmed.starts_with(b"-----BEGIN") {
         let format = object::signature_format(trimmed);
         if format != SignatureFormat::X509 {
-            return Report::bad(Failure::ForeignFormat(format));
+            return Err(Failure::ForeignFormat(format));
         }
     }
-    let msg = match cms::parse(signature) {
-        Ok(m) => m,
-        Err(e) => return Report::bad(e),
-    };
-    let checked = match msg.check(payload) {
-        Ok(c) => c,
-        Err(e) => return Report::bad(e),
-    };
-    let leaf = match Cert::parse(&msg.certificates[checked.signer_cert]) {
-        Ok(c) => c,
-        Err(e) => return Report::bad(Failure::Certificate(e)),
-    };
-    let extra: Vec<Cert> = msg
+    let msg = cms::parse(signature)?;
+    let checked = msg.check_content(payload)?;
+    let leaf = msg
+        .certificates
+        .get(checked.signer_cert)
+        .cloned()
+        .ok_or(Failure::Cms(CmsError::SignerCertificateMissing))?;
+    let extra = msg
         .certificates
         .iter()
         .enumerate()
         .filter(|&(i, _)| i != checked.signer_cert)
-        .filter_map(|(_, der)| Cert::parse(der).ok())
+        .map(|(_, der)| der.clone())
         .collect();
-    let identity = Identity::from_cert(&leaf);
+    let tlog_entries = tlog::decode_embedded(&unsigned_attr_values(&msg))
+        .map_err(Failure::Tlog)?
+        .into_iter()
+        .collect();
+    let timestamps = match msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
+        Some(attr) => vec![attr.values.first().cloned().ok_or_else(|| {
+            Failure::Timestamp(timestamp::TimestampError::Malformed(
+                "empty attribute".into(),
+            ))
+        })?],
+        None => Vec::new(),
+    };
+    Ok(VerificationInput {
+        content: Content::Message(msg.signer.signed_attrs_der.clone()),
+        digest: checked.signature_digest,
+        signature: msg.signer.signature.clone(),
+        signer: Signer::Certificate { leaf, extra },
+        tlog_entries,
+        timestamps,
+        signing_time: checked.signing_time,
+        without_anchor: WithoutAnchor::Undecided,
+        require_tlog: false,
+    })
+}
+
+/// Who made a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// A Fulcio certificate (DER) and the other certificates that came with it, which are
+    /// only intermediate candidates, never anchors.
+    Certificate { leaf: Vec<u8>, extra: Vec<Vec<u8>> },
+    /// A long-lived key the verifier chose (`--key`): no identity, no chain, no SCT.
+    Key { spki_der: Vec<u8> },
+}
+
+/// What the signature covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Content {
+    /// These exact bytes: a commit's DER signed attributes, a bundle's artifact.
+    Message(Vec<u8>),
+    /// A DSSE envelope's payload: the signature covers PAE(payload type, payload).
+    Dsse {
+        payload_type: String,
+        payload: Vec<u8>,
+    },
+}
+
+impl Content {
+    /// The bytes the signature is over.
+    pub fn signed_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self {
+            Content::Message(m) => std::borrow::Cow::Borrowed(m),
+            Content::Dsse {
+                payload_type,
+                payload,
+            } => std::borrow::Cow::Owned(pae(payload_type, payload)),
+        }
+    }
+}
+
+/// DSSE pre-authentication encoding: `DSSEv1 <len type> <type> <len payload> <payload>`.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+/// The verdict when nothing proves the signing time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithoutAnchor {
+    /// Undecided: a commit signed in Go gitsign's online mode needs a Rekor lookup.
+    Undecided,
+    /// Bad: a bundle is self-contained, nothing later can supply the time.
+    Bad,
+}
+
+/// One signature in the form every source is turned into: a commit's CMS signature
+/// ([`cms_input`]) and a Sigstore bundle ([`bundle::Bundle::to_input`]).
+#[derive(Debug, Clone)]
+pub struct VerificationInput {
+    pub content: Content,
+    /// Hash the signature algorithm uses over the signed bytes.
+    pub digest: Digest,
+    pub signature: Vec<u8>,
+    pub signer: Signer,
+    /// Rekor entries; one with an empty body is gitsign's embedded hashedrekord, rebuilt here.
+    pub tlog_entries: Vec<tlog::TlogEntry>,
+    /// RFC 3161 tokens (DER ContentInfo) over `signature`.
+    pub timestamps: Vec<Vec<u8>>,
+    /// The signer-asserted signing time, informational only.
+    pub signing_time: Option<i64>,
+    pub without_anchor: WithoutAnchor,
+    /// Whether at least one transparency log entry must be present.
+    pub require_tlog: bool,
+}
+
+/// The core: signature → transparency log entries and timestamps (every one must verify) →
+/// certificate validity at every proven time → chain at those times → SCT → identity policy.
+pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
     let mut report = Report {
         outcome: Outcome::Good,
-        identity: Some(identity.clone()),
-        cert: Some(CertSummary {
+        identity: None,
+        cert: None,
+        anchor: None,
+        signing_time: input.signing_time,
+    };
+    if let Err(f) = verify_into(input, opts, &mut report) {
+        report.outcome = Outcome::Bad(f);
+    }
+    report
+}
+
+fn verify_into(
+    input: &VerificationInput,
+    opts: &Options<'_>,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    // 1. The signer and its key.
+    let (leaf, extra, verifier_der) = match &input.signer {
+        Signer::Certificate { leaf, extra } => {
+            let leaf = Cert::parse(leaf).map_err(Failure::Certificate)?;
+            let extra: Vec<Cert> = extra.iter().filter_map(|d| Cert::parse(d).ok()).collect();
+            let der = leaf.der.clone();
+            (Some(leaf), extra, der)
+        }
+        Signer::Key { spki_der } => (None, Vec::new(), spki_der.clone()),
+    };
+    let key_der = leaf.as_ref().map_or(&verifier_der, |l| &l.spki_der);
+    let key = PublicKey::from_spki_der(key_der).map_err(Failure::Signature)?;
+
+    // 2. The signature over the content.
+    let signed = input.content.signed_bytes();
+    key.verify(input.digest, &signed, &input.signature)
+        .map_err(Failure::Signature)?;
+
+    if let Some(leaf) = &leaf {
+        report.identity = Some(Identity::from_cert(leaf));
+        report.cert = Some(CertSummary {
             sha1_fingerprint: leaf.sha1_fingerprint(),
             serial: hex(&leaf.serial),
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
             issuer_dn: leaf.x509().tbs_certificate.issuer.to_string(),
-        }),
-        anchor: None,
-        signing_time: checked.signing_time,
-    };
+        });
+    }
 
-    // Time anchor.
-    let anchor = match find_anchor(&msg, &leaf, opts.root) {
-        Ok(a) => a,
-        Err(f) => {
-            report.outcome = Outcome::Bad(f);
-            return report;
-        }
+    // 3. Proofs of time: every log entry and every timestamp must verify.
+    if input.require_tlog && input.tlog_entries.is_empty() && !opts.insecure_ignore_tlog {
+        return Err(Failure::Tlog(tlog::TlogError::NoEntry));
+    }
+    let expected = rekor_body::Expected {
+        content: &input.content,
+        signed: &signed,
+        signature: &input.signature,
+        verifier_der: &verifier_der,
+        leaf_pem: leaf.as_ref().map(Cert::to_pem),
     };
-    let (at, undecided) = match anchor {
-        Some(a) => {
+    let mut anchors = Vec::new();
+    let mut unsigned_time_logs = Vec::new();
+    for entry in &input.tlog_entries {
+        let body = rekor_body::body_for(entry, &expected).map_err(Failure::Tlog)?;
+        let v = tlog::verify_entry(entry, &body, opts.root).map_err(Failure::Tlog)?;
+        // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
+        // proves the entry is logged but not when, so the time must come from elsewhere.
+        if v.integrated_time_signed {
+            anchors.push(Anchor::Tlog {
+                log_index: v.log_index,
+                integrated_time: v.integrated_time,
+                log_url: v.log_base_url,
+            });
+        } else {
+            unsigned_time_logs.push(entry.log_id.clone());
+        }
+    }
+    for token in &input.timestamps {
+        let v = timestamp::verify_timestamp_token(token, &input.signature, opts.root)
+            .map_err(Failure::Timestamp)?;
+        anchors.push(Anchor::Timestamp {
+            time: v.time,
+            tsa: v.tsa_uri,
+        });
+    }
+    // A log whose entries carry no signed time (Rekor v2) must have been trusted when the
+    // timestamps say the signature existed.
+    for log_id in &unsigned_time_logs {
+        if let Some(log) = opts.root.tlog(log_id) {
+            if let Some(t) = anchors
+                .iter()
+                .map(Anchor::time)
+                .find(|t| !log.valid_for.contains(*t))
+            {
+                return Err(Failure::Tlog(tlog::TlogError::LogKeyNotValidAtTime {
+                    base_url: log.base_url.clone(),
+                    integrated_time: t,
+                }));
+            }
+        }
+    }
+
+    // 4. The certificate must have been valid at every proven time.
+    let mut times: Vec<i64> = anchors.iter().map(Anchor::time).collect();
+    let undecided = if anchors.is_empty() {
+        let assumed = leaf
+            .as_ref()
+            .map_or(0, |l| l.not_before.saturating_add(UNANCHORED_OFFSET));
+        if opts.insecure_ignore_tlog {
+            report.anchor = Some(Anchor::Unanchored { assumed });
+        }
+        times.push(assumed);
+        !opts.insecure_ignore_tlog
+    } else {
+        report.anchor = anchors.first().cloned();
+        false
+    };
+    if let Some(leaf) = &leaf {
+        for a in &anchors {
             let t = a.time();
-            report.anchor = Some(a);
             if t < leaf.not_before || t > leaf.not_after {
-                report.outcome = Outcome::Bad(Failure::OutsideCertificateValidity {
+                return Err(Failure::OutsideCertificateValidity {
                     at: chain::rfc3339(t),
                     not_before: chain::rfc3339(leaf.not_before),
                     not_after: chain::rfc3339(leaf.not_after),
                 });
-                return report;
             }
-            (t, false)
         }
-        None => {
-            let assumed = leaf.not_before.saturating_add(UNANCHORED_OFFSET);
-            if opts.insecure_ignore_tlog {
-                report.anchor = Some(Anchor::Unanchored { assumed });
-            }
-            (assumed, !opts.insecure_ignore_tlog)
-        }
-    };
 
-    // Chain, SCT, policy: a definite failure wins over "undecided".
-    let chain = match chain::verify_chain(&leaf, &extra, opts.root, at) {
-        Ok(c) => c,
-        Err(e) => {
-            report.outcome = Outcome::Bad(Failure::Chain(e));
-            return report;
+        // 5. Chain, SCT, policy: a definite failure wins over "undecided".
+        let mut first_chain = None;
+        for t in &times {
+            let c = chain::verify_chain(leaf, &extra, opts.root, *t).map_err(Failure::Chain)?;
+            first_chain.get_or_insert(c);
         }
-    };
-    if let Some(c) = report.cert.as_mut() {
-        c.issuer_chain = chain.issuers.clone();
-    }
-    if !opts.insecure_ignore_sct {
-        if let Err(e) = sct::verify_sct(&leaf, &chain.issuer, opts.root) {
-            report.outcome = Outcome::Bad(Failure::Sct(e));
-            return report;
+        if let (Some(c), Some(summary)) = (&first_chain, report.cert.as_mut()) {
+            summary.issuer_chain = c.issuers.clone();
         }
-    }
-    if let Err(e) = opts.policy.check(&identity) {
-        report.outcome = Outcome::Bad(e.into());
-        return report;
+        if !opts.insecure_ignore_sct {
+            if let Some(c) = &first_chain {
+                sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
+            }
+        }
+        let identity = Identity::from_cert(leaf);
+        opts.policy.check(&identity)?;
     }
     if undecided {
-        report.outcome = Outcome::Undecided(UNDECIDED_NO_TLOG.into());
+        match input.without_anchor {
+            WithoutAnchor::Undecided => {
+                report.outcome = Outcome::Undecided(UNDECIDED_NO_TLOG.into())
+            }
+            WithoutAnchor::Bad => return Err(Failure::NoTimeAnchor),
+        }
     }
-    report
+    Ok(())
 }
 
 /// The attributes as (OID, first value) pairs, the shape the log decoder takes.
@@ -315,42 +532,4 @@ fn unsigned_attr_values(msg: &cms::SignedMessage) -> Vec<(const_oid::ObjectIdent
 /// what the ECDSA signature covers and so what Rekor can check the signature against.
 pub fn rekor_digest(msg: &cms::SignedMessage) -> [u8; 32] {
     crate::crypto::sha256(&msg.signer.signed_attrs_der)
-}
-
-fn find_anchor(
-    msg: &cms::SignedMessage,
-    leaf: &Cert,
-    root: &TrustedRoot,
-) -> Result<Option<Anchor>, Failure> {
-    if let Some(entry) = tlog::decode_embedded(&unsigned_attr_values(msg)).map_err(Failure::Tlog)? {
-        let body = tlog::hashedrekord_body(
-            &hex(&rekor_digest(msg)),
-            &msg.signer.signature,
-            &leaf.to_pem(),
-        );
-        let v = tlog::verify_entry(&entry, &body, root).map_err(Failure::Tlog)?;
-        // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
-        // proves the entry is logged but not when, so the time must come from elsewhere.
-        if v.integrated_time_signed {
-            return Ok(Some(Anchor::Tlog {
-                log_index: v.log_index,
-                integrated_time: v.integrated_time,
-                log_url: v.log_base_url,
-            }));
-        }
-    }
-    if let Some(attr) = msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
-        let token = attr.values.first().ok_or_else(|| {
-            Failure::Timestamp(timestamp::TimestampError::Malformed(
-                "empty attribute".into(),
-            ))
-        })?;
-        let v = timestamp::verify_timestamp_token(token, &msg.signer.signature, root)
-            .map_err(Failure::Timestamp)?;
-        return Ok(Some(Anchor::Timestamp {
-            time: v.time,
-            tsa: v.tsa_uri,
-        }));
-    }
-    Ok(None)
 }

@@ -114,6 +114,32 @@ struct MessageImprint<'a> {
     hashed_message: OctetStringRef<'a>,
 }
 
+/// The token (DER ContentInfo) of a bundle's `signedTimestamp`, which is either the token
+/// itself or a whole `TimeStampResp` (RFC 3161 §2.4.2: `SEQUENCE { status PKIStatusInfo,
+/// timeStampToken ContentInfo OPTIONAL }`); a response must be granted (status 0 or 1).
+pub fn token_from_response(der: &[u8]) -> Result<Vec<u8>, TimestampError> {
+    use crate::cms::der_walk::{children, single, INTEGER, OID, SEQUENCE};
+    let outer = single(der, SEQUENCE, "timestamp").map_err(|e| malformed(e.to_string()))?;
+    let parts = children(outer.value).map_err(|e| malformed(e.to_string()))?;
+    match parts.as_slice() {
+        [first, ..] if first.tag == OID => Ok(der.to_vec()),
+        [status, token] if status.tag == SEQUENCE && token.tag == SEQUENCE => {
+            let fields = children(status.value).map_err(|e| malformed(e.to_string()))?;
+            let granted = fields
+                .first()
+                .filter(|f| f.tag == INTEGER)
+                .is_some_and(|f| f.value == [0] || f.value == [1]);
+            if !granted {
+                return Err(malformed("timestamp response status is not granted"));
+            }
+            Ok(token.raw.to_vec())
+        }
+        _ => Err(malformed(
+            "neither a timestamp token nor a timestamp response holding one",
+        )),
+    }
+}
+
 /// Verify an RFC 3161 token over `signed_bytes` (for a CMS timestamp attribute: the
 /// SignerInfo's signature value) against the timestamp authorities of `root`.
 pub fn verify_timestamp_token(

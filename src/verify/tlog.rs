@@ -115,6 +115,40 @@ pub enum TlogError {
     BadCheckpointSignature,
     #[error("entry has neither a signed entry timestamp nor an inclusion proof with a checkpoint")]
     NoProof,
+    #[error("malformed checkpoint: {0}")]
+    CheckpointMalformed(String),
+    #[error("checkpoint origin '{origin}' is not the log's ('{expected}')")]
+    CheckpointOrigin { origin: String, expected: String },
+    #[error("log entry does not match the signature: {0}")]
+    BodyMismatch(String),
+    #[error("no transparency log entry")]
+    NoEntry,
+    #[error("log entry has no inclusion proof (required from bundle v0.2 on)")]
+    MissingInclusionProof,
+    #[error("log entry has no signed entry timestamp (required in bundle v0.1)")]
+    MissingInclusionPromise,
+}
+
+impl TlogError {
+    /// A stable machine-readable code for JSON output and tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TlogError::Malformed(_) => "tlog_malformed",
+            TlogError::UnknownLog { .. } => "tlog_unknown_log",
+            TlogError::LogKeyNotValidAtTime { .. } => "tlog_key_validity",
+            TlogError::BadSet => "tlog_set",
+            TlogError::BadInclusionProof => "tlog_inclusion_proof",
+            TlogError::CheckpointMismatch { .. } => "tlog_checkpoint_mismatch",
+            TlogError::BadCheckpointSignature => "tlog_checkpoint_signature",
+            TlogError::NoProof => "tlog_no_proof",
+            TlogError::CheckpointMalformed(_) => "tlog_checkpoint_malformed",
+            TlogError::CheckpointOrigin { .. } => "tlog_checkpoint_origin",
+            TlogError::BodyMismatch(_) => "tlog_body_mismatch",
+            TlogError::NoEntry => "tlog_missing",
+            TlogError::MissingInclusionProof => "tlog_no_inclusion_proof",
+            TlogError::MissingInclusionPromise => "tlog_no_inclusion_promise",
+        }
+    }
 }
 
 fn malformed(what: impl Into<String>) -> TlogError {
@@ -435,7 +469,10 @@ pub fn verify_entry(
         .ok_or_else(|| TlogError::UnknownLog {
             log_id: hex_encode(&entry.log_id),
         })?;
-    if !log.valid_for.contains(entry.integrated_time) {
+    // Rekor v2 entries carry no integrated time: their log's validity is checked by the
+    // caller at the times the timestamps prove.
+    let has_time = entry.integrated_time != 0 || entry.signed_entry_timestamp.is_some();
+    if has_time && !log.valid_for.contains(entry.integrated_time) {
         return Err(TlogError::LogKeyNotValidAtTime {
             base_url: log.base_url.clone(),
             integrated_time: entry.integrated_time,
@@ -565,65 +602,146 @@ pub fn verify_inclusion(
     root_from_inclusion_proof(leaf_hash, index, tree_size, proof).is_some_and(|r| r == *root)
 }
 
-/// The signed part of a checkpoint, once a signature by the log verified.
-#[derive(Debug, PartialEq, Eq)]
-struct Checkpoint {
-    size: u64,
-    root_hash: Vec<u8>,
+/// A checkpoint (C2SP tlog-checkpoint) inside a C2SP signed note, parsed but not verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root_hash: Vec<u8>,
+    /// The signed text: every body line with its newline, up to the blank line.
+    pub text: String,
+    pub signatures: Vec<NoteSignature>,
 }
 
-/// Parse a checkpoint (C2SP tlog-checkpoint inside a C2SP signed note) and verify that a
-/// signature line carries `log`'s key hint (first 4 bytes of SHA-256 of its DER SPKI, Rekor's
-/// convention) and a valid signature over the note text. Lines signed by other keys
-/// (witnesses) are skipped.
-fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, TlogError> {
+/// One `— <name> <base64(key hint || signature)>` line of a signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteSignature {
+    pub name: String,
+    pub key_hint: [u8; 4],
+    pub signature: Vec<u8>,
+}
+
+fn cp_malformed(what: &str) -> TlogError {
+    TlogError::CheckpointMalformed(what.into())
+}
+
+/// Parse a signed checkpoint note. Extension lines after the root hash (Rekor v1's
+/// `Timestamp: …`) are part of the signed text and otherwise ignored.
+pub fn parse_checkpoint(note: &str) -> Result<Checkpoint, TlogError> {
     let split = note
         .find("\n\n")
-        .ok_or_else(|| malformed("checkpoint has no signature block"))?;
+        .ok_or_else(|| cp_malformed("no blank line before the signatures"))?;
     // The signed text includes the newline that ends the last body line.
     let (text, signatures) = note.split_at(split + 1);
     let mut lines = text.lines();
-    lines
+    let origin = lines
         .next()
         .filter(|origin| !origin.is_empty())
-        .ok_or_else(|| malformed("checkpoint has no origin"))?;
+        .ok_or_else(|| cp_malformed("no origin"))?;
     let size = lines
         .next()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|s| s.parse::<u64>().ok())
-        .ok_or_else(|| malformed("checkpoint tree size is not a number"))?;
+        .ok_or_else(|| cp_malformed("tree size is not a number"))?;
     let root_hash = lines
         .next()
+        .filter(|r| !r.is_empty())
         .and_then(|r| base64::engine::general_purpose::STANDARD.decode(r).ok())
-        .ok_or_else(|| malformed("checkpoint root hash is not base64"))?;
-
-    let hint = sha256(&log.spki_der);
-    let hint = hint.get(..4).unwrap_or_default();
-    let mut signed_by_log = false;
+        .ok_or_else(|| cp_malformed("root hash is not base64"))?;
+    let mut sigs = Vec::new();
     for line in signatures.lines().skip_while(|l| l.is_empty()) {
         let line = line
             .strip_prefix("\u{2014} ")
-            .ok_or_else(|| malformed("checkpoint signature line does not start with an em dash"))?;
-        let (_name, sig) = line
+            .ok_or_else(|| cp_malformed("signature line does not start with an em dash"))?;
+        let (name, sig) = line
             .rsplit_once(' ')
-            .ok_or_else(|| malformed("checkpoint signature line has no signature"))?;
+            .ok_or_else(|| cp_malformed("signature line has no signature"))?;
         let sig = base64::engine::general_purpose::STANDARD
             .decode(sig)
-            .map_err(|_| malformed("checkpoint signature is not base64"))?;
-        let (key_hint, sig) = sig
+            .map_err(|_| cp_malformed("signature is not base64"))?;
+        let (hint, sig) = sig
             .split_at_checked(4)
-            .ok_or_else(|| malformed("checkpoint signature is too short"))?;
-        if key_hint != hint {
+            .ok_or_else(|| cp_malformed("signature is too short"))?;
+        let mut key_hint = [0u8; 4];
+        key_hint.copy_from_slice(hint);
+        sigs.push(NoteSignature {
+            name: name.to_owned(),
+            key_hint,
+            signature: sig.to_vec(),
+        });
+    }
+    if sigs.is_empty() {
+        return Err(cp_malformed("no signature lines"));
+    }
+    Ok(Checkpoint {
+        origin: origin.to_owned(),
+        size,
+        root_hash,
+        text: text.to_owned(),
+        signatures: sigs,
+    })
+}
+
+/// The C2SP signed-note key id of an Ed25519 verifier: SHA-256(name || "\n" || 0x01 || key).
+fn ed25519_note_key_id(name: &str, raw_key: &[u8]) -> [u8; 32] {
+    let mut buf = Vec::with_capacity(name.len() + 2 + raw_key.len());
+    buf.extend_from_slice(name.as_bytes());
+    buf.push(b'\n');
+    buf.push(0x01);
+    buf.extend_from_slice(raw_key);
+    sha256(&buf)
+}
+
+/// Parse a checkpoint and verify that a signature line by `log` signs it. Which lines are
+/// the log's: for an Ed25519 log (Rekor v2, a C2SP note verifier) the key hint is the note
+/// key id of (line name, key), and the name must be the checkpoint's origin, which must be
+/// the host of the log's URL; for other keys (Rekor v1) the hint is the first 4 bytes of
+/// SHA-256 of the DER SPKI. Lines by other keys (witnesses' cosignatures) are skipped.
+fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, TlogError> {
+    let cp = parse_checkpoint(note)?;
+    let spki_hint = sha256(&log.spki_der);
+    let ed25519 = log.key.ed25519_raw();
+    let mut signed_by_log = false;
+    for line in &cp.signatures {
+        let is_log_line = match ed25519 {
+            Some(raw) => {
+                line.name == cp.origin
+                    && ed25519_note_key_id(&line.name, raw).get(..4) == Some(&line.key_hint[..])
+            }
+            None => {
+                spki_hint.get(..4) == Some(&line.key_hint[..])
+                    || log.key_id.get(..4) == Some(&line.key_hint[..])
+            }
+        };
+        if !is_log_line {
             continue;
         }
         log.key
-            .verify(log.key.default_digest(), text.as_bytes(), sig)
+            .verify(
+                log.key.default_digest(),
+                cp.text.as_bytes(),
+                &line.signature,
+            )
             .map_err(|_| TlogError::BadCheckpointSignature)?;
         signed_by_log = true;
     }
     if !signed_by_log {
         return Err(TlogError::BadCheckpointSignature);
     }
-    Ok(Checkpoint { size, root_hash })
+    if ed25519.is_some() {
+        let host = log
+            .base_url
+            .split_once("://")
+            .map_or(log.base_url.as_str(), |(_, rest)| rest)
+            .trim_end_matches('/');
+        if !host.is_empty() && host != cp.origin {
+            return Err(TlogError::CheckpointOrigin {
+                origin: cp.origin.clone(),
+                expected: host.to_owned(),
+            });
+        }
+    }
+    Ok(cp)
 }
 
 fn hex_encode(bytes: &[u8]) -> String {

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
 mod cli;
+mod conformance;
 mod fixtures;
 mod interop;
 mod man;
