@@ -40,12 +40,11 @@ pub fn decode_one(input: &[u8], label: &str) -> Result<Vec<u8>, PemError> {
 }
 
 fn decode_body(body: &str) -> Result<Vec<u8>, PemError> {
-    let b64: String = body
-        .lines()
-        .filter(|l| !l.contains(':')) // RFC 1421 headers, which some writers add
-        .flat_map(|l| l.chars())
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
+    let mut b64 = Vec::with_capacity(body.len());
+    for line in body.lines().filter(|l| !l.contains(':')) {
+        // RFC 1421 headers (with ':') are skipped; white space inside lines is dropped.
+        b64.extend(line.bytes().filter(|b| !b.is_ascii_whitespace()));
+    }
     // Go's encoding/pem (StdEncoding, not Strict) accepts non-zero trailing bits; so do we.
     const LENIENT: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
         &base64::alphabet::STANDARD,

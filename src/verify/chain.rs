@@ -66,8 +66,9 @@ pub fn issued_by(cert: &Cert, issuer: &Cert) -> bool {
     if cert.issuer_der != issuer.subject_der {
         return false;
     }
-    let key = link_key(cert, issuer);
-    if let Ok(guard) = PROVEN_LINKS.lock() {
+    // Leaves are unique per signature: only links whose child is a CA are worth remembering.
+    let key = cert.is_ca().then(|| link_key(cert, issuer));
+    if let (Some(key), Ok(guard)) = (key, PROVEN_LINKS.lock()) {
         if guard.as_ref().is_some_and(|set| set.contains(&key)) {
             return true;
         }
@@ -77,8 +78,7 @@ pub fn issued_by(cert: &Cert, issuer: &Cert) -> bool {
     };
     let ok = PublicKey::from_spki_der(&issuer.spki_der)
         .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok());
-    // Leaves are unique per signature; remember only links whose child is a CA.
-    if ok && cert.is_ca() {
+    if let (true, Some(key)) = (ok, key) {
         if let Ok(mut guard) = PROVEN_LINKS.lock() {
             guard.get_or_insert_with(Default::default).insert(key);
         }
