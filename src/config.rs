@@ -52,6 +52,9 @@ pub enum Key {
     TrustedRoot,
     InsecureIgnoreTlog,
     InsecureIgnoreSct,
+    Timeout,
+    RekorConcurrency,
+    RekorDeadline,
 }
 
 /// (key, git config name, SIGSTORE_* env, GITSIGN_* env, default)
@@ -63,7 +66,7 @@ type Row = (
     Option<&'static str>,
 );
 
-/// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last three
+/// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last six
 /// rows are ours.
 pub const TABLE: &[Row] = &[
     (
@@ -206,6 +209,12 @@ pub const TABLE: &[Row] = &[
         Some("GITSIGN_INSECURE_IGNORE_SCT"),
         Some("false"),
     ),
+    // Seconds one Rekor lookup request may take (connect, send, receive) before it is retried.
+    (Key::Timeout, "gitsign.timeout", None, Some("GITSIGN_TIMEOUT"), Some("10")),
+    // Rekor lookup requests in flight at once when verifying ranges of online-mode commits.
+    (Key::RekorConcurrency, "gitsign.rekorConcurrency", None, Some("GITSIGN_REKOR_CONCURRENCY"), Some("16")),
+    // Seconds all Rekor lookups of one `gitsign verify` may take together.
+    (Key::RekorDeadline, "gitsign.rekorDeadline", None, Some("GITSIGN_REKOR_DEADLINE"), Some("300")),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

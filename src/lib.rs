@@ -11,6 +11,7 @@
 //! - [`verify`]: chain at the anchored time, SCT, transparency log, timestamps, identity policy.
 //! - [`http`], [`oidc`], [`fulcio`], [`rekor`]: the network edges of signing (identity token,
 //!   certificate, transparency log), each verifying what it receives against the trust root.
+//! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`ui`]: human output on stderr.
@@ -30,6 +31,7 @@ pub mod oidc;
 pub mod fulcio;
 pub mod sign;
 pub mod rekor;
+pub mod proofs;
 pub mod trust;
 pub mod ui;
 pub mod verify;

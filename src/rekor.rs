@@ -24,7 +24,7 @@ pub enum RekorError {
         #[source]
         source: HttpError,
     },
-    #[error("Rekor refused the entry: {status} {message}")]
+    #[error("Rekor answered {status}: {message}")]
     Refused { status: u16, message: String },
     #[error("Rekor's answer is malformed: {0}")]
     Malformed(String),
@@ -172,6 +172,92 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
         inclusion_proof: proof,
         canonicalized_body: body,
     })
+}
+
+/// Entries per `POST /api/v1/log/entries/retrieve` (the Rekor v1 API's `maxItems` for
+/// `entryUUIDs`).
+pub const RETRIEVE_BATCH: usize = 10;
+
+/// An entry as Rekor served it: its UUID, the JSON `{uuid: LogEntry}` (kept verbatim as the
+/// proof in the cache and in notes, so any Rekor client can check it) and the decoded entry.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub uuid: String,
+    pub json: String,
+    pub entry: TlogEntry,
+}
+
+/// Decode a kept proof (the JSON of [`Fetched::json`]).
+pub fn parse_proof(json: &[u8]) -> Result<Fetched, RekorError> {
+    let v: Value = serde_json::from_slice(json).map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))?;
+    fetched(v)
+}
+
+fn fetched(v: Value) -> Result<Fetched, RekorError> {
+    let entry = parse_entry(&v)?;
+    let uuid = v.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
+    Ok(Fetched { uuid, json: v.to_string(), entry })
+}
+
+fn refused(status: u16, reply: &crate::http::Reply) -> RekorError {
+    let message = serde_json::from_slice::<Value>(&reply.body)
+        .ok()
+        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| reply.snippet());
+    RekorError::Refused { status, message }
+}
+
+fn post(http: &Http, url: &str, body: &Value) -> Result<Value, RekorError> {
+    let reply = http.post_json(url, body).map_err(|source| RekorError::Http { url: url.to_owned(), source })?;
+    if !reply.ok() {
+        return Err(refused(reply.status, &reply));
+    }
+    serde_json::from_slice(&reply.body).map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))
+}
+
+/// UUIDs of the entries logging `sha256:<digest_hex>` (`POST /api/v1/index/retrieve`).
+pub fn search_hash(http: &Http, rekor_url: &str, digest_hex: &str) -> Result<Vec<String>, RekorError> {
+    search(http, rekor_url, &serde_json::json!({ "hash": format!("sha256:{digest_hex}") }))
+}
+
+/// UUIDs of the entries signed by the key of `cert_pem`: Go gitsign's query
+/// (`{"publicKey": {"format": "x509", "content": base64(PEM)}}`).
+pub fn search_public_key(http: &Http, rekor_url: &str, cert_pem: &str) -> Result<Vec<String>, RekorError> {
+    let content = base64::engine::general_purpose::STANDARD.encode(cert_pem.as_bytes());
+    search(http, rekor_url, &serde_json::json!({ "publicKey": { "format": "x509", "content": content } }))
+}
+
+fn search(http: &Http, rekor_url: &str, query: &Value) -> Result<Vec<String>, RekorError> {
+    let url = format!("{}/api/v1/index/retrieve", rekor_url.trim_end_matches('/'));
+    let v = post(http, &url, query)?;
+    let list = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(a) => a,
+        _ => return Err(RekorError::Malformed("the index answer is not a list of UUIDs".into())),
+    };
+    list.into_iter()
+        .map(|u| match u {
+            Value::String(s) if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(s),
+            _ => Err(RekorError::Malformed("the index answer holds something that is not a UUID".into())),
+        })
+        .collect()
+}
+
+/// The entries with these UUIDs, [`RETRIEVE_BATCH`] per `POST /api/v1/log/entries/retrieve`.
+/// Entries Rekor does not know are simply absent from the answer.
+pub fn retrieve(http: &Http, rekor_url: &str, uuids: &[String]) -> Result<Vec<Fetched>, RekorError> {
+    let url = format!("{}/api/v1/log/entries/retrieve", rekor_url.trim_end_matches('/'));
+    let mut out = Vec::new();
+    for batch in uuids.chunks(RETRIEVE_BATCH) {
+        let v = post(http, &url, &serde_json::json!({ "entryUUIDs": batch }))?;
+        let Value::Array(items) = v else {
+            return Err(RekorError::Malformed("the retrieve answer is not a list of entries".into()));
+        };
+        for item in items {
+            out.push(fetched(item)?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -90,7 +90,13 @@ pub fn range_line(id: &str, report: &Report) -> String {
             format!("{short} good      {who} {how}\n")
         }
         Outcome::Bad(f) => format!("{short} bad       {}: {f}\n", f.code()),
-        Outcome::Undecided(_) => format!("{short} undecided {who} no transparency log entry\n"),
+        Outcome::Undecided(why) => {
+            let detail = match why.strip_prefix(crate::verify::UNDECIDED_NO_TLOG) {
+                Some(rest) => format!("no transparency log entry{rest}"),
+                None => why.clone(),
+            };
+            format!("{short} undecided {who} {detail}\n")
+        }
     }
 }
 

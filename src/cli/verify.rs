@@ -98,9 +98,12 @@ pub enum Format {
 #[command(
     about = "Verify commit signatures against an identity policy",
     long_about = "Verify the gitsign signatures of commits: one revision checks that commit, a \
-range (A..B, A...B, ^X, --all) checks every commit in it. Verification is offline: the \
-signing time is proven by the transparency log entry embedded in the signature (or an \
-RFC 3161 timestamp). One identity flag and one issuer flag are required.",
+range (A..B, A...B, ^X, --all) checks every commit in it. The signing time is proven by the \
+transparency log entry embedded in the signature (or an RFC 3161 timestamp); signatures made \
+in Go gitsign's online Rekor mode carry none and are looked up in Rekor (gitsign.rekor), \
+concurrently for ranges. Every proof found is kept in .git/gitsign/ (and, with \
+--attach-proofs, in git notes under refs/notes/gitsign, which `gitsign verify` reads too), so \
+the next verification needs no network. One identity flag and one issuer flag are required.",
     after_long_help = EXAMPLES
 )]
 pub struct VerifyArgs {
@@ -121,6 +124,12 @@ pub struct VerifyArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Never contact Rekor: commits whose proof is neither embedded nor kept locally stay undecided
+    #[arg(long)]
+    pub offline: bool,
+    /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
+    #[arg(long)]
+    pub attach_proofs: bool,
 }
 
 /// Commits verified between two writes of output.
@@ -165,7 +174,10 @@ pub fn policy(id: &IdentityArgs, iss: &IssuerArgs, wf: &WorkflowArgs) -> Result<
 
 /// Config with the trust flags applied, the trust root, and the two waivers.
 pub fn trust_setup(t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
-    let mut config = super::load_config()?;
+    trust_setup_with(super::load_config()?, t)
+}
+
+fn trust_setup_with(mut config: crate::config::Config, t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
     if let Some(p) = &t.trusted_root {
         config.set_flag(Key::TrustedRoot, p.clone(), "--trusted-root");
     }
@@ -182,9 +194,71 @@ pub fn open_repo() -> Result<Repo, CliError> {
     })
 }
 
+/// Rekor lookup settings: where, how long per request, how many in flight, overall deadline.
+struct Lookups {
+    http: crate::http::Http,
+    url: String,
+    concurrency: usize,
+    deadline_secs: u64,
+    deadline: std::time::Instant,
+}
+
+impl Lookups {
+    fn from_config(config: &crate::config::Config) -> Result<Lookups, CliError> {
+        let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
+        let concurrency = config.positive_int(Key::RekorConcurrency)?.unwrap_or(16).min(256) as usize;
+        let deadline_secs = config.positive_int(Key::RekorDeadline)?.unwrap_or(300);
+        Ok(Lookups {
+            http: crate::http::Http::new(std::time::Duration::from_secs(timeout)),
+            url: config.get(Key::Rekor).unwrap_or("https://rekor.sigstore.dev").to_owned(),
+            concurrency,
+            deadline_secs,
+            deadline: std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs),
+        })
+    }
+}
+
+/// Where the proof that anchored a commit came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProofSource {
+    Cache,
+    Note,
+    Rekor,
+}
+
+/// A proof and where it came from.
+type Proof = (crate::rekor::Fetched, ProofSource);
+
+/// One commit of a chunk on its way through the pipeline.
+struct Checked {
+    id: gix::ObjectId,
+    raw: Vec<u8>,
+    report: verify::Report,
+    /// The kept or fetched proof that anchored it, and where it came from.
+    proof: Option<Proof>,
+    /// Whether the note already holds this commit's proof.
+    in_notes: bool,
+}
+
+/// The proof among `candidates` that anchored `report`, if one did.
+fn anchoring(report: &verify::Report, candidates: Vec<Proof>) -> Option<Proof> {
+    let Some(verify::Anchor::Tlog { log_index, .. }) = report.anchor else { return None };
+    candidates.into_iter().find(|(f, _)| f.entry.log_index == log_index)
+}
+
+/// The leaf certificate of a commit's signature as PEM, for Go gitsign's lookup by key.
+fn leaf_pem(raw: &[u8], hash: crate::git::object::HashKind) -> Option<String> {
+    let split = crate::git::object::split_commit(raw, hash)?;
+    let msg = crate::cms::parse(&split.signature).ok()?;
+    let der = msg.certificates.first()?;
+    Some(crate::verify::cert::Cert::parse(der).ok()?.to_pem())
+}
+
 pub fn run(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let (root, ignore_tlog, ignore_sct) = trust_setup(&args.trust)?;
+    let config = super::load_config()?;
+    let lookups = if args.offline { None } else { Some(Lookups::from_config(&config)?) };
+    let (root, ignore_tlog, ignore_sct) = trust_setup_with(config, &args.trust)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -216,26 +290,103 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     let single = ids.len() == 1 && selection.include.is_empty();
     let hash = repo.hash_kind();
     let shared = repo.shared();
+    let local = shared.to_thread_local();
+    let cache = crate::proofs::Cache::new(local.common_dir());
+    let notes = crate::proofs::Notes::load(&local)
+        .map_err(|e| CliError::new(2, anyhow::Error::new(e)).hint("check refs/notes/gitsign with `git notes --ref=gitsign list`"))?;
+    let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let (mut good, mut bad, mut undecided) = (0usize, 0usize, 0usize);
     // Commits are verified on every core a chunk at a time and printed in walk order, so the
-    // output is identical to a sequential run and memory stays flat on long ranges.
+    // output is identical to a sequential run and memory stays flat on long ranges. Within a
+    // chunk: (1) verify with what the signature embeds plus kept proofs (cache, notes);
+    // (2) look the commits still lacking a proof up in Rekor, concurrently; (3) verify those
+    // again with what Rekor returned, and keep the proofs that anchored them.
     for chunk in ids.chunks(CHUNK) {
-        let reports: Vec<(String, Result<verify::Report, CliError>)> = chunk
+        let first: Vec<Result<Checked, CliError>> = chunk
             .par_iter()
             .map_init(
                 || shared.to_thread_local(),
                 |repo, id| {
-                    let report = raw_object(repo, *id)
-                        .map(|raw| verify::verify_object(&raw, ObjectKind::Commit, hash, &opts))
-                        .map_err(|e| CliError::new(2, anyhow::Error::new(e)));
-                    (id.to_string(), report)
+                    let raw = raw_object(repo, *id).map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+                    let hex = id.to_string();
+                    let mut candidates = Vec::new();
+                    if let Some(f) = cache.get(&hex) {
+                        candidates.push((f, ProofSource::Cache));
+                    }
+                    if let Some(f) = notes.get(repo, &hex) {
+                        candidates.push((f, ProofSource::Note));
+                    }
+                    let entries: Vec<_> = candidates.iter().map(|(f, _)| f.entry.clone()).collect();
+                    let report = verify::verify_object_with(&raw, ObjectKind::Commit, hash, &opts, &entries);
+                    let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
+                    let proof = anchoring(&report, candidates);
+                    let in_notes = in_notes && proof.as_ref().is_some_and(|(_, s)| *s == ProofSource::Note);
+                    Ok(Checked { id: *id, raw, report, proof, in_notes })
                 },
             )
             .collect();
-        for (sha, report) in reports {
-            let report = report?;
+        let mut checked = Vec::with_capacity(first.len());
+        for c in first {
+            checked.push(c?);
+        }
+        if let Some(lk) = &lookups {
+            let (need, wanted): (Vec<usize>, Vec<crate::proofs::Wanted>) = (0..checked.len())
+                .filter(|&i| verify::needs_log_lookup(&checked[i].report))
+                .filter_map(|i| {
+                    let c = &checked[i];
+                    let split = crate::git::object::split_commit(&c.raw, hash)?;
+                    let ids = crate::git::object_id::stored_object_ids(&c.raw, crate::git::object_id::Kind::Commit, hash, &split.payload, &split.signature);
+                    Some((i, crate::proofs::Wanted { ids, cert_pem: leaf_pem(&c.raw, hash)? }))
+                })
+                .unzip();
+            let found = crate::proofs::lookup(&lk.http, &lk.url, &wanted, lk.concurrency, lk.deadline, lk.deadline_secs);
+            let redone: Vec<(usize, verify::Report, Option<Proof>)> = need
+                .par_iter()
+                .zip(found.into_par_iter())
+                .map(|(&i, result)| {
+                    let c = &checked[i];
+                    match result {
+                        Ok(fetched) => {
+                            let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
+                            let mut report = verify::verify_object_with(&c.raw, ObjectKind::Commit, hash, &opts, &entries);
+                            if fetched.is_empty() {
+                                if let verify::Outcome::Undecided(why) = &mut report.outcome {
+                                    why.push_str(&format!("; Rekor at {} has no entry for this commit", lk.url));
+                                }
+                            }
+                            let proof = anchoring(&report, fetched.into_iter().map(|f| (f, ProofSource::Rekor)).collect());
+                            (i, report, proof)
+                        }
+                        Err(e) => {
+                            let mut report = c.report.clone();
+                            let chain: Vec<String> = anyhow::Error::new(e).chain().map(|c| c.to_string()).collect();
+                            report.outcome = verify::Outcome::Undecided(format!("Rekor lookup at {} failed: {}", lk.url, chain.join(": ")));
+                            (i, report, None)
+                        }
+                    }
+                })
+                .collect();
+            for (i, report, proof) in redone {
+                checked[i].report = report;
+                checked[i].proof = proof;
+            }
+        }
+        for c in &checked {
+            let Some((proof, source)) = &c.proof else { continue };
+            let hex = c.id.to_string();
+            if *source == ProofSource::Rekor {
+                if let Err(e) = cache.put(&hex, proof) {
+                    crate::ui::eprint(&format!("gitsign: warning: could not keep the proof of {hex} in {}: {e}\n", local.common_dir().join("gitsign").display()));
+                }
+            }
+            if args.attach_proofs && !c.in_notes {
+                to_attach.push((hex, proof.json.clone()));
+            }
+        }
+        for c in checked {
+            let (sha, report) = (c.id.to_string(), c.report);
             match output::verdict(&report) {
                 "good" => good += 1,
                 "bad" => bad += 1,
@@ -262,6 +413,16 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         progress.advance(chunk.len());
     }
     progress.finish();
+    if args.attach_proofs {
+        let added = notes
+            .attach(&local, &to_attach)
+            .map_err(|e| CliError::new(2, anyhow::Error::new(e).context("attaching proofs as git notes")).hint("check that the repository is writable"))?;
+        crate::ui::eprint(&format!(
+            "gitsign: attached {added} Rekor proof(s) as notes under {}; share them with `git push <remote> {}`\n",
+            crate::proofs::NOTES_REF,
+            crate::proofs::NOTES_REF
+        ));
+    }
     let code = if bad > 0 {
         1
     } else if undecided > 0 {
@@ -275,7 +436,11 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             ids.len()
         ));
         if undecided > 0 {
-            crate::ui::eprint("Hint: undecided commits were signed in Go gitsign's online Rekor mode and need a Rekor lookup; --insecure-ignore-tlog checks everything but the signing time\n");
+            if args.offline {
+                crate::ui::eprint("Hint: run without --offline to look undecided commits up in Rekor; --insecure-ignore-tlog checks everything but the signing time\n");
+            } else {
+                crate::ui::eprint("Hint: undecided commits have no proof of their signing time that verifies (see each line); --insecure-ignore-tlog checks everything but the signing time\n");
+            }
         }
     }
     Ok(ExitCode::from(code))

@@ -52,7 +52,7 @@ pub enum FlowError {
     Cms(#[source] SignError),
     #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
     CommitterMismatch { identity: String, committer: String },
-    #[error("Rekor online mode (gitsign.rekorMode=online) is not supported yet for signing")]
+    #[error("online Rekor mode (gitsign.rekorMode=online) signs commits and tags only, and the payload is neither")]
     OnlineMode,
     #[error("the finished signature does not verify: {0}")]
     SelfCheck(String),
@@ -73,7 +73,7 @@ impl FlowError {
             FlowError::Log(_) => "check gitsign.rekor / GITSIGN_REKOR_URL and that Rekor is reachable".to_owned(),
             FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
-            FlowError::OnlineMode => "use the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
+            FlowError::OnlineMode => "sign other payloads in the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
             FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
         };
         format!("{what}; {nothing}")
@@ -96,7 +96,7 @@ pub fn sign(
     say: &mut dyn FnMut(&str),
     now: impl Fn() -> i64,
 ) -> Result<Signed, FlowError> {
-    if req.rekor_mode == RekorMode::Online {
+    if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none() {
         return Err(FlowError::OnlineMode);
     }
     let id = oidc::identity(http, &req.oidc, env, say, now()).map_err(FlowError::Identity)?;
@@ -114,20 +114,17 @@ pub fn sign(
 
     let signing_time = now();
     let signed_attrs = sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
-    // The key signs the proof of possession and this, and is gone when `sign` returns.
+    // The key signs the proof of possession, this and (online mode) the object id, and is gone
+    // when `sign` returns.
     let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
 
     let mut unsigned = Vec::new();
-    let logged = crate::rekor::upload_entry(
-        http,
-        req.rekor_url,
-        &crate::crypto::sha256(&signed_attrs),
-        &signature,
-        &issued.leaf.to_pem(),
-        req.root,
-    )
-    .map_err(FlowError::Log)?;
-    unsigned.push(UnsignedAttribute { oid: tlog::OID_TLOG_ENTRY, value_der: tlog::encode_embedded(&logged.entry) });
+    let leaf_pem = issued.leaf.to_pem();
+    if req.rekor_mode == RekorMode::Offline {
+        let logged = crate::rekor::upload_entry(http, req.rekor_url, &crate::crypto::sha256(&signed_attrs), &signature, &leaf_pem, req.root)
+            .map_err(FlowError::Log)?;
+        unsigned.push(UnsignedAttribute { oid: tlog::OID_TLOG_ENTRY, value_der: tlog::encode_embedded(&logged.entry) });
+    }
 
     if let Some(url) = req.timestamp_url {
         let token = request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
@@ -137,16 +134,34 @@ pub fn sign(
     let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned).map_err(FlowError::Cms)?;
     let pem = sign::armor(&der);
 
+    // Online mode (Go gitsign's `LegacySHASign`): log the id the object will have once git
+    // inserts this signature, signed by the same key, instead of embedding an entry.
+    let mut online = None;
+    if req.rekor_mode == RekorMode::Online {
+        let ids = crate::git::object_id::signed_object_ids(req.payload, pem.as_bytes()).ok_or(FlowError::OnlineMode)?;
+        let id_signature = key.sign(ids.real.as_bytes()).map_err(FlowError::Cms)?;
+        let logged = crate::rekor::upload_entry(http, req.rekor_url, &crate::crypto::sha256(ids.real.as_bytes()), &id_signature, &leaf_pem, req.root)
+            .map_err(FlowError::Log)?;
+        online = Some((ids, logged));
+    }
+
     // Our own verifier must accept it, time anchor included.
     let policy = Policy::default();
     let opts = verify::Options { root: req.root, policy: &policy, insecure_ignore_tlog: false, insecure_ignore_sct: false };
-    let report = verify::verify_detached(req.payload, pem.as_bytes(), &opts);
+    let report = match &online {
+        Some((ids, logged)) => verify::verify_detached_with(req.payload, pem.as_bytes(), &opts, Some(ids), std::slice::from_ref(&logged.entry)),
+        None => verify::verify_detached(req.payload, pem.as_bytes(), &opts),
+    };
     match &report.outcome {
         verify::Outcome::Good => {}
         verify::Outcome::Bad(f) => return Err(FlowError::SelfCheck(f.to_string())),
         verify::Outcome::Undecided(why) => return Err(FlowError::SelfCheck(why.clone())),
     }
-    Ok(Signed { pem, der, leaf: issued.leaf, identity: subject, log_index: Some(logged.verified.log_index) })
+    let log_index = match &report.anchor {
+        Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),
+        _ => None,
+    };
+    Ok(Signed { pem, der, leaf: issued.leaf, identity: subject, log_index })
 }
 
 #[derive(Debug, thiserror::Error)]

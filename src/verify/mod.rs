@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod cert;
 pub mod chain;
+pub mod online;
 pub mod policy;
 pub mod rekor_body;
 pub mod sct;
@@ -19,6 +20,7 @@ pub mod tlog;
 use crate::cms::{self, CmsError};
 use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::git::object::{self, HashKind, SignatureFormat};
+use crate::git::object_id;
 use crate::trust::TrustedRoot;
 use cert::{Cert, CertError};
 use chain::ChainError;
@@ -213,6 +215,18 @@ pub enum ObjectKind {
 
 /// Verify a raw git object (exact bytes from the object database).
 pub fn verify_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Options<'_>) -> Report {
+    verify_object_with(raw, kind, hash, opts, &[])
+}
+
+/// [`verify_object`] with Rekor entries found outside the signature (online-mode lookups,
+/// kept proofs), tried when the signature itself carries no time anchor ([`online`]).
+pub fn verify_object_with(
+    raw: &[u8],
+    kind: ObjectKind,
+    hash: HashKind,
+    opts: &Options<'_>,
+    logged: &[tlog::TlogEntry],
+) -> Report {
     let split = match kind {
         ObjectKind::Commit => object::split_commit(raw, hash),
         ObjectKind::Tag => object::split_tag(raw),
@@ -220,7 +234,69 @@ pub fn verify_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Option
     let Some(split) = split else {
         return Report::bad(Failure::Unsigned);
     };
-    verify_detached(&split.payload, &split.signature, opts)
+    let ids = (!logged.is_empty()).then(|| {
+        let k = match kind {
+            ObjectKind::Commit => object_id::Kind::Commit,
+            ObjectKind::Tag => object_id::Kind::Tag,
+        };
+        object_id::stored_object_ids(raw, k, hash, &split.payload, &split.signature)
+    });
+    verify_detached_with(&split.payload, &split.signature, opts, ids.as_ref(), logged)
+}
+
+/// Whether the verdict is undecided only for want of a transparency log entry, so a Rekor
+/// lookup (online-mode signature) could decide it.
+pub fn needs_log_lookup(report: &Report) -> bool {
+    matches!(&report.outcome, Outcome::Undecided(why) if why.starts_with(UNDECIDED_NO_TLOG))
+}
+
+/// [`verify_detached`] with the object's ids and the Rekor entries found for them: when the
+/// signature embeds no entry and no timestamp, the first entry [`online::verify_logged_id`]
+/// accepts is the time anchor; the others are named in an undecided verdict.
+pub fn verify_detached_with(
+    payload: &[u8],
+    signature: &[u8],
+    opts: &Options<'_>,
+    ids: Option<&object_id::ObjectIds>,
+    logged: &[tlog::TlogEntry],
+) -> Report {
+    let input = match cms_input(payload, signature) {
+        Ok(input) => input,
+        Err(f) => return Report::bad(f),
+    };
+    let leaf = match (&input.signer, ids) {
+        (Signer::Certificate { leaf, .. }, Some(ids))
+            if input.tlog_entries.is_empty() && input.timestamps.is_empty() =>
+        {
+            Cert::parse(leaf).ok().map(|l| (l, ids))
+        }
+        _ => None,
+    };
+    let Some((leaf, ids)) = leaf else {
+        return verify_input(&input, opts);
+    };
+    let mut rejected = Vec::new();
+    let mut anchor = None;
+    for entry in logged {
+        match online::verify_logged_id(ids, &leaf, entry, opts.root) {
+            Ok((v, _)) => {
+                anchor = Some(Anchor::Tlog {
+                    log_index: v.log_index,
+                    integrated_time: v.integrated_time,
+                    log_url: v.log_base_url,
+                });
+                break;
+            }
+            Err(e) => rejected.push(format!("entry {}: {e}", entry.log_index)),
+        }
+    }
+    let mut report = verify_input_with(&input, opts, anchor.as_slice());
+    if let Outcome::Undecided(why) = &mut report.outcome {
+        if !rejected.is_empty() {
+            why.push_str(&format!("; rejected {}", rejected.join("; ")));
+        }
+    }
+    report
 }
 
 /// Verify a detached signature (PEM or DER) over `payload`: CMS → [`VerificationInput`] →
@@ -363,6 +439,12 @@ pub struct VerificationInput {
 /// The core: signature → transparency log entries and timestamps (every one must verify) →
 /// certificate validity at every proven time → chain at those times → SCT → identity policy.
 pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
+    verify_input_with(input, opts, &[])
+}
+
+/// [`verify_input`] with time anchors established outside the input (a verified online-mode
+/// Rekor entry, [`online`]).
+pub fn verify_input_with(input: &VerificationInput, opts: &Options<'_>, anchored: &[Anchor]) -> Report {
     let mut report = Report {
         outcome: Outcome::Good,
         identity: None,
@@ -370,7 +452,7 @@ pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
         anchor: None,
         signing_time: input.signing_time,
     };
-    if let Err(f) = verify_into(input, opts, &mut report) {
+    if let Err(f) = verify_into(input, opts, anchored, &mut report) {
         report.outcome = Outcome::Bad(f);
     }
     report
@@ -379,6 +461,7 @@ pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
 fn verify_into(
     input: &VerificationInput,
     opts: &Options<'_>,
+    anchored: &[Anchor],
     report: &mut Report,
 ) -> Result<(), Failure> {
     // 1. The signer and its key.
@@ -422,7 +505,7 @@ fn verify_into(
         verifier_der: &verifier_der,
         leaf_pem: leaf.as_ref().map(Cert::to_pem),
     };
-    let mut anchors = Vec::new();
+    let mut anchors = anchored.to_vec();
     let mut unsigned_time_logs = Vec::new();
     for entry in &input.tlog_entries {
         let body = rekor_body::body_for(entry, &expected).map_err(Failure::Tlog)?;

@@ -4,5 +4,6 @@ mod conformance;
 mod fixtures;
 mod interop;
 mod man;
+mod online;
 mod sign;
 mod util;
