@@ -55,6 +55,7 @@ pub enum Key {
     Timeout,
     RekorConcurrency,
     RekorDeadline,
+    Policy,
 }
 
 /// (key, git config name, SIGSTORE_* env, GITSIGN_* env, default)
@@ -66,7 +67,7 @@ type Row = (
     Option<&'static str>,
 );
 
-/// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last six
+/// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last seven
 /// rows are ours.
 pub const TABLE: &[Row] = &[
     (
@@ -215,6 +216,8 @@ pub const TABLE: &[Row] = &[
     (Key::RekorConcurrency, "gitsign.rekorConcurrency", None, Some("GITSIGN_REKOR_CONCURRENCY"), Some("16")),
     // Seconds all Rekor lookups of one `gitsign verify` may take together.
     (Key::RekorDeadline, "gitsign.rekorDeadline", None, Some("GITSIGN_REKOR_DEADLINE"), Some("300")),
+    // The `gitsign hook` policy file; a relative path is relative to the git directory.
+    (Key::Policy, "gitsign.policy", None, None, None),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -403,6 +406,7 @@ mod tests {
             Key::TrustedRoot,
             Key::InsecureIgnoreSct,
             Key::UrlOpener,
+            Key::Policy,
         ] {
             assert_eq!(row(key).0, key);
         }

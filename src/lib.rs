@@ -13,6 +13,7 @@
 //!   certificate, transparency log), each verifying what it receives against the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
+//! - [`policy_file`]: the server-side signature policy `gitsign hook` enforces (TOML).
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`ui`]: human output on stderr.
 //!
@@ -26,6 +27,7 @@ pub mod crypto;
 pub mod git;
 pub mod gpg_status;
 pub mod pem;
+pub mod policy_file;
 pub mod http;
 pub mod oidc;
 pub mod fulcio;

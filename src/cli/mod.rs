@@ -6,6 +6,7 @@
 
 pub mod completion;
 pub mod gpg;
+pub mod hook;
 pub mod output;
 pub mod verify;
 pub mod verify_bundle;
@@ -75,6 +76,7 @@ pub enum Command {
     VerifyTag(verify_tag::VerifyTagArgs),
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     Completion(completion::CompletionArgs),
+    Hook(hook::HookArgs),
     /// Print the version
     Version,
 }
@@ -119,6 +121,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::VerifyTag(a) => verify_tag::run(&a),
         Command::VerifyBundle(a) => verify_bundle::run(&a),
         Command::Completion(a) => completion::run(&a),
+        Command::Hook(a) => hook::run(&a),
         Command::Version => {
             println!("gitsign {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -1,5 +1,6 @@
 //! git objects: raw bytes from the object database, the signed payload / signature split,
-//! and revision ranges.
+//! revision ranges, and the receiving end of a push (`push`: quarantine, new commits).
 pub mod object;
 pub mod object_id;
+pub mod push;
 pub mod repo;

@@ -56,11 +56,13 @@ impl Identity {
     }
 }
 
-/// Exact string or regular expression.
+/// Exact string, regular expression, or any of several (a policy file rule listing
+/// `identities` and `identity-regexps` together).
 #[derive(Debug, Clone)]
 pub enum Matcher {
     Exact(String),
     Regex(Regex),
+    AnyOf(Vec<Matcher>),
 }
 
 impl Matcher {
@@ -68,6 +70,7 @@ impl Matcher {
         match self {
             Matcher::Exact(s) => s == value,
             Matcher::Regex(r) => r.is_match(value),
+            Matcher::AnyOf(ms) => ms.iter().any(|m| m.matches(value)),
         }
     }
 }
@@ -77,6 +80,17 @@ impl std::fmt::Display for Matcher {
         match self {
             Matcher::Exact(s) => write!(f, "'{s}'"),
             Matcher::Regex(r) => write!(f, "/{}/", r.as_str()),
+            Matcher::AnyOf(ms) if ms.len() == 1 => write!(f, "{}", ms[0]),
+            Matcher::AnyOf(ms) => {
+                f.write_str("any of ")?;
+                for (i, m) in ms.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{m}")?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -229,6 +243,36 @@ mod tests {
             unanchored.check(&id()),
             Ok(()),
             "unanchored regexps match substrings like Go's"
+        );
+    }
+
+    #[test]
+    fn any_of_matches_when_one_member_matches() {
+        let p = Policy {
+            identity: Some(Matcher::AnyOf(vec![
+                Matcher::Exact("bob@example.com".into()),
+                Matcher::Regex(Regex::new(r"^alice@").expect("re")),
+            ])),
+            ..Policy::default()
+        };
+        assert_eq!(p.check(&id()), Ok(()), "the regexp member matches alice");
+        let none = Policy {
+            identity: Some(Matcher::AnyOf(vec![
+                Matcher::Exact("bob@example.com".into()),
+                Matcher::Exact("carol@example.com".into()),
+            ])),
+            ..Policy::default()
+        };
+        match none.check(&id()) {
+            Err(PolicyError::IdentityMismatch { want, .. }) => assert_eq!(
+                want, "any of 'bob@example.com', 'carol@example.com'",
+                "the refusal lists every accepted identity"
+            ),
+            other => panic!("no member matches, so the check must fail: {other:?}"),
+        }
+        assert!(
+            !Matcher::AnyOf(Vec::new()).matches("alice@example.com"),
+            "an empty any-of matches nothing"
         );
     }
 

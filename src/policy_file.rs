@@ -1,0 +1,790 @@
+//! The server-side signature policy (`gitsign hook`): a TOML file saying which refs need
+//! signatures from whom, parsed and validated up front so that a bad file refuses the push with
+//! its line number instead of letting anything through (fail closed).
+//!
+//! ```toml
+//! default = "reject"            # refs matched by no rule: "reject" or "allow"
+//! [[rule]]
+//! refs = ["refs/heads/main", "refs/tags/*"]        # globs: `*` any run (across `/` too), `?` one char
+//! identities = ["alice@example.com"]               # exact, any-of
+//! identity-regexps = ['^.*@example\.com$']         # any-of (with identities)
+//! issuers = ["https://accounts.google.com"]
+//! issuer-regexps = []
+//! transparency = "any"          # "embedded" | "online" | "any"
+//! unsigned-before = "2024-01-01T00:00:00Z"         # or a full commit id: older history accepted
+//! deletions = "allow"           # "allow" (default) or "reject": may matching refs be deleted
+//! ```
+//!
+//! Semantics, in order of surprise:
+//! - The first rule whose `refs` match a ref name applies; later rules are not consulted.
+//! - `default` is optional and defaults to `"reject"`. It governs every update of an unmatched
+//!   ref, deletions included; for matched refs deletions follow the rule's `deletions`.
+//! - Each rule needs at least one identity (`identities`/`identity-regexps`) and one issuer
+//!   (`issuers`/`issuer-regexps`), like `gitsign verify`: "any signer at all" is not a policy.
+//! - Regexps are RE2 syntax, unanchored unless anchored (as in cosign and `gitsign verify`).
+//! - `transparency`: `"embedded"` needs the Rekor entry embedded in the signature (verified
+//!   offline); `"online"` also accepts signatures whose entry must be looked up in Rekor;
+//!   `"any"` additionally accepts an RFC 3161 timestamp as the time proof. The hook performs no
+//!   online lookups yet, so online-mode signatures are refused under every setting (with a hint).
+//! - `unsigned-before`: commits the push introduces that are the given commit or its ancestors,
+//!   or whose committer date is before the given time, are accepted unchecked. The committer
+//!   date is written by the pusher, so the time form trusts them; prefer a commit id.
+//! - Unknown keys are errors, so a misspelt `identites` cannot silently drop a constraint.
+
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::verify::policy::{Matcher, Policy};
+use crate::verify::{Anchor, Outcome, Report};
+
+/// What happens to refs no rule matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultAction {
+    Reject,
+    Allow,
+}
+
+/// Which proofs of the signing time (and of transparency) a rule accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transparency {
+    /// A Rekor entry embedded in the signature, verified offline.
+    Embedded,
+    /// Embedded, or an entry found by an online Rekor lookup.
+    Online,
+    /// Anything `Online` accepts, or an RFC 3161 timestamp.
+    Any,
+}
+
+impl std::fmt::Display for Transparency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Transparency::Embedded => "embedded",
+            Transparency::Online => "online",
+            Transparency::Any => "any",
+        })
+    }
+}
+
+/// Whether refs a rule matches may be deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletions {
+    Allow,
+    Reject,
+}
+
+/// History the rule accepts without signatures.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cutoff {
+    /// Committer dates strictly before this Unix time.
+    Time(i64),
+    /// This commit and its ancestors (full lowercase hex id).
+    Commit(String),
+}
+
+/// A glob over ref names: `*` matches any run of characters (including `/`, as in git
+/// refspecs), `?` exactly one; everything else is literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefGlob(String);
+
+impl RefGlob {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        glob_match(self.0.as_bytes(), name.as_bytes())
+    }
+}
+
+/// Iterative wildcard match with one backtrack point: O(len(pattern) * len(name)) at worst.
+fn glob_match(pat: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
+}
+
+/// One `[[rule]]`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// 1-based line of the rule's `refs` key, to name the rule in messages.
+    pub line: usize,
+    pub refs: Vec<RefGlob>,
+    /// Identity and issuer constraints (any-of within each).
+    pub policy: Policy,
+    pub transparency: Transparency,
+    pub unsigned_before: Option<Cutoff>,
+    pub deletions: Deletions,
+}
+
+/// A parsed, validated policy file.
+#[derive(Debug, Clone)]
+pub struct PolicyFile {
+    pub default: DefaultAction,
+    pub rules: Vec<Rule>,
+}
+
+/// A problem in the file, located for the person who has to fix it.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[error("line {line}, column {column}: {message}")]
+pub struct PolicyFileError {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    default: Option<Spanned<String>>,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRule {
+    refs: Spanned<Vec<Spanned<String>>>,
+    #[serde(default)]
+    identities: Vec<Spanned<String>>,
+    #[serde(default)]
+    identity_regexps: Vec<Spanned<String>>,
+    #[serde(default)]
+    issuers: Vec<Spanned<String>>,
+    #[serde(default)]
+    issuer_regexps: Vec<Spanned<String>>,
+    transparency: Option<Spanned<String>>,
+    unsigned_before: Option<Spanned<toml::Value>>,
+    deletions: Option<Spanned<String>>,
+}
+
+/// 1-based line and column of a byte offset.
+fn locate(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.as_bytes().get(..offset).unwrap_or(b"");
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    (line, offset - line_start + 1)
+}
+
+struct Ctx<'a> {
+    text: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> PolicyFileError {
+        let (line, column) = locate(self.text, span.start);
+        PolicyFileError {
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    fn choice<T: Copy>(
+        &self,
+        value: &Option<Spanned<String>>,
+        key: &str,
+        choices: &[(&str, T)],
+        default: T,
+    ) -> Result<T, PolicyFileError> {
+        let Some(v) = value else { return Ok(default) };
+        choices
+            .iter()
+            .find(|(name, _)| *name == v.get_ref())
+            .map(|&(_, t)| t)
+            .ok_or_else(|| {
+                let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+                self.err(
+                    v.span(),
+                    format!(
+                        "invalid {key} \"{}\": expected {}",
+                        v.get_ref(),
+                        names.join(" or ")
+                    ),
+                )
+            })
+    }
+
+    fn regexes(
+        &self,
+        values: &[Spanned<String>],
+        key: &str,
+    ) -> Result<Vec<Matcher>, PolicyFileError> {
+        values
+            .iter()
+            .map(|v| {
+                Regex::new(v.get_ref()).map(Matcher::Regex).map_err(|e| {
+                    let first = e.to_string();
+                    let first = first.lines().last().unwrap_or("").trim().to_owned();
+                    self.err(
+                        v.span(),
+                        format!("invalid regular expression in {key}: {first}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// `identities` + `identity-regexps` as one any-of matcher; both empty is an error.
+    fn matcher(
+        &self,
+        exact: &[Spanned<String>],
+        regexps: &[Spanned<String>],
+        what: &str,
+        rule_span: std::ops::Range<usize>,
+    ) -> Result<Matcher, PolicyFileError> {
+        let mut all: Vec<Matcher> = exact
+            .iter()
+            .map(|s| Matcher::Exact(s.get_ref().clone()))
+            .collect();
+        all.extend(self.regexes(regexps, &format!("{what}-regexps"))?);
+        if all.is_empty() {
+            return Err(self.err(
+                rule_span,
+                format!("rule has no {what}: set {what}s or {what}-regexps (use '.*' to accept any {what} explicitly)"),
+            ));
+        }
+        Ok(Matcher::AnyOf(all))
+    }
+
+    fn cutoff(&self, v: &Spanned<toml::Value>) -> Result<Cutoff, PolicyFileError> {
+        let text = match v.get_ref() {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Datetime(d) => d.to_string(),
+            _ => {
+                return Err(self.err(
+                    v.span(),
+                    "unsigned-before must be an RFC 3339 time or a full commit id",
+                ))
+            }
+        };
+        let t = text.trim();
+        let is_hex = |s: &str| s.bytes().all(|b| b.is_ascii_hexdigit());
+        if (t.len() == 40 || t.len() == 64) && is_hex(t) {
+            return Ok(Cutoff::Commit(t.to_ascii_lowercase()));
+        }
+        match chrono::DateTime::parse_from_rfc3339(t) {
+            Ok(d) => Ok(Cutoff::Time(d.timestamp())),
+            Err(e) => Err(self.err(
+                v.span(),
+                format!(
+                    "invalid unsigned-before \"{t}\": not a full commit id (40 or 64 hex digits) nor an RFC 3339 time ({e}), e.g. \"2024-01-01T00:00:00Z\""
+                ),
+            )),
+        }
+    }
+
+    fn rule(&self, raw: &RawRule) -> Result<Rule, PolicyFileError> {
+        let rule_span = raw.refs.span();
+        if raw.refs.get_ref().is_empty() {
+            return Err(self.err(
+                rule_span,
+                "refs is empty: list the refs this rule governs, e.g. [\"refs/heads/main\"]",
+            ));
+        }
+        let mut refs = Vec::new();
+        for g in raw.refs.get_ref() {
+            if !g.get_ref().starts_with("refs/") {
+                return Err(self.err(
+                    g.span(),
+                    format!(
+                        "ref glob \"{}\" does not start with refs/ (write full ref names, e.g. \"refs/heads/main\", \"refs/tags/*\")",
+                        g.get_ref()
+                    ),
+                ));
+            }
+            refs.push(RefGlob(g.get_ref().clone()));
+        }
+        let identity = self.matcher(
+            &raw.identities,
+            &raw.identity_regexps,
+            "identity",
+            rule_span.clone(),
+        )?;
+        let issuer = self.matcher(
+            &raw.issuers,
+            &raw.issuer_regexps,
+            "issuer",
+            rule_span.clone(),
+        )?;
+        let transparency = self.choice(
+            &raw.transparency,
+            "transparency",
+            &[
+                ("embedded", Transparency::Embedded),
+                ("online", Transparency::Online),
+                ("any", Transparency::Any),
+            ],
+            Transparency::Any,
+        )?;
+        let deletions = self.choice(
+            &raw.deletions,
+            "deletions",
+            &[("allow", Deletions::Allow), ("reject", Deletions::Reject)],
+            Deletions::Allow,
+        )?;
+        let unsigned_before = raw
+            .unsigned_before
+            .as_ref()
+            .map(|v| self.cutoff(v))
+            .transpose()?;
+        Ok(Rule {
+            line: locate(self.text, rule_span.start).0,
+            refs,
+            policy: Policy {
+                identity: Some(identity),
+                issuer: Some(issuer),
+                ..Policy::default()
+            },
+            transparency,
+            unsigned_before,
+            deletions,
+        })
+    }
+}
+
+/// Why a rule refuses an object, and what the pusher can do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: String,
+    pub hint: Option<&'static str>,
+}
+
+/// The hint for signatures whose log entry would need an online lookup.
+pub const HINT_ONLINE: &str = "sign in gitsign's offline Rekor mode (the default; gitsign.rekorMode=offline) so the transparency log entry is embedded in the signature";
+
+impl Rule {
+    /// Does a verification report (made with an empty identity policy) satisfy this rule?
+    /// A definite failure wins over identity, identity over the time proof.
+    pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
+        if let Outcome::Bad(f) = &report.outcome {
+            let mut reason = f.to_string();
+            let mut src = std::error::Error::source(f);
+            while let Some(s) = src {
+                reason.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            return Err(Refusal {
+                reason,
+                hint: f
+                    .hint()
+                    .filter(|_| !matches!(f, crate::verify::Failure::Policy(_))),
+            });
+        }
+        match &report.identity {
+            Some(id) => self.policy.check(id).map_err(|e| Refusal {
+                reason: e.to_string(),
+                hint: Some("the signer must match the rule's identities and issuers"),
+            })?,
+            None => {
+                return Err(Refusal {
+                    reason: "the signer's identity could not be read".into(),
+                    hint: None,
+                })
+            }
+        }
+        match (&report.outcome, &report.anchor) {
+            (Outcome::Good, Some(Anchor::Tlog { .. })) => Ok(()),
+            (Outcome::Good, Some(Anchor::Timestamp { .. })) if self.transparency == Transparency::Any => Ok(()),
+            (Outcome::Good, Some(Anchor::Timestamp { .. })) => Err(Refusal {
+                reason: format!(
+                    "the signing time is proven by a timestamp only, but the rule requires a transparency log entry (transparency = \"{}\")",
+                    self.transparency
+                ),
+                hint: Some(HINT_ONLINE),
+            }),
+            (Outcome::Undecided(_), _) if self.transparency == Transparency::Embedded => Err(Refusal {
+                reason: "no transparency log entry is embedded in the signature (online-mode signature), and the rule requires one (transparency = \"embedded\")".into(),
+                hint: Some(HINT_ONLINE),
+            }),
+            (Outcome::Undecided(_), _) => Err(Refusal {
+                reason: format!(
+                    "online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook does not do yet (transparency = \"{}\")",
+                    self.transparency
+                ),
+                hint: Some(HINT_ONLINE),
+            }),
+            // Unanchored only with --insecure-ignore-tlog, which the hook never sets; refuse.
+            _ => Err(Refusal {
+                reason: "nothing proves when the signature was made".into(),
+                hint: Some(HINT_ONLINE),
+            }),
+        }
+    }
+
+    /// Is a new commit exempt as old history (`unsigned-before`)? `ancestors_of_cutoff` holds
+    /// the cutoff commit and its ancestors among the pushed commits.
+    pub fn exempt(
+        &self,
+        committer_time: i64,
+        id_hex: &str,
+        ancestors_of_cutoff: &std::collections::HashSet<String>,
+    ) -> bool {
+        match &self.unsigned_before {
+            None => false,
+            Some(Cutoff::Time(t)) => committer_time < *t,
+            Some(Cutoff::Commit(_)) => ancestors_of_cutoff.contains(id_hex),
+        }
+    }
+}
+
+impl PolicyFile {
+    /// Parse and validate; every error carries the line and column it is about.
+    pub fn parse(text: &str) -> Result<PolicyFile, PolicyFileError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map_or((1, 1), |s| locate(text, s.start));
+            PolicyFileError {
+                line,
+                column,
+                // toml's messages may span lines ("invalid table header\nexpected `.`, `]]`").
+                message: e
+                    .message()
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(": "),
+            }
+        })?;
+        let ctx = Ctx { text };
+        let default = ctx.choice(
+            &raw.default,
+            "default",
+            &[
+                ("reject", DefaultAction::Reject),
+                ("allow", DefaultAction::Allow),
+            ],
+            DefaultAction::Reject,
+        )?;
+        let rules = raw
+            .rule
+            .iter()
+            .map(|r| ctx.rule(r))
+            .collect::<Result<_, _>>()?;
+        Ok(PolicyFile { default, rules })
+    }
+
+    /// The rule governing `refname`: the first whose globs match.
+    pub fn rule_for(&self, refname: &str) -> Option<&Rule> {
+        self.rules
+            .iter()
+            .find(|r| r.refs.iter().any(|g| g.matches(refname)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FULL: &str = r#"
+default = "reject"
+[[rule]]
+refs = ["refs/heads/main", "refs/tags/*"]
+identities = ["alice@example.com"]
+identity-regexps = ['^.*@example\.com$']
+issuers = ["https://accounts.google.com"]
+issuer-regexps = []
+transparency = "embedded"
+unsigned-before = "2024-01-01T00:00:00Z"
+
+[[rule]]
+refs = ["refs/heads/*"]
+identity-regexps = ['.*']
+issuer-regexps = ['.*']
+unsigned-before = "30e099f11647d8f47f25382a730f909e4a1911fd"
+deletions = "reject"
+"#;
+
+    fn err(text: &str) -> PolicyFileError {
+        PolicyFile::parse(text).expect_err("the policy must be refused")
+    }
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let p = PolicyFile::parse(FULL).expect("the documented example parses");
+        assert_eq!(p.default, DefaultAction::Reject);
+        assert_eq!(p.rules.len(), 2, "two rules");
+        let main = p.rule_for("refs/heads/main").expect("main has a rule");
+        assert_eq!(
+            main.line, 4,
+            "the rule is named by the line of its refs key"
+        );
+        assert_eq!(main.transparency, Transparency::Embedded);
+        assert_eq!(main.unsigned_before, Some(Cutoff::Time(1_704_067_200)));
+        assert_eq!(
+            main.deletions,
+            Deletions::Allow,
+            "deletions default to allow"
+        );
+        let id = main.policy.identity.as_ref().expect("identity matcher");
+        assert!(id.matches("alice@example.com") && id.matches("bob@example.com"));
+        assert!(
+            !id.matches("mallory@evil.example"),
+            "neither member matches"
+        );
+        let dev = p
+            .rule_for("refs/heads/dev")
+            .expect("the second rule catches other branches");
+        assert_eq!(dev.line, 13);
+        assert_eq!(
+            dev.transparency,
+            Transparency::Any,
+            "transparency defaults to any"
+        );
+        assert_eq!(
+            dev.unsigned_before,
+            Some(Cutoff::Commit(
+                "30e099f11647d8f47f25382a730f909e4a1911fd".into()
+            ))
+        );
+        assert_eq!(dev.deletions, Deletions::Reject);
+        assert_eq!(
+            p.rule_for("refs/tags/v1.0").map(|r| r.line),
+            Some(4),
+            "the first matching rule wins"
+        );
+        assert!(
+            p.rule_for("refs/notes/commits").is_none(),
+            "no rule matches notes"
+        );
+    }
+
+    #[test]
+    fn default_is_reject_when_omitted_and_toml_datetimes_are_accepted() {
+        let p = PolicyFile::parse(
+            "[[rule]]\nrefs = ['refs/*']\nidentities = ['a']\nissuers = ['b']\nunsigned-before = 2024-01-01T00:00:00+01:00\n",
+        )
+        .expect("parses");
+        assert_eq!(p.default, DefaultAction::Reject, "fail closed");
+        assert_eq!(
+            p.rules[0].unsigned_before,
+            Some(Cutoff::Time(1_704_063_600))
+        );
+        assert!(
+            PolicyFile::parse("").is_ok(),
+            "an empty file rejects everything"
+        );
+    }
+
+    #[test]
+    fn errors_name_line_and_problem() {
+        let e = err("default = \"maybe\"\n");
+        assert_eq!((e.line, e.column), (1, 11));
+        assert_eq!(
+            e.message,
+            "invalid default \"maybe\": expected \"reject\" or \"allow\""
+        );
+
+        let e = err(
+            "default = \"allow\"\n[[rule]]\nrefs = ['refs/heads/main']\nidentites = ['alice']\n",
+        );
+        assert_eq!(e.line, 4, "an unknown key is an error at its line: {e}");
+        assert!(e.message.contains("unknown field `identites`"), "{e}");
+
+        let e = err("[[rule]]\nrefs = ['refs/heads/main']\nissuers = ['x']\n");
+        assert_eq!(e.line, 2);
+        assert!(e.message.starts_with("rule has no identity"), "{e}");
+
+        let e = err(
+            "[[rule]]\nrefs = ['refs/heads/main']\nidentities = ['a']\nissuer-regexps = ['(']\n",
+        );
+        assert_eq!(e.line, 4);
+        assert!(
+            e.message
+                .starts_with("invalid regular expression in issuer-regexps"),
+            "{e}"
+        );
+
+        let e = err("[[rule]]\nrefs = ['main']\nidentities = ['a']\nissuers = ['b']\n");
+        assert!(e.message.contains("does not start with refs/"), "{e}");
+
+        let e = err("[[rule]]\nrefs = ['refs/x']\nidentities = ['a']\nissuers = ['b']\nunsigned-before = 'last tuesday'\n");
+        assert_eq!(e.line, 5);
+        assert!(
+            e.message
+                .starts_with("invalid unsigned-before \"last tuesday\""),
+            "{e}"
+        );
+
+        let e = err("[[rule]]\nrefs = ['refs/x']\nidentities = ['a']\nissuers = ['b']\ntransparency = 'offline'\n");
+        assert_eq!(e.line, 5);
+        assert!(
+            e.message.contains("\"embedded\" or \"online\" or \"any\""),
+            "{e}"
+        );
+
+        let e = err("default = \"reject\"\n[[rule]\n");
+        assert_eq!(e.line, 2, "a TOML syntax error keeps its line: {e}");
+        assert!(
+            !e.message.contains('\n'),
+            "one line for the remote: prefix: {e}"
+        );
+
+        let e = err("[[rule]]\nidentities = ['a']\nissuers = ['b']\n");
+        assert!(e.message.contains("missing field `refs`"), "{e}");
+    }
+
+    fn report(outcome: Outcome, anchor: Option<Anchor>, who: &str) -> Report {
+        Report {
+            outcome,
+            identity: Some(crate::verify::policy::Identity {
+                sans: vec![who.into()],
+                issuer: Some("https://accounts.google.com".into()),
+                ..Default::default()
+            }),
+            cert: None,
+            anchor,
+            signing_time: None,
+        }
+    }
+
+    fn rule(transparency: &str) -> Rule {
+        let text = format!("[[rule]]\nrefs = ['refs/*']\nidentities = ['alice@example.com']\nissuers = ['https://accounts.google.com']\ntransparency = '{transparency}'\n");
+        PolicyFile::parse(&text).expect("parses").rules.remove(0)
+    }
+
+    #[test]
+    fn judges_reports_by_identity_and_time_proof() {
+        let tlog = Some(Anchor::Tlog {
+            log_index: 1,
+            integrated_time: 1,
+            log_url: String::new(),
+        });
+        let tsa = Some(Anchor::Timestamp {
+            time: 1,
+            tsa: String::new(),
+        });
+        let alice = "alice@example.com";
+        assert_eq!(
+            rule("embedded").judge(&report(Outcome::Good, tlog.clone(), alice)),
+            Ok(())
+        );
+        let who = rule("any")
+            .judge(&report(Outcome::Good, tlog.clone(), "mallory@example.com"))
+            .expect_err("wrong signer");
+        assert!(
+            who.reason.starts_with("identity mismatch"),
+            "{}",
+            who.reason
+        );
+        assert_eq!(
+            rule("any").judge(&report(Outcome::Good, tsa.clone(), alice)),
+            Ok(()),
+            "any accepts a timestamp"
+        );
+        assert!(
+            rule("online")
+                .judge(&report(Outcome::Good, tsa, alice))
+                .is_err(),
+            "online needs a log entry"
+        );
+        let undecided = Outcome::Undecided("no entry".into());
+        let e = rule("embedded")
+            .judge(&report(undecided.clone(), None, alice))
+            .expect_err("embedded needs an entry");
+        assert!(
+            e.reason.contains("transparency = \"embedded\""),
+            "{}",
+            e.reason
+        );
+        for t in ["online", "any"] {
+            let e = rule(t)
+                .judge(&report(undecided.clone(), None, alice))
+                .expect_err("no online lookup yet: fail closed");
+            assert!(e.reason.contains("does not do yet"), "{}", e.reason);
+            assert_eq!(e.hint, Some(HINT_ONLINE));
+        }
+        let bad = rule("any")
+            .judge(&report(
+                Outcome::Bad(crate::verify::Failure::Unsigned),
+                None,
+                alice,
+            ))
+            .expect_err("unsigned");
+        assert_eq!(bad.reason, "object is not signed");
+        let wrong_and_undecided = rule("any")
+            .judge(&report(undecided, None, "bob@example.com"))
+            .expect_err("refused");
+        assert!(
+            wrong_and_undecided.reason.starts_with("identity mismatch"),
+            "identity is reported before the missing time proof"
+        );
+    }
+
+    #[test]
+    fn exempts_old_history() {
+        let mut r = rule("any");
+        let set: std::collections::HashSet<String> = ["aa".to_string()].into();
+        assert!(!r.exempt(0, "aa", &set), "no cutoff, nothing exempt");
+        r.unsigned_before = Some(Cutoff::Time(100));
+        assert!(
+            r.exempt(99, "bb", &set) && !r.exempt(100, "bb", &set),
+            "strictly before the time"
+        );
+        r.unsigned_before = Some(Cutoff::Commit("aa".into()));
+        assert!(
+            r.exempt(i64::MAX, "aa", &set) && !r.exempt(0, "bb", &set),
+            "the cutoff's ancestry only"
+        );
+    }
+
+    #[test]
+    fn globs_match_like_refspecs() {
+        let g = |p: &str| RefGlob(p.into());
+        assert!(g("refs/tags/*").matches("refs/tags/v1.0"));
+        assert!(
+            g("refs/tags/*").matches("refs/tags/release/v1"),
+            "* crosses /"
+        );
+        assert!(!g("refs/tags/*").matches("refs/heads/main"));
+        assert!(g("refs/heads/main").matches("refs/heads/main"));
+        assert!(
+            !g("refs/heads/main").matches("refs/heads/main2"),
+            "literal globs are exact"
+        );
+        assert!(g("refs/heads/release-?").matches("refs/heads/release-1"));
+        assert!(!g("refs/heads/release-?").matches("refs/heads/release-10"));
+        assert!(g("refs/*/ma*n").matches("refs/heads/main"));
+        assert!(g("refs/**").matches("refs/a/b/c"));
+        assert!(!g("refs/*x").matches("refs/abc"));
+    }
+
+    #[test]
+    fn hostile_input_does_not_panic() {
+        for text in [
+            "\u{0}",
+            "[[rule]]\nrefs = [1]\n",
+            "rule = 3",
+            "default = [\n",
+            "[[rule]]\nrefs=['refs/a']\nidentities=['a']\nissuers=['b']\nunsigned-before=[]\n",
+            "é = 'x'",
+        ] {
+            let _ = PolicyFile::parse(text);
+        }
+        assert_eq!(locate("ab\ncd", 99), (2, 3), "offsets past the end clamp");
+    }
+}
