@@ -265,7 +265,10 @@ impl Ctx<'_> {
         if all.is_empty() {
             return Err(self.err(
                 rule_span,
-                format!("rule has no {what}: set {what}s or {what}-regexps (use '.*' to accept any {what} explicitly)"),
+                format!(
+                    "rule has no {what}: set {plural} or {what}-regexps (use ['.*'] to accept any {what} explicitly)",
+                    plural = if what == "identity" { "identities" } else { "issuers" }
+                ),
             ));
         }
         Ok(Matcher::AnyOf(all))

@@ -2,6 +2,7 @@
 mod cli;
 mod conformance;
 mod fixtures;
+mod hook;
 mod interop;
 mod man;
 mod online;

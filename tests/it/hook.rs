@@ -1,0 +1,663 @@
+//! `gitsign hook`: real `git push` into a local bare repository whose pre-receive hook was
+//! written by `gitsign hook install`, checking the `remote:` lines and that refused refs stay put.
+//!
+//! Signed history comes from the Go gitsign fixture commits, whose trees and oldest parents are
+//! not in tests/data (their ids are fixed, so they cannot be made up). Two stock git mechanisms
+//! let them travel anyway, without touching the hook's code path:
+//! - the sender and the receiver are both shallow at the base commit, so no side walks past it;
+//! - each missing tree is the tree of a "holder" commit (written with `hash-object --literally`)
+//!   that both sides have under `refs/holders/*`: the sender then treats the tree as already on
+//!   the receiver, and on the receiver the holders sit in a promisor pack, so git's
+//!   connectivity check counts the trees they name as promised (partial clone) instead of
+//!   missing. The hook sees an ordinary push: new commits in the quarantine, refs untouched.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{self, gitsign_bin, hermetic, output, TestRepo};
+
+/// Embedded-Rekor chain signed by billy@chainguard.dev via Google: BASE <- MID <- TIP.
+const BASE: &str = "58d9abba022e21de32b3425eed0a256d51e62fcd";
+const MID: &str = "a336df86075474ca9a3e2c7183cf209cec375ba2";
+const TIP: &str = "30e099f11647d8f47f25382a730f909e4a1911fd";
+const TREES: [&str; 2] = [
+    "db6a43b09273fbd1fef0812f43128383764d7e3a",
+    "0d9ca56c7e7c28e8ace585d6726212def188b5ca",
+];
+/// Online-mode chain (no embedded entry) signed by me@iavael.name via GitHub.
+const ONLINE_BASE: &str = "05ca6a291e4504639f44fd74cf04de90dd6ed9cf";
+const ONLINE_TIP: &str = "ca0f8183d6ba6d6815377d4a53209aebc8cf6e60";
+const ONLINE_MID: &str = "1d44296b661b8a5f8e0654e0573b54d80062517f";
+const ONLINE_TREES: [&str; 2] = [
+    "8d546c68d1e7af2bb4996b7e66a807539a1518ac",
+    "57049768407c3a066ab901e2929ee9e5d7c524af",
+];
+
+const BILLY: &str = r#"
+default = "reject"
+[[rule]]
+refs = ["refs/heads/*", "refs/tags/*"]
+identities = ["billy@chainguard.dev"]
+issuers = ["https://accounts.google.com"]
+transparency = "embedded"
+"#;
+
+fn trust_root() -> PathBuf {
+    util::data("trust/trusted_root.json")
+}
+
+/// A work repository and a bare repository receiving its pushes through the hook.
+struct Server {
+    work: TestRepo,
+    bare: tempfile::TempDir,
+}
+
+impl Server {
+    /// Empty bare repository with the hook and `policy` at the default path.
+    fn new(policy: &str) -> Server {
+        let bare = tempfile::tempdir().expect("temp dir");
+        let server = Server {
+            work: TestRepo::new(),
+            bare,
+        };
+        server.bare_git(&["init", "-q", "--bare", "-b", "main", "."]);
+        server.set_policy(policy);
+        let (code, _, err) = output(
+            hermetic(gitsign_bin(), server.bare.path())
+                .args(["hook", "install"])
+                .arg(server.bare.path()),
+        );
+        assert_eq!(code, 0, "gitsign hook install succeeds: {err}");
+        server
+    }
+
+    /// Both sides hold `base` (shallow) and holders for `trees`; the bare main points at `base`.
+    fn with_fixture_base(policy: &str, base: &str, trees: &[&str]) -> Server {
+        let s = Server::new(policy);
+        let raw = util::read(&format!("gitsign-commits/{base}.commit"));
+        // Work side.
+        assert_eq!(s.work.write_object("commit", &raw), base);
+        s.work.git(&["update-ref", "refs/heads/main", base]);
+        std::fs::write(s.work.path().join(".git/shallow"), format!("{base}\n")).expect("shallow");
+        // Bare side: the same objects, then packed as a promisor pack.
+        let file = s.bare.path().join("raw-object");
+        std::fs::write(&file, &raw).expect("write raw");
+        let id = s.bare_git(&[
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "raw-object",
+        ]);
+        assert_eq!(id.trim(), base);
+        std::fs::remove_file(&file).ok();
+        s.bare_git(&["update-ref", "refs/heads/main", base]);
+        std::fs::write(s.bare.path().join("shallow"), format!("{base}\n")).expect("shallow");
+        for (i, tree) in trees.iter().enumerate() {
+            let holder = format!(
+                "tree {tree}\nauthor Holder <h@example.com> 1700000000 +0000\ncommitter Holder <h@example.com> 1700000000 +0000\n\nholds a fixture tree\n"
+            );
+            let id = s.work.write_object("commit", holder.as_bytes());
+            s.work
+                .git(&["update-ref", &format!("refs/holders/{i}"), &id]);
+            std::fs::write(&file, holder.as_bytes()).expect("write raw");
+            s.bare_git(&[
+                "hash-object",
+                "-t",
+                "commit",
+                "-w",
+                "--literally",
+                "raw-object",
+            ]);
+            std::fs::remove_file(&file).ok();
+            s.bare_git(&["update-ref", &format!("refs/holders/{i}"), &id]);
+        }
+        for kv in [
+            ["core.repositoryformatversion", "1"],
+            ["extensions.partialClone", "origin"],
+            ["remote.origin.url", "/nonexistent"],
+            ["remote.origin.promisor", "true"],
+        ] {
+            s.bare_git(&["config", kv[0], kv[1]]);
+        }
+        let ids = s.bare_git(&["for-each-ref", "--format=%(objectname)"]);
+        let mut pack = hermetic("git", s.bare.path());
+        pack.current_dir(s.bare.path())
+            .args(["pack-objects", "-q", "objects/pack/pack"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let (code, hash, err) = run_with_stdin(pack, ids.as_bytes());
+        assert_eq!(code, 0, "packing the base objects: {err}");
+        std::fs::write(
+            s.bare
+                .path()
+                .join(format!("objects/pack/pack-{}.promisor", hash.trim())),
+            "",
+        )
+        .expect("promisor marker");
+        s.bare_git(&["prune-packed"]);
+        s
+    }
+
+    fn bare_git(&self, args: &[&str]) -> String {
+        let (code, out, err) = output(
+            hermetic("git", self.bare.path())
+                .current_dir(self.bare.path())
+                .args(args),
+        );
+        assert_eq!(code, 0, "git {args:?} in the bare repository failed: {err}");
+        out
+    }
+
+    fn set_policy(&self, text: &str) {
+        std::fs::write(self.policy_path(), text).expect("write policy");
+    }
+
+    fn policy_path(&self) -> PathBuf {
+        self.bare.path().join("gitsign-policy.toml")
+    }
+
+    /// Write fixture commits into the work repository.
+    fn add_fixtures(&self, shas: &[&str]) {
+        for sha in shas {
+            let raw = util::read(&format!("gitsign-commits/{sha}.commit"));
+            assert_eq!(self.work.write_object("commit", &raw), *sha);
+        }
+    }
+
+    /// `git push <bare> <args>`: exit code and stderr (where `remote:` lines arrive).
+    fn push(&self, args: &[&str]) -> (i32, String) {
+        let (code, _, err) = output(
+            self.work
+                .cmd("git")
+                .env("GITSIGN_TRUSTED_ROOT", trust_root())
+                .arg("push")
+                .arg(self.bare.path())
+                .args(args),
+        );
+        (code, err)
+    }
+
+    fn ref_of(&self, name: &str) -> Option<String> {
+        let (code, out, _) = output(
+            hermetic("git", self.bare.path())
+                .current_dir(self.bare.path())
+                .args(["rev-parse", "-q", "--verify", name]),
+        );
+        (code == 0).then(|| out.trim().to_owned())
+    }
+}
+
+fn run_with_stdin(mut cmd: Command, input: &[u8]) -> (i32, String, String) {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An unsigned commit on top of `parent` (or a root), with the empty tree.
+fn unsigned_commit(repo: &TestRepo, parents: &[&str], msg: &str) -> String {
+    let tree = repo.git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let mut args = vec!["commit-tree", tree.trim(), "-m", msg];
+    for p in parents {
+        args.extend(["-p", p]);
+    }
+    repo.git(&args).trim().to_owned()
+}
+
+#[test]
+fn hook_accepts_a_push_of_commits_signed_as_the_policy_requires() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "the signed push is accepted: {err}");
+    assert!(
+        err.contains("remote: gitsign: push accepted: 2 new commits and 0 tags checked"),
+        "the hook reports what it checked: {err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(TIP),
+        "main moved"
+    );
+}
+
+#[test]
+fn hook_refuses_the_wrong_identity_and_leaves_the_ref_alone() {
+    let s = Server::with_fixture_base(
+        &BILLY.replace("billy@chainguard.dev", "alice@example.com"),
+        BASE,
+        &TREES,
+    );
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "the push fails: {err}");
+    let policy = s.policy_path().display().to_string();
+    for (sha, subject) in [
+        (TIP, "config: allow enableSigstoreGo with any Rekor mode"),
+        (MID, "Break out rekor.Search from Verify for reuse"),
+    ] {
+        let line = format!(
+            "remote: {sha} {subject}: identity mismatch: certificate names 'billy@chainguard.dev', policy wants 'alice@example.com' (refs/heads/main, {policy}:4)"
+        );
+        assert!(
+            err.contains(&line),
+            "one line per refused commit with sha, subject and reason:\n{line}\nin:\n{err}"
+        );
+    }
+    assert!(
+        err.contains("remote: gitsign: push rejected by the signature policy in")
+            && err.contains("2 of 2 objects refused"),
+        "a summary follows: {err}"
+    );
+    assert!(
+        err.contains("(pre-receive hook declined)"),
+        "git names the hook: {err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main did not move"
+    );
+}
+
+#[test]
+fn hook_refuses_a_tampered_commit() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    // MID with one byte of its message changed: same parent and tree, broken signature.
+    let mut raw = util::read(&format!("gitsign-commits/{MID}.commit"));
+    let subject = b"\n\nBreak out rekor.Search";
+    let at = raw
+        .windows(subject.len())
+        .position(|w| w == subject)
+        .expect("subject");
+    raw[at + subject.len() - 6] = b's';
+    let tampered = s.work.write_object("commit", &raw);
+    let (code, err) = s.push(&[&format!("{tampered}:refs/heads/main")]);
+    assert_ne!(code, 0, "the tampered push fails: {err}");
+    assert!(
+        err.contains(&format!(
+            "remote: {tampered} Break out rekor.search from Verify for reuse: "
+        )),
+        "the tampered commit is listed: {err}"
+    );
+    assert!(
+        err.contains("messageDigest attribute does not match the signed payload"),
+        "the reason is the digest mismatch: {err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main did not move"
+    );
+}
+
+#[test]
+fn hook_refuses_unsigned_commits_and_truncates_long_lists() {
+    let s = Server::new(BILLY);
+    let mut parent: Option<String> = None;
+    for i in 0..25 {
+        let parents: Vec<&str> = parent.iter().map(String::as_str).collect();
+        parent = Some(unsigned_commit(&s.work, &parents, &format!("unsigned {i}")));
+    }
+    let tip = parent.expect("25 commits");
+    let (code, err) = s.push(&[&format!("{tip}:refs/heads/main")]);
+    assert_ne!(code, 0, "unsigned history is refused: {err}");
+    assert!(
+        err.contains(&format!("remote: {tip} unsigned 24: object is not signed")),
+        "the newest commit is listed first with its reason: {err}"
+    );
+    let listed = err
+        .lines()
+        .filter(|l| l.contains(": object is not signed"))
+        .count();
+    assert_eq!(listed, 20, "twenty commits are listed: {err}");
+    assert!(
+        err.contains("remote: ... and 5 more"),
+        "the rest is counted: {err}"
+    );
+    assert!(err.contains("25 of 25 objects refused"), "summary: {err}");
+    assert!(
+        err.contains("remote: Hint: sign commits"),
+        "a hint says what to do: {err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
+}
+
+#[test]
+fn hook_applies_rules_per_ref_and_the_default_to_unmatched_refs() {
+    let policy = BILLY.replace(
+        r#"refs = ["refs/heads/*", "refs/tags/*"]"#,
+        r#"refs = ["refs/heads/main"]"#,
+    );
+    let s = Server::with_fixture_base(&policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/feature")]);
+    assert_ne!(
+        code, 0,
+        "no rule covers the branch and the default rejects: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "remote: refs/heads/feature: no rule in {} matches this ref, and default = \"reject\"",
+            s.policy_path().display()
+        )),
+        "the ref is named with the reason: {err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/feature"),
+        None,
+        "the branch was not created"
+    );
+    s.set_policy(&policy.replace(r#"default = "reject""#, r#"default = "allow""#));
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/feature")]);
+    assert_eq!(
+        code, 0,
+        "default = allow lets unmatched refs through: {err}"
+    );
+}
+
+#[test]
+fn hook_handles_new_branches_force_pushes_deletions_and_tags() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    // New branch: the old id is zero, the signed commits are new.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/feature")]);
+    assert_eq!(code, 0, "a signed new branch is accepted: {err}");
+    assert!(
+        err.contains("2 new commits"),
+        "both commits were checked: {err}"
+    );
+    // Same commits on another branch: nothing is new to the repository any more.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("0 new commits"),
+        "reachable commits are not checked again: {err}"
+    );
+    // Force push that rewrites main with an unsigned commit on top of BASE: refused.
+    let forced = unsigned_commit(&s.work, &[BASE], "rewritten");
+    let (code, err) = s.push(&["--force", &format!("{forced}:refs/heads/main")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {forced} rewritten: object is not signed")),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(TIP),
+        "main kept its value"
+    );
+    // Force push that rewinds main to signed history: accepted.
+    let (code, err) = s.push(&["--force", &format!("{MID}:refs/heads/main")]);
+    assert_eq!(code, 0, "a rewind to signed history is accepted: {err}");
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(MID));
+    // Tags: a lightweight tag on signed history passes, an unsigned annotated tag does not.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/tags/light")]);
+    assert_eq!(code, 0, "{err}");
+    s.work.git(&["tag", "-a", "-m", "release one", "v1", TIP]);
+    let (code, err) = s.push(&["refs/tags/v1:refs/tags/v1"]);
+    assert_ne!(code, 0, "an unsigned annotated tag is refused: {err}");
+    assert!(
+        err.contains(" release one: object is not signed (refs/tags/v1,"),
+        "the tag object is listed: {err}"
+    );
+    assert_eq!(s.ref_of("refs/tags/v1"), None, "the tag was not created");
+    // Deletion: allowed by default, refused when the rule says so.
+    let (code, err) = s.push(&[":refs/heads/feature"]);
+    assert_eq!(code, 0, "deleting is allowed by default: {err}");
+    assert_eq!(s.ref_of("refs/heads/feature"), None, "the branch is gone");
+    s.set_policy(&format!("{BILLY}deletions = \"reject\"\n"));
+    let (code, err) = s.push(&[":refs/tags/light"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "remote: refs/tags/light: deleting this ref is not allowed (deletions = \"reject\""
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/tags/light").as_deref(),
+        Some(TIP),
+        "the tag stays"
+    );
+}
+
+#[test]
+fn hook_refuses_online_mode_signatures_it_cannot_check_offline() {
+    let any = BILLY
+        .replace("billy@chainguard.dev", "me@iavael.name")
+        .replace(
+            "https://accounts.google.com",
+            "https://github.com/login/oauth",
+        )
+        .replace(r#"transparency = "embedded""#, r#"transparency = "any""#);
+    let s = Server::with_fixture_base(&any, ONLINE_BASE, &ONLINE_TREES);
+    s.add_fixtures(&[ONLINE_MID, ONLINE_TIP]);
+    let (code, err) = s.push(&[&format!("{ONLINE_TIP}:refs/heads/main")]);
+    assert_ne!(
+        code, 0,
+        "no online lookup exists, so the push fails closed: {err}"
+    );
+    assert!(
+        err.contains(&format!("remote: {ONLINE_TIP} Fix newline in socket unit: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook does not do yet")),
+        "the reason says the online check is unavailable: {err}"
+    );
+    assert!(
+        err.contains("remote: Hint: sign in gitsign's offline Rekor mode"),
+        "{err}"
+    );
+    s.set_policy(&any.replace(r#"transparency = "any""#, r#"transparency = "embedded""#));
+    let (code, err) = s.push(&[&format!("{ONLINE_TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("no transparency log entry is embedded in the signature"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(ONLINE_BASE),
+        "main did not move"
+    );
+}
+
+#[test]
+fn hook_accepts_old_unsigned_history_up_to_a_cutoff_commit_and_checks_merges() {
+    let s = Server::new(BILLY);
+    let a = unsigned_commit(&s.work, &[], "legacy a");
+    let b = unsigned_commit(&s.work, &[&a], "legacy b");
+    s.set_policy(&format!("{BILLY}unsigned-before = \"{b}\"\n"));
+    let (code, err) = s.push(&[&format!("{b}:refs/heads/main")]);
+    assert_eq!(
+        code, 0,
+        "history up to the cutoff is accepted unchecked: {err}"
+    );
+    assert!(err.contains("2 older commits accepted unchecked"), "{err}");
+    let side = unsigned_commit(&s.work, &[&a], "side");
+    let merge = unsigned_commit(&s.work, &[&b, &side], "merge side");
+    let (code, err) = s.push(&[&format!("{merge}:refs/heads/main")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {merge} merge side: object is not signed")),
+        "the merge is checked: {err}"
+    );
+    assert!(
+        err.contains(&format!("remote: {side} side: object is not signed")),
+        "its second parent too: {err}"
+    );
+    assert!(
+        !err.contains(&a) && !err.contains(&b),
+        "old history is not listed: {err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(b.as_str()));
+}
+
+#[test]
+fn hook_refuses_every_push_while_the_policy_is_invalid() {
+    let s = Server::new(BILLY);
+    s.set_policy("default = \"reject\"\n[[rule]]\nrefs = [\"refs/heads/main\"]\nidentites = [\"alice@example.com\"]\n");
+    let tip = unsigned_commit(&s.work, &[], "anything");
+    let (code, err) = s.push(&[&format!("{tip}:refs/heads/main")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "remote: gitsign: error: invalid policy file '{}' at line 4, column 1: unknown field `identites`",
+            s.policy_path().display()
+        )),
+        "file, line and problem are named: {err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main"), None);
+    std::fs::remove_file(s.policy_path()).expect("remove policy");
+    let (code, err) = s.push(&[&format!("{tip}:refs/heads/main")]);
+    assert_ne!(code, 0, "a missing policy refuses too: {err}");
+    assert!(err.contains("reading the policy file"), "{err}");
+}
+
+#[test]
+fn hook_reads_pushed_objects_from_the_quarantine_directories() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    // A quarantine-like object directory holding only the pushed commits.
+    let q = tempfile::tempdir().expect("temp dir");
+    let (code, _, err) = output(
+        hermetic("git", q.path())
+            .args(["init", "-q", "--bare"])
+            .arg(q.path()),
+    );
+    assert_eq!(code, 0, "{err}");
+    for sha in [MID, TIP] {
+        let file = q.path().join("raw");
+        std::fs::write(&file, util::read(&format!("gitsign-commits/{sha}.commit"))).expect("write");
+        let (code, _, err) = output(hermetic("git", q.path()).current_dir(q.path()).args([
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "raw",
+        ]));
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, _) = output(
+        hermetic("git", s.bare.path())
+            .current_dir(s.bare.path())
+            .args(["cat-file", "-e", TIP]),
+    );
+    assert_ne!(code, 0, "the pushed commit is not in the main object store");
+    let hook = |quarantine: bool| {
+        let mut cmd = hermetic(gitsign_bin(), s.bare.path());
+        cmd.current_dir(s.bare.path())
+            .env("GIT_DIR", ".")
+            .env("GITSIGN_TRUSTED_ROOT", trust_root())
+            .args(["hook", "pre-receive"]);
+        if quarantine {
+            cmd.env("GIT_OBJECT_DIRECTORY", q.path().join("objects"))
+                .env(
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                    s.bare.path().join("objects"),
+                );
+        }
+        run_with_stdin(cmd, format!("{BASE} {TIP} refs/heads/main\n").as_bytes())
+    };
+    let (code, _, err) = hook(true);
+    assert_eq!(code, 0, "objects are found in GIT_OBJECT_DIRECTORY: {err}");
+    assert!(err.contains("2 new commits"), "{err}");
+    let (code, _, err) = hook(false);
+    assert_eq!(
+        code, 2,
+        "without the quarantine the objects are missing and nothing is decided: {err}"
+    );
+    assert!(err.contains(&format!("object {TIP} is missing")), "{err}");
+    // The update hook takes the same decision for one ref.
+    let mut cmd = hermetic(gitsign_bin(), s.bare.path());
+    cmd.current_dir(s.bare.path())
+        .env("GITSIGN_TRUSTED_ROOT", trust_root())
+        .env("GIT_OBJECT_DIRECTORY", q.path().join("objects"))
+        .env(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            s.bare.path().join("objects"),
+        )
+        .args(["hook", "update", "refs/heads/other", BASE, TIP]);
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 0, "the update hook accepts the signed commits: {err}");
+}
+
+#[test]
+fn hook_install_writes_an_executable_hook_and_keeps_foreign_hooks() {
+    let bare = tempfile::tempdir().expect("temp dir");
+    let git = |args: &[&str]| {
+        output(
+            hermetic("git", bare.path())
+                .current_dir(bare.path())
+                .args(args),
+        )
+    };
+    assert_eq!(git(&["init", "-q", "--bare", "."]).0, 0);
+    let policy = bare.path().join("p.toml");
+    std::fs::write(
+        &policy,
+        "[[rule]]\nrefs = ['refs/heads/main']\nissuers = ['x']\n",
+    )
+    .expect("write");
+    let install = |extra: &[&str]| {
+        output(
+            hermetic(gitsign_bin(), bare.path())
+                .args(["hook", "install", "--policy"])
+                .arg(&policy)
+                .args(extra)
+                .arg(bare.path()),
+        )
+    };
+    let (code, _, err) = install(&[]);
+    assert_eq!(
+        code, 2,
+        "an invalid policy is refused at install time: {err}"
+    );
+    assert!(
+        err.contains(
+            "at line 2, column 8: rule has no identity: set identities or identity-regexps"
+        ),
+        "{err}"
+    );
+    std::fs::write(&policy, BILLY).expect("write");
+    let (code, _, err) = install(&[]);
+    assert_eq!(code, 0, "{err}");
+    let hook_path = bare.path().join("hooks/pre-receive");
+    let script = std::fs::read_to_string(&hook_path).expect("hook written");
+    assert!(script.starts_with("#!/bin/sh\n"), "{script}");
+    assert!(
+        script.contains(&format!("hook pre-receive --policy '{}'", policy.display())),
+        "the policy path is baked in: {script}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&hook_path)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o111, 0o111, "the hook is executable");
+    }
+    std::fs::write(&hook_path, "#!/bin/sh\nexit 0\n").expect("foreign hook");
+    let (code, _, err) = install(&[]);
+    assert_eq!(code, 1, "a foreign hook is kept: {err}");
+    assert!(err.contains("--force"), "{err}");
+    let (code, _, err) = install(&["--force"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(Path::new(&hook_path).exists());
+}
