@@ -56,6 +56,9 @@ pub enum Key {
     RekorConcurrency,
     RekorDeadline,
     Policy,
+    CredentialCache,
+    CacheScope,
+    CredentialStore,
 }
 
 /// (key, git config name, SIGSTORE_* env, GITSIGN_* env, default)
@@ -67,8 +70,11 @@ type Row = (
     Option<&'static str>,
 );
 
-/// The table. Names and defaults are Go gitsign's (internal/config/config.go); the last seven
-/// rows are ours.
+/// The table. Names and defaults are Go gitsign's (internal/config/config.go), except these
+/// rows of ours: `trustedRoot`, `insecureIgnore*`,
+/// `timeout`, `rekorConcurrency`, `rekorDeadline`, `policy`, `cacheScope`, `credentialStore`
+/// and the git config name of the credential cache socket (Go gitsign reads only
+/// `GITSIGN_CREDENTIAL_CACHE`).
 pub const TABLE: &[Row] = &[
     (
         Key::Fulcio,
@@ -218,6 +224,27 @@ pub const TABLE: &[Row] = &[
     (Key::RekorDeadline, "gitsign.rekorDeadline", None, Some("GITSIGN_REKOR_DEADLINE"), Some("300")),
     // The `gitsign hook` policy file; a relative path is relative to the git directory.
     (Key::Policy, "gitsign.policy", None, None, None),
+    (
+        Key::CredentialCache,
+        "gitsign.credentialCache",
+        None,
+        Some("GITSIGN_CREDENTIAL_CACHE"),
+        None,
+    ),
+    (
+        Key::CacheScope,
+        "gitsign.cacheScope",
+        None,
+        Some("GITSIGN_CACHE_SCOPE"),
+        Some("directory"),
+    ),
+    (
+        Key::CredentialStore,
+        "gitsign.credentialStore",
+        None,
+        Some("GITSIGN_CREDENTIAL_STORE"),
+        Some("agent"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -236,6 +263,24 @@ pub enum ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     values: BTreeMap<Key, (String, Source)>,
+}
+
+/// Which cached credentials a signer may use (`gitsign.cacheScope`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheScope {
+    /// Per working directory, as Go gitsign keys its cache.
+    Directory,
+    /// One login serves every repository of the user.
+    User,
+}
+
+/// Where cached credentials live (`gitsign.credentialStore`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialStore {
+    /// The `gitsign-credential-cache` daemon at `GITSIGN_CREDENTIAL_CACHE`.
+    Agent,
+    /// The OS keyring (Linux kernel keyutils, macOS Keychain, Windows Credential Manager).
+    Keyring,
 }
 
 /// Rekor storage mode (see the signing docs): where the proof of *when* lives.
@@ -358,6 +403,22 @@ impl Config {
             None | Some("offline") => Ok(RekorMode::Offline),
             Some("online") => Ok(RekorMode::Online),
             Some(_) => Err(self.invalid(Key::RekorMode, "expected 'online' or 'offline'")),
+        }
+    }
+
+    pub fn cache_scope(&self) -> Result<CacheScope, ConfigError> {
+        match self.get(Key::CacheScope).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("directory") => Ok(CacheScope::Directory),
+            Some("user") => Ok(CacheScope::User),
+            Some(_) => Err(self.invalid(Key::CacheScope, "expected 'directory' or 'user'")),
+        }
+    }
+
+    pub fn credential_store(&self) -> Result<CredentialStore, ConfigError> {
+        match self.get(Key::CredentialStore).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("agent") => Ok(CredentialStore::Agent),
+            Some("keyring") => Ok(CredentialStore::Keyring),
+            Some(_) => Err(self.invalid(Key::CredentialStore, "expected 'agent' or 'keyring'")),
         }
     }
 
@@ -493,6 +554,27 @@ mod tests {
             c.bool(Key::MatchCommitter).is_err(),
             "a non-boolean is an error, not false"
         );
+    }
+
+    #[test]
+    fn cache_settings_default_to_go_gitsigns_behaviour_and_refuse_garbage() {
+        let c = Config::resolve(&[], env(&[]));
+        assert_eq!(c.cache_scope(), Ok(CacheScope::Directory), "keyed by directory by default, like Go gitsign");
+        assert_eq!(c.credential_store(), Ok(CredentialStore::Agent), "the daemon by default");
+        assert_eq!(c.get(Key::CredentialCache), None, "no cache unless GITSIGN_CREDENTIAL_CACHE names a socket");
+        let git = vec![("gitsign.cacheScope".to_owned(), "User".to_owned()), ("gitsign.credentialStore".to_owned(), "keyring".to_owned())];
+        let c = Config::resolve(&git, env(&[("GITSIGN_CREDENTIAL_CACHE", "/run/s.sock")]));
+        assert_eq!(c.cache_scope(), Ok(CacheScope::User), "git config selects the user scope");
+        assert_eq!(c.credential_store(), Ok(CredentialStore::Keyring), "git config selects the keyring");
+        assert_eq!(c.get(Key::CredentialCache), Some("/run/s.sock"), "Go gitsign's variable names the socket");
+        let c = Config::resolve(&[], env(&[("GITSIGN_CACHE_SCOPE", "repo")]));
+        assert_eq!(
+            c.cache_scope().map_err(|e| e.to_string()),
+            Err("invalid value 'repo' for GITSIGN_CACHE_SCOPE: expected 'directory' or 'user'".to_owned()),
+            "an unknown scope is an error naming its source"
+        );
+        let c = Config::resolve(&[], env(&[("GITSIGN_CREDENTIAL_STORE", "disk")]));
+        assert!(c.credential_store().is_err(), "there is no on-disk store");
     }
 
     #[test]

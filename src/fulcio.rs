@@ -54,6 +54,8 @@ pub struct Issued {
     pub leaf: Cert,
     /// Names of the issuers from the leaf's up to the root, for human output.
     pub issuers: Vec<String>,
+    /// The certificates Fulcio sent after the leaf (kept by the credential cache).
+    pub chain: Vec<Cert>,
 }
 
 pub fn request_certificate(
@@ -110,5 +112,5 @@ pub fn check(leaf: &Cert, extra: &[Cert], key: &EphemeralKey, root: &TrustedRoot
     let at = now.max(leaf.not_before);
     let path = chain::verify_chain(leaf, extra, root, at).map_err(FulcioError::Chain)?;
     sct::verify_sct(leaf, &path.issuer, root).map_err(FulcioError::Sct)?;
-    Ok(Issued { leaf: leaf.clone(), issuers: path.issuers })
+    Ok(Issued { leaf: leaf.clone(), issuers: path.issuers, chain: extra.to_vec() })
 }

@@ -14,6 +14,8 @@
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
 //! - [`policy_file`]: the server-side signature policy `gitsign hook` enforces (TOML).
+//! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
+//!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`ui`]: human output on stderr.
 //!
@@ -32,6 +34,7 @@ pub mod http;
 pub mod oidc;
 pub mod fulcio;
 pub mod sign;
+pub mod cache;
 pub mod rekor;
 pub mod proofs;
 pub mod trust;

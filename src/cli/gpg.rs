@@ -284,7 +284,8 @@ fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut 
     let http = crate::http::Http::new(std::time::Duration::from_secs(30));
     let env = |k: &str| std::env::var(k).ok();
     let started = std::time::Instant::now();
-    let signed = crate::sign::flow::sign(&http, &request, &env, &mut |t| log.say(t), now_unix)
+    let signed = credentials(config, &http, &request, &env, log)
+        .and_then(|creds| crate::sign::flow::sign_with(&http, &request, &creds, now_unix))
         .map_err(|e| {
             let (code, hint) = (e.exit_code(), e.hint());
             CliError::new(code, anyhow::Error::new(e).context("signing failed")).hint(hint)
@@ -297,6 +298,29 @@ fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut 
         started.elapsed().as_millis()
     ));
     Ok(signed)
+}
+
+/// Key and certificate: from the credential cache when one is configured and holds usable
+/// ones (`GITSIGN_CREDENTIAL_CACHE`, `gitsign.credentialStore`, `gitsign.cacheScope`), else
+/// from a fresh login.
+fn credentials(
+    config: &crate::config::Config,
+    http: &crate::http::Http,
+    request: &crate::sign::flow::Request<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+    log: &mut SignLog,
+) -> Result<crate::sign::flow::Credentials, crate::sign::flow::FlowError> {
+    let mut say = |t: &str| log.say(t);
+    let cache = crate::cache::Cache::from_config(config);
+    let cwd = std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned());
+    let key = crate::cache::CacheKey::from_config(config, cwd);
+    match (cache, key) {
+        (Ok(cache), Ok(key)) => crate::cache::credentials(&cache, &key, http, request, env, &mut say, &now_unix),
+        (Err(e), _) | (_, Err(e)) => {
+            say(&format!("gitsign: not using the credential cache: {e}\n"));
+            crate::sign::flow::login(http, request, env, &mut say, &now_unix)
+        }
+    }
 }
 
 /// The committer's email as git will record it (`git var GIT_COMMITTER_IDENT`).

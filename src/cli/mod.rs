@@ -5,6 +5,8 @@
 //! 2 could not decide (usage, config, network, I/O, no time anchor); 255 internal bug.
 
 pub mod completion;
+#[cfg(unix)]
+pub mod credential_cache;
 pub mod gpg;
 pub mod hook;
 pub mod output;

@@ -88,7 +88,20 @@ impl FlowError {
     }
 }
 
-/// Sign `req.payload`. `say` gets human progress text; `now` is the current Unix time.
+/// What a login buys and the credential cache keeps: an ephemeral key and the certificate
+/// Fulcio issued for it.
+#[derive(Debug)]
+pub struct Credentials {
+    pub key: EphemeralKey,
+    pub issued: crate::fulcio::Issued,
+    /// The identity the certificate names (email, else the token subject).
+    pub identity: String,
+    /// The email the certificate names, if any (for `gitsign.matchCommitter`).
+    pub email: Option<String>,
+}
+
+/// Sign `req.payload` after a fresh login. `say` gets human progress text; `now` is the
+/// current Unix time.
 pub fn sign(
     http: &Http,
     req: &Request<'_>,
@@ -96,26 +109,56 @@ pub fn sign(
     say: &mut dyn FnMut(&str),
     now: impl Fn() -> i64,
 ) -> Result<Signed, FlowError> {
+    let creds = login(http, req, env, say, &now)?;
+    sign_with(http, req, &creds, now)
+}
+
+fn check_mode(req: &Request<'_>) -> Result<(), FlowError> {
     if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none() {
         return Err(FlowError::OnlineMode);
     }
+    Ok(())
+}
+
+/// The first half of the pipeline: identity → key → certificate.
+pub fn login(
+    http: &Http,
+    req: &Request<'_>,
+    env: &dyn Fn(&str) -> Option<String>,
+    say: &mut dyn FnMut(&str),
+    now: &dyn Fn() -> i64,
+) -> Result<Credentials, FlowError> {
+    check_mode(req)?;
     let id = oidc::identity(http, &req.oidc, env, say, now()).map_err(FlowError::Identity)?;
     let subject = id.claims.pop_subject().to_owned();
-    if let Some(committer) = &req.committer_email {
-        let email = id.claims.email.clone().unwrap_or_default();
-        if !email.eq_ignore_ascii_case(committer) {
-            return Err(FlowError::CommitterMismatch { identity: subject, committer: committer.clone() });
-        }
-    }
+    check_committer(req, &subject, id.claims.email.as_deref())?;
     let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
     let issued = crate::fulcio::request_certificate(http, req.fulcio_url, &id.token, &subject, &key, req.root, now())
         .map_err(FlowError::Certificate)?;
-    drop(id);
+    Ok(Credentials { key, issued, identity: subject, email: id.claims.email.clone() })
+}
+
+/// With `gitsign.matchCommitter`, the identity's email must be the committer's.
+pub fn check_committer(req: &Request<'_>, identity: &str, email: Option<&str>) -> Result<(), FlowError> {
+    if let Some(committer) = &req.committer_email {
+        if !email.unwrap_or_default().eq_ignore_ascii_case(committer) {
+            return Err(FlowError::CommitterMismatch { identity: identity.to_owned(), committer: committer.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// The second half: signature → log → timestamp → self-check, with credentials from a login
+/// or the credential cache.
+pub fn sign_with(http: &Http, req: &Request<'_>, creds: &Credentials, now: impl Fn() -> i64) -> Result<Signed, FlowError> {
+    check_mode(req)?;
+    check_committer(req, &creds.identity, creds.email.as_deref())?;
+    let (key, issued, subject) = (&creds.key, &creds.issued, creds.identity.clone());
 
     let signing_time = now();
     let signed_attrs = sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
-    // The key signs the proof of possession, this and (online mode) the object id, and is gone
-    // when `sign` returns.
+    // The key signs the proof of possession, this and (online mode) the object id; it is gone
+    // when the caller drops it (or, cached, when its certificate is about to expire).
     let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
 
     let mut unsigned = Vec::new();
@@ -161,7 +204,7 @@ pub fn sign(
         Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),
         _ => None,
     };
-    Ok(Signed { pem, der, leaf: issued.leaf, identity: subject, log_index })
+    Ok(Signed { pem, der, leaf: issued.leaf.clone(), identity: subject, log_index })
 }
 
 #[derive(Debug, thiserror::Error)]

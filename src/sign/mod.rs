@@ -44,11 +44,13 @@ pub enum SignError {
     Certificate(#[source] crate::verify::cert::CertError),
 }
 
-/// A P-256 key that lives for one signature. The private key stays inside ring; the PKCS#8
-/// bytes it was made from are wiped as soon as the key pair is parsed.
+/// A P-256 key that lives for one signature, or for the life of its certificate when the
+/// credential cache keeps it. The PKCS#8 bytes are held in a zeroizing buffer so the cache can
+/// hand them on; they are wiped when the key is dropped.
 pub struct EphemeralKey {
     pair: ring::signature::EcdsaKeyPair,
     rng: ring::rand::SystemRandom,
+    pkcs8: Zeroizing<Vec<u8>>,
 }
 
 impl std::fmt::Debug for EphemeralKey {
@@ -70,9 +72,21 @@ impl EphemeralKey {
         let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
             .map_err(|_| SignError::KeyGeneration)?;
         let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
+        EphemeralKey::from_pkcs8(pkcs8)
+    }
+
+    /// A key the credential cache kept (PKCS#8 DER, P-256).
+    pub fn from_pkcs8(pkcs8: Zeroizing<Vec<u8>>) -> Result<EphemeralKey, SignError> {
+        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
         let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
             .map_err(|_| SignError::KeyGeneration)?;
-        Ok(EphemeralKey { pair, rng })
+        Ok(EphemeralKey { pair, rng, pkcs8 })
+    }
+
+    /// The PKCS#8 DER, for the credential cache only.
+    pub fn pkcs8(&self) -> &Zeroizing<Vec<u8>> {
+        &self.pkcs8
     }
 
     /// DER SubjectPublicKeyInfo.
