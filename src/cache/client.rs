@@ -31,14 +31,24 @@ pub enum ClientError {
 }
 
 fn exchange(path: &Path, req: &Request) -> Result<Response, ClientError> {
-    let connect = |source| ClientError::Connect { path: path.to_owned(), source };
+    let connect = |source| ClientError::Connect {
+        path: path.to_owned(),
+        source,
+    };
     let mut stream = UnixStream::connect(path).map_err(connect)?;
     stream.set_read_timeout(Some(TIMEOUT)).map_err(connect)?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(connect)?;
-    if let Some(uid) = super::server::peer_uid(&stream).ok().filter(|&uid| uid != super::server::own_uid()) {
-        return Err(ClientError::ForeignDaemon { path: path.to_owned(), uid });
+    if let Some(uid) = super::server::peer_uid(&stream)
+        .ok()
+        .filter(|&uid| uid != super::server::own_uid())
+    {
+        return Err(ClientError::ForeignDaemon {
+            path: path.to_owned(),
+            uid,
+        });
     }
-    protocol::write_frame(&mut stream, &protocol::encode_request(req)).map_err(ClientError::Protocol)?;
+    protocol::write_frame(&mut stream, &protocol::encode_request(req))
+        .map_err(ClientError::Protocol)?;
     match protocol::read_response(&mut stream).map_err(ClientError::Protocol)? {
         Response::Refused(why) => Err(ClientError::Refused(why)),
         other => Ok(other),
@@ -56,7 +66,13 @@ pub fn get(path: &Path, key: &[u8]) -> Result<Option<Credential>, ClientError> {
 
 /// File `credential` under `key`.
 pub fn put(path: &Path, key: &[u8], credential: &Credential) -> Result<(), ClientError> {
-    match exchange(path, &Request::Put { key: key.to_vec(), credential: credential.clone() })? {
+    match exchange(
+        path,
+        &Request::Put {
+            key: key.to_vec(),
+            credential: credential.clone(),
+        },
+    )? {
         Response::Stored => Ok(()),
         _ => Err(ClientError::Unexpected),
     }

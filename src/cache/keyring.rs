@@ -23,6 +23,14 @@ pub enum KeyringError {
 }
 
 fn entry(key: &[u8]) -> Result<::keyring::Entry, KeyringError> {
+    // In a process without a session keyring, the first keyutils entry is resolved before the
+    // kernel installs the user-session keyring for the process, and its first read or write
+    // fails with NoEntry (seen on Linux 6.18 with keyring 3.6); an entry made after that one
+    // works. So one throwaway entry is made first, once per process.
+    static WARM: std::sync::Once = std::sync::Once::new();
+    WARM.call_once(|| {
+        let _ = ::keyring::Entry::new(SERVICE, "session");
+    });
     let user = crate::verify::hex(&crate::crypto::sha256(key));
     ::keyring::Entry::new(SERVICE, &user).map_err(KeyringError::Unavailable)
 }
@@ -47,7 +55,9 @@ pub fn get(key: &[u8], now: i64) -> Result<Option<Credential>, KeyringError> {
 
 /// File `credential` under `key`, replacing what was there.
 pub fn put(key: &[u8], credential: &Credential) -> Result<(), KeyringError> {
-    entry(key)?.set_secret(&protocol::encode_credential(credential)).map_err(KeyringError::Store)
+    entry(key)?
+        .set_secret(&protocol::encode_credential(credential))
+        .map_err(KeyringError::Store)
 }
 
 /// Remove the entry under `key`, if any.

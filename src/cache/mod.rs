@@ -50,7 +50,10 @@ pub struct CacheKey {
 
 impl CacheKey {
     /// Read the key's parts from the configuration; `directory` is the working directory.
-    pub fn from_config(config: &Config, directory: Option<String>) -> Result<CacheKey, ConfigError> {
+    pub fn from_config(
+        config: &Config,
+        directory: Option<String>,
+    ) -> Result<CacheKey, ConfigError> {
         let directory = match config.cache_scope()? {
             CacheScope::Directory => directory,
             CacheScope::User => None,
@@ -69,7 +72,13 @@ impl CacheKey {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = b"gitsign-cache-key/1".to_vec();
         let dir = self.directory.as_deref();
-        for part in [Some(self.fulcio_url.as_str()), Some(self.issuer.as_str()), Some(self.client_id.as_str()), Some(self.connector_id.as_str()), dir] {
+        for part in [
+            Some(self.fulcio_url.as_str()),
+            Some(self.issuer.as_str()),
+            Some(self.client_id.as_str()),
+            Some(self.connector_id.as_str()),
+            dir,
+        ] {
             match part {
                 Some(p) => {
                     out.push(1);
@@ -129,10 +138,14 @@ impl Cache {
         match self {
             Cache::Off => Ok(()),
             #[cfg(unix)]
-            Cache::Agent(path) => client::put(path, &key.to_bytes(), credential).map_err(CacheError::Agent),
+            Cache::Agent(path) => {
+                client::put(path, &key.to_bytes(), credential).map_err(CacheError::Agent)
+            }
             #[cfg(not(unix))]
             Cache::Agent(_) => Err(CacheError::Unsupported),
-            Cache::Keyring => keyring::put(&key.to_bytes(), credential).map_err(CacheError::Keyring),
+            Cache::Keyring => {
+                keyring::put(&key.to_bytes(), credential).map_err(CacheError::Keyring)
+            }
         }
     }
 }
@@ -163,7 +176,11 @@ pub enum Stale {
 
 /// The leaf's `notAfter` if it has at least `min` seconds left at `now`.
 pub fn check_validity(credential: &Credential, now: i64, min: i64) -> Result<i64, Stale> {
-    let leaf_der = credential.chain.first().map(Vec::as_slice).unwrap_or_default();
+    let leaf_der = credential
+        .chain
+        .first()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let leaf = Cert::parse(leaf_der).map_err(Stale::Certificate)?;
     let left = leaf.not_after.saturating_sub(now);
     if left < min {
@@ -176,12 +193,19 @@ pub fn check_validity(credential: &Credential, now: i64, min: i64) -> Result<i64
 pub fn to_cached(creds: &Credentials) -> Credential {
     let mut chain = vec![creds.issued.leaf.der.clone()];
     chain.extend(creds.issued.chain.iter().map(|c| c.der.clone()));
-    Credential { private_key: Zeroizing::new(creds.key.pkcs8().to_vec()), chain }
+    Credential {
+        private_key: Zeroizing::new(creds.key.pkcs8().to_vec()),
+        chain,
+    }
 }
 
 /// Credentials from a cached entry, checked as a fresh certificate is: enough time left, the
 /// key is the certificate's, the chain verifies against `root` now, the SCT is valid.
-pub fn from_cached(credential: &Credential, root: &TrustedRoot, now: i64) -> Result<Credentials, Stale> {
+pub fn from_cached(
+    credential: &Credential,
+    root: &TrustedRoot,
+    now: i64,
+) -> Result<Credentials, Stale> {
     check_validity(credential, now, MIN_VALIDITY_SECS)?;
     let mut certs = Vec::with_capacity(credential.chain.len());
     for der in &credential.chain {
@@ -191,9 +215,20 @@ pub fn from_cached(credential: &Credential, root: &TrustedRoot, now: i64) -> Res
     let key = EphemeralKey::from_pkcs8(credential.private_key.clone()).map_err(|_| Stale::Key)?;
     let issued = crate::fulcio::check(leaf, extra, &key, root, now).map_err(Stale::Untrusted)?;
     let sans = issued.leaf.subject_alt_names();
-    let email = sans.iter().find(|(kind, _)| *kind == "email").map(|(_, v)| v.clone());
-    let identity = email.clone().or_else(|| sans.first().map(|(_, v)| v.clone())).unwrap_or_default();
-    Ok(Credentials { key, issued, identity, email })
+    let email = sans
+        .iter()
+        .find(|(kind, _)| *kind == "email")
+        .map(|(_, v)| v.clone());
+    let identity = email
+        .clone()
+        .or_else(|| sans.first().map(|(_, v)| v.clone()))
+        .unwrap_or_default();
+    Ok(Credentials {
+        key,
+        issued,
+        identity,
+        email,
+    })
 }
 
 /// Credentials for one signature: the cache's if it holds usable ones, else a fresh login
@@ -227,7 +262,11 @@ pub fn credentials(
     let fresh = flow::login(http, req, env, say, now)?;
     if reachable && *cache != Cache::Off {
         if let Err(e) = cache.store(key, &to_cached(&fresh)) {
-            say(&format!("gitsign: could not keep the credentials in {} ({})\n", cache.describe(), chain_text(&e)));
+            say(&format!(
+                "gitsign: could not keep the credentials in {} ({})\n",
+                cache.describe(),
+                chain_text(&e)
+            ));
         }
     }
     Ok(fresh)
@@ -261,34 +300,92 @@ mod tests {
 
     #[test]
     fn cache_keys_separate_directories_unless_the_scope_is_user() {
-        assert_ne!(key(Some("/a")).to_bytes(), key(Some("/b")).to_bytes(), "two repositories, two entries");
-        assert_ne!(key(Some("")).to_bytes(), key(None).to_bytes(), "an empty directory is not the user scope");
+        assert_ne!(
+            key(Some("/a")).to_bytes(),
+            key(Some("/b")).to_bytes(),
+            "two repositories, two entries"
+        );
+        assert_ne!(
+            key(Some("")).to_bytes(),
+            key(None).to_bytes(),
+            "an empty directory is not the user scope"
+        );
         let mut moved = key(None);
         moved.issuer = "https://isigstore".into();
         moved.client_id = String::new();
-        assert_ne!(moved.to_bytes(), key(None).to_bytes(), "parts cannot run into each other");
-        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        assert_ne!(
+            moved.to_bytes(),
+            key(None).to_bytes(),
+            "parts cannot run into each other"
+        );
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
         let dir = Some("/repo".to_owned());
         let c = Config::resolve(&[], env(&[]));
-        assert_eq!(CacheKey::from_config(&c, dir.clone()).expect("key").directory.as_deref(), Some("/repo"), "directory scope by default");
+        assert_eq!(
+            CacheKey::from_config(&c, dir.clone())
+                .expect("key")
+                .directory
+                .as_deref(),
+            Some("/repo"),
+            "directory scope by default"
+        );
         let c = Config::resolve(&[], env(&[("GITSIGN_CACHE_SCOPE", "user")]));
-        assert_eq!(CacheKey::from_config(&c, dir).expect("key").directory, None, "the user scope drops the directory");
+        assert_eq!(
+            CacheKey::from_config(&c, dir).expect("key").directory,
+            None,
+            "the user scope drops the directory"
+        );
     }
 
     #[test]
     fn the_store_follows_the_configuration() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
         let c = Config::resolve(&[], env(&[]));
-        assert_eq!(Cache::from_config(&c).expect("cache"), Cache::Off, "no socket, no cache");
+        assert_eq!(
+            Cache::from_config(&c).expect("cache"),
+            Cache::Off,
+            "no socket, no cache"
+        );
         let c = Config::resolve(&[], env(&[("GITSIGN_CREDENTIAL_CACHE", "/s")]));
-        assert_eq!(Cache::from_config(&c).expect("cache"), Cache::Agent(PathBuf::from("/s")), "the socket Go gitsign's variable names");
+        assert_eq!(
+            Cache::from_config(&c).expect("cache"),
+            Cache::Agent(PathBuf::from("/s")),
+            "the socket Go gitsign's variable names"
+        );
         let c = Config::resolve(&[], env(&[("GITSIGN_CREDENTIAL_STORE", "keyring")]));
-        assert_eq!(Cache::from_config(&c).expect("cache"), Cache::Keyring, "the keyring needs no socket");
+        assert_eq!(
+            Cache::from_config(&c).expect("cache"),
+            Cache::Keyring,
+            "the keyring needs no socket"
+        );
     }
 
     #[test]
     fn a_credential_without_a_parsable_leaf_is_stale() {
-        let c = Credential { private_key: Zeroizing::new(vec![1]), chain: vec![b"not DER".to_vec()] };
-        assert!(matches!(check_validity(&c, 0, MIN_VALIDITY_SECS), Err(Stale::Certificate(_))), "garbage is not served");
+        let c = Credential {
+            private_key: Zeroizing::new(vec![1]),
+            chain: vec![b"not DER".to_vec()],
+        };
+        assert!(
+            matches!(
+                check_validity(&c, 0, MIN_VALIDITY_SECS),
+                Err(Stale::Certificate(_))
+            ),
+            "garbage is not served"
+        );
     }
 }

@@ -64,7 +64,11 @@ pub enum ProtocolError {
     #[error("unknown message kind {0:#04x}")]
     Kind(u8),
     #[error("{what} is {len} bytes, more than the limit of {max}")]
-    TooLarge { what: &'static str, len: usize, max: usize },
+    TooLarge {
+        what: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("the message body is malformed: {0}")]
     Malformed(&'static str),
 }
@@ -80,14 +84,23 @@ pub struct Credential {
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credential(private key, {} certificates)", self.chain.len())
+        write!(
+            f,
+            "Credential(private key, {} certificates)",
+            self.chain.len()
+        )
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    Get { key: Vec<u8> },
-    Put { key: Vec<u8>, credential: Credential },
+    Get {
+        key: Vec<u8>,
+    },
+    Put {
+        key: Vec<u8>,
+        credential: Credential,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,14 +144,20 @@ pub fn parse_header(h: &[u8; HEADER_LEN]) -> Result<(u8, usize), ProtocolError> 
     }
     let len = u32::from_be_bytes([h[6], h[7], h[8], h[9]]) as usize;
     if len > MAX_BODY {
-        return Err(ProtocolError::TooLarge { what: "the frame body", len, max: MAX_BODY });
+        return Err(ProtocolError::TooLarge {
+            what: "the frame body",
+            len,
+            max: MAX_BODY,
+        });
     }
     Ok((h[5], len))
 }
 
 /// Write one frame.
 pub fn write_frame(w: &mut dyn Write, frame: &[u8]) -> Result<(), ProtocolError> {
-    w.write_all(frame).and_then(|_| w.flush()).map_err(ProtocolError::Io)
+    w.write_all(frame)
+        .and_then(|_| w.flush())
+        .map_err(ProtocolError::Io)
 }
 
 fn frame(kind: u8, body: &[u8]) -> Zeroizing<Vec<u8>> {
@@ -207,7 +226,10 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn u8(&mut self) -> Result<u8, ProtocolError> {
-        let (&b, rest) = self.rest.split_first().ok_or(ProtocolError::Malformed("a count is missing"))?;
+        let (&b, rest) = self
+            .rest
+            .split_first()
+            .ok_or(ProtocolError::Malformed("a count is missing"))?;
         self.rest = rest;
         Ok(b)
     }
@@ -239,7 +261,11 @@ impl<'a> Fields<'a> {
             return Err(ProtocolError::Malformed("the chain is empty"));
         }
         if count > MAX_CHAIN {
-            return Err(ProtocolError::TooLarge { what: "the chain", len: count, max: MAX_CHAIN });
+            return Err(ProtocolError::TooLarge {
+                what: "the chain",
+                len: count,
+                max: MAX_CHAIN,
+            });
         }
         let mut chain = Vec::with_capacity(count);
         for _ in 0..count {
@@ -268,10 +294,15 @@ fn key_field(f: &mut Fields<'_>) -> Result<Vec<u8>, ProtocolError> {
 pub fn decode_request(frame: &Frame) -> Result<Request, ProtocolError> {
     let mut f = Fields { rest: &frame.body };
     let req = match frame.kind {
-        GET => Request::Get { key: key_field(&mut f)? },
+        GET => Request::Get {
+            key: key_field(&mut f)?,
+        },
         PUT => {
             let key = key_field(&mut f)?;
-            Request::Put { key, credential: f.credential()? }
+            Request::Put {
+                key,
+                credential: f.credential()?,
+            }
         }
         other => return Err(ProtocolError::Kind(other)),
     };
@@ -285,7 +316,9 @@ pub fn decode_response(frame: &Frame) -> Result<Response, ProtocolError> {
         FOUND => Response::Found(f.credential()?),
         MISSING => Response::Missing,
         STORED => Response::Stored,
-        REFUSED => Response::Refused(String::from_utf8_lossy(f.field("the reason", MAX_REASON)?).into_owned()),
+        REFUSED => Response::Refused(
+            String::from_utf8_lossy(f.field("the reason", MAX_REASON)?).into_owned(),
+        ),
         other => return Err(ProtocolError::Kind(other)),
     };
     f.end()?;
@@ -301,7 +334,11 @@ pub fn encode_credential(c: &Credential) -> Zeroizing<Vec<u8>> {
 
 pub fn decode_credential(bytes: &[u8]) -> Result<Credential, ProtocolError> {
     if bytes.len() > MAX_BODY {
-        return Err(ProtocolError::TooLarge { what: "the credential", len: bytes.len(), max: MAX_BODY });
+        return Err(ProtocolError::TooLarge {
+            what: "the credential",
+            len: bytes.len(),
+            max: MAX_BODY,
+        });
     }
     let mut f = Fields { rest: bytes };
     let c = f.credential()?;
@@ -324,7 +361,10 @@ mod tests {
     use super::*;
 
     fn cred() -> Credential {
-        Credential { private_key: Zeroizing::new(vec![7; 138]), chain: vec![vec![1; 900], vec![2; 500]] }
+        Credential {
+            private_key: Zeroizing::new(vec![7; 138]),
+            chain: vec![vec![1; 900], vec![2; 500]],
+        }
     }
 
     fn roundtrip_request(req: &Request) -> Result<Request, ProtocolError> {
@@ -333,56 +373,145 @@ mod tests {
 
     #[test]
     fn requests_and_responses_round_trip() {
-        for req in [Request::Get { key: b"k".to_vec() }, Request::Put { key: b"key".to_vec(), credential: cred() }] {
-            assert_eq!(roundtrip_request(&req).expect("decodes"), req, "a request survives encoding");
+        for req in [
+            Request::Get { key: b"k".to_vec() },
+            Request::Put {
+                key: b"key".to_vec(),
+                credential: cred(),
+            },
+        ] {
+            assert_eq!(
+                roundtrip_request(&req).expect("decodes"),
+                req,
+                "a request survives encoding"
+            );
         }
-        for resp in [Response::Found(cred()), Response::Missing, Response::Stored, Response::Refused("expired".into())] {
+        for resp in [
+            Response::Found(cred()),
+            Response::Missing,
+            Response::Stored,
+            Response::Refused("expired".into()),
+        ] {
             let bytes = encode_response(&resp).to_vec();
-            assert_eq!(read_response(&mut std::io::Cursor::new(bytes)).expect("decodes"), resp, "a response survives encoding");
+            assert_eq!(
+                read_response(&mut std::io::Cursor::new(bytes)).expect("decodes"),
+                resp,
+                "a response survives encoding"
+            );
         }
     }
 
     #[test]
     fn header_is_magic_version_kind_length() {
-        let f = encode_request(&Request::Get { key: b"abc".to_vec() });
-        assert_eq!(&f[..HEADER_LEN], b"gscc\x01\x01\x00\x00\x00\x07", "magic, version 1, Get, 7-byte body");
-        assert_eq!(&f[HEADER_LEN..], b"\x00\x00\x00\x03abc", "one length-prefixed field");
+        let f = encode_request(&Request::Get {
+            key: b"abc".to_vec(),
+        });
+        assert_eq!(
+            &f[..HEADER_LEN],
+            b"gscc\x01\x01\x00\x00\x00\x07",
+            "magic, version 1, Get, 7-byte body"
+        );
+        assert_eq!(
+            &f[HEADER_LEN..],
+            b"\x00\x00\x00\x03abc",
+            "one length-prefixed field"
+        );
     }
 
     #[test]
     fn oversized_and_malformed_frames_are_errors_not_panics() {
         let big = [b'g', b's', b'c', b'c', 1, 1, 0xff, 0xff, 0xff, 0xff];
         assert!(
-            matches!(read_frame(&mut &big[..]), Err(ProtocolError::TooLarge { .. })),
+            matches!(
+                read_frame(&mut &big[..]),
+                Err(ProtocolError::TooLarge { .. })
+            ),
             "a 4 GiB length is refused before anything is allocated"
         );
-        assert!(matches!(read_frame(&mut &b"GET / HTTP/1.1\r\n"[..]), Err(ProtocolError::Magic)), "foreign bytes are refused");
-        assert!(matches!(read_frame(&mut &b"gscc\x02\x01\0\0\0\0"[..]), Err(ProtocolError::Version(2))), "another version is named");
-        assert!(matches!(read_frame(&mut &b"gscc\x01"[..]), Err(ProtocolError::Truncated)), "a short header");
-        assert!(matches!(read_frame(&mut &b"gscc\x01\x01\0\0\0\x09abc"[..]), Err(ProtocolError::Truncated)), "a short body");
-        let frame = |kind: u8, body: &[u8]| Frame { kind, body: Zeroizing::new(body.to_vec()) };
-        assert!(matches!(decode_request(&frame(0x7f, b"")), Err(ProtocolError::Kind(0x7f))), "an unknown kind");
-        assert!(decode_request(&frame(GET, b"\0\0\0\x05ab")).is_err(), "a field longer than the body");
-        assert!(decode_request(&frame(GET, b"\0\0\0\0")).is_err(), "an empty key");
-        assert!(decode_request(&frame(GET, b"\0\0\0\x01ax")).is_err(), "trailing bytes");
         assert!(
-            matches!(decode_request(&frame(GET, &[0, 0, 0x10, 0x01])), Err(ProtocolError::TooLarge { .. })),
+            matches!(
+                read_frame(&mut &b"GET / HTTP/1.1\r\n"[..]),
+                Err(ProtocolError::Magic)
+            ),
+            "foreign bytes are refused"
+        );
+        assert!(
+            matches!(
+                read_frame(&mut &b"gscc\x02\x01\0\0\0\0"[..]),
+                Err(ProtocolError::Version(2))
+            ),
+            "another version is named"
+        );
+        assert!(
+            matches!(
+                read_frame(&mut &b"gscc\x01"[..]),
+                Err(ProtocolError::Truncated)
+            ),
+            "a short header"
+        );
+        assert!(
+            matches!(
+                read_frame(&mut &b"gscc\x01\x01\0\0\0\x09abc"[..]),
+                Err(ProtocolError::Truncated)
+            ),
+            "a short body"
+        );
+        let frame = |kind: u8, body: &[u8]| Frame {
+            kind,
+            body: Zeroizing::new(body.to_vec()),
+        };
+        assert!(
+            matches!(
+                decode_request(&frame(0x7f, b"")),
+                Err(ProtocolError::Kind(0x7f))
+            ),
+            "an unknown kind"
+        );
+        assert!(
+            decode_request(&frame(GET, b"\0\0\0\x05ab")).is_err(),
+            "a field longer than the body"
+        );
+        assert!(
+            decode_request(&frame(GET, b"\0\0\0\0")).is_err(),
+            "an empty key"
+        );
+        assert!(
+            decode_request(&frame(GET, b"\0\0\0\x01ax")).is_err(),
+            "trailing bytes"
+        );
+        assert!(
+            matches!(
+                decode_request(&frame(GET, &[0, 0, 0x10, 0x01])),
+                Err(ProtocolError::TooLarge { .. })
+            ),
             "a key over 4 KiB"
         );
         let mut put = Vec::new();
         put_field(&mut put, b"k");
         put_field(&mut put, b"pk");
         put.push(9);
-        assert!(matches!(decode_request(&frame(PUT, &put)), Err(ProtocolError::TooLarge { .. })), "a chain of 9");
+        assert!(
+            matches!(
+                decode_request(&frame(PUT, &put)),
+                Err(ProtocolError::TooLarge { .. })
+            ),
+            "a chain of 9"
+        );
         let mut put = Vec::new();
         put_field(&mut put, b"k");
         put_field(&mut put, b"pk");
         put.push(0);
         assert!(decode_request(&frame(PUT, &put)).is_err(), "an empty chain");
         // Every prefix of a valid frame fails cleanly.
-        let whole = encode_request(&Request::Put { key: b"k".to_vec(), credential: cred() });
+        let whole = encode_request(&Request::Put {
+            key: b"k".to_vec(),
+            credential: cred(),
+        });
         for cut in 0..whole.len() {
-            assert!(read_request(&mut &whole[..cut]).is_err(), "a frame cut at {cut} is an error");
+            assert!(
+                read_request(&mut &whole[..cut]).is_err(),
+                "a frame cut at {cut} is an error"
+            );
         }
     }
 

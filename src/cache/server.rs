@@ -41,7 +41,10 @@ pub struct Memory {
 impl Memory {
     /// `min_validity` is raised to [`super::MIN_VALIDITY_SECS`] if lower.
     pub fn new(min_validity: i64) -> Memory {
-        Memory { entries: HashMap::new(), min_validity: min_validity.max(super::MIN_VALIDITY_SECS) }
+        Memory {
+            entries: HashMap::new(),
+            min_validity: min_validity.max(super::MIN_VALIDITY_SECS),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -55,7 +58,8 @@ impl Memory {
     /// Drop (and so wipe) every entry with less than the minimum left at `now`.
     pub fn purge(&mut self, now: i64) {
         let min = self.min_validity;
-        self.entries.retain(|_, (_, not_after)| not_after.saturating_sub(now) >= min);
+        self.entries
+            .retain(|_, (_, not_after)| not_after.saturating_sub(now) >= min);
     }
 
     /// Wipe everything (exit).
@@ -77,7 +81,11 @@ impl Memory {
                     Err(why) => return Response::Refused(why.to_string()),
                 };
                 if !self.entries.contains_key(&key) && self.entries.len() >= MAX_ENTRIES {
-                    let soonest = self.entries.iter().min_by_key(|(_, (_, t))| *t).map(|(k, _)| k.clone());
+                    let soonest = self
+                        .entries
+                        .iter()
+                        .min_by_key(|(_, (_, t))| *t)
+                        .map(|(k, _)| k.clone());
                     if let Some(k) = soonest {
                         self.entries.remove(&k);
                     }
@@ -126,7 +134,10 @@ pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub fn peer_uid(_stream: &UnixStream) -> std::io::Result<u32> {
-    Err(std::io::Error::new(std::io::ErrorKind::Unsupported, "SO_PEERCRED is Linux-only"))
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "SO_PEERCRED is Linux-only",
+    ))
 }
 
 /// Listen on `path`: its directory created 0700 (and tightened to 0700 if it is ours), a
@@ -136,12 +147,25 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
     if cfg!(not(any(target_os = "linux", target_os = "android"))) {
         return Err(ServerError::NoPeerCredentials);
     }
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let dir_err = |source| ServerError::Directory { path: dir.to_owned(), source };
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(dir_err)?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_err = |source| ServerError::Directory {
+        path: dir.to_owned(),
+        source,
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(dir_err)?;
     let meta = std::fs::metadata(dir).map_err(dir_err)?;
     if meta.uid() != own_uid() {
-        return Err(ServerError::ForeignDirectory { path: dir.to_owned(), owner: meta.uid() });
+        return Err(ServerError::ForeignDirectory {
+            path: dir.to_owned(),
+            owner: meta.uid(),
+        });
     }
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
     if let Ok(meta) = std::fs::symlink_metadata(path) {
@@ -151,9 +175,15 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
         if UnixStream::connect(path).is_ok() {
             return Err(ServerError::InUse(path.to_owned()));
         }
-        std::fs::remove_file(path).map_err(|source| ServerError::Bind { path: path.to_owned(), source })?;
+        std::fs::remove_file(path).map_err(|source| ServerError::Bind {
+            path: path.to_owned(),
+            source,
+        })?;
     }
-    let bind_err = |source| ServerError::Bind { path: path.to_owned(), source };
+    let bind_err = |source| ServerError::Bind {
+        path: path.to_owned(),
+        source,
+    };
     let listener = UnixListener::bind(path).map_err(bind_err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     Ok(listener)
@@ -175,10 +205,12 @@ fn now_unix() -> i64 {
 
 /// Wipe expired entries every [`SWEEP_INTERVAL`], for as long as the process lives.
 pub fn spawn_sweeper(memory: Arc<Mutex<Memory>>) -> std::io::Result<()> {
-    std::thread::Builder::new().name("cache-sweep".into()).spawn(move || loop {
-        std::thread::sleep(SWEEP_INTERVAL);
-        lock(&memory).purge(now_unix());
-    })?;
+    std::thread::Builder::new()
+        .name("cache-sweep".into())
+        .spawn(move || loop {
+            std::thread::sleep(SWEEP_INTERVAL);
+            lock(&memory).purge(now_unix());
+        })?;
     Ok(())
 }
 
@@ -215,12 +247,16 @@ pub fn serve(listener: UnixListener, memory: Arc<Mutex<Memory>>, log: Log) -> st
             continue;
         }
         let (memory, conn_log, guard) = (memory.clone(), log.clone(), Active(active.clone()));
-        let spawned = std::thread::Builder::new().name("cache-conn".into()).spawn(move || {
-            let _guard = guard;
-            serve_connection(stream, &memory, &conn_log);
-        });
+        let spawned = std::thread::Builder::new()
+            .name("cache-conn".into())
+            .spawn(move || {
+                let _guard = guard;
+                serve_connection(stream, &memory, &conn_log);
+            });
         if let Err(e) = spawned {
-            log(&format!("gitsign-credential-cache: cannot start a thread: {e}\n"));
+            log(&format!(
+                "gitsign-credential-cache: cannot start a thread: {e}\n"
+            ));
         }
     }
     Ok(())
@@ -236,7 +272,9 @@ impl Drop for Active {
 }
 
 fn serve_connection(mut stream: UnixStream, memory: &Mutex<Memory>, log: &Log) {
-    if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err() || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err() {
+    if stream.set_read_timeout(Some(IO_TIMEOUT)).is_err()
+        || stream.set_write_timeout(Some(IO_TIMEOUT)).is_err()
+    {
         return;
     }
     for _ in 0..MAX_REQUESTS_PER_CONNECTION {
@@ -245,7 +283,9 @@ fn serve_connection(mut stream: UnixStream, memory: &Mutex<Memory>, log: &Log) {
             // A client that is done closes between frames: not worth a line.
             Err(protocol::ProtocolError::Truncated) => return,
             Err(e) => {
-                log(&format!("gitsign-credential-cache: closed a connection: {e}\n"));
+                log(&format!(
+                    "gitsign-credential-cache: closed a connection: {e}\n"
+                ));
                 return;
             }
         };
@@ -267,11 +307,17 @@ mod tests {
         use crate::cms::der_walk::{INTEGER, SEQUENCE};
         use crate::sign::tlv;
         let time = |t: i64| {
-            let s = chrono::DateTime::from_timestamp(t, 0).expect("time").format("%Y%m%d%H%M%SZ").to_string();
+            let s = chrono::DateTime::from_timestamp(t, 0)
+                .expect("time")
+                .format("%Y%m%d%H%M%SZ")
+                .to_string();
             tlv(0x18, s.as_bytes())
         };
         let key = crate::sign::EphemeralKey::generate().expect("key");
-        let alg = tlv(SEQUENCE, &tlv(0x06, crate::sign::OID_ECDSA_WITH_SHA256.as_bytes()));
+        let alg = tlv(
+            SEQUENCE,
+            &tlv(0x06, crate::sign::OID_ECDSA_WITH_SHA256.as_bytes()),
+        );
         let name = tlv(SEQUENCE, &[]);
         let tbs = tlv(
             SEQUENCE,
@@ -293,7 +339,10 @@ mod tests {
     }
 
     fn cred(not_after: i64) -> Credential {
-        Credential { private_key: Zeroizing::new(vec![9; 138]), chain: vec![cert_until(not_after)] }
+        Credential {
+            private_key: Zeroizing::new(vec![9; 138]),
+            chain: vec![cert_until(not_after)],
+        }
     }
 
     const NOW: i64 = 1_700_000_000;
@@ -301,34 +350,100 @@ mod tests {
     #[test]
     fn entries_are_served_until_30_seconds_before_expiry_and_then_wiped() {
         let mut m = Memory::new(super::super::MIN_VALIDITY_SECS);
-        let put = Request::Put { key: b"k".to_vec(), credential: cred(NOW + 600) };
-        assert_eq!(m.handle(put, NOW), Response::Stored, "a fresh credential is kept");
+        let put = Request::Put {
+            key: b"k".to_vec(),
+            credential: cred(NOW + 600),
+        };
+        assert_eq!(
+            m.handle(put, NOW),
+            Response::Stored,
+            "a fresh credential is kept"
+        );
         let get = || Request::Get { key: b"k".to_vec() };
-        assert!(matches!(m.handle(get(), NOW + 570), Response::Found(_)), "30 s left: still served");
-        assert_eq!(m.handle(get(), NOW + 571), Response::Missing, "29 s left: never handed out");
-        assert!(m.is_empty(), "the expiring entry was dropped, wiping its key");
-        assert_eq!(m.handle(Request::Get { key: b"other".to_vec() }, NOW), Response::Missing, "unknown key");
+        assert!(
+            matches!(m.handle(get(), NOW + 570), Response::Found(_)),
+            "30 s left: still served"
+        );
+        assert_eq!(
+            m.handle(get(), NOW + 571),
+            Response::Missing,
+            "29 s left: never handed out"
+        );
+        assert!(
+            m.is_empty(),
+            "the expiring entry was dropped, wiping its key"
+        );
+        assert_eq!(
+            m.handle(
+                Request::Get {
+                    key: b"other".to_vec()
+                },
+                NOW
+            ),
+            Response::Missing,
+            "unknown key"
+        );
     }
 
     #[test]
     fn a_credential_that_is_already_expiring_is_refused() {
         let mut m = Memory::new(5);
-        let put = Request::Put { key: b"k".to_vec(), credential: cred(NOW + 20) };
-        assert!(matches!(m.handle(put, NOW), Response::Refused(r) if r.contains("20 s left")), "below 30 s even with a lower setting");
-        let garbage = Credential { private_key: Zeroizing::new(vec![1]), chain: vec![b"junk".to_vec()] };
-        assert!(matches!(m.handle(Request::Put { key: b"k".to_vec(), credential: garbage }, NOW), Response::Refused(_)), "an unparsable leaf");
+        let put = Request::Put {
+            key: b"k".to_vec(),
+            credential: cred(NOW + 20),
+        };
+        assert!(
+            matches!(m.handle(put, NOW), Response::Refused(r) if r.contains("20 s left")),
+            "below 30 s even with a lower setting"
+        );
+        let garbage = Credential {
+            private_key: Zeroizing::new(vec![1]),
+            chain: vec![b"junk".to_vec()],
+        };
+        assert!(
+            matches!(
+                m.handle(
+                    Request::Put {
+                        key: b"k".to_vec(),
+                        credential: garbage
+                    },
+                    NOW
+                ),
+                Response::Refused(_)
+            ),
+            "an unparsable leaf"
+        );
         assert!(m.is_empty(), "nothing was kept");
     }
 
     #[test]
     fn a_larger_margin_is_honoured_and_the_table_is_bounded() {
         let mut m = Memory::new(300);
-        assert_eq!(m.handle(Request::Put { key: b"k".to_vec(), credential: cred(NOW + 600) }, NOW), Response::Stored);
-        assert_eq!(m.handle(Request::Get { key: b"k".to_vec() }, NOW + 301), Response::Missing, "299 s left < 300 s configured");
+        assert_eq!(
+            m.handle(
+                Request::Put {
+                    key: b"k".to_vec(),
+                    credential: cred(NOW + 600)
+                },
+                NOW
+            ),
+            Response::Stored
+        );
+        assert_eq!(
+            m.handle(Request::Get { key: b"k".to_vec() }, NOW + 301),
+            Response::Missing,
+            "299 s left < 300 s configured"
+        );
         let mut m = Memory::new(30);
         let c = cred(NOW + 600);
         for i in 0..MAX_ENTRIES + 10 {
-            let r = m.handle(Request::Put { key: format!("k{i}").into_bytes(), credential: c.clone() }, NOW);
+            let r = m.handle(
+                Request::Put {
+                    key: format!("k{i}").into_bytes(),
+                    credential: c.clone(),
+                },
+                NOW,
+            );
             assert_eq!(r, Response::Stored, "entry {i}");
         }
         assert_eq!(m.len(), MAX_ENTRIES, "the table never grows past its limit");

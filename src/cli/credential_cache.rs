@@ -66,7 +66,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match serve(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            crate::ui::eprint(&crate::ui::render_error(&e.error, e.hint.as_deref()).replacen("gitsign:", "gitsign-credential-cache:", 1));
+            crate::ui::eprint(
+                &crate::ui::render_error(&e.error, e.hint.as_deref()).replacen(
+                    "gitsign:",
+                    "gitsign-credential-cache:",
+                    1,
+                ),
+            );
             ExitCode::from(e.code)
         }
     }
@@ -80,15 +86,21 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
             .take_unix_listener(0)
             .context("taking the socket systemd passed")?
             .ok_or_else(|| {
-                super::CliError::new(2, anyhow::anyhow!("no socket was passed (LISTEN_FDS/LISTEN_PID are not set for this process)"))
-                    .hint("run it from a systemd .socket unit, or drop --systemd-socket-activation")
+                super::CliError::new(
+                    2,
+                    anyhow::anyhow!(
+                        "no socket was passed (LISTEN_FDS/LISTEN_PID are not set for this process)"
+                    ),
+                )
+                .hint("run it from a systemd .socket unit, or drop --systemd-socket-activation")
             })?;
         (listener, None)
     } else {
         let path = match &args.socket {
             Some(p) => p.clone(),
             None => default_socket(&|k| std::env::var_os(k)).ok_or_else(|| {
-                super::CliError::new(2, anyhow::anyhow!("neither XDG_CACHE_HOME nor HOME is set")).hint("pass --socket PATH")
+                super::CliError::new(2, anyhow::anyhow!("neither XDG_CACHE_HOME nor HOME is set"))
+                    .hint("pass --socket PATH")
             })?,
         };
         let listener = server::bind(&path).map_err(|e| {
@@ -98,7 +110,10 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
             };
             super::CliError::new(2, anyhow::Error::new(e)).hint(hint)
         })?;
-        crate::ui::eprint(&format!("gitsign-credential-cache: listening on {}\n", path.display()));
+        crate::ui::eprint(&format!(
+            "gitsign-credential-cache: listening on {}\n",
+            path.display()
+        ));
         (listener, Some(path))
     };
     let memory = Arc::new(Mutex::new(Memory::new(args.min_validity)));
@@ -112,8 +127,12 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
 /// No core dumps and no same-user ptrace of a process holding private keys.
 fn harden() {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Err(e) = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable) {
-        crate::ui::eprint(&format!("gitsign-credential-cache: warning: could not disable core dumps: {e}\n"));
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        crate::ui::eprint(&format!(
+            "gitsign-credential-cache: warning: could not disable core dumps: {e}\n"
+        ));
     }
 }
 
@@ -121,16 +140,18 @@ fn harden() {
 fn wipe_on_signal(memory: Arc<Mutex<Memory>>, socket: Option<PathBuf>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
-    std::thread::Builder::new().name("cache-signals".into()).spawn(move || {
-        if signals.forever().next().is_some() {
-            memory.lock().unwrap_or_else(|p| p.into_inner()).clear();
-            if let Some(p) = &socket {
-                let _ = std::fs::remove_file(p);
+    std::thread::Builder::new()
+        .name("cache-signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                memory.lock().unwrap_or_else(|p| p.into_inner()).clear();
+                if let Some(p) = &socket {
+                    let _ = std::fs::remove_file(p);
+                }
+                crate::ui::eprint("gitsign-credential-cache: credentials wiped; exiting\n");
+                std::process::exit(0);
             }
-            crate::ui::eprint("gitsign-credential-cache: credentials wiped; exiting\n");
-            std::process::exit(0);
-        }
-    })?;
+        })?;
     Ok(())
 }
 
@@ -140,7 +161,14 @@ mod tests {
 
     #[test]
     fn the_default_socket_is_go_gitsigns() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| OsString::from(v));
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| OsString::from(v))
+            }
+        };
         if cfg!(target_os = "macos") {
             return;
         }
@@ -164,11 +192,21 @@ mod tests {
 
     #[test]
     fn min_validity_cannot_go_below_30_seconds() {
-        assert!(Args::try_parse_from(["gitsign-credential-cache", "--min-validity", "10"]).is_err(), "below the floor");
-        let a = Args::try_parse_from(["gitsign-credential-cache", "--min-validity", "120"]).expect("parses");
+        assert!(
+            Args::try_parse_from(["gitsign-credential-cache", "--min-validity", "10"]).is_err(),
+            "below the floor"
+        );
+        let a = Args::try_parse_from(["gitsign-credential-cache", "--min-validity", "120"])
+            .expect("parses");
         assert_eq!(a.min_validity, 120, "a larger margin is accepted");
         assert!(
-            Args::try_parse_from(["gitsign-credential-cache", "--socket", "/s", "--systemd-socket-activation"]).is_err(),
+            Args::try_parse_from([
+                "gitsign-credential-cache",
+                "--socket",
+                "/s",
+                "--systemd-socket-activation"
+            ])
+            .is_err(),
             "a path and socket activation exclude each other"
         );
     }

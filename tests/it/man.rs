@@ -22,6 +22,10 @@ fn man_pages_are_up_to_date() {
         let name = format!("gitsign-{}", sub.get_name());
         pages.push((format!("{name}.1"), render(sub.clone(), &name)));
     }
+    pages.push((
+        "gitsign-credential-cache.1".to_owned(),
+        render(gitsign::cli::credential_cache::Args::command(), "gitsign-credential-cache"),
+    ));
     let update = std::env::var_os("GITSIGN_UPDATE_MAN").is_some();
     for (file, bytes) in pages {
         let path = man.join(&file);
