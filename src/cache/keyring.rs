@@ -20,6 +20,8 @@ pub enum KeyringError {
     Unavailable(#[source] ::keyring::Error),
     #[error("the OS keyring refused the credential")]
     Store(#[source] ::keyring::Error),
+    #[error("the credential is not worth keeping: {0}")]
+    Expiring(String),
 }
 
 fn entry(key: &[u8]) -> Result<::keyring::Entry, KeyringError> {
@@ -53,12 +55,36 @@ pub fn get(key: &[u8], now: i64) -> Result<Option<Credential>, KeyringError> {
     }
 }
 
-/// File `credential` under `key`, replacing what was there.
-pub fn put(key: &[u8], credential: &Credential) -> Result<(), KeyringError> {
-    entry(key)?
+/// File `credential` under `key`, replacing what was there. On Linux the kernel is told to
+/// destroy the entry (the `user` key type wipes its payload when freed) once fewer than
+/// [`super::MIN_VALIDITY_SECS`] are left, so an entry nobody asks for again does not outlive
+/// its certificate.
+pub fn put(key: &[u8], credential: &Credential, now: i64) -> Result<(), KeyringError> {
+    let not_after = super::check_validity(credential, now, super::MIN_VALIDITY_SECS)
+        .map_err(|e| KeyringError::Expiring(e.to_string()))?;
+    let entry = entry(key)?;
+    entry
         .set_secret(&protocol::encode_credential(credential))
-        .map_err(KeyringError::Store)
+        .map_err(KeyringError::Store)?;
+    expire(&entry, not_after - super::MIN_VALIDITY_SECS - now);
+    Ok(())
 }
+
+#[cfg(target_os = "linux")]
+fn expire(entry: &::keyring::Entry, seconds: i64) {
+    let Some(k) = entry
+        .get_credential()
+        .downcast_ref::<::keyring::keyutils::KeyutilsCredential>()
+    else {
+        return;
+    };
+    if let Ok(key) = k.session.search(&k.description) {
+        let _ = key.set_timeout(seconds.max(1) as usize);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn expire(_entry: &::keyring::Entry, _seconds: i64) {}
 
 /// Remove the entry under `key`, if any.
 pub fn delete(key: &[u8]) -> Result<(), KeyringError> {

@@ -134,7 +134,12 @@ impl Cache {
         }
     }
 
-    pub fn store(&self, key: &CacheKey, credential: &Credential) -> Result<(), CacheError> {
+    pub fn store(
+        &self,
+        key: &CacheKey,
+        credential: &Credential,
+        now: i64,
+    ) -> Result<(), CacheError> {
         match self {
             Cache::Off => Ok(()),
             #[cfg(unix)]
@@ -144,7 +149,7 @@ impl Cache {
             #[cfg(not(unix))]
             Cache::Agent(_) => Err(CacheError::Unsupported),
             Cache::Keyring => {
-                keyring::put(&key.to_bytes(), credential).map_err(CacheError::Keyring)
+                keyring::put(&key.to_bytes(), credential, now).map_err(CacheError::Keyring)
             }
         }
     }
@@ -261,7 +266,7 @@ pub fn credentials(
     }
     let fresh = flow::login(http, req, env, say, now)?;
     if reachable && *cache != Cache::Off {
-        if let Err(e) = cache.store(key, &to_cached(&fresh)) {
+        if let Err(e) = cache.store(key, &to_cached(&fresh), now()) {
             say(&format!(
                 "gitsign: could not keep the credentials in {} ({})\n",
                 cache.describe(),

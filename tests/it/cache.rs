@@ -721,9 +721,24 @@ fn keyring_store_round_trip_on_linux_keyutils() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_secs() as i64;
-    gitsign::cache::keyring::put(&key, &credential).unwrap_or_else(|e| {
+    gitsign::cache::keyring::put(&key, &credential, now).unwrap_or_else(|e| {
         panic!("the Linux kernel keyring (keyutils) is not available in this environment: {e}")
     });
+    let description = format!(
+        "keyring-rs:{}@{}",
+        gitsign::verify::hex(&gitsign::crypto::sha256(&key)),
+        gitsign::cache::keyring::SERVICE
+    );
+    let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");
+    let line = keys
+        .lines()
+        .find(|l| l.contains(&description))
+        .unwrap_or_else(|| panic!("the entry is a kernel key: {keys}"));
+    let timeout = line.split_whitespace().nth(3).unwrap_or_default();
+    assert!(
+        timeout != "perm" && timeout.ends_with('m'),
+        "the kernel destroys the key before the certificate expires (timeout {timeout}): {line}"
+    );
     let back = gitsign::cache::keyring::get(&key, now)
         .expect("read back")
         .expect("the entry is there");
@@ -741,4 +756,18 @@ fn keyring_store_round_trip_on_linux_keyutils() {
         "and it was deleted, not kept"
     );
     gitsign::cache::keyring::delete(&key).expect("delete is idempotent");
+    let signer_key = gitsign::cache::CacheKey {
+        fulcio_url: stack.fulcio_url(),
+        issuer: stack.oidc_issuer(),
+        client_id: "sigstore".into(),
+        connector_id: String::new(),
+        directory: Some(dir.path().to_string_lossy().into_owned()),
+    };
+    assert!(
+        gitsign::cache::keyring::get(&signer_key.to_bytes(), now)
+            .expect("read")
+            .is_some(),
+        "the signers' entry is filed under the key gitsign computes"
+    );
+    gitsign::cache::keyring::delete(&signer_key.to_bytes()).expect("clean up");
 }
