@@ -7,5 +7,6 @@ mod hook;
 mod interop;
 mod man;
 mod online;
+mod props;
 mod sign;
 mod util;

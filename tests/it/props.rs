@@ -1,0 +1,261 @@
+//! Property tests: RFC 6962 inclusion proofs over trees built here, CMS parsing of mutated
+//! real signatures, and the config precedence default < git < SIGSTORE_* < GITSIGN_* < flag.
+
+use proptest::prelude::*;
+
+use gitsign::config::{Config, Key, Source, TABLE};
+use gitsign::crypto::sha256;
+use gitsign::trust::TrustedRoot;
+use gitsign::verify::{self, policy::Policy, tlog};
+
+use crate::util;
+
+// --- RFC 6962 §2.1: the tree and its audit paths, computed from the definitions ---
+
+fn node(l: &[u8; 32], r: &[u8; 32]) -> [u8; 32] {
+    let mut b = vec![0x01];
+    b.extend_from_slice(l);
+    b.extend_from_slice(r);
+    sha256(&b)
+}
+
+/// Largest power of two strictly below `n` (n ≥ 2).
+fn split(n: usize) -> usize {
+    let mut k = 1;
+    while k * 2 < n {
+        k *= 2;
+    }
+    k
+}
+
+/// MTH(D[n]) over leaf hashes.
+fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
+    match leaves.len() {
+        0 => sha256(b""),
+        1 => leaves[0],
+        n => {
+            let k = split(n);
+            node(&mth(&leaves[..k]), &mth(&leaves[k..]))
+        }
+    }
+}
+
+/// PATH(m, D[n]), leaf to root.
+fn path(m: usize, leaves: &[[u8; 32]]) -> Vec<[u8; 32]> {
+    let n = leaves.len();
+    if n <= 1 {
+        return Vec::new();
+    }
+    let k = split(n);
+    if m < k {
+        let mut p = path(m, &leaves[..k]);
+        p.push(mth(&leaves[k..]));
+        p
+    } else {
+        let mut p = path(m - k, &leaves[k..]);
+        p.push(mth(&leaves[..k]));
+        p
+    }
+}
+
+fn tree(n: usize, salt: u64) -> Vec<[u8; 32]> {
+    (0..n)
+        .map(|i| tlog::leaf_hash(format!("leaf {i} of {n} ({salt})").as_bytes()))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn inclusion_proofs_of_built_trees_verify(n in 1usize..600, pick in any::<prop::sample::Index>(), salt in any::<u64>()) {
+        let leaves = tree(n, salt);
+        let m = pick.index(n);
+        let root = mth(&leaves);
+        let proof = path(m, &leaves);
+        prop_assert!(
+            tlog::verify_inclusion(&leaves[m], m as u64, n as u64, &proof, &root),
+            "leaf {} of {} verifies with its audit path", m, n
+        );
+    }
+
+    #[test]
+    fn altered_inclusion_proofs_fail(
+        n in 2usize..400,
+        pick in any::<prop::sample::Index>(),
+        other in any::<prop::sample::Index>(),
+        byte in 0usize..32,
+        bit in 0u8..8,
+        salt in any::<u64>(),
+    ) {
+        let leaves = tree(n, salt);
+        let m = pick.index(n);
+        let root = mth(&leaves);
+        let proof = path(m, &leaves);
+        let o = other.index(n);
+        if o != m {
+            prop_assert!(
+                !tlog::verify_inclusion(&leaves[m], o as u64, n as u64, &proof, &root),
+                "leaf {} of {} must not verify at index {}", m, n, o
+            );
+            prop_assert!(
+                !tlog::verify_inclusion(&leaves[o], m as u64, n as u64, &proof, &root),
+                "another leaf must not verify with leaf {}'s path", m
+            );
+        }
+        if !proof.is_empty() {
+            let mut bad = proof.clone();
+            let i = pick.index(bad.len());
+            bad[i][byte] ^= 1 << bit;
+            prop_assert!(
+                !tlog::verify_inclusion(&leaves[m], m as u64, n as u64, &bad, &root),
+                "a flipped bit in proof hash {} must not verify", i
+            );
+            let short = &proof[..proof.len() - 1];
+            prop_assert!(
+                !tlog::verify_inclusion(&leaves[m], m as u64, n as u64, short, &root),
+                "a truncated proof must not verify"
+            );
+        }
+        let mut longer = proof.clone();
+        longer.push(root);
+        prop_assert!(
+            !tlog::verify_inclusion(&leaves[m], m as u64, n as u64, &longer, &root),
+            "a proof with an extra hash must not verify"
+        );
+    }
+}
+
+// --- CMS parsing of mutated real signatures ---
+
+/// The DER of a real gitsign signature (embedded Rekor entry) and its payload.
+fn real_signature() -> (Vec<u8>, Vec<u8>) {
+    let raw = util::read("gitsign-commits/fe1e62346d3c346a343d089e8b4c3fb57716bc94.commit");
+    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1)
+        .expect("the fixture commit is signed");
+    let der = gitsign::pem::decode_one(&split.signature, "SIGNED MESSAGE")
+        .expect("the signature is PEM armored");
+    (der, split.payload)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn mutated_signatures_parse_or_fail_cleanly(
+        cut in any::<prop::sample::Index>(),
+        flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 0..4),
+        truncate in any::<bool>(),
+    ) {
+        let (mut der, payload) = real_signature();
+        for (at, x) in &flips {
+            let i = at.index(der.len());
+            der[i] ^= x;
+        }
+        let whole = der.len();
+        let keep = cut.index(whole);
+        if truncate {
+            der.truncate(keep);
+        }
+        let root = TrustedRoot::public_good();
+        let policy = Policy::default();
+        let opts = verify::Options {
+            root: &root,
+            policy: &policy,
+            insecure_ignore_tlog: false,
+            insecure_ignore_sct: false,
+        };
+        if let Ok(msg) = gitsign::cms::parse(&der) {
+            let _ = msg.check(&payload);
+        }
+        let report = verify::verify_detached(&payload, &der, &opts);
+        if truncate && keep < whole / 2 {
+            prop_assert!(!report.is_good(), "half a signature cannot verify");
+        }
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_the_cms_parser(bytes in prop::collection::vec(any::<u8>(), 0..512), prefix in prop::sample::select(vec![&b""[..], b"\x30\x82", b"\x30\x80", b"-----BEGIN SIGNED MESSAGE-----\n"])) {
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(&bytes);
+        let _ = gitsign::cms::parse(&input);
+    }
+
+    #[test]
+    fn a_signature_over_another_payload_never_verifies(extra in prop::collection::vec(any::<u8>(), 1..64)) {
+        let (der, mut payload) = real_signature();
+        payload.extend_from_slice(&extra);
+        let root = TrustedRoot::public_good();
+        let policy = Policy::default();
+        let opts = verify::Options {
+            root: &root,
+            policy: &policy,
+            insecure_ignore_tlog: true,
+            insecure_ignore_sct: true,
+        };
+        let report = verify::verify_detached(&payload, &der, &opts);
+        prop_assert!(!report.is_good(), "appending to the payload breaks the messageDigest");
+    }
+}
+
+// --- Config precedence ---
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn config_precedence_holds_for_every_key(
+        row in prop::sample::select(TABLE.to_vec()),
+        git in prop::option::of("[a-z0-9]{1,8}"),
+        git_upper in any::<bool>(),
+        sigstore in prop::option::of("[a-z0-9]{1,8}"),
+        root_file in prop::option::of("[a-z0-9]{1,8}"),
+        gitsign in prop::option::of("[a-z0-9]{1,8}"),
+        flag in prop::option::of("[a-z0-9]{1,8}"),
+        noise in prop::collection::vec(("gitsign\\.[a-z]{1,6}", "[a-z]{1,4}"), 0..4),
+    ) {
+        let (key, git_name, sigstore_env, gitsign_env, default) = row;
+        // Noise keys first: the row's own key (last occurrence wins) is appended after.
+        let mut pairs: Vec<(String, String)> = noise
+            .into_iter()
+            .filter(|(k, _)| !TABLE.iter().any(|r| r.1.eq_ignore_ascii_case(k)))
+            .collect();
+        if let Some(v) = &git {
+            let name = if git_upper { git_name.to_ascii_uppercase() } else { git_name.to_ascii_lowercase() };
+            pairs.push((name, format!("git-{v}")));
+        }
+        let mut env: Vec<(&str, String)> = Vec::new();
+        if let (Some(name), Some(v)) = (sigstore_env, &sigstore) {
+            env.push((name, format!("sigstore-{v}")));
+        }
+        if key == Key::FulcioRoot {
+            if let Some(v) = &root_file {
+                env.push(("SIGSTORE_ROOT_FILE", format!("rootfile-{v}")));
+            }
+        }
+        if let (Some(name), Some(v)) = (gitsign_env, &gitsign) {
+            env.push((name, format!("gitsign-{v}")));
+        }
+        let lookup = |k: &str| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        let mut config = Config::resolve(&pairs, lookup);
+        if let Some(v) = &flag {
+            config.set_flag(key, format!("flag-{v}"), "--flag");
+        }
+
+        // The highest layer present wins.
+        let want: Option<(String, &str)> = flag.as_ref().map(|v| (format!("flag-{v}"), "flag"))
+            .or_else(|| gitsign_env.and(gitsign.as_ref()).map(|v| (format!("gitsign-{v}"), "env")))
+            .or_else(|| sigstore_env.and(sigstore.as_ref()).map(|v| (format!("sigstore-{v}"), "env")))
+            .or_else(|| (key == Key::FulcioRoot).then_some(()).and(root_file.as_ref()).map(|v| (format!("rootfile-{v}"), "env")))
+            .or_else(|| git.as_ref().map(|v| (format!("git-{v}"), "git")))
+            .or_else(|| default.map(|d| (d.to_owned(), "default")));
+        prop_assert_eq!(config.get(key).map(str::to_owned), want.as_ref().map(|w| w.0.clone()), "value of {:?}", key);
+        let source_kind = config.source(key).map(|s| match s {
+            Source::Flag(_) => "flag",
+            Source::Env(_) => "env",
+            Source::GitConfig(_) => "git",
+            Source::Default => "default",
+        });
+        prop_assert_eq!(source_kind, want.map(|w| w.1), "source of {:?}", key);
+    }
+}
