@@ -314,13 +314,11 @@ fn credentials(
     let cache = crate::cache::Cache::from_config(config);
     let cwd = std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned());
     let key = crate::cache::CacheKey::from_config(config, cwd);
-    match (cache, key) {
-        (Ok(cache), Ok(key)) => crate::cache::credentials(&cache, &key, http, request, env, &mut say, &now_unix),
-        (Err(e), _) | (_, Err(e)) => {
-            say(&format!("gitsign: not using the credential cache: {e}\n"));
-            crate::sign::flow::login(http, request, env, &mut say, &now_unix)
-        }
-    }
+    // An invalid setting is an error naming its source, like every other setting: signing
+    // without the cache the user asked for would hide the typo.
+    let cache = cache.map_err(crate::sign::flow::FlowError::Config)?;
+    let key = key.map_err(crate::sign::flow::FlowError::Config)?;
+    crate::cache::credentials(&cache, &key, http, request, env, &mut say, &now_unix)
 }
 
 /// The committer's email as git will record it (`git var GIT_COMMITTER_IDENT`).

@@ -56,6 +56,8 @@ pub enum FlowError {
     OnlineMode,
     #[error("the finished signature does not verify: {0}")]
     SelfCheck(String),
+    #[error("invalid credential cache setting")]
+    Config(#[source] crate::config::ConfigError),
 }
 
 impl FlowError {
@@ -75,6 +77,7 @@ impl FlowError {
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
             FlowError::OnlineMode => "sign other payloads in the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
             FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
+            FlowError::Config(_) => "fix the value named above: gitsign.cacheScope is 'directory' or 'user', gitsign.credentialStore is 'agent' or 'keyring'".to_owned(),
         };
         format!("{what}; {nothing}")
     }

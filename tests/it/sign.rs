@@ -257,6 +257,17 @@ fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_
 }
 
 #[test]
+fn invalid_cache_settings_refuse_to_sign_and_name_their_source() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    let repo = TestRepo::new();
+    repo.git(&["config", "gitsign.cacheScope", "repository"]);
+    assert_commit_refused(&repo, stack, &token, "invalid value 'repository' for git config gitsign.cachescope");
+    assert_eq!(stack.service_request_count(sigstore_local::Service::Fulcio), 0, "no certificate was requested");
+}
+
+#[test]
 fn faults_leave_no_commit_behind() {
     let local = start();
     let stack = &local.stack;
