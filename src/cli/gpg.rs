@@ -415,7 +415,61 @@ fn verify_inner(
         insecure_ignore_tlog: config.bool(Key::InsecureIgnoreTlog)?,
         insecure_ignore_sct: config.bool(Key::InsecureIgnoreSct)?,
     };
-    Ok(verify::verify_detached(&payload, &signature, &opts))
+    let report = verify::verify_detached(&payload, &signature, &opts);
+    if !verify::needs_log_lookup(&report) {
+        return Ok(report);
+    }
+    Ok(online_proof(&payload, &signature, &opts, &config).unwrap_or(report))
+}
+
+/// An online-mode signature (no embedded entry): the proof kept in the repository's cache or
+/// notes, else a Rekor lookup of the object id (kept for next time), as `gitsign verify` does.
+/// `None` when nothing could be looked up; the caller keeps its undecided report.
+fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Options<'_>, config: &crate::config::Config) -> Option<verify::Report> {
+    let ids = crate::git::object_id::signed_object_ids(payload, signature)?;
+    let repo = std::env::current_dir().ok().and_then(|d| gix::discover(d).ok());
+    let cache = repo.as_ref().map(|r| crate::proofs::Cache::new(r.common_dir()));
+    let mut kept = Vec::new();
+    if let Some(f) = cache.as_ref().and_then(|c| c.get(&ids.real)) {
+        kept.push(f.entry);
+    }
+    if let Some(r) = &repo {
+        if let Some(f) = crate::proofs::Notes::load(r).ok().and_then(|n| n.get(r, &ids.real)) {
+            kept.push(f.entry);
+        }
+    }
+    if !kept.is_empty() {
+        let report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &kept);
+        if !verify::needs_log_lookup(&report) {
+            return Some(report);
+        }
+    }
+    let msg = crate::cms::parse(signature).ok()?;
+    let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?).ok()?.to_pem();
+    let timeout = config.positive_int(Key::Timeout).ok().flatten().unwrap_or(10);
+    let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
+    let url = config.get(Key::Rekor).unwrap_or("https://rekor.sigstore.dev");
+    let deadline_secs = config.positive_int(Key::RekorDeadline).ok().flatten().unwrap_or(300);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
+    let wanted = [crate::proofs::Wanted { ids: ids.clone(), cert_pem }];
+    let found = crate::proofs::lookup(&http, url, &wanted, 1, deadline, deadline_secs).into_iter().next()?;
+    let mut report = verify::verify_detached(payload, signature, opts);
+    match found {
+        Ok(fetched) => {
+            let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
+            report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &entries);
+            if let (Some(verify::Anchor::Tlog { log_index, .. }), Some(cache)) = (&report.anchor, &cache) {
+                if let Some(f) = fetched.iter().find(|f| f.entry.log_index == *log_index) {
+                    let _ = cache.put(&ids.real, f);
+                }
+            }
+        }
+        Err(e) => {
+            let chain: Vec<String> = anyhow::Error::new(e).chain().map(|c| c.to_string()).collect();
+            report.outcome = Outcome::Undecided(format!("Rekor lookup at {url} failed: {}", chain.join(": ")));
+        }
+    }
+    Some(report)
 }
 
 #[cfg(test)]

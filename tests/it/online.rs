@@ -490,3 +490,44 @@ fn forged_cache_entries_and_notes_for_other_commits_are_rejected() {
         "the note that belongs verifies: {out}"
     );
 }
+
+/// git's own verification (`git verify-commit`, `git verify-tag`, through gitsign's gpg mode)
+/// looks online-mode commits and tags up too, and keeps the proof.
+#[test]
+fn git_verify_commit_and_verify_tag_look_online_mode_signatures_up() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let ids = online_commits(&repo, stack, 1, "git");
+    let git = |args: &[&str]| {
+        let mut cmd = repo.cmd("git");
+        cmd.args(["-c", "gpg.format=x509", "-c"])
+            .arg(format!("gpg.x509.program={}", gitsign_bin().display()))
+            .args(args)
+            .env("GITSIGN_REKOR_MODE", "online")
+            .env("SIGSTORE_ID_TOKEN", stack.mint_token(IDENTITY));
+        sigstore_env(&mut cmd, stack);
+        output(&mut cmd)
+    };
+    let (code, _, err) = git(&["verify-commit", "HEAD"]);
+    assert_eq!(
+        code, 0,
+        "git verify-commit accepts an online-mode commit after a Rekor lookup: {err}"
+    );
+    assert!(
+        repo.path()
+            .join(".git/gitsign/proofs")
+            .join(&ids[0][..2])
+            .join(format!("{}.json", &ids[0][2..]))
+            .is_file(),
+        "the proof found by git verify-commit is kept"
+    );
+
+    let (code, _, err) = git(&["tag", "-s", "-m", "release", "v1"]);
+    assert_eq!(code, 0, "git tag -s in online mode: {err}");
+    let (code, _, err) = git(&["verify-tag", "v1"]);
+    assert_eq!(
+        code, 0,
+        "git verify-tag finds the tag's entry under its real id: {err}"
+    );
+}

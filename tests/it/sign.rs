@@ -343,3 +343,62 @@ fn match_committer_refuses_another_identity() {
     let (code, _, err) = output(&mut cmd);
     assert_eq!(code, 0, "the matching committer signs: {err}");
 }
+
+/// `commit.gpgsign=true` over a 20-commit `git rebase --force-rebase`: every rewritten commit
+/// is signed, in both Rekor modes, and the whole range verifies (issue 5).
+#[test]
+fn rebase_of_twenty_commits_signs_every_commit_in_both_rekor_modes() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    for mode in ["offline", "online"] {
+        let repo = TestRepo::new();
+        repo.git(&["commit", "-q", "--allow-empty", "-m", "base"]);
+        for i in 0..20 {
+            std::fs::write(repo.path().join("n.txt"), format!("{i}\n")).expect("write file");
+            repo.git(&["add", "n.txt"]);
+            repo.git(&["commit", "-q", "-m", &format!("change {i}")]);
+        }
+        let mut rebase = git_signing(&repo, stack, Some(&token), &["-c", "commit.gpgsign=true", "rebase", "-q", "--force-rebase", "HEAD~20"]);
+        rebase.env("GITSIGN_REKOR_MODE", mode);
+        let (code, _, err) = output(&mut rebase);
+        assert_eq!(code, 0, "{mode}: the rebase signs through gitsign: {err}");
+        let signed = repo.git(&["log", "--format=%H", "HEAD~20..HEAD"]);
+        for id in signed.lines() {
+            let raw = repo.git(&["cat-file", "commit", id]);
+            assert!(raw.contains("\ngpgsig -----BEGIN SIGNED MESSAGE-----"), "{mode}: rebased commit {id} is signed");
+        }
+        let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD~20..HEAD");
+        assert_eq!(code, 0, "{mode}: all 20 rebased commits verify: {out}{err}");
+        assert_eq!(out.matches(" good ").count(), 20, "{mode}: twenty good lines: {out}");
+    }
+}
+
+/// A SHA-256 repository (`git init --object-format=sha256`): git asks for a `gpgsig-sha256`
+/// signature; offline mode verifies with git, online mode logs the commit's SHA-256 id.
+#[test]
+fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    let repo = TestRepo::new();
+    std::fs::remove_dir_all(repo.path().join(".git")).expect("drop the SHA-1 repository");
+    repo.git(&["init", "-q", "-b", "main", "--object-format=sha256"]);
+    let (code, _, err) = output(&mut git_signing(&repo, stack, Some(&token), &["commit", "-q", "--allow-empty", "-S", "-m", "offline"]));
+    assert_eq!(code, 0, "offline signing in a SHA-256 repository: {err}");
+    let raw = repo.git(&["cat-file", "commit", "HEAD"]);
+    assert!(raw.contains("\ngpgsig-sha256 -----BEGIN SIGNED MESSAGE-----"), "git stores the signature as gpgsig-sha256: {raw}");
+    let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-commit", "HEAD"]));
+    assert_eq!(code, 0, "git verify-commit accepts it: {err}");
+
+    let mut online = git_signing(&repo, stack, Some(&token), &["commit", "-q", "--allow-empty", "-S", "-m", "online"]);
+    online.env("GITSIGN_REKOR_MODE", "online");
+    let (code, _, err) = output(&mut online);
+    assert_eq!(code, 0, "online signing in a SHA-256 repository: {err}");
+    let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_eq!(id.len(), 64, "a SHA-256 commit id");
+    let http = gitsign::http::Http::new(std::time::Duration::from_secs(10));
+    let digest = gitsign::verify::hex(&gitsign::crypto::sha256(id.as_bytes()));
+    let found = gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
+    assert_eq!(found.len(), 1, "Rekor logs SHA-256 of the commit's real (SHA-256) id");
+}

@@ -41,6 +41,10 @@ struct Inner {
     tree: Tree,
     entries: Vec<Entry>,
     by_leaf: HashMap<merkle::Hash, usize>,
+    /// The search keys of each entry, parsed once when it is logged (a search then compares
+    /// strings instead of parsing every certificate: 1,000 searches over 1,000 entries went
+    /// from ~25 s of parsing to milliseconds).
+    index: Vec<Option<IndexKeys>>,
     file: File,
 }
 
@@ -75,12 +79,14 @@ impl Log {
         let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
         let mut tree = Tree::new();
         let mut by_leaf = HashMap::new();
+        let mut index = Vec::with_capacity(entries.len());
         for (i, e) in entries.iter().enumerate() {
             let leaf = merkle::leaf_hash(&e.body);
             tree.push(leaf);
             by_leaf.insert(leaf, i);
+            index.push(IndexKeys::of(&e.body));
         }
-        Ok(Self { key, tree_id, path, inner: Mutex::new(Inner { tree, entries, by_leaf, file }) })
+        Ok(Self { key, tree_id, path, inner: Mutex::new(Inner { tree, entries, by_leaf, index, file }) })
     }
 
     pub fn key(&self) -> &KeyPair {
@@ -200,6 +206,7 @@ impl Log {
             return Resp::rekor_error(500, &format!("cannot persist entry to {}: {e}", self.path.display()));
         }
         let index = inner.tree.push(leaf);
+        inner.index.push(IndexKeys::of(&entry.body));
         inner.entries.push(entry);
         inner.by_leaf.insert(leaf, index);
         match self.entry_json(&inner, index, faults) {
@@ -296,8 +303,8 @@ impl Log {
         let and = q.get("operator").and_then(Value::as_str) == Some("and");
         let inner = lock(&self.inner);
         let mut out = Vec::new();
-        for (i, e) in inner.entries.iter().enumerate() {
-            let Some(idx) = IndexKeys::of(&e.body) else { continue };
+        for (i, idx) in inner.index.iter().enumerate() {
+            let Some(idx) = idx else { continue };
             let checks = [
                 hash.as_ref().map(|h| idx.hash == *h),
                 email.as_ref().map(|m| idx.emails.contains(m)),
