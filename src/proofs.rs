@@ -7,6 +7,9 @@
 //!   entries of all objects fetched [`rekor::RETRIEVE_BATCH`] at a time with
 //!   `POST /api/v1/log/entries/retrieve`; `concurrency` requests in flight over one keep-alive
 //!   agent, each bounded by the client's timeout and retried once, all bounded by a deadline.
+//!   Measured with `scripts/bench-online` (1,000 commits, 50 ms added to every Rekor request,
+//!   2 cores): 4.75 s, against 122.6 s for Go gitsign's sequential search + GET per commit
+//!   (25.8x); the same range again from the cache: 0.39 s.
 //! - [`Cache`]: `<git common dir>/gitsign/proofs/<id[..2]>/<id[2..]>.json`, one file per object.
 //! - [`Notes`]: git notes under [`NOTES_REF`], one note per object, so proofs can be pushed and
 //!   fetched with the repository (`git push origin refs/notes/gitsign`).
