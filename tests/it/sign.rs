@@ -390,6 +390,8 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     assert!(raw.contains("\ngpgsig-sha256 -----BEGIN SIGNED MESSAGE-----"), "git stores the signature as gpgsig-sha256: {raw}");
     let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-commit", "HEAD"]));
     assert_eq!(code, 0, "git verify-commit accepts it: {err}");
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
+    assert_eq!(code, 0, "gitsign verify opens the SHA-256 repository and reads gpgsig-sha256: {out}{err}");
 
     let mut online = git_signing(&repo, stack, Some(&token), &["commit", "-q", "--allow-empty", "-S", "-m", "online"]);
     online.env("GITSIGN_REKOR_MODE", "online");
@@ -401,4 +403,6 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     let digest = gitsign::verify::hex(&gitsign::crypto::sha256(id.as_bytes()));
     let found = gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
     assert_eq!(found.len(), 1, "Rekor logs SHA-256 of the commit's real (SHA-256) id");
+    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD~1..HEAD");
+    assert_eq!(code, 0, "the online-mode commit verifies through a Rekor lookup by its SHA-256 id: {out}{err}");
 }
