@@ -419,13 +419,14 @@ fn verify_inner(
     if !verify::needs_log_lookup(&report) {
         return Ok(report);
     }
-    Ok(online_proof(&payload, &signature, &opts, &config).unwrap_or(report))
+    Ok(online_proof(&payload, &signature, &opts, &config, true).unwrap_or(report))
 }
 
 /// An online-mode signature (no embedded entry): the proof kept in the repository's cache or
 /// notes, else a Rekor lookup of the object id (kept for next time), as `gitsign verify` does.
-/// `None` when nothing could be looked up; the caller keeps its undecided report.
-fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Options<'_>, config: &crate::config::Config) -> Option<verify::Report> {
+/// `None` when nothing could be looked up; the caller keeps its undecided report. Without
+/// `network`, only kept proofs are consulted.
+pub(super) fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Options<'_>, config: &crate::config::Config, network: bool) -> Option<verify::Report> {
     let ids = crate::git::object_id::signed_object_ids(payload, signature)?;
     let repo = std::env::current_dir().ok().and_then(|d| gix::discover(d).ok());
     let cache = repo.as_ref().map(|r| crate::proofs::Cache::new(r.common_dir()));
@@ -443,6 +444,9 @@ fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Options<'_>, co
         if !verify::needs_log_lookup(&report) {
             return Some(report);
         }
+    }
+    if !network {
+        return None;
     }
     let msg = crate::cms::parse(signature).ok()?;
     let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?).ok()?.to_pem();

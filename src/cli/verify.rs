@@ -177,7 +177,7 @@ pub fn trust_setup(t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bo
     trust_setup_with(super::load_config()?, t)
 }
 
-fn trust_setup_with(mut config: crate::config::Config, t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
+pub fn trust_setup_with(mut config: crate::config::Config, t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
     if let Some(p) = &t.trusted_root {
         config.set_flag(Key::TrustedRoot, p.clone(), "--trusted-root");
     }

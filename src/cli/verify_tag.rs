@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::verify::{
-    open_repo, policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
+    open_repo, policy, trust_setup_with, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
 };
 use super::{output, CliError, CliResult};
 use crate::verify::{self, ObjectKind};
@@ -24,6 +24,9 @@ pub struct VerifyTagArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    /// Never use the network: a tag without an embedded or kept proof is reported undecided
+    #[arg(long)]
+    pub offline: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -31,7 +34,8 @@ pub struct VerifyTagArgs {
 
 pub fn run(args: &VerifyTagArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let (root, ignore_tlog, ignore_sct) = trust_setup(&args.trust)?;
+    let config = super::load_config()?;
+    let (root, ignore_tlog, ignore_sct) = trust_setup_with(config.clone(), &args.trust)?;
     let repo = open_repo()?;
     let (id, raw) = repo.tag(&args.tag).map_err(|e| {
         CliError::new(2, anyhow::Error::new(e)).hint("list annotated tags with `git tag -l`")
@@ -42,7 +46,15 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
         insecure_ignore_tlog: ignore_tlog,
         insecure_ignore_sct: ignore_sct,
     };
-    let report = verify::verify_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
+    let mut report = verify::verify_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
+    // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
+    if verify::needs_log_lookup(&report) {
+        if let Some(split) = crate::git::object::split_tag(&raw) {
+            if let Some(r) = super::gpg::online_proof(&split.payload, &split.signature, &opts, &config, !args.offline) {
+                report = r;
+            }
+        }
+    }
     match args.format {
         Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
         Format::Human => {
