@@ -45,43 +45,26 @@ pub fn rfc3339(t: i64) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-/// Links already proven in this process: SHA-256 of (issuer DER, certificate DER). A CA
-/// certificate signs every leaf of a range, and its own issuer's signature over it is the same
-/// fact every time: caching turns ~6 signature checks per commit into ~4 (a P-384 one among
-/// them). Only successes are cached, and the key covers both certificates' full bytes.
-static PROVEN_LINKS: std::sync::Mutex<Option<std::collections::HashSet<[u8; 32]>>> =
-    std::sync::Mutex::new(None);
-
-fn link_key(cert: &Cert, issuer: &Cert) -> [u8; 32] {
-    use sha2::Digest as _;
-    let mut h = sha2::Sha256::new();
-    h.update((issuer.der.len() as u64).to_be_bytes());
-    h.update(&issuer.der);
-    h.update(&cert.der);
-    h.finalize().into()
-}
+/// Links already proven in this process (see [`super::memo`]): a CA certificate signs every
+/// leaf of a range, and with a credential cache one leaf signs many commits.
+static PROVEN_LINKS: super::memo::Proven = super::memo::Proven::new();
 
 /// Whether `issuer` signed `cert`.
 pub fn issued_by(cert: &Cert, issuer: &Cert) -> bool {
     if cert.issuer_der != issuer.subject_der {
         return false;
     }
-    // Leaves are unique per signature: only links whose child is a CA are worth remembering.
-    let key = cert.is_ca().then(|| link_key(cert, issuer));
-    if let (Some(key), Ok(guard)) = (key, PROVEN_LINKS.lock()) {
-        if guard.as_ref().is_some_and(|set| set.contains(&key)) {
-            return true;
-        }
+    let key = super::memo::key(b"issued-by", &[&issuer.spki_der, &cert.der]);
+    if PROVEN_LINKS.contains(&key) {
+        return true;
     }
     let Some(digest) = Digest::from_signature_oid(&cert.signature_algorithm) else {
         return false;
     };
     let ok = PublicKey::from_spki_der(&issuer.spki_der)
         .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok());
-    if let (true, Some(key)) = (ok, key) {
-        if let Ok(mut guard) = PROVEN_LINKS.lock() {
-            guard.get_or_insert_with(Default::default).insert(key);
-        }
+    if ok {
+        PROVEN_LINKS.insert(key);
     }
     ok
 }

@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod cert;
 pub mod chain;
+pub mod memo;
 pub mod online;
 pub mod policy;
 pub mod rekor_body;

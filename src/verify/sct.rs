@@ -80,6 +80,9 @@ fn parse_list(ext_value: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
 
 /// Verify that at least one embedded SCT is signed by a CT log of the trust root that was
 /// valid when it signed. Returns the SCT time (Unix seconds).
+/// SCT signatures already verified in this process (see [`super::memo`]).
+static PROVEN_SCTS: super::memo::Proven = super::memo::Proven::new();
+
 pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64, SctError> {
     let ext = leaf.extension(&OID_SCT_LIST).ok_or(SctError::Missing)?;
     let scts = parse_list(&ext.value)?;
@@ -98,6 +101,10 @@ pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64,
         let secs = (sct.timestamp / 1000) as i64;
         if !log.valid_for.contains(secs) {
             continue;
+        }
+        let proven = super::memo::key(b"sct", &[&log.spki_der, &issuer.spki_der, &leaf.der, sct.signature]);
+        if PROVEN_SCTS.contains(&proven) {
+            return Ok(secs);
         }
         let mut signed = Vec::with_capacity(tbs.len() + 64);
         signed.push(0); // sct_version v1
@@ -119,6 +126,7 @@ pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64,
             }
         };
         if log.key.verify(digest, &signed, sct.signature).is_ok() {
+            PROVEN_SCTS.insert(proven);
             return Ok(secs);
         }
         err = SctError::BadSignature;
