@@ -281,7 +281,9 @@ fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut 
         oidc,
         committer_email,
     };
-    let http = crate::http::Http::new(std::time::Duration::from_secs(30));
+    // gitsign.timeout bounds each request (one retry on 5xx/timeouts), as for verification.
+    let timeout = config.positive_int(Key::Timeout)?.unwrap_or(30);
+    let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
     let env = |k: &str| std::env::var(k).ok();
     let started = std::time::Instant::now();
     let signed = credentials(config, &http, &request, &env, log)

@@ -267,6 +267,46 @@ fn invalid_cache_settings_refuse_to_sign_and_name_their_source() {
     assert_eq!(stack.service_request_count(sigstore_local::Service::Fulcio), 0, "no certificate was requested");
 }
 
+/// Issue #5: a Rekor that does not answer within gitsign.timeout, and a user who cancels the
+/// browser login, both leave no commit behind and say why.
+#[test]
+fn rekor_timeout_and_cancelled_login_leave_no_commit_behind() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    repo.git(&["commit", "--allow-empty", "-q", "-m", "base"]);
+
+    repo.git(&["config", "gitsign.timeout", "1"]);
+    stack.set_faults(Service::Rekor, Faults { delay: Some(std::time::Duration::from_secs(4)), ..Faults::default() });
+    let started = Instant::now();
+    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "transparency log");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the timeout bounds the wait: {:?}", started.elapsed());
+    stack.clear_faults();
+    repo.git(&["config", "--unset", "gitsign.timeout"]);
+
+    // The "browser" answers the redirect with error=access_denied, as a provider does when the
+    // user clicks cancel.
+    let cancel = repo.path().join(".git/cancel.py");
+    std::fs::write(
+        &cancel,
+        "import sys, urllib.parse, urllib.request\n\
+q = urllib.parse.parse_qs(urllib.parse.urlparse(sys.argv[1]).query)\n\
+back = q['redirect_uri'][0] + '?error=access_denied&error_description=cancelled&state=' + urllib.parse.quote(q['state'][0])\n\
+try:\n    urllib.request.urlopen(back)\nexcept Exception:\n    pass\n",
+    )
+    .expect("write opener");
+    let before = head(&repo);
+    let certs_before = stack.service_request_count(Service::Fulcio);
+    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "must not exist"]);
+    cmd.env("GITSIGN_URL_OPENER", format!("python3 {} {{{{.URL}}}}", cancel.display()));
+    let (code, out, err) = output(&mut cmd);
+    assert_ne!(code, 0, "a cancelled login fails the commit: {err}");
+    assert_eq!(head(&repo), before, "no commit was created");
+    assert!(err.contains("access_denied"), "the provider's answer is shown: {err}");
+    assert!(!out.contains("BEGIN SIGNED MESSAGE"), "nothing signed on stdout: {out}");
+    assert_eq!(stack.service_request_count(Service::Fulcio), certs_before, "no certificate was requested");
+}
+
 #[test]
 fn faults_leave_no_commit_behind() {
     let local = start();
