@@ -126,16 +126,17 @@ struct RawAuthority {
     valid_for: Option<RawValidity>,
 }
 
+/// `X509CertificateChain` of the protobuf-specs JSON mapping (also used by bundles).
 #[derive(Deserialize)]
-struct RawChain {
+pub(crate) struct RawChain {
     #[serde(default)]
-    certificates: Vec<RawCert>,
+    pub(crate) certificates: Vec<RawCert>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RawCert {
-    raw_bytes: String,
+pub(crate) struct RawCert {
+    pub(crate) raw_bytes: String,
 }
 
 #[derive(Deserialize)]

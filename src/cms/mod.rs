@@ -280,21 +280,6 @@ fn single_value<'a>(attrs: &'a [Attribute], oid: &ObjectIdentifier) -> Option<&'
     }
 }
 
-/// issuer Name DER and serial INTEGER contents of a certificate.
-fn issuer_and_serial(cert: &[u8]) -> Result<(&[u8], &[u8]), DerError> {
-    let (cert, _) = expect(cert, der_walk::SEQUENCE, "Certificate")?;
-    let (tbs, _) = expect(cert.value, der_walk::SEQUENCE, "TBSCertificate")?;
-    let (first, rest) = read(tbs.value)?;
-    let (serial, rest) = if first.tag == ctx(0) {
-        expect(rest, der_walk::INTEGER, "serialNumber")?
-    } else {
-        (first, rest)
-    };
-    let (_sig, rest) = expect(rest, der_walk::SEQUENCE, "signature")?;
-    let (issuer, _) = expect(rest, der_walk::SEQUENCE, "issuer")?;
-    Ok((issuer.raw, serial.value))
-}
-
 impl SignedMessage {
     /// The unsigned attributes with `oid`.
     pub fn unsigned_attribute(&self, oid: &ObjectIdentifier) -> Option<&Attribute> {
@@ -306,8 +291,8 @@ impl SignedMessage {
         self.certificates
             .iter()
             .position(|c| match &self.signer.sid {
-                SignerId::IssuerSerial { issuer, serial } => issuer_and_serial(c)
-                    .is_ok_and(|(i, s)| i == issuer.as_slice() && s == serial.as_slice()),
+                SignerId::IssuerSerial { issuer, serial } => crate::verify::cert::Cert::parse(c)
+                    .is_ok_and(|c| &c.issuer_der == issuer && &c.serial == serial),
                 SignerId::SubjectKeyId(ski) => crate::verify::cert::Cert::parse(c)
                     .ok()
                     .and_then(|c| c.subject_key_id())

@@ -9,6 +9,7 @@
 //! hint, but one that disagrees with the artifact is rejected; a DSSE envelope must hold an
 //! in-toto statement naming the artifact's digest among its subjects.
 
+use crate::trust::{RawCert, RawChain};
 use base64::Engine as _;
 use serde::Deserialize;
 
@@ -170,18 +171,6 @@ struct RawMaterial {
 struct RawKeyId {
     #[serde(default)]
     hint: String,
-}
-
-#[derive(Deserialize)]
-struct RawChain {
-    #[serde(default)]
-    certificates: Vec<RawCert>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawCert {
-    raw_bytes: String,
 }
 
 #[derive(Deserialize)]
