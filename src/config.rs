@@ -217,11 +217,29 @@ pub const TABLE: &[Row] = &[
         Some("false"),
     ),
     // Seconds one Rekor lookup request may take (connect, send, receive) before it is retried.
-    (Key::Timeout, "gitsign.timeout", None, Some("GITSIGN_TIMEOUT"), Some("10")),
+    (
+        Key::Timeout,
+        "gitsign.timeout",
+        None,
+        Some("GITSIGN_TIMEOUT"),
+        Some("10"),
+    ),
     // Rekor lookup requests in flight at once when verifying ranges of online-mode commits.
-    (Key::RekorConcurrency, "gitsign.rekorConcurrency", None, Some("GITSIGN_REKOR_CONCURRENCY"), Some("16")),
+    (
+        Key::RekorConcurrency,
+        "gitsign.rekorConcurrency",
+        None,
+        Some("GITSIGN_REKOR_CONCURRENCY"),
+        Some("16"),
+    ),
     // Seconds all Rekor lookups of one `gitsign verify` may take together.
-    (Key::RekorDeadline, "gitsign.rekorDeadline", None, Some("GITSIGN_REKOR_DEADLINE"), Some("300")),
+    (
+        Key::RekorDeadline,
+        "gitsign.rekorDeadline",
+        None,
+        Some("GITSIGN_REKOR_DEADLINE"),
+        Some("300"),
+    ),
     // The `gitsign hook` policy file; a relative path is relative to the git directory.
     (Key::Policy, "gitsign.policy", None, None, None),
     (
@@ -407,7 +425,11 @@ impl Config {
     }
 
     pub fn cache_scope(&self) -> Result<CacheScope, ConfigError> {
-        match self.get(Key::CacheScope).map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .get(Key::CacheScope)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("directory") => Ok(CacheScope::Directory),
             Some("user") => Ok(CacheScope::User),
             Some(_) => Err(self.invalid(Key::CacheScope, "expected 'directory' or 'user'")),
@@ -415,7 +437,11 @@ impl Config {
     }
 
     pub fn credential_store(&self) -> Result<CredentialStore, ConfigError> {
-        match self.get(Key::CredentialStore).map(str::to_ascii_lowercase).as_deref() {
+        match self
+            .get(Key::CredentialStore)
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("agent") => Ok(CredentialStore::Agent),
             Some("keyring") => Ok(CredentialStore::Keyring),
             Some(_) => Err(self.invalid(Key::CredentialStore, "expected 'agent' or 'keyring'")),
@@ -559,18 +585,48 @@ mod tests {
     #[test]
     fn cache_settings_default_to_go_gitsigns_behaviour_and_refuse_garbage() {
         let c = Config::resolve(&[], env(&[]));
-        assert_eq!(c.cache_scope(), Ok(CacheScope::Directory), "keyed by directory by default, like Go gitsign");
-        assert_eq!(c.credential_store(), Ok(CredentialStore::Agent), "the daemon by default");
-        assert_eq!(c.get(Key::CredentialCache), None, "no cache unless GITSIGN_CREDENTIAL_CACHE names a socket");
-        let git = vec![("gitsign.cacheScope".to_owned(), "User".to_owned()), ("gitsign.credentialStore".to_owned(), "keyring".to_owned())];
+        assert_eq!(
+            c.cache_scope(),
+            Ok(CacheScope::Directory),
+            "keyed by directory by default, like Go gitsign"
+        );
+        assert_eq!(
+            c.credential_store(),
+            Ok(CredentialStore::Agent),
+            "the daemon by default"
+        );
+        assert_eq!(
+            c.get(Key::CredentialCache),
+            None,
+            "no cache unless GITSIGN_CREDENTIAL_CACHE names a socket"
+        );
+        let git = vec![
+            ("gitsign.cacheScope".to_owned(), "User".to_owned()),
+            ("gitsign.credentialStore".to_owned(), "keyring".to_owned()),
+        ];
         let c = Config::resolve(&git, env(&[("GITSIGN_CREDENTIAL_CACHE", "/run/s.sock")]));
-        assert_eq!(c.cache_scope(), Ok(CacheScope::User), "git config selects the user scope");
-        assert_eq!(c.credential_store(), Ok(CredentialStore::Keyring), "git config selects the keyring");
-        assert_eq!(c.get(Key::CredentialCache), Some("/run/s.sock"), "Go gitsign's variable names the socket");
+        assert_eq!(
+            c.cache_scope(),
+            Ok(CacheScope::User),
+            "git config selects the user scope"
+        );
+        assert_eq!(
+            c.credential_store(),
+            Ok(CredentialStore::Keyring),
+            "git config selects the keyring"
+        );
+        assert_eq!(
+            c.get(Key::CredentialCache),
+            Some("/run/s.sock"),
+            "Go gitsign's variable names the socket"
+        );
         let c = Config::resolve(&[], env(&[("GITSIGN_CACHE_SCOPE", "repo")]));
         assert_eq!(
             c.cache_scope().map_err(|e| e.to_string()),
-            Err("invalid value 'repo' for GITSIGN_CACHE_SCOPE: expected 'directory' or 'user'".to_owned()),
+            Err(
+                "invalid value 'repo' for GITSIGN_CACHE_SCOPE: expected 'directory' or 'user'"
+                    .to_owned()
+            ),
             "an unknown scope is an error naming its source"
         );
         let c = Config::resolve(&[], env(&[("GITSIGN_CREDENTIAL_STORE", "disk")]));

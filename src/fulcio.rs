@@ -44,7 +44,13 @@ pub enum FulcioError {
 impl FulcioError {
     /// Whether the identity token was the problem (Fulcio answers 401 for those).
     pub fn is_token_problem(&self) -> bool {
-        matches!(self, FulcioError::Refused { status: 401 | 403, .. })
+        matches!(
+            self,
+            FulcioError::Refused {
+                status: 401 | 403,
+                ..
+            }
+        )
     }
 }
 
@@ -79,32 +85,52 @@ pub fn request_certificate(
     let url = format!("{}/api/v2/signingCert", fulcio_url.trim_end_matches('/'));
     let reply = http
         .post_json(&url, &body)
-        .map_err(|source| FulcioError::Http { url: url.clone(), source })?;
+        .map_err(|source| FulcioError::Http {
+            url: url.clone(),
+            source,
+        })?;
     if !reply.ok() {
         let message = serde_json::from_slice::<Value>(&reply.body)
             .ok()
             .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| reply.snippet());
-        return Err(FulcioError::Refused { status: reply.status, message });
+        return Err(FulcioError::Refused {
+            status: reply.status,
+            message,
+        });
     }
-    let v: Value = serde_json::from_slice(&reply.body).map_err(|e| FulcioError::Malformed(format!("not JSON: {e}")))?;
-    let pems = ["/signedCertificateEmbeddedSct/chain/certificates", "/signedCertificateDetachedSct/chain/certificates"]
-        .iter()
-        .find_map(|p| v.pointer(p).and_then(Value::as_array))
-        .ok_or_else(|| FulcioError::Malformed("no certificate chain".into()))?;
+    let v: Value = serde_json::from_slice(&reply.body)
+        .map_err(|e| FulcioError::Malformed(format!("not JSON: {e}")))?;
+    let pems = [
+        "/signedCertificateEmbeddedSct/chain/certificates",
+        "/signedCertificateDetachedSct/chain/certificates",
+    ]
+    .iter()
+    .find_map(|p| v.pointer(p).and_then(Value::as_array))
+    .ok_or_else(|| FulcioError::Malformed("no certificate chain".into()))?;
     let mut certs = Vec::new();
     for pem in pems {
-        let pem = pem.as_str().ok_or_else(|| FulcioError::Malformed("a chain entry is not a string".into()))?;
+        let pem = pem
+            .as_str()
+            .ok_or_else(|| FulcioError::Malformed("a chain entry is not a string".into()))?;
         let der = crate::pem::decode_one(pem.as_bytes(), "CERTIFICATE")
             .map_err(|e| FulcioError::Malformed(format!("a chain entry is not PEM: {e}")))?;
         certs.push(Cert::parse(&der).map_err(FulcioError::Certificate)?);
     }
-    let (leaf, extra) = certs.split_first().ok_or_else(|| FulcioError::Malformed("the chain is empty".into()))?;
+    let (leaf, extra) = certs
+        .split_first()
+        .ok_or_else(|| FulcioError::Malformed("the chain is empty".into()))?;
     check(leaf, extra, key, root, now)
 }
 
 /// The checks on an issued certificate, separate from the round trip so they are testable.
-pub fn check(leaf: &Cert, extra: &[Cert], key: &EphemeralKey, root: &TrustedRoot, now: i64) -> Result<Issued, FulcioError> {
+pub fn check(
+    leaf: &Cert,
+    extra: &[Cert],
+    key: &EphemeralKey,
+    root: &TrustedRoot,
+    now: i64,
+) -> Result<Issued, FulcioError> {
     if leaf.spki_der != key.spki_der() {
         return Err(FulcioError::KeyMismatch);
     }
@@ -112,5 +138,9 @@ pub fn check(leaf: &Cert, extra: &[Cert], key: &EphemeralKey, root: &TrustedRoot
     let at = now.max(leaf.not_before);
     let path = chain::verify_chain(leaf, extra, root, at).map_err(FulcioError::Chain)?;
     sct::verify_sct(leaf, &path.issuer, root).map_err(FulcioError::Sct)?;
-    Ok(Issued { leaf: leaf.clone(), issuers: path.issuers, chain: extra.to_vec() })
+    Ok(Issued {
+        leaf: leaf.clone(),
+        issuers: path.issuers,
+        chain: extra.to_vec(),
+    })
 }

@@ -69,7 +69,9 @@ impl Http {
             .http_status_as_error(false)
             .user_agent(concat!("gitsign-rs/", env!("CARGO_PKG_VERSION")))
             .build();
-        Http { agent: ureq::Agent::new_with_config(config) }
+        Http {
+            agent: ureq::Agent::new_with_config(config),
+        }
     }
 
     pub fn get(&self, url: &str) -> Result<Reply, HttpError> {
@@ -88,13 +90,25 @@ impl Http {
         self.send(url, &[], Body::Form(form))
     }
 
-    pub fn post_bytes(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Reply, HttpError> {
+    pub fn post_bytes(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Reply, HttpError> {
         self.send(url, &[], Body::Bytes(content_type, body))
     }
 
-    fn send(&self, url: &str, headers: &[(&str, &str)], body: Body<'_>) -> Result<Reply, HttpError> {
+    fn send(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+    ) -> Result<Reply, HttpError> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
-            return Err(HttpError::BadUrl { url: url.to_owned() });
+            return Err(HttpError::BadUrl {
+                url: url.to_owned(),
+            });
         }
         match self.once(url, headers, &body) {
             Ok(r) if r.status < 500 => Ok(r),
@@ -106,8 +120,16 @@ impl Http {
         }
     }
 
-    fn once(&self, url: &str, headers: &[(&str, &str)], body: &Body<'_>) -> Result<Reply, HttpError> {
-        let err = |source| HttpError::Transport { url: url.to_owned(), source: Box::new(source) };
+    fn once(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &Body<'_>,
+    ) -> Result<Reply, HttpError> {
+        let err = |source| HttpError::Transport {
+            url: url.to_owned(),
+            source: Box::new(source),
+        };
         let result = match body {
             Body::None => {
                 let mut rq = self.agent.get(url);
@@ -116,8 +138,16 @@ impl Http {
                 }
                 rq.call()
             }
-            Body::Json(v) => self.agent.post(url).header("Accept", "application/json").send_json(v),
-            Body::Form(f) => self.agent.post(url).header("Accept", "application/json").send_form(f.iter().copied()),
+            Body::Json(v) => self
+                .agent
+                .post(url)
+                .header("Accept", "application/json")
+                .send_json(v),
+            Body::Form(f) => self
+                .agent
+                .post(url)
+                .header("Accept", "application/json")
+                .send_form(f.iter().copied()),
             Body::Bytes(ct, b) => self.agent.post(url).header("Content-Type", *ct).send(*b),
         };
         let mut resp = result.map_err(err)?;
@@ -127,7 +157,16 @@ impl Http {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(err)?;
-        Ok(Reply { status, body, location })
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(err)?;
+        Ok(Reply {
+            status,
+            body,
+            location,
+        })
     }
 }

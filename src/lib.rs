@@ -22,21 +22,21 @@
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
 //! touches the environment, files and stdio.
 
+pub mod cache;
 pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
-pub mod pem;
-pub mod policy_file;
 pub mod http;
 pub mod oidc;
-pub mod fulcio;
-pub mod sign;
-pub mod cache;
-pub mod rekor;
+pub mod pem;
+pub mod policy_file;
 pub mod proofs;
+pub mod rekor;
+pub mod sign;
 pub mod trust;
 pub mod ui;
 pub mod verify;

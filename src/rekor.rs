@@ -47,7 +47,10 @@ fn hex_decode(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 || !s.is_ascii() {
         return None;
     }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// Upload the hashedrekord entry for (`digest` of the signed attributes, `signature`,
@@ -61,10 +64,16 @@ pub fn upload_entry(
     root: &TrustedRoot,
 ) -> Result<Logged, RekorError> {
     let body = tlog::hashedrekord_body(&crate::verify::hex(digest), signature, cert_pem);
-    let proposed: Value = serde_json::from_slice(&body).map_err(|e| RekorError::Malformed(e.to_string()))?;
+    let proposed: Value =
+        serde_json::from_slice(&body).map_err(|e| RekorError::Malformed(e.to_string()))?;
     let base = rekor_url.trim_end_matches('/');
     let url = format!("{base}/api/v1/log/entries");
-    let reply = http.post_json(&url, &proposed).map_err(|source| RekorError::Http { url: url.clone(), source })?;
+    let reply = http
+        .post_json(&url, &proposed)
+        .map_err(|source| RekorError::Http {
+            url: url.clone(),
+            source,
+        })?;
     let reply = match reply.status {
         409 => {
             // Already logged: Rekor names the existing entry in Location (and the message).
@@ -74,9 +83,12 @@ pub fn upload_entry(
                 .and_then(|l| l.rsplit('/').next())
                 .map(str::to_owned)
                 .or_else(|| uuid_from_message(&reply.body))
-                .ok_or_else(|| RekorError::Malformed("409 without the existing entry's UUID".into()))?;
+                .ok_or_else(|| {
+                    RekorError::Malformed("409 without the existing entry's UUID".into())
+                })?;
             let get = format!("{base}/api/v1/log/entries/{uuid}");
-            http.get(&get).map_err(|source| RekorError::Http { url: get, source })?
+            http.get(&get)
+                .map_err(|source| RekorError::Http { url: get, source })?
         }
         _ => reply,
     };
@@ -85,9 +97,13 @@ pub fn upload_entry(
             .ok()
             .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
             .unwrap_or_else(|| reply.snippet());
-        return Err(RekorError::Refused { status: reply.status, message });
+        return Err(RekorError::Refused {
+            status: reply.status,
+            message,
+        });
     }
-    let v: Value = serde_json::from_slice(&reply.body).map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(&reply.body)
+        .map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))?;
     let entry = parse_entry(&v)?;
     if entry.canonicalized_body != body {
         return Err(RekorError::BodyMismatch);
@@ -126,7 +142,11 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
         .and_then(Value::as_str)
         .and_then(|s| b64.decode(s).ok())
         .ok_or_else(|| bad("no base64 body"))?;
-    let int = |v: &Value, k: &str| v.get(k).and_then(Value::as_i64).ok_or_else(|| RekorError::Malformed(format!("no integer {k}")));
+    let int = |v: &Value, k: &str| {
+        v.get(k)
+            .and_then(Value::as_i64)
+            .ok_or_else(|| RekorError::Malformed(format!("no integer {k}")))
+    };
     let log_id = e
         .get("logID")
         .and_then(Value::as_str)
@@ -135,22 +155,37 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
     let set = e
         .pointer("/verification/signedEntryTimestamp")
         .and_then(Value::as_str)
-        .map(|s| b64.decode(s).map_err(|_| bad("signedEntryTimestamp is not base64")))
+        .map(|s| {
+            b64.decode(s)
+                .map_err(|_| bad("signedEntryTimestamp is not base64"))
+        })
         .transpose()?;
     let proof = match e.pointer("/verification/inclusionProof") {
         Some(p) => {
             let hashes = p
                 .get("hashes")
                 .and_then(Value::as_array)
-                .map(|a| a.iter().map(|h| h.as_str().and_then(hex_decode)).collect::<Option<Vec<_>>>())
+                .map(|a| {
+                    a.iter()
+                        .map(|h| h.as_str().and_then(hex_decode))
+                        .collect::<Option<Vec<_>>>()
+                })
                 .unwrap_or(Some(Vec::new()))
                 .ok_or_else(|| bad("an inclusion proof hash is not hex"))?;
             Some(InclusionProof {
                 log_index: int(p, "logIndex")?,
-                root_hash: p.get("rootHash").and_then(Value::as_str).and_then(hex_decode).ok_or_else(|| bad("no hex rootHash"))?,
+                root_hash: p
+                    .get("rootHash")
+                    .and_then(Value::as_str)
+                    .and_then(hex_decode)
+                    .ok_or_else(|| bad("no hex rootHash"))?,
                 tree_size: int(p, "treeSize")?,
                 hashes,
-                checkpoint: p.get("checkpoint").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                checkpoint: p
+                    .get("checkpoint")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
             })
         }
         None => None,
@@ -158,7 +193,12 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
     let (kind, version) = serde_json::from_slice::<Value>(&body)
         .ok()
         .map(|b| {
-            let s = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+            let s = |k: &str| {
+                b.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
             (s("kind"), s("apiVersion"))
         })
         .unwrap_or_default();
@@ -189,14 +229,22 @@ pub struct Fetched {
 
 /// Decode a kept proof (the JSON of [`Fetched::json`]).
 pub fn parse_proof(json: &[u8]) -> Result<Fetched, RekorError> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))?;
+    let v: Value = serde_json::from_slice(json)
+        .map_err(|e| RekorError::Malformed(format!("not JSON: {e}")))?;
     fetched(v)
 }
 
 fn fetched(v: Value) -> Result<Fetched, RekorError> {
     let entry = parse_entry(&v)?;
-    let uuid = v.as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
-    Ok(Fetched { uuid, json: v.to_string(), entry })
+    let uuid = v
+        .as_object()
+        .and_then(|o| o.keys().next().cloned())
+        .unwrap_or_default();
+    Ok(Fetched {
+        uuid,
+        json: v.to_string(),
+        entry,
+    })
 }
 
 fn refused(status: u16, reply: &crate::http::Reply) -> RekorError {
@@ -208,7 +256,12 @@ fn refused(status: u16, reply: &crate::http::Reply) -> RekorError {
 }
 
 fn post(http: &Http, url: &str, body: &Value) -> Result<Value, RekorError> {
-    let reply = http.post_json(url, body).map_err(|source| RekorError::Http { url: url.to_owned(), source })?;
+    let reply = http
+        .post_json(url, body)
+        .map_err(|source| RekorError::Http {
+            url: url.to_owned(),
+            source,
+        })?;
     if !reply.ok() {
         return Err(refused(reply.status, &reply));
     }
@@ -216,15 +269,31 @@ fn post(http: &Http, url: &str, body: &Value) -> Result<Value, RekorError> {
 }
 
 /// UUIDs of the entries logging `sha256:<digest_hex>` (`POST /api/v1/index/retrieve`).
-pub fn search_hash(http: &Http, rekor_url: &str, digest_hex: &str) -> Result<Vec<String>, RekorError> {
-    search(http, rekor_url, &serde_json::json!({ "hash": format!("sha256:{digest_hex}") }))
+pub fn search_hash(
+    http: &Http,
+    rekor_url: &str,
+    digest_hex: &str,
+) -> Result<Vec<String>, RekorError> {
+    search(
+        http,
+        rekor_url,
+        &serde_json::json!({ "hash": format!("sha256:{digest_hex}") }),
+    )
 }
 
 /// UUIDs of the entries signed by the key of `cert_pem`: Go gitsign's query
 /// (`{"publicKey": {"format": "x509", "content": base64(PEM)}}`).
-pub fn search_public_key(http: &Http, rekor_url: &str, cert_pem: &str) -> Result<Vec<String>, RekorError> {
+pub fn search_public_key(
+    http: &Http,
+    rekor_url: &str,
+    cert_pem: &str,
+) -> Result<Vec<String>, RekorError> {
     let content = base64::engine::general_purpose::STANDARD.encode(cert_pem.as_bytes());
-    search(http, rekor_url, &serde_json::json!({ "publicKey": { "format": "x509", "content": content } }))
+    search(
+        http,
+        rekor_url,
+        &serde_json::json!({ "publicKey": { "format": "x509", "content": content } }),
+    )
 }
 
 fn search(http: &Http, rekor_url: &str, query: &Value) -> Result<Vec<String>, RekorError> {
@@ -233,25 +302,44 @@ fn search(http: &Http, rekor_url: &str, query: &Value) -> Result<Vec<String>, Re
     let list = match v {
         Value::Null => return Ok(Vec::new()),
         Value::Array(a) => a,
-        _ => return Err(RekorError::Malformed("the index answer is not a list of UUIDs".into())),
+        _ => {
+            return Err(RekorError::Malformed(
+                "the index answer is not a list of UUIDs".into(),
+            ))
+        }
     };
     list.into_iter()
         .map(|u| match u {
-            Value::String(s) if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_hexdigit()) => Ok(s),
-            _ => Err(RekorError::Malformed("the index answer holds something that is not a UUID".into())),
+            Value::String(s)
+                if !s.is_empty() && s.len() <= 128 && s.bytes().all(|b| b.is_ascii_hexdigit()) =>
+            {
+                Ok(s)
+            }
+            _ => Err(RekorError::Malformed(
+                "the index answer holds something that is not a UUID".into(),
+            )),
         })
         .collect()
 }
 
 /// The entries with these UUIDs, [`RETRIEVE_BATCH`] per `POST /api/v1/log/entries/retrieve`.
 /// Entries Rekor does not know are simply absent from the answer.
-pub fn retrieve(http: &Http, rekor_url: &str, uuids: &[String]) -> Result<Vec<Fetched>, RekorError> {
-    let url = format!("{}/api/v1/log/entries/retrieve", rekor_url.trim_end_matches('/'));
+pub fn retrieve(
+    http: &Http,
+    rekor_url: &str,
+    uuids: &[String],
+) -> Result<Vec<Fetched>, RekorError> {
+    let url = format!(
+        "{}/api/v1/log/entries/retrieve",
+        rekor_url.trim_end_matches('/')
+    );
     let mut out = Vec::new();
     for batch in uuids.chunks(RETRIEVE_BATCH) {
         let v = post(http, &url, &serde_json::json!({ "entryUUIDs": batch }))?;
         let Value::Array(items) = v else {
-            return Err(RekorError::Malformed("the retrieve answer is not a list of entries".into()));
+            return Err(RekorError::Malformed(
+                "the retrieve answer is not a list of entries".into(),
+            ));
         };
         for item in items {
             out.push(fetched(item)?);

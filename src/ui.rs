@@ -62,7 +62,10 @@ impl Progress {
             return;
         }
         self.last_draw = Some(std::time::Instant::now());
-        eprint(&format!("\r{} {}/{} commits", self.what, self.done, self.total));
+        eprint(&format!(
+            "\r{} {}/{} commits",
+            self.what, self.done, self.total
+        ));
     }
 
     pub fn finish(&mut self) {

@@ -8,6 +8,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mut args = vec![OsString::from("gitsign")];
-    args.extend(data.split(|b| *b == 0).map(|a| OsString::from_vec(a.to_vec())));
+    args.extend(
+        data.split(|b| *b == 0)
+            .map(|a| OsString::from_vec(a.to_vec())),
+    );
     let _ = gitsign::cli::gpg::parse(&args);
 });

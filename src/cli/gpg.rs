@@ -217,14 +217,26 @@ struct SignLog {
 
 impl SignLog {
     fn open(path: Option<&str>) -> SignLog {
-        let file = path.and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
-        let tty = std::fs::OpenOptions::new().write(true).open("/dev/tty").ok();
+        let file = path.and_then(|p| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+        });
+        let tty = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/tty")
+            .ok();
         SignLog { file, tty }
     }
 
     /// The terminal (else stderr) and the log file.
     fn say(&mut self, text: &str) {
-        let shown = self.tty.as_mut().is_some_and(|t| t.write_all(text.as_bytes()).and_then(|_| t.flush()).is_ok());
+        let shown = self
+            .tty
+            .as_mut()
+            .is_some_and(|t| t.write_all(text.as_bytes()).and_then(|_| t.flush()).is_ok());
         if !shown {
             crate::ui::eprint(text);
         }
@@ -239,12 +251,20 @@ impl SignLog {
     }
 }
 
-fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut SignLog) -> Result<crate::sign::flow::Signed, CliError> {
+fn sign_inner(
+    config: &crate::config::Config,
+    file: Option<&PathBuf>,
+    log: &mut SignLog,
+) -> Result<crate::sign::flow::Signed, CliError> {
     let mut payload = Vec::new();
     match file {
-        Some(p) => payload = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?,
+        Some(p) => {
+            payload = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?
+        }
         None => {
-            std::io::stdin().read_to_end(&mut payload).context("reading the payload to sign from stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut payload)
+                .context("reading the payload to sign from stdin")?;
         }
     }
     let root = super::load_trust(config)?;
@@ -270,7 +290,11 @@ fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut 
         autoclose_timeout,
         login_timeout: std::time::Duration::from_secs(300),
     };
-    let committer_email = if config.bool(Key::MatchCommitter)? { Some(committer_email()?) } else { None };
+    let committer_email = if config.bool(Key::MatchCommitter)? {
+        Some(committer_email()?)
+    } else {
+        None
+    };
     let request = crate::sign::flow::Request {
         payload: &payload,
         fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
@@ -296,7 +320,10 @@ fn sign_inner(config: &crate::config::Config, file: Option<&PathBuf>, log: &mut 
         "gitsign: signed as {} (certificate {}, transparency log index {}) in {} ms\n",
         signed.identity,
         signed.leaf.sha1_fingerprint(),
-        signed.log_index.map(|i| i.to_string()).unwrap_or_else(|| "none".into()),
+        signed
+            .log_index
+            .map(|i| i.to_string())
+            .unwrap_or_else(|| "none".into()),
         started.elapsed().as_millis()
     ));
     Ok(signed)
@@ -314,7 +341,9 @@ fn credentials(
 ) -> Result<crate::sign::flow::Credentials, crate::sign::flow::FlowError> {
     let mut say = |t: &str| log.say(t);
     let cache = crate::cache::Cache::from_config(config);
-    let cwd = std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned());
+    let cwd = std::env::current_dir()
+        .ok()
+        .map(|d| d.to_string_lossy().into_owned());
     let key = crate::cache::CacheKey::from_config(config, cwd);
     // An invalid setting is an error naming its source, like every other setting: signing
     // without the cache the user asked for would hide the typo.
@@ -332,7 +361,10 @@ fn committer_email() -> Result<String, CliError> {
     let ident = String::from_utf8_lossy(&out.stdout);
     match (ident.find('<'), ident.find('>')) {
         (Some(a), Some(b)) if a < b => Ok(ident[a + 1..b].to_owned()),
-        _ => Err(CliError::new(2, anyhow::anyhow!("git reports no committer email")).hint("set user.email")),
+        _ => Err(
+            CliError::new(2, anyhow::anyhow!("git reports no committer email"))
+                .hint("set user.email"),
+        ),
     }
 }
 
@@ -428,16 +460,29 @@ fn verify_inner(
 /// notes, else a Rekor lookup of the object id (kept for next time), as `gitsign verify` does.
 /// `None` when nothing could be looked up; the caller keeps its undecided report. Without
 /// `network`, only kept proofs are consulted.
-pub(super) fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Options<'_>, config: &crate::config::Config, network: bool) -> Option<verify::Report> {
+pub(super) fn online_proof(
+    payload: &[u8],
+    signature: &[u8],
+    opts: &verify::Options<'_>,
+    config: &crate::config::Config,
+    network: bool,
+) -> Option<verify::Report> {
     let ids = crate::git::object_id::signed_object_ids(payload, signature)?;
-    let repo = std::env::current_dir().ok().and_then(|d| gix::discover(d).ok());
-    let cache = repo.as_ref().map(|r| crate::proofs::Cache::new(r.common_dir()));
+    let repo = std::env::current_dir()
+        .ok()
+        .and_then(|d| gix::discover(d).ok());
+    let cache = repo
+        .as_ref()
+        .map(|r| crate::proofs::Cache::new(r.common_dir()));
     let mut kept = Vec::new();
     if let Some(f) = cache.as_ref().and_then(|c| c.get(&ids.real)) {
         kept.push(f.entry);
     }
     if let Some(r) = &repo {
-        if let Some(f) = crate::proofs::Notes::load(r).ok().and_then(|n| n.get(r, &ids.real)) {
+        if let Some(f) = crate::proofs::Notes::load(r)
+            .ok()
+            .and_then(|n| n.get(r, &ids.real))
+        {
             kept.push(f.entry);
         }
     }
@@ -451,28 +496,53 @@ pub(super) fn online_proof(payload: &[u8], signature: &[u8], opts: &verify::Opti
         return None;
     }
     let msg = crate::cms::parse(signature).ok()?;
-    let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?).ok()?.to_pem();
-    let timeout = config.positive_int(Key::Timeout).ok().flatten().unwrap_or(10);
+    let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?)
+        .ok()?
+        .to_pem();
+    let timeout = config
+        .positive_int(Key::Timeout)
+        .ok()
+        .flatten()
+        .unwrap_or(10);
     let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
-    let url = config.get(Key::Rekor).unwrap_or("https://rekor.sigstore.dev");
-    let deadline_secs = config.positive_int(Key::RekorDeadline).ok().flatten().unwrap_or(300);
+    let url = config
+        .get(Key::Rekor)
+        .unwrap_or("https://rekor.sigstore.dev");
+    let deadline_secs = config
+        .positive_int(Key::RekorDeadline)
+        .ok()
+        .flatten()
+        .unwrap_or(300);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
-    let wanted = [crate::proofs::Wanted { ids: ids.clone(), cert_pem }];
-    let found = crate::proofs::lookup(&http, url, &wanted, 1, deadline, deadline_secs).into_iter().next()?;
+    let wanted = [crate::proofs::Wanted {
+        ids: ids.clone(),
+        cert_pem,
+    }];
+    let found = crate::proofs::lookup(&http, url, &wanted, 1, deadline, deadline_secs)
+        .into_iter()
+        .next()?;
     let mut report = verify::verify_detached(payload, signature, opts);
     match found {
         Ok(fetched) => {
             let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
             report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &entries);
-            if let (Some(verify::Anchor::Tlog { log_index, .. }), Some(cache)) = (&report.anchor, &cache) {
+            if let (Some(verify::Anchor::Tlog { log_index, .. }), Some(cache)) =
+                (&report.anchor, &cache)
+            {
                 if let Some(f) = fetched.iter().find(|f| f.entry.log_index == *log_index) {
                     let _ = cache.put(&ids.real, f);
                 }
             }
         }
         Err(e) => {
-            let chain: Vec<String> = anyhow::Error::new(e).chain().map(|c| c.to_string()).collect();
-            report.outcome = Outcome::Undecided(format!("Rekor lookup at {url} failed: {}", chain.join(": ")));
+            let chain: Vec<String> = anyhow::Error::new(e)
+                .chain()
+                .map(|c| c.to_string())
+                .collect();
+            report.outcome = Outcome::Undecided(format!(
+                "Rekor lookup at {url} failed: {}",
+                chain.join(": ")
+            ));
         }
     }
     Some(report)

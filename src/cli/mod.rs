@@ -87,10 +87,11 @@ pub enum Command {
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
-    let subcommand = args
-        .get(1)
-        .and_then(|a| a.to_str())
-        .is_some_and(|a| <Cli as clap::CommandFactory>::command().find_subcommand(a).is_some());
+    let subcommand = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
+        <Cli as clap::CommandFactory>::command()
+            .find_subcommand(a)
+            .is_some()
+    });
     let gpg_args = if subcommand {
         Ok(None)
     } else {

@@ -177,7 +177,10 @@ pub fn trust_setup(t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bo
     trust_setup_with(super::load_config()?, t)
 }
 
-pub fn trust_setup_with(mut config: crate::config::Config, t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
+pub fn trust_setup_with(
+    mut config: crate::config::Config,
+    t: &TrustArgs,
+) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
     if let Some(p) = &t.trusted_root {
         config.set_flag(Key::TrustedRoot, p.clone(), "--trusted-root");
     }
@@ -206,11 +209,17 @@ struct Lookups {
 impl Lookups {
     fn from_config(config: &crate::config::Config) -> Result<Lookups, CliError> {
         let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
-        let concurrency = config.positive_int(Key::RekorConcurrency)?.unwrap_or(16).min(256) as usize;
+        let concurrency = config
+            .positive_int(Key::RekorConcurrency)?
+            .unwrap_or(16)
+            .min(256) as usize;
         let deadline_secs = config.positive_int(Key::RekorDeadline)?.unwrap_or(300);
         Ok(Lookups {
             http: crate::http::Http::new(std::time::Duration::from_secs(timeout)),
-            url: config.get(Key::Rekor).unwrap_or("https://rekor.sigstore.dev").to_owned(),
+            url: config
+                .get(Key::Rekor)
+                .unwrap_or("https://rekor.sigstore.dev")
+                .to_owned(),
             concurrency,
             deadline_secs,
             deadline: std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs),
@@ -242,8 +251,12 @@ struct Checked {
 
 /// The proof among `candidates` that anchored `report`, if one did.
 fn anchoring(report: &verify::Report, candidates: Vec<Proof>) -> Option<Proof> {
-    let Some(verify::Anchor::Tlog { log_index, .. }) = report.anchor else { return None };
-    candidates.into_iter().find(|(f, _)| f.entry.log_index == log_index)
+    let Some(verify::Anchor::Tlog { log_index, .. }) = report.anchor else {
+        return None;
+    };
+    candidates
+        .into_iter()
+        .find(|(f, _)| f.entry.log_index == log_index)
 }
 
 /// The leaf certificate of a commit's signature as PEM, for Go gitsign's lookup by key.
@@ -257,7 +270,11 @@ fn leaf_pem(raw: &[u8], hash: crate::git::object::HashKind) -> Option<String> {
 pub fn run(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let config = super::load_config()?;
-    let lookups = if args.offline { None } else { Some(Lookups::from_config(&config)?) };
+    let lookups = if args.offline {
+        None
+    } else {
+        Some(Lookups::from_config(&config)?)
+    };
     let (root, ignore_tlog, ignore_sct) = trust_setup_with(config, &args.trust)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
@@ -292,8 +309,10 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     let shared = repo.shared();
     let local = shared.to_thread_local();
     let cache = crate::proofs::Cache::new(local.common_dir());
-    let notes = crate::proofs::Notes::load(&local)
-        .map_err(|e| CliError::new(2, anyhow::Error::new(e)).hint("check refs/notes/gitsign with `git notes --ref=gitsign list`"))?;
+    let notes = crate::proofs::Notes::load(&local).map_err(|e| {
+        CliError::new(2, anyhow::Error::new(e))
+            .hint("check refs/notes/gitsign with `git notes --ref=gitsign list`")
+    })?;
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -309,7 +328,8 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             .map_init(
                 || shared.to_thread_local(),
                 |repo, id| {
-                    let raw = raw_object(repo, *id).map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+                    let raw = raw_object(repo, *id)
+                        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
                     let hex = id.to_string();
                     let mut candidates = Vec::new();
                     if let Some(f) = cache.get(&hex) {
@@ -319,11 +339,19 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                         candidates.push((f, ProofSource::Note));
                     }
                     let entries: Vec<_> = candidates.iter().map(|(f, _)| f.entry.clone()).collect();
-                    let report = verify::verify_object_with(&raw, ObjectKind::Commit, hash, &opts, &entries);
+                    let report =
+                        verify::verify_object_with(&raw, ObjectKind::Commit, hash, &opts, &entries);
                     let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
                     let proof = anchoring(&report, candidates);
-                    let in_notes = in_notes && proof.as_ref().is_some_and(|(_, s)| *s == ProofSource::Note);
-                    Ok(Checked { id: *id, raw, report, proof, in_notes })
+                    let in_notes =
+                        in_notes && proof.as_ref().is_some_and(|(_, s)| *s == ProofSource::Note);
+                    Ok(Checked {
+                        id: *id,
+                        raw,
+                        report,
+                        proof,
+                        in_notes,
+                    })
                 },
             )
             .collect();
@@ -337,11 +365,30 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                 .filter_map(|i| {
                     let c = &checked[i];
                     let split = crate::git::object::split_commit(&c.raw, hash)?;
-                    let ids = crate::git::object_id::stored_object_ids(&c.raw, crate::git::object_id::Kind::Commit, hash, &split.payload, &split.signature);
-                    Some((i, crate::proofs::Wanted { ids, cert_pem: leaf_pem(&c.raw, hash)? }))
+                    let ids = crate::git::object_id::stored_object_ids(
+                        &c.raw,
+                        crate::git::object_id::Kind::Commit,
+                        hash,
+                        &split.payload,
+                        &split.signature,
+                    );
+                    Some((
+                        i,
+                        crate::proofs::Wanted {
+                            ids,
+                            cert_pem: leaf_pem(&c.raw, hash)?,
+                        },
+                    ))
                 })
                 .unzip();
-            let found = crate::proofs::lookup(&lk.http, &lk.url, &wanted, lk.concurrency, lk.deadline, lk.deadline_secs);
+            let found = crate::proofs::lookup(
+                &lk.http,
+                &lk.url,
+                &wanted,
+                lk.concurrency,
+                lk.deadline,
+                lk.deadline_secs,
+            );
             let redone: Vec<(usize, verify::Report, Option<Proof>)> = need
                 .par_iter()
                 .zip(found.into_par_iter())
@@ -350,19 +397,41 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                     match result {
                         Ok(fetched) => {
                             let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
-                            let mut report = verify::verify_object_with(&c.raw, ObjectKind::Commit, hash, &opts, &entries);
+                            let mut report = verify::verify_object_with(
+                                &c.raw,
+                                ObjectKind::Commit,
+                                hash,
+                                &opts,
+                                &entries,
+                            );
                             if fetched.is_empty() {
                                 if let verify::Outcome::Undecided(why) = &mut report.outcome {
-                                    why.push_str(&format!("; Rekor at {} has no entry for this commit", lk.url));
+                                    why.push_str(&format!(
+                                        "; Rekor at {} has no entry for this commit",
+                                        lk.url
+                                    ));
                                 }
                             }
-                            let proof = anchoring(&report, fetched.into_iter().map(|f| (f, ProofSource::Rekor)).collect());
+                            let proof = anchoring(
+                                &report,
+                                fetched
+                                    .into_iter()
+                                    .map(|f| (f, ProofSource::Rekor))
+                                    .collect(),
+                            );
                             (i, report, proof)
                         }
                         Err(e) => {
                             let mut report = c.report.clone();
-                            let chain: Vec<String> = anyhow::Error::new(e).chain().map(|c| c.to_string()).collect();
-                            report.outcome = verify::Outcome::Undecided(format!("Rekor lookup at {} failed: {}", lk.url, chain.join(": ")));
+                            let chain: Vec<String> = anyhow::Error::new(e)
+                                .chain()
+                                .map(|c| c.to_string())
+                                .collect();
+                            report.outcome = verify::Outcome::Undecided(format!(
+                                "Rekor lookup at {} failed: {}",
+                                lk.url,
+                                chain.join(": ")
+                            ));
                             (i, report, None)
                         }
                     }
@@ -374,11 +443,16 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             }
         }
         for c in &checked {
-            let Some((proof, source)) = &c.proof else { continue };
+            let Some((proof, source)) = &c.proof else {
+                continue;
+            };
             let hex = c.id.to_string();
             if *source == ProofSource::Rekor {
                 if let Err(e) = cache.put(&hex, proof) {
-                    crate::ui::eprint(&format!("gitsign: warning: could not keep the proof of {hex} in {}: {e}\n", local.common_dir().join("gitsign").display()));
+                    crate::ui::eprint(&format!(
+                        "gitsign: warning: could not keep the proof of {hex} in {}: {e}\n",
+                        local.common_dir().join("gitsign").display()
+                    ));
                 }
             }
             if args.attach_proofs && !c.in_notes {
@@ -414,9 +488,13 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     }
     progress.finish();
     if args.attach_proofs {
-        let added = notes
-            .attach(&local, &to_attach)
-            .map_err(|e| CliError::new(2, anyhow::Error::new(e).context("attaching proofs as git notes")).hint("check that the repository is writable"))?;
+        let added = notes.attach(&local, &to_attach).map_err(|e| {
+            CliError::new(
+                2,
+                anyhow::Error::new(e).context("attaching proofs as git notes"),
+            )
+            .hint("check that the repository is writable")
+        })?;
         crate::ui::eprint(&format!(
             "gitsign: attached {added} Rekor proof(s) as notes under {}; share them with `git push <remote> {}`\n",
             crate::proofs::NOTES_REF,

@@ -50,7 +50,13 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
     // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
     if verify::needs_log_lookup(&report) {
         if let Some(split) = crate::git::object::split_tag(&raw) {
-            if let Some(r) = super::gpg::online_proof(&split.payload, &split.signature, &opts, &config, !args.offline) {
+            if let Some(r) = super::gpg::online_proof(
+                &split.payload,
+                &split.signature,
+                &opts,
+                &config,
+                !args.offline,
+            ) {
                 report = r;
             }
         }

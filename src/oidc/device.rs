@@ -12,35 +12,68 @@ use crate::http::Http;
 
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-pub fn login(http: &Http, settings: &Settings, discovery: &Value, say: &mut dyn FnMut(&str)) -> Result<IdToken, OidcError> {
+pub fn login(
+    http: &Http,
+    settings: &Settings,
+    discovery: &Value,
+    say: &mut dyn FnMut(&str),
+) -> Result<IdToken, OidcError> {
     let what = "the issuer's device endpoint";
     let endpoint = |k: &str| {
         discovery
             .get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| OidcError::Refused { what: "the issuer", status: 0, body: format!("its discovery document has no {k}") })
+            .ok_or_else(|| OidcError::Refused {
+                what: "the issuer",
+                status: 0,
+                body: format!("its discovery document has no {k}"),
+            })
     };
     let device_endpoint = endpoint("device_authorization_endpoint")?;
     let token_endpoint = endpoint("token_endpoint")?;
     let reply = http
-        .post_form(&device_endpoint, &[("client_id", &settings.client_id), ("scope", "openid email")])
+        .post_form(
+            &device_endpoint,
+            &[
+                ("client_id", &settings.client_id),
+                ("scope", "openid email"),
+            ],
+        )
         .map_err(|source| OidcError::Http { what, source })?;
     if !reply.ok() {
-        return Err(OidcError::Refused { what, status: reply.status, body: reply.snippet() });
+        return Err(OidcError::Refused {
+            what,
+            status: reply.status,
+            body: reply.snippet(),
+        });
     }
-    let v: Value = serde_json::from_slice(&reply.body)
-        .map_err(|_| OidcError::Refused { what, status: reply.status, body: "the answer is not JSON".into() })?;
+    let v: Value = serde_json::from_slice(&reply.body).map_err(|_| OidcError::Refused {
+        what,
+        status: reply.status,
+        body: "the answer is not JSON".into(),
+    })?;
     let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    let device_code = zeroize::Zeroizing::new(
-        s("device_code").ok_or_else(|| OidcError::Refused { what, status: reply.status, body: "no device_code".into() })?,
-    );
+    let device_code =
+        zeroize::Zeroizing::new(s("device_code").ok_or_else(|| OidcError::Refused {
+            what,
+            status: reply.status,
+            body: "no device_code".into(),
+        })?);
     let user_code = s("user_code").unwrap_or_default();
     let uri = s("verification_uri").unwrap_or_default();
     let complete = s("verification_uri_complete");
-    let mut interval = Duration::from_secs(v.get("interval").and_then(Value::as_u64).unwrap_or(5).max(1));
-    let expires_in = Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300));
-    say(&format!("To sign in, visit {uri} and enter the code {user_code}\n"));
+    let mut interval = Duration::from_secs(
+        v.get("interval")
+            .and_then(Value::as_u64)
+            .unwrap_or(5)
+            .max(1),
+    );
+    let expires_in =
+        Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300));
+    say(&format!(
+        "To sign in, visit {uri} and enter the code {user_code}\n"
+    ));
     if let Some(c) = &complete {
         say(&format!("or open {c}\n"));
         if let Some(t) = settings.url_opener.as_deref() {
@@ -51,14 +84,23 @@ pub fn login(http: &Http, settings: &Settings, discovery: &Value, say: &mut dyn 
     loop {
         std::thread::sleep(interval);
         if Instant::now() > deadline {
-            return Err(OidcError::Timeout(settings.login_timeout.as_secs().min(expires_in.as_secs())));
+            return Err(OidcError::Timeout(
+                settings.login_timeout.as_secs().min(expires_in.as_secs()),
+            ));
         }
         let reply = http
             .post_form(
                 &token_endpoint,
-                &[("grant_type", GRANT_TYPE), ("device_code", device_code.as_str()), ("client_id", &settings.client_id)],
+                &[
+                    ("grant_type", GRANT_TYPE),
+                    ("device_code", device_code.as_str()),
+                    ("client_id", &settings.client_id),
+                ],
             )
-            .map_err(|source| OidcError::Http { what: "the issuer's token endpoint", source })?;
+            .map_err(|source| OidcError::Http {
+                what: "the issuer's token endpoint",
+                source,
+            })?;
         if reply.ok() {
             return parse_token(&reply.body).ok_or_else(|| OidcError::Refused {
                 what: "the issuer's token endpoint",
@@ -72,20 +114,39 @@ pub fn login(http: &Http, settings: &Settings, discovery: &Value, say: &mut dyn 
         match err.as_deref() {
             Some("authorization_pending") => {}
             Some("slow_down") => interval += Duration::from_secs(5),
-            Some("access_denied") => return Err(OidcError::Denied("the sign-in was denied on the device page".into())),
-            Some("expired_token") => return Err(OidcError::Denied("the device code expired before sign-in".into())),
-            _ => return Err(OidcError::Refused { what: "the issuer's token endpoint", status: reply.status, body: reply.snippet() }),
+            Some("access_denied") => {
+                return Err(OidcError::Denied(
+                    "the sign-in was denied on the device page".into(),
+                ))
+            }
+            Some("expired_token") => {
+                return Err(OidcError::Denied(
+                    "the device code expired before sign-in".into(),
+                ))
+            }
+            _ => {
+                return Err(OidcError::Refused {
+                    what: "the issuer's token endpoint",
+                    status: reply.status,
+                    body: reply.snippet(),
+                })
+            }
         }
     }
 }
 
 fn parse_token(body: &[u8]) -> Option<IdToken> {
     let v: Value = serde_json::from_slice(body).ok()?;
-    v.get("id_token").and_then(Value::as_str).map(|t| IdToken::new(t.to_owned()))
+    v.get("id_token")
+        .and_then(Value::as_str)
+        .map(|t| IdToken::new(t.to_owned()))
 }
 
 fn open(template: &str, url: &str) {
-    let mut argv: Vec<String> = template.split_whitespace().map(|a| a.replace("{{.URL}}", url)).collect();
+    let mut argv: Vec<String> = template
+        .split_whitespace()
+        .map(|a| a.replace("{{.URL}}", url))
+        .collect();
     if !template.contains("{{.URL}}") {
         argv.push(url.to_owned());
     }

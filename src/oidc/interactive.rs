@@ -32,7 +32,11 @@ pub fn login(
             .get(k)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| OidcError::Refused { what: "the issuer", status: 0, body: format!("its discovery document has no {k}") })
+            .ok_or_else(|| OidcError::Refused {
+                what: "the issuer",
+                status: 0,
+                body: format!("its discovery document has no {k}"),
+            })
     };
     let auth_endpoint = endpoint("authorization_endpoint")?;
     let token_endpoint = endpoint("token_endpoint")?;
@@ -41,7 +45,8 @@ pub fn login(
     let verifier = zeroize::Zeroizing::new(random_token()?);
     let challenge = {
         use base64::Engine as _;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(crate::crypto::sha256(verifier.as_bytes()))
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(crate::crypto::sha256(verifier.as_bytes()))
     };
     let state = random_token()?;
     let nonce = random_token()?;
@@ -58,8 +63,15 @@ pub fn login(
     if let Some(c) = &settings.connector_id {
         params.push(("connector_id", c.clone()));
     }
-    let query: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", percent_encode(v))).collect();
-    let sep = if auth_endpoint.contains('?') { '&' } else { '?' };
+    let query: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", percent_encode(v)))
+        .collect();
+    let sep = if auth_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     let url = format!("{auth_endpoint}{sep}{}", query.join("&"));
 
     say(&format!("Your browser will now be opened to:\n{url}\n"));
@@ -83,12 +95,23 @@ pub fn login(
 }
 
 /// POST a token request; the answer's `id_token`.
-pub fn exchange(http: &Http, token_endpoint: &str, form: &[(&str, &str)]) -> Result<IdToken, OidcError> {
+pub fn exchange(
+    http: &Http,
+    token_endpoint: &str,
+    form: &[(&str, &str)],
+) -> Result<IdToken, OidcError> {
     let reply = http
         .post_form(token_endpoint, form)
-        .map_err(|source| OidcError::Http { what: "the issuer's token endpoint", source })?;
+        .map_err(|source| OidcError::Http {
+            what: "the issuer's token endpoint",
+            source,
+        })?;
     if !reply.ok() {
-        return Err(OidcError::Refused { what: "the issuer's token endpoint", status: reply.status, body: reply.snippet() });
+        return Err(OidcError::Refused {
+            what: "the issuer's token endpoint",
+            status: reply.status,
+            body: reply.snippet(),
+        });
     }
     let v: Value = serde_json::from_slice(&reply.body).map_err(|_| OidcError::Refused {
         what: "the issuer's token endpoint",
@@ -98,7 +121,11 @@ pub fn exchange(http: &Http, token_endpoint: &str, form: &[(&str, &str)]) -> Res
     v.get("id_token")
         .and_then(Value::as_str)
         .map(|t| IdToken::new(t.to_owned()))
-        .ok_or_else(|| OidcError::Refused { what: "the issuer's token endpoint", status: reply.status, body: "the answer has no id_token".into() })
+        .ok_or_else(|| OidcError::Refused {
+            what: "the issuer's token endpoint",
+            status: reply.status,
+            body: "the answer has no id_token".into(),
+        })
 }
 
 /// Bind the listener. Returns it, the redirect URI to send, and the callback path.
@@ -106,10 +133,18 @@ fn bind(redirect_url: Option<&str>) -> Result<(TcpListener, String, String), Oid
     let Some(url) = redirect_url else {
         let l = TcpListener::bind(("127.0.0.1", 0)).map_err(OidcError::Listener)?;
         let port = l.local_addr().map_err(OidcError::Listener)?.port();
-        return Ok((l, format!("http://localhost:{port}{CALLBACK_PATH}"), CALLBACK_PATH.to_owned()));
+        return Ok((
+            l,
+            format!("http://localhost:{port}{CALLBACK_PATH}"),
+            CALLBACK_PATH.to_owned(),
+        ));
     };
-    let bad = |why: &str| OidcError::Listener(std::io::Error::other(format!("redirect URL '{url}' {why}")));
-    let rest = url.strip_prefix("http://").ok_or_else(|| bad("must start with http://"))?;
+    let bad = |why: &str| {
+        OidcError::Listener(std::io::Error::other(format!("redirect URL '{url}' {why}")))
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("must start with http://"))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -130,17 +165,26 @@ fn bind(redirect_url: Option<&str>) -> Result<(TcpListener, String, String), Oid
 fn open_url(template: Option<&str>, url: &str, say: &mut dyn FnMut(&str)) {
     let argv: Vec<String> = match template {
         Some(t) => {
-            let mut argv: Vec<String> = t.split_whitespace().map(|a| a.replace("{{.URL}}", url)).collect();
+            let mut argv: Vec<String> = t
+                .split_whitespace()
+                .map(|a| a.replace("{{.URL}}", url))
+                .collect();
             if !t.contains("{{.URL}}") {
                 argv.push(url.to_owned());
             }
             argv
         }
         None if cfg!(target_os = "macos") => vec!["open".into(), url.into()],
-        None if cfg!(windows) => vec!["rundll32".into(), "url.dll,FileProtocolHandler".into(), url.into()],
+        None if cfg!(windows) => vec![
+            "rundll32".into(),
+            "url.dll,FileProtocolHandler".into(),
+            url.into(),
+        ],
         None => vec!["xdg-open".into(), url.into()],
     };
-    let Some((program, args)) = argv.split_first() else { return };
+    let Some((program, args)) = argv.split_first() else {
+        return;
+    };
     let spawned = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
@@ -148,13 +192,22 @@ fn open_url(template: Option<&str>, url: &str, say: &mut dyn FnMut(&str)) {
         .stderr(Stdio::null())
         .spawn();
     if let Err(e) = spawned {
-        say(&format!("Could not run '{program}' to open the browser ({e}); open the URL above by hand.\n"));
+        say(&format!(
+            "Could not run '{program}' to open the browser ({e}); open the URL above by hand.\n"
+        ));
     }
 }
 
-fn wait_for_code(listener: &TcpListener, path: &str, state: &str, settings: &Settings) -> Result<String, OidcError> {
+fn wait_for_code(
+    listener: &TcpListener,
+    path: &str,
+    state: &str,
+    settings: &Settings,
+) -> Result<String, OidcError> {
     let deadline = Instant::now() + settings.login_timeout;
-    listener.set_nonblocking(true).map_err(OidcError::Listener)?;
+    listener
+        .set_nonblocking(true)
+        .map_err(OidcError::Listener)?;
     loop {
         match listener.accept() {
             Ok((stream, _)) => {
@@ -174,7 +227,12 @@ fn wait_for_code(listener: &TcpListener, path: &str, state: &str, settings: &Set
 }
 
 /// Answer one request on the listener. `None`: not the callback (favicon, probes), keep waiting.
-fn handle(mut stream: TcpStream, path: &str, state: &str, settings: &Settings) -> Option<Result<String, OidcError>> {
+fn handle(
+    mut stream: TcpStream,
+    path: &str,
+    state: &str,
+    settings: &Settings,
+) -> Option<Result<String, OidcError>> {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
     let mut buf = Vec::new();
@@ -186,7 +244,11 @@ fn handle(mut stream: TcpStream, path: &str, state: &str, settings: &Settings) -
         }
     }
     let head = String::from_utf8_lossy(&buf);
-    let target = head.lines().next().and_then(|l| l.split(' ').nth(1)).unwrap_or("");
+    let target = head
+        .lines()
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .unwrap_or("");
     let (req_path, query) = target.split_once('?').unwrap_or((target, ""));
     if req_path != path {
         respond(&mut stream, 404, "not found");
@@ -202,18 +264,34 @@ fn handle(mut stream: TcpStream, path: &str, state: &str, settings: &Settings) -
         .collect();
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
     if let Some(err) = get("error") {
-        respond(&mut stream, 400, "The login was not completed. You can close this window.");
-        let desc = get("error_description").map(|d| format!(": {d}")).unwrap_or_default();
+        respond(
+            &mut stream,
+            400,
+            "The login was not completed. You can close this window.",
+        );
+        let desc = get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
         return Some(Err(OidcError::Denied(format!("{err}{desc}"))));
     }
     // Constant-time enough for a one-shot random value; what matters is that it is checked.
     if get("state").as_deref() != Some(state) {
-        respond(&mut stream, 400, "The login response did not match this login. You can close this window.");
+        respond(
+            &mut stream,
+            400,
+            "The login response did not match this login. You can close this window.",
+        );
         return Some(Err(OidcError::StateMismatch));
     }
     let Some(code) = get("code").filter(|c| !c.is_empty()) else {
-        respond(&mut stream, 400, "The login response had no code. You can close this window.");
-        return Some(Err(OidcError::Denied("the redirect carried no authorization code".into())));
+        respond(
+            &mut stream,
+            400,
+            "The login response had no code. You can close this window.",
+        );
+        return Some(Err(OidcError::Denied(
+            "the redirect carried no authorization code".into(),
+        )));
     };
     respond(&mut stream, 200, &success_page(settings));
     Some(Ok(code))
@@ -238,7 +316,11 @@ fn respond(stream: &mut TcpStream, status: u16, body: &str) {
         404 => "Not Found",
         _ => "Bad Request",
     };
-    let ct = if body.starts_with("<!doctype") { "text/html; charset=utf-8" } else { "text/plain; charset=utf-8" };
+    let ct = if body.starts_with("<!doctype") {
+        "text/html; charset=utf-8"
+    } else {
+        "text/plain; charset=utf-8"
+    };
     let _ = write!(
         stream,
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -253,12 +335,27 @@ mod tests {
 
     #[test]
     fn redirect_url_must_be_loopback_http() {
-        assert!(bind(Some("https://localhost:1/cb")).is_err(), "https cannot be served by the listener");
-        assert!(bind(Some("http://example.com:8080/cb")).is_err(), "remote hosts are refused");
+        assert!(
+            bind(Some("https://localhost:1/cb")).is_err(),
+            "https cannot be served by the listener"
+        );
+        assert!(
+            bind(Some("http://example.com:8080/cb")).is_err(),
+            "remote hosts are refused"
+        );
         let (_l, uri, path) = bind(Some("http://localhost:0/auth/custom")).expect("port 0 binds");
-        assert!(uri.starts_with("http://localhost:") && uri.ends_with("/auth/custom"), "the bound port is in the URI: {uri}");
-        assert_eq!(path, "/auth/custom", "the callback path comes from the configured URL");
+        assert!(
+            uri.starts_with("http://localhost:") && uri.ends_with("/auth/custom"),
+            "the bound port is in the URI: {uri}"
+        );
+        assert_eq!(
+            path, "/auth/custom",
+            "the callback path comes from the configured URL"
+        );
         let (_l, uri, _) = bind(None).expect("a random port binds");
-        assert!(uri.ends_with(CALLBACK_PATH), "the default callback path is Go gitsign's: {uri}");
+        assert!(
+            uri.ends_with(CALLBACK_PATH),
+            "the default callback path is Go gitsign's: {uri}"
+        );
     }
 }

@@ -89,7 +89,9 @@ impl Claims {
 }
 
 fn b64url(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s.trim_end_matches('='))
+        .ok()
 }
 
 struct Parts {
@@ -129,7 +131,13 @@ fn claims_of(map: Map<String, Value>) -> Result<Claims, TokenError> {
         .get("exp")
         .and_then(Value::as_i64)
         .ok_or(TokenError::Malformed("no exp claim"))?;
-    Ok(Claims { issuer, subject, email, expires, all: map })
+    Ok(Claims {
+        issuer,
+        subject,
+        email,
+        expires,
+        all: map,
+    })
 }
 
 /// Read the claims without checking anything (to learn the issuer before discovery).
@@ -156,7 +164,9 @@ fn fetchable(url: &str) -> bool {
     if url.starts_with("https://") {
         return true;
     }
-    let Some(rest) = url.strip_prefix("http://") else { return false };
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
@@ -167,28 +177,55 @@ pub fn discover(http: &Http, issuer: &str) -> Result<Value, TokenError> {
     if !fetchable(issuer) {
         return Err(TokenError::IssuerUrl(issuer.to_owned()));
     }
-    let url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
-    let bad = |reason: String| TokenError::BadDiscovery { issuer: issuer.to_owned(), reason };
-    let reply = http
-        .get(&url)
-        .map_err(|source| TokenError::Discovery { issuer: issuer.to_owned(), source })?;
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let bad = |reason: String| TokenError::BadDiscovery {
+        issuer: issuer.to_owned(),
+        reason,
+    };
+    let reply = http.get(&url).map_err(|source| TokenError::Discovery {
+        issuer: issuer.to_owned(),
+        source,
+    })?;
     if !reply.ok() {
-        return Err(bad(format!("{url} answered {} {}", reply.status, reply.snippet())));
+        return Err(bad(format!(
+            "{url} answered {} {}",
+            reply.status,
+            reply.snippet()
+        )));
     }
-    let doc: Value = serde_json::from_slice(&reply.body).map_err(|e| bad(format!("not JSON: {e}")))?;
-    if doc.get("issuer").and_then(Value::as_str).map(|s| s.trim_end_matches('/')) != Some(issuer.trim_end_matches('/')) {
-        return Err(bad("its 'issuer' differs from the URL it was fetched from".into()));
+    let doc: Value =
+        serde_json::from_slice(&reply.body).map_err(|e| bad(format!("not JSON: {e}")))?;
+    if doc
+        .get("issuer")
+        .and_then(Value::as_str)
+        .map(|s| s.trim_end_matches('/'))
+        != Some(issuer.trim_end_matches('/'))
+    {
+        return Err(bad(
+            "its 'issuer' differs from the URL it was fetched from".into()
+        ));
     }
     Ok(doc)
 }
 
 /// Verify `token` against its issuer's discovery document and JWKS, then the claims.
-pub fn verify(http: &Http, token: &IdToken, expect: &Expect<'_>, now: i64) -> Result<Claims, TokenError> {
+pub fn verify(
+    http: &Http,
+    token: &IdToken,
+    expect: &Expect<'_>,
+    now: i64,
+) -> Result<Claims, TokenError> {
     let parts = split(token.expose())?;
     let claims = claims_of(parts.claims.clone())?;
     if let Some(want) = expect.issuer {
         if claims.issuer.trim_end_matches('/') != want.trim_end_matches('/') {
-            return Err(TokenError::WrongIssuer { got: claims.issuer.clone(), want: want.to_owned() });
+            return Err(TokenError::WrongIssuer {
+                got: claims.issuer.clone(),
+                want: want.to_owned(),
+            });
         }
     }
     // Cheap checks first: an expired token fails without a round trip.
@@ -196,17 +233,25 @@ pub fn verify(http: &Http, token: &IdToken, expect: &Expect<'_>, now: i64) -> Re
         return Err(TokenError::Expired(rfc3339(claims.expires)));
     }
     let doc = discover(http, &claims.issuer)?;
-    let jwks_uri = doc
-        .get("jwks_uri")
-        .and_then(Value::as_str)
-        .ok_or_else(|| TokenError::BadDiscovery { issuer: claims.issuer.clone(), reason: "no jwks_uri".into() })?;
-    let reply = http
-        .get(jwks_uri)
-        .map_err(|source| TokenError::Discovery { issuer: claims.issuer.clone(), source })?;
-    let jwks: Value = serde_json::from_slice(&reply.body).map_err(|_| TokenError::BadDiscovery {
+    let jwks_uri =
+        doc.get("jwks_uri")
+            .and_then(Value::as_str)
+            .ok_or_else(|| TokenError::BadDiscovery {
+                issuer: claims.issuer.clone(),
+                reason: "no jwks_uri".into(),
+            })?;
+    let reply = http.get(jwks_uri).map_err(|source| TokenError::Discovery {
         issuer: claims.issuer.clone(),
-        reason: format!("the JWKS at {jwks_uri} is not JSON (status {})", reply.status),
+        source,
     })?;
+    let jwks: Value =
+        serde_json::from_slice(&reply.body).map_err(|_| TokenError::BadDiscovery {
+            issuer: claims.issuer.clone(),
+            reason: format!(
+                "the JWKS at {jwks_uri} is not JSON (status {})",
+                reply.status
+            ),
+        })?;
     check_signature(&parts, &jwks, &claims.issuer)?;
     check_claims(&claims, expect, now)?;
     Ok(claims)
@@ -214,21 +259,36 @@ pub fn verify(http: &Http, token: &IdToken, expect: &Expect<'_>, now: i64) -> Re
 
 fn check_signature(parts: &Parts, jwks: &Value, issuer: &str) -> Result<(), TokenError> {
     use ring::signature::{self, UnparsedPublicKey};
-    let alg = parts.header.get("alg").and_then(Value::as_str).unwrap_or("none");
+    let alg = parts
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or("none");
     let kid = parts.header.get("kid").and_then(Value::as_str);
-    let keys = jwks.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+    let keys = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let field = |k: &Value, name: &str| k.get(name).and_then(Value::as_str).and_then(b64url);
     let msg = parts.signing_input.as_bytes();
-    let candidates = keys.iter().filter(|k| match (kid, k.get("kid").and_then(Value::as_str)) {
-        (Some(want), Some(have)) => want == have,
-        _ => true,
-    });
+    let candidates = keys
+        .iter()
+        .filter(|k| match (kid, k.get("kid").and_then(Value::as_str)) {
+            (Some(want), Some(have)) => want == have,
+            _ => true,
+        });
     for k in candidates {
         let kty = k.get("kty").and_then(Value::as_str).unwrap_or("");
         let ok = match (alg, kty) {
             ("ES256", "EC") => {
-                let (Some(x), Some(y)) = (field(k, "x"), field(k, "y")) else { continue };
-                if k.get("crv").and_then(Value::as_str) != Some("P-256") || x.len() != 32 || y.len() != 32 {
+                let (Some(x), Some(y)) = (field(k, "x"), field(k, "y")) else {
+                    continue;
+                };
+                if k.get("crv").and_then(Value::as_str) != Some("P-256")
+                    || x.len() != 32
+                    || y.len() != 32
+                {
                     continue;
                 }
                 let point = [&[4u8][..], &x, &y].concat();
@@ -237,9 +297,15 @@ fn check_signature(parts: &Parts, jwks: &Value, issuer: &str) -> Result<(), Toke
                     .is_ok()
             }
             ("RS256", "RSA") => {
-                let (Some(n), Some(e)) = (field(k, "n"), field(k, "e")) else { continue };
+                let (Some(n), Some(e)) = (field(k, "n"), field(k, "e")) else {
+                    continue;
+                };
                 signature::RsaPublicKeyComponents { n, e }
-                    .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, &parts.signature)
+                    .verify(
+                        &signature::RSA_PKCS1_2048_8192_SHA256,
+                        msg,
+                        &parts.signature,
+                    )
                     .is_ok()
             }
             ("ES256" | "RS256", _) => continue,
@@ -259,8 +325,15 @@ fn check_claims(claims: &Claims, expect: &Expect<'_>, now: i64) -> Result<(), To
         _ => false,
     };
     if !aud_ok {
-        let got = claims.all.get("aud").map(|v| v.to_string()).unwrap_or_else(|| "none".into());
-        return Err(TokenError::WrongAudience { got, want: expect.audience.to_owned() });
+        let got = claims
+            .all
+            .get("aud")
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "none".into());
+        return Err(TokenError::WrongAudience {
+            got,
+            want: expect.audience.to_owned(),
+        });
     }
     for k in ["nbf", "iat"] {
         if let Some(t) = claims.all.get(k).and_then(Value::as_i64) {
@@ -288,7 +361,12 @@ mod tests {
 
     fn token(claims: Value) -> IdToken {
         let e = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        IdToken::new(format!("{}.{}.{}", e(&serde_json::json!({"alg":"ES256"})), e(&claims), "AAAA"))
+        IdToken::new(format!(
+            "{}.{}.{}",
+            e(&serde_json::json!({"alg":"ES256"})),
+            e(&claims),
+            "AAAA"
+        ))
     }
 
     #[test]
@@ -297,34 +375,96 @@ mod tests {
         let ok = serde_json::json!({"iss":"https://i","sub":"s","aud":"sigstore","exp":now+60,
             "email":"a@b.c","email_verified":true,"nonce":"n1"});
         let c = peek(&token(ok.clone())).expect("well-formed token");
-        let expect = Expect { issuer: None, audience: "sigstore", nonce: Some("n1") };
-        assert!(check_claims(&c, &expect, now).is_ok(), "a verified email with matching nonce passes");
-        assert_eq!(c.pop_subject(), "a@b.c", "the proof of possession signs the email");
+        let expect = Expect {
+            issuer: None,
+            audience: "sigstore",
+            nonce: Some("n1"),
+        };
+        assert!(
+            check_claims(&c, &expect, now).is_ok(),
+            "a verified email with matching nonce passes"
+        );
+        assert_eq!(
+            c.pop_subject(),
+            "a@b.c",
+            "the proof of possession signs the email"
+        );
         let mut unverified = ok.clone();
         unverified["email_verified"] = Value::Bool(false);
         let c = peek(&token(unverified)).expect("parse");
-        assert!(matches!(check_claims(&c, &expect, now), Err(TokenError::EmailNotVerified(_))), "email_verified=false is refused");
+        assert!(
+            matches!(
+                check_claims(&c, &expect, now),
+                Err(TokenError::EmailNotVerified(_))
+            ),
+            "email_verified=false is refused"
+        );
         let c = peek(&token(ok.clone())).expect("parse");
-        let other = Expect { nonce: Some("n2"), ..expect.clone() };
-        assert!(matches!(check_claims(&c, &other, now), Err(TokenError::Nonce)), "a replayed token with another nonce is refused");
-        let aud = Expect { audience: "other", ..expect };
-        assert!(matches!(check_claims(&c, &aud, now), Err(TokenError::WrongAudience { .. })), "another audience is refused");
+        let other = Expect {
+            nonce: Some("n2"),
+            ..expect.clone()
+        };
+        assert!(
+            matches!(check_claims(&c, &other, now), Err(TokenError::Nonce)),
+            "a replayed token with another nonce is refused"
+        );
+        let aud = Expect {
+            audience: "other",
+            ..expect
+        };
+        assert!(
+            matches!(
+                check_claims(&c, &aud, now),
+                Err(TokenError::WrongAudience { .. })
+            ),
+            "another audience is refused"
+        );
     }
 
     #[test]
     fn garbage_tokens_are_errors_not_panics() {
-        for t in ["", "a", "a.b", "a.b.c.d", "....", "e30.e30.", "\u{0}.\u{1}.\u{2}"] {
-            assert!(peek(&IdToken::new(t.into())).is_err(), "{t:?} must be refused");
+        for t in [
+            "",
+            "a",
+            "a.b",
+            "a.b.c.d",
+            "....",
+            "e30.e30.",
+            "\u{0}.\u{1}.\u{2}",
+        ] {
+            assert!(
+                peek(&IdToken::new(t.into())).is_err(),
+                "{t:?} must be refused"
+            );
         }
-        assert_eq!(format!("{:?}", IdToken::new("secret".into())), "IdToken(redacted)", "Debug never shows the token");
+        assert_eq!(
+            format!("{:?}", IdToken::new("secret".into())),
+            "IdToken(redacted)",
+            "Debug never shows the token"
+        );
     }
 
     #[test]
     fn only_https_or_loopback_issuers_are_fetched() {
-        assert!(fetchable("https://oauth2.sigstore.dev/auth"), "https is fetched");
-        assert!(fetchable("http://127.0.0.1:8080/oidc"), "loopback http is fetched");
-        assert!(!fetchable("http://example.com/oidc"), "plain http elsewhere is refused");
-        assert!(!fetchable("http://127.0.0.1.evil.example/x"), "lookalike hosts are refused");
-        assert!(!fetchable("file:///etc/passwd"), "other schemes are refused");
+        assert!(
+            fetchable("https://oauth2.sigstore.dev/auth"),
+            "https is fetched"
+        );
+        assert!(
+            fetchable("http://127.0.0.1:8080/oidc"),
+            "loopback http is fetched"
+        );
+        assert!(
+            !fetchable("http://example.com/oidc"),
+            "plain http elsewhere is refused"
+        );
+        assert!(
+            !fetchable("http://127.0.0.1.evil.example/x"),
+            "lookalike hosts are refused"
+        );
+        assert!(
+            !fetchable("file:///etc/passwd"),
+            "other schemes are refused"
+        );
     }
 }

@@ -55,7 +55,11 @@ pub const SUPPORTED: &[(&str, Provider)] = &[
 
 impl Provider {
     pub fn name(self) -> &'static str {
-        SUPPORTED.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).unwrap_or("unknown")
+        SUPPORTED
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("unknown")
     }
 
     fn ambient(self) -> bool {
@@ -65,10 +69,16 @@ impl Provider {
 
 #[derive(Debug, thiserror::Error)]
 pub enum OidcError {
-    #[error("token provider '{name}' is not supported (supported: {})", supported_names())]
+    #[error(
+        "token provider '{name}' is not supported (supported: {})",
+        supported_names()
+    )]
     UnsupportedProvider { name: String },
     #[error("token provider '{provider}' has no token: {reason}")]
-    NotAvailable { provider: &'static str, reason: String },
+    NotAvailable {
+        provider: &'static str,
+        reason: String,
+    },
     #[error("the {provider} token is not usable")]
     Token {
         provider: &'static str,
@@ -82,7 +92,11 @@ pub enum OidcError {
         source: HttpError,
     },
     #[error("{what} refused the request: {status} {body}")]
-    Refused { what: &'static str, status: u16, body: String },
+    Refused {
+        what: &'static str,
+        status: u16,
+        body: String,
+    },
     #[error("the login was denied: {0}")]
     Denied(String),
     #[error("the login redirect carried a different state than this login sent (possible cross-site request forgery)")]
@@ -96,7 +110,11 @@ pub enum OidcError {
 }
 
 fn supported_names() -> String {
-    SUPPORTED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    SUPPORTED
+        .iter()
+        .map(|(n, _)| *n)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What the flows need from the configuration.
@@ -130,19 +148,32 @@ pub fn parse_provider(name: &str) -> Result<Provider, OidcError> {
         .iter()
         .find(|(n, _)| *n == lower)
         .map(|(_, p)| *p)
-        .ok_or_else(|| OidcError::UnsupportedProvider { name: name.to_owned() })
+        .ok_or_else(|| OidcError::UnsupportedProvider {
+            name: name.to_owned(),
+        })
 }
 
 /// The provider to use: the configured one, else the first ambient one present, else
 /// interactive.
-pub fn select(settings: &Settings, env: &dyn Fn(&str) -> Option<String>, fs_token: &Path) -> Result<Provider, OidcError> {
-    if let Some(name) = settings.provider.as_deref().filter(|n| !n.trim().is_empty()) {
+pub fn select(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    fs_token: &Path,
+) -> Result<Provider, OidcError> {
+    if let Some(name) = settings
+        .provider
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
         return parse_provider(name);
     }
     let present = |p: Provider| match p {
         Provider::EnvVar => env("SIGSTORE_ID_TOKEN").is_some_and(|t| !t.trim().is_empty()),
         Provider::Filesystem => fs_token.is_file(),
-        Provider::GithubActions => env("ACTIONS_ID_TOKEN_REQUEST_URL").is_some() && env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some(),
+        Provider::GithubActions => {
+            env("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
+                && env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some()
+        }
         Provider::Buildkite => env("BUILDKITE_AGENT_ACCESS_TOKEN").is_some(),
         Provider::Interactive | Provider::Device => false,
     };
@@ -165,17 +196,35 @@ pub fn identity(
     let token = fetch(http, provider, settings, env, say)?;
     let (token, issuer, audience, nonce) = match token {
         Fetched::Ambient(t) => (t, None, SIGSTORE_AUDIENCE, None),
-        Fetched::Interactive { token, nonce } => (token, Some(settings.issuer.as_str()), settings.client_id.as_str(), nonce),
+        Fetched::Interactive { token, nonce } => (
+            token,
+            Some(settings.issuer.as_str()),
+            settings.client_id.as_str(),
+            nonce,
+        ),
     };
-    let expect = jwt::Expect { issuer, audience, nonce: nonce.as_deref() };
-    let claims = jwt::verify(http, &token, &expect, now)
-        .map_err(|source| OidcError::Token { provider: provider.name(), source })?;
-    Ok(Identity { token, claims, provider })
+    let expect = jwt::Expect {
+        issuer,
+        audience,
+        nonce: nonce.as_deref(),
+    };
+    let claims = jwt::verify(http, &token, &expect, now).map_err(|source| OidcError::Token {
+        provider: provider.name(),
+        source,
+    })?;
+    Ok(Identity {
+        token,
+        claims,
+        provider,
+    })
 }
 
 enum Fetched {
     Ambient(IdToken),
-    Interactive { token: IdToken, nonce: Option<String> },
+    Interactive {
+        token: IdToken,
+        nonce: Option<String>,
+    },
 }
 
 fn fetch(
@@ -185,50 +234,84 @@ fn fetch(
     env: &dyn Fn(&str) -> Option<String>,
     say: &mut dyn FnMut(&str),
 ) -> Result<Fetched, OidcError> {
-    let missing = |reason: &str| OidcError::NotAvailable { provider: provider.name(), reason: reason.to_owned() };
+    let missing = |reason: &str| OidcError::NotAvailable {
+        provider: provider.name(),
+        reason: reason.to_owned(),
+    };
     Ok(match provider {
         Provider::EnvVar => Fetched::Ambient(IdToken::new(
-            env("SIGSTORE_ID_TOKEN").filter(|t| !t.trim().is_empty()).ok_or_else(|| missing("SIGSTORE_ID_TOKEN is not set"))?,
+            env("SIGSTORE_ID_TOKEN")
+                .filter(|t| !t.trim().is_empty())
+                .ok_or_else(|| missing("SIGSTORE_ID_TOKEN is not set"))?,
         )),
         Provider::Filesystem => {
             let raw = std::fs::read_to_string(FILESYSTEM_TOKEN_PATH)
                 .map_err(|e| missing(&format!("cannot read {FILESYSTEM_TOKEN_PATH}: {e}")))?;
             Fetched::Ambient(IdToken::new(raw))
         }
-        Provider::GithubActions => Fetched::Ambient(github_actions(http, env).map_err(|e| match e {
-            Err(reason) => missing(&reason),
-            Ok(e) => e,
-        })?),
+        Provider::GithubActions => {
+            Fetched::Ambient(github_actions(http, env).map_err(|e| match e {
+                Err(reason) => missing(&reason),
+                Ok(e) => e,
+            })?)
+        }
         Provider::Buildkite => Fetched::Ambient(buildkite().map_err(|r| missing(&r))?),
         Provider::Interactive => {
             let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
             let (token, nonce) = interactive::login(http, settings, &doc, say)?;
-            Fetched::Interactive { token, nonce: Some(nonce) }
+            Fetched::Interactive {
+                token,
+                nonce: Some(nonce),
+            }
         }
         Provider::Device => {
             let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
-            Fetched::Interactive { token: device::login(http, settings, &doc, say)?, nonce: None }
+            Fetched::Interactive {
+                token: device::login(http, settings, &doc, say)?,
+                nonce: None,
+            }
         }
     })
 }
 
 /// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with the request
 /// token as bearer; the answer is `{"value": jwt}`.
-fn github_actions(http: &Http, env: &dyn Fn(&str) -> Option<String>) -> Result<IdToken, Result<OidcError, String>> {
-    let url = env("ACTIONS_ID_TOKEN_REQUEST_URL").ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_URL is not set".to_owned()))?;
+fn github_actions(
+    http: &Http,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<IdToken, Result<OidcError, String>> {
+    let url = env("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_URL is not set".to_owned()))?;
     let bearer = zeroize::Zeroizing::new(
-        env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set".to_owned()))?,
+        env("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+            .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set".to_owned()))?,
     );
     let sep = if url.contains('?') { '&' } else { '?' };
     let url = format!("{url}{sep}audience={SIGSTORE_AUDIENCE}");
     let auth = zeroize::Zeroizing::new(format!("Bearer {}", bearer.as_str()));
     let reply = http
-        .get_with(&url, &[("Authorization", auth.as_str()), ("Accept", "application/json")])
-        .map_err(|source| Ok(OidcError::Http { what: "the GitHub Actions token endpoint", source }))?;
+        .get_with(
+            &url,
+            &[
+                ("Authorization", auth.as_str()),
+                ("Accept", "application/json"),
+            ],
+        )
+        .map_err(|source| {
+            Ok(OidcError::Http {
+                what: "the GitHub Actions token endpoint",
+                source,
+            })
+        })?;
     if !reply.ok() {
-        return Err(Ok(OidcError::Refused { what: "the GitHub Actions token endpoint", status: reply.status, body: reply.snippet() }));
+        return Err(Ok(OidcError::Refused {
+            what: "the GitHub Actions token endpoint",
+            status: reply.status,
+            body: reply.snippet(),
+        }));
     }
-    let v: serde_json::Value = serde_json::from_slice(&reply.body).map_err(|_| Err("the answer is not JSON".to_owned()))?;
+    let v: serde_json::Value = serde_json::from_slice(&reply.body)
+        .map_err(|_| Err("the answer is not JSON".to_owned()))?;
     v.get("value")
         .and_then(serde_json::Value::as_str)
         .map(|t| IdToken::new(t.to_owned()))
@@ -243,9 +326,14 @@ fn buildkite() -> Result<IdToken, String> {
         .output()
         .map_err(|e| format!("cannot run buildkite-agent: {e}"))?;
     if !out.status.success() {
-        return Err(format!("buildkite-agent failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+        return Err(format!(
+            "buildkite-agent failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
     }
-    Ok(IdToken::new(String::from_utf8_lossy(&out.stdout).into_owned()))
+    Ok(IdToken::new(
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    ))
 }
 
 /// RFC 3986 unreserved characters stay, everything else is %XX (for query strings and forms).
@@ -320,12 +408,31 @@ mod tests {
     fn selection_prefers_configured_then_ambient_then_interactive() {
         let none = |_: &str| None;
         let no_file = Path::new("/nonexistent/token");
-        assert_eq!(select(&settings(None), &none, no_file).ok(), Some(Provider::Interactive), "nothing ambient: the browser");
+        assert_eq!(
+            select(&settings(None), &none, no_file).ok(),
+            Some(Provider::Interactive),
+            "nothing ambient: the browser"
+        );
         let env_token = |k: &str| (k == "SIGSTORE_ID_TOKEN").then(|| "t".to_owned());
-        assert_eq!(select(&settings(None), &env_token, no_file).ok(), Some(Provider::EnvVar), "SIGSTORE_ID_TOKEN wins");
-        let gha = |k: &str| k.starts_with("ACTIONS_ID_TOKEN_REQUEST_").then(|| "x".to_owned());
-        assert_eq!(select(&settings(None), &gha, no_file).ok(), Some(Provider::GithubActions), "GitHub Actions is detected");
-        assert_eq!(select(&settings(Some("device")), &env_token, no_file).ok(), Some(Provider::Device), "a configured provider beats ambient ones");
+        assert_eq!(
+            select(&settings(None), &env_token, no_file).ok(),
+            Some(Provider::EnvVar),
+            "SIGSTORE_ID_TOKEN wins"
+        );
+        let gha = |k: &str| {
+            k.starts_with("ACTIONS_ID_TOKEN_REQUEST_")
+                .then(|| "x".to_owned())
+        };
+        assert_eq!(
+            select(&settings(None), &gha, no_file).ok(),
+            Some(Provider::GithubActions),
+            "GitHub Actions is detected"
+        );
+        assert_eq!(
+            select(&settings(Some("device")), &env_token, no_file).ok(),
+            Some(Provider::Device),
+            "a configured provider beats ambient ones"
+        );
     }
 
     #[test]
@@ -340,8 +447,16 @@ mod tests {
     #[test]
     fn percent_coding_round_trips_and_survives_garbage() {
         let s = "a b&c=d/é~";
-        assert_eq!(percent_decode(&percent_encode(s)), s, "encode then decode is the identity");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4", "invalid escapes are kept, not panicked on");
+        assert_eq!(
+            percent_decode(&percent_encode(s)),
+            s,
+            "encode then decode is the identity"
+        );
+        assert_eq!(
+            percent_decode("%zz%4"),
+            "%zz%4",
+            "invalid escapes are kept, not panicked on"
+        );
         assert_eq!(percent_decode("%"), "%", "a lone percent is kept");
     }
 }

@@ -117,7 +117,8 @@ pub fn sign(
 }
 
 fn check_mode(req: &Request<'_>) -> Result<(), FlowError> {
-    if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none() {
+    if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none()
+    {
         return Err(FlowError::OnlineMode);
     }
     Ok(())
@@ -136,16 +137,36 @@ pub fn login(
     let subject = id.claims.pop_subject().to_owned();
     check_committer(req, &subject, id.claims.email.as_deref())?;
     let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
-    let issued = crate::fulcio::request_certificate(http, req.fulcio_url, &id.token, &subject, &key, req.root, now())
-        .map_err(FlowError::Certificate)?;
-    Ok(Credentials { key, issued, identity: subject, email: id.claims.email.clone() })
+    let issued = crate::fulcio::request_certificate(
+        http,
+        req.fulcio_url,
+        &id.token,
+        &subject,
+        &key,
+        req.root,
+        now(),
+    )
+    .map_err(FlowError::Certificate)?;
+    Ok(Credentials {
+        key,
+        issued,
+        identity: subject,
+        email: id.claims.email.clone(),
+    })
 }
 
 /// With `gitsign.matchCommitter`, the identity's email must be the committer's.
-pub fn check_committer(req: &Request<'_>, identity: &str, email: Option<&str>) -> Result<(), FlowError> {
+pub fn check_committer(
+    req: &Request<'_>,
+    identity: &str,
+    email: Option<&str>,
+) -> Result<(), FlowError> {
     if let Some(committer) = &req.committer_email {
         if !email.unwrap_or_default().eq_ignore_ascii_case(committer) {
-            return Err(FlowError::CommitterMismatch { identity: identity.to_owned(), committer: committer.clone() });
+            return Err(FlowError::CommitterMismatch {
+                identity: identity.to_owned(),
+                committer: committer.clone(),
+            });
         }
     }
     Ok(())
@@ -153,13 +174,19 @@ pub fn check_committer(req: &Request<'_>, identity: &str, email: Option<&str>) -
 
 /// The second half: signature → log → timestamp → self-check, with credentials from a login
 /// or the credential cache.
-pub fn sign_with(http: &Http, req: &Request<'_>, creds: &Credentials, now: impl Fn() -> i64) -> Result<Signed, FlowError> {
+pub fn sign_with(
+    http: &Http,
+    req: &Request<'_>,
+    creds: &Credentials,
+    now: impl Fn() -> i64,
+) -> Result<Signed, FlowError> {
     check_mode(req)?;
     check_committer(req, &creds.identity, creds.email.as_deref())?;
     let (key, issued, subject) = (&creds.key, &creds.issued, creds.identity.clone());
 
     let signing_time = now();
-    let signed_attrs = sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
+    let signed_attrs =
+        sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
     // The key signs the proof of possession, this and (online mode) the object id; it is gone
     // when the caller drops it (or, cached, when its certificate is about to expire).
     let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
@@ -167,35 +194,69 @@ pub fn sign_with(http: &Http, req: &Request<'_>, creds: &Credentials, now: impl 
     let mut unsigned = Vec::new();
     let leaf_pem = issued.leaf.to_pem();
     if req.rekor_mode == RekorMode::Offline {
-        let logged = crate::rekor::upload_entry(http, req.rekor_url, &crate::crypto::sha256(&signed_attrs), &signature, &leaf_pem, req.root)
-            .map_err(FlowError::Log)?;
-        unsigned.push(UnsignedAttribute { oid: tlog::OID_TLOG_ENTRY, value_der: tlog::encode_embedded(&logged.entry) });
+        let logged = crate::rekor::upload_entry(
+            http,
+            req.rekor_url,
+            &crate::crypto::sha256(&signed_attrs),
+            &signature,
+            &leaf_pem,
+            req.root,
+        )
+        .map_err(FlowError::Log)?;
+        unsigned.push(UnsignedAttribute {
+            oid: tlog::OID_TLOG_ENTRY,
+            value_der: tlog::encode_embedded(&logged.entry),
+        });
     }
 
     if let Some(url) = req.timestamp_url {
-        let token = request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
-        unsigned.push(UnsignedAttribute { oid: crate::cms::OID_TIMESTAMP_TOKEN, value_der: token });
+        let token =
+            request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
+        unsigned.push(UnsignedAttribute {
+            oid: crate::cms::OID_TIMESTAMP_TOKEN,
+            value_der: token,
+        });
     }
 
-    let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned).map_err(FlowError::Cms)?;
+    let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned)
+        .map_err(FlowError::Cms)?;
     let pem = sign::armor(&der);
 
     // Online mode (Go gitsign's `LegacySHASign`): log the id the object will have once git
     // inserts this signature, signed by the same key, instead of embedding an entry.
     let mut online = None;
     if req.rekor_mode == RekorMode::Online {
-        let ids = crate::git::object_id::signed_object_ids(req.payload, pem.as_bytes()).ok_or(FlowError::OnlineMode)?;
+        let ids = crate::git::object_id::signed_object_ids(req.payload, pem.as_bytes())
+            .ok_or(FlowError::OnlineMode)?;
         let id_signature = key.sign(ids.real.as_bytes()).map_err(FlowError::Cms)?;
-        let logged = crate::rekor::upload_entry(http, req.rekor_url, &crate::crypto::sha256(ids.real.as_bytes()), &id_signature, &leaf_pem, req.root)
-            .map_err(FlowError::Log)?;
+        let logged = crate::rekor::upload_entry(
+            http,
+            req.rekor_url,
+            &crate::crypto::sha256(ids.real.as_bytes()),
+            &id_signature,
+            &leaf_pem,
+            req.root,
+        )
+        .map_err(FlowError::Log)?;
         online = Some((ids, logged));
     }
 
     // Our own verifier must accept it, time anchor included.
     let policy = Policy::default();
-    let opts = verify::Options { root: req.root, policy: &policy, insecure_ignore_tlog: false, insecure_ignore_sct: false };
+    let opts = verify::Options {
+        root: req.root,
+        policy: &policy,
+        insecure_ignore_tlog: false,
+        insecure_ignore_sct: false,
+    };
     let report = match &online {
-        Some((ids, logged)) => verify::verify_detached_with(req.payload, pem.as_bytes(), &opts, Some(ids), std::slice::from_ref(&logged.entry)),
+        Some((ids, logged)) => verify::verify_detached_with(
+            req.payload,
+            pem.as_bytes(),
+            &opts,
+            Some(ids),
+            std::slice::from_ref(&logged.entry),
+        ),
         None => verify::verify_detached(req.payload, pem.as_bytes(), &opts),
     };
     match &report.outcome {
@@ -207,7 +268,13 @@ pub fn sign_with(http: &Http, req: &Request<'_>, creds: &Credentials, now: impl 
         Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),
         _ => None,
     };
-    Ok(Signed { pem, der, leaf: issued.leaf.clone(), identity: subject, log_index })
+    Ok(Signed {
+        pem,
+        der,
+        leaf: issued.leaf.clone(),
+        identity: subject,
+        log_index,
+    })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -226,18 +293,32 @@ pub enum TimestampError {
 
 /// RFC 3161 §2.4: `TimeStampReq { version 1, messageImprint { sha256, SHA-256(signature) },
 /// nonce, certReq TRUE }` → the `timeStampToken` of the answer, verified against the root.
-pub fn request_timestamp(http: &Http, url: &str, signature: &[u8], root: &TrustedRoot) -> Result<Vec<u8>, TimestampError> {
+pub fn request_timestamp(
+    http: &Http,
+    url: &str,
+    signature: &[u8],
+    root: &TrustedRoot,
+) -> Result<Vec<u8>, TimestampError> {
     use crate::cms::der_walk;
     use sign::tlv;
     let imprint = tlv(
         der_walk::SEQUENCE,
         &[
-            tlv(der_walk::SEQUENCE, &[tlv(der_walk::OID, sign::OID_SHA256.as_bytes()), vec![0x05, 0x00]].concat()),
+            tlv(
+                der_walk::SEQUENCE,
+                &[
+                    tlv(der_walk::OID, sign::OID_SHA256.as_bytes()),
+                    vec![0x05, 0x00],
+                ]
+                .concat(),
+            ),
             tlv(der_walk::OCTET_STRING, &crate::crypto::sha256(signature)),
         ]
         .concat(),
     );
-    let nonce = crate::oidc::random_token().map(|t| crate::crypto::sha256(t.as_bytes())).unwrap_or_default();
+    let nonce = crate::oidc::random_token()
+        .map(|t| crate::crypto::sha256(t.as_bytes()))
+        .unwrap_or_default();
     // A positive INTEGER: clear the top bit of the first of 16 random bytes.
     let mut n = nonce[..16].to_vec();
     if let Some(first) = n.first_mut() {
@@ -246,24 +327,44 @@ pub fn request_timestamp(http: &Http, url: &str, signature: &[u8], root: &Truste
     }
     let req = tlv(
         der_walk::SEQUENCE,
-        &[tlv(der_walk::INTEGER, &[1]), imprint, tlv(der_walk::INTEGER, &n), tlv(der_walk::BOOLEAN, &[0xff])].concat(),
+        &[
+            tlv(der_walk::INTEGER, &[1]),
+            imprint,
+            tlv(der_walk::INTEGER, &n),
+            tlv(der_walk::BOOLEAN, &[0xff]),
+        ]
+        .concat(),
     );
     let reply = http
         .post_bytes(url, "application/timestamp-query", &req)
-        .map_err(|source| TimestampError::Http { url: url.to_owned(), source })?;
+        .map_err(|source| TimestampError::Http {
+            url: url.to_owned(),
+            source,
+        })?;
     if !reply.ok() {
-        return Err(TimestampError::Refused(format!("{} {}", reply.status, reply.snippet())));
+        return Err(TimestampError::Refused(format!(
+            "{} {}",
+            reply.status,
+            reply.snippet()
+        )));
     }
     let resp = der_walk::single(&reply.body, der_walk::SEQUENCE, "TimeStampResp")
         .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
     let (status, rest) = der_walk::expect(resp.value, der_walk::SEQUENCE, "PKIStatusInfo")
         .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let code = der_walk::read(status.value).ok().and_then(|(t, _)| der_walk::small_uint(&t).ok());
+    let code = der_walk::read(status.value)
+        .ok()
+        .and_then(|(t, _)| der_walk::small_uint(&t).ok());
     if !matches!(code, Some(0 | 1)) {
-        return Err(TimestampError::Refused(format!("status {}", code.map(|c| c.to_string()).unwrap_or_else(|| "unknown".into()))));
+        return Err(TimestampError::Refused(format!(
+            "status {}",
+            code.map(|c| c.to_string())
+                .unwrap_or_else(|| "unknown".into())
+        )));
     }
     let (token, _) = der_walk::expect(rest, der_walk::SEQUENCE, "timeStampToken")
         .map_err(|e| TimestampError::Refused(format!("no token: {e}")))?;
-    verify::timestamp::verify_timestamp_token(token.raw, signature, root).map_err(TimestampError::Verify)?;
+    verify::timestamp::verify_timestamp_token(token.raw, signature, root)
+        .map_err(TimestampError::Verify)?;
     Ok(token.raw.to_vec())
 }

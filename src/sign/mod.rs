@@ -21,16 +21,24 @@ use const_oid::ObjectIdentifier;
 use zeroize::Zeroizing;
 
 use crate::cms::der_walk::{self, header};
-use crate::cms::{OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNED_DATA, OID_SIGNING_TIME};
+use crate::cms::{
+    OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNED_DATA, OID_SIGNING_TIME,
+};
 use crate::verify::cert::Cert;
 
 pub const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-pub const OID_ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-pub const OID_ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-pub const OID_ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-pub const OID_SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-pub const OID_SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-pub const OID_SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+pub const OID_ECDSA_WITH_SHA256: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+pub const OID_ECDSA_WITH_SHA384: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+pub const OID_ECDSA_WITH_SHA512: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+pub const OID_SHA256_WITH_RSA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+pub const OID_SHA384_WITH_RSA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+pub const OID_SHA512_WITH_RSA: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -61,8 +69,8 @@ impl std::fmt::Debug for EphemeralKey {
 
 /// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte uncompressed point.
 const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86,
-    0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 impl EphemeralKey {
@@ -132,7 +140,10 @@ fn algorithm(oid: &ObjectIdentifier) -> Vec<u8> {
 
 /// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one DER value.
 fn attribute(oid: &ObjectIdentifier, value_der: &[u8]) -> Vec<u8> {
-    tlv(der_walk::SEQUENCE, &cat(&[&oid_der(oid), &tlv(der_walk::SET, value_der)]))
+    tlv(
+        der_walk::SEQUENCE,
+        &cat(&[&oid_der(oid), &tlv(der_walk::SET, value_der)]),
+    )
 }
 
 /// DER SET OF: elements sorted by their encodings (X.690 §11.6).
@@ -148,7 +159,10 @@ fn utc_time(unix: i64) -> Result<Vec<u8>, SignError> {
     if !(1950..2050).contains(&year) {
         return Err(SignError::SigningTime(unix));
     }
-    Ok(tlv(der_walk::UTC_TIME, t.format("%y%m%d%H%M%SZ").to_string().as_bytes()))
+    Ok(tlv(
+        der_walk::UTC_TIME,
+        t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
+    ))
 }
 
 /// The DER SET OF signed attributes over `payload` — the exact bytes the signature covers and
@@ -200,7 +214,10 @@ pub fn encode(
         &tlv(der_walk::OCTET_STRING, signature),
     ]);
     if !unsigned.is_empty() {
-        let attrs = unsigned.iter().map(|a| attribute(&a.oid, &a.value_der)).collect();
+        let attrs = unsigned
+            .iter()
+            .map(|a| attribute(&a.oid, &a.value_der))
+            .collect();
         signer.extend(set_of(der_walk::ctx(1), attrs));
     }
     let signed_data = tlv(
@@ -215,7 +232,10 @@ pub fn encode(
     );
     Ok(tlv(
         der_walk::SEQUENCE,
-        &cat(&[&oid_der(&OID_SIGNED_DATA), &tlv(der_walk::ctx(0), &signed_data)]),
+        &cat(&[
+            &oid_der(&OID_SIGNED_DATA),
+            &tlv(der_walk::ctx(0), &signed_data),
+        ]),
     ))
 }
 
@@ -244,13 +264,16 @@ mod tests {
     use crate::cms;
 
     fn fixtures() -> Vec<(String, Vec<u8>)> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitsign-commits");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitsign-commits");
         let mut out = Vec::new();
         for e in std::fs::read_dir(&dir).expect("fixture dir") {
             let path = e.expect("dir entry").path();
             if path.extension().is_some_and(|x| x == "commit") {
                 let raw = std::fs::read(&path).expect("fixture");
-                let split = crate::git::object::split_commit(&raw, crate::git::object::HashKind::Sha1).expect("signed fixture");
+                let split =
+                    crate::git::object::split_commit(&raw, crate::git::object::HashKind::Sha1)
+                        .expect("signed fixture");
                 out.push((path.display().to_string(), split.signature));
             }
         }
@@ -278,21 +301,46 @@ mod tests {
                 .signer
                 .unsigned_attrs
                 .iter()
-                .flat_map(|a| a.values.iter().map(|v| UnsignedAttribute { oid: a.oid, value_der: v.clone() }))
+                .flat_map(|a| {
+                    a.values.iter().map(|v| UnsignedAttribute {
+                        oid: a.oid,
+                        value_der: v.clone(),
+                    })
+                })
                 .collect();
-            if msg.signer.unsigned_attrs.iter().any(|a| a.values.len() != 1) {
+            if msg
+                .signer
+                .unsigned_attrs
+                .iter()
+                .any(|a| a.values.len() != 1)
+            {
                 continue;
             }
-            let got = encode(&msg.certificates[0], &msg.signer.signed_attrs_der, &msg.signer.signature, &unsigned)
-                .expect("encode");
-            assert_eq!(crate::verify::hex(&got), crate::verify::hex(&want), "{name}: our encoding must equal Go gitsign's");
+            let got = encode(
+                &msg.certificates[0],
+                &msg.signer.signed_attrs_der,
+                &msg.signer.signature,
+                &unsigned,
+            )
+            .expect("encode");
+            assert_eq!(
+                crate::verify::hex(&got),
+                crate::verify::hex(&want),
+                "{name}: our encoding must equal Go gitsign's"
+            );
             reproduced += 1;
             if msg.unsigned_attribute(&tlog_oid()).is_some() {
                 with_tlog += 1;
             }
         }
-        assert!(reproduced >= 10, "most fixtures are reproduced exactly (got {reproduced})");
-        assert!(with_tlog >= 1, "at least one reproduced fixture carries an embedded Rekor entry");
+        assert!(
+            reproduced >= 10,
+            "most fixtures are reproduced exactly (got {reproduced})"
+        );
+        assert!(
+            with_tlog >= 1,
+            "at least one reproduced fixture carries an embedded Rekor entry"
+        );
     }
 
     fn tlog_oid() -> ObjectIdentifier {
@@ -308,15 +356,42 @@ mod tests {
         let wrapped = encode(&go.certificates[0], &ours, &[0x30, 0x00], &[]).expect("encode");
         let parsed = cms::parse(&wrapped).expect("our signature parses");
         let our_order: Vec<_> = parsed.signer.signed_attrs.iter().map(|a| a.oid).collect();
-        assert_eq!(our_order, go_order, "contentType, signingTime, messageDigest as Go gitsign orders them");
-        assert_eq!(our_order, vec![cms::OID_CONTENT_TYPE, cms::OID_SIGNING_TIME, cms::OID_MESSAGE_DIGEST]);
-        assert_eq!(parsed.signer.signed_attrs_der, ours, "the parser recovers the exact signed bytes");
+        assert_eq!(
+            our_order, go_order,
+            "contentType, signingTime, messageDigest as Go gitsign orders them"
+        );
+        assert_eq!(
+            our_order,
+            vec![
+                cms::OID_CONTENT_TYPE,
+                cms::OID_SIGNING_TIME,
+                cms::OID_MESSAGE_DIGEST
+            ]
+        );
+        assert_eq!(
+            parsed.signer.signed_attrs_der, ours,
+            "the parser recovers the exact signed bytes"
+        );
         assert_eq!(parsed.signer.digest_algorithm, OID_SHA256, "SHA-256 digest");
-        assert_eq!(parsed.signer.signature_algorithm, OID_ECDSA_WITH_SHA256, "ecdsa-with-SHA256");
+        assert_eq!(
+            parsed.signer.signature_algorithm, OID_ECDSA_WITH_SHA256,
+            "ecdsa-with-SHA256"
+        );
         assert_eq!(parsed.certificates.len(), 1, "leaf certificate only");
-        assert!(parsed.signer.unsigned_attrs.is_empty(), "no unsigned attributes before the Rekor round trip");
-        let t = parsed.signer.signed_attrs.iter().find(|a| a.oid == cms::OID_SIGNING_TIME).expect("signingTime");
-        assert_eq!(t.values[0], b"\x17\x0d231114221320Z", "signingTime is UTCTime");
+        assert!(
+            parsed.signer.unsigned_attrs.is_empty(),
+            "no unsigned attributes before the Rekor round trip"
+        );
+        let t = parsed
+            .signer
+            .signed_attrs
+            .iter()
+            .find(|a| a.oid == cms::OID_SIGNING_TIME)
+            .expect("signingTime");
+        assert_eq!(
+            t.values[0], b"\x17\x0d231114221320Z",
+            "signingTime is UTCTime"
+        );
     }
 
     #[test]
@@ -325,15 +400,30 @@ mod tests {
         let attrs = signed_attributes(b"payload", 1_700_000_000).expect("attrs");
         let sig = key.sign(&attrs).expect("sign");
         let pk = crate::crypto::PublicKey::from_spki_der(&key.spki_der()).expect("our SPKI parses");
-        assert!(pk.verify(crate::crypto::Digest::Sha256, &attrs, &sig).is_ok(), "the signature verifies with our public key");
+        assert!(
+            pk.verify(crate::crypto::Digest::Sha256, &attrs, &sig)
+                .is_ok(),
+            "the signature verifies with our public key"
+        );
         assert!(utc_time(4_102_444_800).is_err(), "2100 cannot be a UTCTime");
-        assert!(format!("{key:?}").contains("private"), "Debug does not print key material");
+        assert!(
+            format!("{key:?}").contains("private"),
+            "Debug does not print key material"
+        );
     }
 
     #[test]
     fn sig_created_algorithms_follow_the_issuers_signature() {
-        assert_eq!(gpg_algorithms(&OID_ECDSA_WITH_SHA256), (19, 8), "ECDSA, SHA-256");
-        assert_eq!(gpg_algorithms(&OID_ECDSA_WITH_SHA384), (19, 9), "ECDSA, SHA-384 (public-good Fulcio)");
+        assert_eq!(
+            gpg_algorithms(&OID_ECDSA_WITH_SHA256),
+            (19, 8),
+            "ECDSA, SHA-256"
+        );
+        assert_eq!(
+            gpg_algorithms(&OID_ECDSA_WITH_SHA384),
+            (19, 9),
+            "ECDSA, SHA-384 (public-good Fulcio)"
+        );
         assert_eq!(gpg_algorithms(&OID_SHA256_WITH_RSA), (1, 8), "RSA, SHA-256");
         assert_eq!(
             crate::gpg_status::sig_created(19, 8, 1_700_000_000, "a1b2"),

@@ -56,8 +56,16 @@ mod tests {
 
     #[test]
     fn keys_separate_parts_and_tags() {
-        assert_ne!(key(b"a", &[b"xy", b"z"]), key(b"a", &[b"x", b"yz"]), "lengths delimit parts");
-        assert_ne!(key(b"a", &[b"x"]), key(b"b", &[b"x"]), "tags separate kinds of facts");
+        assert_ne!(
+            key(b"a", &[b"xy", b"z"]),
+            key(b"a", &[b"x", b"yz"]),
+            "lengths delimit parts"
+        );
+        assert_ne!(
+            key(b"a", &[b"x"]),
+            key(b"b", &[b"x"]),
+            "tags separate kinds of facts"
+        );
         let p = Proven::new();
         let k = key(b"t", &[b"1"]);
         assert!(!p.contains(&k));

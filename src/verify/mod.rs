@@ -445,7 +445,11 @@ pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
 
 /// [`verify_input`] with time anchors established outside the input (a verified online-mode
 /// Rekor entry, [`online`]).
-pub fn verify_input_with(input: &VerificationInput, opts: &Options<'_>, anchored: &[Anchor]) -> Report {
+pub fn verify_input_with(
+    input: &VerificationInput,
+    opts: &Options<'_>,
+    anchored: &[Anchor],
+) -> Report {
     let mut report = Report {
         outcome: Outcome::Good,
         identity: None,

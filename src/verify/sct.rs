@@ -102,7 +102,10 @@ pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64,
         if !log.valid_for.contains(secs) {
             continue;
         }
-        let proven = super::memo::key(b"sct", &[&log.spki_der, &issuer.spki_der, &leaf.der, sct.signature]);
+        let proven = super::memo::key(
+            b"sct",
+            &[&log.spki_der, &issuer.spki_der, &leaf.der, sct.signature],
+        );
         if PROVEN_SCTS.contains(&proven) {
             return Ok(secs);
         }

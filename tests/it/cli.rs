@@ -504,20 +504,50 @@ fn fulcio_root_pem_bundle_replaces_the_fulcio_cas() {
     for ca in root["certificateAuthorities"].as_array().expect("CAs") {
         for c in ca["certChain"]["certificates"].as_array().expect("chain") {
             use base64::Engine as _;
-            let der = base64::engine::general_purpose::STANDARD.decode(c["rawBytes"].as_str().expect("b64")).expect("der");
+            let der = base64::engine::general_purpose::STANDARD
+                .decode(c["rawBytes"].as_str().expect("b64"))
+                .expect("der");
             pem.push_str(&gitsign::pem::encode("CERTIFICATE", &der));
         }
     }
     std::fs::write(repo.path().join("fulcio.pem"), &pem).expect("write");
-    let policy = ["--certificate-identity", SIGNER, "--certificate-oidc-issuer", GOOGLE];
-    let (code, _, err) = util::output(repo.gitsign().env("GITSIGN_FULCIO_ROOT", "fulcio.pem").args(["verify", TIP]).args(policy));
+    let policy = [
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ];
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .env("GITSIGN_FULCIO_ROOT", "fulcio.pem")
+            .args(["verify", TIP])
+            .args(policy),
+    );
     assert_eq!(code, 0, "the same CAs as a PEM bundle still verify: {err}");
     // A bundle with only an unrelated CA (the TSA's) must not trust Fulcio's leaves.
     let tsa = &root["timestampAuthorities"][0]["certChain"]["certificates"];
     use base64::Engine as _;
-    let der = base64::engine::general_purpose::STANDARD.decode(tsa[tsa.as_array().expect("tsa").len() - 1]["rawBytes"].as_str().expect("b64")).expect("der");
-    std::fs::write(repo.path().join("other.pem"), gitsign::pem::encode("CERTIFICATE", &der)).expect("write");
-    let (code, _, err) = util::output(repo.gitsign().env("SIGSTORE_ROOT_FILE", "other.pem").args(["verify", TIP]).args(policy));
-    assert_eq!(code, 1, "an unrelated root does not vouch for the chain: {err}");
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(
+            tsa[tsa.as_array().expect("tsa").len() - 1]["rawBytes"]
+                .as_str()
+                .expect("b64"),
+        )
+        .expect("der");
+    std::fs::write(
+        repo.path().join("other.pem"),
+        gitsign::pem::encode("CERTIFICATE", &der),
+    )
+    .expect("write");
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .env("SIGSTORE_ROOT_FILE", "other.pem")
+            .args(["verify", TIP])
+            .args(policy),
+    );
+    assert_eq!(
+        code, 1,
+        "an unrelated root does not vouch for the chain: {err}"
+    );
     assert!(err.contains("not trusted"), "{err}");
 }

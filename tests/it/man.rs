@@ -24,7 +24,10 @@ fn man_pages_are_up_to_date() {
     }
     pages.push((
         "gitsign-credential-cache.1".to_owned(),
-        render(gitsign::cli::credential_cache::Args::command(), "gitsign-credential-cache"),
+        render(
+            gitsign::cli::credential_cache::Args::command(),
+            "gitsign-credential-cache",
+        ),
     ));
     let update = std::env::var_os("GITSIGN_UPDATE_MAN").is_some();
     for (file, bytes) in pages {

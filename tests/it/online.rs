@@ -533,19 +533,39 @@ fn git_verify_commit_and_verify_tag_look_online_mode_signatures_up() {
 
     // `gitsign verify-tag` too: offline it is undecided until it may look the tag up.
     let clone = TestRepo::new();
-    clone.git(&["fetch", "-q", repo.path().to_str().expect("utf8 path"), "refs/tags/v1:refs/tags/v1"]);
+    clone.git(&[
+        "fetch",
+        "-q",
+        repo.path().to_str().expect("utf8 path"),
+        "refs/tags/v1:refs/tags/v1",
+    ]);
     let verify_tag = |r: &TestRepo, extra: &[&str]| {
         let mut cmd = r.gitsign();
-        cmd.args(["verify-tag", "v1", "--certificate-identity", IDENTITY, "--certificate-oidc-issuer"])
-            .arg(stack.oidc_issuer())
-            .args(extra);
+        cmd.args([
+            "verify-tag",
+            "v1",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+        ])
+        .arg(stack.oidc_issuer())
+        .args(extra);
         sigstore_env(&mut cmd, stack);
         output(&mut cmd)
     };
     let (code, _, err) = verify_tag(&clone, &["--offline"]);
-    assert_eq!(code, 2, "no proof in the clone and no network: undecided: {err}");
+    assert_eq!(
+        code, 2,
+        "no proof in the clone and no network: undecided: {err}"
+    );
     let (code, _, err) = verify_tag(&clone, &[]);
-    assert_eq!(code, 0, "gitsign verify-tag looks the online-mode tag up in Rekor: {err}");
+    assert_eq!(
+        code, 0,
+        "gitsign verify-tag looks the online-mode tag up in Rekor: {err}"
+    );
     let (code, _, err) = verify_tag(&clone, &["--offline"]);
-    assert_eq!(code, 0, "and keeps the proof, so it now verifies offline: {err}");
+    assert_eq!(
+        code, 0,
+        "and keeps the proof, so it now verifies offline: {err}"
+    );
 }

@@ -19,8 +19,12 @@ struct Local {
 
 fn start() -> Local {
     let state = tempfile::tempdir().expect("state dir");
-    let stack = Stack::start(Options::new(state.path().join("stack"))).expect("the local Sigstore stack starts");
-    Local { stack, _state: state }
+    let stack = Stack::start(Options::new(state.path().join("stack")))
+        .expect("the local Sigstore stack starts");
+    Local {
+        stack,
+        _state: state,
+    }
 }
 
 /// Point a command at the stack, with `token` (if any) as SIGSTORE_ID_TOKEN.
@@ -44,13 +48,29 @@ fn git_signing(repo: &TestRepo, stack: &Stack, token: Option<&str>, args: &[&str
 }
 
 fn head(repo: &TestRepo) -> Option<String> {
-    let (code, out, _) = output(repo.cmd("git").args(["rev-parse", "-q", "--verify", "HEAD"]));
+    let (code, out, _) = output(
+        repo.cmd("git")
+            .args(["rev-parse", "-q", "--verify", "HEAD"]),
+    );
     (code == 0).then(|| out.trim().to_owned())
 }
 
-fn gitsign_verify(repo: &TestRepo, stack: &Stack, identity: &str, issuer: &str, rev: &str) -> (i32, String, String) {
+fn gitsign_verify(
+    repo: &TestRepo,
+    stack: &Stack,
+    identity: &str,
+    issuer: &str,
+    rev: &str,
+) -> (i32, String, String) {
     let mut cmd = repo.gitsign();
-    cmd.args(["verify", "--certificate-identity", identity, "--certificate-oidc-issuer", issuer, rev]);
+    cmd.args([
+        "verify",
+        "--certificate-identity",
+        identity,
+        "--certificate-oidc-issuer",
+        issuer,
+        rev,
+    ]);
     sigstore_env(&mut cmd, stack, None);
     output(&mut cmd)
 }
@@ -60,18 +80,39 @@ fn gpg_sign(dir: &Path, stack: &Stack, token: &str, payload: &[u8]) -> (i32, Vec
     gpg_sign_with(dir, stack, token, payload, &[])
 }
 
-fn gpg_sign_with(dir: &Path, stack: &Stack, token: &str, payload: &[u8], env: &[(&str, String)]) -> (i32, Vec<u8>, String) {
+fn gpg_sign_with(
+    dir: &Path,
+    stack: &Stack,
+    token: &str,
+    payload: &[u8],
+    env: &[(&str, String)],
+) -> (i32, Vec<u8>, String) {
     use std::io::Write;
     let mut cmd = crate::util::hermetic(gitsign_bin(), dir);
-    cmd.current_dir(dir).args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"]);
+    cmd.current_dir(dir)
+        .args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"]);
     sigstore_env(&mut cmd, stack, Some(token));
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn gitsign");
-    child.stdin.take().expect("stdin").write_all(payload).expect("write payload");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn gitsign");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(payload)
+        .expect("write payload");
     let out = child.wait_with_output().expect("gitsign runs");
-    (out.status.code().unwrap_or(-1), out.stdout, String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -84,35 +125,92 @@ fn signed_commit_and_tag_verify_with_git_and_gitsign() {
     repo.git(&["add", "a.txt"]);
 
     let started = Instant::now();
-    let (code, out, err) = output(&mut git_signing(&repo, stack, Some(&token), &["commit", "-S", "-q", "-m", "signed"]));
+    let (code, out, err) = output(&mut git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["commit", "-S", "-q", "-m", "signed"],
+    ));
     let elapsed = started.elapsed();
     assert_eq!(code, 0, "git commit -S succeeds through gitsign: {err}");
     assert!(out.is_empty(), "quiet commit prints nothing: {out}");
-    eprintln!("one signed commit against the local stack took {} ms", elapsed.as_millis());
+    eprintln!(
+        "one signed commit against the local stack took {} ms",
+        elapsed.as_millis()
+    );
     let raw = repo.git(&["cat-file", "commit", "HEAD"]);
-    assert!(raw.contains("gpgsig -----BEGIN SIGNED MESSAGE-----"), "the commit carries our signature: {raw}");
+    assert!(
+        raw.contains("gpgsig -----BEGIN SIGNED MESSAGE-----"),
+        "the commit carries our signature: {raw}"
+    );
 
-    let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-commit", "HEAD"]));
+    let (code, _, err) = output(&mut git_signing(
+        &repo,
+        stack,
+        None,
+        &["verify-commit", "HEAD"],
+    ));
     assert_eq!(code, 0, "git verify-commit accepts the signature: {err}");
     assert!(err.contains(IDENTITY), "git shows the signer: {err}");
 
     let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
-    assert_eq!(code, 0, "gitsign verify with the right identity passes: {out}{err}");
-    let (code, out, err) = gitsign_verify(&repo, stack, "mallory@example.com", &stack.oidc_issuer(), "HEAD");
-    assert_eq!(code, 1, "gitsign verify with the wrong identity is a negative answer: {out}{err}");
-    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, "https://accounts.example.org", "HEAD");
-    assert_eq!(code, 1, "gitsign verify with the wrong issuer is a negative answer: {out}{err}");
+    assert_eq!(
+        code, 0,
+        "gitsign verify with the right identity passes: {out}{err}"
+    );
+    let (code, out, err) = gitsign_verify(
+        &repo,
+        stack,
+        "mallory@example.com",
+        &stack.oidc_issuer(),
+        "HEAD",
+    );
+    assert_eq!(
+        code, 1,
+        "gitsign verify with the wrong identity is a negative answer: {out}{err}"
+    );
+    let (code, out, err) = gitsign_verify(
+        &repo,
+        stack,
+        IDENTITY,
+        "https://accounts.example.org",
+        "HEAD",
+    );
+    assert_eq!(
+        code, 1,
+        "gitsign verify with the wrong issuer is a negative answer: {out}{err}"
+    );
 
-    let (code, _, err) = output(&mut git_signing(&repo, stack, Some(&token), &["tag", "-s", "-m", "release", "v1"]));
+    let (code, _, err) = output(&mut git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["tag", "-s", "-m", "release", "v1"],
+    ));
     assert_eq!(code, 0, "git tag -s succeeds: {err}");
     let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-tag", "v1"]));
     assert_eq!(code, 0, "git verify-tag accepts the tag signature: {err}");
     // Regression: the tag ref must not be peeled past the tag object to its commit.
     let mut cmd = repo.gitsign();
     sigstore_env(&mut cmd, stack, None);
-    let (code, _, err) = output(cmd.args(["verify-tag", "v1", "--certificate-identity", IDENTITY, "--certificate-oidc-issuer"]).arg(stack.oidc_issuer()));
-    assert_eq!(code, 0, "gitsign verify-tag checks the tag we signed: {err}");
-    assert!(err.contains(&format!("Good signature from [{IDENTITY}]")), "{err}");
+    let (code, _, err) = output(
+        cmd.args([
+            "verify-tag",
+            "v1",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+        ])
+        .arg(stack.oidc_issuer()),
+    );
+    assert_eq!(
+        code, 0,
+        "gitsign verify-tag checks the tag we signed: {err}"
+    );
+    assert!(
+        err.contains(&format!("Good signature from [{IDENTITY}]")),
+        "{err}"
+    );
     assert_eq!(stack.log_size(), 2, "one Rekor entry per signature");
 }
 
@@ -122,31 +220,74 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     let stack = &local.stack;
     let dir = tempfile::tempdir().expect("dir");
     let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@b.c> 1700000000 +0000\n\nmsg\n";
-    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
     let (code, stdout, stderr) = gpg_sign(dir.path(), stack, &stack.mint_token(IDENTITY), payload);
     assert_eq!(code, 0, "signing succeeds: {stderr}");
     let pem = String::from_utf8(stdout.clone()).expect("stdout is text");
-    assert!(pem.starts_with("-----BEGIN SIGNED MESSAGE-----\n"), "stdout starts with the armor: {pem}");
-    assert!(pem.ends_with("-----END SIGNED MESSAGE-----\n"), "stdout is only the armored signature: {pem}");
-    assert_eq!(pem.matches("-----BEGIN").count(), 1, "exactly one PEM block on stdout");
+    assert!(
+        pem.starts_with("-----BEGIN SIGNED MESSAGE-----\n"),
+        "stdout starts with the armor: {pem}"
+    );
+    assert!(
+        pem.ends_with("-----END SIGNED MESSAGE-----\n"),
+        "stdout is only the armored signature: {pem}"
+    );
+    assert_eq!(
+        pem.matches("-----BEGIN").count(),
+        1,
+        "exactly one PEM block on stdout"
+    );
 
-    assert!(stderr.starts_with("[GNUPG:] BEGIN_SIGNING\n"), "BEGIN_SIGNING comes first on the status fd: {stderr}");
-    let line = stderr.lines().find(|l| l.starts_with("[GNUPG:] SIG_CREATED ")).expect("a SIG_CREATED line");
+    assert!(
+        stderr.starts_with("[GNUPG:] BEGIN_SIGNING\n"),
+        "BEGIN_SIGNING comes first on the status fd: {stderr}"
+    );
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("[GNUPG:] SIG_CREATED "))
+        .expect("a SIG_CREATED line");
     let f: Vec<&str> = line.split(' ').collect();
-    assert_eq!(&f[..6], &["[GNUPG:]", "SIG_CREATED", "D", "19", "8", "00"], "detached, ECDSA, SHA-256, class 00: {line}");
+    assert_eq!(
+        &f[..6],
+        &["[GNUPG:]", "SIG_CREATED", "D", "19", "8", "00"],
+        "detached, ECDSA, SHA-256, class 00: {line}"
+    );
     let t: i64 = f[6].parse().expect("unix time");
     assert!(t >= before && t <= before + 120, "the time is now: {t}");
     let msg = gitsign::cms::parse(&stdout).expect("our signature parses");
     let leaf = gitsign::verify::cert::Cert::parse(&msg.certificates[0]).expect("leaf");
-    assert_eq!(f[7], leaf.sha1_fingerprint(), "the fingerprint is the SHA-1 of the leaf DER");
+    assert_eq!(
+        f[7],
+        leaf.sha1_fingerprint(),
+        "the fingerprint is the SHA-1 of the leaf DER"
+    );
     assert_eq!(f.len(), 8, "no trailing fields: {line}");
-    assert!(msg.unsigned_attribute(&gitsign::verify::tlog::OID_TLOG_ENTRY).is_some(), "the Rekor entry is embedded");
+    assert!(
+        msg.unsigned_attribute(&gitsign::verify::tlog::OID_TLOG_ENTRY)
+            .is_some(),
+        "the Rekor entry is embedded"
+    );
 
-    let root = gitsign::trust::TrustedRoot::from_json(&std::fs::read(stack.trusted_root_path()).expect("root")).expect("root parses");
+    let root = gitsign::trust::TrustedRoot::from_json(
+        &std::fs::read(stack.trusted_root_path()).expect("root"),
+    )
+    .expect("root parses");
     let policy = gitsign::verify::policy::Policy::default();
-    let opts = gitsign::verify::Options { root: &root, policy: &policy, insecure_ignore_tlog: false, insecure_ignore_sct: false };
+    let opts = gitsign::verify::Options {
+        root: &root,
+        policy: &policy,
+        insecure_ignore_tlog: false,
+        insecure_ignore_sct: false,
+    };
     let report = gitsign::verify::verify_detached(payload, &stdout, &opts);
-    assert!(report.is_good(), "our verifier accepts it with its time anchor: {:?}", report.outcome);
+    assert!(
+        report.is_good(),
+        "our verifier accepts it with its time anchor: {:?}",
+        report.outcome
+    );
     assert!(
         matches!(report.anchor, Some(gitsign::verify::Anchor::Tlog { .. })),
         "the time comes from the embedded log entry: {:?}",
@@ -154,7 +295,10 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     );
     let mut changed = payload.to_vec();
     changed[5] ^= 1;
-    assert!(!gitsign::verify::verify_detached(&changed, &stdout, &opts).is_good(), "a changed payload fails");
+    assert!(
+        !gitsign::verify::verify_detached(&changed, &stdout, &opts).is_good(),
+        "a changed payload fails"
+    );
 }
 
 #[test]
@@ -184,13 +328,19 @@ fn openssl_cms_accepts_our_signature_and_rejects_a_changed_byte() {
         output(&mut c)
     };
     let (code, _, err) = openssl("payload", &["-noverify"]);
-    assert_eq!(code, 0, "openssl accepts the signature over the payload: {err}");
+    assert_eq!(
+        code, 0,
+        "openssl accepts the signature over the payload: {err}"
+    );
     let (code, _, _) = openssl("changed", &["-noverify"]);
     assert_ne!(code, 0, "openssl rejects the signature over a changed byte");
     let ca = p("ca.pem");
     let ca = ca.to_str().expect("utf8 path");
     let (code, _, err) = openssl("payload", &["-CAfile", ca, "-purpose", "any"]);
-    assert_eq!(code, 0, "openssl verifies the chain to the stack's Fulcio CA too: {err}");
+    assert_eq!(
+        code, 0,
+        "openssl verifies the chain to the stack's Fulcio CA too: {err}"
+    );
 }
 
 #[test]
@@ -198,19 +348,40 @@ fn browser_flow_signs_through_the_loopback_redirect() {
     let local = start();
     let stack = &local.stack;
     let repo = TestRepo::new();
-    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "browser"]);
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        None,
+        &["commit", "--allow-empty", "-S", "-q", "-m", "browser"],
+    );
     let log = repo.path().join(".git/gitsign.log");
-    cmd.env("GITSIGN_URL_OPENER", "curl -sfL {{.URL}}").env("GITSIGN_LOG", &log);
+    cmd.env("GITSIGN_URL_OPENER", "curl -sfL {{.URL}}")
+        .env("GITSIGN_LOG", &log);
     let (code, out, err) = output(&mut cmd);
     assert_eq!(code, 0, "the opener's GET completes the login: {err}");
     assert!(out.is_empty(), "nothing on stdout: {out}");
     // git swallows the signer's stderr on success; the log file keeps the human text.
     let err = std::fs::read_to_string(&log).expect("GITSIGN_LOG is written");
-    assert!(err.contains("Your browser will now be opened to:"), "the URL is always printed: {err}");
-    assert!(err.contains("code_challenge_method=S256") && err.contains("state=") && err.contains("nonce="), "PKCE, state and nonce are sent: {err}");
-    assert_eq!(stack.request_count("POST /oidc/token"), 1, "one code exchange");
+    assert!(
+        err.contains("Your browser will now be opened to:"),
+        "the URL is always printed: {err}"
+    );
+    assert!(
+        err.contains("code_challenge_method=S256")
+            && err.contains("state=")
+            && err.contains("nonce="),
+        "PKCE, state and nonce are sent: {err}"
+    );
+    assert_eq!(
+        stack.request_count("POST /oidc/token"),
+        1,
+        "one code exchange"
+    );
     let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
-    assert_eq!(code, 0, "the commit verifies as the approved identity: {out}{err}");
+    assert_eq!(
+        code, 0,
+        "the commit verifies as the approved identity: {out}{err}"
+    );
 }
 
 #[test]
@@ -218,13 +389,26 @@ fn device_flow_signs_after_approval() {
     let local = start();
     let stack = &local.stack;
     let repo = TestRepo::new();
-    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "device"]);
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        None,
+        &["commit", "--allow-empty", "-S", "-q", "-m", "device"],
+    );
     let log = repo.path().join(".git/gitsign.log");
-    cmd.env("GITSIGN_TOKEN_PROVIDER", "device").env("GITSIGN_URL_OPENER", "curl -sf {{.URL}}").env("GITSIGN_LOG", &log);
+    cmd.env("GITSIGN_TOKEN_PROVIDER", "device")
+        .env("GITSIGN_URL_OPENER", "curl -sf {{.URL}}")
+        .env("GITSIGN_LOG", &log);
     let (code, _, err) = output(&mut cmd);
-    assert_eq!(code, 0, "the device flow completes once the verification URI is visited: {err}");
+    assert_eq!(
+        code, 0,
+        "the device flow completes once the verification URI is visited: {err}"
+    );
     let err = std::fs::read_to_string(&log).expect("GITSIGN_LOG is written");
-    assert!(err.contains("enter the code"), "the user code is printed: {err}");
+    assert!(
+        err.contains("enter the code"),
+        "the user code is printed: {err}"
+    );
     let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
     assert_eq!(code, 0, "the commit verifies: {out}{err}");
 }
@@ -234,9 +418,20 @@ fn github_actions_token_signs_with_the_workflow_identity() {
     let local = start();
     let stack = &local.stack;
     let repo = TestRepo::new();
-    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "ci"]);
-    cmd.env("ACTIONS_ID_TOKEN_REQUEST_URL", stack.actions_token_request_url())
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", stack.actions_request_token());
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        None,
+        &["commit", "--allow-empty", "-S", "-q", "-m", "ci"],
+    );
+    cmd.env(
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        stack.actions_token_request_url(),
+    )
+    .env(
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        stack.actions_request_token(),
+    );
     let (code, _, err) = output(&mut cmd);
     assert_eq!(code, 0, "the ambient GitHub Actions token is used: {err}");
     let want = "https://github.com/octo-org/octo-repo/.github/workflows/ci.yml@refs/heads/main";
@@ -247,13 +442,27 @@ fn github_actions_token_signs_with_the_workflow_identity() {
 /// A failed signature must leave no commit behind, print our error, and nothing on stdout.
 fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_stderr: &str) {
     let before = head(repo);
-    let (code, out, err) = output(&mut git_signing(repo, stack, Some(token), &["commit", "--allow-empty", "-S", "-m", "must not exist"]));
+    let (code, out, err) = output(&mut git_signing(
+        repo,
+        stack,
+        Some(token),
+        &["commit", "--allow-empty", "-S", "-m", "must not exist"],
+    ));
     assert_ne!(code, 0, "git commit fails when signing fails: {err}");
     assert_eq!(head(repo), before, "no commit was created");
-    assert!(err.contains("gitsign: error: signing failed"), "our error reaches the user: {err}");
+    assert!(
+        err.contains("gitsign: error: signing failed"),
+        "our error reaches the user: {err}"
+    );
     assert!(err.contains("Hint: "), "with a hint: {err}");
-    assert!(err.contains(expect_in_stderr), "the cause is named ({expect_in_stderr}): {err}");
-    assert!(!out.contains("BEGIN SIGNED MESSAGE"), "no signature anywhere on stdout: {out}");
+    assert!(
+        err.contains(expect_in_stderr),
+        "the cause is named ({expect_in_stderr}): {err}"
+    );
+    assert!(
+        !out.contains("BEGIN SIGNED MESSAGE"),
+        "no signature anywhere on stdout: {out}"
+    );
 }
 
 #[test]
@@ -263,8 +472,17 @@ fn invalid_cache_settings_refuse_to_sign_and_name_their_source() {
     let token = stack.mint_token(IDENTITY);
     let repo = TestRepo::new();
     repo.git(&["config", "gitsign.cacheScope", "repository"]);
-    assert_commit_refused(&repo, stack, &token, "invalid value 'repository' for git config gitsign.cachescope");
-    assert_eq!(stack.service_request_count(sigstore_local::Service::Fulcio), 0, "no certificate was requested");
+    assert_commit_refused(
+        &repo,
+        stack,
+        &token,
+        "invalid value 'repository' for git config gitsign.cachescope",
+    );
+    assert_eq!(
+        stack.service_request_count(sigstore_local::Service::Fulcio),
+        0,
+        "no certificate was requested"
+    );
 }
 
 /// Issue #5: a Rekor that does not answer within gitsign.timeout, and a user who cancels the
@@ -277,10 +495,25 @@ fn rekor_timeout_and_cancelled_login_leave_no_commit_behind() {
     repo.git(&["commit", "--allow-empty", "-q", "-m", "base"]);
 
     repo.git(&["config", "gitsign.timeout", "1"]);
-    stack.set_faults(Service::Rekor, Faults { delay: Some(std::time::Duration::from_secs(4)), ..Faults::default() });
+    stack.set_faults(
+        Service::Rekor,
+        Faults {
+            delay: Some(std::time::Duration::from_secs(4)),
+            ..Faults::default()
+        },
+    );
     let started = Instant::now();
-    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "transparency log");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the timeout bounds the wait: {:?}", started.elapsed());
+    assert_commit_refused(
+        &repo,
+        stack,
+        &stack.mint_token(IDENTITY),
+        "transparency log",
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the timeout bounds the wait: {:?}",
+        started.elapsed()
+    );
     stack.clear_faults();
     repo.git(&["config", "--unset", "gitsign.timeout"]);
 
@@ -297,14 +530,39 @@ try:\n    urllib.request.urlopen(back)\nexcept Exception:\n    pass\n",
     .expect("write opener");
     let before = head(&repo);
     let certs_before = stack.service_request_count(Service::Fulcio);
-    let mut cmd = git_signing(&repo, stack, None, &["commit", "--allow-empty", "-S", "-q", "-m", "must not exist"]);
-    cmd.env("GITSIGN_URL_OPENER", format!("python3 {} {{{{.URL}}}}", cancel.display()));
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        None,
+        &[
+            "commit",
+            "--allow-empty",
+            "-S",
+            "-q",
+            "-m",
+            "must not exist",
+        ],
+    );
+    cmd.env(
+        "GITSIGN_URL_OPENER",
+        format!("python3 {} {{{{.URL}}}}", cancel.display()),
+    );
     let (code, out, err) = output(&mut cmd);
     assert_ne!(code, 0, "a cancelled login fails the commit: {err}");
     assert_eq!(head(&repo), before, "no commit was created");
-    assert!(err.contains("access_denied"), "the provider's answer is shown: {err}");
-    assert!(!out.contains("BEGIN SIGNED MESSAGE"), "nothing signed on stdout: {out}");
-    assert_eq!(stack.service_request_count(Service::Fulcio), certs_before, "no certificate was requested");
+    assert!(
+        err.contains("access_denied"),
+        "the provider's answer is shown: {err}"
+    );
+    assert!(
+        !out.contains("BEGIN SIGNED MESSAGE"),
+        "nothing signed on stdout: {out}"
+    );
+    assert_eq!(
+        stack.service_request_count(Service::Fulcio),
+        certs_before,
+        "no certificate was requested"
+    );
 }
 
 #[test]
@@ -314,32 +572,75 @@ fn faults_leave_no_commit_behind() {
     let repo = TestRepo::new();
     repo.git(&["commit", "--allow-empty", "-q", "-m", "base"]);
 
-    stack.set_faults(Service::Fulcio, Faults { status: Some(500), ..Faults::default() });
-    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "Fulcio refused the certificate request: 500");
+    stack.set_faults(
+        Service::Fulcio,
+        Faults {
+            status: Some(500),
+            ..Faults::default()
+        },
+    );
+    assert_commit_refused(
+        &repo,
+        stack,
+        &stack.mint_token(IDENTITY),
+        "Fulcio refused the certificate request: 500",
+    );
     stack.clear_faults();
 
     let mut expired = TokenRequest::email(IDENTITY);
     expired.lifetime_secs = -30;
-    assert_commit_refused(&repo, stack, &stack.mint_token_with(&expired), "the ID token expired at");
+    assert_commit_refused(
+        &repo,
+        stack,
+        &stack.mint_token_with(&expired),
+        "the ID token expired at",
+    );
 
     let mut unverified = TokenRequest::email(IDENTITY);
     unverified.email_verified = false;
-    assert_commit_refused(&repo, stack, &stack.mint_token_with(&unverified), "is not verified");
+    assert_commit_refused(
+        &repo,
+        stack,
+        &stack.mint_token_with(&unverified),
+        "is not verified",
+    );
 
     // Signed by the stack's key but claiming an issuer that does not exist there.
     let mut wrong = TokenRequest::email(IDENTITY);
-    wrong.extra.insert("iss".into(), serde_json::json!(format!("{}/elsewhere", stack.base_url())));
+    wrong.extra.insert(
+        "iss".into(),
+        serde_json::json!(format!("{}/elsewhere", stack.base_url())),
+    );
     assert_commit_refused(&repo, stack, &stack.mint_token_with(&wrong), "elsewhere");
 
-    stack.set_faults(Service::Rekor, Faults { bad_set_signature: true, ..Faults::default() });
-    assert_commit_refused(&repo, stack, &stack.mint_token(IDENTITY), "transparency log");
+    stack.set_faults(
+        Service::Rekor,
+        Faults {
+            bad_set_signature: true,
+            ..Faults::default()
+        },
+    );
+    assert_commit_refused(
+        &repo,
+        stack,
+        &stack.mint_token(IDENTITY),
+        "transparency log",
+    );
     stack.clear_faults();
 
-    let mut cmd = git_signing(&repo, stack, Some(&stack.mint_token(IDENTITY)), &["commit", "--allow-empty", "-S", "-m", "x"]);
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        Some(&stack.mint_token(IDENTITY)),
+        &["commit", "--allow-empty", "-S", "-m", "x"],
+    );
     cmd.env("GITSIGN_TOKEN_PROVIDER", "spiffe");
     let (code, _, err) = output(&mut cmd);
     assert_ne!(code, 0, "an unsupported provider fails");
-    assert!(err.contains("supported: envvar, filesystem, github-actions"), "the error names the supported providers: {err}");
+    assert!(
+        err.contains("supported: envvar, filesystem, github-actions"),
+        "the error names the supported providers: {err}"
+    );
 }
 
 #[test]
@@ -349,17 +650,34 @@ fn timestamp_authority_token_is_embedded_and_verifies() {
     let dir = tempfile::tempdir().expect("dir");
     let payload = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\ntimestamped\n";
     let env = [("GITSIGN_TIMESTAMP_SERVER_URL", stack.timestamp_url())];
-    let (code, stdout, stderr) = gpg_sign_with(dir.path(), stack, &stack.mint_token(IDENTITY), payload, &env);
+    let (code, stdout, stderr) = gpg_sign_with(
+        dir.path(),
+        stack,
+        &stack.mint_token(IDENTITY),
+        payload,
+        &env,
+    );
     assert_eq!(code, 0, "signing with a TSA succeeds: {stderr}");
     let msg = gitsign::cms::parse(&stdout).expect("parses");
-    let oids: Vec<String> = msg.signer.unsigned_attrs.iter().map(|a| a.oid.to_string()).collect();
+    let oids: Vec<String> = msg
+        .signer
+        .unsigned_attrs
+        .iter()
+        .map(|a| a.oid.to_string())
+        .collect();
     assert_eq!(
         oids,
         vec!["1.3.6.1.4.1.57264.3.1", "1.2.840.113549.1.9.16.2.14"],
         "the Rekor entry and the RFC 3161 token, in DER SET OF order"
     );
-    let token = &msg.unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN).expect("token").values[0];
-    let root = gitsign::trust::TrustedRoot::from_json(&std::fs::read(stack.trusted_root_path()).expect("root")).expect("root parses");
+    let token = &msg
+        .unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN)
+        .expect("token")
+        .values[0];
+    let root = gitsign::trust::TrustedRoot::from_json(
+        &std::fs::read(stack.trusted_root_path()).expect("root"),
+    )
+    .expect("root parses");
     gitsign::verify::timestamp::verify_timestamp_token(token, &msg.signer.signature, &root)
         .expect("the embedded timestamp verifies over the signature");
 }
@@ -371,15 +689,36 @@ fn match_committer_refuses_another_identity() {
     let repo = TestRepo::new();
     let token = stack.mint_token(IDENTITY);
     let before = head(&repo);
-    let mut cmd = git_signing(&repo, stack, Some(&token), &["commit", "--allow-empty", "-S", "-m", "x"]);
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["commit", "--allow-empty", "-S", "-m", "x"],
+    );
     cmd.env("GITSIGN_MATCH_COMMITTER", "true");
     let (code, _, err) = output(&mut cmd);
-    assert_ne!(code, 0, "author@example.com may not sign as {IDENTITY}: {err}");
-    assert!(err.contains("does not match the committer 'author@example.com'"), "the mismatch is named: {err}");
+    assert_ne!(
+        code, 0,
+        "author@example.com may not sign as {IDENTITY}: {err}"
+    );
+    assert!(
+        err.contains("does not match the committer 'author@example.com'"),
+        "the mismatch is named: {err}"
+    );
     assert_eq!(head(&repo), before, "no commit was created");
-    assert_eq!(stack.request_count("POST /api/v2/signingCert"), 0, "no certificate is requested for a mismatched identity");
-    let mut cmd = git_signing(&repo, stack, Some(&token), &["commit", "--allow-empty", "-S", "-q", "-m", "x"]);
-    cmd.env("GITSIGN_MATCH_COMMITTER", "true").env("GIT_COMMITTER_EMAIL", IDENTITY);
+    assert_eq!(
+        stack.request_count("POST /api/v2/signingCert"),
+        0,
+        "no certificate is requested for a mismatched identity"
+    );
+    let mut cmd = git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["commit", "--allow-empty", "-S", "-q", "-m", "x"],
+    );
+    cmd.env("GITSIGN_MATCH_COMMITTER", "true")
+        .env("GIT_COMMITTER_EMAIL", IDENTITY);
     let (code, _, err) = output(&mut cmd);
     assert_eq!(code, 0, "the matching committer signs: {err}");
 }
@@ -399,18 +738,43 @@ fn rebase_of_twenty_commits_signs_every_commit_in_both_rekor_modes() {
             repo.git(&["add", "n.txt"]);
             repo.git(&["commit", "-q", "-m", &format!("change {i}")]);
         }
-        let mut rebase = git_signing(&repo, stack, Some(&token), &["-c", "commit.gpgsign=true", "rebase", "-q", "--force-rebase", "HEAD~20"]);
+        let mut rebase = git_signing(
+            &repo,
+            stack,
+            Some(&token),
+            &[
+                "-c",
+                "commit.gpgsign=true",
+                "rebase",
+                "-q",
+                "--force-rebase",
+                "HEAD~20",
+            ],
+        );
         rebase.env("GITSIGN_REKOR_MODE", mode);
         let (code, _, err) = output(&mut rebase);
         assert_eq!(code, 0, "{mode}: the rebase signs through gitsign: {err}");
         let signed = repo.git(&["log", "--format=%H", "HEAD~20..HEAD"]);
         for id in signed.lines() {
             let raw = repo.git(&["cat-file", "commit", id]);
-            assert!(raw.contains("\ngpgsig -----BEGIN SIGNED MESSAGE-----"), "{mode}: rebased commit {id} is signed");
+            assert!(
+                raw.contains("\ngpgsig -----BEGIN SIGNED MESSAGE-----"),
+                "{mode}: rebased commit {id} is signed"
+            );
         }
-        let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD~20..HEAD");
+        let (code, out, err) = gitsign_verify(
+            &repo,
+            stack,
+            IDENTITY,
+            &stack.oidc_issuer(),
+            "HEAD~20..HEAD",
+        );
         assert_eq!(code, 0, "{mode}: all 20 rebased commits verify: {out}{err}");
-        assert_eq!(out.matches(" good ").count(), 20, "{mode}: twenty good lines: {out}");
+        assert_eq!(
+            out.matches(" good ").count(),
+            20,
+            "{mode}: twenty good lines: {out}"
+        );
     }
 }
 
@@ -424,16 +788,37 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     let repo = TestRepo::new();
     std::fs::remove_dir_all(repo.path().join(".git")).expect("drop the SHA-1 repository");
     repo.git(&["init", "-q", "-b", "main", "--object-format=sha256"]);
-    let (code, _, err) = output(&mut git_signing(&repo, stack, Some(&token), &["commit", "-q", "--allow-empty", "-S", "-m", "offline"]));
+    let (code, _, err) = output(&mut git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["commit", "-q", "--allow-empty", "-S", "-m", "offline"],
+    ));
     assert_eq!(code, 0, "offline signing in a SHA-256 repository: {err}");
     let raw = repo.git(&["cat-file", "commit", "HEAD"]);
-    assert!(raw.contains("\ngpgsig-sha256 -----BEGIN SIGNED MESSAGE-----"), "git stores the signature as gpgsig-sha256: {raw}");
-    let (code, _, err) = output(&mut git_signing(&repo, stack, None, &["verify-commit", "HEAD"]));
+    assert!(
+        raw.contains("\ngpgsig-sha256 -----BEGIN SIGNED MESSAGE-----"),
+        "git stores the signature as gpgsig-sha256: {raw}"
+    );
+    let (code, _, err) = output(&mut git_signing(
+        &repo,
+        stack,
+        None,
+        &["verify-commit", "HEAD"],
+    ));
     assert_eq!(code, 0, "git verify-commit accepts it: {err}");
     let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD");
-    assert_eq!(code, 0, "gitsign verify opens the SHA-256 repository and reads gpgsig-sha256: {out}{err}");
+    assert_eq!(
+        code, 0,
+        "gitsign verify opens the SHA-256 repository and reads gpgsig-sha256: {out}{err}"
+    );
 
-    let mut online = git_signing(&repo, stack, Some(&token), &["commit", "-q", "--allow-empty", "-S", "-m", "online"]);
+    let mut online = git_signing(
+        &repo,
+        stack,
+        Some(&token),
+        &["commit", "-q", "--allow-empty", "-S", "-m", "online"],
+    );
     online.env("GITSIGN_REKOR_MODE", "online");
     let (code, _, err) = output(&mut online);
     assert_eq!(code, 0, "online signing in a SHA-256 repository: {err}");
@@ -441,8 +826,17 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     assert_eq!(id.len(), 64, "a SHA-256 commit id");
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(10));
     let digest = gitsign::verify::hex(&gitsign::crypto::sha256(id.as_bytes()));
-    let found = gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
-    assert_eq!(found.len(), 1, "Rekor logs SHA-256 of the commit's real (SHA-256) id");
-    let (code, out, err) = gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD~1..HEAD");
-    assert_eq!(code, 0, "the online-mode commit verifies through a Rekor lookup by its SHA-256 id: {out}{err}");
+    let found =
+        gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
+    assert_eq!(
+        found.len(),
+        1,
+        "Rekor logs SHA-256 of the commit's real (SHA-256) id"
+    );
+    let (code, out, err) =
+        gitsign_verify(&repo, stack, IDENTITY, &stack.oidc_issuer(), "HEAD~1..HEAD");
+    assert_eq!(
+        code, 0,
+        "the online-mode commit verifies through a Rekor lookup by its SHA-256 id: {out}{err}"
+    );
 }

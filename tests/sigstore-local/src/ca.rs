@@ -15,7 +15,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use der::asn1::{Ia5String, OctetString, UtcTime, GeneralizedTime, Utf8StringRef};
+use der::asn1::{GeneralizedTime, Ia5String, OctetString, UtcTime, Utf8StringRef};
 use der::{Decode, Encode};
 use sha2::{Digest, Sha256};
 use spki::{AlgorithmIdentifierOwned, ObjectIdentifier, SubjectPublicKeyInfoOwned};
@@ -41,9 +41,11 @@ pub const CT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.
 /// RFC 6962 §3.3 embedded SCT list.
 pub const CT_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
 /// Fulcio: OIDC issuer, raw string (deprecated but still read by clients).
-pub const FULCIO_ISSUER_V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
+pub const FULCIO_ISSUER_V1: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
 /// Fulcio: OIDC issuer, DER UTF8String.
-pub const FULCIO_ISSUER_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+pub const FULCIO_ISSUER_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
 
 /// subjectAltName (RFC 5280 §4.2.1.6).
 pub const SAN_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
@@ -96,9 +98,13 @@ pub struct Ca {
 pub fn x509_time(unix: Duration) -> Result<Time, Error> {
     let secs = Duration::from_secs(unix.as_secs());
     if unix.as_secs() < 2_524_608_000 {
-        Ok(Time::UtcTime(UtcTime::from_unix_duration(secs).map_err(Error::der)?))
+        Ok(Time::UtcTime(
+            UtcTime::from_unix_duration(secs).map_err(Error::der)?,
+        ))
     } else {
-        Ok(Time::GeneralTime(GeneralizedTime::from_unix_duration(secs).map_err(Error::der)?))
+        Ok(Time::GeneralTime(
+            GeneralizedTime::from_unix_duration(secs).map_err(Error::der)?,
+        ))
     }
 }
 
@@ -125,11 +131,18 @@ pub fn ext<E: AsExtension>(critical: bool, subject: &Name, e: &E) -> Result<Exte
 }
 
 pub fn raw_ext(oid: ObjectIdentifier, critical: bool, value: Vec<u8>) -> Result<Extension, Error> {
-    Ok(Extension { extn_id: oid, critical, extn_value: OctetString::new(value).map_err(Error::der)? })
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value).map_err(Error::der)?,
+    })
 }
 
 pub fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid: ECDSA_WITH_SHA256, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid: ECDSA_WITH_SHA256,
+        parameters: None,
+    }
 }
 
 /// Sign a TBSCertificate and assemble the certificate.
@@ -156,9 +169,24 @@ pub fn ca_cert(
     let (issuer_name, issuer_key) = issuer.unwrap_or((subject, key));
     let aki = key_identifier(issuer_key.spki_der())?;
     let mut exts = vec![
-        ext(true, subject, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-        ext(true, subject, &BasicConstraints { ca: true, path_len_constraint: Some(path_len) })?,
-        ext(false, subject, &SubjectKeyIdentifier(OctetString::new(ski).map_err(Error::der)?))?,
+        ext(
+            true,
+            subject,
+            &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+        )?,
+        ext(
+            true,
+            subject,
+            &BasicConstraints {
+                ca: true,
+                path_len_constraint: Some(path_len),
+            },
+        )?,
+        ext(
+            false,
+            subject,
+            &SubjectKeyIdentifier(OctetString::new(ski).map_err(Error::der)?),
+        )?,
         ext(
             false,
             subject,
@@ -177,9 +205,13 @@ pub fn ca_cert(
         serial_number: random_serial()?,
         signature: ecdsa_sha256(),
         issuer: issuer_name.clone(),
-        validity: Validity { not_before: x509_time(not_before)?, not_after: x509_time(not_before + CA_VALIDITY)? },
+        validity: Validity {
+            not_before: x509_time(not_before)?,
+            not_after: x509_time(not_before + CA_VALIDITY)?,
+        },
         subject: subject.clone(),
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.spki_der()).map_err(Error::der)?,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.spki_der())
+            .map_err(Error::der)?,
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(exts),
@@ -228,7 +260,14 @@ impl Ca {
             ca_cert(&root_name, &root_key, None, 1, None, start)
         })?;
         let intermediate_der = load_or_create_cert(certs_dir, "fulcio-intermediate", || {
-            ca_cert(&intermediate_name, &intermediate_key, Some((&root_name, &root_key)), 0, Some(EKU_CODE_SIGNING), start)
+            ca_cert(
+                &intermediate_name,
+                &intermediate_key,
+                Some((&root_name, &root_key)),
+                0,
+                Some(EKU_CODE_SIGNING),
+                start,
+            )
         })?;
         // The persisted intermediate names its own subject; use that, not the constant.
         let inter = Certificate::from_der(&intermediate_der).map_err(Error::der)?;
@@ -246,7 +285,10 @@ impl Ca {
 
     /// PEM chain leaf-first, as Fulcio's v2 API returns it (without the leaf).
     pub fn chain_pem(&self) -> Vec<String> {
-        vec![keys::pem("CERTIFICATE", &self.intermediate_der), keys::pem("CERTIFICATE", &self.root_der)]
+        vec![
+            keys::pem("CERTIFICATE", &self.intermediate_der),
+            keys::pem("CERTIFICATE", &self.root_der),
+        ]
     }
 
     /// Issue a leaf for `spki_der` with an embedded SCT.
@@ -255,18 +297,32 @@ impl Ca {
         let subject = Name::default();
         let san = match &spec.san {
             San::Email(e) => GeneralName::Rfc822Name(Ia5String::new(e).map_err(Error::der)?),
-            San::Uri(u) => GeneralName::UniformResourceIdentifier(Ia5String::new(u).map_err(Error::der)?),
+            San::Uri(u) => {
+                GeneralName::UniformResourceIdentifier(Ia5String::new(u).map_err(Error::der)?)
+            }
         };
         let san_der = SubjectAltName(vec![san]).to_der().map_err(Error::der)?;
         let mut exts = vec![
-            ext(true, &subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
+            ext(
+                true,
+                &subject,
+                &KeyUsage(KeyUsages::DigitalSignature.into()),
+            )?,
             ext(false, &subject, &ExtendedKeyUsage(vec![EKU_CODE_SIGNING]))?,
-            ext(false, &subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(spki_der)?).map_err(Error::der)?))?,
+            ext(
+                false,
+                &subject,
+                &SubjectKeyIdentifier(
+                    OctetString::new(key_identifier(spki_der)?).map_err(Error::der)?,
+                ),
+            )?,
             ext(
                 false,
                 &subject,
                 &AuthorityKeyIdentifier {
-                    key_identifier: Some(OctetString::new(self.intermediate_ski.clone()).map_err(Error::der)?),
+                    key_identifier: Some(
+                        OctetString::new(self.intermediate_ski.clone()).map_err(Error::der)?,
+                    ),
                     authority_cert_issuer: None,
                     authority_cert_serial_number: None,
                 },
@@ -277,14 +333,20 @@ impl Ca {
             raw_ext(
                 FULCIO_ISSUER_V2,
                 false,
-                Utf8StringRef::new(&spec.issuer).map_err(Error::der)?.to_der().map_err(Error::der)?,
+                Utf8StringRef::new(&spec.issuer)
+                    .map_err(Error::der)?
+                    .to_der()
+                    .map_err(Error::der)?,
             )?,
         ];
         for (oid, value) in &spec.extra {
             exts.push(raw_ext(*oid, false, value.clone())?);
         }
         let now = keys::now();
-        let validity = Validity { not_before: x509_time(now)?, not_after: x509_time(now + LEAF_VALIDITY)? };
+        let validity = Validity {
+            not_before: x509_time(now)?,
+            not_after: x509_time(now + LEAF_VALIDITY)?,
+        };
         let mut tbs = TbsCertificate {
             version: Version::V3,
             serial_number: random_serial()?,
@@ -302,7 +364,10 @@ impl Ca {
         // is only built to keep the flow honest and then discarded.
         let mut pre_exts = exts.clone();
         pre_exts.push(raw_ext(CT_POISON, true, vec![0x05, 0x00])?);
-        let pre_tbs = TbsCertificate { extensions: Some(pre_exts), ..tbs.clone() };
+        let pre_tbs = TbsCertificate {
+            extensions: Some(pre_exts),
+            ..tbs.clone()
+        };
         let _precert = sign_tbs(pre_tbs, &self.intermediate_key)?;
 
         // What the log signs is the TBS with the poison removed (RFC 6962 §3.2).
@@ -311,16 +376,27 @@ impl Ca {
         let issuer_key_hash: [u8; 32] = Sha256::digest(self.intermediate_key.spki_der()).into();
         let sct = sign_sct(&self.ct_key, ts, &issuer_key_hash, &signed_tbs)?;
         let list = sct_list(&[sct])?;
-        let list_der = OctetString::new(list).map_err(Error::der)?.to_der().map_err(Error::der)?;
+        let list_der = OctetString::new(list)
+            .map_err(Error::der)?
+            .to_der()
+            .map_err(Error::der)?;
         exts.push(raw_ext(CT_SCT_LIST, false, list_der)?);
         tbs.extensions = Some(exts);
         let cert = sign_tbs(tbs, &self.intermediate_key)?;
-        Ok(IssuedLeaf { der: cert.to_der().map_err(Error::der)?, signed_tbs, sct_timestamp_ms: ts })
+        Ok(IssuedLeaf {
+            der: cert.to_der().map_err(Error::der)?,
+            signed_tbs,
+            sct_timestamp_ms: ts,
+        })
     }
 }
 
 /// RFC 6962 §3.2 `digitally-signed` input for a precert_entry SCT.
-pub fn sct_signed_data(timestamp_ms: u64, issuer_key_hash: &[u8; 32], tbs: &[u8]) -> Result<Vec<u8>, Error> {
+pub fn sct_signed_data(
+    timestamp_ms: u64,
+    issuer_key_hash: &[u8; 32],
+    tbs: &[u8],
+) -> Result<Vec<u8>, Error> {
     if tbs.len() >= 1 << 24 {
         return Err(Error::State("tbsCertificate too large for an SCT".into()));
     }
@@ -336,7 +412,12 @@ pub fn sct_signed_data(timestamp_ms: u64, issuer_key_hash: &[u8; 32], tbs: &[u8]
 }
 
 /// A serialized v1 SCT (RFC 6962 §3.2) signed by the CT log key.
-pub fn sign_sct(ct_key: &KeyPair, timestamp_ms: u64, issuer_key_hash: &[u8; 32], tbs: &[u8]) -> Result<Vec<u8>, Error> {
+pub fn sign_sct(
+    ct_key: &KeyPair,
+    timestamp_ms: u64,
+    issuer_key_hash: &[u8; 32],
+    tbs: &[u8],
+) -> Result<Vec<u8>, Error> {
     let sig = ct_key.sign_der(&sct_signed_data(timestamp_ms, issuer_key_hash, tbs)?);
     let mut s = vec![0u8];
     s.extend_from_slice(&ct_key.key_id());
@@ -376,42 +457,78 @@ mod tests {
     fn embedded_sct_verifies_over_the_precertificate() {
         let (_d, ca) = ca();
         let key = KeyPair::generate();
-        let spec = LeafSpec { san: San::Email("dev@example.com".into()), issuer: "http://issuer".into(), extra: vec![] };
+        let spec = LeafSpec {
+            san: San::Email("dev@example.com".into()),
+            issuer: "http://issuer".into(),
+            extra: vec![],
+        };
         let leaf = ca.issue(key.spki_der(), &spec).unwrap();
         let cert = Certificate::from_der(&leaf.der).unwrap();
         let mut tbs = cert.tbs_certificate.clone();
         let exts = tbs.extensions.take().unwrap();
-        let sct_ext = exts.iter().find(|e| e.extn_id == CT_SCT_LIST).expect("leaf must carry an SCT list");
-        assert!(!exts.iter().any(|e| e.extn_id == CT_POISON), "the final certificate must not carry the poison");
-        tbs.extensions = Some(exts.iter().filter(|e| e.extn_id != CT_SCT_LIST).cloned().collect());
+        let sct_ext = exts
+            .iter()
+            .find(|e| e.extn_id == CT_SCT_LIST)
+            .expect("leaf must carry an SCT list");
+        assert!(
+            !exts.iter().any(|e| e.extn_id == CT_POISON),
+            "the final certificate must not carry the poison"
+        );
+        tbs.extensions = Some(
+            exts.iter()
+                .filter(|e| e.extn_id != CT_SCT_LIST)
+                .cloned()
+                .collect(),
+        );
         let stripped = tbs.to_der().unwrap();
-        assert_eq!(stripped, leaf.signed_tbs, "stripping the SCT list must give back the logged TBS");
+        assert_eq!(
+            stripped, leaf.signed_tbs,
+            "stripping the SCT list must give back the logged TBS"
+        );
 
         let list = OctetString::from_der(sct_ext.extn_value.as_bytes()).unwrap();
         let list = list.as_bytes();
         let total = u16::from_be_bytes([list[0], list[1]]) as usize;
-        assert_eq!(total, list.len() - 2, "list length prefix must cover the list");
+        assert_eq!(
+            total,
+            list.len() - 2,
+            "list length prefix must cover the list"
+        );
         let sct = &list[4..];
         assert_eq!(sct[0], 0, "SCT version must be v1");
-        assert_eq!(&sct[1..33], &ca.ct_key.key_id(), "SCT log id must be the CT key id");
+        assert_eq!(
+            &sct[1..33],
+            &ca.ct_key.key_id(),
+            "SCT log id must be the CT key id"
+        );
         let ts = u64::from_be_bytes(sct[33..41].try_into().unwrap());
         assert_eq!(&sct[43..45], &[4, 3], "SCT must be ecdsa with sha256");
         let sig_len = u16::from_be_bytes([sct[45], sct[46]]) as usize;
         let sig = &sct[47..47 + sig_len];
         let ikh: [u8; 32] = Sha256::digest(ca.intermediate_key.spki_der()).into();
         let data = sct_signed_data(ts, &ikh, &stripped).unwrap();
-        assert!(keys::verify_der(ca.ct_key.spki_der(), &data, sig), "the SCT signature must verify with the CT key");
+        assert!(
+            keys::verify_der(ca.ct_key.spki_der(), &data, sig),
+            "the SCT signature must verify with the CT key"
+        );
         let mut tampered = data.clone();
         let last = tampered.len() - 3;
         tampered[last] ^= 1;
-        assert!(!keys::verify_der(ca.ct_key.spki_der(), &tampered, sig), "a changed TBS must not verify");
+        assert!(
+            !keys::verify_der(ca.ct_key.spki_der(), &tampered, sig),
+            "a changed TBS must not verify"
+        );
     }
 
     #[test]
     fn leaf_is_shaped_like_public_fulcio() {
         let (_d, ca) = ca();
         let key = KeyPair::generate();
-        let spec = LeafSpec { san: San::Email("dev@example.com".into()), issuer: "http://issuer".into(), extra: vec![] };
+        let spec = LeafSpec {
+            san: San::Email("dev@example.com".into()),
+            issuer: "http://issuer".into(),
+            extra: vec![],
+        };
         let cert = Certificate::from_der(&ca.issue(key.spki_der(), &spec).unwrap().der).unwrap();
         let tbs = &cert.tbs_certificate;
         assert!(tbs.subject.0.is_empty(), "subject must be empty");
@@ -419,17 +536,39 @@ mod tests {
         let san = exts.iter().find(|e| e.extn_id == SAN_OID).unwrap();
         assert!(san.critical, "SAN must be critical with an empty subject");
         let v2 = exts.iter().find(|e| e.extn_id == FULCIO_ISSUER_V2).unwrap();
-        assert_eq!(Utf8StringRef::from_der(v2.extn_value.as_bytes()).unwrap().as_str(), "http://issuer", "1.8 must be a DER UTF8String of the issuer");
+        assert_eq!(
+            Utf8StringRef::from_der(v2.extn_value.as_bytes())
+                .unwrap()
+                .as_str(),
+            "http://issuer",
+            "1.8 must be a DER UTF8String of the issuer"
+        );
         let v1 = exts.iter().find(|e| e.extn_id == FULCIO_ISSUER_V1).unwrap();
-        assert_eq!(v1.extn_value.as_bytes(), b"http://issuer", "1.1 must be the raw issuer string");
-        let life = tbs.validity.not_after.to_unix_duration() - tbs.validity.not_before.to_unix_duration();
+        assert_eq!(
+            v1.extn_value.as_bytes(),
+            b"http://issuer",
+            "1.1 must be the raw issuer string"
+        );
+        let life =
+            tbs.validity.not_after.to_unix_duration() - tbs.validity.not_before.to_unix_duration();
         assert_eq!(life, LEAF_VALIDITY, "leaf must live ten minutes");
         let inter = Certificate::from_der(&ca.intermediate_der).unwrap();
-        assert_eq!(tbs.issuer, inter.tbs_certificate.subject, "leaf issuer must be the intermediate's subject");
+        assert_eq!(
+            tbs.issuer, inter.tbs_certificate.subject,
+            "leaf issuer must be the intermediate's subject"
+        );
         let inter_tbs = inter.tbs_certificate.to_der().unwrap();
         let root = Certificate::from_der(&ca.root_der).unwrap();
         assert!(
-            keys::verify_der(root.tbs_certificate.subject_public_key_info.to_der().unwrap().as_slice(), &inter_tbs, inter.signature.raw_bytes()),
+            keys::verify_der(
+                root.tbs_certificate
+                    .subject_public_key_info
+                    .to_der()
+                    .unwrap()
+                    .as_slice(),
+                &inter_tbs,
+                inter.signature.raw_bytes()
+            ),
             "the root must sign the intermediate"
         );
     }
@@ -440,6 +579,10 @@ mod tests {
         let a = Ca::load_or_create(dir.path(), dir.path()).unwrap();
         let b = Ca::load_or_create(dir.path(), dir.path()).unwrap();
         assert_eq!(a.root_der, b.root_der, "a reloaded CA must keep its root");
-        assert_eq!(a.ct_key.key_id(), b.ct_key.key_id(), "a reloaded CA must keep its CT key");
+        assert_eq!(
+            a.ct_key.key_id(),
+            b.ct_key.key_id(),
+            "a reloaded CA must keep its CT key"
+        );
     }
 }

@@ -6,8 +6,8 @@
 //! Errors mirror Fulcio's grpc-gateway bodies `{"code": <grpc code>, "message": …}`:
 //! 401/16 for identity-token problems, 400/3 for bad requests and failed proof of possession.
 
-use der::{Decode, Encode};
 use der::asn1::{Ia5String, Utf8StringRef};
+use der::{Decode, Encode};
 use serde_json::{json, Value};
 use spki::ObjectIdentifier;
 use x509_cert::request::CertReq;
@@ -21,7 +21,10 @@ const GRPC_INVALID_ARGUMENT: u16 = 3;
 const GRPC_UNAUTHENTICATED: u16 = 16;
 
 fn fulcio_error(status: u16, grpc: u16, message: &str) -> Resp {
-    Resp::json(status, &json!({ "code": grpc, "message": message, "details": [] }))
+    Resp::json(
+        status,
+        &json!({ "code": grpc, "message": message, "details": [] }),
+    )
 }
 
 fn bad_request(message: &str) -> Resp {
@@ -32,18 +35,33 @@ pub fn handle(shared: &Shared, req: &Req, route: &str) -> Resp {
     match route {
         "POST /api/v2/signingCert" => signing_cert_v2(shared, req),
         "POST /api/v1/signingCert" => signing_cert_v1(shared, req),
-        "GET /api/v2/trustBundle" => Resp::json(200, &json!({ "chains": [{ "certificates": shared.ca.chain_pem() }] })),
-        "GET /api/v1/rootCert" => Resp::text(200, "application/pem-certificate-chain", shared.ca.chain_pem().concat()),
+        "GET /api/v2/trustBundle" => Resp::json(
+            200,
+            &json!({ "chains": [{ "certificates": shared.ca.chain_pem() }] }),
+        ),
+        "GET /api/v1/rootCert" => Resp::text(
+            200,
+            "application/pem-certificate-chain",
+            shared.ca.chain_pem().concat(),
+        ),
         _ => bad_request("unknown Fulcio endpoint"),
     }
 }
 
 fn verify_token(shared: &Shared, token: Option<&str>) -> Result<Verified, Resp> {
     let Some(token) = token.filter(|t| !t.is_empty()) else {
-        return Err(fulcio_error(401, GRPC_UNAUTHENTICATED, "There was an error processing the identity token: no token"));
+        return Err(fulcio_error(
+            401,
+            GRPC_UNAUTHENTICATED,
+            "There was an error processing the identity token: no token",
+        ));
     };
     shared.oidc.verify(token).map_err(|e| {
-        fulcio_error(401, GRPC_UNAUTHENTICATED, &format!("There was an error processing the identity token: {e}"))
+        fulcio_error(
+            401,
+            GRPC_UNAUTHENTICATED,
+            &format!("There was an error processing the identity token: {e}"),
+        )
     })
 }
 
@@ -67,7 +85,11 @@ fn check_pop(spki: &[u8], identity: &Verified, sig_b64: &str) -> Result<(), Resp
     let bad = || bad_request("The signature supplied in the request could not be verified");
     let sig = keys::unb64(sig_b64).ok_or_else(bad)?;
     let candidates = [identity.claim("email"), identity.claim("sub")];
-    if candidates.iter().flatten().any(|m| keys::verify_der(spki, m.as_bytes(), &sig)) {
+    if candidates
+        .iter()
+        .flatten()
+        .any(|m| keys::verify_der(spki, m.as_bytes(), &sig))
+    {
         Ok(())
     } else {
         Err(bad())
@@ -78,8 +100,14 @@ fn check_pop(spki: &[u8], identity: &Verified, sig_b64: &str) -> Result<(), Resp
 fn leaf_spec(identity: &Verified) -> Result<LeafSpec, Resp> {
     match identity.issuer {
         TokenIssuer::Email => {
-            let email = identity.claim("email").ok_or_else(|| bad_request("token has no email"))?;
-            Ok(LeafSpec { san: San::Email(email.to_string()), issuer: identity.issuer_url.clone(), extra: vec![] })
+            let email = identity
+                .claim("email")
+                .ok_or_else(|| bad_request("token has no email"))?;
+            Ok(LeafSpec {
+                san: San::Email(email.to_string()),
+                issuer: identity.issuer_url.clone(),
+                extra: vec![],
+            })
         }
         TokenIssuer::Actions => {
             let c = |k: &str| identity.claim(k).unwrap_or("").to_string();
@@ -91,7 +119,9 @@ fn leaf_spec(identity: &Verified) -> Result<LeafSpec, Resp> {
             let repo_url = format!("{server}/{}", c("repository"));
             let raw = |oid: &str, v: String| (ObjectIdentifier::new_unwrap(oid), v.into_bytes());
             let utf8 = |oid: &str, v: String| -> Result<(ObjectIdentifier, Vec<u8>), Resp> {
-                let d = Utf8StringRef::new(&v).and_then(|s| s.to_der()).map_err(|_| bad_request("claim is not UTF-8"))?;
+                let d = Utf8StringRef::new(&v)
+                    .and_then(|s| s.to_der())
+                    .map_err(|_| bad_request("claim is not UTF-8"))?;
                 Ok((ObjectIdentifier::new_unwrap(oid), d))
             };
             // Fulcio's OID doc: .2–.6 raw strings (deprecated), .8–.22 DER UTF8String.
@@ -108,17 +138,34 @@ fn leaf_spec(identity: &Verified) -> Result<LeafSpec, Resp> {
                 utf8("1.3.6.1.4.1.57264.1.13", c("sha"))?,
                 utf8("1.3.6.1.4.1.57264.1.14", c("ref"))?,
                 utf8("1.3.6.1.4.1.57264.1.15", c("repository_id"))?,
-                utf8("1.3.6.1.4.1.57264.1.16", format!("{server}/{}", c("repository_owner")))?,
+                utf8(
+                    "1.3.6.1.4.1.57264.1.16",
+                    format!("{server}/{}", c("repository_owner")),
+                )?,
                 utf8("1.3.6.1.4.1.57264.1.17", c("repository_owner_id"))?,
-                utf8("1.3.6.1.4.1.57264.1.18", format!("{server}/{}", c("workflow_ref")))?,
+                utf8(
+                    "1.3.6.1.4.1.57264.1.18",
+                    format!("{server}/{}", c("workflow_ref")),
+                )?,
                 utf8("1.3.6.1.4.1.57264.1.19", c("workflow_sha"))?,
                 utf8("1.3.6.1.4.1.57264.1.20", c("event_name"))?,
-                utf8("1.3.6.1.4.1.57264.1.21", format!("{repo_url}/actions/runs/{}/attempts/{}", c("run_id"), c("run_attempt")))?,
+                utf8(
+                    "1.3.6.1.4.1.57264.1.21",
+                    format!(
+                        "{repo_url}/actions/runs/{}/attempts/{}",
+                        c("run_id"),
+                        c("run_attempt")
+                    ),
+                )?,
             ];
             // Ia5String check up front so a non-ASCII ref is a 400, not a CA error.
             let uri = format!("{server}/{job_ref}");
             Ia5String::new(&uri).map_err(|_| bad_request("workflow ref is not ASCII"))?;
-            Ok(LeafSpec { san: San::Uri(uri), issuer: identity.issuer_url.clone(), extra })
+            Ok(LeafSpec {
+                san: San::Uri(uri),
+                issuer: identity.issuer_url.clone(),
+                extra,
+            })
         }
     }
 }
@@ -133,7 +180,9 @@ fn issue(shared: &Shared, spki: &[u8], identity: &Verified) -> Result<Vec<u8>, R
 }
 
 fn signing_cert_v2(shared: &Shared, req: &Req) -> Resp {
-    let Some(body) = req.json() else { return bad_request("request body is not JSON") };
+    let Some(body) = req.json() else {
+        return bad_request("request body is not JSON");
+    };
     let token = body
         .pointer("/credentials/oidcIdentityToken")
         .and_then(Value::as_str)
@@ -147,14 +196,22 @@ fn signing_cert_v2(shared: &Shared, req: &Req) -> Resp {
             return bad_request("publicKeyRequest.publicKey.content is required");
         };
         let Some(spki) = parse_public_key(content) else {
-            return bad_request("The public key supplied in the request could not be parsed (ECDSA P-256 expected)");
+            return bad_request(
+                "The public key supplied in the request could not be parsed (ECDSA P-256 expected)",
+            );
         };
-        let pop = pkr.get("proofOfPossession").and_then(Value::as_str).unwrap_or("");
+        let pop = pkr
+            .get("proofOfPossession")
+            .and_then(Value::as_str)
+            .unwrap_or("");
         if let Err(r) = check_pop(&spki, &identity, pop) {
             return r;
         }
         spki
-    } else if let Some(csr) = body.get("certificateSigningRequest").and_then(Value::as_str) {
+    } else if let Some(csr) = body
+        .get("certificateSigningRequest")
+        .and_then(Value::as_str)
+    {
         match parse_csr(csr) {
             Ok(spki) => spki,
             Err(r) => return r,
@@ -166,7 +223,10 @@ fn signing_cert_v2(shared: &Shared, req: &Req) -> Resp {
         Ok(leaf) => {
             let mut chain = vec![keys::pem("CERTIFICATE", &leaf)];
             chain.extend(shared.ca.chain_pem());
-            Resp::json(201, &json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }))
+            Resp::json(
+                201,
+                &json!({ "signedCertificateEmbeddedSct": { "chain": { "certificates": chain } } }),
+            )
         }
         Err(r) => r,
     }
@@ -174,20 +234,34 @@ fn signing_cert_v2(shared: &Shared, req: &Req) -> Resp {
 
 /// A CSR (base64 of PEM, PEM, or base64 DER); its self-signature is the proof of possession.
 fn parse_csr(field: &str) -> Result<Vec<u8>, Resp> {
-    let text = keys::unb64(field).and_then(|b| String::from_utf8(b).ok()).unwrap_or_else(|| field.to_string());
+    let text = keys::unb64(field)
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| field.to_string());
     let der = keys::pem_blocks(&text, "CERTIFICATE REQUEST")
         .into_iter()
         .next()
         .or_else(|| keys::unb64(field))
         .ok_or_else(|| bad_request("certificateSigningRequest is not a PEM or DER CSR"))?;
-    let csr = CertReq::from_der(&der).map_err(|_| bad_request("certificateSigningRequest could not be parsed"))?;
-    let spki = csr.info.public_key.to_der().map_err(|_| bad_request("CSR public key could not be encoded"))?;
+    let csr = CertReq::from_der(&der)
+        .map_err(|_| bad_request("certificateSigningRequest could not be parsed"))?;
+    let spki = csr
+        .info
+        .public_key
+        .to_der()
+        .map_err(|_| bad_request("CSR public key could not be encoded"))?;
     if !p256_spki(&spki) {
         return Err(bad_request("CSR key must be ECDSA P-256"));
     }
-    let info = csr.info.to_der().map_err(|_| bad_request("CSR could not be re-encoded"))?;
-    if csr.algorithm.oid != crate::ca::ECDSA_WITH_SHA256 || !keys::verify_der(&spki, &info, csr.signature.raw_bytes()) {
-        return Err(bad_request("The signature supplied in the request could not be verified"));
+    let info = csr
+        .info
+        .to_der()
+        .map_err(|_| bad_request("CSR could not be re-encoded"))?;
+    if csr.algorithm.oid != crate::ca::ECDSA_WITH_SHA256
+        || !keys::verify_der(&spki, &info, csr.signature.raw_bytes())
+    {
+        return Err(bad_request(
+            "The signature supplied in the request could not be verified",
+        ));
     }
     Ok(spki)
 }
@@ -199,11 +273,20 @@ fn signing_cert_v1(shared: &Shared, req: &Req) -> Resp {
         Ok(i) => i,
         Err(r) => return r,
     };
-    let Some(body) = req.json() else { return bad_request("request body is not JSON") };
-    let Some(spki) = body.pointer("/publicKey/content").and_then(Value::as_str).and_then(parse_public_key) else {
+    let Some(body) = req.json() else {
+        return bad_request("request body is not JSON");
+    };
+    let Some(spki) = body
+        .pointer("/publicKey/content")
+        .and_then(Value::as_str)
+        .and_then(parse_public_key)
+    else {
         return bad_request("publicKey.content must be a base64 DER ECDSA P-256 key");
     };
-    let pop = body.get("signedEmailAddress").and_then(Value::as_str).unwrap_or("");
+    let pop = body
+        .get("signedEmailAddress")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if let Err(r) = check_pop(&spki, &identity, pop) {
         return r;
     }

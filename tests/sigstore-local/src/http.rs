@@ -63,8 +63,16 @@ impl Faults {
     pub fn from_json(v: &Value) -> Result<Faults, String> {
         let obj = v.as_object().ok_or("faults must be a JSON object")?;
         for k in obj.keys() {
-            if !["service", "delay_ms", "status", "malformed_body", "bad_set_signature", "proof_for_other_leaf", "times"]
-                .contains(&k.as_str())
+            if ![
+                "service",
+                "delay_ms",
+                "status",
+                "malformed_body",
+                "bad_set_signature",
+                "proof_for_other_leaf",
+                "times",
+            ]
+            .contains(&k.as_str())
             {
                 return Err(format!("unknown fault '{k}'"));
             }
@@ -76,12 +84,18 @@ impl Faults {
             None => None,
         };
         Ok(Faults {
-            delay: obj.get("delay_ms").and_then(Value::as_u64).map(Duration::from_millis),
+            delay: obj
+                .get("delay_ms")
+                .and_then(Value::as_u64)
+                .map(Duration::from_millis),
             status,
             malformed_body: flag("malformed_body"),
             bad_set_signature: flag("bad_set_signature"),
             proof_for_other_leaf: flag("proof_for_other_leaf"),
-            times: obj.get("times").and_then(Value::as_u64).map(|t| t.min(u32::MAX as u64) as u32),
+            times: obj
+                .get("times")
+                .and_then(Value::as_u64)
+                .map(|t| t.min(u32::MAX as u64) as u32),
         })
     }
 }
@@ -99,12 +113,18 @@ pub struct Req {
 
 impl Req {
     pub fn query_param(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
         let name = name.to_ascii_lowercase();
-        self.headers.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// `application/x-www-form-urlencoded` body fields.
@@ -119,7 +139,9 @@ impl Req {
     pub fn bearer(&self) -> Option<&str> {
         let h = self.header("authorization")?;
         let (scheme, token) = h.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then_some(token.trim())
     }
 }
 
@@ -141,11 +163,19 @@ impl Resp {
     }
 
     pub fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Resp {
-        Resp { status, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+        Resp {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
     }
 
     pub fn redirect(location: &str) -> Resp {
-        Resp { status: 302, headers: vec![("Location".into(), location.into())], body: Vec::new() }
+        Resp {
+            status: 302,
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
     }
 
     pub fn with_header(mut self, name: &str, value: &str) -> Resp {
@@ -160,7 +190,10 @@ impl Resp {
 
     /// OAuth 2.0 error shape (RFC 6749 §5.2).
     pub fn oauth_error(status: u16, error: &str, description: &str) -> Resp {
-        Resp::json(status, &json!({ "error": error, "error_description": description }))
+        Resp::json(
+            status,
+            &json!({ "error": error, "error_description": description }),
+        )
     }
 }
 
@@ -171,7 +204,10 @@ pub fn percent_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() && b[i + 1].is_ascii_hexdigit() && b[i + 2].is_ascii_hexdigit() => {
+            b'%' if i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit() =>
+            {
                 let hi = (b[i + 1] as char).to_digit(16).unwrap_or(0) as u8;
                 let lo = (b[i + 2] as char).to_digit(16).unwrap_or(0) as u8;
                 out.push(hi << 4 | lo);
@@ -207,7 +243,9 @@ pub fn parse_form(s: &str) -> Vec<(String, String)> {
 }
 
 pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// Everything the handlers share.
@@ -254,7 +292,9 @@ impl Shared {
     /// The faults for this request, consuming one of `times` if limited.
     fn take_faults(&self, service: Service) -> Faults {
         let mut all = lock(&self.faults);
-        let Some(f) = all.get_mut(&service) else { return Faults::default() };
+        let Some(f) = all.get_mut(&service) else {
+            return Faults::default();
+        };
         let current = f.clone();
         match f.times.as_mut() {
             None => current,
@@ -294,7 +334,10 @@ fn route_service(route: &str) -> Option<Service> {
     let path = route.split_once(' ').map(|(_, p)| p).unwrap_or(route);
     if path.starts_with("/oidc") || path.starts_with("/actions") {
         Some(Service::Oidc)
-    } else if path.starts_with("/api/v1/signingCert") || path.starts_with("/api/v2/") || path == "/api/v1/rootCert" {
+    } else if path.starts_with("/api/v1/signingCert")
+        || path.starts_with("/api/v2/")
+        || path == "/api/v1/rootCert"
+    {
         Some(Service::Fulcio)
     } else if path.starts_with("/api/v1/log") || path.starts_with("/api/v1/index") {
         Some(Service::Rekor)
@@ -339,7 +382,12 @@ fn serve_one(mut rq: tiny_http::Request, shared: &Shared) {
         headers: rq
             .headers()
             .iter()
-            .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_string()))
+            .map(|h| {
+                (
+                    h.field.as_str().as_str().to_ascii_lowercase(),
+                    h.value.as_str().to_string(),
+                )
+            })
             .collect(),
         body,
     };
@@ -373,7 +421,10 @@ pub fn dispatch(shared: &Shared, req: &Req) -> Resp {
         std::thread::sleep(d);
     }
     if let Some(status) = faults.status {
-        return Resp::json(status, &json!({ "code": status, "message": "injected fault" }));
+        return Resp::json(
+            status,
+            &json!({ "code": status, "message": "injected fault" }),
+        );
     }
     let mut resp = match service {
         Service::Oidc => shared.oidc.handle(req, &route),
@@ -398,10 +449,16 @@ fn route_of(shared: &Shared, req: &Req) -> Option<(String, Service)> {
         return Some((format!("{m} {r}"), Service::Oidc));
     }
     let r: &str = match (m, p) {
-        ("POST", "/api/v2/signingCert") | ("POST", "/api/v1/signingCert") | ("GET", "/api/v2/trustBundle")
+        ("POST", "/api/v2/signingCert")
+        | ("POST", "/api/v1/signingCert")
+        | ("GET", "/api/v2/trustBundle")
         | ("GET", "/api/v1/rootCert") => p,
-        ("POST", "/api/v1/log/entries") | ("GET", "/api/v1/log/entries") | ("POST", "/api/v1/log/entries/retrieve")
-        | ("POST", "/api/v1/index/retrieve") | ("GET", "/api/v1/log") | ("GET", "/api/v1/log/publicKey")
+        ("POST", "/api/v1/log/entries")
+        | ("GET", "/api/v1/log/entries")
+        | ("POST", "/api/v1/log/entries/retrieve")
+        | ("POST", "/api/v1/index/retrieve")
+        | ("GET", "/api/v1/log")
+        | ("GET", "/api/v1/log/publicKey")
         | ("GET", "/api/v1/log/proof") => p,
         ("GET", p) if p.starts_with("/api/v1/log/entries/") => "/api/v1/log/entries/{uuid}",
         ("POST", "/api/v1/timestamp") | ("GET", "/api/v1/timestamp/certchain") => p,
@@ -421,8 +478,14 @@ fn admin(shared: &Shared, req: &Req) -> Resp {
             Resp::json(200, &json!({}))
         }
         ("POST", "/admin/faults") => {
-            let Some(v) = req.json() else { return Resp::rekor_error(400, "body must be JSON") };
-            let Some(service) = v.get("service").and_then(Value::as_str).and_then(Service::parse) else {
+            let Some(v) = req.json() else {
+                return Resp::rekor_error(400, "body must be JSON");
+            };
+            let Some(service) = v
+                .get("service")
+                .and_then(Value::as_str)
+                .and_then(Service::parse)
+            else {
                 return Resp::rekor_error(400, "'service' must be one of oidc, fulcio, rekor, tsa");
             };
             match Faults::from_json(&v) {
@@ -444,14 +507,25 @@ mod tests {
     #[test]
     fn percent_coding_round_trips_and_tolerates_garbage() {
         let s = "a b&c=d/é%";
-        assert_eq!(percent_decode(&percent_encode(s)), s, "encode then decode must round-trip");
-        assert_eq!(percent_decode("%zz%4"), "%zz%4", "invalid escapes must pass through, not panic");
+        assert_eq!(
+            percent_decode(&percent_encode(s)),
+            s,
+            "encode then decode must round-trip"
+        );
+        assert_eq!(
+            percent_decode("%zz%4"),
+            "%zz%4",
+            "invalid escapes must pass through, not panic"
+        );
         assert_eq!(percent_decode("%"), "%", "a lone percent must not panic");
     }
 
     #[test]
     fn faults_json_rejects_unknown_keys() {
-        assert!(Faults::from_json(&json!({"dely_ms": 5})).is_err(), "a misspelt fault must be an error");
+        assert!(
+            Faults::from_json(&json!({"dely_ms": 5})).is_err(),
+            "a misspelt fault must be an error"
+        );
         let f = Faults::from_json(&json!({"status": 503, "times": 2})).unwrap();
         assert_eq!(f.status, Some(503), "status must parse");
         assert_eq!(f.times, Some(2), "times must parse");

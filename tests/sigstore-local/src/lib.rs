@@ -46,7 +46,10 @@ pub use http::{Faults, Service};
 #[derive(Debug)]
 pub enum Error {
     /// Reading or writing a state file failed.
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// A state file exists but cannot be used.
     State(String),
     /// Encoding or decoding DER failed.
@@ -57,7 +60,10 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io { path: path.to_path_buf(), source }
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     pub(crate) fn der(e: impl std::fmt::Display) -> Self {
@@ -155,7 +161,14 @@ impl Stack {
                 .spawn(move || http::accept_loop(&server, &stop, &shared))
                 .map_err(|e| Error::Bind(format!("cannot spawn the accept thread: {e}")))?
         };
-        Ok(Stack { shared, server, stop, acceptor: Some(acceptor), base_url, state_dir })
+        Ok(Stack {
+            shared,
+            server,
+            stop,
+            acceptor: Some(acceptor),
+            base_url,
+            state_dir,
+        })
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -164,7 +177,11 @@ impl Stack {
     }
 
     pub fn port(&self) -> u16 {
-        self.base_url.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0)
+        self.base_url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
     }
 
     /// `GITSIGN_FULCIO_URL`.

@@ -23,12 +23,19 @@ fn parse(args: &[String]) -> Result<Options, String> {
             Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
             _ => (a.as_str(), None),
         };
-        let mut value = || inline.clone().or_else(|| it.next().cloned()).ok_or(format!("{flag} needs a value"));
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| it.next().cloned())
+                .ok_or(format!("{flag} needs a value"))
+        };
         match flag {
             "--state-dir" => state_dir = Some(value()?),
             "--port" => {
                 let v = value()?;
-                port = v.parse().map_err(|_| format!("invalid value '{v}' for --port"))?;
+                port = v
+                    .parse()
+                    .map_err(|_| format!("invalid value '{v}' for --port"))?;
             }
             "--identity" => identity = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
@@ -97,11 +104,28 @@ mod tests {
 
     #[test]
     fn parses_the_documented_flags() {
-        let o = parse(&s(&["--state-dir", "/tmp/x", "--port=8080", "--identity", "a@b.c"])).unwrap();
-        assert_eq!(o.state_dir.to_str(), Some("/tmp/x"), "state dir must be taken");
+        let o = parse(&s(&[
+            "--state-dir",
+            "/tmp/x",
+            "--port=8080",
+            "--identity",
+            "a@b.c",
+        ]))
+        .unwrap();
+        assert_eq!(
+            o.state_dir.to_str(),
+            Some("/tmp/x"),
+            "state dir must be taken"
+        );
         assert_eq!(o.port, 8080, "port must be taken");
         assert_eq!(o.identity, "a@b.c", "identity must be taken");
-        assert!(parse(&s(&["--port", "1"])).is_err(), "--state-dir is required");
-        assert!(parse(&s(&["--state-dir", "d", "--port", "x"])).is_err(), "a bad port is an error");
+        assert!(
+            parse(&s(&["--port", "1"])).is_err(),
+            "--state-dir is required"
+        );
+        assert!(
+            parse(&s(&["--state-dir", "d", "--port", "x"])).is_err(),
+            "a bad port is an error"
+        );
     }
 }

@@ -242,7 +242,10 @@ mod tests {
     use super::*;
 
     fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     fn h(s: &str) -> Hash {
@@ -286,7 +289,11 @@ mod tests {
     fn tree_heads_match_rfc6962_vectors() {
         let t = reference_tree();
         for (size, want) in ROOTS.iter().enumerate() {
-            assert_eq!(t.root(size).unwrap(), h(want), "tree head of size {size} must match the reference");
+            assert_eq!(
+                t.root(size).unwrap(),
+                h(want),
+                "tree head of size {size} must match the reference"
+            );
         }
     }
 
@@ -294,30 +301,55 @@ mod tests {
     fn inclusion_proofs_match_rfc6962_vectors() {
         let t = reference_tree();
         let cases: [(usize, usize, &[&str]); 4] = [
-            (0, 8, &[
-                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-            ]),
-            (5, 8, &[
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-            ]),
-            (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
-            (1, 5, &[
-                "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-            ]),
+            (
+                0,
+                8,
+                &[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ],
+            ),
+            (
+                5,
+                8,
+                &[
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ],
+            ),
+            (
+                2,
+                3,
+                &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
+            ),
+            (
+                1,
+                5,
+                &[
+                    "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+                ],
+            ),
         ];
         for (index, size, want) in cases {
             let got = t.inclusion_proof(index, size).unwrap();
             let want: Vec<Hash> = want.iter().map(|s| h(s)).collect();
-            assert_eq!(got, want, "audit path of leaf {index} in tree {size} must match the reference");
+            assert_eq!(
+                got, want,
+                "audit path of leaf {index} in tree {size} must match the reference"
+            );
             let root = t.root(size).unwrap();
             assert!(
-                verify_inclusion(t.leaf(index).unwrap(), index as u64, size as u64, &got, &root),
+                verify_inclusion(
+                    t.leaf(index).unwrap(),
+                    index as u64,
+                    size as u64,
+                    &got,
+                    &root
+                ),
                 "the reference path of leaf {index} in tree {size} must verify"
             );
         }
@@ -328,21 +360,32 @@ mod tests {
         let t = reference_tree();
         let cases: [(usize, usize, &[&str]); 3] = [
             (1, 1, &[]),
-            (1, 8, &[
-                "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
-            ]),
-            (6, 8, &[
-                "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
-            ]),
+            (
+                1,
+                8,
+                &[
+                    "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+                ],
+            ),
+            (
+                6,
+                8,
+                &[
+                    "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+                ],
+            ),
         ];
         for (first, second, want) in cases {
             let got = t.consistency_proof(first, second).unwrap();
             let want: Vec<Hash> = want.iter().map(|s| h(s)).collect();
-            assert_eq!(got, want, "consistency proof {first}->{second} must match the reference");
+            assert_eq!(
+                got, want,
+                "consistency proof {first}->{second} must match the reference"
+            );
         }
         let two_five = t.consistency_proof(2, 5).unwrap();
         assert_eq!(
@@ -366,7 +409,10 @@ mod tests {
             for index in 0..size {
                 let p = t.inclusion_proof(index, size).unwrap();
                 let leaf = *t.leaf(index).unwrap();
-                assert!(verify_inclusion(&leaf, index as u64, size as u64, &p, &root), "leaf {index} of {size} must verify");
+                assert!(
+                    verify_inclusion(&leaf, index as u64, size as u64, &p, &root),
+                    "leaf {index} of {size} must verify"
+                );
                 if size > 1 {
                     let other = (index + 1) % size;
                     assert!(
@@ -378,7 +424,10 @@ mod tests {
             for first in 0..=size {
                 let p = t.consistency_proof(first, size).unwrap();
                 let r1 = t.root(first).unwrap();
-                assert!(verify_consistency(first as u64, size as u64, &p, &r1, &root), "consistency {first}->{size} must verify");
+                assert!(
+                    verify_consistency(first as u64, size as u64, &p, &r1, &root),
+                    "consistency {first}->{size} must verify"
+                );
                 if first > 0 && first < size {
                     let mut bad = p.clone();
                     bad[0][0] ^= 1;
@@ -394,9 +443,25 @@ mod tests {
     #[test]
     fn out_of_range_requests_are_errors_not_panics() {
         let t = reference_tree();
-        assert_eq!(t.inclusion_proof(8, 8), Err(ProofError::OutOfRange), "index == size is outside");
-        assert_eq!(t.inclusion_proof(0, 9), Err(ProofError::OutOfRange), "size beyond the log is outside");
-        assert_eq!(t.consistency_proof(5, 4), Err(ProofError::OutOfRange), "first > second is refused");
-        assert_eq!(t.root(9), Err(ProofError::OutOfRange), "root beyond the log is refused");
+        assert_eq!(
+            t.inclusion_proof(8, 8),
+            Err(ProofError::OutOfRange),
+            "index == size is outside"
+        );
+        assert_eq!(
+            t.inclusion_proof(0, 9),
+            Err(ProofError::OutOfRange),
+            "size beyond the log is outside"
+        );
+        assert_eq!(
+            t.consistency_proof(5, 4),
+            Err(ProofError::OutOfRange),
+            "first > second is refused"
+        );
+        assert_eq!(
+            t.root(9),
+            Err(ProofError::OutOfRange),
+            "root beyond the log is refused"
+        );
     }
 }

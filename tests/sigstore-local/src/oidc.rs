@@ -259,7 +259,11 @@ impl Issuer {
             TokenIssuer::Actions => &self.actions_url,
         };
         let exp = now + r.lifetime_secs;
-        let iat = if r.lifetime_secs < 0 { exp - TOKEN_LIFETIME.as_secs() as i64 } else { now };
+        let iat = if r.lifetime_secs < 0 {
+            exp - TOKEN_LIFETIME.as_secs() as i64
+        } else {
+            now
+        };
         let mut c = Map::new();
         c.insert("iss".into(), json!(iss));
         c.insert("sub".into(), json!(r.subject));
@@ -285,7 +289,9 @@ impl Issuer {
     /// email issuer.
     pub fn verify(&self, jwt: &str) -> Result<Verified, TokenError> {
         let parts: Vec<&str> = jwt.trim().split('.').collect();
-        let [h, p, s] = parts.as_slice() else { return Err(TokenError::Malformed("expected three parts")) };
+        let [h, p, s] = parts.as_slice() else {
+            return Err(TokenError::Malformed("expected three parts"));
+        };
         let header: Value = keys::unb64url(h)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed("header is not base64url JSON"))?;
@@ -302,7 +308,11 @@ impl Issuer {
         let claims: Map<String, Value> = keys::unb64url(p)
             .and_then(|b| serde_json::from_slice(&b).ok())
             .ok_or(TokenError::Malformed("payload is not base64url JSON"))?;
-        let iss = claims.get("iss").and_then(Value::as_str).unwrap_or("").to_string();
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let issuer = if iss == self.url {
             TokenIssuer::Email
         } else if iss == self.actions_url {
@@ -316,7 +326,9 @@ impl Issuer {
             _ => false,
         };
         if !aud_ok {
-            return Err(TokenError::WrongAudience { want: self.client_id.clone() });
+            return Err(TokenError::WrongAudience {
+                want: self.client_id.clone(),
+            });
         }
         let now = now_secs();
         match claims.get("exp").and_then(Value::as_i64) {
@@ -338,20 +350,28 @@ impl Issuer {
                 return Err(TokenError::EmailNotVerified);
             }
         }
-        Ok(Verified { issuer, issuer_url: iss, claims })
+        Ok(Verified {
+            issuer,
+            issuer_url: iss,
+            claims,
+        })
     }
 
     /// The route pattern of an issuer request, if it is one.
     pub fn route(&self, method: &str, path: &str) -> Option<&'static str> {
         Some(match (method, path) {
-            ("GET", "/oidc/.well-known/openid-configuration") => "/oidc/.well-known/openid-configuration",
+            ("GET", "/oidc/.well-known/openid-configuration") => {
+                "/oidc/.well-known/openid-configuration"
+            }
             ("GET", "/oidc/keys") => "/oidc/keys",
             ("GET", "/oidc/auth") => "/oidc/auth",
             ("POST", "/oidc/token") => "/oidc/token",
             ("POST", "/oidc/device/code") => "/oidc/device/code",
             ("GET", "/oidc/device") => "/oidc/device",
             ("GET" | "POST", "/oidc/mint") => "/oidc/mint",
-            ("GET", "/actions/.well-known/openid-configuration") => "/actions/.well-known/openid-configuration",
+            ("GET", "/actions/.well-known/openid-configuration") => {
+                "/actions/.well-known/openid-configuration"
+            }
             ("GET", "/actions/keys") => "/actions/keys",
             ("GET" | "POST", "/actions/token") => "/actions/token",
             _ => return None,
@@ -361,8 +381,12 @@ impl Issuer {
     pub fn handle(&self, req: &Req, route: &str) -> Resp {
         let path = route.split_once(' ').map(|(_, p)| p).unwrap_or(route);
         match path {
-            "/oidc/.well-known/openid-configuration" => Resp::json(200, &self.discovery(&self.url, true)),
-            "/actions/.well-known/openid-configuration" => Resp::json(200, &self.discovery(&self.actions_url, false)),
+            "/oidc/.well-known/openid-configuration" => {
+                Resp::json(200, &self.discovery(&self.url, true))
+            }
+            "/actions/.well-known/openid-configuration" => {
+                Resp::json(200, &self.discovery(&self.actions_url, false))
+            }
             "/oidc/keys" | "/actions/keys" => Resp::json(200, &self.jwks()),
             "/oidc/auth" => self.authorize(req),
             "/oidc/token" => self.token(req),
@@ -385,16 +409,28 @@ impl Issuer {
         });
         if interactive {
             if let Some(o) = d.as_object_mut() {
-                o.insert("authorization_endpoint".into(), json!(format!("{iss}/auth")));
+                o.insert(
+                    "authorization_endpoint".into(),
+                    json!(format!("{iss}/auth")),
+                );
                 o.insert("token_endpoint".into(), json!(format!("{iss}/token")));
-                o.insert("device_authorization_endpoint".into(), json!(format!("{iss}/device/code")));
+                o.insert(
+                    "device_authorization_endpoint".into(),
+                    json!(format!("{iss}/device/code")),
+                );
                 o.insert("scopes_supported".into(), json!(["openid", "email"]));
                 o.insert("code_challenge_methods_supported".into(), json!(["S256"]));
                 o.insert(
                     "grant_types_supported".into(),
-                    json!(["authorization_code", "urn:ietf:params:oauth:grant-type:device_code"]),
+                    json!([
+                        "authorization_code",
+                        "urn:ietf:params:oauth:grant-type:device_code"
+                    ]),
                 );
-                o.insert("token_endpoint_auth_methods_supported".into(), json!(["none", "client_secret_post"]));
+                o.insert(
+                    "token_endpoint_auth_methods_supported".into(),
+                    json!(["none", "client_secret_post"]),
+                );
             }
         }
         d
@@ -411,7 +447,11 @@ impl Issuer {
         let q = |k: &str| req.query_param(k).unwrap_or("").to_string();
         let redirect_uri = q("redirect_uri");
         if !is_loopback_redirect(&redirect_uri) {
-            return Resp::oauth_error(400, "invalid_request", "redirect_uri must be an http loopback URL");
+            return Resp::oauth_error(
+                400,
+                "invalid_request",
+                "redirect_uri must be an http loopback URL",
+            );
         }
         if q("client_id") != self.client_id {
             return Resp::oauth_error(400, "unauthorized_client", "unknown client_id");
@@ -423,7 +463,11 @@ impl Issuer {
             return Resp::oauth_error(400, "invalid_scope", "scope must include openid");
         }
         if q("code_challenge_method") != "S256" || q("code_challenge").len() < 43 {
-            return Resp::oauth_error(400, "invalid_request", "PKCE with code_challenge_method=S256 is required");
+            return Resp::oauth_error(
+                400,
+                "invalid_request",
+                "PKCE with code_challenge_method=S256 is required",
+            );
         }
         let state = q("state");
         if state.is_empty() {
@@ -442,7 +486,11 @@ impl Issuer {
             },
         );
         let sep = if redirect_uri.contains('?') { '&' } else { '?' };
-        Resp::redirect(&format!("{redirect_uri}{sep}code={}&state={}", percent_encode(&code), percent_encode(&state)))
+        Resp::redirect(&format!(
+            "{redirect_uri}{sep}code={}&state={}",
+            percent_encode(&code),
+            percent_encode(&state)
+        ))
     }
 
     fn token(&self, req: &Req) -> Resp {
@@ -450,7 +498,11 @@ impl Issuer {
         match form_value(&form, "grant_type") {
             Some("authorization_code") => self.token_from_code(&form),
             Some("urn:ietf:params:oauth:grant-type:device_code") => self.token_from_device(&form),
-            _ => Resp::oauth_error(400, "unsupported_grant_type", "grant_type must be authorization_code or device_code"),
+            _ => Resp::oauth_error(
+                400,
+                "unsupported_grant_type",
+                "grant_type must be authorization_code or device_code",
+            ),
         }
     }
 
@@ -476,20 +528,38 @@ impl Issuer {
         let code = form_value(form, "code").unwrap_or("");
         // One use only: the code is gone whether or not the exchange succeeds.
         let Some(grant) = lock(&self.codes).remove(code) else {
-            return Resp::oauth_error(400, "invalid_grant", "unknown, used or expired authorization code");
+            return Resp::oauth_error(
+                400,
+                "invalid_grant",
+                "unknown, used or expired authorization code",
+            );
         };
         if grant.expires < Instant::now() {
             return Resp::oauth_error(400, "invalid_grant", "authorization code expired");
         }
         if form_value(form, "client_id").is_some_and(|c| c != grant.client_id) {
-            return Resp::oauth_error(400, "invalid_client", "client_id does not match the authorization request");
+            return Resp::oauth_error(
+                400,
+                "invalid_client",
+                "client_id does not match the authorization request",
+            );
         }
         if form_value(form, "redirect_uri") != Some(grant.redirect_uri.as_str()) {
-            return Resp::oauth_error(400, "invalid_grant", "redirect_uri does not match the authorization request");
+            return Resp::oauth_error(
+                400,
+                "invalid_grant",
+                "redirect_uri does not match the authorization request",
+            );
         }
         let verifier = form_value(form, "code_verifier").unwrap_or("");
-        if !(43..=128).contains(&verifier.len()) || b64url(&Sha256::digest(verifier.as_bytes())) != grant.challenge {
-            return Resp::oauth_error(400, "invalid_grant", "code_verifier does not match code_challenge");
+        if !(43..=128).contains(&verifier.len())
+            || b64url(&Sha256::digest(verifier.as_bytes())) != grant.challenge
+        {
+            return Resp::oauth_error(
+                400,
+                "invalid_grant",
+                "code_verifier does not match code_challenge",
+            );
         }
         self.token_response(&grant.email, grant.nonce)
     }
@@ -502,7 +572,10 @@ impl Issuer {
         let device_code = keys::random_token();
         let raw = keys::random_bytes::<8>();
         let alphabet = b"BCDFGHJKLMNPQRSTVWXZ";
-        let uc: String = raw.iter().map(|b| alphabet[(*b as usize) % alphabet.len()] as char).collect();
+        let uc: String = raw
+            .iter()
+            .map(|b| alphabet[(*b as usize) % alphabet.len()] as char)
+            .collect();
         let user_code = format!("{}-{}", &uc[..4], &uc[4..]);
         lock(&self.devices).insert(
             device_code.clone(),
@@ -534,7 +607,9 @@ impl Issuer {
         let Some(user_code) = req.query_param("user_code") else {
             return Resp::text(400, "text/plain", "user_code is required\n");
         };
-        let deny = req.query_param("deny").is_some_and(|v| v == "1" || v == "true");
+        let deny = req
+            .query_param("deny")
+            .is_some_and(|v| v == "1" || v == "true");
         let identity = self.identity();
         let mut devices = lock(&self.devices);
         let Some(grant) = devices.values_mut().find(|g| g.user_code == user_code) else {
@@ -543,8 +618,16 @@ impl Issuer {
         if grant.expires < Instant::now() {
             return Resp::text(400, "text/plain", "code expired\n");
         }
-        grant.state = if deny { DeviceState::Denied } else { DeviceState::Approved(identity.clone()) };
-        let msg = if deny { "denied\n".to_string() } else { format!("approved {identity}\n") };
+        grant.state = if deny {
+            DeviceState::Denied
+        } else {
+            DeviceState::Approved(identity.clone())
+        };
+        let msg = if deny {
+            "denied\n".to_string()
+        } else {
+            format!("approved {identity}\n")
+        };
         Resp::text(200, "text/plain", msg)
     }
 
@@ -562,7 +645,9 @@ impl Issuer {
             devices.remove(code);
             return Resp::oauth_error(400, "expired_token", "the device code expired");
         }
-        let too_soon = grant.last_poll.is_some_and(|t| now.duration_since(t) < grant.interval);
+        let too_soon = grant
+            .last_poll
+            .is_some_and(|t| now.duration_since(t) < grant.interval);
         grant.last_poll = Some(now);
         if too_soon {
             // RFC 8628 §3.5: slow down, and the interval grows for every later poll.
@@ -570,7 +655,11 @@ impl Issuer {
             return Resp::oauth_error(400, "slow_down", "polling too fast");
         }
         match grant.state.clone() {
-            DeviceState::Pending => Resp::oauth_error(400, "authorization_pending", "the user has not approved yet"),
+            DeviceState::Pending => Resp::oauth_error(
+                400,
+                "authorization_pending",
+                "the user has not approved yet",
+            ),
             DeviceState::Denied => {
                 devices.remove(code);
                 Resp::oauth_error(400, "access_denied", "the user denied the request")
@@ -590,12 +679,24 @@ impl Issuer {
         let mut r = match get("issuer").as_deref() {
             Some("actions") => TokenRequest::actions(
                 get("repository").as_deref().unwrap_or("octo-org/octo-repo"),
-                get("workflow_path").as_deref().unwrap_or(".github/workflows/ci.yml"),
+                get("workflow_path")
+                    .as_deref()
+                    .unwrap_or(".github/workflows/ci.yml"),
                 get("ref").as_deref().unwrap_or("refs/heads/main"),
-                get("sha").as_deref().unwrap_or("0000000000000000000000000000000000000000"),
+                get("sha")
+                    .as_deref()
+                    .unwrap_or("0000000000000000000000000000000000000000"),
             ),
-            Some("oidc") | None => TokenRequest::email(&get("email").unwrap_or_else(|| self.identity())),
-            Some(other) => return Resp::oauth_error(400, "invalid_request", &format!("unknown issuer '{other}'")),
+            Some("oidc") | None => {
+                TokenRequest::email(&get("email").unwrap_or_else(|| self.identity()))
+            }
+            Some(other) => {
+                return Resp::oauth_error(
+                    400,
+                    "invalid_request",
+                    &format!("unknown issuer '{other}'"),
+                )
+            }
         };
         r.audience = get("aud").unwrap_or_else(|| self.client_id.clone());
         if let Some(sub) = get("sub") {
@@ -604,7 +705,13 @@ impl Issuer {
         if let Some(ttl) = get("ttl") {
             match ttl.parse::<i64>() {
                 Ok(t) => r.lifetime_secs = t,
-                Err(_) => return Resp::oauth_error(400, "invalid_request", "ttl must be an integer number of seconds"),
+                Err(_) => {
+                    return Resp::oauth_error(
+                        400,
+                        "invalid_request",
+                        "ttl must be an integer number of seconds",
+                    )
+                }
             }
         }
         if get("email_verified").as_deref() == Some("false") {
@@ -619,10 +726,12 @@ impl Issuer {
             return Resp::json(401, &json!({ "message": "Bad credentials" }));
         }
         let mut r = TokenRequest::actions(
-            req.query_param("repository").unwrap_or("octo-org/octo-repo"),
+            req.query_param("repository")
+                .unwrap_or("octo-org/octo-repo"),
             ".github/workflows/ci.yml",
             req.query_param("ref").unwrap_or("refs/heads/main"),
-            req.query_param("sha").unwrap_or("0000000000000000000000000000000000000000"),
+            req.query_param("sha")
+                .unwrap_or("0000000000000000000000000000000000000000"),
         );
         if let Some(aud) = req.query_param("audience") {
             r.audience = aud.to_string();
@@ -644,7 +753,9 @@ fn sign_jwt(key: &KeyPair, kid: &str, claims: &Value) -> String {
 
 /// RFC 8252 §7.3: native clients redirect to http://127.0.0.1:PORT/… or localhost.
 fn is_loopback_redirect(uri: &str) -> bool {
-    let Some(rest) = uri.strip_prefix("http://") else { return false };
+    let Some(rest) = uri.strip_prefix("http://") else {
+        return false;
+    };
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
@@ -671,8 +782,16 @@ mod tests {
         let i = issuer();
         let t = i.mint(&TokenRequest::email("dev@example.com"));
         let v = i.verify(&t).expect("a freshly minted token must verify");
-        assert_eq!(v.claim("email"), Some("dev@example.com"), "email claim must survive");
-        assert_eq!(v.issuer, TokenIssuer::Email, "the email issuer must be recognised");
+        assert_eq!(
+            v.claim("email"),
+            Some("dev@example.com"),
+            "email claim must survive"
+        );
+        assert_eq!(
+            v.issuer,
+            TokenIssuer::Email,
+            "the email issuer must be recognised"
+        );
     }
 
     #[test]
@@ -693,7 +812,10 @@ mod tests {
         let mut c = claims(&i);
         c.insert("aud".into(), json!(["other"]));
         assert!(
-            matches!(i.verify(&i.sign_claims(&Value::Object(c))), Err(TokenError::WrongAudience { .. })),
+            matches!(
+                i.verify(&i.sign_claims(&Value::Object(c))),
+                Err(TokenError::WrongAudience { .. })
+            ),
             "a token for another audience must be refused"
         );
     }
@@ -703,11 +825,19 @@ mod tests {
         let i = issuer();
         let other = issuer();
         let forged = sign_jwt(&other.key, "k1", &Value::Object(claims(&i)));
-        assert_eq!(i.verify(&forged).unwrap_err(), TokenError::BadSignature, "another key's signature must be refused");
+        assert_eq!(
+            i.verify(&forged).unwrap_err(),
+            TokenError::BadSignature,
+            "another key's signature must be refused"
+        );
         let t = i.mint(&TokenRequest::email("dev@example.com"));
         let (head, _) = t.rsplit_once('.').unwrap();
         let tampered = format!("{head}.{}", b64url(&[0u8; 64]));
-        assert_eq!(i.verify(&tampered).unwrap_err(), TokenError::BadSignature, "a zeroed signature must be refused");
+        assert_eq!(
+            i.verify(&tampered).unwrap_err(),
+            TokenError::BadSignature,
+            "a zeroed signature must be refused"
+        );
     }
 
     #[test]
@@ -715,25 +845,52 @@ mod tests {
         let i = issuer();
         let mut r = TokenRequest::email("dev@example.com");
         r.lifetime_secs = -5;
-        assert_eq!(i.verify(&i.mint(&r)).unwrap_err(), TokenError::Expired, "an expired token must be refused");
+        assert_eq!(
+            i.verify(&i.mint(&r)).unwrap_err(),
+            TokenError::Expired,
+            "an expired token must be refused"
+        );
         let mut r = TokenRequest::email("dev@example.com");
         r.email_verified = false;
-        assert_eq!(i.verify(&i.mint(&r)).unwrap_err(), TokenError::EmailNotVerified, "email_verified=false must be refused");
+        assert_eq!(
+            i.verify(&i.mint(&r)).unwrap_err(),
+            TokenError::EmailNotVerified,
+            "email_verified=false must be refused"
+        );
     }
 
     #[test]
     fn verify_rejects_garbage_without_panicking() {
         let i = issuer();
-        for t in ["", "a.b", "a.b.c", "....", "eyJhbGciOiJub25lIn0.e30.", "\u{0}.\u{1}.\u{2}"] {
+        for t in [
+            "",
+            "a.b",
+            "a.b.c",
+            "....",
+            "eyJhbGciOiJub25lIn0.e30.",
+            "\u{0}.\u{1}.\u{2}",
+        ] {
             assert!(i.verify(t).is_err(), "garbage token {t:?} must be refused");
         }
     }
 
     #[test]
     fn loopback_redirects_only() {
-        assert!(is_loopback_redirect("http://127.0.0.1:5555/auth/callback"), "127.0.0.1 is loopback");
-        assert!(is_loopback_redirect("http://localhost:80/cb?x=1"), "localhost is loopback");
-        assert!(!is_loopback_redirect("https://evil.example/cb"), "remote hosts are refused");
-        assert!(!is_loopback_redirect("http://127.0.0.1.evil.example/cb"), "lookalike hosts are refused");
+        assert!(
+            is_loopback_redirect("http://127.0.0.1:5555/auth/callback"),
+            "127.0.0.1 is loopback"
+        );
+        assert!(
+            is_loopback_redirect("http://localhost:80/cb?x=1"),
+            "localhost is loopback"
+        );
+        assert!(
+            !is_loopback_redirect("https://evil.example/cb"),
+            "remote hosts are refused"
+        );
+        assert!(
+            !is_loopback_redirect("http://127.0.0.1.evil.example/cb"),
+            "lookalike hosts are refused"
+        );
     }
 }

@@ -76,7 +76,11 @@ impl Log {
         };
         let path = dir.join(ENTRIES_FILE);
         let entries = replay(&path)?;
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
         let mut tree = Tree::new();
         let mut by_leaf = HashMap::new();
         let mut index = Vec::with_capacity(entries.len());
@@ -86,7 +90,18 @@ impl Log {
             by_leaf.insert(leaf, i);
             index.push(IndexKeys::of(&e.body));
         }
-        Ok(Self { key, tree_id, path, inner: Mutex::new(Inner { tree, entries, by_leaf, index, file }) })
+        Ok(Self {
+            key,
+            tree_id,
+            path,
+            inner: Mutex::new(Inner {
+                tree,
+                entries,
+                by_leaf,
+                index,
+                file,
+            }),
+        })
     }
 
     pub fn key(&self) -> &KeyPair {
@@ -108,7 +123,11 @@ impl Log {
 
     pub fn root_hex(&self) -> String {
         let inner = lock(&self.inner);
-        inner.tree.root(inner.tree.len()).map(|r| hex(&r)).unwrap_or_default()
+        inner
+            .tree
+            .root(inner.tree.len())
+            .map(|r| hex(&r))
+            .unwrap_or_default()
     }
 
     fn entry_id(&self, leaf: &merkle::Hash) -> String {
@@ -125,30 +144,64 @@ impl Log {
 
     /// The SET payload: RFC 8785 JSON of `{body, integratedTime, logID, logIndex}` (keys
     /// already in canonical order; serde_json writes no whitespace).
-    pub fn set_payload(body_b64: &str, integrated_time: i64, log_id_hex: &str, log_index: u64) -> Vec<u8> {
+    pub fn set_payload(
+        body_b64: &str,
+        integrated_time: i64,
+        log_id_hex: &str,
+        log_index: u64,
+    ) -> Vec<u8> {
         let v = json!({ "body": body_b64, "integratedTime": integrated_time, "logID": log_id_hex, "logIndex": log_index });
         serde_json::to_vec(&v).unwrap_or_default()
     }
 
     /// One entry in Rekor's response shape, proved against the tree of `size`.
-    fn entry_json(&self, inner: &Inner, index: usize, faults: &Faults) -> Result<(String, Value), Resp> {
-        let e = inner.entries.get(index).ok_or_else(|| Resp::rekor_error(404, "entry not found"))?;
+    fn entry_json(
+        &self,
+        inner: &Inner,
+        index: usize,
+        faults: &Faults,
+    ) -> Result<(String, Value), Resp> {
+        let e = inner
+            .entries
+            .get(index)
+            .ok_or_else(|| Resp::rekor_error(404, "entry not found"))?;
         let size = inner.tree.len();
-        let leaf = *inner.tree.leaf(index).ok_or_else(|| Resp::rekor_error(404, "entry not found"))?;
-        let root = inner.tree.root(size).map_err(|e| Resp::rekor_error(500, &e.to_string()))?;
+        let leaf = *inner
+            .tree
+            .leaf(index)
+            .ok_or_else(|| Resp::rekor_error(404, "entry not found"))?;
+        let root = inner
+            .tree
+            .root(size)
+            .map_err(|e| Resp::rekor_error(500, &e.to_string()))?;
         let hashes = if faults.proof_for_other_leaf {
             if size > 1 {
-                inner.tree.inclusion_proof((index + 1) % size, size).unwrap_or_default()
+                inner
+                    .tree
+                    .inclusion_proof((index + 1) % size, size)
+                    .unwrap_or_default()
             } else {
                 vec![merkle::leaf_hash(b"another leaf")]
             }
         } else {
-            inner.tree.inclusion_proof(index, size).map_err(|e| Resp::rekor_error(500, &e.to_string()))?
+            inner
+                .tree
+                .inclusion_proof(index, size)
+                .map_err(|e| Resp::rekor_error(500, &e.to_string()))?
         };
         let log_id = hex(&self.key.key_id());
         let body_b64 = b64(&e.body);
-        let signed_index = if faults.bad_set_signature { index as u64 + 1 } else { index as u64 };
-        let set = self.key.sign_der(&Self::set_payload(&body_b64, e.integrated_time, &log_id, signed_index));
+        let signed_index = if faults.bad_set_signature {
+            index as u64 + 1
+        } else {
+            index as u64
+        };
+        let set = self.key.sign_der(&Self::set_payload(
+            &body_b64,
+            e.integrated_time,
+            &log_id,
+            signed_index,
+        ));
         let v = json!({
             "body": body_b64,
             "integratedTime": e.integrated_time,
@@ -179,14 +232,18 @@ impl Log {
             "POST /api/v1/log/entries/retrieve" => self.retrieve(req, faults),
             "POST /api/v1/index/retrieve" => self.search_index(req),
             "GET /api/v1/log" => self.log_info(),
-            "GET /api/v1/log/publicKey" => Resp::text(200, "application/x-pem-file", self.key.public_pem()),
+            "GET /api/v1/log/publicKey" => {
+                Resp::text(200, "application/x-pem-file", self.key.public_pem())
+            }
             "GET /api/v1/log/proof" => self.consistency(req),
             _ => Resp::rekor_error(404, "unknown Rekor endpoint"),
         }
     }
 
     fn create_entry(&self, req: &Req, faults: &Faults) -> Resp {
-        let Some(proposed) = req.json() else { return Resp::rekor_error(400, "request body is not JSON") };
+        let Some(proposed) = req.json() else {
+            return Resp::rekor_error(400, "request body is not JSON");
+        };
         let body = match canonical_hashedrekord(&proposed) {
             Ok(b) => b,
             Err(m) => return Resp::rekor_error(400, &m),
@@ -196,14 +253,31 @@ impl Log {
         if let Some(&i) = inner.by_leaf.get(&leaf) {
             let id = self.entry_id(&leaf);
             let _ = i;
-            return Resp::rekor_error(409, &format!("an equivalent entry already exists in the transparency log with UUID {id}"))
-                .with_header("Location", &format!("/api/v1/log/entries/{id}"));
+            return Resp::rekor_error(
+                409,
+                &format!(
+                    "an equivalent entry already exists in the transparency log with UUID {id}"
+                ),
+            )
+            .with_header("Location", &format!("/api/v1/log/entries/{id}"));
         }
-        let entry = Entry { body, integrated_time: keys::now().as_secs() as i64 };
-        let line = json!({ "integratedTime": entry.integrated_time, "body": b64(&entry.body) }).to_string() + "\n";
+        let entry = Entry {
+            body,
+            integrated_time: keys::now().as_secs() as i64,
+        };
+        let line = json!({ "integratedTime": entry.integrated_time, "body": b64(&entry.body) })
+            .to_string()
+            + "\n";
         // Durable before acknowledged: write and fsync, then make it visible.
-        if let Err(e) = inner.file.write_all(line.as_bytes()).and_then(|_| inner.file.sync_data()) {
-            return Resp::rekor_error(500, &format!("cannot persist entry to {}: {e}", self.path.display()));
+        if let Err(e) = inner
+            .file
+            .write_all(line.as_bytes())
+            .and_then(|_| inner.file.sync_data())
+        {
+            return Resp::rekor_error(
+                500,
+                &format!("cannot persist entry to {}: {e}", self.path.display()),
+            );
         }
         let index = inner.tree.push(leaf);
         inner.index.push(IndexKeys::of(&entry.body));
@@ -240,7 +314,10 @@ impl Log {
     }
 
     fn get_by_index(&self, req: &Req, faults: &Faults) -> Resp {
-        let Some(i) = req.query_param("logIndex").and_then(|s| s.parse::<usize>().ok()) else {
+        let Some(i) = req
+            .query_param("logIndex")
+            .and_then(|s| s.parse::<usize>().ok())
+        else {
             return Resp::rekor_error(400, "logIndex must be a non-negative integer");
         };
         let inner = lock(&self.inner);
@@ -254,22 +331,40 @@ impl Log {
         let Some(q) = req.json().filter(Value::is_object) else {
             return Resp::rekor_error(400, "request body must be a JSON object");
         };
-        if !["entryUUIDs", "logIndexes", "entries"].iter().any(|k| q.get(k).is_some_and(Value::is_array)) {
+        if !["entryUUIDs", "logIndexes", "entries"]
+            .iter()
+            .any(|k| q.get(k).is_some_and(Value::is_array))
+        {
             return Resp::rekor_error(400, "one of entryUUIDs, logIndexes or entries is required");
         }
         let inner = lock(&self.inner);
         let mut indexes = Vec::new();
-        for id in q.get("entryUUIDs").and_then(Value::as_array).into_iter().flatten() {
+        for id in q
+            .get("entryUUIDs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(i) = id.as_str().and_then(|s| self.index_of_uuid(&inner, s)) {
                 indexes.push(i);
             }
         }
-        for i in q.get("logIndexes").and_then(Value::as_array).into_iter().flatten() {
+        for i in q
+            .get("logIndexes")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(i) = i.as_u64().filter(|&i| (i as usize) < inner.entries.len()) {
                 indexes.push(i as usize);
             }
         }
-        for e in q.get("entries").and_then(Value::as_array).into_iter().flatten() {
+        for e in q
+            .get("entries")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Ok(body) = canonical_hashedrekord(e) {
                 if let Some(&i) = inner.by_leaf.get(&merkle::leaf_hash(&body)) {
                     indexes.push(i);
@@ -286,14 +381,33 @@ impl Log {
     }
 
     fn search_index(&self, req: &Req) -> Resp {
-        let Some(q) = req.json() else { return Resp::rekor_error(400, "request body is not JSON") };
-        let hash = q.get("hash").and_then(Value::as_str).map(|h| h.to_ascii_lowercase());
-        let hash = hash.map(|h| if h.contains(':') { h } else { format!("sha256:{h}") });
-        let email = q.get("email").and_then(Value::as_str).map(|e| e.to_ascii_lowercase());
+        let Some(q) = req.json() else {
+            return Resp::rekor_error(400, "request body is not JSON");
+        };
+        let hash = q
+            .get("hash")
+            .and_then(Value::as_str)
+            .map(|h| h.to_ascii_lowercase());
+        let hash = hash.map(|h| {
+            if h.contains(':') {
+                h
+            } else {
+                format!("sha256:{h}")
+            }
+        });
+        let email = q
+            .get("email")
+            .and_then(Value::as_str)
+            .map(|e| e.to_ascii_lowercase());
         let key = match q.pointer("/publicKey/content").and_then(Value::as_str) {
             Some(c) => match keys::unb64(c).and_then(|b| spki_of(&b)) {
                 Some(k) => Some(k),
-                None => return Resp::rekor_error(400, "publicKey.content is not a PEM or DER key or certificate"),
+                None => {
+                    return Resp::rekor_error(
+                        400,
+                        "publicKey.content is not a PEM or DER key or certificate",
+                    )
+                }
             },
             None => None,
         };
@@ -311,7 +425,11 @@ impl Log {
                 key.as_ref().map(|k| idx.spki == *k),
             ];
             let mut present = checks.iter().flatten();
-            let hit = if and { present.all(|b| *b) } else { present.any(|b| *b) };
+            let hit = if and {
+                present.all(|b| *b)
+            } else {
+                present.any(|b| *b)
+            };
             if hit {
                 if let Some(leaf) = inner.tree.leaf(i) {
                     out.push(Value::String(self.entry_id(leaf)));
@@ -344,7 +462,9 @@ impl Log {
             Some(Ok(v)) => v,
             Some(Err(_)) => return Resp::rekor_error(400, "firstSize must be an integer"),
         };
-        let Some(Ok(last)) = parse("lastSize") else { return Resp::rekor_error(400, "lastSize is required") };
+        let Some(Ok(last)) = parse("lastSize") else {
+            return Resp::rekor_error(400, "lastSize is required");
+        };
         if let Some(t) = req.query_param("treeID") {
             if t != self.tree_id.to_string() {
                 return Resp::rekor_error(400, &format!("unknown treeID {t}"));
@@ -354,8 +474,17 @@ impl Log {
         let proof = inner.tree.consistency_proof(first, last);
         let root = inner.tree.root(last);
         match (proof, root) {
-            (Ok(p), Ok(r)) => Resp::json(200, &json!({ "rootHash": hex(&r), "hashes": p.iter().map(|h| hex(h)).collect::<Vec<_>>() })),
-            _ => Resp::rekor_error(400, &format!("firstSize {first} and lastSize {last} must satisfy 0 <= first <= last <= {}", inner.tree.len())),
+            (Ok(p), Ok(r)) => Resp::json(
+                200,
+                &json!({ "rootHash": hex(&r), "hashes": p.iter().map(|h| hex(h)).collect::<Vec<_>>() }),
+            ),
+            _ => Resp::rekor_error(
+                400,
+                &format!(
+                    "firstSize {first} and lastSize {last} must satisfy 0 <= first <= last <= {}",
+                    inner.tree.len()
+                ),
+            ),
         }
     }
 }
@@ -366,10 +495,19 @@ fn replay(path: &Path) -> Result<Vec<Entry>, Error> {
         return Ok(Vec::new());
     }
     let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let complete = data.iter().rposition(|&b| b == b'\n').map(|p| p + 1).unwrap_or(0);
+    let complete = data
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map(|p| p + 1)
+        .unwrap_or(0);
     if complete < data.len() {
-        let f = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
-        f.set_len(complete as u64).and_then(|_| f.sync_all()).map_err(|e| Error::io(path, e))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        f.set_len(complete as u64)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| Error::io(path, e))?;
     }
     let mut out = Vec::new();
     for (n, line) in data[..complete].split(|&b| b == b'\n').enumerate() {
@@ -381,8 +519,17 @@ fn replay(path: &Path) -> Result<Vec<Entry>, Error> {
         let body = v.get("body").and_then(Value::as_str).and_then(keys::unb64);
         let t = v.get("integratedTime").and_then(Value::as_i64);
         match (body, t) {
-            (Some(body), Some(integrated_time)) => out.push(Entry { body, integrated_time }),
-            _ => return Err(Error::State(format!("{} line {}: missing body or integratedTime", path.display(), n + 1))),
+            (Some(body), Some(integrated_time)) => out.push(Entry {
+                body,
+                integrated_time,
+            }),
+            _ => {
+                return Err(Error::State(format!(
+                    "{} line {}: missing body or integratedTime",
+                    path.display(),
+                    n + 1
+                )))
+            }
         }
     }
     Ok(out)
@@ -393,7 +540,12 @@ fn spki_of(bytes: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok();
     if let Some(t) = text {
         if let Some(der) = keys::pem_blocks(t, "CERTIFICATE").into_iter().next() {
-            return Certificate::from_der(&der).ok()?.tbs_certificate.subject_public_key_info.to_der().ok();
+            return Certificate::from_der(&der)
+                .ok()?
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .ok();
         }
         if let Some(der) = keys::pem_blocks(t, "PUBLIC KEY").into_iter().next() {
             return Some(der);
@@ -402,7 +554,9 @@ fn spki_of(bytes: &[u8]) -> Option<Vec<u8>> {
     if let Ok(c) = Certificate::from_der(bytes) {
         return c.tbs_certificate.subject_public_key_info.to_der().ok();
     }
-    spki::SubjectPublicKeyInfoRef::from_der(bytes).ok().map(|_| bytes.to_vec())
+    spki::SubjectPublicKeyInfoRef::from_der(bytes)
+        .ok()
+        .map(|_| bytes.to_vec())
 }
 
 /// Validate a proposed `hashedrekord` 0.0.1 entry and return Rekor's canonical body bytes.
@@ -413,12 +567,23 @@ pub fn canonical_hashedrekord(v: &Value) -> Result<Vec<u8>, String> {
     if v.get("apiVersion").and_then(Value::as_str) != Some("0.0.1") {
         return Err("only hashedrekord apiVersion '0.0.1' is supported".into());
     }
-    let algo = v.pointer("/spec/data/hash/algorithm").and_then(Value::as_str).unwrap_or("");
+    let algo = v
+        .pointer("/spec/data/hash/algorithm")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     if algo != "sha256" {
-        return Err(format!("unsupported hash algorithm '{algo}' (sha256 expected)"));
+        return Err(format!(
+            "unsupported hash algorithm '{algo}' (sha256 expected)"
+        ));
     }
-    let value = v.pointer("/spec/data/hash/value").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
-    let digest = keys::unhex(&value).filter(|d| d.len() == 32).ok_or("spec.data.hash.value must be 64 hex digits")?;
+    let value = v
+        .pointer("/spec/data/hash/value")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let digest = keys::unhex(&value)
+        .filter(|d| d.len() == 32)
+        .ok_or("spec.data.hash.value must be 64 hex digits")?;
     let sig = v
         .pointer("/spec/signature/content")
         .and_then(Value::as_str)
@@ -431,17 +596,26 @@ pub fn canonical_hashedrekord(v: &Value) -> Result<Vec<u8>, String> {
         .ok_or("spec.signature.publicKey.content must be base64")?;
     // Canonical key material: PEM re-armoured from DER, as Rekor re-marshals it.
     let text = std::str::from_utf8(&key_bytes).unwrap_or("");
-    let (canonical_pem, spki) = if let Some(der) = keys::pem_blocks(text, "CERTIFICATE").into_iter().next() {
-        let c = Certificate::from_der(&der).map_err(|e| format!("invalid certificate: {e}"))?;
-        let spki = c.tbs_certificate.subject_public_key_info.to_der().map_err(|e| e.to_string())?;
-        (keys::pem("CERTIFICATE", &der), spki)
-    } else if let Some(der) = keys::pem_blocks(text, "PUBLIC KEY").into_iter().next() {
-        (keys::pem("PUBLIC KEY", &der), der)
-    } else {
-        return Err("spec.signature.publicKey.content must be a PEM certificate or public key".into());
-    };
+    let (canonical_pem, spki) =
+        if let Some(der) = keys::pem_blocks(text, "CERTIFICATE").into_iter().next() {
+            let c = Certificate::from_der(&der).map_err(|e| format!("invalid certificate: {e}"))?;
+            let spki = c
+                .tbs_certificate
+                .subject_public_key_info
+                .to_der()
+                .map_err(|e| e.to_string())?;
+            (keys::pem("CERTIFICATE", &der), spki)
+        } else if let Some(der) = keys::pem_blocks(text, "PUBLIC KEY").into_iter().next() {
+            (keys::pem("PUBLIC KEY", &der), der)
+        } else {
+            return Err(
+                "spec.signature.publicKey.content must be a PEM certificate or public key".into(),
+            );
+        };
     if !keys::verify_prehash_der(&spki, &digest, &sig) {
-        return Err("verifying signature: invalid signature when validating ASN.1 encoded signature".into());
+        return Err(
+            "verifying signature: invalid signature when validating ASN.1 encoded signature".into(),
+        );
     }
     let body = json!({
         "apiVersion": "0.0.1",
@@ -468,11 +642,16 @@ impl IndexKeys {
         let key = keys::unb64(v.pointer("/spec/signature/publicKey/content")?.as_str()?)?;
         let spki = spki_of(&key)?;
         let mut emails = Vec::new();
-        if let Some(der) = keys::pem_blocks(std::str::from_utf8(&key).ok()?, "CERTIFICATE").into_iter().next() {
+        if let Some(der) = keys::pem_blocks(std::str::from_utf8(&key).ok()?, "CERTIFICATE")
+            .into_iter()
+            .next()
+        {
             if let Ok(c) = Certificate::from_der(&der) {
                 for e in c.tbs_certificate.extensions.iter().flatten() {
                     if e.extn_id == crate::ca::SAN_OID {
-                        if let Ok(san) = x509_cert::ext::pkix::SubjectAltName::from_der(e.extn_value.as_bytes()) {
+                        if let Ok(san) =
+                            x509_cert::ext::pkix::SubjectAltName::from_der(e.extn_value.as_bytes())
+                        {
                             for n in san.0 {
                                 if let x509_cert::ext::pkix::name::GeneralName::Rfc822Name(m) = n {
                                     emails.push(m.as_str().to_ascii_lowercase());
@@ -503,7 +682,12 @@ mod tests {
     }
 
     fn post(log: &Log, v: &Value, faults: &Faults) -> Resp {
-        let req = Req { method: "POST".into(), path: "/api/v1/log/entries".into(), body: v.to_string().into_bytes(), ..Req::default() };
+        let req = Req {
+            method: "POST".into(),
+            path: "/api/v1/log/entries".into(),
+            body: v.to_string().into_bytes(),
+            ..Req::default()
+        };
         log.handle(&req, "POST /api/v1/log/entries", faults)
     }
 
@@ -518,7 +702,12 @@ mod tests {
         let log = Log::open(dir.path(), dir.path()).unwrap();
         let signer = KeyPair::generate();
         let r = post(&log, &proposed(&signer, b"hello"), &Faults::default());
-        assert_eq!(r.status, 201, "a valid entry must be created: {}", String::from_utf8_lossy(&r.body));
+        assert_eq!(
+            r.status,
+            201,
+            "a valid entry must be created: {}",
+            String::from_utf8_lossy(&r.body)
+        );
         let e = only_entry(&r);
         let payload = Log::set_payload(
             e["body"].as_str().unwrap(),
@@ -527,21 +716,46 @@ mod tests {
             e["logIndex"].as_u64().unwrap(),
         );
         let set = keys::unb64(e["verification"]["signedEntryTimestamp"].as_str().unwrap()).unwrap();
-        assert!(keys::verify_der(log.key().spki_der(), &payload, &set), "the SET must verify with the log key");
-        assert_eq!(e["logID"].as_str().unwrap(), hex(&log.key().key_id()), "logID must be the hex key id");
+        assert!(
+            keys::verify_der(log.key().spki_der(), &payload, &set),
+            "the SET must verify with the log key"
+        );
+        assert_eq!(
+            e["logID"].as_str().unwrap(),
+            hex(&log.key().key_id()),
+            "logID must be the hex key id"
+        );
 
-        let cp = e["verification"]["inclusionProof"]["checkpoint"].as_str().unwrap();
+        let cp = e["verification"]["inclusionProof"]["checkpoint"]
+            .as_str()
+            .unwrap();
         let (note, sigline) = cp.split_once("\n\n").unwrap();
         let note = format!("{note}\n");
         let lines: Vec<&str> = note.lines().collect();
         assert_eq!(lines[0], log.origin(), "first line must be the origin");
         assert_eq!(lines[1], "1", "second line must be the tree size");
         let root = keys::unb64(lines[2]).unwrap();
-        assert_eq!(hex(&root), e["verification"]["inclusionProof"]["rootHash"].as_str().unwrap(), "checkpoint root must match the proof");
-        let sig_b64 = sigline.strip_prefix("\u{2014} sigstore-local ").unwrap().trim_end_matches('\n');
+        assert_eq!(
+            hex(&root),
+            e["verification"]["inclusionProof"]["rootHash"]
+                .as_str()
+                .unwrap(),
+            "checkpoint root must match the proof"
+        );
+        let sig_b64 = sigline
+            .strip_prefix("\u{2014} sigstore-local ")
+            .unwrap()
+            .trim_end_matches('\n');
         let sig = keys::unb64(sig_b64).unwrap();
-        assert_eq!(&sig[..4], &log.key().key_id()[..4], "the key hint must be the first 4 bytes of the key id");
-        assert!(keys::verify_der(log.key().spki_der(), note.as_bytes(), &sig[4..]), "the checkpoint signature must verify");
+        assert_eq!(
+            &sig[..4],
+            &log.key().key_id()[..4],
+            "the key hint must be the first 4 bytes of the key id"
+        );
+        assert!(
+            keys::verify_der(log.key().spki_der(), note.as_bytes(), &sig[4..]),
+            "the checkpoint signature must verify"
+        );
     }
 
     #[test]
@@ -550,10 +764,19 @@ mod tests {
         let log = Log::open(dir.path(), dir.path()).unwrap();
         let signer = KeyPair::generate();
         let p = proposed(&signer, b"dup");
-        assert_eq!(post(&log, &p, &Faults::default()).status, 201, "first upload creates");
+        assert_eq!(
+            post(&log, &p, &Faults::default()).status,
+            201,
+            "first upload creates"
+        );
         let r = post(&log, &p, &Faults::default());
         assert_eq!(r.status, 409, "second upload of the same entry conflicts");
-        assert!(r.headers.iter().any(|(k, v)| k == "Location" && v.starts_with("/api/v1/log/entries/")), "409 must carry Location");
+        assert!(
+            r.headers
+                .iter()
+                .any(|(k, v)| k == "Location" && v.starts_with("/api/v1/log/entries/")),
+            "409 must carry Location"
+        );
     }
 
     #[test]
@@ -563,9 +786,22 @@ mod tests {
         let signer = KeyPair::generate();
         let mut p = proposed(&signer, b"x");
         p["spec"]["data"]["hash"]["value"] = json!(hex(&Sha256::digest(b"y")));
-        assert_eq!(post(&log, &p, &Faults::default()).status, 400, "a signature over another hash must be refused");
-        for bad in [json!({}), json!({"kind": "rekord"}), json!([1, 2]), json!({"kind": "hashedrekord", "apiVersion": "0.0.1", "spec": 5})] {
-            assert_eq!(post(&log, &bad, &Faults::default()).status, 400, "malformed entry {bad} must be 400");
+        assert_eq!(
+            post(&log, &p, &Faults::default()).status,
+            400,
+            "a signature over another hash must be refused"
+        );
+        for bad in [
+            json!({}),
+            json!({"kind": "rekord"}),
+            json!([1, 2]),
+            json!({"kind": "hashedrekord", "apiVersion": "0.0.1", "spec": 5}),
+        ] {
+            assert_eq!(
+                post(&log, &bad, &Faults::default()).status,
+                400,
+                "malformed entry {bad} must be 400"
+            );
         }
         assert_eq!(log.size(), 0, "nothing invalid may be appended");
     }
@@ -577,18 +813,41 @@ mod tests {
         let (root, size) = {
             let log = Log::open(dir.path(), dir.path()).unwrap();
             for i in 0..5u8 {
-                assert_eq!(post(&log, &proposed(&signer, &[i]), &Faults::default()).status, 201, "append {i}");
+                assert_eq!(
+                    post(&log, &proposed(&signer, &[i]), &Faults::default()).status,
+                    201,
+                    "append {i}"
+                );
             }
             (log.root_hex(), log.size())
         };
         // A crash in the middle of the next append: half a line, never acknowledged.
-        let mut f = OpenOptions::new().append(true).open(dir.path().join(ENTRIES_FILE)).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(ENTRIES_FILE))
+            .unwrap();
         f.write_all(b"{\"integratedTime\":1,\"bo").unwrap();
         drop(f);
         let log = Log::open(dir.path(), dir.path()).unwrap();
-        assert_eq!(log.size(), size, "a reopened log must have every acknowledged entry and no torn one");
-        assert_eq!(log.root_hex(), root, "a reopened log must have the same root hash");
-        assert_eq!(post(&log, &proposed(&signer, b"after"), &Faults::default()).status, 201, "the log must accept appends after recovery");
-        assert_eq!(Log::open(dir.path(), dir.path()).unwrap().size(), size + 1, "the recovered file must stay well-formed");
+        assert_eq!(
+            log.size(),
+            size,
+            "a reopened log must have every acknowledged entry and no torn one"
+        );
+        assert_eq!(
+            log.root_hex(),
+            root,
+            "a reopened log must have the same root hash"
+        );
+        assert_eq!(
+            post(&log, &proposed(&signer, b"after"), &Faults::default()).status,
+            201,
+            "the log must accept appends after recovery"
+        );
+        assert_eq!(
+            Log::open(dir.path(), dir.path()).unwrap().size(),
+            size + 1,
+            "the recovered file must stay well-formed"
+        );
     }
 }

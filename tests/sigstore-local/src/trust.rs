@@ -85,16 +85,28 @@ pub fn env_vars(s: &Shared, state_dir: &Path) -> Vec<(String, String)> {
     vec![
         ("GITSIGN_FULCIO_URL".into(), s.base_url.clone()),
         ("GITSIGN_REKOR_URL".into(), s.base_url.clone()),
-        ("GITSIGN_OIDC_ISSUER".into(), s.oidc.issuer_url().to_string()),
+        (
+            "GITSIGN_OIDC_ISSUER".into(),
+            s.oidc.issuer_url().to_string(),
+        ),
         ("GITSIGN_OIDC_CLIENT_ID".into(), "sigstore".into()),
-        ("GITSIGN_TRUSTED_ROOT".into(), state_dir.join(TRUSTED_ROOT_FILE).display().to_string()),
-        ("GITSIGN_TIMESTAMP_SERVER_URL".into(), format!("{}/api/v1/timestamp", s.base_url)),
+        (
+            "GITSIGN_TRUSTED_ROOT".into(),
+            state_dir.join(TRUSTED_ROOT_FILE).display().to_string(),
+        ),
+        (
+            "GITSIGN_TIMESTAMP_SERVER_URL".into(),
+            format!("{}/api/v1/timestamp", s.base_url),
+        ),
     ]
 }
 
 /// Single-quote a value for POSIX sh unless it is plainly safe.
 fn sh_quote(v: &str) -> String {
-    if !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "/:._-@=+,".contains(c)) {
+    if !v.is_empty()
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/:._-@=+,".contains(c))
+    {
         v.to_string()
     } else {
         format!("'{}'", v.replace('\'', r"'\''"))
@@ -110,9 +122,18 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 pub fn write_state_files(s: &Shared, state_dir: &Path) -> Result<(), Error> {
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
-    write_atomic(&state_dir.join(TRUSTED_ROOT_FILE), &pretty(&trusted_root(s)))?;
-    write_atomic(&state_dir.join(CLIENT_TRUST_CONFIG_FILE), &pretty(&client_trust_config(s)))?;
-    let env: String = env_vars(s, state_dir).iter().map(|(k, v)| format!("export {k}={}\n", sh_quote(v))).collect();
+    write_atomic(
+        &state_dir.join(TRUSTED_ROOT_FILE),
+        &pretty(&trusted_root(s)),
+    )?;
+    write_atomic(
+        &state_dir.join(CLIENT_TRUST_CONFIG_FILE),
+        &pretty(&client_trust_config(s)),
+    )?;
+    let env: String = env_vars(s, state_dir)
+        .iter()
+        .map(|(k, v)| format!("export {k}={}\n", sh_quote(v)))
+        .collect();
     write_atomic(&state_dir.join(ENV_FILE), env.as_bytes())
 }
 
@@ -122,8 +143,20 @@ mod tests {
 
     #[test]
     fn shell_quoting_is_safe() {
-        assert_eq!(sh_quote("/tmp/a b/x"), "'/tmp/a b/x'", "spaces must be quoted");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'", "single quotes must be escaped");
-        assert_eq!(sh_quote("http://127.0.0.1:5/oidc"), "http://127.0.0.1:5/oidc", "plain URLs stay bare");
+        assert_eq!(
+            sh_quote("/tmp/a b/x"),
+            "'/tmp/a b/x'",
+            "spaces must be quoted"
+        );
+        assert_eq!(
+            sh_quote("it's"),
+            r"'it'\''s'",
+            "single quotes must be escaped"
+        );
+        assert_eq!(
+            sh_quote("http://127.0.0.1:5/oidc"),
+            "http://127.0.0.1:5/oidc",
+            "plain URLs stay bare"
+        );
     }
 }

@@ -31,8 +31,10 @@ use crate::http::{Req, Resp};
 use crate::keys::{self, KeyPair};
 use crate::Error;
 
-pub const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+pub const ID_CT_TST_INFO: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+pub const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 pub const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 pub const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 pub const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
@@ -119,7 +121,10 @@ pub struct Tsa {
 }
 
 fn sha256_alg() -> AlgorithmIdentifierOwned {
-    AlgorithmIdentifierOwned { oid: ID_SHA256, parameters: None }
+    AlgorithmIdentifierOwned {
+        oid: ID_SHA256,
+        parameters: None,
+    }
 }
 
 impl Tsa {
@@ -131,8 +136,15 @@ impl Tsa {
         let root_der = ca::load_or_create_cert(certs_dir, "tsa-root", || {
             ca::ca_cert(&root_name, &root_key, None, 0, None, start)
         })?;
-        let cert_der = ca::load_or_create_cert(certs_dir, "tsa", || signer_cert(&key, &root_key, &root_der, start))?;
-        Ok(Self { valid_from: ca::not_before(&root_der)?, key, cert_der, root_der })
+        let cert_der = ca::load_or_create_cert(certs_dir, "tsa", || {
+            signer_cert(&key, &root_key, &root_der, start)
+        })?;
+        Ok(Self {
+            valid_from: ca::not_before(&root_der)?,
+            key,
+            cert_der,
+            root_der,
+        })
     }
 
     /// PEM chain, signer first.
@@ -142,7 +154,9 @@ impl Tsa {
 
     pub fn handle(&self, req: &Req, route: &str) -> Resp {
         match route {
-            "GET /api/v1/timestamp/certchain" => Resp::text(200, "application/pem-certificate-chain", self.chain_pem()),
+            "GET /api/v1/timestamp/certchain" => {
+                Resp::text(200, "application/pem-certificate-chain", self.chain_pem())
+            }
             "POST /api/v1/timestamp" => match self.timestamp(&req.body) {
                 Ok(der) => Resp::text(200, "application/timestamp-reply", der),
                 Err(m) => Resp::json(400, &serde_json::json!({ "code": 400, "message": m })),
@@ -153,7 +167,8 @@ impl Tsa {
 
     /// Answer one DER `TimeStampReq` with a DER `TimeStampResp` (status granted).
     pub fn timestamp(&self, request_der: &[u8]) -> Result<Vec<u8>, String> {
-        let req = TimeStampReq::from_der(request_der).map_err(|e| format!("invalid TimeStampReq: {e}"))?;
+        let req = TimeStampReq::from_der(request_der)
+            .map_err(|e| format!("invalid TimeStampReq: {e}"))?;
         if req.version != 1 {
             return Err(format!("unsupported TimeStampReq version {}", req.version));
         }
@@ -167,8 +182,13 @@ impl Tsa {
         if req.message_imprint.hashed_message.as_bytes().len() != want_len {
             return Err("hashedMessage length does not match its algorithm".into());
         }
-        let token = self.sign(&req).map_err(|e| format!("cannot sign timestamp: {e}"))?;
-        let resp = TimeStampResp { status: PkiStatusInfo { status: 0 }, time_stamp_token: Some(token) };
+        let token = self
+            .sign(&req)
+            .map_err(|e| format!("cannot sign timestamp: {e}"))?;
+        let resp = TimeStampResp {
+            status: PkiStatusInfo { status: 0 },
+            time_stamp_token: Some(token),
+        };
         resp.to_der().map_err(|e| e.to_string())
     }
 
@@ -179,17 +199,24 @@ impl Tsa {
             version: 1,
             policy: req.req_policy.unwrap_or(POLICY),
             message_imprint: MessageImprint {
-                hash_algorithm: AlgorithmIdentifierOwned { oid: req.message_imprint.hash_algorithm.oid, parameters: None },
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: req.message_imprint.hash_algorithm.oid,
+                    parameters: None,
+                },
                 hashed_message: req.message_imprint.hashed_message.clone(),
             },
             serial_number: Int::new(serial.as_bytes()).map_err(Error::der)?,
-            gen_time: GeneralizedTime::from_unix_duration(Duration::from_secs(now.as_secs())).map_err(Error::der)?,
+            gen_time: GeneralizedTime::from_unix_duration(Duration::from_secs(now.as_secs()))
+                .map_err(Error::der)?,
             accuracy: Some(Accuracy { seconds: Some(1) }),
             nonce: req.nonce.clone(),
         };
         let econtent = EncapsulatedContentInfo {
             econtent_type: ID_CT_TST_INFO,
-            econtent: Some(Any::new(Tag::OctetString, tst.to_der().map_err(Error::der)?).map_err(Error::der)?),
+            econtent: Some(
+                Any::new(Tag::OctetString, tst.to_der().map_err(Error::der)?)
+                    .map_err(Error::der)?,
+            ),
         };
         let cert = Certificate::from_der(&self.cert_der).map_err(Error::der)?;
         let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
@@ -197,40 +224,72 @@ impl Tsa {
             serial_number: cert.tbs_certificate.serial_number.clone(),
         });
         let ess = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 { cert_hash: OctetString::new(Sha256::digest(&self.cert_der).to_vec()).map_err(Error::der)? }],
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(Sha256::digest(&self.cert_der).to_vec())
+                    .map_err(Error::der)?,
+            }],
         };
         let mut values = SetOfVec::new();
-        values.insert(Any::from_der(&ess.to_der().map_err(Error::der)?).map_err(Error::der)?).map_err(Error::der)?;
+        values
+            .insert(Any::from_der(&ess.to_der().map_err(Error::der)?).map_err(Error::der)?)
+            .map_err(Error::der)?;
         let signing_key: &SigningKey = self.key.signing_key();
-        let mut signer = SignerInfoBuilder::new(signing_key, sid, sha256_alg(), &econtent, None).map_err(Error::der)?;
+        let mut signer = SignerInfoBuilder::new(signing_key, sid, sha256_alg(), &econtent, None)
+            .map_err(Error::der)?;
         signer
-            .add_signed_attribute(Attribute { oid: ID_AA_SIGNING_CERTIFICATE_V2, values })
+            .add_signed_attribute(Attribute {
+                oid: ID_AA_SIGNING_CERTIFICATE_V2,
+                values,
+            })
             .map_err(Error::der)?;
         let mut builder = SignedDataBuilder::new(&econtent);
-        builder.add_digest_algorithm(sha256_alg()).map_err(Error::der)?;
+        builder
+            .add_digest_algorithm(sha256_alg())
+            .map_err(Error::der)?;
         if req.cert_req {
-            builder.add_certificate(CertificateChoices::Certificate(cert)).map_err(Error::der)?;
+            builder
+                .add_certificate(CertificateChoices::Certificate(cert))
+                .map_err(Error::der)?;
         }
-        builder.add_signer_info::<SigningKey, DerSignature>(signer).map_err(Error::der)?;
+        builder
+            .add_signer_info::<SigningKey, DerSignature>(signer)
+            .map_err(Error::der)?;
         builder.build().map_err(Error::der)
     }
 }
 
 /// The TSA signer: KeyUsage digitalSignature, EKU timeStamping (critical, RFC 3161 §2.3).
-fn signer_cert(key: &KeyPair, root_key: &KeyPair, root_der: &[u8], start: Duration) -> Result<Vec<u8>, Error> {
+fn signer_cert(
+    key: &KeyPair,
+    root_key: &KeyPair,
+    root_der: &[u8],
+    start: Duration,
+) -> Result<Vec<u8>, Error> {
     let root = Certificate::from_der(root_der).map_err(Error::der)?;
     let subject: Name = ca::name("CN=sigstore-local-tsa,O=sigstore.local")?;
     let eku = ext(true, &subject, &ExtendedKeyUsage(vec![EKU_TIME_STAMPING]))?;
-    let ku = ext(true, &subject, &KeyUsage(KeyUsages::DigitalSignature.into()))?;
+    let ku = ext(
+        true,
+        &subject,
+        &KeyUsage(KeyUsages::DigitalSignature.into()),
+    )?;
     let exts = vec![
         ku,
         eku,
-        ext(false, &subject, &SubjectKeyIdentifier(OctetString::new(key_identifier(key.spki_der())?).map_err(Error::der)?))?,
+        ext(
+            false,
+            &subject,
+            &SubjectKeyIdentifier(
+                OctetString::new(key_identifier(key.spki_der())?).map_err(Error::der)?,
+            ),
+        )?,
         ext(
             false,
             &subject,
             &AuthorityKeyIdentifier {
-                key_identifier: Some(OctetString::new(key_identifier(root_key.spki_der())?).map_err(Error::der)?),
+                key_identifier: Some(
+                    OctetString::new(key_identifier(root_key.spki_der())?).map_err(Error::der)?,
+                ),
                 authority_cert_issuer: None,
                 authority_cert_serial_number: None,
             },
@@ -241,9 +300,13 @@ fn signer_cert(key: &KeyPair, root_key: &KeyPair, root_der: &[u8], start: Durati
         serial_number: ca::random_serial()?,
         signature: ca::ecdsa_sha256(),
         issuer: root.tbs_certificate.subject.clone(),
-        validity: Validity { not_before: x509_time(start)?, not_after: x509_time(start + TSA_VALIDITY)? },
+        validity: Validity {
+            not_before: x509_time(start)?,
+            not_after: x509_time(start + TSA_VALIDITY)?,
+        },
         subject,
-        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.spki_der()).map_err(Error::der)?,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(key.spki_der())
+            .map_err(Error::der)?,
         issuer_unique_id: None,
         subject_unique_id: None,
         extensions: Some(exts),
@@ -263,27 +326,46 @@ mod tests {
         let digest = Sha256::digest(b"signature bytes");
         let req = TimeStampReq {
             version: 1,
-            message_imprint: MessageImprint { hash_algorithm: sha256_alg(), hashed_message: OctetString::new(digest.to_vec()).unwrap() },
+            message_imprint: MessageImprint {
+                hash_algorithm: sha256_alg(),
+                hashed_message: OctetString::new(digest.to_vec()).unwrap(),
+            },
             req_policy: None,
             nonce: Some(Int::new(&[0x01, 0x02]).unwrap()),
             cert_req: true,
             extensions: None,
         };
-        let resp = TimeStampResp::from_der(&tsa.timestamp(&req.to_der().unwrap()).unwrap()).unwrap();
+        let resp =
+            TimeStampResp::from_der(&tsa.timestamp(&req.to_der().unwrap()).unwrap()).unwrap();
         assert_eq!(resp.status.status, 0, "status must be granted");
         let ci = resp.time_stamp_token.unwrap();
         let sd: SignedData = ci.content.decode_as().unwrap();
         let econtent = sd.encap_content_info.econtent.unwrap();
         let tst = TstInfo::from_der(econtent.value()).unwrap();
-        assert_eq!(tst.message_imprint.hashed_message.as_bytes(), digest.as_slice(), "the imprint must be echoed");
+        assert_eq!(
+            tst.message_imprint.hashed_message.as_bytes(),
+            digest.as_slice(),
+            "the imprint must be echoed"
+        );
         assert_eq!(tst.nonce, req.nonce, "the nonce must be echoed");
         let si = sd.signer_infos.0.get(0).unwrap();
         let attrs = si.signed_attrs.as_ref().unwrap().to_der().unwrap();
         let cert = Certificate::from_der(&tsa.cert_der).unwrap();
-        let spki = cert.tbs_certificate.subject_public_key_info.to_der().unwrap();
-        assert!(keys::verify_der(&spki, &attrs, si.signature.as_bytes()), "the signer info must verify with the TSA key");
+        let spki = cert
+            .tbs_certificate
+            .subject_public_key_info
+            .to_der()
+            .unwrap();
         assert!(
-            si.signed_attrs.as_ref().unwrap().iter().any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE_V2),
+            keys::verify_der(&spki, &attrs, si.signature.as_bytes()),
+            "the signer info must verify with the TSA key"
+        );
+        assert!(
+            si.signed_attrs
+                .as_ref()
+                .unwrap()
+                .iter()
+                .any(|a| a.oid == ID_AA_SIGNING_CERTIFICATE_V2),
             "signingCertificateV2 must be present"
         );
     }
@@ -292,8 +374,16 @@ mod tests {
     fn garbage_requests_are_refused_not_panicked_on() {
         let dir = tempfile::tempdir().unwrap();
         let tsa = Tsa::load_or_create(dir.path(), dir.path()).unwrap();
-        for bad in [&b""[..], b"\x30\x00", b"\x30\x03\x02\x01\x01", b"not der at all"] {
-            assert!(tsa.timestamp(bad).is_err(), "request {bad:?} must be refused");
+        for bad in [
+            &b""[..],
+            b"\x30\x00",
+            b"\x30\x03\x02\x01\x01",
+            b"not der at all",
+        ] {
+            assert!(
+                tsa.timestamp(bad).is_err(),
+                "request {bad:?} must be refused"
+            );
         }
     }
 }
