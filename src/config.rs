@@ -355,7 +355,8 @@ impl Config {
             .output()
             .map_err(|e| ConfigError::Git(e.to_string()))?;
         // Exit 1 with no output means "no such keys".
-        if !out.status.success() && !(out.status.code() == Some(1) && out.stderr.is_empty()) {
+        let no_keys = out.status.code() == Some(1) && out.stderr.is_empty();
+        if !out.status.success() && !no_keys {
             return Err(ConfigError::Git(
                 String::from_utf8_lossy(&out.stderr).trim().to_owned(),
             ));

@@ -38,6 +38,12 @@ impl Proven {
     }
 }
 
+impl Default for Proven {
+    fn default() -> Proven {
+        Proven::new()
+    }
+}
+
 /// The key of a fact: SHA-256 over `tag` and each part with its length.
 pub fn key(tag: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     use sha2::Digest as _;
