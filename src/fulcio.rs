@@ -99,7 +99,17 @@ pub fn request_certificate(
             message,
         });
     }
-    let v: Value = serde_json::from_slice(&reply.body)
+    let certs = parse_chain(&reply.body)?;
+    let (leaf, extra) = certs
+        .split_first()
+        .ok_or_else(|| FulcioError::Malformed("the chain is empty".into()))?;
+    check(leaf, extra, key, root, now)
+}
+
+/// The certificate chain of a `signingCert` response (embedded or detached SCT form), leaf
+/// first. Pure, so the parser of untrusted network bytes is fuzzed on its own.
+pub fn parse_chain(body: &[u8]) -> Result<Vec<Cert>, FulcioError> {
+    let v: Value = serde_json::from_slice(body)
         .map_err(|e| FulcioError::Malformed(format!("not JSON: {e}")))?;
     let pems = [
         "/signedCertificateEmbeddedSct/chain/certificates",
@@ -117,10 +127,7 @@ pub fn request_certificate(
             .map_err(|e| FulcioError::Malformed(format!("a chain entry is not PEM: {e}")))?;
         certs.push(Cert::parse(&der).map_err(FulcioError::Certificate)?);
     }
-    let (leaf, extra) = certs
-        .split_first()
-        .ok_or_else(|| FulcioError::Malformed("the chain is empty".into()))?;
-    check(leaf, extra, key, root, now)
+    Ok(certs)
 }
 
 /// The checks on an issued certificate, separate from the round trip so they are testable.

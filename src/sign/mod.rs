@@ -152,17 +152,24 @@ fn set_of(tag: u8, mut elements: Vec<Vec<u8>>) -> Vec<u8> {
     tlv(tag, &elements.concat())
 }
 
-/// UTCTime `YYMMDDHHMMSSZ` (RFC 5652 §11.3: UTCTime for 1950–2049).
-fn utc_time(unix: i64) -> Result<Vec<u8>, SignError> {
+/// signingTime as RFC 5652 §11.3 requires: UTCTime `YYMMDDHHMMSSZ` for 1950–2049,
+/// GeneralizedTime `YYYYMMDDHHMMSSZ` before and after.
+fn signing_time_der(unix: i64) -> Result<Vec<u8>, SignError> {
     let t = chrono::DateTime::from_timestamp(unix, 0).ok_or(SignError::SigningTime(unix))?;
     let year = chrono::Datelike::year(&t);
-    if !(1950..2050).contains(&year) {
-        return Err(SignError::SigningTime(unix));
+    if (1950..2050).contains(&year) {
+        Ok(tlv(
+            der_walk::UTC_TIME,
+            t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
+        ))
+    } else if (0..=9999).contains(&year) {
+        Ok(tlv(
+            der_walk::GENERALIZED_TIME,
+            t.format("%Y%m%d%H%M%SZ").to_string().as_bytes(),
+        ))
+    } else {
+        Err(SignError::SigningTime(unix))
     }
-    Ok(tlv(
-        der_walk::UTC_TIME,
-        t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
-    ))
 }
 
 /// The DER SET OF signed attributes over `payload` — the exact bytes the signature covers and
@@ -173,7 +180,7 @@ pub fn signed_attributes(payload: &[u8], signing_time: i64) -> Result<Vec<u8>, S
         der_walk::SET,
         vec![
             attribute(&OID_CONTENT_TYPE, &oid_der(&OID_DATA)),
-            attribute(&OID_SIGNING_TIME, &utc_time(signing_time)?),
+            attribute(&OID_SIGNING_TIME, &signing_time_der(signing_time)?),
             attribute(&OID_MESSAGE_DIGEST, &tlv(der_walk::OCTET_STRING, &digest)),
         ],
     ))
@@ -405,7 +412,20 @@ mod tests {
                 .is_ok(),
             "the signature verifies with our public key"
         );
-        assert!(utc_time(4_102_444_800).is_err(), "2100 cannot be a UTCTime");
+        assert_eq!(
+            signing_time_der(4_102_444_800).expect("2100"),
+            tlv(der_walk::GENERALIZED_TIME, b"21000101000000Z"),
+            "after 2049 signingTime is a GeneralizedTime (RFC 5652 section 11.3)"
+        );
+        assert_eq!(
+            signing_time_der(1_700_000_000).expect("2023"),
+            tlv(der_walk::UTC_TIME, b"231114221320Z"),
+            "until 2049 it is a UTCTime, as Go gitsign writes it"
+        );
+        assert!(
+            signing_time_der(i64::MAX).is_err(),
+            "an unrepresentable time is an error"
+        );
         assert!(
             format!("{key:?}").contains("private"),
             "Debug does not print key material"

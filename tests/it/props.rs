@@ -1,5 +1,5 @@
 //! Property tests: RFC 6962 inclusion proofs over trees built here, CMS parsing of mutated
-//! real signatures, and the config precedence default < git < SIGSTORE_* < GITSIGN_* < flag.
+//! real signatures, CMS encode/decode round trips, and the config precedence default < git < SIGSTORE_* < GITSIGN_* < flag.
 
 use proptest::prelude::*;
 
@@ -257,5 +257,54 @@ proptest! {
             Source::Default => "default",
         });
         prop_assert_eq!(source_kind, want.map(|w| w.1), "source of {:?}", key);
+    }
+}
+
+// --- CMS encode/decode round trip ---
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// What the signer encodes, the parser reads back field for field: the exact signed
+    /// attributes (so the signature still covers them), the signature, the certificate and
+    /// every unsigned attribute.
+    #[test]
+    fn cms_encode_then_parse_round_trips(
+        payload in prop::collection::vec(any::<u8>(), 0..2048),
+        signing_time in 0i64..4_102_444_800,
+        signature in prop::collection::vec(any::<u8>(), 1..160),
+        unsigned in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..300), 0..3),
+    ) {
+        let (real, _) = real_signature();
+        let leaf = gitsign::cms::parse(&real).expect("real signature").certificates[0].clone();
+        let attrs = gitsign::sign::signed_attributes(&payload, signing_time).expect("attributes");
+        let unsigned: Vec<gitsign::sign::UnsignedAttribute> = unsigned
+            .iter()
+            .enumerate()
+            .map(|(i, v)| gitsign::sign::UnsignedAttribute {
+                oid: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.9")
+                    .parent()
+                    .expect("arc")
+                    .push_arc(10 + i as u32)
+                    .expect("arc"),
+                value_der: gitsign::sign::tlv(0x04, v),
+            })
+            .collect();
+        let der = gitsign::sign::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
+        let msg = gitsign::cms::parse(&der).expect("what we encode parses");
+        prop_assert_eq!(&msg.signer.signed_attrs_der, &attrs, "the signed bytes are kept exactly");
+        prop_assert_eq!(&msg.signer.signature, &signature);
+        prop_assert_eq!(&msg.certificates, &vec![leaf]);
+        // Unsigned attributes are a DER SET OF: compared as a set.
+        let mut got: Vec<_> = msg.signer.unsigned_attrs.iter().map(|a| (a.oid.to_string(), a.values.clone())).collect();
+        let mut want: Vec<_> = unsigned.iter().map(|a| (a.oid.to_string(), vec![a.value_der.clone()])).collect();
+        got.sort();
+        want.sort();
+        prop_assert_eq!(got, want);
+        let time = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::cms::OID_SIGNING_TIME).expect("signingTime");
+        let (tlv, _) = gitsign::cms::der_walk::read(&time.values[0]).expect("time element");
+        prop_assert_eq!(gitsign::verify::cert::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
+        let digest = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::cms::OID_MESSAGE_DIGEST).expect("messageDigest");
+        prop_assert_eq!(&digest.values[0][2..], &gitsign::crypto::sha256(&payload)[..], "messageDigest is SHA-256 of the payload");
     }
 }
