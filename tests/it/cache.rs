@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use sigstore_local::{Options, Stack};
+use sigstore_local::Stack;
 
-use crate::util::{gitsign_bin, hermetic, output, TestRepo};
+use crate::util::{
+    gitsign_bin, hermetic, output, stack_env as sigstore_env, start_stack, TestRepo,
+};
 
 const IDENTITY: &str = "dev@example.com";
 const CERTS: &str = "POST /api/v2/signingCert";
@@ -20,21 +22,6 @@ const LOGINS: &str = "POST /oidc/token";
 
 fn daemon_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_gitsign-credential-cache"))
-}
-
-struct Local {
-    stack: Stack,
-    _state: tempfile::TempDir,
-}
-
-fn start_stack() -> Local {
-    let state = tempfile::tempdir().expect("state dir");
-    let stack = Stack::start(Options::new(state.path().join("stack")))
-        .expect("the local Sigstore stack starts");
-    Local {
-        stack,
-        _state: state,
-    }
 }
 
 /// A running daemon, killed when dropped.
@@ -103,13 +90,6 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn sigstore_env(cmd: &mut Command, stack: &Stack) {
-    cmd.env("GITSIGN_FULCIO_URL", stack.fulcio_url())
-        .env("GITSIGN_REKOR_URL", stack.rekor_url())
-        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
-        .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
 }
 
 /// `git commit -S` through gitsign with the browser login answered by curl, so every login is

@@ -2,35 +2,11 @@
 //! `gitsign.rekorMode=online` by real git against the local stack, then verified by looking
 //! them up in Rekor, from the proof cache, and from git notes carried to another clone.
 
-use std::process::Command;
+use sigstore_local::{Faults, Service, Stack};
 
-use sigstore_local::{Faults, Options, Service, Stack};
-
-use crate::util::{gitsign_bin, output, TestRepo};
+use crate::util::{gitsign_bin, output, stack_env as sigstore_env, start_stack as start, TestRepo};
 
 const IDENTITY: &str = "dev@example.com";
-
-struct Local {
-    stack: Stack,
-    _state: tempfile::TempDir,
-}
-
-fn start() -> Local {
-    let state = tempfile::tempdir().expect("state dir");
-    let stack = Stack::start(Options::new(state.path().join("stack")))
-        .expect("the local Sigstore stack starts");
-    Local {
-        stack,
-        _state: state,
-    }
-}
-
-fn sigstore_env(cmd: &mut Command, stack: &Stack) {
-    cmd.env("GITSIGN_FULCIO_URL", stack.fulcio_url())
-        .env("GITSIGN_REKOR_URL", stack.rekor_url())
-        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
-        .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
-}
 
 /// `n` commits signed in online mode on top of an unsigned root commit; returns their ids,
 /// oldest first.

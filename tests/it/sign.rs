@@ -6,33 +6,15 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use sigstore_local::{oidc::TokenRequest, Faults, Options, Service, Stack};
+use sigstore_local::{oidc::TokenRequest, Faults, Service, Stack};
 
-use crate::util::{gitsign_bin, output, TestRepo};
+use crate::util::{gitsign_bin, output, stack_env, start_stack as start, TestRepo};
 
 const IDENTITY: &str = "dev@example.com";
 
-struct Local {
-    stack: Stack,
-    _state: tempfile::TempDir,
-}
-
-fn start() -> Local {
-    let state = tempfile::tempdir().expect("state dir");
-    let stack = Stack::start(Options::new(state.path().join("stack")))
-        .expect("the local Sigstore stack starts");
-    Local {
-        stack,
-        _state: state,
-    }
-}
-
 /// Point a command at the stack, with `token` (if any) as SIGSTORE_ID_TOKEN.
 fn sigstore_env(cmd: &mut Command, stack: &Stack, token: Option<&str>) {
-    cmd.env("GITSIGN_FULCIO_URL", stack.fulcio_url())
-        .env("GITSIGN_REKOR_URL", stack.rekor_url())
-        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
-        .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
+    stack_env(cmd, stack);
     if let Some(t) = token {
         cmd.env("SIGSTORE_ID_TOKEN", t);
     }

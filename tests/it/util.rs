@@ -106,3 +106,29 @@ impl TestRepo {
         self.cmd(gitsign_bin())
     }
 }
+
+/// The local Sigstore stack on a free loopback port, with its state directory; stopped and
+/// removed when dropped.
+pub struct Local {
+    pub stack: sigstore_local::Stack,
+    _state: tempfile::TempDir,
+}
+
+pub fn start_stack() -> Local {
+    let state = tempfile::tempdir().expect("state dir");
+    let stack =
+        sigstore_local::Stack::start(sigstore_local::Options::new(state.path().join("stack")))
+            .expect("the local Sigstore stack starts");
+    Local {
+        stack,
+        _state: state,
+    }
+}
+
+/// Point a command at the stack through the variables a user would set.
+pub fn stack_env(cmd: &mut Command, stack: &sigstore_local::Stack) {
+    cmd.env("GITSIGN_FULCIO_URL", stack.fulcio_url())
+        .env("GITSIGN_REKOR_URL", stack.rekor_url())
+        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
+        .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
+}
