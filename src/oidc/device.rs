@@ -19,17 +19,7 @@ pub fn login(
     say: &mut dyn FnMut(&str),
 ) -> Result<IdToken, OidcError> {
     let what = "the issuer's device endpoint";
-    let endpoint = |k: &str| {
-        discovery
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| OidcError::Refused {
-                what: "the issuer",
-                status: 0,
-                body: format!("its discovery document has no {k}"),
-            })
-    };
+    let endpoint = |k: &str| super::discovery_endpoint(discovery, k);
     let device_endpoint = endpoint("device_authorization_endpoint")?;
     let token_endpoint = endpoint("token_endpoint")?;
     let reply = http

@@ -27,17 +27,7 @@ pub fn login(
     discovery: &Value,
     say: &mut dyn FnMut(&str),
 ) -> Result<(IdToken, String), OidcError> {
-    let endpoint = |k: &str| {
-        discovery
-            .get(k)
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| OidcError::Refused {
-                what: "the issuer",
-                status: 0,
-                body: format!("its discovery document has no {k}"),
-            })
-    };
+    let endpoint = |k: &str| super::discovery_endpoint(discovery, k);
     let auth_endpoint = endpoint("authorization_endpoint")?;
     let token_endpoint = endpoint("token_endpoint")?;
 

@@ -385,6 +385,22 @@ pub fn random_token() -> Result<String, OidcError> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
+/// An endpoint URL from the issuer's discovery document (OpenID Connect Discovery 1.0 §3).
+pub(crate) fn discovery_endpoint(
+    discovery: &serde_json::Value,
+    key: &str,
+) -> Result<String, OidcError> {
+    discovery
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| OidcError::Refused {
+            what: "the issuer",
+            status: 0,
+            body: format!("its discovery document has no {key}"),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 //! `git verify-commit`, `git verify-tag`, `git log --show-signature` calling our binary, over a
 //! repository built from the real Go gitsign objects in tests/data.
 
-use crate::util::{self, TestRepo};
+use crate::util::{self, run_with_stdin, TestRepo};
 
 /// Three real commits in a chain (58d9abba ← a336df86 ← 30e099f1), each with an embedded
 /// Rekor entry, plus an online-mode commit and a tampered one.
@@ -470,29 +470,6 @@ fn staging_trust_root_rejects_production_commits() {
             .arg(root),
     );
     assert_eq!(code, 1, "{err}");
-}
-
-fn run_with_stdin(mut cmd: std::process::Command, input: &[u8]) -> (i32, String, String) {
-    use std::io::Write;
-    use std::process::Stdio;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[test]

@@ -12,9 +12,9 @@
 //!   missing. The hook sees an ordinary push: new commits in the quarantine, refs untouched.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::util::{self, gitsign_bin, hermetic, output, TestRepo};
+use crate::util::{self, gitsign_bin, hermetic, output, run_with_stdin, TestRepo};
 
 /// Embedded-Rekor chain signed by billy@chainguard.dev via Google: BASE <- MID <- TIP.
 const BASE: &str = "58d9abba022e21de32b3425eed0a256d51e62fcd";
@@ -187,28 +187,6 @@ impl Server {
         );
         (code == 0).then(|| out.trim().to_owned())
     }
-}
-
-fn run_with_stdin(mut cmd: Command, input: &[u8]) -> (i32, String, String) {
-    use std::io::Write as _;
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input)
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 /// An unsigned commit on top of `parent` (or a root), with the empty tree.

@@ -132,3 +132,27 @@ pub fn stack_env(cmd: &mut Command, stack: &sigstore_local::Stack) {
         .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
         .env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path());
 }
+
+/// Run with `input` on stdin and return (status code, stdout, stderr).
+pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> (i32, String, String) {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {cmd:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input)
+        .expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
