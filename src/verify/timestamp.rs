@@ -382,8 +382,23 @@ fn issued_by(child: &Certificate, issuer: &Certificate) -> bool {
     let Some(sig) = child.signature.as_bytes() else {
         return false;
     };
-    key.verify(digest, &tbs, sig).is_ok()
+    let Ok(issuer_spki) = issuer.tbs_certificate.subject_public_key_info.to_der() else {
+        return false;
+    };
+    let proven = super::memo::key(b"tsa-issued-by", &[&issuer_spki, &tbs, sig]);
+    if PROVEN_LINKS.contains(&proven) {
+        return true;
+    }
+    let ok = key.verify(digest, &tbs, sig).is_ok();
+    if ok {
+        PROVEN_LINKS.insert(proven);
+    }
+    ok
 }
+
+/// Links of TSA chains already proven in this process (see [`super::memo`]): one TSA
+/// certificate stamps every commit of a range.
+static PROVEN_LINKS: super::memo::Proven = super::memo::Proven::new();
 
 /// Whether `signer` reaches the last certificate of `authority`'s chain (its anchor) through
 /// that chain, every certificate on the path valid at `time`. The signer may itself be a
