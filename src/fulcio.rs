@@ -143,7 +143,9 @@ pub fn check(
     }
     // A CA clock a little ahead of ours must not fail a fresh certificate.
     let at = now.max(leaf.not_before);
-    let path = chain::verify_chain(leaf, extra, root, at).map_err(FulcioError::Chain)?;
+    let shared: Vec<std::sync::Arc<Cert>> =
+        extra.iter().cloned().map(std::sync::Arc::new).collect();
+    let path = chain::verify_chain(leaf, &shared, root, at).map_err(FulcioError::Chain)?;
     sct::verify_sct(leaf, &path.issuer, root).map_err(FulcioError::Sct)?;
     Ok(Issued {
         leaf: leaf.clone(),

@@ -264,7 +264,7 @@ fn leaf_pem(raw: &[u8], hash: crate::git::object::HashKind) -> Option<String> {
     let split = crate::git::object::split_commit(raw, hash)?;
     let msg = crate::cms::parse(&split.signature).ok()?;
     let der = msg.certificates.first()?;
-    Some(crate::verify::cert::Cert::parse(der).ok()?.to_pem())
+    Some(crate::verify::cert::Cert::parse_shared(der).ok()?.to_pem())
 }
 
 pub fn run(args: &VerifyArgs) -> CliResult {

@@ -291,9 +291,11 @@ impl SignedMessage {
         self.certificates
             .iter()
             .position(|c| match &self.signer.sid {
-                SignerId::IssuerSerial { issuer, serial } => crate::verify::cert::Cert::parse(c)
-                    .is_ok_and(|c| &c.issuer_der == issuer && &c.serial == serial),
-                SignerId::SubjectKeyId(ski) => crate::verify::cert::Cert::parse(c)
+                SignerId::IssuerSerial { issuer, serial } => {
+                    crate::verify::cert::Cert::parse_shared(c)
+                        .is_ok_and(|c| &c.issuer_der == issuer && &c.serial == serial)
+                }
+                SignerId::SubjectKeyId(ski) => crate::verify::cert::Cert::parse_shared(c)
                     .ok()
                     .and_then(|c| c.subject_key_id())
                     .is_some_and(|k| &k == ski),
@@ -328,7 +330,7 @@ impl SignedMessage {
         let signer_cert = self.signer_certificate()?;
         self.certificates
             .get(signer_cert)
-            .and_then(|der| crate::verify::cert::Cert::parse(der).ok())
+            .and_then(|der| crate::verify::cert::Cert::parse_shared(der).ok())
             .ok_or(CmsError::Certificate)?;
         let sig_digest = if s.signature_algorithm == OID_EC_PUBLIC_KEY {
             // Some signers name the key type instead of ecdsa-with-SHAxxx; the digest then
@@ -352,7 +354,7 @@ impl SignedMessage {
         let cert = self
             .certificates
             .get(content.signer_cert)
-            .and_then(|der| crate::verify::cert::Cert::parse(der).ok())
+            .and_then(|der| crate::verify::cert::Cert::parse_shared(der).ok())
             .ok_or(CmsError::Certificate)?;
         let key = PublicKey::from_spki_der(&cert.spki_der).map_err(CmsError::BadSignature)?;
         key.verify(

@@ -4,6 +4,9 @@
 //! string, deprecated) and 1.3.6.1.4.1.57264.1.8 (issuer, DER UTF8String); 1.1.2–1.1.6 the
 //! GitHub workflow trigger, sha, name, repository and ref (raw strings).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
@@ -70,7 +73,13 @@ pub struct Cert {
     pub not_after: i64,
     pub extensions: Vec<Extension>,
     parsed: x509_cert::Certificate,
+    issuer_dn: std::sync::OnceLock<String>,
 }
+
+/// Certificates [`Cert::parse_shared`] has parsed, by DER.
+static PARSED: Mutex<Option<HashMap<Vec<u8>, Arc<Cert>>>> = Mutex::new(None);
+/// At most this many are kept (a few KB each).
+const PARSED_CAPACITY: usize = 1024;
 
 /// Decode a UTCTime or GeneralizedTime element into Unix seconds.
 pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
@@ -165,7 +174,31 @@ impl Cert {
             not_after,
             extensions,
             parsed,
+            issuer_dn: std::sync::OnceLock::new(),
         })
+    }
+
+    /// [`Cert::parse`], remembered: a range signed through a credential cache carries one
+    /// certificate in thousands of signatures, and one signature's certificate is looked at
+    /// by several steps. Keyed by the exact DER, so a hit is the same certificate; bounded
+    /// (cleared when full) to keep memory flat. Failures are not remembered.
+    pub fn parse_shared(der: &[u8]) -> Result<Arc<Cert>, CertError> {
+        if let Some(hit) = PARSED
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().and_then(|m| m.get(der).cloned()))
+        {
+            return Ok(hit);
+        }
+        let cert = Arc::new(Cert::parse(der)?);
+        if let Ok(mut g) = PARSED.lock() {
+            let map = g.get_or_insert_with(HashMap::new);
+            if map.len() >= PARSED_CAPACITY {
+                map.clear();
+            }
+            map.insert(der.to_vec(), Arc::clone(&cert));
+        }
+        Ok(cert)
     }
 
     pub fn extension(&self, oid: &ObjectIdentifier) -> Option<&Extension> {
@@ -289,6 +322,12 @@ impl Cert {
     pub fn sha1_fingerprint(&self) -> String {
         let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
         crate::verify::hex(d.as_ref())
+    }
+
+    /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.
+    pub fn issuer_dn(&self) -> &str {
+        self.issuer_dn
+            .get_or_init(|| self.parsed.tbs_certificate.issuer.to_string())
     }
 
     /// The underlying x509-cert value, for fields not surfaced above.

@@ -5,6 +5,8 @@
 //! each issuer a CA allowed to sign certificates. The leaf must allow codeSigning and carry no
 //! critical extension we do not understand.
 
+use std::sync::Arc;
+
 use crate::crypto::{Digest, PublicKey};
 use crate::trust::{Authority, TrustedRoot};
 use crate::verify::cert::{Cert, OID_EKU_CODE_SIGNING};
@@ -36,7 +38,7 @@ pub struct Chain {
     /// Subjects' common names from leaf's issuer up to the anchor.
     pub issuers: Vec<String>,
     /// The certificate that signed the leaf (its key hash is part of what an SCT signs).
-    pub issuer: Box<Cert>,
+    pub issuer: Arc<Cert>,
 }
 
 pub fn rfc3339(t: i64) -> String {
@@ -86,7 +88,7 @@ fn valid_at(cert: &Cert, at: i64) -> Result<(), ChainError> {
 /// intermediate); they are only candidates, never anchors.
 pub fn verify_chain(
     leaf: &Cert,
-    extra: &[Cert],
+    extra: &[Arc<Cert>],
     root: &TrustedRoot,
     at: i64,
 ) -> Result<Chain, ChainError> {
@@ -115,29 +117,31 @@ pub fn verify_chain(
     Err(last_expiry.unwrap_or_else(|| ChainError::Untrusted(rfc3339(at))))
 }
 
-fn path_through(leaf: &Cert, extra: &[Cert], ca: &Authority, at: i64) -> Result<Chain, ChainError> {
+fn path_through(
+    leaf: &Cert,
+    extra: &[Arc<Cert>],
+    ca: &Authority,
+    at: i64,
+) -> Result<Chain, ChainError> {
     let trusted = &ca.certs;
-    let mut current = leaf.clone();
+    let mut current = leaf;
     let mut issuers = Vec::new();
-    let mut leaf_issuer: Option<Cert> = None;
+    let mut leaf_issuer: Option<&Arc<Cert>> = None;
     for _ in 0..MAX_DEPTH {
         // A certificate of the trust root's chain ends the path: the chain is trusted as a whole.
-        if let Some(anchor) = trusted.iter().find(|c| issued_by(&current, c)) {
+        if let Some(anchor) = trusted.iter().find(|c| issued_by(current, c)) {
             valid_at(anchor, at)?;
             if !anchor.is_ca() || !anchor.key_usage_allows(5) {
                 return Err(ChainError::Untrusted(rfc3339(at)));
             }
             issuers.push(anchor.subject_common_name().unwrap_or_default());
-            let issuer = Box::new(leaf_issuer.unwrap_or_else(|| anchor.clone()));
+            let issuer = Arc::clone(leaf_issuer.unwrap_or(anchor));
             // Walk the rest of the configured chain for display and validity.
-            let mut up = anchor.clone();
-            while let Some(next) = trusted
-                .iter()
-                .find(|c| c.der != up.der && issued_by(&up, c))
-            {
+            let mut up = anchor;
+            while let Some(next) = trusted.iter().find(|c| c.der != up.der && issued_by(up, c)) {
                 valid_at(next, at)?;
                 issuers.push(next.subject_common_name().unwrap_or_default());
-                up = next.clone();
+                up = next;
                 if issuers.len() > MAX_DEPTH {
                     break;
                 }
@@ -150,7 +154,7 @@ fn path_through(leaf: &Cert, extra: &[Cert], ca: &Authority, at: i64) -> Result<
         }
         let Some(inter) = extra
             .iter()
-            .find(|c| c.der != current.der && issued_by(&current, c))
+            .find(|c| c.der != current.der && issued_by(current, c))
         else {
             break;
         };
@@ -159,8 +163,8 @@ fn path_through(leaf: &Cert, extra: &[Cert], ca: &Authority, at: i64) -> Result<
             break;
         }
         issuers.push(inter.subject_common_name().unwrap_or_default());
-        leaf_issuer.get_or_insert_with(|| inter.clone());
-        current = inter.clone();
+        leaf_issuer.get_or_insert(inter);
+        current = inter;
     }
     Err(ChainError::Untrusted(rfc3339(at)))
 }

@@ -269,7 +269,7 @@ pub fn verify_detached_with(
         (Signer::Certificate { leaf, .. }, Some(ids))
             if input.tlog_entries.is_empty() && input.timestamps.is_empty() =>
         {
-            Cert::parse(leaf).ok().map(|l| (l, ids))
+            Cert::parse_shared(leaf).ok().map(|l| (l, ids))
         }
         _ => None,
     };
@@ -472,8 +472,11 @@ fn verify_into(
     // 1. The signer and its key.
     let (leaf, extra, verifier_der) = match &input.signer {
         Signer::Certificate { leaf, extra } => {
-            let leaf = Cert::parse(leaf).map_err(Failure::Certificate)?;
-            let extra: Vec<Cert> = extra.iter().filter_map(|d| Cert::parse(d).ok()).collect();
+            let leaf = Cert::parse_shared(leaf).map_err(Failure::Certificate)?;
+            let extra: Vec<std::sync::Arc<Cert>> = extra
+                .iter()
+                .filter_map(|d| Cert::parse_shared(d).ok())
+                .collect();
             let der = leaf.der.clone();
             (Some(leaf), extra, der)
         }
@@ -495,7 +498,7 @@ fn verify_into(
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
-            issuer_dn: leaf.x509().tbs_certificate.issuer.to_string(),
+            issuer_dn: leaf.issuer_dn().to_owned(),
         });
     }
 
@@ -508,7 +511,7 @@ fn verify_into(
         signed: &signed,
         signature: &input.signature,
         verifier_der: &verifier_der,
-        leaf_pem: leaf.as_ref().map(Cert::to_pem),
+        leaf_pem: leaf.as_ref().map(|l| l.to_pem()),
     };
     let mut anchors = anchored.to_vec();
     let mut unsigned_time_logs = Vec::new();
