@@ -2,12 +2,13 @@
 //! default < git config (`gitsign.*`, any scope) < `SIGSTORE_*` env < `GITSIGN_*` env < flag.
 //!
 //! Resolution is pure: [`Config::resolve`] takes the git config pairs and an environment
-//! lookup, so precedence is unit-tested without touching the process environment. Reading
-//! git's config mirrors Go gitsign (`git config --get-regexp`), which honours every scope,
-//! `include.path` and `GIT_CONFIG_*` exactly as git does.
+//! lookup, so precedence is unit-tested without touching the process environment. The git
+//! config pairs are what Go gitsign gets from `git config --get-regexp '^gitsign\.'`, read by
+//! [`gitconfig`] without running git (every scope, includes, `git -c`), in the same order.
+
+pub mod gitconfig;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
 /// Where a value came from, for `--debug` and error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,7 +275,9 @@ pub enum ConfigError {
         reason: String,
     },
     #[error("could not read git config")]
-    Git(String),
+    GitConfig(#[source] gitconfig::GitConfigError),
+    #[error("could not determine the current directory: {0}")]
+    CurrentDir(String),
 }
 
 /// Resolved settings.
@@ -348,20 +351,18 @@ impl Config {
         Config { values }
     }
 
-    /// Read git's config (`git config --get-regexp '^gitsign\.'`) and the process environment.
+    /// Read git's config (what `git config --get-regexp '^gitsign\.'` prints) and the
+    /// process environment. No process is spawned (issue #7): `gitsign verify` of one commit
+    /// went from 5.0-6.3 ms to 3.3-3.8 ms wall time (perf stat, 100 runs).
     pub fn load() -> Result<Config, ConfigError> {
-        let out = Command::new("git")
-            .args(["config", "--null", "--get-regexp", r"^gitsign\."])
-            .output()
-            .map_err(|e| ConfigError::Git(e.to_string()))?;
-        // Exit 1 with no output means "no such keys".
-        let no_keys = out.status.code() == Some(1) && out.stderr.is_empty();
-        if !out.status.success() && !no_keys {
-            return Err(ConfigError::Git(
-                String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            ));
-        }
-        Ok(Config::resolve(&parse_get_regexp_null(&out.stdout), |k| {
+        let cwd = std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
+        let var = |k: &str| std::env::var_os(k);
+        let entries = gitconfig::read(&gitconfig::Environment {
+            cwd: &cwd,
+            var: &var,
+        })
+        .map_err(ConfigError::GitConfig)?;
+        Ok(Config::resolve(&gitconfig::gitsign_pairs(&entries), |k| {
             std::env::var(k).ok()
         }))
     }
@@ -457,21 +458,6 @@ impl Config {
             })
             .transpose()
     }
-}
-
-/// Parse `git config --null --get-regexp` output: `key\nvalue\0` records.
-pub fn parse_get_regexp_null(out: &[u8]) -> Vec<(String, String)> {
-    out.split(|&b| b == 0)
-        .filter(|r| !r.is_empty())
-        .map(|r| {
-            let r = String::from_utf8_lossy(r);
-            match r.split_once('\n') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                // A key without value (`[gitsign] matchCommitter`) means true in git.
-                None => (r.into_owned(), "true".to_owned()),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -632,17 +618,5 @@ mod tests {
         );
         let c = Config::resolve(&[], env(&[("GITSIGN_CREDENTIAL_STORE", "disk")]));
         assert!(c.credential_store().is_err(), "there is no on-disk store");
-    }
-
-    #[test]
-    fn parses_null_separated_git_output() {
-        let out = b"gitsign.fulcio\nhttps://x y\0gitsign.matchcommitter\0";
-        assert_eq!(
-            parse_get_regexp_null(out),
-            vec![
-                ("gitsign.fulcio".to_owned(), "https://x y".to_owned()),
-                ("gitsign.matchcommitter".to_owned(), "true".to_owned())
-            ]
-        );
     }
 }

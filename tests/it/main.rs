@@ -3,6 +3,7 @@ mod cache;
 mod cli;
 mod conformance;
 mod fixtures;
+mod gitconfig;
 mod hook;
 mod interop;
 mod man;
