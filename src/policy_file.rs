@@ -23,9 +23,11 @@
 //!   (`issuers`/`issuer-regexps`), like `gitsign verify`: "any signer at all" is not a policy.
 //! - Regexps are RE2 syntax, unanchored unless anchored (as in cosign and `gitsign verify`).
 //! - `transparency`: `"embedded"` needs the Rekor entry embedded in the signature (verified
-//!   offline); `"online"` also accepts signatures whose entry must be looked up in Rekor;
-//!   `"any"` additionally accepts an RFC 3161 timestamp as the time proof. The hook performs no
-//!   online lookups yet, so online-mode signatures are refused under every setting (with a hint).
+//!   offline), and refuses online-mode signatures even when Rekor has their entry; `"online"`
+//!   also accepts signatures whose entry was found outside the signature — a proof kept in the
+//!   receiving repository (proof cache, `refs/notes/gitsign`) or a Rekor lookup made by the hook
+//!   (not with `--offline`); `"any"` additionally accepts an RFC 3161 timestamp as the time
+//!   proof. Where the entry came from is [`EntrySource`] in the report's anchor.
 //! - `unsigned-before`: commits the push introduces that are the given commit or its ancestors,
 //!   or whose committer date is before the given time, are accepted unchecked. The committer
 //!   date is written by the pusher, so the time form trusts them; prefer a commit id.
@@ -36,7 +38,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::verify::policy::{Matcher, Policy};
-use crate::verify::{Anchor, Outcome, Report};
+use crate::verify::{Anchor, EntrySource, Outcome, Report};
 
 /// What happens to refs no rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -410,8 +412,14 @@ impl Rule {
                 })
             }
         }
+        let looked_up_ok = self.transparency != Transparency::Embedded;
         match (&report.outcome, &report.anchor) {
-            (Outcome::Good, Some(Anchor::Tlog { .. })) => Ok(()),
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::Embedded, .. })) => Ok(()),
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) if looked_up_ok => Ok(()),
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) => Err(Refusal {
+                reason: "online-mode signature: its transparency log entry was found in Rekor, not embedded in the signature, and the rule requires an embedded one (transparency = \"embedded\")".into(),
+                hint: Some(HINT_ONLINE),
+            }),
             (Outcome::Good, Some(Anchor::Timestamp { .. })) if self.transparency == Transparency::Any => Ok(()),
             (Outcome::Good, Some(Anchor::Timestamp { .. })) => Err(Refusal {
                 reason: format!(
@@ -424,9 +432,11 @@ impl Rule {
                 reason: "no transparency log entry is embedded in the signature (online-mode signature), and the rule requires one (transparency = \"embedded\")".into(),
                 hint: Some(HINT_ONLINE),
             }),
-            (Outcome::Undecided(_), _) => Err(Refusal {
+            // Why no entry verified: the hook ran with --offline, the Rekor lookup failed (the
+            // URL and the error), Rekor has no entry, or the entries found were rejected.
+            (Outcome::Undecided(why), _) => Err(Refusal {
                 reason: format!(
-                    "online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook does not do yet (transparency = \"{}\")",
+                    "online-mode signature: {why} (transparency = \"{}\")",
                     self.transparency
                 ),
                 hint: Some(HINT_ONLINE),
@@ -676,6 +686,13 @@ deletions = "reject"
             log_index: 1,
             integrated_time: 1,
             log_url: String::new(),
+            source: EntrySource::Embedded,
+        });
+        let looked_up = Some(Anchor::Tlog {
+            log_index: 1,
+            integrated_time: 1,
+            log_url: String::new(),
+            source: EntrySource::LookedUp,
         });
         let tsa = Some(Anchor::Timestamp {
             time: 1,
@@ -715,12 +732,30 @@ deletions = "reject"
             e.reason
         );
         for t in ["online", "any"] {
+            assert_eq!(
+                rule(t).judge(&report(Outcome::Good, looked_up.clone(), alice)),
+                Ok(()),
+                "{t} accepts an entry found by a Rekor lookup"
+            );
             let e = rule(t)
                 .judge(&report(undecided.clone(), None, alice))
-                .expect_err("no online lookup yet: fail closed");
-            assert!(e.reason.contains("does not do yet"), "{}", e.reason);
+                .expect_err("no entry verified: fail closed");
+            assert_eq!(
+                e.reason,
+                format!("online-mode signature: no entry (transparency = \"{t}\")"),
+                "the reason carries why no entry verified"
+            );
             assert_eq!(e.hint, Some(HINT_ONLINE));
         }
+        let e = rule("embedded")
+            .judge(&report(Outcome::Good, looked_up, alice))
+            .expect_err("embedded refuses an entry found outside the signature");
+        assert!(
+            e.reason.contains("not embedded in the signature")
+                && e.reason.contains("transparency = \"embedded\""),
+            "{}",
+            e.reason
+        );
         let bad = rule("any")
             .judge(&report(
                 Outcome::Bad(crate::verify::Failure::Unsigned),

@@ -5,7 +5,12 @@
 //! What is checked: every commit new to the repository (`git rev-list NEW --not --all`, refs as
 //! they are before the push, objects read from the push quarantine) and every annotated tag a
 //! ref is set to, each against the first policy rule matching the ref (see
-//! [`crate::policy_file`]). Verification is offline; online-mode signatures are refused.
+//! [`crate::policy_file`]). Signatures are verified offline first. Online-mode signatures (Go
+//! gitsign's `rekorMode=online`: no log entry embedded), where the rule allows them
+//! (`transparency = "online"` or `"any"`), are proven by the pipeline `gitsign verify` uses
+//! ([`super::lookup`]): proofs kept in the receiving repository (proof cache, notes under
+//! `refs/notes/gitsign`), then Rekor lookups, whose proofs are kept so a re-push needs no
+//! network. `--offline` never contacts Rekor. A failed lookup refuses the object (fail closed).
 //!
 //! Exit codes: 0 accepts the push, 1 refuses it (policy not met), 2 refuses it because nothing
 //! could be decided (missing or invalid policy, unreadable repository or trust root): fail closed.
@@ -19,11 +24,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use gix::ObjectId;
 
+use super::lookup::{keep, kept_proofs, look_up, verify_with_proofs, Lookups, Pending, Verified};
 use super::{CliError, CliResult};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
-use crate::policy_file::{DefaultAction, Deletions, PolicyFile, Refusal, Rule};
+use crate::policy_file::{DefaultAction, Deletions, PolicyFile, Refusal, Rule, Transparency};
+use crate::proofs::{Cache, Notes};
 use crate::verify::{self, policy::Policy, ObjectKind, Report};
 
 /// Rejected objects listed one per line before the rest is only counted.
@@ -49,13 +56,22 @@ policy refuses every push, naming the file, line and problem.
     deletions = \"allow\"           # or \"reject\"
 
 Each rule needs an identity and an issuer constraint. transparency = \"embedded\"
-requires the Rekor entry embedded in the signature; \"online\" also admits
-signatures whose entry must be looked up in Rekor, and \"any\" also an RFC 3161
-timestamp. No online lookup is made yet, so online-mode signatures are refused
-under every setting. unsigned-before accepts, unchecked, pushed commits that are
-the given commit or its ancestors, or whose committer date (set by the pusher)
-is older. Deleting a ref is allowed unless its rule says deletions = \"reject\";
-refs matched by no rule follow default for every update, deletions included.
+requires the Rekor entry embedded in the signature, and refuses online-mode
+signatures (Go gitsign's rekorMode=online) even when Rekor has their entry;
+\"online\" also admits signatures whose entry is found outside the signature,
+and \"any\" also an RFC 3161 timestamp. unsigned-before accepts, unchecked,
+pushed commits that are the given commit or its ancestors, or whose committer
+date (set by the pusher) is older. Deleting a ref is allowed unless its rule says
+deletions = \"reject\"; refs matched by no rule follow default for every update,
+deletions included.
+
+Online-mode signatures, where the rule admits them, are proven as gitsign verify
+proves them: by a proof kept in the repository (gitsign/proofs, notes under
+refs/notes/gitsign), else by a Rekor lookup (gitsign.rekor, gitsign.timeout,
+gitsign.rekorConcurrency, gitsign.rekorDeadline). Proofs found are kept, so a
+re-push needs no lookup. If Rekor cannot be reached or answers with an error,
+those objects are refused, naming Rekor and the error. With --offline Rekor is
+never contacted, and online-mode signatures without a kept proof are refused.
 
 Checked: every commit new to the repository (git rev-list NEW --not --all, refs
 as before the push, objects read from the push quarantine), and every annotated
@@ -69,9 +85,10 @@ because nothing could be decided (policy, repository or trust root unreadable)."
 #[command(
     about = "Enforce a signature policy on pushes (server-side git hooks)",
     long_about = "Enforce a signature policy on pushes: run as git's pre-receive or update hook \
-in the receiving repository, gitsign verifies every pushed commit and tag offline and refuses \
-the push when any of them is unsigned, badly signed, or signed by someone the policy does not \
-name for that ref.",
+in the receiving repository, gitsign verifies every pushed commit and tag and refuses the push \
+when any of them is unsigned, badly signed, or signed by someone the policy does not name for \
+that ref. Signatures carrying their transparency log entry are verified offline; online-mode \
+signatures are looked up in Rekor where the policy allows them (not with --offline).",
     after_long_help = POLICY_HELP
 )]
 pub struct HookArgs {
@@ -95,6 +112,9 @@ pub struct PreReceiveArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Never contact Rekor: online-mode signatures without a kept proof are refused
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,6 +135,9 @@ pub struct UpdateArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Never contact Rekor: online-mode signatures without a kept proof are refused
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,6 +151,9 @@ pub struct InstallArgs {
     /// Policy file the hook passes as --policy, validated now (default: resolved at push time)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Make the hook run with --offline: it never contacts Rekor (air-gapped servers)
+    #[arg(long)]
+    pub offline: bool,
     /// Replace an existing pre-receive hook that gitsign did not write
     #[arg(long)]
     pub force: bool,
@@ -150,14 +176,29 @@ pub fn run(args: &HookArgs) -> CliResult {
                         .hint("git runs `gitsign hook pre-receive` with '<old> <new> <ref>' lines on stdin")
                 })?);
             }
-            check(&updates, a.policy.as_deref())
+            check(&updates, a.policy.as_deref(), network(a.offline))
         }
         HookCommand::Update(a) => {
             let update = RefUpdate::new(&a.old, &a.new, &a.refname)
                 .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-            check(&[update], a.policy.as_deref())
+            check(&[update], a.policy.as_deref(), network(a.offline))
         }
         HookCommand::Install(a) => install(a),
+    }
+}
+
+/// Whether the hook may contact Rekor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Network {
+    Rekor,
+    Offline,
+}
+
+fn network(offline: bool) -> Network {
+    if offline {
+        Network::Offline
+    } else {
+        Network::Rekor
     }
 }
 
@@ -234,7 +275,7 @@ struct Rejection {
     hint: Option<&'static str>,
 }
 
-fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
+fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) -> CliResult {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let repo = Receiving::open(&cwd, &object_dirs_from_env()).map_err(|e| {
         CliError::new(2, anyhow::Error::new(e))
@@ -245,12 +286,25 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
     let policy = load_policy(&path, &source)?;
     let root = super::load_trust(&config)?;
     let ignore_sct = config.bool(Key::InsecureIgnoreSct)?;
+    // Rekor settings are read (and invalid values refuse the push) only when some rule could
+    // use a lookup.
+    let lookups = match network {
+        Network::Rekor
+            if policy
+                .rules
+                .iter()
+                .any(|r| r.transparency != Transparency::Embedded) =>
+        {
+            Some(Lookups::from_config(&config)?)
+        }
+        _ => None,
+    };
     let file = path.display().to_string();
 
     let mut refused: Vec<Rejection> = Vec::new();
     let mut checks: Vec<Check<'_>> = Vec::new();
     let mut raws: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-    let mut exempt = 0usize;
+    let mut exempt: HashSet<ObjectId> = HashSet::new();
     let mut hidden: Option<Vec<ObjectId>> = None;
     let walk_err = |e: push::PushError| {
         CliError::new(2, anyhow::Error::new(e))
@@ -321,7 +375,8 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
         for c in commits {
             let time = Receiving::committer_time(&c.raw);
             if rule.exempt(time, &c.id.to_string(), &cutoff_set) {
-                exempt += 1;
+                // Counted once however many refs bring the commit.
+                exempt.insert(c.id);
                 continue;
             }
             checks.push(Check {
@@ -349,7 +404,25 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
         insecure_ignore_tlog: false,
         insecure_ignore_sct: ignore_sct,
     };
-    let reports = verify_all(&distinct, &raws, repo.hash_kind(), &opts);
+    let mut reports = verify_all(&distinct, &raws, repo.hash_kind(), &opts);
+
+    // Online-mode objects that some rule checking them would accept with a log entry found
+    // outside the signature (and whose signer that rule names: no lookup for a push refused
+    // anyway).
+    let mut online: Vec<(ObjectId, ObjectKind)> = Vec::new();
+    let mut seen_online = HashSet::new();
+    for c in &checks {
+        let Some(report) = reports.get(&c.id) else {
+            continue;
+        };
+        if verify::needs_log_lookup(report)
+            && admits_looked_up(c.rule, report)
+            && seen_online.insert(c.id)
+        {
+            online.push((c.id, c.kind));
+        }
+    }
+    let proven = prove_online(&online, &raws, &mut reports, &repo, lookups.as_ref(), &opts);
 
     let mut failed_objects = HashSet::new();
     let mut object_lines = 0usize;
@@ -373,7 +446,11 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
                     c.refname,
                     c.rule.line
                 ),
-                hint,
+                hint: if proven.failed.contains(&c.id) && admits_looked_up(c.rule, report) {
+                    Some(HINT_REKOR_FAILED)
+                } else {
+                    hint
+                },
             });
         }
     }
@@ -383,16 +460,28 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
         .filter(|(_, k)| *k == ObjectKind::Commit)
         .count();
     let n_tags = distinct.len() - n_commits;
-    let checked = format!(
+    let mut checked = format!(
         "{n_commits} new commit{} and {n_tags} tag{} checked{}",
         if n_commits == 1 { "" } else { "s" },
         if n_tags == 1 { "" } else { "s" },
-        if exempt > 0 {
-            format!(", {exempt} older commits accepted unchecked (unsigned-before)")
+        if !exempt.is_empty() {
+            format!(
+                ", {} older commits accepted unchecked (unsigned-before)",
+                exempt.len()
+            )
         } else {
             String::new()
         }
     );
+    if proven.kept + proven.fetched > 0 {
+        checked.push_str(&format!(
+            "; online-mode signatures proven by {} kept proof{} and {} Rekor lookup{}",
+            proven.kept,
+            if proven.kept == 1 { "" } else { "s" },
+            proven.fetched,
+            if proven.fetched == 1 { "" } else { "s" },
+        ));
+    }
     if refused.is_empty() {
         crate::ui::eprint(&format!("gitsign: push accepted: {checked}\n"));
         return Ok(ExitCode::SUCCESS);
@@ -429,7 +518,130 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>) -> CliResult {
         out.push_str(&format!("Hint: {h}\n"));
     }
     crate::ui::eprint(&out);
+    // 1 even when some objects are refused only because Rekor could not be asked: the hook
+    // judged every object, and one without a verified log entry does not meet a rule that
+    // requires one, whatever kept the entry from being verified (the same answer --offline
+    // gives). 2 means the hook could not judge the push at all (policy, repository or trust
+    // root unreadable). git refuses the push on either; the reason and the Rekor URL are in
+    // the object's line.
     Ok(ExitCode::from(1))
+}
+
+/// Whether `rule` would accept `report` with a log entry found outside the signature: it
+/// admits such entries and names the signer.
+fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
+    rule.transparency != Transparency::Embedded
+        && report
+            .identity
+            .as_ref()
+            .is_some_and(|id| rule.policy.check(id).is_ok())
+}
+
+/// When Rekor cannot be asked: what the server operator or the pusher can do.
+const HINT_REKOR_FAILED: &str = "check gitsign.rekor (GITSIGN_REKOR_URL) and the network from the git server to Rekor, or run the hook with --offline; the pusher can sign in gitsign's offline Rekor mode (gitsign.rekorMode=offline, the default) so the entry is embedded in the signature";
+
+/// Why an online-mode object stays unproven under --offline.
+const UNDECIDED_OFFLINE: &str = "its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do";
+
+/// How online-mode objects were decided.
+#[derive(Debug, Default)]
+struct Proven {
+    /// Anchored by a proof kept in the repository (proof cache, notes).
+    kept: usize,
+    /// Anchored by an entry a Rekor lookup returned now.
+    fetched: usize,
+    /// Refused because Rekor could not be asked.
+    failed: HashSet<ObjectId>,
+}
+
+/// Prove online-mode objects as `gitsign verify` does ([`super::lookup`]): kept proofs first
+/// (re-verified), then, unless offline, Rekor lookups for the rest, whose anchoring proofs are
+/// kept in the receiving repository's proof cache. Updates `reports` in place.
+fn prove_online(
+    online: &[(ObjectId, ObjectKind)],
+    raws: &HashMap<ObjectId, Vec<u8>>,
+    reports: &mut HashMap<ObjectId, Report>,
+    repo: &Receiving,
+    lookups: Option<&Lookups>,
+    opts: &verify::Options<'_>,
+) -> Proven {
+    use rayon::prelude::*;
+    let mut proven = Proven::default();
+    if online.is_empty() {
+        return proven;
+    }
+    let hash = repo.hash_kind();
+    let raw_of = |id: &ObjectId| raws.get(id).map(Vec::as_slice).unwrap_or_default();
+    let cache = Cache::new(repo.common_dir());
+    // Notes only spare lookups: unreadable notes are a warning, never a reason to accept.
+    let notes = Notes::load(repo.repository()).unwrap_or_else(|e| {
+        crate::ui::eprint(&format!(
+            "gitsign: warning: ignoring {}: {e}\n",
+            crate::proofs::NOTES_REF
+        ));
+        Notes::default()
+    });
+    let candidates: Vec<_> = online
+        .iter()
+        .map(|(id, kind)| {
+            let kept = kept_proofs(&cache, &notes, repo.repository(), &id.to_string());
+            (*id, *kind, kept)
+        })
+        .filter(|(_, _, kept)| !kept.is_empty())
+        .collect();
+    let from_kept: Vec<(ObjectId, Verified)> = candidates
+        .into_par_iter()
+        .map(|(id, kind, kept)| (id, verify_with_proofs(raw_of(&id), kind, hash, opts, kept)))
+        .collect();
+    for (id, v) in from_kept {
+        if v.proof.is_some() {
+            proven.kept += 1;
+        }
+        reports.insert(id, v.report);
+    }
+    let still: Vec<(ObjectId, ObjectKind)> = online
+        .iter()
+        .filter(|(id, _)| reports.get(id).is_some_and(verify::needs_log_lookup))
+        .copied()
+        .collect();
+    let Some(lk) = lookups else {
+        for (id, _) in &still {
+            if let Some(verify::Outcome::Undecided(why)) =
+                reports.get_mut(id).map(|r| &mut r.outcome)
+            {
+                // Keep what follows the generic reason (kept proofs that were rejected).
+                let rest = why
+                    .strip_prefix(verify::UNDECIDED_NO_TLOG)
+                    .unwrap_or_default();
+                *why = format!("{UNDECIDED_OFFLINE}{rest}");
+            }
+        }
+        return proven;
+    };
+    let redone = {
+        let pending: Vec<Pending<'_>> = still
+            .iter()
+            .filter_map(|(id, kind)| {
+                Some(Pending {
+                    raw: raw_of(id),
+                    kind: *kind,
+                    report: reports.get(id)?,
+                })
+            })
+            .collect();
+        look_up(lk, &pending, hash, opts)
+    };
+    for ((id, _), v) in still.iter().zip(redone) {
+        if let Some(proof) = &v.proof {
+            keep(&cache, repo.common_dir(), &id.to_string(), proof);
+            proven.fetched += 1;
+        }
+        if v.lookup_failed {
+            proven.failed.insert(*id);
+        }
+        reports.insert(*id, v.report);
+    }
+    proven
 }
 
 /// Verify objects on every core: signature checks dominate the hook's time.
@@ -490,6 +702,9 @@ fn install(args: &InstallArgs) -> CliResult {
     let git_dir = std::path::absolute(repo.git_dir()).context("resolving the git directory")?;
     let exe = std::env::current_exe().context("finding the gitsign binary")?;
     let mut command = format!("exec {} hook pre-receive", sh_quote(&exe.to_string_lossy()));
+    if args.offline {
+        command.push_str(" --offline");
+    }
     match &args.policy {
         Some(p) => {
             let abs = std::path::absolute(p)

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use regex::Regex;
 
+use super::lookup::{
+    keep, kept_proofs, look_up, verify_with_proofs, Lookups, Pending, ProofSource, Verified,
+};
 use super::{output, CliError, CliResult};
 use crate::config::Key;
 use rayon::prelude::*;
@@ -197,74 +200,13 @@ pub fn open_repo() -> Result<Repo, CliError> {
     })
 }
 
-/// Rekor lookup settings: where, how long per request, how many in flight, overall deadline.
-struct Lookups {
-    http: crate::http::Http,
-    url: String,
-    concurrency: usize,
-    deadline_secs: u64,
-    deadline: std::time::Instant,
-}
-
-impl Lookups {
-    fn from_config(config: &crate::config::Config) -> Result<Lookups, CliError> {
-        let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
-        let concurrency = config
-            .positive_int(Key::RekorConcurrency)?
-            .unwrap_or(16)
-            .min(256) as usize;
-        let deadline_secs = config.positive_int(Key::RekorDeadline)?.unwrap_or(300);
-        Ok(Lookups {
-            http: crate::http::Http::new(std::time::Duration::from_secs(timeout)),
-            url: config
-                .get(Key::Rekor)
-                .unwrap_or("https://rekor.sigstore.dev")
-                .to_owned(),
-            concurrency,
-            deadline_secs,
-            deadline: std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs),
-        })
-    }
-}
-
-/// Where the proof that anchored a commit came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProofSource {
-    Cache,
-    Note,
-    Rekor,
-}
-
-/// A proof and where it came from.
-type Proof = (crate::rekor::Fetched, ProofSource);
-
 /// One commit of a chunk on its way through the pipeline.
 struct Checked {
     id: gix::ObjectId,
     raw: Vec<u8>,
-    report: verify::Report,
-    /// The kept or fetched proof that anchored it, and where it came from.
-    proof: Option<Proof>,
+    verified: Verified,
     /// Whether the note already holds this commit's proof.
     in_notes: bool,
-}
-
-/// The proof among `candidates` that anchored `report`, if one did.
-fn anchoring(report: &verify::Report, candidates: Vec<Proof>) -> Option<Proof> {
-    let Some(verify::Anchor::Tlog { log_index, .. }) = report.anchor else {
-        return None;
-    };
-    candidates
-        .into_iter()
-        .find(|(f, _)| f.entry.log_index == log_index)
-}
-
-/// The leaf certificate of a commit's signature as PEM, for Go gitsign's lookup by key.
-fn leaf_pem(raw: &[u8], hash: crate::git::object::HashKind) -> Option<String> {
-    let split = crate::git::object::split_commit(raw, hash)?;
-    let msg = crate::cms::parse(&split.signature).ok()?;
-    let der = msg.certificates.first()?;
-    Some(crate::verify::cert::Cert::parse_shared(der).ok()?.to_pem())
 }
 
 pub fn run(args: &VerifyArgs) -> CliResult {
@@ -321,7 +263,8 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     // output is identical to a sequential run and memory stays flat on long ranges. Within a
     // chunk: (1) verify with what the signature embeds plus kept proofs (cache, notes);
     // (2) look the commits still lacking a proof up in Rekor, concurrently; (3) verify those
-    // again with what Rekor returned, and keep the proofs that anchored them.
+    // again with what Rekor returned, and keep the proofs that anchored them. The stages are
+    // shared with `gitsign hook` ([`super::lookup`]).
     for chunk in ids.chunks(CHUNK) {
         let first: Vec<Result<Checked, CliError>> = chunk
             .par_iter()
@@ -331,25 +274,19 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                     let raw = raw_object(repo, *id)
                         .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
                     let hex = id.to_string();
-                    let mut candidates = Vec::new();
-                    if let Some(f) = cache.get(&hex) {
-                        candidates.push((f, ProofSource::Cache));
-                    }
-                    if let Some(f) = notes.get(repo, &hex) {
-                        candidates.push((f, ProofSource::Note));
-                    }
-                    let entries: Vec<_> = candidates.iter().map(|(f, _)| f.entry.clone()).collect();
-                    let report =
-                        verify::verify_object_with(&raw, ObjectKind::Commit, hash, &opts, &entries);
+                    let candidates = kept_proofs(&cache, &notes, repo, &hex);
                     let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
-                    let proof = anchoring(&report, candidates);
-                    let in_notes =
-                        in_notes && proof.as_ref().is_some_and(|(_, s)| *s == ProofSource::Note);
+                    let verified =
+                        verify_with_proofs(&raw, ObjectKind::Commit, hash, &opts, candidates);
+                    let in_notes = in_notes
+                        && verified
+                            .proof
+                            .as_ref()
+                            .is_some_and(|(_, s)| *s == ProofSource::Note);
                     Ok(Checked {
                         id: *id,
                         raw,
-                        report,
-                        proof,
+                        verified,
                         in_notes,
                     })
                 },
@@ -360,107 +297,34 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             checked.push(c?);
         }
         if let Some(lk) = &lookups {
-            let (need, wanted): (Vec<usize>, Vec<crate::proofs::Wanted>) = (0..checked.len())
-                .filter(|&i| verify::needs_log_lookup(&checked[i].report))
-                .filter_map(|i| {
-                    let c = &checked[i];
-                    let split = crate::git::object::split_commit(&c.raw, hash)?;
-                    let ids = crate::git::object_id::stored_object_ids(
-                        &c.raw,
-                        crate::git::object_id::Kind::Commit,
-                        hash,
-                        &split.payload,
-                        &split.signature,
-                    );
-                    Some((
-                        i,
-                        crate::proofs::Wanted {
-                            ids,
-                            cert_pem: leaf_pem(&c.raw, hash)?,
-                        },
-                    ))
-                })
-                .unzip();
-            let found = crate::proofs::lookup(
-                &lk.http,
-                &lk.url,
-                &wanted,
-                lk.concurrency,
-                lk.deadline,
-                lk.deadline_secs,
-            );
-            let redone: Vec<(usize, verify::Report, Option<Proof>)> = need
-                .par_iter()
-                .zip(found.into_par_iter())
-                .map(|(&i, result)| {
-                    let c = &checked[i];
-                    match result {
-                        Ok(fetched) => {
-                            let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
-                            let mut report = verify::verify_object_with(
-                                &c.raw,
-                                ObjectKind::Commit,
-                                hash,
-                                &opts,
-                                &entries,
-                            );
-                            if fetched.is_empty() {
-                                if let verify::Outcome::Undecided(why) = &mut report.outcome {
-                                    why.push_str(&format!(
-                                        "; Rekor at {} has no entry for this commit",
-                                        lk.url
-                                    ));
-                                }
-                            }
-                            let proof = anchoring(
-                                &report,
-                                fetched
-                                    .into_iter()
-                                    .map(|f| (f, ProofSource::Rekor))
-                                    .collect(),
-                            );
-                            (i, report, proof)
-                        }
-                        Err(e) => {
-                            let mut report = c.report.clone();
-                            let chain: Vec<String> = anyhow::Error::new(e)
-                                .chain()
-                                .map(|c| c.to_string())
-                                .collect();
-                            report.outcome = verify::Outcome::Undecided(format!(
-                                "Rekor lookup at {} failed: {}",
-                                lk.url,
-                                chain.join(": ")
-                            ));
-                            (i, report, None)
-                        }
-                    }
+            let need: Vec<usize> = (0..checked.len())
+                .filter(|&i| verify::needs_log_lookup(&checked[i].verified.report))
+                .collect();
+            let pending: Vec<Pending<'_>> = need
+                .iter()
+                .map(|&i| Pending {
+                    raw: &checked[i].raw,
+                    kind: ObjectKind::Commit,
+                    report: &checked[i].verified.report,
                 })
                 .collect();
-            for (i, report, proof) in redone {
-                checked[i].report = report;
-                checked[i].proof = proof;
+            let redone = look_up(lk, &pending, hash, &opts);
+            for (i, verified) in need.into_iter().zip(redone) {
+                checked[i].verified = verified;
             }
         }
         for c in &checked {
-            let Some((proof, source)) = &c.proof else {
+            let Some(proof) = &c.verified.proof else {
                 continue;
             };
             let hex = c.id.to_string();
-            if *source == ProofSource::Rekor {
-                if let Err(e) = cache.put(&hex, proof) {
-                    crate::ui::eprint(&format!(
-                        "gitsign: warning: could not keep the proof of {hex} in {}: {e}\n",
-                        local.common_dir().join("gitsign").display()
-                    ));
-                }
-            }
+            keep(&cache, local.common_dir(), &hex, proof);
             if args.attach_proofs && !c.in_notes {
-                to_attach.push((hex, proof.json.clone()));
+                to_attach.push((hex, proof.0.json.clone()));
             }
         }
         for c in checked {
-            let (sha, report) = (c.id.to_string(), c.report);
+            let (sha, report) = (c.id.to_string(), c.verified.report);
             match output::verdict(&report) {
                 "good" => good += 1,
                 "bad" => bad += 1,

@@ -229,6 +229,7 @@ fn summary(report: &Report, artifact: &str, keyed: bool) -> String {
             log_index,
             integrated_time,
             log_url,
+            ..
         }) => out.push_str(&format!(
             "tlog index: {log_index} ({log_url}), integrated {}\n",
             rfc3339(*integrated_time)

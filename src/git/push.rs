@@ -236,6 +236,18 @@ impl Receiving {
         self.repo.git_dir()
     }
 
+    /// The directory shared by all worktrees (the bare repository itself on a server), where
+    /// the proof cache lives.
+    pub fn common_dir(&self) -> &Path {
+        self.repo.common_dir()
+    }
+
+    /// The repository as it is before the push (refs, notes, the main object store; not the
+    /// quarantine).
+    pub fn repository(&self) -> &gix::Repository {
+        &self.repo
+    }
+
     pub fn hash_kind(&self) -> HashKind {
         match self.repo.object_hash() {
             gix::hash::Kind::Sha1 => HashKind::Sha1,

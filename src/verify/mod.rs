@@ -132,6 +132,17 @@ fn timestamp_code(e: &timestamp::TimestampError) -> &'static str {
     }
 }
 
+/// Where the Rekor entry that anchors a signature was found: a policy may accept only
+/// entries the signature carries (`transparency = "embedded"` in the hook's policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntrySource {
+    /// In the signature (gitsign's offline Rekor mode) or in the bundle.
+    Embedded,
+    /// Outside it: a Rekor lookup of the object id (Go gitsign's online mode), or a proof kept
+    /// from one (proof cache, git notes).
+    LookedUp,
+}
+
 /// How the signing time was established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {
@@ -140,6 +151,7 @@ pub enum Anchor {
         log_index: i64,
         integrated_time: i64,
         log_url: String,
+        source: EntrySource,
     },
     /// A verified RFC 3161 timestamp.
     Timestamp { time: i64, tsa: String },
@@ -285,6 +297,7 @@ pub fn verify_detached_with(
                     log_index: v.log_index,
                     integrated_time: v.integrated_time,
                     log_url: v.log_base_url,
+                    source: EntrySource::LookedUp,
                 });
                 break;
             }
@@ -525,6 +538,7 @@ fn verify_into(
                 log_index: v.log_index,
                 integrated_time: v.integrated_time,
                 log_url: v.log_base_url,
+                source: EntrySource::Embedded,
             });
         } else {
             unsigned_time_logs.push(entry.log_id.clone());

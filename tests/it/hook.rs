@@ -14,7 +14,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::util::{self, gitsign_bin, hermetic, output, run_with_stdin, TestRepo};
+use sigstore_local::{Faults, Service, Stack};
+
+use crate::online::{online_commits, IDENTITY};
+use crate::util::{self, gitsign_bin, hermetic, output, run_with_stdin, stack_env, TestRepo};
 
 /// Embedded-Rekor chain signed by billy@chainguard.dev via Google: BASE <- MID <- TIP.
 const BASE: &str = "58d9abba022e21de32b3425eed0a256d51e62fcd";
@@ -62,13 +65,19 @@ impl Server {
         };
         server.bare_git(&["init", "-q", "--bare", "-b", "main", "."]);
         server.set_policy(policy);
-        let (code, _, err) = output(
-            hermetic(gitsign_bin(), server.bare.path())
-                .args(["hook", "install"])
-                .arg(server.bare.path()),
-        );
-        assert_eq!(code, 0, "gitsign hook install succeeds: {err}");
+        server.install(&[]);
         server
+    }
+
+    /// (Re)write the pre-receive hook with `gitsign hook install [extra]`.
+    fn install(&self, extra: &[&str]) {
+        let (code, _, err) = output(
+            hermetic(gitsign_bin(), self.bare.path())
+                .args(["hook", "install", "--force"])
+                .args(extra)
+                .arg(self.bare.path()),
+        );
+        assert_eq!(code, 0, "gitsign hook install {extra:?} succeeds: {err}");
     }
 
     /// Both sides hold `base` (shallow) and holders for `trees`; the bare main points at `base`.
@@ -177,6 +186,28 @@ impl Server {
                 .args(args),
         );
         (code, err)
+    }
+
+    /// `git push` with the hook pointed at the local stack (Rekor and trust root), through
+    /// the environment a server's hook would get from its own configuration.
+    fn push_via(&self, stack: &Stack, args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
+        let mut cmd = self.work.cmd("git");
+        cmd.arg("push").arg(self.bare.path()).args(args);
+        stack_env(&mut cmd, stack);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let (code, _, err) = output(&mut cmd);
+        (code, err)
+    }
+
+    /// Where the receiving repository keeps the proof of `id`.
+    fn proof_path(&self, id: &str) -> PathBuf {
+        self.bare
+            .path()
+            .join("gitsign/proofs")
+            .join(&id[..2])
+            .join(format!("{}.json", &id[2..]))
     }
 
     fn ref_of(&self, name: &str) -> Option<String> {
@@ -427,15 +458,22 @@ fn hook_refuses_online_mode_signatures_it_cannot_check_offline() {
         )
         .replace(r#"transparency = "embedded""#, r#"transparency = "any""#);
     let s = Server::with_fixture_base(&any, ONLINE_BASE, &ONLINE_TREES);
+    s.install(&["--offline"]);
+    assert!(
+        std::fs::read_to_string(s.bare.path().join("hooks/pre-receive"))
+            .expect("hook")
+            .contains("hook pre-receive --offline"),
+        "install --offline bakes the flag into the hook"
+    );
     s.add_fixtures(&[ONLINE_MID, ONLINE_TIP]);
     let (code, err) = s.push(&[&format!("{ONLINE_TIP}:refs/heads/main")]);
     assert_ne!(
         code, 0,
-        "no online lookup exists, so the push fails closed: {err}"
+        "an offline hook cannot prove online-mode signatures, so the push fails closed: {err}"
     );
     assert!(
-        err.contains(&format!("remote: {ONLINE_TIP} Fix newline in socket unit: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook does not do yet")),
-        "the reason says the online check is unavailable: {err}"
+        err.contains(&format!("remote: {ONLINE_TIP} Fix newline in socket unit: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do (transparency = \"any\"")),
+        "the reason says the online check is switched off: {err}"
     );
     assert!(
         err.contains("remote: Hint: sign in gitsign's offline Rekor mode"),
@@ -638,4 +676,310 @@ fn hook_install_writes_an_executable_hook_and_keeps_foreign_hooks() {
     let (code, _, err) = install(&["--force"]);
     assert_eq!(code, 0, "{err}");
     assert!(Path::new(&hook_path).exists());
+}
+
+/// A policy for the stack's identity on every branch and tag, with `transparency` and the
+/// unsigned base commit `online_commits` makes accepted as old history.
+fn stack_policy(stack: &Stack, transparency: &str, base: &str) -> String {
+    format!(
+        r#"
+default = "reject"
+[[rule]]
+refs = ["refs/heads/*", "refs/tags/*"]
+identities = ["{IDENTITY}"]
+issuers = ["{}"]
+transparency = "{transparency}"
+unsigned-before = "{base}"
+"#,
+        stack.oidc_issuer()
+    )
+}
+
+/// A server whose work repository holds `n` online-mode signed commits on an unsigned base;
+/// returns the server, the commit ids (oldest first) and the base.
+fn online_server(stack: &Stack, n: usize, transparency: &str) -> (Server, Vec<String>, String) {
+    let s = Server::new("");
+    let ids = online_commits(&s.work, stack, n, "hook");
+    let base = s.work.git(&["rev-parse", &format!("{}^", ids[0])]);
+    let base = base.trim().to_owned();
+    s.set_policy(&stack_policy(stack, transparency, &base));
+    (s, ids, base)
+}
+
+fn rekor_requests(stack: &Stack) -> u64 {
+    stack.service_request_count(Service::Rekor)
+}
+
+#[test]
+fn hook_proves_online_mode_commits_and_tags_by_rekor_lookups_and_keeps_the_proofs() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let (s, ids, _) = online_server(stack, 3, "online");
+    // An annotated tag signed in online mode too.
+    let mut tag = s.work.cmd("git");
+    tag.args(["-c", "gpg.format=x509", "-c"])
+        .arg(format!("gpg.x509.program={}", gitsign_bin().display()))
+        .args(["tag", "-s", "-m", "release one", "v1"])
+        .env("GITSIGN_REKOR_MODE", "online")
+        .env("SIGSTORE_ID_TOKEN", stack.mint_token(IDENTITY));
+    stack_env(&mut tag, stack);
+    let (code, _, err) = output(&mut tag);
+    assert_eq!(code, 0, "git tag -s in online mode: {err}");
+    let tag_id = s.work.git(&["rev-parse", "v1"]).trim().to_owned();
+
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(
+        stack,
+        &["HEAD:refs/heads/release", "refs/tags/v1:refs/tags/v1"],
+        &[],
+    );
+    assert_eq!(
+        code, 0,
+        "online-mode commits and tags are proven by Rekor lookups and accepted: {err}"
+    );
+    assert!(
+        err.contains("remote: gitsign: push accepted: 3 new commits and 1 tag checked, 1 older commits accepted unchecked (unsigned-before); online-mode signatures proven by 0 kept proofs and 4 Rekor lookups"),
+        "the summary says how the online-mode signatures were proven: {err}"
+    );
+    assert!(
+        rekor_requests(stack) > before,
+        "the hook asked Rekor: {err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/release").as_deref(),
+        ids.last().map(String::as_str)
+    );
+    for id in ids.iter().chain([&tag_id]) {
+        assert!(
+            s.proof_path(id).is_file(),
+            "the proof of {id} is kept in the receiving repository"
+        );
+    }
+
+    // Reachable commits are not checked again: the same commits on another branch.
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/copy"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 new commits"), "nothing is new: {err}");
+    // Unreachable again (refs deleted), the commits are new and are proven from the kept
+    // proofs alone.
+    let (code, err) = s.push_via(
+        stack,
+        &[":refs/heads/release", ":refs/heads/copy", ":refs/tags/v1"],
+        &[],
+    );
+    assert_eq!(code, 0, "deletions are allowed: {err}");
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/other"], &[]);
+    assert_eq!(code, 0, "the re-push is accepted: {err}");
+    assert!(
+        err.contains("3 new commits and 0 tags checked")
+            && err.contains("proven by 3 kept proofs and 0 Rekor lookups"),
+        "the commits were checked again, from the kept proofs: {err}"
+    );
+    assert_eq!(
+        rekor_requests(stack),
+        before,
+        "neither push needed a Rekor request"
+    );
+
+    // A later `gitsign verify` on the server is offline too.
+    let mut verify = hermetic(gitsign_bin(), s.bare.path());
+    verify
+        .current_dir(s.bare.path())
+        .args(["verify", "--offline", "--certificate-identity", IDENTITY])
+        .arg("--certificate-oidc-issuer")
+        .arg(stack.oidc_issuer())
+        .arg(format!("{}..refs/heads/other", ids[0]));
+    stack_env(&mut verify, stack);
+    let (code, out, err) = output(&mut verify);
+    assert_eq!(
+        code, 0,
+        "gitsign verify --offline in the receiving repository uses the hook's proofs: {out}{err}"
+    );
+    assert_eq!(rekor_requests(stack), before, "still no Rekor request");
+}
+
+#[test]
+fn hook_embedded_rule_refuses_online_mode_signatures_even_when_rekor_has_the_entry() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let (s, ids, base) = online_server(stack, 2, "embedded");
+    let tip = ids.last().expect("two commits");
+
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/main"], &[]);
+    assert_ne!(code, 0, "embedded refuses online-mode signatures: {err}");
+    assert!(
+        err.contains(&format!(
+            "remote: {tip} hook 1: no transparency log entry is embedded in the signature (online-mode signature), and the rule requires one (transparency = \"embedded\")"
+        )),
+        "the reason names the rule's requirement: {err}"
+    );
+    assert_eq!(
+        rekor_requests(stack),
+        before,
+        "no lookup is made when no rule could use it"
+    );
+
+    // main needs embedded entries, other branches admit online ones: one push of the same
+    // commits to both makes the hook look them up, and main still refuses them.
+    let issuer = stack.oidc_issuer();
+    s.set_policy(&format!(
+        r#"
+[[rule]]
+refs = ["refs/heads/main"]
+identities = ["{IDENTITY}"]
+issuers = ["{issuer}"]
+transparency = "embedded"
+unsigned-before = "{base}"
+[[rule]]
+refs = ["refs/heads/*"]
+identities = ["{IDENTITY}"]
+issuers = ["{issuer}"]
+transparency = "online"
+unsigned-before = "{base}"
+"#
+    ));
+    let (code, err) = s.push_via(
+        stack,
+        &["HEAD:refs/heads/main", "HEAD:refs/heads/feature"],
+        &[],
+    );
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        rekor_requests(stack) > before,
+        "the feature rule made the hook ask Rekor: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "remote: {tip} hook 1: online-mode signature: its transparency log entry was found in Rekor, not embedded in the signature, and the rule requires an embedded one (transparency = \"embedded\") (refs/heads/main,"
+        )),
+        "main's rule refuses the entry Rekor had: {err}"
+    );
+    assert!(
+        !err.contains("(refs/heads/feature,"),
+        "the feature rule accepts the same commits: {err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
+    assert_eq!(
+        s.ref_of("refs/heads/feature"),
+        None,
+        "pre-receive refuses the whole push"
+    );
+}
+
+#[test]
+fn hook_refuses_online_mode_signatures_when_rekor_fails() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let (s, ids, _) = online_server(stack, 2, "online");
+    stack.set_faults(
+        Service::Rekor,
+        Faults {
+            status: Some(500),
+            ..Faults::default()
+        },
+    );
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/main"], &[]);
+    assert_ne!(
+        code, 0,
+        "a failing Rekor refuses the push (fail closed): {err}"
+    );
+    assert!(rekor_requests(stack) > before, "Rekor was asked: {err}");
+    let rekor = stack.rekor_url();
+    for (i, id) in ids.iter().enumerate() {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("remote: {id} hook {i}: ")))
+            .unwrap_or_else(|| panic!("a line for {id}: {err}"));
+        assert!(
+            line.contains(&format!(
+                "online-mode signature: Rekor lookup at {rekor} failed: "
+            )) && line.contains("500"),
+            "the reason names Rekor and its error: {line}"
+        );
+    }
+    assert!(
+        err.contains("2 of 2 objects refused"),
+        "nothing is accepted: {err}"
+    );
+    assert!(
+        err.contains("remote: Hint: check gitsign.rekor (GITSIGN_REKOR_URL) and the network from the git server to Rekor"),
+        "the hint says what to check: {err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
+    assert!(
+        !s.bare.path().join("gitsign/proofs").exists(),
+        "no proof is kept"
+    );
+}
+
+#[test]
+fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let (s, ids, _) = online_server(stack, 2, "online");
+    let tip = ids.last().expect("two commits");
+    s.install(&["--offline"]);
+
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/main"], &[]);
+    assert_ne!(
+        code, 0,
+        "an offline hook refuses online-mode signatures: {err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "remote: {tip} hook 1: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do (transparency = \"online\")"
+        )),
+        "the reason says the hook is offline: {err}"
+    );
+    assert!(
+        err.contains("remote: Hint: sign in gitsign's offline Rekor mode"),
+        "{err}"
+    );
+    assert_eq!(rekor_requests(stack), before, "Rekor was never contacted");
+    assert_eq!(s.ref_of("refs/heads/main"), None);
+
+    // The update hook takes the same flag.
+    std::fs::remove_file(s.bare.path().join("hooks/pre-receive")).expect("remove pre-receive");
+    let update = s.bare.path().join("hooks/update");
+    std::fs::write(
+        &update,
+        format!(
+            "#!/bin/sh\nexec '{}' hook update --offline \"$1\" \"$2\" \"$3\"\n",
+            gitsign_bin().display()
+        ),
+    )
+    .expect("write update hook");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&update, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/main"], &[]);
+    assert_ne!(code, 0, "the update hook refuses too: {err}");
+    assert!(
+        err.contains("which gitsign hook --offline does not do"),
+        "{err}"
+    );
+    assert_eq!(rekor_requests(stack), before, "Rekor was never contacted");
+    std::fs::remove_file(&update).expect("remove update hook");
+
+    // Proofs kept by an earlier online check let an offline hook decide.
+    s.install(&[]);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/topic"], &[]);
+    assert_eq!(code, 0, "online, the hook proves and keeps: {err}");
+    let (code, err) = s.push_via(stack, &[":refs/heads/topic"], &[]);
+    assert_eq!(code, 0, "{err}");
+    s.install(&["--offline"]);
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/topic"], &[]);
+    assert_eq!(code, 0, "offline, the kept proofs are enough: {err}");
+    assert!(
+        err.contains("proven by 2 kept proofs and 0 Rekor lookups"),
+        "{err}"
+    );
+    assert_eq!(rekor_requests(stack), before, "Rekor was never contacted");
 }

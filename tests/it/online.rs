@@ -6,11 +6,11 @@ use sigstore_local::{Faults, Service, Stack};
 
 use crate::util::{gitsign_bin, output, stack_env as sigstore_env, start_stack as start, TestRepo};
 
-const IDENTITY: &str = "dev@example.com";
+pub(crate) const IDENTITY: &str = "dev@example.com";
 
 /// `n` commits signed in online mode on top of an unsigned root commit; returns their ids,
 /// oldest first.
-fn online_commits(repo: &TestRepo, stack: &Stack, n: usize, tag: &str) -> Vec<String> {
+pub(crate) fn online_commits(repo: &TestRepo, stack: &Stack, n: usize, tag: &str) -> Vec<String> {
     repo.git(&["commit", "-q", "--allow-empty", "-m", "unsigned base"]);
     let token = stack.mint_token(IDENTITY);
     let mut ids = Vec::new();
