@@ -28,10 +28,11 @@ pub fn eprint(s: &str) {
 }
 
 /// A progress line on stderr for long work: only on a TTY, only after 250 ms, redrawn at most
-/// every 100 ms, erased when done.
+/// every 100 ms, erased when done. The total may be unknown while the work is still being
+/// found (a range verified as it is walked).
 pub struct Progress {
     what: &'static str,
-    total: usize,
+    total: Option<usize>,
     done: usize,
     started: std::time::Instant,
     last_draw: Option<std::time::Instant>,
@@ -39,7 +40,7 @@ pub struct Progress {
 }
 
 impl Progress {
-    pub fn new(what: &'static str, total: usize) -> Progress {
+    pub fn new(what: &'static str, total: Option<usize>) -> Progress {
         Progress {
             what,
             total,
@@ -62,10 +63,14 @@ impl Progress {
             return;
         }
         self.last_draw = Some(std::time::Instant::now());
-        eprint(&format!(
-            "\r{} {}/{} commits",
-            self.what, self.done, self.total
-        ));
+        eprint(&format!("\r{}", self.line()));
+    }
+
+    fn line(&self) -> String {
+        match self.total {
+            Some(total) => format!("{} {}/{} commits", self.what, self.done, total),
+            None => format!("{} {} commits...", self.what, self.done),
+        }
     }
 
     pub fn finish(&mut self) {
@@ -78,6 +83,15 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_names_the_total_when_known() {
+        let mut p = Progress::new("verifying", Some(10));
+        p.done = 4;
+        assert_eq!(p.line(), "verifying 4/10 commits");
+        p.total = None;
+        assert_eq!(p.line(), "verifying 4 commits...");
+    }
 
     #[test]
     fn renders_chain_and_hint() {

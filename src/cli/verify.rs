@@ -229,24 +229,21 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-    let ids = repo
-        .commits(&selection)
-        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-    if ids.is_empty() {
-        return Err(CliError::new(
-            2,
-            anyhow::anyhow!("the range {} holds no commits", specs.join(" ")),
-        )
-        .hint("check the order of the range: A..B lists commits in B that are not in A"));
-    }
     let opts = verify::Options {
         root: &root,
         policy: &policy,
         insecure_ignore_tlog: ignore_tlog,
         insecure_ignore_sct: ignore_sct,
     };
-    let mut progress = crate::ui::Progress::new("verifying", ids.len());
-    let single = ids.len() == 1 && selection.include.is_empty();
+    let single = selection.single.len() == 1 && selection.include.is_empty();
+    let mut progress = crate::ui::Progress::new(
+        "verifying",
+        selection
+            .include
+            .is_empty()
+            .then_some(selection.single.len()),
+    );
+    let mut total = 0usize;
     let hash = repo.hash_kind();
     let shared = repo.shared();
     let local = shared.to_thread_local();
@@ -265,92 +262,126 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     // (2) look the commits still lacking a proof up in Rekor, concurrently; (3) verify those
     // again with what Rekor returned, and keep the proofs that anchored them. The stages are
     // shared with `gitsign hook` ([`super::lookup`]).
-    for chunk in ids.chunks(CHUNK) {
-        let first: Vec<Result<Checked, CliError>> = chunk
-            .par_iter()
-            .map_init(
-                || shared.to_thread_local(),
-                |repo, id| {
-                    let raw = raw_object(repo, *id)
-                        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-                    let hex = id.to_string();
-                    let candidates = kept_proofs(&cache, &notes, repo, &hex);
-                    let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
-                    let verified =
-                        verify_with_proofs(&raw, ObjectKind::Commit, hash, &opts, candidates);
-                    let in_notes = in_notes
-                        && verified
-                            .proof
-                            .as_ref()
-                            .is_some_and(|(_, s)| *s == ProofSource::Note);
-                    Ok(Checked {
-                        id: *id,
-                        raw,
-                        verified,
-                        in_notes,
+    //
+    // The range is walked on its own thread, a chunk ahead at most, so verification starts
+    // with the first chunk and overlaps the walk (which reads every commit object when the
+    // repository has no commit-graph), and the range is never held whole.
+    let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<gix::ObjectId>>(1);
+    let walk_repo = &shared;
+    let walk_selection = &selection;
+    let early = std::thread::scope(|scope| -> Result<Option<ExitCode>, CliError> {
+        let walker = scope.spawn(move || {
+            Repo::from_shared(walk_repo)
+                .walk(walk_selection, CHUNK, |batch| sender.send(batch).is_ok())
+        });
+        let chunks = chunks;
+        for chunk in chunks.iter() {
+            let chunk = chunk.as_slice();
+            total += chunk.len();
+            let first: Vec<Result<Checked, CliError>> = chunk
+                .par_iter()
+                .map_init(
+                    || shared.to_thread_local(),
+                    |repo, id| {
+                        let raw = raw_object(repo, *id)
+                            .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+                        let hex = id.to_string();
+                        let candidates = kept_proofs(&cache, &notes, repo, &hex);
+                        let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
+                        let verified =
+                            verify_with_proofs(&raw, ObjectKind::Commit, hash, &opts, candidates);
+                        let in_notes = in_notes
+                            && verified
+                                .proof
+                                .as_ref()
+                                .is_some_and(|(_, s)| *s == ProofSource::Note);
+                        Ok(Checked {
+                            id: *id,
+                            raw,
+                            verified,
+                            in_notes,
+                        })
+                    },
+                )
+                .collect();
+            let mut checked = Vec::with_capacity(first.len());
+            for c in first {
+                checked.push(c?);
+            }
+            if let Some(lk) = &lookups {
+                let need: Vec<usize> = (0..checked.len())
+                    .filter(|&i| verify::needs_log_lookup(&checked[i].verified.report))
+                    .collect();
+                let pending: Vec<Pending<'_>> = need
+                    .iter()
+                    .map(|&i| Pending {
+                        raw: &checked[i].raw,
+                        kind: ObjectKind::Commit,
+                        report: &checked[i].verified.report,
                     })
-                },
-            )
-            .collect();
-        let mut checked = Vec::with_capacity(first.len());
-        for c in first {
-            checked.push(c?);
-        }
-        if let Some(lk) = &lookups {
-            let need: Vec<usize> = (0..checked.len())
-                .filter(|&i| verify::needs_log_lookup(&checked[i].verified.report))
-                .collect();
-            let pending: Vec<Pending<'_>> = need
-                .iter()
-                .map(|&i| Pending {
-                    raw: &checked[i].raw,
-                    kind: ObjectKind::Commit,
-                    report: &checked[i].verified.report,
-                })
-                .collect();
-            let redone = look_up(lk, &pending, hash, &opts);
-            for (i, verified) in need.into_iter().zip(redone) {
-                checked[i].verified = verified;
-            }
-        }
-        for c in &checked {
-            let Some(proof) = &c.verified.proof else {
-                continue;
-            };
-            let hex = c.id.to_string();
-            keep(&cache, local.common_dir(), &hex, proof);
-            if args.attach_proofs && !c.in_notes {
-                to_attach.push((hex, proof.0.json.clone()));
-            }
-        }
-        for c in checked {
-            let (sha, report) = (c.id.to_string(), c.verified.report);
-            match output::verdict(&report) {
-                "good" => good += 1,
-                "bad" => bad += 1,
-                _ => undecided += 1,
-            }
-            let written = match args.format {
-                Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &report)),
-                Format::Human if single => {
-                    crate::ui::eprint(&output::summary(&report, true));
-                    if let Some((msg, hint)) = output::problem(&report) {
-                        crate::ui::eprint(&format!("gitsign: error: {sha}: {msg}\n"));
-                        if let Some(h) = hint {
-                            crate::ui::eprint(&format!("Hint: {h}\n"));
-                        }
-                    }
-                    Ok(())
+                    .collect();
+                let redone = look_up(lk, &pending, hash, &opts);
+                for (i, verified) in need.into_iter().zip(redone) {
+                    checked[i].verified = verified;
                 }
-                Format::Human => out.write_all(output::range_line(&sha, &report).as_bytes()),
-            };
-            if written.is_err() {
-                return Ok(ExitCode::SUCCESS); // broken pipe: the reader has gone
             }
+            for c in &checked {
+                let Some(proof) = &c.verified.proof else {
+                    continue;
+                };
+                let hex = c.id.to_string();
+                keep(&cache, local.common_dir(), &hex, proof);
+                if args.attach_proofs && !c.in_notes {
+                    to_attach.push((hex, proof.0.json.clone()));
+                }
+            }
+            for c in checked {
+                let (sha, report) = (c.id.to_string(), c.verified.report);
+                match output::verdict(&report) {
+                    "good" => good += 1,
+                    "bad" => bad += 1,
+                    _ => undecided += 1,
+                }
+                let written = match args.format {
+                    Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &report)),
+                    Format::Human if single => {
+                        crate::ui::eprint(&output::summary(&report, true));
+                        if let Some((msg, hint)) = output::problem(&report) {
+                            crate::ui::eprint(&format!("gitsign: error: {sha}: {msg}\n"));
+                            if let Some(h) = hint {
+                                crate::ui::eprint(&format!("Hint: {h}\n"));
+                            }
+                        }
+                        Ok(())
+                    }
+                    Format::Human => out.write_all(output::range_line(&sha, &report).as_bytes()),
+                };
+                if written.is_err() {
+                    return Ok(Some(ExitCode::SUCCESS)); // broken pipe: the reader has gone
+                }
+            }
+            progress.advance(chunk.len());
         }
-        progress.advance(chunk.len());
-    }
+        match walker.join() {
+            Ok(Ok(())) => Ok(None),
+            Ok(Err(e)) => Err(CliError::new(2, anyhow::Error::new(e))),
+            Err(_) => Err(CliError::new(
+                2,
+                anyhow::anyhow!("walking the range failed"),
+            )),
+        }
+    })?;
     progress.finish();
+    if let Some(code) = early {
+        return Ok(code);
+    }
+    if total == 0 {
+        return Err(CliError::new(
+            2,
+            anyhow::anyhow!("the range {} holds no commits", specs.join(" ")),
+        )
+        .hint("check the order of the range: A..B lists commits in B that are not in A"));
+    }
     if args.attach_proofs {
         let added = notes.attach(&local, &to_attach).map_err(|e| {
             CliError::new(
@@ -374,8 +405,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     };
     if !single && args.format == Format::Human {
         crate::ui::eprint(&format!(
-            "{} commits: {good} good, {bad} bad, {undecided} undecided\n",
-            ids.len()
+            "{total} commits: {good} good, {bad} bad, {undecided} undecided\n"
         ));
         if undecided > 0 {
             if args.offline {

@@ -150,7 +150,25 @@ impl Repo {
 
     /// The commits a selection names, newest first for walks, in argument order for singles.
     pub fn commits(&self, sel: &Selection) -> Result<Vec<ObjectId>, RepoError> {
-        let mut out = sel.single.clone();
+        let mut out = Vec::new();
+        self.walk(sel, usize::MAX, |batch| {
+            out.extend(batch);
+            true
+        })?;
+        Ok(out)
+    }
+
+    /// [`Repo::commits`] handed out in batches of at most `batch` as the walk goes, so a long
+    /// range is verified while it is still being walked and never held whole. `f` returns
+    /// false to stop the walk.
+    pub fn walk(
+        &self,
+        sel: &Selection,
+        batch: usize,
+        mut f: impl FnMut(Vec<ObjectId>) -> bool,
+    ) -> Result<(), RepoError> {
+        let batch = batch.max(1);
+        let mut pending = sel.single.clone();
         if !sel.include.is_empty() {
             let walk = self
                 .repo
@@ -162,15 +180,28 @@ impl Repo {
                 .all()
                 .map_err(|e| RepoError::Walk(boxed(e)))?;
             for info in walk {
-                out.push(info.map_err(|e| RepoError::Walk(boxed(e)))?.id);
+                pending.push(info.map_err(|e| RepoError::Walk(boxed(e)))?.id);
+                if pending.len() >= batch && !f(std::mem::take(&mut pending)) {
+                    return Ok(());
+                }
             }
         }
-        Ok(out)
+        if !pending.is_empty() {
+            f(pending);
+        }
+        Ok(())
     }
 
     /// The exact bytes of an object as stored.
     pub fn raw(&self, id: ObjectId) -> Result<Vec<u8>, RepoError> {
         raw_object(&self.repo, id)
+    }
+
+    /// The repository `shared` refers to, for use on this thread.
+    pub fn from_shared(shared: &gix::ThreadSafeRepository) -> Repo {
+        Repo {
+            repo: shared.to_thread_local(),
+        }
     }
 
     /// A handle other threads can open the same repository from (`to_thread_local`).

@@ -183,6 +183,80 @@ fn verify_range_lists_each_commit_and_json_matches() {
     }
 }
 
+/// A range several verification chunks long (the walk hands out 512 commits at a time):
+/// every commit is reported once, in `git rev-list` order, the same with one thread as with
+/// all, and the signed commits at its bottom are found good.
+#[test]
+fn long_ranges_stream_in_walk_order_on_any_number_of_threads() {
+    const UNSIGNED: usize = 1_300;
+    let repo = repo();
+    let mut script = String::new();
+    for i in 0..UNSIGNED {
+        let msg = format!("unsigned {i}\n");
+        script.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dev <dev@example.com> {} +0000\ndata {}\n{msg}",
+            1_900_000_000 + i,
+            msg.len()
+        ));
+        if i == 0 {
+            // `merge`, not `from`: fast-import would load the parent's tree, absent here.
+            script.push_str(&format!("merge {TIP}\n"));
+        }
+        script.push('\n');
+    }
+    let (code, _, err) = run_with_stdin(
+        {
+            let mut c = repo.cmd("git");
+            c.args(["fast-import", "--quiet"]);
+            c
+        },
+        script.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let range = format!("{BASE}..main");
+    let expected: Vec<String> = repo
+        .git(&["rev-list", &range])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(expected.len(), UNSIGNED + 2);
+    let run = |threads: &str| {
+        util::output(
+            repo.gitsign()
+                .env("RAYON_NUM_THREADS", threads)
+                .args(["verify", &range, "--offline", "--format", "json"])
+                .args([
+                    "--certificate-identity",
+                    SIGNER,
+                    "--certificate-oidc-issuer",
+                    GOOGLE,
+                ]),
+        )
+    };
+    let (code, out, err) = run("2");
+    assert_eq!(code, 1, "unsigned commits are bad: {err}");
+    let reported: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            v["sha"].as_str().expect("sha").to_owned()
+        })
+        .collect();
+    assert_eq!(reported, expected, "every commit once, in walk order");
+    let good: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains(r#""verdict":"good""#))
+        .collect();
+    assert_eq!(
+        good.len(),
+        2,
+        "the signed commits below the unsigned ones: {good:?}"
+    );
+    let (code, sequential, _) = run("1");
+    assert_eq!(code, 1);
+    assert_eq!(sequential, out, "one thread reports exactly what two do");
+}
+
 #[test]
 fn range_with_an_undecided_commit_exits_2_and_bad_wins() {
     let repo = repo();
