@@ -57,18 +57,12 @@ pub fn issued_by(cert: &Cert, issuer: &Cert) -> bool {
         return false;
     }
     let key = super::memo::key(b"issued-by", &[&issuer.spki_der, &cert.der]);
-    if PROVEN_LINKS.contains(&key) {
-        return true;
-    }
-    let Some(digest) = Digest::from_signature_oid(&cert.signature_algorithm) else {
-        return false;
-    };
-    let ok = PublicKey::from_spki_der(&issuer.spki_der)
-        .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok());
-    if ok {
-        PROVEN_LINKS.insert(key);
-    }
-    ok
+    PROVEN_LINKS.check(key, || {
+        Digest::from_signature_oid(&cert.signature_algorithm).is_some_and(|digest| {
+            PublicKey::from_spki_der(&issuer.spki_der)
+                .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok())
+        })
+    })
 }
 
 fn valid_at(cert: &Cert, at: i64) -> Result<(), ChainError> {

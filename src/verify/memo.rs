@@ -27,6 +27,18 @@ impl Proven {
             .unwrap_or(false)
     }
 
+    /// Whether the fact `key` holds: known already, or `prove` shows it now (then it is kept).
+    pub fn check(&self, key: [u8; 32], prove: impl FnOnce() -> bool) -> bool {
+        if self.contains(&key) {
+            return true;
+        }
+        let ok = prove();
+        if ok {
+            self.insert(key);
+        }
+        ok
+    }
+
     pub fn insert(&self, key: [u8; 32]) {
         if let Ok(mut g) = self.0.lock() {
             let set = g.get_or_insert_with(HashSet::new);
@@ -77,5 +89,10 @@ mod tests {
         assert!(!p.contains(&k));
         p.insert(k);
         assert!(p.contains(&k), "an inserted fact is found");
+        let other = key(b"t", &[b"2"]);
+        assert!(!p.check(other, || false), "a failed proof is not kept");
+        assert!(!p.contains(&other));
+        assert!(p.check(other, || true), "a proof that holds is kept");
+        assert!(p.check(other, || panic!("not proven again")));
     }
 }

@@ -386,14 +386,7 @@ fn issued_by(child: &Certificate, issuer: &Certificate) -> bool {
         return false;
     };
     let proven = super::memo::key(b"tsa-issued-by", &[&issuer_spki, &tbs, sig]);
-    if PROVEN_LINKS.contains(&proven) {
-        return true;
-    }
-    let ok = key.verify(digest, &tbs, sig).is_ok();
-    if ok {
-        PROVEN_LINKS.insert(proven);
-    }
-    ok
+    PROVEN_LINKS.check(proven, || key.verify(digest, &tbs, sig).is_ok())
 }
 
 /// Links of TSA chains already proven in this process (see [`super::memo`]): one TSA
