@@ -499,29 +499,21 @@ pub(super) fn online_proof(
     let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?)
         .ok()?
         .to_pem();
-    let timeout = config
-        .positive_int(Key::Timeout)
-        .ok()
-        .flatten()
-        .unwrap_or(10);
-    let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
-    let url = config
-        .get(Key::Rekor)
-        .unwrap_or("https://rekor.sigstore.dev");
-    let deadline_secs = config
-        .positive_int(Key::RekorDeadline)
-        .ok()
-        .flatten()
-        .unwrap_or(300);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
+    let mut report = verify::verify_detached(payload, signature, opts);
+    // Garbage Rekor settings are named, not silently replaced by defaults.
+    let lookups = match super::lookup::Lookups::from_config(config) {
+        Ok(l) => l,
+        Err(e) => {
+            report.outcome = Outcome::Undecided(format!("no Rekor lookup: {:#}", e.error));
+            return Some(report);
+        }
+    };
+    let url = lookups.url();
     let wanted = [crate::proofs::Wanted {
         ids: ids.clone(),
         cert_pem,
     }];
-    let found = crate::proofs::lookup(&http, url, &wanted, 1, deadline, deadline_secs)
-        .into_iter()
-        .next()?;
-    let mut report = verify::verify_detached(payload, signature, opts);
+    let found = lookups.fetch(&wanted).into_iter().next()?;
     match found {
         Ok(fetched) => {
             let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();

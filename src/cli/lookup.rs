@@ -57,6 +57,28 @@ impl Lookups {
     }
 }
 
+impl Lookups {
+    /// The Rekor base URL lookups go to.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Look `wanted` up: one result per object, in order.
+    pub fn fetch(
+        &self,
+        wanted: &[Wanted],
+    ) -> Vec<Result<Vec<Fetched>, crate::proofs::LookupError>> {
+        crate::proofs::lookup(
+            &self.http,
+            &self.url,
+            wanted,
+            self.concurrency,
+            self.deadline,
+            self.deadline_secs,
+        )
+    }
+}
+
 /// Where the proof that anchored an object came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProofSource {
@@ -174,15 +196,7 @@ pub fn look_up(
         .map(|p| wanted(p.raw, p.kind, hash))
         .collect();
     let asked: Vec<Wanted> = wants.iter().flatten().cloned().collect();
-    let mut found = crate::proofs::lookup(
-        &lk.http,
-        &lk.url,
-        &asked,
-        lk.concurrency,
-        lk.deadline,
-        lk.deadline_secs,
-    )
-    .into_iter();
+    let mut found = lk.fetch(&asked).into_iter();
     let results: Vec<_> = wants.iter().map(|w| w.as_ref().and(found.next())).collect();
     pending
         .par_iter()

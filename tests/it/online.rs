@@ -534,6 +534,21 @@ fn git_verify_commit_and_verify_tag_look_online_mode_signatures_up() {
         code, 2,
         "no proof in the clone and no network: undecided: {err}"
     );
+    let mut garbage = clone.gitsign();
+    garbage
+        .args(["verify-tag", "v1", "--certificate-identity", IDENTITY])
+        .arg("--certificate-oidc-issuer")
+        .arg(stack.oidc_issuer());
+    sigstore_env(&mut garbage, stack);
+    let (code, _, err) = output(garbage.env("GITSIGN_TIMEOUT", "soon"));
+    assert_eq!(
+        code, 2,
+        "garbage Rekor settings: no lookup, undecided: {err}"
+    );
+    assert!(
+        err.contains("no Rekor lookup") && err.contains("GITSIGN_TIMEOUT"),
+        "the setting and its source are named: {err}"
+    );
     let (code, _, err) = verify_tag(&clone, &[]);
     assert_eq!(
         code, 0,
