@@ -474,18 +474,17 @@ pub(super) fn online_proof(
     let cache = repo
         .as_ref()
         .map(|r| crate::proofs::Cache::new(r.common_dir()));
-    let mut kept = Vec::new();
-    if let Some(f) = cache.as_ref().and_then(|c| c.get(&ids.real)) {
-        kept.push(f.entry);
-    }
-    if let Some(r) = &repo {
-        if let Some(f) = crate::proofs::Notes::load(r)
-            .ok()
-            .and_then(|n| n.get(r, &ids.real))
-        {
-            kept.push(f.entry);
+    // Unreadable notes only cost a lookup: they are treated as absent.
+    let kept: Vec<_> = match (&repo, &cache) {
+        (Some(r), Some(c)) => {
+            let notes = crate::proofs::Notes::load(r).unwrap_or_default();
+            super::lookup::kept_proofs(c, &notes, r, &ids.real)
+                .into_iter()
+                .map(|(f, _)| f.entry)
+                .collect()
         }
-    }
+        _ => Vec::new(),
+    };
     if !kept.is_empty() {
         let report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &kept);
         if !verify::needs_log_lookup(&report) {

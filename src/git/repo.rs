@@ -148,19 +148,9 @@ impl Repo {
         Ok(c.parent_ids().map(|p| p.detach()).collect())
     }
 
-    /// The commits a selection names, newest first for walks, in argument order for singles.
-    pub fn commits(&self, sel: &Selection) -> Result<Vec<ObjectId>, RepoError> {
-        let mut out = Vec::new();
-        self.walk(sel, usize::MAX, |batch| {
-            out.extend(batch);
-            true
-        })?;
-        Ok(out)
-    }
-
-    /// [`Repo::commits`] handed out in batches of at most `batch` as the walk goes, so a long
-    /// range is verified while it is still being walked and never held whole. `f` returns
-    /// false to stop the walk.
+    /// The commits a selection names, newest first for walks, in argument order for singles,
+    /// handed out in batches of at most `batch` as the walk goes, so a long range is verified
+    /// while it is still being walked and never held whole. `f` returns false to stop the walk.
     pub fn walk(
         &self,
         sel: &Selection,
