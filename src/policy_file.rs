@@ -722,7 +722,7 @@ deletions = "reject"
                 .is_err(),
             "online needs a log entry"
         );
-        let undecided = Outcome::Undecided("no entry".into());
+        let undecided = Outcome::Undecided(crate::verify::Undecided::NoTimeAnchor);
         let e = rule("embedded")
             .judge(&report(undecided.clone(), None, alice))
             .expect_err("embedded needs an entry");
@@ -742,7 +742,10 @@ deletions = "reject"
                 .expect_err("no entry verified: fail closed");
             assert_eq!(
                 e.reason,
-                format!("online-mode signature: no entry (transparency = \"{t}\")"),
+                format!(
+                    "online-mode signature: {} (transparency = \"{t}\")",
+                    crate::verify::Undecided::NoTimeAnchor
+                ),
                 "the reason carries why no entry verified"
             );
             assert_eq!(e.hint, Some(HINT_ONLINE));

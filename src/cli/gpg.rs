@@ -14,6 +14,7 @@ use anyhow::Context as _;
 use super::{output, CliError, CliResult};
 use crate::config::Key;
 use crate::gpg_status;
+use crate::proofs::Prover;
 use crate::verify::{self, policy::Policy, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -449,94 +450,22 @@ fn verify_inner(
         insecure_ignore_tlog: config.bool(Key::InsecureIgnoreTlog)?,
         insecure_ignore_sct: config.bool(Key::InsecureIgnoreSct)?,
     };
-    let report = verify::verify_detached(&payload, &signature, &opts);
-    if !verify::needs_log_lookup(&report) {
-        return Ok(report);
-    }
-    Ok(online_proof(&payload, &signature, &opts, &config, true).unwrap_or(report))
-}
-
-/// An online-mode signature (no embedded entry): the proof kept in the repository's cache or
-/// notes, else a Rekor lookup of the object id (kept for next time), as `gitsign verify` does.
-/// `None` when nothing could be looked up; the caller keeps its undecided report. Without
-/// `network`, only kept proofs are consulted.
-pub(super) fn online_proof(
-    payload: &[u8],
-    signature: &[u8],
-    opts: &verify::Options<'_>,
-    config: &crate::config::Config,
-    network: bool,
-) -> Option<verify::Report> {
-    let ids = crate::git::object_id::signed_object_ids(payload, signature)?;
+    let checked = verify::check_detached(&payload, &signature, &opts, || {
+        crate::git::object_id::signed_object_ids(&payload, &signature)
+    });
+    let Some(needs) = checked.needs_entry else {
+        return Ok(checked.report);
+    };
+    // An online-mode signature (no embedded entry): the proof kept in the repository's cache
+    // or notes, else a Rekor lookup of the object id (kept for next time).
     let repo = std::env::current_dir()
         .ok()
         .and_then(|d| gix::discover(d).ok());
-    let cache = repo
-        .as_ref()
-        .map(|r| crate::proofs::Cache::new(r.common_dir()));
-    // Unreadable notes only cost a lookup: they are treated as absent.
-    let kept: Vec<_> = match (&repo, &cache) {
-        (Some(r), Some(c)) => {
-            let notes = crate::proofs::Notes::load(r).unwrap_or_default();
-            super::lookup::kept_proofs(c, &notes, r, &ids.real)
-                .into_iter()
-                .map(|(f, _)| f.entry)
-                .collect()
-        }
-        _ => Vec::new(),
-    };
-    if !kept.is_empty() {
-        let report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &kept);
-        if !verify::needs_log_lookup(&report) {
-            return Some(report);
-        }
-    }
-    if !network {
-        return None;
-    }
-    let msg = crate::cms::parse(signature).ok()?;
-    let cert_pem = crate::verify::cert::Cert::parse(msg.certificates.first()?)
-        .ok()?
-        .to_pem();
-    let mut report = verify::verify_detached(payload, signature, opts);
-    // Garbage Rekor settings are named, not silently replaced by defaults.
-    let lookups = match super::lookup::Lookups::from_config(config) {
-        Ok(l) => l,
-        Err(e) => {
-            report.outcome = Outcome::Undecided(format!("no Rekor lookup: {:#}", e.error));
-            return Some(report);
-        }
-    };
-    let url = lookups.url();
-    let wanted = [crate::proofs::Wanted {
-        ids: ids.clone(),
-        cert_pem,
-    }];
-    let found = lookups.fetch(&wanted).into_iter().next()?;
-    match found {
-        Ok(fetched) => {
-            let entries: Vec<_> = fetched.iter().map(|f| f.entry.clone()).collect();
-            report = verify::verify_detached_with(payload, signature, opts, Some(&ids), &entries);
-            if let (Some(verify::Anchor::Tlog { log_index, .. }), Some(cache)) =
-                (&report.anchor, &cache)
-            {
-                if let Some(f) = fetched.iter().find(|f| f.entry.log_index == *log_index) {
-                    let _ = cache.put(&ids.real, f);
-                }
-            }
-        }
-        Err(e) => {
-            let chain: Vec<String> = anyhow::Error::new(e)
-                .chain()
-                .map(|c| c.to_string())
-                .collect();
-            report.outcome = Outcome::Undecided(format!(
-                "Rekor lookup at {url} failed: {}",
-                chain.join(": ")
-            ));
-        }
-    }
-    Some(report)
+    let prover = Prover::new(repo.as_ref(), super::verify::rekor_access(false, &config));
+    Ok(prover
+        .prove(&[&needs], &opts)
+        .pop()
+        .map_or(checked.report, |p| p.report))
 }
 
 #[cfg(test)]

@@ -24,14 +24,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use gix::ObjectId;
 
-use super::lookup::{keep, kept_proofs, look_up, verify_with_proofs, Lookups, Pending, Verified};
 use super::{CliError, CliResult};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
 use crate::policy_file::{DefaultAction, Deletions, PolicyFile, Refusal, Rule, Transparency};
-use crate::proofs::{Cache, Notes};
-use crate::verify::{self, policy::Policy, ObjectKind, Report};
+use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
+use crate::verify::{self, policy::Policy, NeedsEntry, ObjectKind, Report};
 
 /// Rejected objects listed one per line before the rest is only counted.
 const MAX_LISTED: usize = 20;
@@ -288,16 +287,16 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) ->
     let ignore_sct = config.bool(Key::InsecureIgnoreSct)?;
     // Rekor settings are read (and invalid values refuse the push) only when some rule could
     // use a lookup.
-    let lookups = match network {
+    let rekor = match network {
         Network::Rekor
             if policy
                 .rules
                 .iter()
                 .any(|r| r.transparency != Transparency::Embedded) =>
         {
-            Some(Lookups::from_config(&config)?)
+            Rekor::Online(Lookups::from_config(&config)?)
         }
-        _ => None,
+        _ => Rekor::Offline,
     };
     let file = path.display().to_string();
 
@@ -404,25 +403,30 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) ->
         insecure_ignore_tlog: false,
         insecure_ignore_sct: ignore_sct,
     };
-    let mut reports = verify_all(&distinct, &raws, repo.hash_kind(), &opts);
+    let mut reports = HashMap::new();
+    let mut needs = HashMap::new();
+    for (id, checked) in verify_all(&distinct, &raws, repo.hash_kind(), &opts) {
+        reports.insert(id, checked.report);
+        if let Some(n) = checked.needs_entry {
+            needs.insert(id, n);
+        }
+    }
 
     // Online-mode objects that some rule checking them would accept with a log entry found
     // outside the signature (and whose signer that rule names: no lookup for a push refused
     // anyway).
-    let mut online: Vec<(ObjectId, ObjectKind)> = Vec::new();
+    let mut online: Vec<ObjectId> = Vec::new();
     let mut seen_online = HashSet::new();
     for c in &checks {
         let Some(report) = reports.get(&c.id) else {
             continue;
         };
-        if verify::needs_log_lookup(report)
-            && admits_looked_up(c.rule, report)
-            && seen_online.insert(c.id)
+        if needs.contains_key(&c.id) && admits_looked_up(c.rule, report) && seen_online.insert(c.id)
         {
-            online.push((c.id, c.kind));
+            online.push(c.id);
         }
     }
-    let proven = prove_online(&online, &raws, &mut reports, &repo, lookups.as_ref(), &opts);
+    let proven = prove_online(&online, &needs, &mut reports, &repo, rekor, &opts);
 
     let mut failed_objects = HashSet::new();
     let mut object_lines = 0usize;
@@ -540,9 +544,6 @@ fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
 /// When Rekor cannot be asked: what the server operator or the pusher can do.
 const HINT_REKOR_FAILED: &str = "check gitsign.rekor (GITSIGN_REKOR_URL) and the network from the git server to Rekor, or run the hook with --offline; the pusher can sign in gitsign's offline Rekor mode (gitsign.rekorMode=offline, the default) so the entry is embedded in the signature";
 
-/// Why an online-mode object stays unproven under --offline.
-const UNDECIDED_OFFLINE: &str = "its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do";
-
 /// How online-mode objects were decided.
 #[derive(Debug, Default)]
 struct Proven {
@@ -554,92 +555,37 @@ struct Proven {
     failed: HashSet<ObjectId>,
 }
 
-/// Prove online-mode objects as `gitsign verify` does ([`super::lookup`]): kept proofs first
-/// (re-verified), then, unless offline, Rekor lookups for the rest, whose anchoring proofs are
+/// Prove online-mode objects as `gitsign verify` does ([`crate::proofs::Prover`]): kept
+/// proofs first, then, unless offline, Rekor lookups for the rest, whose anchoring proofs are
 /// kept in the receiving repository's proof cache. Updates `reports` in place.
 fn prove_online(
-    online: &[(ObjectId, ObjectKind)],
-    raws: &HashMap<ObjectId, Vec<u8>>,
+    online: &[ObjectId],
+    needs: &HashMap<ObjectId, NeedsEntry>,
     reports: &mut HashMap<ObjectId, Report>,
     repo: &Receiving,
-    lookups: Option<&Lookups>,
+    rekor: Rekor,
     opts: &verify::Options<'_>,
 ) -> Proven {
-    use rayon::prelude::*;
     let mut proven = Proven::default();
-    if online.is_empty() {
+    let pending: Vec<(ObjectId, &NeedsEntry)> = online
+        .iter()
+        .filter_map(|id| Some((*id, needs.get(id)?)))
+        .collect();
+    if pending.is_empty() {
         return proven;
     }
-    let hash = repo.hash_kind();
-    let raw_of = |id: &ObjectId| raws.get(id).map(Vec::as_slice).unwrap_or_default();
-    let cache = Cache::new(repo.common_dir());
-    // Notes only spare lookups: unreadable notes are a warning, never a reason to accept.
-    let notes = Notes::load(repo.repository()).unwrap_or_else(|e| {
-        crate::ui::eprint(&format!(
-            "gitsign: warning: ignoring {}: {e}\n",
-            crate::proofs::NOTES_REF
-        ));
-        Notes::default()
-    });
-    let candidates: Vec<_> = online
-        .iter()
-        .map(|(id, kind)| {
-            let kept = kept_proofs(&cache, &notes, repo.repository(), &id.to_string());
-            (*id, *kind, kept)
-        })
-        .filter(|(_, _, kept)| !kept.is_empty())
-        .collect();
-    let from_kept: Vec<(ObjectId, Verified)> = candidates
-        .into_par_iter()
-        .map(|(id, kind, kept)| (id, verify_with_proofs(raw_of(&id), kind, hash, opts, kept)))
-        .collect();
-    for (id, v) in from_kept {
-        if v.proof.is_some() {
-            proven.kept += 1;
+    let prover = Prover::new(Some(repo.repository()), rekor);
+    let refs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| *n).collect();
+    for ((id, _), p) in pending.iter().zip(prover.prove(&refs, opts)) {
+        match &p.proof {
+            Some((_, ProofSource::Rekor)) => proven.fetched += 1,
+            Some(_) => proven.kept += 1,
+            None => {}
         }
-        reports.insert(id, v.report);
-    }
-    let still: Vec<(ObjectId, ObjectKind)> = online
-        .iter()
-        .filter(|(id, _)| reports.get(id).is_some_and(verify::needs_log_lookup))
-        .copied()
-        .collect();
-    let Some(lk) = lookups else {
-        for (id, _) in &still {
-            if let Some(verify::Outcome::Undecided(why)) =
-                reports.get_mut(id).map(|r| &mut r.outcome)
-            {
-                // Keep what follows the generic reason (kept proofs that were rejected).
-                let rest = why
-                    .strip_prefix(verify::UNDECIDED_NO_TLOG)
-                    .unwrap_or_default();
-                *why = format!("{UNDECIDED_OFFLINE}{rest}");
-            }
-        }
-        return proven;
-    };
-    let redone = {
-        let pending: Vec<Pending<'_>> = still
-            .iter()
-            .filter_map(|(id, kind)| {
-                Some(Pending {
-                    raw: raw_of(id),
-                    kind: *kind,
-                    report: reports.get(id)?,
-                })
-            })
-            .collect();
-        look_up(lk, &pending, hash, opts)
-    };
-    for ((id, _), v) in still.iter().zip(redone) {
-        if let Some(proof) = &v.proof {
-            keep(&cache, repo.common_dir(), &id.to_string(), proof);
-            proven.fetched += 1;
-        }
-        if v.lookup_failed {
+        if p.lookup_failed() {
             proven.failed.insert(*id);
         }
-        reports.insert(*id, v.report);
+        reports.insert(*id, p.report);
     }
     proven
 }
@@ -650,7 +596,7 @@ fn verify_all(
     raws: &HashMap<ObjectId, Vec<u8>>,
     hash: object::HashKind,
     opts: &verify::Options<'_>,
-) -> HashMap<ObjectId, Report> {
+) -> HashMap<ObjectId, verify::Checked> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -658,7 +604,7 @@ fn verify_all(
     let chunk = objects.len().div_ceil(threads).max(1);
     let verify_one = |(id, kind): &(ObjectId, ObjectKind)| {
         let raw = raws.get(id).map(Vec::as_slice).unwrap_or_default();
-        (*id, verify::verify_object(raw, *kind, hash, opts))
+        (*id, verify::check_object(raw, *kind, hash, opts))
     };
     if threads <= 1 {
         return objects.iter().map(verify_one).collect();

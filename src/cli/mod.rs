@@ -9,7 +9,6 @@ pub mod completion;
 pub mod credential_cache;
 pub mod gpg;
 pub mod hook;
-pub mod lookup;
 pub mod output;
 pub mod verify;
 pub mod verify_bundle;

@@ -64,10 +64,7 @@ pub fn problem(report: &Report) -> Option<(String, Option<String>)> {
             }
             Some((msg, f.hint().map(str::to_owned)))
         }
-        Outcome::Undecided(why) => Some((
-            format!("undecided: {why}"),
-            Some("signatures made in Go gitsign's default online Rekor mode need a Rekor lookup; pass --insecure-ignore-tlog to check everything but the signing time (not recommended)".into()),
-        )),
+        Outcome::Undecided(why) => Some((format!("undecided: {why}"), Some(why.hint().into()))),
     }
 }
 
@@ -90,33 +87,16 @@ pub fn range_line(id: &str, report: &Report) -> String {
             format!("{short} good      {who} {how}\n")
         }
         Outcome::Bad(f) => format!("{short} bad       {}: {f}\n", f.code()),
-        Outcome::Undecided(why) => {
-            let detail = match why.strip_prefix(crate::verify::UNDECIDED_NO_TLOG) {
-                Some(rest) => format!("no transparency log entry{rest}"),
-                None => why.clone(),
-            };
-            format!("{short} undecided {who} {detail}\n")
-        }
-    }
-}
-
-pub fn verdict(report: &Report) -> &'static str {
-    match &report.outcome {
-        Outcome::Good => "good",
-        Outcome::Bad(_) => "bad",
-        Outcome::Undecided(_) => "undecided",
+        Outcome::Undecided(why) => format!("{short} undecided {who} {why}\n"),
     }
 }
 
 /// One JSON object per verified object.
 pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
-    let (reasons, code) = match &report.outcome {
-        Outcome::Good => (Vec::new(), None),
-        Outcome::Bad(f) => (
-            vec![problem(report).map(|p| p.0).unwrap_or_default()],
-            Some(f.code()),
-        ),
-        Outcome::Undecided(why) => (vec![why.clone()], Some("no_time_anchor")),
+    let reasons: Vec<String> = match &report.outcome {
+        Outcome::Good => Vec::new(),
+        Outcome::Bad(_) => vec![problem(report).map(|p| p.0).unwrap_or_default()],
+        Outcome::Undecided(why) => vec![why.to_string()],
     };
     let (tlog_index, integrated_time, anchor) = match &report.anchor {
         Some(Anchor::Tlog {
@@ -131,8 +111,8 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
     serde_json::json!({
         "sha": id,
         "kind": kind,
-        "verdict": verdict(report),
-        "code": code,
+        "verdict": report.outcome.verdict(),
+        "code": report.outcome.code(),
         "reasons": reasons,
         "identity": report.identity.as_ref().map(|i| i.subject().to_owned()),
         "issuer": report.identity.as_ref().and_then(|i| i.issuer.clone()),

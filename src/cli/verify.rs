@@ -6,15 +6,13 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use regex::Regex;
 
-use super::lookup::{
-    keep, kept_proofs, look_up, verify_with_proofs, Lookups, Pending, ProofSource, Verified,
-};
 use super::{output, CliError, CliResult};
 use crate::config::Key;
 use rayon::prelude::*;
 
 use crate::git::repo::{raw_object, Repo};
-use crate::verify::{self, policy::Matcher, policy::Policy, ObjectKind};
+use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
+use crate::verify::{self, policy::Matcher, policy::Policy, ObjectKind, Report, Tally};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -200,22 +198,34 @@ pub fn open_repo() -> Result<Repo, CliError> {
     })
 }
 
+/// How the prover may reach Rekor: never with `--offline`, else with the configured lookup
+/// settings, or not at all when those are unusable (named in each verdict that needed them).
+pub fn rekor_access(offline: bool, config: &crate::config::Config) -> Rekor {
+    if offline {
+        return Rekor::Offline;
+    }
+    match Lookups::from_config(config) {
+        Ok(lk) => Rekor::Online(lk),
+        Err(e) => Rekor::Unusable(e.to_string()),
+    }
+}
+
 /// One commit of a chunk on its way through the pipeline.
 struct Checked {
     id: gix::ObjectId,
-    raw: Vec<u8>,
-    verified: Verified,
-    /// Whether the note already holds this commit's proof.
-    in_notes: bool,
+    report: Report,
+    needs_entry: Option<verify::NeedsEntry>,
+    /// The proof that anchored it and where it came from.
+    proof: Option<(crate::rekor::Fetched, ProofSource)>,
 }
 
 pub fn run(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let config = super::load_config()?;
-    let lookups = if args.offline {
-        None
+    let rekor = if args.offline {
+        Rekor::Offline
     } else {
-        Some(Lookups::from_config(&config)?)
+        Rekor::Online(Lookups::from_config(&config)?)
     };
     let (root, ignore_tlog, ignore_sct) = trust_setup_with(config, &args.trust)?;
     let repo = open_repo()?;
@@ -243,25 +253,19 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             .is_empty()
             .then_some(selection.single.len()),
     );
-    let mut total = 0usize;
     let hash = repo.hash_kind();
     let shared = repo.shared();
     let local = shared.to_thread_local();
-    let cache = crate::proofs::Cache::new(local.common_dir());
-    let notes = crate::proofs::Notes::load(&local).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e))
-            .hint("check refs/notes/gitsign with `git notes --ref=gitsign list`")
-    })?;
+    let prover = Prover::new(Some(&local), rekor);
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let (mut good, mut bad, mut undecided) = (0usize, 0usize, 0usize);
+    let mut tally = Tally::default();
     // Commits are verified on every core a chunk at a time and printed in walk order, so the
     // output is identical to a sequential run and memory stays flat on long ranges. Within a
-    // chunk: (1) verify with what the signature embeds plus kept proofs (cache, notes);
-    // (2) look the commits still lacking a proof up in Rekor, concurrently; (3) verify those
-    // again with what Rekor returned, and keep the proofs that anchored them. The stages are
-    // shared with `gitsign hook` ([`super::lookup`]).
+    // chunk: (1) verify each commit with what its signature carries; (2) the prover finishes
+    // the online-mode commits that lack only a log entry, from kept proofs (cache, notes) or
+    // Rekor, concurrently ([`crate::proofs::Prover`], shared with `gitsign hook`).
     //
     // The range is walked on its own thread, a chunk ahead at most, so verification starts
     // with the first chunk and overlaps the walk (which reads every commit object when the
@@ -277,7 +281,6 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         let chunks = chunks;
         for chunk in chunks.iter() {
             let chunk = chunk.as_slice();
-            total += chunk.len();
             let first: Vec<Result<Checked, CliError>> = chunk
                 .par_iter()
                 .map_init(
@@ -285,21 +288,12 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                     |repo, id| {
                         let raw = raw_object(repo, *id)
                             .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-                        let hex = id.to_string();
-                        let candidates = kept_proofs(&cache, &notes, repo, &hex);
-                        let in_notes = candidates.iter().any(|(_, s)| *s == ProofSource::Note);
-                        let verified =
-                            verify_with_proofs(&raw, ObjectKind::Commit, hash, &opts, candidates);
-                        let in_notes = in_notes
-                            && verified
-                                .proof
-                                .as_ref()
-                                .is_some_and(|(_, s)| *s == ProofSource::Note);
+                        let checked = verify::check_object(&raw, ObjectKind::Commit, hash, &opts);
                         Ok(Checked {
                             id: *id,
-                            raw,
-                            verified,
-                            in_notes,
+                            report: checked.report,
+                            needs_entry: checked.needs_entry,
+                            proof: None,
                         })
                     },
                 )
@@ -308,40 +302,26 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             for c in first {
                 checked.push(c?);
             }
-            if let Some(lk) = &lookups {
-                let need: Vec<usize> = (0..checked.len())
-                    .filter(|&i| verify::needs_log_lookup(&checked[i].verified.report))
-                    .collect();
-                let pending: Vec<Pending<'_>> = need
-                    .iter()
-                    .map(|&i| Pending {
-                        raw: &checked[i].raw,
-                        kind: ObjectKind::Commit,
-                        report: &checked[i].verified.report,
-                    })
-                    .collect();
-                let redone = look_up(lk, &pending, hash, &opts);
-                for (i, verified) in need.into_iter().zip(redone) {
-                    checked[i].verified = verified;
-                }
-            }
-            for c in &checked {
-                let Some(proof) = &c.verified.proof else {
-                    continue;
-                };
-                let hex = c.id.to_string();
-                keep(&cache, local.common_dir(), &hex, proof);
-                if args.attach_proofs && !c.in_notes {
-                    to_attach.push((hex, proof.0.json.clone()));
-                }
+            let pending: Vec<usize> = (0..checked.len())
+                .filter(|&i| checked[i].needs_entry.is_some())
+                .collect();
+            let needs: Vec<&verify::NeedsEntry> = pending
+                .iter()
+                .filter_map(|&i| checked[i].needs_entry.as_ref())
+                .collect();
+            let proven = prover.prove(&needs, &opts);
+            for (i, p) in pending.into_iter().zip(proven) {
+                checked[i].report = p.report;
+                checked[i].proof = p.proof;
             }
             for c in checked {
-                let (sha, report) = (c.id.to_string(), c.verified.report);
-                match output::verdict(&report) {
-                    "good" => good += 1,
-                    "bad" => bad += 1,
-                    _ => undecided += 1,
+                if let Some((fetched, source)) = &c.proof {
+                    if args.attach_proofs && *source != ProofSource::Note {
+                        to_attach.push((c.id.to_string(), fetched.json.clone()));
+                    }
                 }
+                let (sha, report) = (c.id.to_string(), c.report);
+                tally.add(&report.outcome);
                 let written = match args.format {
                     Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &report)),
                     Format::Human if single => {
@@ -375,6 +355,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     if let Some(code) = early {
         return Ok(code);
     }
+    let total = tally.total();
     if total == 0 {
         return Err(CliError::new(
             2,
@@ -383,7 +364,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         .hint("check the order of the range: A..B lists commits in B that are not in A"));
     }
     if args.attach_proofs {
-        let added = notes.attach(&local, &to_attach).map_err(|e| {
+        let added = prover.notes().attach(&local, &to_attach).map_err(|e| {
             CliError::new(
                 2,
                 anyhow::Error::new(e).context("attaching proofs as git notes"),
@@ -396,6 +377,11 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             crate::proofs::NOTES_REF
         ));
     }
+    let Tally {
+        good,
+        bad,
+        undecided,
+    } = tally;
     let code = if bad > 0 {
         1
     } else if undecided > 0 {

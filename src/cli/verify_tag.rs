@@ -6,6 +6,7 @@ use super::verify::{
     open_repo, policy, trust_setup_with, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
 };
 use super::{output, CliError, CliResult};
+use crate::proofs::Prover;
 use crate::verify::{self, ObjectKind};
 
 #[derive(clap::Args, Debug)]
@@ -46,21 +47,19 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
         insecure_ignore_tlog: ignore_tlog,
         insecure_ignore_sct: ignore_sct,
     };
-    let mut report = verify::verify_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
+    let checked = verify::check_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
     // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
-    if verify::needs_log_lookup(&report) {
-        if let Some(split) = crate::git::object::split_tag(&raw) {
-            if let Some(r) = super::gpg::online_proof(
-                &split.payload,
-                &split.signature,
-                &opts,
-                &config,
-                !args.offline,
-            ) {
-                report = r;
-            }
+    let report = match &checked.needs_entry {
+        Some(needs) => {
+            let local = repo.shared().to_thread_local();
+            let rekor = super::verify::rekor_access(args.offline, &config);
+            Prover::new(Some(&local), rekor)
+                .prove(&[needs], &opts)
+                .pop()
+                .map_or(checked.report, |p| p.report)
         }
-    }
+        None => checked.report,
+    };
     match args.format {
         Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
         Format::Human => {

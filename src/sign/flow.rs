@@ -249,20 +249,22 @@ pub fn sign_with(
         insecure_ignore_tlog: false,
         insecure_ignore_sct: false,
     };
-    let report = match &online {
-        Some((ids, logged)) => verify::verify_detached_with(
-            req.payload,
-            pem.as_bytes(),
-            &opts,
-            Some(ids),
-            std::slice::from_ref(&logged.entry),
-        ),
-        None => verify::verify_detached(req.payload, pem.as_bytes(), &opts),
+    let checked = verify::check_detached(req.payload, pem.as_bytes(), &opts, || {
+        online.as_ref().map(|(ids, _)| ids.clone())
+    });
+    let report = match (&online, &checked.needs_entry) {
+        (Some((_, logged)), Some(needs)) => {
+            let entry = std::slice::from_ref(&logged.entry);
+            needs
+                .complete(entry, &opts, verify::Undecided::NoTimeAnchor)
+                .0
+        }
+        _ => checked.report,
     };
     match &report.outcome {
         verify::Outcome::Good => {}
         verify::Outcome::Bad(f) => return Err(FlowError::SelfCheck(f.to_string())),
-        verify::Outcome::Undecided(why) => return Err(FlowError::SelfCheck(why.clone())),
+        verify::Outcome::Undecided(why) => return Err(FlowError::SelfCheck(why.to_string())),
     }
     let log_index = match &report.anchor {
         Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),

@@ -14,6 +14,7 @@ pub mod memo;
 pub mod online;
 pub mod policy;
 pub mod rekor_body;
+pub mod report;
 pub mod sct;
 pub mod timestamp;
 pub mod tlog;
@@ -27,16 +28,17 @@ use cert::{Cert, CertError};
 use chain::ChainError;
 use policy::{Identity, Policy, PolicyError};
 use sct::SctError;
+use std::sync::Arc;
+
+pub use report::{
+    Anchor, CertSummary, EntrySource, Outcome, RejectedEntry, Report, Tally, Undecided,
+};
 
 /// Seconds after notBefore at which an unanchored chain is checked (Go gitsign's choice).
 pub const UNANCHORED_OFFSET: i64 = 60;
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// What to check and against what.
@@ -132,93 +134,6 @@ fn timestamp_code(e: &timestamp::TimestampError) -> &'static str {
     }
 }
 
-/// Where the Rekor entry that anchors a signature was found: a policy may accept only
-/// entries the signature carries (`transparency = "embedded"` in the hook's policy).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntrySource {
-    /// In the signature (gitsign's offline Rekor mode) or in the bundle.
-    Embedded,
-    /// Outside it: a Rekor lookup of the object id (Go gitsign's online mode), or a proof kept
-    /// from one (proof cache, git notes).
-    LookedUp,
-}
-
-/// How the signing time was established.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Anchor {
-    /// A verified Rekor entry.
-    Tlog {
-        log_index: i64,
-        integrated_time: i64,
-        log_url: String,
-        source: EntrySource,
-    },
-    /// A verified RFC 3161 timestamp.
-    Timestamp { time: i64, tsa: String },
-    /// No anchor: the chain was checked at notBefore + 60 s on the caller's request.
-    Unanchored { assumed: i64 },
-}
-
-impl Anchor {
-    pub fn time(&self) -> i64 {
-        match self {
-            Anchor::Tlog {
-                integrated_time, ..
-            } => *integrated_time,
-            Anchor::Timestamp { time, .. } => *time,
-            Anchor::Unanchored { assumed } => *assumed,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Good,
-    Bad(Failure),
-    /// Everything that could be checked passed, but nothing proves when it was signed.
-    Undecided(String),
-}
-
-/// Facts about the signing certificate, for output.
-#[derive(Debug, Clone)]
-pub struct CertSummary {
-    pub sha1_fingerprint: String,
-    pub serial: String,
-    pub not_before: i64,
-    pub not_after: i64,
-    pub issuer_chain: Vec<String>,
-    /// The leaf's issuer as an RFC 4514 string, e.g. `CN=sigstore-intermediate,O=sigstore.dev`.
-    pub issuer_dn: String,
-}
-
-/// The result of verifying one signature.
-#[derive(Debug, Clone)]
-pub struct Report {
-    pub outcome: Outcome,
-    pub identity: Option<Identity>,
-    pub cert: Option<CertSummary>,
-    pub anchor: Option<Anchor>,
-    pub signing_time: Option<i64>,
-}
-
-impl Report {
-    fn bad(f: impl Into<Failure>) -> Report {
-        Report {
-            outcome: Outcome::Bad(f.into()),
-            identity: None,
-            cert: None,
-            anchor: None,
-            signing_time: None,
-        }
-    }
-
-    pub fn is_good(&self) -> bool {
-        self.outcome == Outcome::Good
-    }
-}
-
-pub const UNDECIDED_NO_TLOG: &str = "the signature carries no transparency log entry or timestamp, so nothing proves when it was made";
-
 /// Which git object a signature belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ObjectKind {
@@ -228,89 +143,159 @@ pub enum ObjectKind {
 
 /// Verify a raw git object (exact bytes from the object database).
 pub fn verify_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Options<'_>) -> Report {
-    verify_object_with(raw, kind, hash, opts, &[])
+    check_object(raw, kind, hash, opts).report
 }
 
-/// [`verify_object`] with Rekor entries found outside the signature (online-mode lookups,
-/// kept proofs), tried when the signature itself carries no time anchor ([`online`]).
-pub fn verify_object_with(
-    raw: &[u8],
-    kind: ObjectKind,
-    hash: HashKind,
-    opts: &Options<'_>,
-    logged: &[tlog::TlogEntry],
-) -> Report {
+/// The first pass over a raw git object: its report and, for an online-mode signature that
+/// lacks only a log entry, what [`NeedsEntry::complete`] needs to finish it.
+pub fn check_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Options<'_>) -> Checked {
     let split = match kind {
         ObjectKind::Commit => object::split_commit(raw, hash),
         ObjectKind::Tag => object::split_tag(raw),
     };
     let Some(split) = split else {
-        return Report::bad(Failure::Unsigned);
+        return Checked::done(Report::bad(Failure::Unsigned));
     };
-    let ids = (!logged.is_empty()).then(|| {
+    check_detached(&split.payload, &split.signature, opts, || {
         let k = match kind {
             ObjectKind::Commit => object_id::Kind::Commit,
             ObjectKind::Tag => object_id::Kind::Tag,
         };
-        object_id::stored_object_ids(raw, k, hash, &split.payload, &split.signature)
-    });
-    verify_detached_with(&split.payload, &split.signature, opts, ids.as_ref(), logged)
+        Some(object_id::stored_object_ids(
+            raw,
+            k,
+            hash,
+            &split.payload,
+            &split.signature,
+        ))
+    })
 }
 
-/// Whether the verdict is undecided only for want of a transparency log entry, so a Rekor
-/// lookup (online-mode signature) could decide it.
-pub fn needs_log_lookup(report: &Report) -> bool {
-    matches!(&report.outcome, Outcome::Undecided(why) if why.starts_with(UNDECIDED_NO_TLOG))
-}
-
-/// [`verify_detached`] with the object's ids and the Rekor entries found for them: when the
-/// signature embeds no entry and no timestamp, the first entry [`online::verify_logged_id`]
-/// accepts is the time anchor; the others are named in an undecided verdict.
-pub fn verify_detached_with(
+/// The first pass over a detached signature of a commit or tag payload; `ids` gives the ids a
+/// Rekor entry may log it under, asked for only when the signature carries no time anchor.
+pub fn check_detached(
     payload: &[u8],
     signature: &[u8],
     opts: &Options<'_>,
-    ids: Option<&object_id::ObjectIds>,
-    logged: &[tlog::TlogEntry],
-) -> Report {
+    ids: impl FnOnce() -> Option<object_id::ObjectIds>,
+) -> Checked {
     let input = match cms_input(payload, signature) {
         Ok(input) => input,
-        Err(f) => return Report::bad(f),
+        Err(f) => return Checked::done(Report::bad(f)),
     };
-    let leaf = match (&input.signer, ids) {
-        (Signer::Certificate { leaf, .. }, Some(ids))
-            if input.tlog_entries.is_empty() && input.timestamps.is_empty() =>
-        {
-            Cert::parse_shared(leaf).ok().map(|l| (l, ids))
+    let mut certs = None;
+    let report = verify_input_keeping(&input, opts, &mut certs);
+    let needs_entry = match (&report.outcome, certs) {
+        (Outcome::Undecided(Undecided::NoTimeAnchor), Some((leaf, extra))) => {
+            ids().map(|ids| NeedsEntry {
+                ids,
+                leaf,
+                extra,
+                report: report.clone(),
+            })
         }
         _ => None,
     };
-    let Some((leaf, ids)) = leaf else {
-        return verify_input(&input, opts);
-    };
-    let mut rejected = Vec::new();
-    let mut anchor = None;
-    for entry in logged {
-        match online::verify_logged_id(ids, &leaf, entry, opts.root) {
-            Ok((v, _)) => {
-                anchor = Some(Anchor::Tlog {
-                    log_index: v.log_index,
-                    integrated_time: v.integrated_time,
-                    log_url: v.log_base_url,
-                    source: EntrySource::LookedUp,
-                });
-                break;
+    Checked {
+        report,
+        needs_entry,
+    }
+}
+
+/// The first pass's answer for one object.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub report: Report,
+    /// Set when the report is undecided only for want of a log entry.
+    pub needs_entry: Option<NeedsEntry>,
+}
+
+impl Checked {
+    fn done(report: Report) -> Checked {
+        Checked {
+            report,
+            needs_entry: None,
+        }
+    }
+}
+
+/// An online-mode signature (Go gitsign's `rekorMode=online`) that passed every check but the
+/// time anchor: the signature over the content, the certificate, the chain and SCT at
+/// notBefore + 60 s and the policy are proven. What is kept here finishes it from a Rekor
+/// entry found outside the signature without splitting, parsing or verifying it again.
+#[derive(Debug, Clone)]
+pub struct NeedsEntry {
+    /// The ids a Rekor entry may log the object under.
+    pub ids: object_id::ObjectIds,
+    leaf: Arc<Cert>,
+    extra: Vec<Arc<Cert>>,
+    /// The verdict so far: undecided, [`Undecided::NoTimeAnchor`].
+    pub report: Report,
+}
+
+impl NeedsEntry {
+    /// The signing certificate as PEM (Go gitsign's Rekor lookup by key).
+    pub fn leaf_pem(&self) -> String {
+        self.leaf.to_pem()
+    }
+
+    /// The report undecided for `why` (no entry found, no lookup made).
+    pub fn undecided(&self, why: Undecided) -> Report {
+        let mut report = self.report.clone();
+        report.outcome = Outcome::Undecided(why);
+        report
+    }
+
+    /// Finish with `entries` found outside the signature (unverified: kept proofs, notes, a
+    /// Rekor answer): the first one [`online::verify_logged_id`] accepts is the time anchor,
+    /// and the time-dependent steps run at its time (certificate validity, chain, SCT).
+    /// Returns the report and the index of the anchoring entry. `None` of them verifying
+    /// leaves the report undecided, naming each rejected entry, or `none_found` when there
+    /// were none.
+    pub fn complete(
+        &self,
+        entries: &[tlog::TlogEntry],
+        opts: &Options<'_>,
+        none_found: Undecided,
+    ) -> (Report, Option<usize>) {
+        let mut rejected = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            match online::verify_logged_id(&self.ids, &self.leaf, entry, opts.root) {
+                Ok((v, _)) => {
+                    let anchor = Anchor::Tlog {
+                        log_index: v.log_index,
+                        integrated_time: v.integrated_time,
+                        log_url: v.log_base_url,
+                        source: EntrySource::LookedUp,
+                    };
+                    let mut report = self.report.clone();
+                    report.outcome = Outcome::Good;
+                    report.anchor = Some(anchor.clone());
+                    if let Err(f) = check_times(
+                        &self.leaf,
+                        &self.extra,
+                        std::slice::from_ref(&anchor),
+                        &[anchor.time()],
+                        opts,
+                        &mut report,
+                    ) {
+                        report.outcome = Outcome::Bad(f);
+                    }
+                    return (report, Some(i));
+                }
+                Err(error) => rejected.push(RejectedEntry {
+                    log_index: entry.log_index,
+                    error,
+                }),
             }
-            Err(e) => rejected.push(format!("entry {}: {e}", entry.log_index)),
         }
+        let why = if rejected.is_empty() {
+            none_found
+        } else {
+            Undecided::EntriesRejected { entries: rejected }
+        };
+        (self.undecided(why), None)
     }
-    let mut report = verify_input_with(&input, opts, anchor.as_slice());
-    if let Outcome::Undecided(why) = &mut report.outcome {
-        if !rejected.is_empty() {
-            why.push_str(&format!("; rejected {}", rejected.join("; ")));
-        }
-    }
-    report
 }
 
 /// Verify a detached signature (PEM or DER) over `payload`: CMS → [`VerificationInput`] →
@@ -453,15 +438,17 @@ pub struct VerificationInput {
 /// The core: signature → transparency log entries and timestamps (every one must verify) →
 /// certificate validity at every proven time → chain at those times → SCT → identity policy.
 pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
-    verify_input_with(input, opts, &[])
+    verify_input_keeping(input, opts, &mut None)
 }
 
-/// [`verify_input`] with time anchors established outside the input (a verified online-mode
-/// Rekor entry, [`online`]).
-pub fn verify_input_with(
+/// The leaf and the other certificates of a signature, parsed.
+type Certs = (Arc<Cert>, Vec<Arc<Cert>>);
+
+/// [`verify_input`], keeping the parsed certificates in `certs` once the signature verifies.
+fn verify_input_keeping(
     input: &VerificationInput,
     opts: &Options<'_>,
-    anchored: &[Anchor],
+    certs: &mut Option<Certs>,
 ) -> Report {
     let mut report = Report {
         outcome: Outcome::Good,
@@ -470,7 +457,7 @@ pub fn verify_input_with(
         anchor: None,
         signing_time: input.signing_time,
     };
-    if let Err(f) = verify_into(input, opts, anchored, &mut report) {
+    if let Err(f) = verify_into(input, opts, &mut report, certs) {
         report.outcome = Outcome::Bad(f);
     }
     report
@@ -479,14 +466,14 @@ pub fn verify_input_with(
 fn verify_into(
     input: &VerificationInput,
     opts: &Options<'_>,
-    anchored: &[Anchor],
     report: &mut Report,
+    certs: &mut Option<Certs>,
 ) -> Result<(), Failure> {
     // 1. The signer and its key.
     let (leaf, extra, verifier_der) = match &input.signer {
         Signer::Certificate { leaf, extra } => {
             let leaf = Cert::parse_shared(leaf).map_err(Failure::Certificate)?;
-            let extra: Vec<std::sync::Arc<Cert>> = extra
+            let extra: Vec<Arc<Cert>> = extra
                 .iter()
                 .filter_map(|d| Cert::parse_shared(d).ok())
                 .collect();
@@ -526,7 +513,7 @@ fn verify_into(
         verifier_der: &verifier_der,
         leaf_pem: leaf.as_ref().map(|l| l.to_pem()),
     };
-    let mut anchors = anchored.to_vec();
+    let mut anchors = Vec::new();
     let mut unsigned_time_logs = Vec::new();
     for entry in &input.tlog_entries {
         let body = rekor_body::body_for(entry, &expected).map_err(Failure::Tlog)?;
@@ -585,40 +572,54 @@ fn verify_into(
         false
     };
     if let Some(leaf) = &leaf {
-        for a in &anchors {
-            let t = a.time();
-            if t < leaf.not_before || t > leaf.not_after {
-                return Err(Failure::OutsideCertificateValidity {
-                    at: chain::rfc3339(t),
-                    not_before: chain::rfc3339(leaf.not_before),
-                    not_after: chain::rfc3339(leaf.not_after),
-                });
-            }
-        }
-
-        // 5. Chain, SCT, policy: a definite failure wins over "undecided".
-        let mut first_chain = None;
-        for t in &times {
-            let c = chain::verify_chain(leaf, &extra, opts.root, *t).map_err(Failure::Chain)?;
-            first_chain.get_or_insert(c);
-        }
-        if let (Some(c), Some(summary)) = (&first_chain, report.cert.as_mut()) {
-            summary.issuer_chain = c.issuers.clone();
-        }
-        if !opts.insecure_ignore_sct {
-            if let Some(c) = &first_chain {
-                sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
-            }
-        }
+        check_times(leaf, &extra, &anchors, &times, opts, report)?;
+        // 6. The identity policy: a definite failure wins over "undecided".
         let identity = Identity::from_cert(leaf);
         opts.policy.check(&identity)?;
+        *certs = Some((leaf.clone(), extra));
     }
     if undecided {
         match input.without_anchor {
             WithoutAnchor::Undecided => {
-                report.outcome = Outcome::Undecided(UNDECIDED_NO_TLOG.into())
+                report.outcome = Outcome::Undecided(Undecided::NoTimeAnchor)
             }
             WithoutAnchor::Bad => return Err(Failure::NoTimeAnchor),
+        }
+    }
+    Ok(())
+}
+
+/// Steps 4 and 5, the ones that depend on the signing time: the certificate valid at every
+/// proven time in `anchors`, the chain at every time in `times`, the SCT.
+fn check_times(
+    leaf: &Arc<Cert>,
+    extra: &[Arc<Cert>],
+    anchors: &[Anchor],
+    times: &[i64],
+    opts: &Options<'_>,
+    report: &mut Report,
+) -> Result<(), Failure> {
+    for a in anchors {
+        let t = a.time();
+        if t < leaf.not_before || t > leaf.not_after {
+            return Err(Failure::OutsideCertificateValidity {
+                at: chain::rfc3339(t),
+                not_before: chain::rfc3339(leaf.not_before),
+                not_after: chain::rfc3339(leaf.not_after),
+            });
+        }
+    }
+    let mut first_chain = None;
+    for t in times {
+        let c = chain::verify_chain(leaf, extra, opts.root, *t).map_err(Failure::Chain)?;
+        first_chain.get_or_insert(c);
+    }
+    if let (Some(c), Some(summary)) = (&first_chain, report.cert.as_mut()) {
+        summary.issuer_chain = c.issuers.clone();
+    }
+    if !opts.insecure_ignore_sct {
+        if let Some(c) = &first_chain {
+            sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
         }
     }
     Ok(())
@@ -631,10 +632,4 @@ fn unsigned_attr_values(msg: &cms::SignedMessage) -> Vec<(const_oid::ObjectIdent
         .iter()
         .filter_map(|a| a.values.first().map(|v| (a.oid, v.clone())))
         .collect()
-}
-
-/// The hashedrekord digest of a CMS signature: SHA-256 of the DER signed attributes, which is
-/// what the ECDSA signature covers and so what Rekor can check the signature against.
-pub fn rekor_digest(msg: &cms::SignedMessage) -> [u8; 32] {
-    crate::crypto::sha256(&msg.signer.signed_attrs_der)
 }

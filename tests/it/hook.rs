@@ -472,7 +472,7 @@ fn hook_refuses_online_mode_signatures_it_cannot_check_offline() {
         "an offline hook cannot prove online-mode signatures, so the push fails closed: {err}"
     );
     assert!(
-        err.contains(&format!("remote: {ONLINE_TIP} Fix newline in socket unit: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do (transparency = \"any\"")),
+        err.contains(&format!("remote: {ONLINE_TIP} Fix newline in socket unit: online-mode signature: its transparency log entry must be looked up in Rekor, which --offline does not do (transparency = \"any\"")),
         "the reason says the online check is switched off: {err}"
     );
     assert!(
@@ -931,7 +931,7 @@ fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
     );
     assert!(
         err.contains(&format!(
-            "remote: {tip} hook 1: online-mode signature: its transparency log entry must be looked up in Rekor, which gitsign hook --offline does not do (transparency = \"online\")"
+            "remote: {tip} hook 1: online-mode signature: its transparency log entry must be looked up in Rekor, which --offline does not do (transparency = \"online\")"
         )),
         "the reason says the hook is offline: {err}"
     );
@@ -960,10 +960,7 @@ fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
     }
     let (code, err) = s.push_via(stack, &["HEAD:refs/heads/main"], &[]);
     assert_ne!(code, 0, "the update hook refuses too: {err}");
-    assert!(
-        err.contains("which gitsign hook --offline does not do"),
-        "{err}"
-    );
+    assert!(err.contains("which --offline does not do"), "{err}");
     assert_eq!(rekor_requests(stack), before, "Rekor was never contacted");
     std::fs::remove_file(&update).expect("remove update hook");
 
