@@ -20,7 +20,10 @@ use crate::verify::{self, policy::Policy, Outcome};
 pub enum Mode {
     /// Sign the payload (stdin or a file): detached with `-b` (what git asks for), else an
     /// attached signature that encapsulates it, as gpg and Go gitsign do.
-    Sign { file: Option<PathBuf>, detached: bool },
+    Sign {
+        file: Option<PathBuf>,
+        detached: bool,
+    },
     /// Verify `signature` over the payload (`-` or absent = stdin): `--verify SIG DATA`.
     Verify {
         signature: PathBuf,
@@ -247,8 +250,8 @@ impl VerifyInput<'_> {
                 } else {
                     sig
                 };
-                let (content, detached) = crate::cms::attached::detach(&der)
-                    .context("reading the attached signature")?;
+                let (content, detached) =
+                    crate::cms::attached::detach(&der).context("reading the attached signature")?;
                 match content {
                     Some(content) => Ok((content, detached)),
                     None => Err(CliError::new(
@@ -736,7 +739,11 @@ mod tests {
 
     #[test]
     fn sign_without_b_is_attached() {
-        for args in [&["-sa"][..], &["--sign", "--armor"][..], &["-s", "-u", "K"][..]] {
+        for args in [
+            &["-sa"][..],
+            &["--sign", "--armor"][..],
+            &["-s", "-u", "K"][..],
+        ] {
             let a = p(args).expect("ok").expect("gpg mode");
             assert_eq!(
                 a.mode,

@@ -123,7 +123,10 @@ mod tests {
             "the content is inside the attached signature"
         );
         assert!(
-            matches!(super::super::parse_der(&attached), Err(CmsError::NotDetached)),
+            matches!(
+                super::super::parse_der(&attached),
+                Err(CmsError::NotDetached)
+            ),
             "the detached parser sees the content"
         );
         let (content, back) = detach(&attached).expect("detach");
