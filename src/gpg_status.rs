@@ -45,6 +45,19 @@ pub fn sig_created(pk_algo: u8, hash_algo: u8, unix_time: i64, fingerprint: &str
     )
 }
 
+/// `SIG_CREATED S …`: the same for a standard (attached) signature, `-s` without `-b`.
+pub fn sig_created_attached(
+    pk_algo: u8,
+    hash_algo: u8,
+    unix_time: i64,
+    fingerprint: &str,
+) -> String {
+    line(
+        "SIG_CREATED",
+        &format!("S {pk_algo} {hash_algo} 00 {unix_time} {fingerprint}"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

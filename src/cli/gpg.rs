@@ -19,13 +19,20 @@ use crate::verify::{self, policy::Policy, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
-    /// Detached-sign the payload (stdin or a file).
-    Sign { file: Option<PathBuf> },
-    /// Verify `signature` over the payload (`-` or absent = stdin).
+    /// Sign the payload (stdin or a file): detached with `-b` (what git asks for), else an
+    /// attached signature that encapsulates it, as gpg and Go gitsign do.
+    Sign {
+        file: Option<PathBuf>,
+        detached: bool,
+    },
+    /// Verify `signature` over the payload (`-` or absent = stdin): `--verify SIG DATA`.
     Verify {
         signature: PathBuf,
         payload: Option<PathBuf>,
     },
+    /// Verify an attached signature read from a file, or from stdin when `None`:
+    /// `--verify [SIG]`.
+    VerifyAttached { signature: Option<PathBuf> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,11 +42,18 @@ pub struct GpgArgs {
     /// `-u KEY`: accepted and ignored (the identity comes from OIDC).
     pub local_user: Option<String>,
     pub include_certs: Option<i32>,
+    /// `-a`/`--armor`: PEM output (git always asks for it); without it the signature is DER.
+    pub armor: bool,
 }
 
 const SUBCOMMANDS: [&str; 5] = ["verify", "verify-tag", "completion", "version", "help"];
 
 /// Recognise git's invocation. `Ok(None)` means "not gpg mode: parse as a subcommand".
+///
+/// The flags are Go gitsign's (`internal/commands/root`): `-s`/`--sign`, `-b`/`--detach-sign`
+/// (and the deprecated `--detached-sign`), `-a`/`--armor`, `-u`/`--local-user`,
+/// `-v`/`--verify`, `--status-fd`, `--include-certs`; `-t`/`--textmode` and `--keyid-format`
+/// (gpg's, which git passes for openpgp) are accepted and ignored.
 pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
     let args: Vec<String> = args
         .iter()
@@ -55,7 +69,7 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
     }) {
         return Ok(None);
     }
-    let (mut sign, mut detach, mut verify) = (false, false, false);
+    let (mut sign, mut detach, mut verify, mut armor) = (false, false, false, false);
     let mut status_fd = None;
     let mut local_user = None;
     let mut include_certs = None;
@@ -79,7 +93,8 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
             "--verify" => verify = true,
             "--sign" => sign = true,
             "--detach-sign" | "--detached-sign" => detach = true,
-            "--armor" | "--textmode" => {}
+            "--armor" => armor = true,
+            "--textmode" => {}
             "--local-user" => local_user = inline.or_else(|| it.next().cloned()),
             "--keyid-format" => {
                 if inline.is_none() {
@@ -95,7 +110,9 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
                     match c {
                         'b' => detach = true,
                         's' => sign = true,
-                        'a' | 't' => {}
+                        'a' => armor = true,
+                        'v' => verify = true,
+                        't' => {}
                         'u' => {
                             let rest: String = chars[i + 1..].iter().collect();
                             local_user = if rest.is_empty() {
@@ -112,36 +129,44 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
             _ => positional.push(arg.clone()),
         }
     }
+    let gpg = |mode| {
+        Ok(Some(GpgArgs {
+            mode,
+            status_fd,
+            local_user: local_user.clone(),
+            include_certs,
+            armor,
+        }))
+    };
     if verify {
+        // Go gitsign refuses these with --verify too.
         if sign || detach {
             return Err("--verify cannot be combined with signing options".into());
         }
+        if armor {
+            return Err("--armor cannot be combined with --verify".into());
+        }
         let mut pos = positional.into_iter();
-        let signature = pos.next().ok_or("--verify needs a signature file")?;
-        let payload = pos.next().filter(|p| p != "-").map(PathBuf::from);
-        return Ok(Some(GpgArgs {
-            mode: Mode::Verify {
-                signature: PathBuf::from(signature),
-                payload,
-            },
-            status_fd,
-            local_user,
-            include_certs,
-        }));
+        return match (pos.next(), pos.next()) {
+            (None, _) => gpg(Mode::VerifyAttached { signature: None }),
+            (Some(sig), None) => gpg(Mode::VerifyAttached {
+                signature: Some(PathBuf::from(sig)),
+            }),
+            (Some(sig), Some(data)) => gpg(Mode::Verify {
+                signature: PathBuf::from(sig),
+                payload: Some(data).filter(|p| p != "-").map(PathBuf::from),
+            }),
+        };
     }
     if sign || detach {
-        return Ok(Some(GpgArgs {
-            mode: Mode::Sign {
-                file: positional
-                    .into_iter()
-                    .next()
-                    .filter(|p| p != "-")
-                    .map(PathBuf::from),
-            },
-            status_fd,
-            local_user,
-            include_certs,
-        }));
+        return gpg(Mode::Sign {
+            file: positional
+                .into_iter()
+                .next()
+                .filter(|p| p != "-")
+                .map(PathBuf::from),
+            detached: detach,
+        });
     }
     if status_fd.is_some() {
         return Err("--status-fd given without --verify or --sign".into());
@@ -166,35 +191,125 @@ fn status_writer(fd: Option<i32>) -> Result<Box<dyn Write>, CliError> {
 
 pub fn run(args: &GpgArgs) -> CliResult {
     match &args.mode {
-        Mode::Verify { signature, payload } => run_verify(args, signature, payload.as_ref()),
-        Mode::Sign { file } => run_sign(args, file.as_ref()),
+        Mode::Verify { signature, payload } => run_verify(
+            args,
+            &VerifyInput::Detached {
+                signature,
+                payload: payload.as_ref(),
+            },
+        ),
+        Mode::VerifyAttached { signature } => {
+            run_verify(args, &VerifyInput::Attached(signature.as_ref()))
+        }
+        Mode::Sign { file, detached } => run_sign(args, file.as_ref(), *detached),
+    }
+}
+
+/// A file's bytes, or stdin's when `None`.
+fn read_input(file: Option<&PathBuf>, what: &str) -> Result<Vec<u8>, CliError> {
+    let mut bytes = Vec::new();
+    match file {
+        Some(p) => {
+            bytes = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?
+        }
+        None => {
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .with_context(|| format!("reading {what} from stdin"))?;
+        }
+    }
+    Ok(bytes)
+}
+
+/// What `--verify` was given.
+enum VerifyInput<'a> {
+    /// `--verify SIG DATA` (`DATA` `-` = stdin): git's form.
+    Detached {
+        signature: &'a PathBuf,
+        payload: Option<&'a PathBuf>,
+    },
+    /// `--verify [SIG]`: an attached signature from a file or stdin.
+    Attached(Option<&'a PathBuf>),
+}
+
+impl VerifyInput<'_> {
+    /// (payload, detached signature as stored: PEM or DER).
+    fn read(&self) -> Result<(Vec<u8>, Vec<u8>), CliError> {
+        match self {
+            VerifyInput::Detached { signature, payload } => {
+                let sig = std::fs::read(signature).with_context(|| {
+                    format!("reading the signature file '{}'", signature.display())
+                })?;
+                Ok((read_input(*payload, "the signed payload")?, sig))
+            }
+            VerifyInput::Attached(file) => {
+                let sig = read_input(*file, "the signature")?;
+                let trimmed = sig.trim_ascii_start();
+                let der = if trimmed.starts_with(b"-----BEGIN") {
+                    crate::pem::decode_one(trimmed, crate::cms::PEM_LABEL)
+                        .context("reading the signature's armor")?
+                } else {
+                    sig
+                };
+                let (content, detached) =
+                    crate::cms::attached::detach(&der).context("reading the attached signature")?;
+                match content {
+                    Some(content) => Ok((content, detached)),
+                    None => Err(CliError::new(
+                        2,
+                        anyhow::anyhow!("the signature is detached: it does not contain the signed data"),
+                    )
+                    .hint("give the signed data too: gitsign --verify SIGFILE DATAFILE (or - for stdin)")),
+                }
+            }
+        }
     }
 }
 
 /// Sign: `[GNUPG:] BEGIN_SIGNING`, the signing pipeline, then the PEM on stdout and
 /// `SIG_CREATED` on the status fd. Human text goes to stderr and to gitsign.logPath/GITSIGN_LOG.
 /// Any failure exits non-zero with nothing on stdout, so git creates no unsigned object.
-fn run_sign(args: &GpgArgs, file: Option<&PathBuf>) -> CliResult {
+fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let config = super::load_config()?;
     let mut log = SignLog::open(config.get(Key::LogPath));
     let _ = status.write_all(gpg_status::begin_signing().as_bytes());
     let _ = status.flush();
-    let result = sign_inner(&config, file, &mut log);
-    let signed = match result {
+    let result = read_input(file, "the payload to sign").and_then(|payload| {
+        let signed = sign_inner(&config, &payload, &mut log)?;
+        let der = if detached {
+            signed.der.clone()
+        } else {
+            crate::cms::attached::attach(&signed.der, &payload)
+                .context("encapsulating the payload")?
+        };
+        Ok((signed, der))
+    });
+    let (signed, der) = match result {
         Ok(s) => s,
         Err(e) => {
             log.record(&crate::ui::render_error(&e.error, e.hint.as_deref()));
             return Err(e);
         }
     };
+    // PEM with -a (git's -bsau), DER without, as Go gitsign.
+    let out = if args.armor {
+        crate::sign::armor(&der).into_bytes()
+    } else {
+        der
+    };
     let mut stdout = std::io::stdout().lock();
     stdout
-        .write_all(signed.pem.as_bytes())
+        .write_all(&out)
         .and_then(|_| stdout.flush())
         .context("writing the signature to stdout")?;
     let (pk, hash) = crate::sign::gpg_algorithms(&signed.leaf.signature_algorithm);
-    let line = gpg_status::sig_created(pk, hash, now_unix(), &signed.leaf.sha1_fingerprint());
+    let fpr = signed.leaf.sha1_fingerprint();
+    let line = if detached {
+        gpg_status::sig_created(pk, hash, now_unix(), &fpr)
+    } else {
+        gpg_status::sig_created_attached(pk, hash, now_unix(), &fpr)
+    };
     let _ = status.write_all(line.as_bytes());
     let _ = status.flush();
     Ok(ExitCode::SUCCESS)
@@ -254,20 +369,9 @@ impl SignLog {
 
 fn sign_inner(
     config: &crate::config::Config,
-    file: Option<&PathBuf>,
+    payload: &[u8],
     log: &mut SignLog,
 ) -> Result<crate::sign::flow::Signed, CliError> {
-    let mut payload = Vec::new();
-    match file {
-        Some(p) => {
-            payload = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?
-        }
-        None => {
-            std::io::stdin()
-                .read_to_end(&mut payload)
-                .context("reading the payload to sign from stdin")?;
-        }
-    }
     let root = super::load_trust(config)?;
     let secret = match config.get(Key::ClientSecretFile) {
         Some(p) => Some(zeroize::Zeroizing::new(
@@ -297,7 +401,7 @@ fn sign_inner(
         None
     };
     let request = crate::sign::flow::Request {
-        payload: &payload,
+        payload,
         fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
         rekor_url: config.get(Key::Rekor).unwrap_or_default(),
         rekor_mode: config.rekor_mode()?,
@@ -369,10 +473,10 @@ fn committer_email() -> Result<String, CliError> {
     }
 }
 
-fn run_verify(args: &GpgArgs, sig_path: &PathBuf, payload_path: Option<&PathBuf>) -> CliResult {
+fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let _ = status.write_all(gpg_status::new_sig().as_bytes());
-    let result = verify_inner(sig_path, payload_path);
+    let result = verify_inner(input);
     let report = match result {
         Ok(r) => r,
         Err(e) => {
@@ -424,23 +528,8 @@ fn run_verify(args: &GpgArgs, sig_path: &PathBuf, payload_path: Option<&PathBuf>
     Ok(ExitCode::from(code))
 }
 
-fn verify_inner(
-    sig_path: &PathBuf,
-    payload_path: Option<&PathBuf>,
-) -> Result<verify::Report, CliError> {
-    let signature = std::fs::read(sig_path)
-        .with_context(|| format!("reading the signature file '{}'", sig_path.display()))?;
-    let mut payload = Vec::new();
-    match payload_path {
-        Some(p) => {
-            payload = std::fs::read(p).with_context(|| format!("reading '{}'", p.display()))?;
-        }
-        None => {
-            std::io::stdin()
-                .read_to_end(&mut payload)
-                .context("reading the signed payload from stdin")?;
-        }
-    }
+fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
+    let (payload, signature) = input.read()?;
     let config = super::load_config()?;
     let root = super::load_trust(&config)?;
     let policy = Policy::default();
@@ -485,7 +574,14 @@ mod tests {
         let a = p(&["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
             .expect("ok")
             .expect("gpg mode");
-        assert_eq!(a.mode, Mode::Sign { file: None });
+        assert_eq!(
+            a.mode,
+            Mode::Sign {
+                file: None,
+                detached: true
+            }
+        );
+        assert!(a.armor, "-bsau asks for armor");
         assert_eq!(a.status_fd, Some(2));
         assert_eq!(
             a.local_user.as_deref(),
@@ -500,9 +596,11 @@ mod tests {
         assert_eq!(
             long.mode,
             Mode::Sign {
-                file: Some("file.txt".into())
+                file: Some("file.txt".into()),
+                detached: true
             }
         );
+        assert!(!long.armor, "no -a: DER");
         assert_eq!(long.include_certs, Some(-1));
     }
 
@@ -547,11 +645,88 @@ mod tests {
             p(&["--status-fd=x", "--verify", "s"]).is_err(),
             "a non-numeric fd is an error"
         );
-        assert!(p(&["--verify"]).is_err(), "--verify needs a file");
         assert!(p(&["-bsz"]).is_err(), "unknown short flags are refused");
         assert!(
             p(&["--status-fd=2"]).is_err(),
             "a status fd alone is not an operation"
         );
+    }
+
+    #[test]
+    fn armor_is_only_set_by_a() {
+        for (args, armor) in [
+            (&["-bsau", "K"][..], true),
+            (&["-bsu", "K"][..], false),
+            (&["--detach-sign", "--armor"][..], true),
+            (&["-b", "-s", "-a"][..], true),
+            (&["-bs"][..], false),
+        ] {
+            let a = p(args).expect("ok").expect("gpg mode");
+            assert_eq!(a.armor, armor, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn sign_without_b_is_attached() {
+        for args in [
+            &["-sa"][..],
+            &["--sign", "--armor"][..],
+            &["-s", "-u", "K"][..],
+        ] {
+            let a = p(args).expect("ok").expect("gpg mode");
+            assert_eq!(
+                a.mode,
+                Mode::Sign {
+                    file: None,
+                    detached: false
+                },
+                "{args:?}"
+            );
+        }
+        let a = p(&["-b"]).expect("ok").expect("gpg mode");
+        assert_eq!(
+            a.mode,
+            Mode::Sign {
+                file: None,
+                detached: true
+            },
+            "-b alone signs detached, as Go gitsign"
+        );
+    }
+
+    #[test]
+    fn verify_takes_zero_one_or_two_arguments_and_v_is_verify() {
+        let mode = |args: &[&str]| p(args).expect("ok").expect("gpg mode").mode;
+        assert_eq!(
+            mode(&["--verify"]),
+            Mode::VerifyAttached { signature: None }
+        );
+        assert_eq!(
+            mode(&["--status-fd=1", "-v"]),
+            Mode::VerifyAttached { signature: None }
+        );
+        assert_eq!(
+            mode(&["-v", "sig.pem"]),
+            Mode::VerifyAttached {
+                signature: Some("sig.pem".into())
+            }
+        );
+        assert_eq!(
+            mode(&["-v", "sig", "-"]),
+            Mode::Verify {
+                signature: "sig".into(),
+                payload: None
+            }
+        );
+        assert_eq!(
+            mode(&["--verify", "sig", "data"]),
+            Mode::Verify {
+                signature: "sig".into(),
+                payload: Some("data".into())
+            }
+        );
+        assert!(p(&["-v", "-a", "sig"]).is_err(), "armor with verify");
+        assert!(p(&["-vb", "sig", "-"]).is_err(), "detach with verify");
+        assert!(p(&["--verify", "--sign", "s"]).is_err(), "sign with verify");
     }
 }

@@ -5,6 +5,7 @@
 //! attributes as the signer wrote them (RFC 5652 §5.4), so we hash the original encoding with
 //! its `[0]` tag replaced by SET, never a re-encoding.
 
+pub mod attached;
 pub mod der_walk;
 
 use const_oid::ObjectIdentifier;

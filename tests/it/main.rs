@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod fixtures;
 mod gitconfig;
+mod go_interop;
 mod hook;
 mod interop;
 mod man;
