@@ -1,22 +1,23 @@
-//! Single-core ECDSA P-256/SHA-256 verify throughput of the signature backends gitsign's
-//! `src/crypto.rs` could sit on: ring (the one it uses), aws-lc-rs and RustCrypto `p256`.
-//! Run through `scripts/bench-ecdsa`, which adds `openssl speed` as the reference and prints
-//! each rate's ratio to it.
+//! Single-core ECDSA verify throughput of the signature backends gitsign's `src/crypto.rs`
+//! could sit on — ring, aws-lc-rs and RustCrypto (`p256` / `p384`) — for the two shapes a
+//! public-good signature holds: P-256/SHA-256 (CMS signer, SCT, Rekor SET and checkpoint) and
+//! P-384/SHA-384 (Fulcio's intermediate signing every leaf). Run through `scripts/bench-ecdsa`,
+//! which adds `openssl speed` as the reference and prints each rate's ratio to it.
 //!
-//! Workload: 64 distinct keys, each signing one message whose length steps evenly from 100 to
+//! Workload, per curve: 64 distinct keys, each signing one message whose length steps evenly from 100 to
 //! 1,500 bytes (the inputs gitsign verifies: CMS signed attributes, certificate TBS, SCT and
 //! SET inputs, checkpoints), keys as uncompressed points (RFC 5480 §2.2) and signatures as
 //! DER ECDSA-Sig-Value (RFC 3279 §2.2.3), as X.509 and CMS carry them. Each verify starts from bytes, as `PublicKey::verify` does:
-//! parse the uncompressed point, parse the DER signature, SHA-256 the message, verify. Every
+//! parse the uncompressed point, parse the DER signature, hash the message (SHA-256 or SHA-384), verify. Every
 //! backend first checks all 64 signatures and rejects a tampered message, so a rate is never
 //! that of an error path.
 //!
 //! Rates are per second of this thread's CPU time, the divisor `openssl speed` uses too, so
 //! other work on a shared machine slows a run down without lowering its numbers much.
 //!
-//! Usage: `ecdsa-backends [SECONDS]` (default 2 of CPU time per backend). Output: one
-//! `backend<TAB>verifies per CPU second<TAB>share of wall time on a core` line per backend,
-//! `backend<TAB>-` when it was not compiled in (aws-lc-rs is behind the `aws-lc` feature
+//! Usage: `ecdsa-backends [SECONDS]` (default 2 of CPU time per backend and curve). Output: one
+//! `curve<TAB>backend<TAB>verifies per CPU second<TAB>share of wall time on a core` line per
+//! backend and curve (`p256`, `p384`), `curve<TAB>backend<TAB>-` when it was not compiled in (aws-lc-rs is behind the `aws-lc` feature
 //! because its C build may be unavailable).
 
 use std::hint::black_box;
@@ -24,7 +25,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use ring::signature::{
+    EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
+    ECDSA_P384_SHA384_ASN1_SIGNING,
+};
 
 const KEYS: usize = 64;
 const MIN_LEN: usize = 100;
@@ -46,22 +50,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let cases = match make_cases() {
-        Ok(cases) => cases,
-        Err(e) => {
-            eprintln!("ecdsa-backends: error: generating keys and signatures: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let time = Duration::from_secs_f64(seconds);
     let mut failed = false;
-    for (name, verify) in backends() {
-        match verify.map(|f| measure(&cases, time, f)) {
-            None => println!("{name}\t-"),
-            Some(Ok((rate, on_cpu))) => println!("{name}\t{rate:.0}\t{on_cpu:.2}"),
-            Some(Err(e)) => {
-                eprintln!("ecdsa-backends: error: {name}: {e}");
-                failed = true;
+    for (curve, signing, backends) in curves() {
+        let cases = match make_cases(signing) {
+            Ok(cases) => cases,
+            Err(e) => {
+                eprintln!("ecdsa-backends: error: generating {curve} keys and signatures: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        for (name, verify) in backends {
+            match verify.map(|f| measure(&cases, time, f)) {
+                None => println!("{curve}\t{name}\t-"),
+                Some(Ok((rate, on_cpu))) => println!("{curve}\t{name}\t{rate:.0}\t{on_cpu:.2}"),
+                Some(Err(e)) => {
+                    eprintln!("ecdsa-backends: error: {curve} {name}: {e}");
+                    failed = true;
+                }
             }
         }
     }
@@ -74,24 +80,49 @@ fn main() -> ExitCode {
 
 type Verify = fn(&Case) -> bool;
 
-/// The backends in output order; `None` for one left out of this build.
-fn backends() -> [(&'static str, Option<Verify>); 3] {
+type Backends = [(&'static str, Option<Verify>); 3];
+
+/// The curves, each with the algorithm that signs its cases and its backends in output order
+/// (`None` for one left out of this build). The RustCrypto crate is named after its curve.
+fn curves() -> [(&'static str, &'static EcdsaSigningAlgorithm, Backends); 2] {
     [
-        ("ring", Some(verify_ring)),
-        ("aws-lc-rs", aws_lc()),
-        ("p256", Some(verify_p256)),
+        (
+            "p256",
+            &ECDSA_P256_SHA256_ASN1_SIGNING,
+            [
+                ("ring", Some(verify_ring_p256)),
+                ("aws-lc-rs", aws_lc_p256()),
+                ("p256", Some(verify_p256)),
+            ],
+        ),
+        (
+            "p384",
+            &ECDSA_P384_SHA384_ASN1_SIGNING,
+            [
+                ("ring", Some(verify_ring_p384)),
+                ("aws-lc-rs", aws_lc_p384()),
+                ("p384", Some(verify_p384)),
+            ],
+        ),
     ]
 }
 
-fn verify_ring(c: &Case) -> bool {
+fn verify_ring_p256(c: &Case) -> bool {
     use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
     UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &c.key)
         .verify(&c.msg, &c.sig)
         .is_ok()
 }
 
+fn verify_ring_p384(c: &Case) -> bool {
+    use ring::signature::{UnparsedPublicKey, ECDSA_P384_SHA384_ASN1};
+    UnparsedPublicKey::new(&ECDSA_P384_SHA384_ASN1, &c.key)
+        .verify(&c.msg, &c.sig)
+        .is_ok()
+}
+
 #[cfg(feature = "aws-lc")]
-fn aws_lc() -> Option<Verify> {
+fn aws_lc_p256() -> Option<Verify> {
     fn verify(c: &Case) -> bool {
         use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1};
         UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &c.key)
@@ -101,8 +132,24 @@ fn aws_lc() -> Option<Verify> {
     Some(verify)
 }
 
+#[cfg(feature = "aws-lc")]
+fn aws_lc_p384() -> Option<Verify> {
+    fn verify(c: &Case) -> bool {
+        use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P384_SHA384_ASN1};
+        UnparsedPublicKey::new(&ECDSA_P384_SHA384_ASN1, &c.key)
+            .verify(&c.msg, &c.sig)
+            .is_ok()
+    }
+    Some(verify)
+}
+
 #[cfg(not(feature = "aws-lc"))]
-fn aws_lc() -> Option<Verify> {
+fn aws_lc_p256() -> Option<Verify> {
+    None
+}
+
+#[cfg(not(feature = "aws-lc"))]
+fn aws_lc_p384() -> Option<Verify> {
     None
 }
 
@@ -117,10 +164,20 @@ fn verify_p256(c: &Case) -> bool {
     key.verify(&c.msg, &sig).is_ok()
 }
 
+fn verify_p384(c: &Case) -> bool {
+    use p384::ecdsa::{signature::Verifier, Signature, VerifyingKey};
+    let (Ok(key), Ok(sig)) = (
+        VerifyingKey::from_sec1_bytes(&c.key),
+        Signature::from_der(&c.sig),
+    ) else {
+        return false;
+    };
+    key.verify(&c.msg, &sig).is_ok()
+}
+
 /// 64 fresh key pairs, each signing one random message; lengths step from 100 to 1,500 bytes.
-fn make_cases() -> Result<Vec<Case>, String> {
+fn make_cases(alg: &'static EcdsaSigningAlgorithm) -> Result<Vec<Case>, String> {
     let rng = SystemRandom::new();
-    let alg = &ECDSA_P256_SHA256_ASN1_SIGNING;
     (0..KEYS)
         .map(|i| {
             let pkcs8 = EcdsaKeyPair::generate_pkcs8(alg, &rng).map_err(|e| e.to_string())?;

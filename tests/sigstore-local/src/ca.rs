@@ -8,7 +8,10 @@
 //! the CT key signs `precert_entry(issuer_key_hash, tbs-without-poison)`, and the final
 //! certificate is the same TBS plus the SCT list extension appended last, so a verifier that
 //! strips that extension (as RFC 6962 §3.3 says) gets back exactly the signed bytes.
-//! All keys are ECDSA P-256 and every certificate is signed with ecdsa-with-SHA256.
+//! Key shapes ([`KeyShape`]): by default the root and intermediate are P-384 and sign with
+//! ecdsa-with-SHA384, as public-good Fulcio's do, while leaves hold the client's P-256 key and
+//! the CT log key is P-256; the `p256` shape makes every key P-256 and every signature
+//! ecdsa-with-SHA256.
 
 use std::fs;
 use std::path::Path;
@@ -30,10 +33,10 @@ use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 use x509_cert::{Certificate, TbsCertificate, Version};
 
-use crate::keys::{self, KeyPair};
+use crate::keys::{self, CaKey, KeyPair, KeyShape};
 use crate::Error;
 
-pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+pub use crate::keys::{ECDSA_WITH_SHA256, ECDSA_WITH_SHA384};
 pub const EKU_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
 pub const EKU_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 /// RFC 6962 §3.1 precertificate poison.
@@ -86,7 +89,7 @@ pub struct IssuedLeaf {
 pub struct Ca {
     pub root_der: Vec<u8>,
     pub intermediate_der: Vec<u8>,
-    intermediate_key: KeyPair,
+    intermediate_key: CaKey,
     intermediate_name: Name,
     intermediate_ski: Vec<u8>,
     pub ct_key: KeyPair,
@@ -145,22 +148,63 @@ pub fn ecdsa_sha256() -> AlgorithmIdentifierOwned {
     }
 }
 
-/// Sign a TBSCertificate and assemble the certificate.
-pub fn sign_tbs(tbs: TbsCertificate, key: &KeyPair) -> Result<Certificate, Error> {
+/// A key that signs certificates: the CA keys of either curve, and the P-256 [`KeyPair`]s.
+pub trait CertSigner {
+    fn spki_der(&self) -> &[u8];
+    /// ecdsa-with-SHA256 or ecdsa-with-SHA384.
+    fn signature_oid(&self) -> ObjectIdentifier;
+    fn sign_der(&self, msg: &[u8]) -> Vec<u8>;
+}
+
+impl CertSigner for KeyPair {
+    fn spki_der(&self) -> &[u8] {
+        KeyPair::spki_der(self)
+    }
+    fn signature_oid(&self) -> ObjectIdentifier {
+        ECDSA_WITH_SHA256
+    }
+    fn sign_der(&self, msg: &[u8]) -> Vec<u8> {
+        KeyPair::sign_der(self, msg)
+    }
+}
+
+impl CertSigner for CaKey {
+    fn spki_der(&self) -> &[u8] {
+        CaKey::spki_der(self)
+    }
+    fn signature_oid(&self) -> ObjectIdentifier {
+        CaKey::signature_oid(self)
+    }
+    fn sign_der(&self, msg: &[u8]) -> Vec<u8> {
+        CaKey::sign_der(self, msg)
+    }
+}
+
+/// Sign a TBSCertificate and assemble the certificate; its `signature` field is set to the
+/// key's algorithm first, so the two algorithm identifiers always agree (RFC 5280 §4.1.1.2).
+pub fn sign_tbs<K: CertSigner + ?Sized>(
+    mut tbs: TbsCertificate,
+    key: &K,
+) -> Result<Certificate, Error> {
+    let alg = AlgorithmIdentifierOwned {
+        oid: key.signature_oid(),
+        parameters: None,
+    };
+    tbs.signature = alg.clone();
     let tbs_der = tbs.to_der().map_err(Error::der)?;
     let sig = key.sign_der(&tbs_der);
     Ok(Certificate {
         tbs_certificate: tbs,
-        signature_algorithm: ecdsa_sha256(),
+        signature_algorithm: alg,
         signature: der::asn1::BitString::from_bytes(&sig).map_err(Error::der)?,
     })
 }
 
 /// A CA certificate (root when `issuer` is None).
-pub fn ca_cert(
+pub fn ca_cert<K: CertSigner + ?Sized>(
     subject: &Name,
-    key: &KeyPair,
-    issuer: Option<(&Name, &KeyPair)>,
+    key: &K,
+    issuer: Option<(&Name, &K)>,
     path_len: u8,
     eku: Option<ObjectIdentifier>,
     not_before: Duration,
@@ -249,9 +293,13 @@ pub fn not_before(cert_der: &[u8]) -> Result<Duration, Error> {
 }
 
 impl Ca {
-    pub fn load_or_create(keys_dir: &Path, certs_dir: &Path) -> Result<Self, Error> {
-        let root_key = KeyPair::load_or_create(keys_dir, "fulcio-root")?;
-        let intermediate_key = KeyPair::load_or_create(keys_dir, "fulcio-intermediate")?;
+    pub fn load_or_create(
+        keys_dir: &Path,
+        certs_dir: &Path,
+        shape: KeyShape,
+    ) -> Result<Self, Error> {
+        let root_key = CaKey::load_or_create(keys_dir, "fulcio-root", shape)?;
+        let intermediate_key = CaKey::load_or_create(keys_dir, "fulcio-intermediate", shape)?;
         let ct_key = KeyPair::load_or_create(keys_dir, "ctlog")?;
         let root_name = name("CN=sigstore-local,O=sigstore.local")?;
         let intermediate_name = name("CN=sigstore-local-intermediate,O=sigstore.local")?;
@@ -350,7 +398,11 @@ impl Ca {
         let mut tbs = TbsCertificate {
             version: Version::V3,
             serial_number: random_serial()?,
-            signature: ecdsa_sha256(),
+            // The same identifier sign_tbs sets: the SCT signs these very TBS bytes.
+            signature: AlgorithmIdentifierOwned {
+                oid: self.intermediate_key.signature_oid(),
+                parameters: None,
+            },
             issuer: self.intermediate_name.clone(),
             validity,
             subject,
@@ -446,9 +498,83 @@ mod tests {
     use super::*;
 
     fn ca() -> (tempfile::TempDir, Ca) {
+        ca_of(KeyShape::PublicGood)
+    }
+
+    fn ca_of(shape: KeyShape) -> (tempfile::TempDir, Ca) {
         let dir = tempfile::tempdir().unwrap();
-        let ca = Ca::load_or_create(dir.path(), dir.path()).unwrap();
+        let ca = Ca::load_or_create(dir.path(), dir.path(), shape).unwrap();
         (dir, ca)
+    }
+
+    /// (signature algorithm, named curve of the key) of a certificate, read with openssl-free
+    /// DER access: the outer signatureAlgorithm and the SPKI parameters.
+    fn shape_of(der: &[u8]) -> (ObjectIdentifier, Option<ObjectIdentifier>) {
+        let c = Certificate::from_der(der).unwrap();
+        assert_eq!(
+            c.signature_algorithm, c.tbs_certificate.signature,
+            "inner and outer signature algorithms must agree"
+        );
+        let curve = c
+            .tbs_certificate
+            .subject_public_key_info
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+        (c.signature_algorithm.oid, curve)
+    }
+
+    const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    const P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+
+    #[test]
+    fn public_good_shape_is_p384_with_sha384_and_p256_shape_is_p256_throughout() {
+        let leaf_key = KeyPair::generate();
+        let spec = LeafSpec {
+            san: San::Email("dev@example.com".into()),
+            issuer: "http://issuer".into(),
+            extra: vec![],
+        };
+        for (shape, sig, ca_curve) in [
+            (KeyShape::PublicGood, ECDSA_WITH_SHA384, P384),
+            (KeyShape::P256, ECDSA_WITH_SHA256, P256),
+        ] {
+            let (_d, ca) = ca_of(shape);
+            assert_eq!(shape_of(&ca.root_der), (sig, Some(ca_curve)), "{shape:?} root");
+            assert_eq!(
+                shape_of(&ca.intermediate_der),
+                (sig, Some(ca_curve)),
+                "{shape:?} intermediate"
+            );
+            let leaf = ca.issue(leaf_key.spki_der(), &spec).unwrap();
+            assert_eq!(
+                shape_of(&leaf.der),
+                (sig, Some(P256)),
+                "{shape:?} leaf: the client's P-256 key, signed by the intermediate"
+            );
+            assert_eq!(ca.ct_key.spki_der().len(), 91, "the CT key is P-256 in every shape");
+            let cert = Certificate::from_der(&leaf.der).unwrap();
+            let tbs = cert.tbs_certificate.to_der().unwrap();
+            assert!(
+                keys::verify_ca_der(
+                    ca.intermediate_key.spki_der(),
+                    &tbs,
+                    cert.signature.raw_bytes()
+                ),
+                "{shape:?}: the intermediate must sign the leaf"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_key_of_the_other_shape_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        Ca::load_or_create(dir.path(), dir.path(), KeyShape::P256).unwrap();
+        let err = Ca::load_or_create(dir.path(), dir.path(), KeyShape::PublicGood)
+            .err()
+            .expect("a P-256 state directory must not serve the public-good shape");
+        assert!(err.to_string().contains("P-256 key"), "{err}");
     }
 
     /// Parse the embedded SCT back out of a leaf, strip the SCT extension from the TBS as a
@@ -560,7 +686,7 @@ mod tests {
         let inter_tbs = inter.tbs_certificate.to_der().unwrap();
         let root = Certificate::from_der(&ca.root_der).unwrap();
         assert!(
-            keys::verify_der(
+            keys::verify_ca_der(
                 root.tbs_certificate
                     .subject_public_key_info
                     .to_der()
@@ -576,8 +702,8 @@ mod tests {
     #[test]
     fn ca_persists_across_loads() {
         let dir = tempfile::tempdir().unwrap();
-        let a = Ca::load_or_create(dir.path(), dir.path()).unwrap();
-        let b = Ca::load_or_create(dir.path(), dir.path()).unwrap();
+        let a = Ca::load_or_create(dir.path(), dir.path(), KeyShape::PublicGood).unwrap();
+        let b = Ca::load_or_create(dir.path(), dir.path(), KeyShape::PublicGood).unwrap();
         assert_eq!(a.root_der, b.root_der, "a reloaded CA must keep its root");
         assert_eq!(
             a.ct_key.key_id(),

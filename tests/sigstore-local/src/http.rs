@@ -266,7 +266,11 @@ impl Shared {
         for d in [&keys_dir, &certs_dir] {
             std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
         }
-        let ca = Ca::load_or_create(&keys_dir, &certs_dir)?;
+        let shape = match options.key_shape {
+            Some(shape) => shape,
+            None => crate::KeyShape::from_env()?,
+        };
+        let ca = Ca::load_or_create(&keys_dir, &certs_dir, shape)?;
         let oidc = oidc::Issuer::load(options, base_url, &keys_dir)?;
         let rekor = rekor::Log::open(&options.state_dir.join("rekor"), &keys_dir)?;
         let tsa = tsa::Tsa::load_or_create(&keys_dir, &certs_dir)?;

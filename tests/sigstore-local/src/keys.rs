@@ -1,7 +1,9 @@
-//! The stack's signing keys: one ECDSA P-256 key per role (OIDC issuer, Fulcio root and
-//! intermediate, CT log, Rekor, TSA root and signer), created on first start and kept as PKCS#8
-//! PEM under `<state-dir>/keys/` so a restarted stack keeps its trust root. Also the small
-//! encoding helpers every service shares (key ids, base64, hex, times).
+//! The stack's signing keys: one ECDSA key per role (OIDC issuer, Fulcio root and intermediate,
+//! CT log, Rekor, TSA root and signer), created on first start and kept as PKCS#8 PEM under
+//! `<state-dir>/keys/` so a restarted stack keeps its trust root. Every key is P-256 except the
+//! Fulcio root and intermediate, which are P-384 signing with SHA-384 in the public-good
+//! [`KeyShape`] (the default), as public-good Fulcio's are. Also the small encoding helpers
+//! every service shares (key ids, base64, hex, times).
 
 use std::fs;
 use std::io::Write;
@@ -99,6 +101,176 @@ impl KeyPair {
     pub fn sign_raw(&self, msg: &[u8]) -> Vec<u8> {
         let sig: Signature = self.signing.sign(msg);
         sig.to_bytes().to_vec()
+    }
+}
+
+/// The curves of the Fulcio CA keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyShape {
+    /// As public-good Sigstore: Fulcio root and intermediate P-384, every certificate they
+    /// sign ecdsa-with-SHA384; CT log, Rekor and the rest P-256.
+    PublicGood,
+    /// Every key P-256, every certificate ecdsa-with-SHA256.
+    P256,
+}
+
+impl KeyShape {
+    /// The variable that picks the shape when the options do not: `public-good` or `p256`.
+    pub const ENV: &'static str = "SIGSTORE_LOCAL_KEY_SHAPE";
+
+    pub fn parse(s: &str) -> Option<KeyShape> {
+        match s {
+            "public-good" => Some(KeyShape::PublicGood),
+            "p256" => Some(KeyShape::P256),
+            _ => None,
+        }
+    }
+
+    /// The shape `SIGSTORE_LOCAL_KEY_SHAPE` names; public-good when unset, an error when it
+    /// names none.
+    pub fn from_env() -> Result<KeyShape, Error> {
+        match std::env::var(Self::ENV) {
+            Err(std::env::VarError::NotPresent) => Ok(KeyShape::PublicGood),
+            Ok(v) => Self::parse(&v).ok_or_else(|| {
+                Error::State(format!(
+                    "{}='{v}' names no key shape (public-good or p256)",
+                    Self::ENV
+                ))
+            }),
+            Err(e) => Err(Error::State(format!("{}: {e}", Self::ENV))),
+        }
+    }
+}
+
+/// A certificate authority's key: P-256 signing with SHA-256, or P-384 with SHA-384.
+#[derive(Clone)]
+pub enum CaKey {
+    P256(KeyPair),
+    P384 {
+        signing: p384::ecdsa::SigningKey,
+        spki_der: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for CaKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print private key material.
+        f.debug_struct("CaKey")
+            .field("curve", &self.curve())
+            .field("key_id", &hex(&Sha256::digest(self.spki_der())))
+            .finish()
+    }
+}
+
+/// ecdsa-with-SHA256 (RFC 5758 §3.2).
+pub const ECDSA_WITH_SHA256: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+/// ecdsa-with-SHA384 (RFC 5758 §3.2).
+pub const ECDSA_WITH_SHA384: spki::ObjectIdentifier =
+    spki::ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+
+impl CaKey {
+    pub fn generate(shape: KeyShape) -> Self {
+        match shape {
+            KeyShape::P256 => CaKey::P256(KeyPair::generate()),
+            KeyShape::PublicGood => {
+                Self::from_p384(p384::ecdsa::SigningKey::random(&mut OsRng))
+            }
+        }
+    }
+
+    fn from_p384(signing: p384::ecdsa::SigningKey) -> Self {
+        let spki_der = signing
+            .verifying_key()
+            .to_public_key_der()
+            .map(|d| d.as_bytes().to_vec())
+            .unwrap_or_default();
+        CaKey::P384 { signing, spki_der }
+    }
+
+    /// Load `<dir>/<name>.pem` (either curve), or create one of `shape` and persist it. A kept
+    /// key of the other shape is an error: its certificates and trust root were made with it.
+    pub fn load_or_create(dir: &Path, name: &str, shape: KeyShape) -> Result<Self, Error> {
+        let path = dir.join(format!("{name}.pem"));
+        if path.exists() {
+            let pem = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+            let key = match p384::ecdsa::SigningKey::from_pkcs8_pem(&pem) {
+                Ok(k) => Self::from_p384(k),
+                Err(_) => CaKey::P256(KeyPair::from_signing(
+                    SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+                        Error::State(format!("cannot parse key {}: {e}", path.display()))
+                    })?,
+                )),
+            };
+            if key.shape() != shape {
+                return Err(Error::State(format!(
+                    "{} is a {} key but the {shape:?} key shape was asked for; use a new state directory",
+                    path.display(),
+                    key.curve()
+                )));
+            }
+            return Ok(key);
+        }
+        let key = Self::generate(shape);
+        let pem = match &key {
+            CaKey::P256(k) => k.signing.to_pkcs8_pem(LineEnding::LF),
+            CaKey::P384 { signing, .. } => signing.to_pkcs8_pem(LineEnding::LF),
+        }
+        .map_err(|e| Error::State(format!("cannot encode key {name}: {e}")))?;
+        write_private(&path, pem.as_bytes())?;
+        Ok(key)
+    }
+
+    fn shape(&self) -> KeyShape {
+        match self {
+            CaKey::P256(_) => KeyShape::P256,
+            CaKey::P384 { .. } => KeyShape::PublicGood,
+        }
+    }
+
+    pub fn curve(&self) -> &'static str {
+        match self {
+            CaKey::P256(_) => "P-256",
+            CaKey::P384 { .. } => "P-384",
+        }
+    }
+
+    /// DER SubjectPublicKeyInfo.
+    pub fn spki_der(&self) -> &[u8] {
+        match self {
+            CaKey::P256(k) => k.spki_der(),
+            CaKey::P384 { spki_der, .. } => spki_der,
+        }
+    }
+
+    /// The signature algorithm of what this key signs: ecdsa-with-SHA256 or -SHA384.
+    pub fn signature_oid(&self) -> spki::ObjectIdentifier {
+        match self {
+            CaKey::P256(_) => ECDSA_WITH_SHA256,
+            CaKey::P384 { .. } => ECDSA_WITH_SHA384,
+        }
+    }
+
+    /// ECDSA over `msg` with this key's digest, ASN.1 DER encoded.
+    pub fn sign_der(&self, msg: &[u8]) -> Vec<u8> {
+        match self {
+            CaKey::P256(k) => k.sign_der(msg),
+            CaKey::P384 { signing, .. } => {
+                let sig: p384::ecdsa::DerSignature = signing.sign(msg);
+                sig.as_bytes().to_vec()
+            }
+        }
+    }
+}
+
+/// Verify an ASN.1 DER ECDSA signature by a CA key of either curve (SHA-256 with P-256,
+/// SHA-384 with P-384).
+pub fn verify_ca_der(spki_der: &[u8], msg: &[u8], sig_der: &[u8]) -> bool {
+    use p384::pkcs8::DecodePublicKey;
+    match p384::ecdsa::VerifyingKey::from_public_key_der(spki_der) {
+        Ok(key) => p384::ecdsa::Signature::from_der(sig_der)
+            .is_ok_and(|sig| key.verify(msg, &sig).is_ok()),
+        Err(_) => verify_der(spki_der, msg, sig_der),
     }
 }
 

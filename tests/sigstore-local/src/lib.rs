@@ -41,6 +41,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use http::{Faults, Service};
+pub use keys::KeyShape;
 
 /// Why the stack could not start or a state file could not be used.
 #[derive(Debug)]
@@ -109,6 +110,9 @@ pub struct Options {
     pub device_code_ttl: Duration,
     /// The bearer token the GitHub Actions–style endpoint requires.
     pub actions_request_token: String,
+    /// Curves of the Fulcio CA keys. `None` (the default) takes [`KeyShape::ENV`]
+    /// (`SIGSTORE_LOCAL_KEY_SHAPE=p256` or `public-good`), public-good's P-384 when unset.
+    pub key_shape: Option<KeyShape>,
 }
 
 impl Options {
@@ -121,6 +125,7 @@ impl Options {
             device_interval: Duration::from_secs(1),
             device_code_ttl: Duration::from_secs(300),
             actions_request_token: "sigstore-local-actions-request-token".to_string(),
+            key_shape: None,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! `sigstore-local`: run the local Sigstore stack until SIGTERM/SIGINT.
 //!
 //! Contract (scripts and the README demo rely on it): `--state-dir DIR` (required, reused
-//! across restarts), `--port N` (default 0), `--identity EMAIL` (default dev@example.com).
+//! across restarts), `--port N` (default 0), `--identity EMAIL` (default dev@example.com),
+//! `--key-shape public-good|p256` (the Fulcio CA's curves; default `SIGSTORE_LOCAL_KEY_SHAPE`,
+//! else public-good: a P-384 root and intermediate signing with SHA-384).
 //! Once listening it writes DIR/trusted_root.json and DIR/env and prints `ready` on stdout.
 //! Faults are switched at runtime through `POST /admin/faults`.
 
@@ -9,14 +11,16 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
-use sigstore_local::{Options, Stack};
+use sigstore_local::{KeyShape, Options, Stack};
 
-const USAGE: &str = "usage: sigstore-local --state-dir DIR [--port N] [--identity EMAIL]";
+const USAGE: &str =
+    "usage: sigstore-local --state-dir DIR [--port N] [--identity EMAIL] [--key-shape public-good|p256]";
 
 fn parse(args: &[String]) -> Result<Options, String> {
     let mut state_dir = None;
     let mut port = 0u16;
     let mut identity = None;
+    let mut key_shape = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (flag, inline) = match a.split_once('=') {
@@ -38,12 +42,19 @@ fn parse(args: &[String]) -> Result<Options, String> {
                     .map_err(|_| format!("invalid value '{v}' for --port"))?;
             }
             "--identity" => identity = Some(value()?),
+            "--key-shape" => {
+                let v = value()?;
+                key_shape = Some(KeyShape::parse(&v).ok_or(format!(
+                    "invalid value '{v}' for --key-shape (public-good or p256)"
+                ))?);
+            }
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unexpected argument '{other}'")),
         }
     }
     let mut o = Options::new(state_dir.ok_or("--state-dir is required")?);
     o.port = port;
+    o.key_shape = key_shape;
     if let Some(i) = identity {
         o.identity = i;
     }
@@ -119,6 +130,13 @@ mod tests {
         );
         assert_eq!(o.port, 8080, "port must be taken");
         assert_eq!(o.identity, "a@b.c", "identity must be taken");
+        assert_eq!(o.key_shape, None, "the key shape defaults to the environment's");
+        let p = parse(&s(&["--state-dir", "d", "--key-shape", "p256"])).unwrap();
+        assert_eq!(p.key_shape, Some(KeyShape::P256), "--key-shape must be taken");
+        assert!(
+            parse(&s(&["--state-dir", "d", "--key-shape", "p384"])).is_err(),
+            "an unknown key shape is an error"
+        );
         assert!(
             parse(&s(&["--port", "1"])).is_err(),
             "--state-dir is required"
