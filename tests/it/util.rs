@@ -115,10 +115,15 @@ pub struct Local {
 }
 
 pub fn start_stack() -> Local {
+    start_stack_with(None)
+}
+
+/// The stack with its Fulcio CA in `shape` (`None`: `SIGSTORE_LOCAL_KEY_SHAPE`, else public-good).
+pub fn start_stack_with(shape: Option<sigstore_local::KeyShape>) -> Local {
     let state = tempfile::tempdir().expect("state dir");
-    let stack =
-        sigstore_local::Stack::start(sigstore_local::Options::new(state.path().join("stack")))
-            .expect("the local Sigstore stack starts");
+    let mut options = sigstore_local::Options::new(state.path().join("stack"));
+    options.key_shape = shape;
+    let stack = sigstore_local::Stack::start(options).expect("the local Sigstore stack starts");
     Local {
         stack,
         _state: state,
