@@ -253,6 +253,9 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             .is_empty()
             .then_some(selection.single.len()),
     );
+    if progress.enabled() && !selection.include.is_empty() {
+        progress.set_total(repo.count_with_commit_graph(&selection));
+    }
     let hash = repo.hash_kind();
     let shared = repo.shared();
     let local = shared.to_thread_local();

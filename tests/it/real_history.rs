@@ -132,3 +132,43 @@ fn malcontent_every_signed_commit_is_good_as_the_manifest_says() {
 fn wolfictl_every_signed_commit_is_good_as_the_manifest_says() {
     check("wolfictl", 1_289, 4_118);
 }
+
+/// The progress total: counted from the commit-graph alone, equal to what `git rev-list
+/// --count` says for `--all` and for a range; no total without a commit-graph.
+#[test]
+fn commit_graph_counts_match_git_rev_list() {
+    use gitsign::git::repo::Repo;
+    let home = tempfile::tempdir().expect("home");
+    let repo = lay_out("wolfictl", home.path());
+    let git = |args: &[&str]| {
+        let (code, out, err) = output(hermetic("git", home.path()).current_dir(&repo).args(args));
+        assert_eq!(code, 0, "git {args:?}: {err}");
+        out.trim().to_owned()
+    };
+    let count = |specs: &[&str]| {
+        let r = Repo::discover(&repo).expect("open repository");
+        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+        r.count_with_commit_graph(&r.select(&specs).expect("select"))
+    };
+    assert_eq!(count(&["--all"]), None, "no commit-graph, no total");
+    git(&["commit-graph", "write", "--reachable"]);
+    let all: usize = git(&["rev-list", "--all", "--count"])
+        .parse()
+        .expect("count");
+    assert_eq!(all, 4_118, "git's own count of the fixture");
+    assert_eq!(count(&["--all"]), Some(all), "--all");
+    // HEAD names a branch the fixture does not carry; take the newest ref.
+    let head = git(&[
+        "for-each-ref",
+        "--sort=-committerdate",
+        "--count=1",
+        "--format=%(objectname)",
+    ]);
+    let older = git(&["rev-list", "--max-count=1", "--skip=50", &head]);
+    let range = format!("{older}..{head}");
+    let want: usize = git(&["rev-list", "--count", &range])
+        .parse()
+        .expect("count");
+    assert_eq!(count(&[&range]), Some(want), "{range}");
+    assert_eq!(count(&[&head]), Some(1), "a single commit");
+}

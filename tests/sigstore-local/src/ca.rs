@@ -541,7 +541,11 @@ mod tests {
             (KeyShape::P256, ECDSA_WITH_SHA256, P256),
         ] {
             let (_d, ca) = ca_of(shape);
-            assert_eq!(shape_of(&ca.root_der), (sig, Some(ca_curve)), "{shape:?} root");
+            assert_eq!(
+                shape_of(&ca.root_der),
+                (sig, Some(ca_curve)),
+                "{shape:?} root"
+            );
             assert_eq!(
                 shape_of(&ca.intermediate_der),
                 (sig, Some(ca_curve)),
@@ -553,7 +557,11 @@ mod tests {
                 (sig, Some(P256)),
                 "{shape:?} leaf: the client's P-256 key, signed by the intermediate"
             );
-            assert_eq!(ca.ct_key.spki_der().len(), 91, "the CT key is P-256 in every shape");
+            assert_eq!(
+                ca.ct_key.spki_der().len(),
+                91,
+                "the CT key is P-256 in every shape"
+            );
             let cert = Certificate::from_der(&leaf.der).unwrap();
             let tbs = cert.tbs_certificate.to_der().unwrap();
             assert!(

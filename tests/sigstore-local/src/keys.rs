@@ -173,9 +173,7 @@ impl CaKey {
     pub fn generate(shape: KeyShape) -> Self {
         match shape {
             KeyShape::P256 => CaKey::P256(KeyPair::generate()),
-            KeyShape::PublicGood => {
-                Self::from_p384(p384::ecdsa::SigningKey::random(&mut OsRng))
-            }
+            KeyShape::PublicGood => Self::from_p384(p384::ecdsa::SigningKey::random(&mut OsRng)),
         }
     }
 
@@ -268,8 +266,9 @@ impl CaKey {
 pub fn verify_ca_der(spki_der: &[u8], msg: &[u8], sig_der: &[u8]) -> bool {
     use p384::pkcs8::DecodePublicKey;
     match p384::ecdsa::VerifyingKey::from_public_key_der(spki_der) {
-        Ok(key) => p384::ecdsa::Signature::from_der(sig_der)
-            .is_ok_and(|sig| key.verify(msg, &sig).is_ok()),
+        Ok(key) => {
+            p384::ecdsa::Signature::from_der(sig_der).is_ok_and(|sig| key.verify(msg, &sig).is_ok())
+        }
         Err(_) => verify_der(spki_der, msg, sig_der),
     }
 }

@@ -130,9 +130,16 @@ mod tests {
         );
         assert_eq!(o.port, 8080, "port must be taken");
         assert_eq!(o.identity, "a@b.c", "identity must be taken");
-        assert_eq!(o.key_shape, None, "the key shape defaults to the environment's");
+        assert_eq!(
+            o.key_shape, None,
+            "the key shape defaults to the environment's"
+        );
         let p = parse(&s(&["--state-dir", "d", "--key-shape", "p256"])).unwrap();
-        assert_eq!(p.key_shape, Some(KeyShape::P256), "--key-shape must be taken");
+        assert_eq!(
+            p.key_shape,
+            Some(KeyShape::P256),
+            "--key-shape must be taken"
+        );
         assert!(
             parse(&s(&["--state-dir", "d", "--key-shape", "p384"])).is_err(),
             "an unknown key shape is an error"
