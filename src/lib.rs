@@ -4,6 +4,7 @@
 //!
 //! - [`cli`]: argv (clap, and git's gpg-style invocation), exit codes, error rendering.
 //! - [`config`]: one typed key table — default < git config < `SIGSTORE_*` < `GITSIGN_*` < flag.
+//! - [`docs`]: what each setting means; the README table and man pages are generated from it.
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
 //! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod docs;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;

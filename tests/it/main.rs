@@ -10,5 +10,6 @@ mod interop;
 mod man;
 mod online;
 mod props;
+mod readme;
 mod sign;
 mod util;
