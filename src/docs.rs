@@ -71,6 +71,41 @@ pub const OTHER_ENV: &[(&str, &str)] = &[
     ),
 ];
 
+/// Files and refs gitsign reads or writes.
+pub const FILES: &[(&str, &str)] = &[
+    ("~/.gitconfig, $XDG_CONFIG_HOME/git/config, .git/config", "where `gitsign.*` keys are read, with includes and `git -c`, as `git config` would"),
+    (".git/gitsign/", "proofs of online-mode signatures found in Rekor, re-verified whenever used"),
+    ("refs/notes/gitsign", "the same proofs as git notes (`gitsign verify --attach-proofs`), to push and fetch"),
+    ("gitsign-policy.toml", "the pre-receive hook's policy, in the git directory unless `gitsign.policy` or `--policy` names another"),
+    ("$XDG_CACHE_HOME/sigstore/gitsign/cache.sock", "the credential cache's socket (`~/.cache` when `XDG_CACHE_HOME` is unset)"),
+];
+
+/// Exit codes, the same for every subcommand.
+pub const EXIT_CODES: &[(&str, &str)] = &[
+    (
+        "0",
+        "every object verified, or the command did what was asked",
+    ),
+    (
+        "1",
+        "a negative answer: unsigned, bad signature, policy not met, PGP or SSH signature",
+    ),
+    (
+        "2",
+        "could not decide: no time anchor offline, usage, configuration, network or I/O error",
+    ),
+    ("255", "an internal error (a bug: please report it)"),
+];
+
+/// git's pages every gitsign page refers to.
+pub const SEE_ALSO_GIT: &[&str] = &[
+    "git-commit(1)",
+    "git-verify-commit(1)",
+    "git-verify-tag(1)",
+    "githooks(5)",
+    "git-config(1)",
+];
+
 /// One row per key: git config name, environment variables (GITSIGN_* first), meaning.
 pub fn rows() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
     TABLE
