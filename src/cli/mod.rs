@@ -70,6 +70,9 @@ then `git commit` signs, and `git verify-commit`, `git log --show-signature` and
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour messages on stderr
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: crate::ui::ColorChoice,
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,6 +122,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> CliResult {
+    crate::ui::set_color_choice(cli.color);
     match cli.command {
         Command::Verify(a) => verify::run(&a),
         Command::VerifyTag(a) => verify_tag::run(&a),

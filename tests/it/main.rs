@@ -12,4 +12,5 @@ mod online;
 mod props;
 mod readme;
 mod sign;
+mod ui;
 mod util;
