@@ -76,6 +76,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("~/.gitconfig, $XDG_CONFIG_HOME/git/config, .git/config", "where `gitsign.*` keys are read, with includes and `git -c`, as `git config` would"),
     (".git/gitsign/", "proofs of online-mode signatures found in Rekor, re-verified whenever used"),
     ("refs/notes/gitsign", "the same proofs as git notes (`gitsign verify --attach-proofs`), to push and fetch"),
+    ("refs/attestations/commits, refs/attestations/trees", "attestations (`gitsign attest`), one directory per commit or tree id holding NAME, NAME.sig (DSSE envelope) and NAME.sigstore.json (bundle), as Go gitsign lays them out"),
     ("gitsign-policy.toml", "the pre-receive hook's policy, in the git directory unless `gitsign.policy` or `--policy` names another"),
     ("$XDG_CACHE_HOME/sigstore/gitsign/cache.sock", "the credential cache's socket (`~/.cache` when `XDG_CACHE_HOME` is unset)"),
 ];

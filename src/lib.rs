@@ -15,6 +15,8 @@
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
 //! - [`policy_file`]: the server-side signature policy `gitsign hook` enforces (TOML).
+//! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
+//!   stores them under `refs/attestations/`.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
@@ -23,6 +25,7 @@
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
 //! touches the environment, files and stdio.
 
+pub mod attest;
 pub mod cache;
 pub mod cli;
 pub mod cms;

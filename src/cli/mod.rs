@@ -4,13 +4,16 @@
 //! Exit codes: 0 all good; 1 a negative answer (bad or missing signature, policy not met);
 //! 2 could not decide (usage, config, network, I/O, no time anchor); 255 internal bug.
 
+pub mod attest;
 pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
 pub mod gpg;
 pub mod hook;
 pub mod output;
+pub mod show;
 pub mod verify;
+pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
 
@@ -82,6 +85,9 @@ pub enum Command {
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     Completion(completion::CompletionArgs),
     Hook(hook::HookArgs),
+    Attest(attest::AttestArgs),
+    VerifyAttestation(verify_attestation::VerifyAttestationArgs),
+    Show(show::ShowArgs),
     /// Print the version
     Version,
 }
@@ -129,6 +135,9 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::VerifyBundle(a) => verify_bundle::run(&a),
         Command::Completion(a) => completion::run(&a),
         Command::Hook(a) => hook::run(&a),
+        Command::Attest(a) => attest::run(&a),
+        Command::VerifyAttestation(a) => verify_attestation::run(&a),
+        Command::Show(a) => show::run(&a),
         Command::Version => {
             println!("gitsign {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

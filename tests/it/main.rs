@@ -1,4 +1,5 @@
 //! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
+mod attest;
 mod cache;
 mod cli;
 mod conformance;
