@@ -208,7 +208,9 @@ impl Statement {
                 .and_then(Value::as_object)
                 .ok_or_else(|| bad("a subject without digest"))?;
             for (k, val) in d {
-                let val = val.as_str().ok_or_else(|| bad("a digest that is not a string"))?;
+                let val = val
+                    .as_str()
+                    .ok_or_else(|| bad("a digest that is not a string"))?;
                 digests.push((k.clone(), val.to_owned()));
             }
         }
@@ -240,7 +242,11 @@ impl Statement {
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(AttestError::SubjectMismatch {
-                got: if got.is_empty() { "nothing".into() } else { got },
+                got: if got.is_empty() {
+                    "nothing".into()
+                } else {
+                    got
+                },
                 want: format!("{name}:{id}"),
             });
         }
@@ -318,9 +324,7 @@ pub fn verification_input(
         } if *payload_type == envelope.payload_type
             && *payload == envelope.payload
             && *signature == envelope.signature => {}
-        _ => {
-            return Err(BundleError::Malformed(AttestError::EnvelopeMismatch.to_string()).into())
-        }
+        _ => return Err(BundleError::Malformed(AttestError::EnvelopeMismatch.to_string()).into()),
     }
     if envelope.payload_type != PAYLOAD_TYPE {
         return Err(BundleError::PayloadType(envelope.payload_type.clone()).into());
@@ -362,26 +366,50 @@ mod tests {
 
     #[test]
     fn statement_names_the_object_and_round_trips() {
-        let bytes = statement(Subject::Tree, ID, "https://slsa.dev/provenance/v1", br#"{"a":1}"#)
-            .expect("an object predicate");
+        let bytes = statement(
+            Subject::Tree,
+            ID,
+            "https://slsa.dev/provenance/v1",
+            br#"{"a":1}"#,
+        )
+        .expect("an object predicate");
         let v: Value = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(v["_type"], STATEMENT_TYPE, "in-toto v1 statement");
-        assert_eq!(v["subject"][0]["digest"]["gitTree"], ID, "Go gitsign's digest name");
+        assert_eq!(
+            v["subject"][0]["digest"]["gitTree"], ID,
+            "Go gitsign's digest name"
+        );
         let s = Statement::parse(&bytes).expect("parses back");
-        assert_eq!(s.check(Subject::Tree, ID, Some("https://slsa.dev/provenance/v1")), Ok(()));
+        assert_eq!(
+            s.check(Subject::Tree, ID, Some("https://slsa.dev/provenance/v1")),
+            Ok(())
+        );
         assert!(
-            matches!(s.check(Subject::Commit, ID, None), Err(AttestError::SubjectMismatch { .. })),
+            matches!(
+                s.check(Subject::Commit, ID, None),
+                Err(AttestError::SubjectMismatch { .. })
+            ),
             "a tree attestation is not about the commit"
         );
         assert!(
-            matches!(s.check(Subject::Tree, &ID.replace('f', "0"), None), Err(AttestError::SubjectMismatch { .. })),
+            matches!(
+                s.check(Subject::Tree, &ID.replace('f', "0"), None),
+                Err(AttestError::SubjectMismatch { .. })
+            ),
             "nor about another tree"
         );
         assert!(
-            matches!(s.check(Subject::Tree, ID, Some("x")), Err(AttestError::PredicateType { .. })),
+            matches!(
+                s.check(Subject::Tree, ID, Some("x")),
+                Err(AttestError::PredicateType { .. })
+            ),
             "the predicate type is checked when asked"
         );
-        assert_eq!(s.check_copy(b" {\"a\": 1}\n"), Ok(()), "the copy is compared as JSON");
+        assert_eq!(
+            s.check_copy(b" {\"a\": 1}\n"),
+            Ok(()),
+            "the copy is compared as JSON"
+        );
         assert_eq!(s.check_copy(br#"{"a":2}"#), Err(AttestError::PredicateCopy));
     }
 
@@ -389,7 +417,10 @@ mod tests {
     fn predicates_must_be_objects_as_go_requires() {
         for bad in [&b"[1]"[..], b"3", b"not json", b""] {
             assert!(
-                matches!(statement(Subject::Commit, ID, "t", bad), Err(AttestError::Predicate(_))),
+                matches!(
+                    statement(Subject::Commit, ID, "t", bad),
+                    Err(AttestError::Predicate(_))
+                ),
                 "{:?} is refused",
                 String::from_utf8_lossy(bad)
             );
@@ -415,7 +446,11 @@ mod tests {
             br#"{"payloadType":"x","payload":"e30=","signatures":[]}"#,
             br#"{"payloadType":"x","payload":"e30=","signatures":[{"sig":"AQ=="},{"sig":"AQ=="}]}"#,
         ] {
-            assert!(Envelope::parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                Envelope::parse(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -67,12 +67,13 @@ impl Parsed {
 fn person(value: &str) -> Value {
     let (name, rest) = value.split_once('<').unwrap_or((value, ""));
     let (email, when) = rest.split_once('>').unwrap_or((rest, ""));
-    let secs = when.split_whitespace().next().and_then(|s| s.parse::<i64>().ok());
+    let secs = when
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse::<i64>().ok());
     let mut v = json!({ "name": name.trim_end(), "email": email });
     if let Some(t) = secs.and_then(|s| chrono::DateTime::from_timestamp(s, 0)) {
-        v["date"] = t
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            .into();
+        v["date"] = t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into();
     }
     v
 }
@@ -123,12 +124,20 @@ fn statement(predicate_type: &str, subject: Value, predicate: Map<String, Value>
 }
 
 /// The statement about commit `id` (raw bytes `raw`), named after `remote_url` when known.
-pub fn commit_statement(id: &str, raw: &[u8], remote_url: Option<&str>) -> Result<Value, SourceError> {
+pub fn commit_statement(
+    id: &str,
+    raw: &[u8],
+    remote_url: Option<&str>,
+) -> Result<Value, SourceError> {
     let c = parse(raw, "commit")?;
     let tree = c.one("tree").ok_or(SourceError::Malformed("commit"))?;
     let mut source = Map::new();
     source.insert("tree".into(), tree.into());
-    let parents: Vec<&str> = c.all("parent").iter().map(|p| p.trim_end_matches('\n')).collect();
+    let parents: Vec<&str> = c
+        .all("parent")
+        .iter()
+        .map(|p| p.trim_end_matches('\n'))
+        .collect();
     if !parents.is_empty() {
         source.insert("parents".into(), parents.into());
     }
@@ -150,20 +159,34 @@ pub fn commit_statement(id: &str, raw: &[u8], remote_url: Option<&str>) -> Resul
     }
     let mut digests = Map::new();
     digests.insert(digest_name(id).into(), id.into());
-    Ok(statement(COMMIT_PREDICATE, subject(remote_url, digests), predicate))
+    Ok(statement(
+        COMMIT_PREDICATE,
+        subject(remote_url, digests),
+        predicate,
+    ))
 }
 
 /// The statement about annotated tag `id` (raw bytes `raw`).
 pub fn tag_statement(id: &str, raw: &[u8], remote_url: Option<&str>) -> Result<Value, SourceError> {
     let split = crate::git::object::split_tag(raw);
     let (body, signature) = match &split {
-        Some(s) => (s.payload.as_slice(), Some(String::from_utf8_lossy(&s.signature).into_owned())),
+        Some(s) => (
+            s.payload.as_slice(),
+            Some(String::from_utf8_lossy(&s.signature).into_owned()),
+        ),
         None => (raw, None),
     };
     let t = parse(body, "tag")?;
     let mut source = Map::new();
-    for (key, field) in [("object", "object"), ("type", "object_type"), ("tag", "tag")] {
-        source.insert(field.into(), t.one(key).ok_or(SourceError::Malformed("tag"))?.into());
+    for (key, field) in [
+        ("object", "object"),
+        ("type", "object_type"),
+        ("tag", "tag"),
+    ] {
+        source.insert(
+            field.into(),
+            t.one(key).ok_or(SourceError::Malformed("tag"))?.into(),
+        );
     }
     if let Some(v) = t.one("tagger") {
         source.insert("tagger".into(), person(v));
@@ -182,7 +205,11 @@ pub fn tag_statement(id: &str, raw: &[u8], remote_url: Option<&str>) -> Result<V
     let mut digests = Map::new();
     digests.insert(digest_name(id).into(), id.into());
     digests.insert("gitTag".into(), id.into());
-    Ok(statement(TAG_PREDICATE, subject(remote_url, digests), predicate))
+    Ok(statement(
+        TAG_PREDICATE,
+        subject(remote_url, digests),
+        predicate,
+    ))
 }
 
 #[cfg(test)]
@@ -200,10 +227,18 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for raw in [&b""[..], b"\xff\xfe", b" leading continuation\n\nmsg", b"tree\n"] {
+        for raw in [
+            &b""[..],
+            b"\xff\xfe",
+            b" leading continuation\n\nmsg",
+            b"tree\n",
+        ] {
             let _ = commit_statement("00", raw, None);
             let _ = tag_statement("00", raw, None);
         }
-        assert!(commit_statement("00", b"parent x\n\nmsg", None).is_err(), "a commit needs a tree");
+        assert!(
+            commit_statement("00", b"parent x\n\nmsg", None).is_err(),
+            "a commit needs a tree"
+        );
     }
 }

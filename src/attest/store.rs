@@ -123,7 +123,10 @@ fn ls_tree(treeish: &str) -> Result<Vec<Entry>, StoreError> {
 /// The current attestation commit of `subject`'s ref, if there is one.
 pub fn head(subject: Subject) -> Result<Option<String>, StoreError> {
     let spec = format!("{}^{{commit}}", subject.ref_name());
-    match git(&["rev-parse", "--verify", "-q", "--end-of-options", &spec], None) {
+    match git(
+        &["rev-parse", "--verify", "-q", "--end-of-options", &spec],
+        None,
+    ) {
         Ok(out) => Ok(Some(line(out, &spec)?)),
         Err(StoreError::Git { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -160,7 +163,10 @@ pub fn read_object(kind: &str, id: &str) -> Result<Vec<u8>, StoreError> {
 /// The object `refs/tags/NAME` points at and its type, if that tag exists.
 pub fn tag(name: &str) -> Result<Option<(String, String)>, StoreError> {
     let refname = format!("refs/tags/{name}");
-    let id = match git(&["rev-parse", "--verify", "-q", "--end-of-options", &refname], None) {
+    let id = match git(
+        &["rev-parse", "--verify", "-q", "--end-of-options", &refname],
+        None,
+    ) {
         Ok(out) => line(out, &refname)?,
         Err(StoreError::Git { .. }) => return Ok(None),
         Err(e) => return Err(e),
@@ -225,7 +231,12 @@ fn merged(existing: Vec<Entry>, new: Vec<Entry>) -> Vec<Entry> {
 }
 
 /// Store `files` (name, bytes) for object `id` as a new attestation commit; returns its id.
-pub fn write(subject: Subject, id: &str, name: &str, files: &[(String, Vec<u8>)]) -> Result<String, StoreError> {
+pub fn write(
+    subject: Subject,
+    id: &str,
+    name: &str,
+    files: &[(String, Vec<u8>)],
+) -> Result<String, StoreError> {
     check_name(name)?;
     let old = head(subject)?;
     let (outer, inner) = match &old {
@@ -259,7 +270,13 @@ pub fn write(subject: Subject, id: &str, name: &str, files: &[(String, Vec<u8>)]
         }],
     ))?;
     let message = format!("Gitsign attest {name}");
-    let mut args = vec!["commit-tree", "--no-gpg-sign", outer_id.as_str(), "-m", &message];
+    let mut args = vec![
+        "commit-tree",
+        "--no-gpg-sign",
+        outer_id.as_str(),
+        "-m",
+        &message,
+    ];
     if let Some(parent) = &old {
         args.extend(["-p", parent.as_str()]);
     }
@@ -268,7 +285,14 @@ pub fn write(subject: Subject, id: &str, name: &str, files: &[(String, Vec<u8>)]
     let zero = "0".repeat(commit.len());
     let expected = old.as_deref().unwrap_or(&zero);
     git(
-        &["update-ref", "-m", &message, subject.ref_name(), &commit, expected],
+        &[
+            "update-ref",
+            "-m",
+            &message,
+            subject.ref_name(),
+            &commit,
+            expected,
+        ],
         None,
     )?;
     Ok(commit)
@@ -296,7 +320,10 @@ mod tests {
             id: id.into(),
             name: name.into(),
         };
-        let out = merged(vec![e("a", "1"), e("b", "2")], vec![e("b", "3"), e("c", "4")]);
+        let out = merged(
+            vec![e("a", "1"), e("b", "2")],
+            vec![e("b", "3"), e("c", "4")],
+        );
         assert_eq!(out, vec![e("a", "1"), e("b", "3"), e("c", "4")]);
     }
 }

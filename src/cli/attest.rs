@@ -124,7 +124,11 @@ fn flow_error(e: FlowError) -> CliError {
         "nothing was signed, so git did not create the commit or tag",
         "nothing was signed and no attestation was stored",
     );
-    CliError::new(e.exit_code(), anyhow::Error::new(e).context("attesting failed")).hint(hint)
+    CliError::new(
+        e.exit_code(),
+        anyhow::Error::new(e).context("attesting failed"),
+    )
+    .hint(hint)
 }
 
 pub fn run(args: &AttestArgs) -> CliResult {
@@ -133,15 +137,24 @@ pub fn run(args: &AttestArgs) -> CliResult {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    store::check_name(&name).map_err(|e| CliError::new(2, e.into()).hint("name the predicate file after what it holds, e.g. provenance.json"))?;
+    store::check_name(&name).map_err(|e| {
+        CliError::new(2, e.into())
+            .hint("name the predicate file after what it holds, e.g. provenance.json")
+    })?;
     let predicate = std::fs::read(&args.filepath)
         .with_context(|| format!("reading the predicate '{}'", args.filepath.display()))?;
     let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)))
-            .hint("pass a commit: HEAD, a branch or an id")
+        CliError::new(
+            2,
+            anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
+        )
+        .hint("pass a commit: HEAD, a branch or an id")
     })?;
-    let payload = attest::statement(args.objtype, &id, &args.predicate_type, &predicate)
-        .map_err(|e| CliError::new(2, e.into()).hint("the predicate must be a JSON object, as Go gitsign requires"))?;
+    let payload =
+        attest::statement(args.objtype, &id, &args.predicate_type, &predicate).map_err(|e| {
+            CliError::new(2, e.into())
+                .hint("the predicate must be a JSON object, as Go gitsign requires")
+        })?;
 
     let config = super::load_config()?;
     let root = super::load_trust(&config)?;

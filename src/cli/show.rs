@@ -43,8 +43,11 @@ pub fn run(args: &ShowArgs) -> CliResult {
         }
         None => {
             let id = store::resolve(&args.revision, Subject::Commit).map_err(|e| {
-                CliError::new(2, anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)))
-                    .hint("pass a commit (HEAD, a branch, an id) or an annotated tag")
+                CliError::new(
+                    2,
+                    anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
+                )
+                .hint("pass a commit (HEAD, a branch, an id) or an annotated tag")
             })?;
             let raw = store::read_object("commit", &id)?;
             source::commit_statement(&id, &raw, url.as_deref())

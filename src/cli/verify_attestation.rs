@@ -68,7 +68,7 @@ enum Verdict {
     /// Nothing here to decide with.
     Undecided(String),
     /// The core's report.
-    Checked(verify::Report),
+    Checked(Box<verify::Report>),
 }
 
 fn blob(files: &[(String, String)], name: &str) -> Result<Option<Vec<u8>>, CliError> {
@@ -125,7 +125,7 @@ fn check_one(
             signing_time: None,
         },
     };
-    Ok(Verdict::Checked(report))
+    Ok(Verdict::Checked(Box::new(report)))
 }
 
 pub fn run(args: &VerifyAttestationArgs) -> CliResult {
@@ -142,8 +142,11 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
         Subject::Tree => "tree",
     };
     let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)))
-            .hint("pass a commit: HEAD, a branch or an id")
+        CliError::new(
+            2,
+            anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
+        )
+        .hint("pass a commit: HEAD, a branch or an id")
     })?;
     let files = store::files(args.objtype, &id)?;
     let mut names: Vec<&str> = files
@@ -179,7 +182,13 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                 let signer = report
                     .identity
                     .as_ref()
-                    .map(|i| format!(" from [{}]({})", i.sans.join(", "), i.issuer.as_deref().unwrap_or("")))
+                    .map(|i| {
+                        format!(
+                            " from [{}]({})",
+                            i.sans.join(", "),
+                            i.issuer.as_deref().unwrap_or("")
+                        )
+                    })
                     .unwrap_or_default();
                 crate::ui::eprint(&format!("gitsign: {verb} {label}{signer}\n"));
                 if let Some((msg, hint)) = output::problem(&report) {
@@ -188,7 +197,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                         crate::ui::eprint(&format!("Hint: {h}\n"));
                     }
                 }
-                match output::exit_code([&report]) {
+                match output::exit_code([report.as_ref()]) {
                     1 => code = 1,
                     2 if code == 0 => code = 2,
                     _ => {}

@@ -62,35 +62,67 @@ fn attest_then_verify_round_trips_and_is_stored_as_go_gitsign_stores_it() {
     let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
     let (code, out, err) = s.attest("provenance.json", r#"{"builder": {"id": "ci"}}"#, &[]);
     assert_eq!(code, 0, "attest succeeds against the local stack: {err}");
-    let att = s.repo.git(&["rev-parse", "refs/attestations/commits"]).trim().to_owned();
-    assert_eq!(out.trim(), att, "attest prints the attestation commit, as Go gitsign does");
+    let att = s
+        .repo
+        .git(&["rev-parse", "refs/attestations/commits"])
+        .trim()
+        .to_owned();
+    assert_eq!(
+        out.trim(),
+        att,
+        "attest prints the attestation commit, as Go gitsign does"
+    );
 
     // Go gitsign's layout: <commit id>/NAME and NAME.sig (+ our bundle), a commit "Gitsign attest NAME".
-    let listing = s.repo.git(&["ls-tree", "-r", "--name-only", "refs/attestations/commits"]);
+    let listing = s
+        .repo
+        .git(&["ls-tree", "-r", "--name-only", "refs/attestations/commits"]);
     assert_eq!(
         listing,
         format!("{head}/provenance.json\n{head}/provenance.json.sig\n{head}/provenance.json.sigstore.json\n"),
         "one directory per attested commit"
     );
-    assert_eq!(s.repo.git(&["log", "-1", "--format=%s", "refs/attestations/commits"]), "Gitsign attest provenance.json\n");
-    let sig = s.repo.git(&["show", &format!("refs/attestations/commits:{head}/provenance.json.sig")]);
-    let env: serde_json::Value = serde_json::from_str(&sig).expect("the .sig file is a DSSE envelope");
-    assert_eq!(env["payloadType"], "application/vnd.in-toto+json", "in-toto payload");
+    assert_eq!(
+        s.repo
+            .git(&["log", "-1", "--format=%s", "refs/attestations/commits"]),
+        "Gitsign attest provenance.json\n"
+    );
+    let sig = s.repo.git(&[
+        "show",
+        &format!("refs/attestations/commits:{head}/provenance.json.sig"),
+    ]);
+    let env: serde_json::Value =
+        serde_json::from_str(&sig).expect("the .sig file is a DSSE envelope");
+    assert_eq!(
+        env["payloadType"], "application/vnd.in-toto+json",
+        "in-toto payload"
+    );
     let payload = base64_decode(env["payload"].as_str().expect("payload"));
     let statement: serde_json::Value = serde_json::from_slice(&payload).expect("statement JSON");
     assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
-    assert_eq!(statement["subject"][0]["digest"]["gitCommit"], head.as_str(), "the subject is the commit");
-    assert_eq!(statement["predicate"]["builder"]["id"], "ci", "the predicate is the file");
+    assert_eq!(
+        statement["subject"][0]["digest"]["gitCommit"],
+        head.as_str(),
+        "the subject is the commit"
+    );
+    assert_eq!(
+        statement["predicate"]["builder"]["id"], "ci",
+        "the predicate is the file"
+    );
 
     let (code, _, err) = s.verify(&["--type", PROVENANCE]);
     assert_eq!(code, 0, "the attestation verifies: {err}");
     assert!(
-        err.contains("gitsign: Good attestation 'provenance.json' on commit") && err.contains("[ci@example.com]"),
+        err.contains("gitsign: Good attestation 'provenance.json' on commit")
+            && err.contains("[ci@example.com]"),
         "the verdict names the attestation and signer: {err}"
     );
 
     let (code, _, err) = s.verify(&["--type", "https://example.com/other"]);
-    assert_eq!(code, 1, "no attestation of another type is a negative answer: {err}");
+    assert_eq!(
+        code, 1,
+        "no attestation of another type is a negative answer: {err}"
+    );
     let (code, _, err) = s.gitsign(&[
         "verify-attestation",
         "--certificate-identity",
@@ -104,7 +136,13 @@ fn attest_then_verify_round_trips_and_is_stored_as_go_gitsign_stores_it() {
     // A second attestation appends to the chain and keeps the first.
     let (code, _, err) = s.attest("tests.json", r#"{"passed": 12}"#, &[]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(s.repo.git(&["rev-parse", "refs/attestations/commits^"]).trim(), att, "the new commit's parent is the previous one");
+    assert_eq!(
+        s.repo
+            .git(&["rev-parse", "refs/attestations/commits^"])
+            .trim(),
+        att,
+        "the new commit's parent is the previous one"
+    );
     let (code, _, err) = s.verify(&[]);
     assert_eq!(code, 0, "both verify: {err}");
     assert_eq!(err.matches("Good attestation").count(), 2, "{err}");
@@ -113,14 +151,21 @@ fn attest_then_verify_round_trips_and_is_stored_as_go_gitsign_stores_it() {
     let (code, _, err) = s.attest("tree.json", r#"{"k": "v"}"#, &["--objtype", "tree"]);
     assert_eq!(code, 0, "{err}");
     let tree = s.repo.git(&["rev-parse", "HEAD^{tree}"]).trim().to_owned();
-    assert!(s.repo.git(&["ls-tree", "--name-only", "refs/attestations/trees"]).contains(&tree), "stored under the tree id");
+    assert!(
+        s.repo
+            .git(&["ls-tree", "--name-only", "refs/attestations/trees"])
+            .contains(&tree),
+        "stored under the tree id"
+    );
     let (code, _, err) = s.verify(&["--objtype", "tree"]);
     assert_eq!(code, 0, "the tree attestation verifies: {err}");
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(s).expect("base64")
+    base64::engine::general_purpose::STANDARD
+        .decode(s)
+        .expect("base64")
 }
 
 /// Replace one file of the attestation directory of `id` with `bytes` (a new commit on the ref).
@@ -139,10 +184,32 @@ fn replace(repo: &TestRepo, id: &str, file: &str, bytes: &[u8]) {
         }
     };
     run(&["read-tree", "refs/attestations/commits"], None);
-    let blob = run(&["hash-object", "-w", "--stdin"], Some(bytes)).trim().to_owned();
-    run(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{id}/{file}")], None);
+    let blob = run(&["hash-object", "-w", "--stdin"], Some(bytes))
+        .trim()
+        .to_owned();
+    run(
+        &[
+            "update-index",
+            "--add",
+            "--cacheinfo",
+            &format!("100644,{blob},{id}/{file}"),
+        ],
+        None,
+    );
     let tree = run(&["write-tree"], None).trim().to_owned();
-    let commit = run(&["commit-tree", &tree, "-p", "refs/attestations/commits", "-m", "tamper"], None).trim().to_owned();
+    let commit = run(
+        &[
+            "commit-tree",
+            &tree,
+            "-p",
+            "refs/attestations/commits",
+            "-m",
+            "tamper",
+        ],
+        None,
+    )
+    .trim()
+    .to_owned();
     repo.git(&["update-ref", "refs/attestations/commits", &commit]);
 }
 
@@ -152,7 +219,11 @@ fn tampered_attestations_are_refused() {
     let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
     let (code, _, err) = s.attest("provenance.json", r#"{"builder": {"id": "ci"}}"#, &[]);
     assert_eq!(code, 0, "{err}");
-    let original = s.repo.git(&["rev-parse", "refs/attestations/commits"]).trim().to_owned();
+    let original = s
+        .repo
+        .git(&["rev-parse", "refs/attestations/commits"])
+        .trim()
+        .to_owned();
     let sig_path = format!("refs/attestations/commits:{head}/provenance.json.sig");
     let sig = s.repo.git(&["show", &sig_path]);
     let mut env: serde_json::Value = serde_json::from_str(&sig).expect("envelope");
@@ -168,56 +239,109 @@ fn tampered_attestations_are_refused() {
     env["payload"] = base64::engine::general_purpose::STANDARD
         .encode(serde_json::to_vec(&forged).expect("json"))
         .into();
-    replace(&s.repo, &head, "provenance.json.sig", env.to_string().as_bytes());
-    replace(&s.repo, &head, "provenance.json", br#"{"builder": {"id": "evil"}}"#);
+    replace(
+        &s.repo,
+        &head,
+        "provenance.json.sig",
+        env.to_string().as_bytes(),
+    );
+    replace(
+        &s.repo,
+        &head,
+        "provenance.json",
+        br#"{"builder": {"id": "evil"}}"#,
+    );
     let (code, _, err) = s.verify(&[]);
     assert_eq!(code, 1, "a changed statement is refused: {err}");
-    assert!(err.contains("gitsign: Bad attestation 'provenance.json'"), "{err}");
+    assert!(
+        err.contains("gitsign: Bad attestation 'provenance.json'"),
+        "{err}"
+    );
 
     // 2. The visible predicate copy changed, envelope intact.
-    s.repo.git(&["update-ref", "refs/attestations/commits", &original]);
-    replace(&s.repo, &head, "provenance.json", br#"{"builder": {"id": "evil"}}"#);
+    s.repo
+        .git(&["update-ref", "refs/attestations/commits", &original]);
+    replace(
+        &s.repo,
+        &head,
+        "provenance.json",
+        br#"{"builder": {"id": "evil"}}"#,
+    );
     let (code, _, err) = s.verify(&[]);
     assert_eq!(code, 1, "a changed predicate copy is refused: {err}");
     assert!(err.contains("not the predicate that was signed"), "{err}");
 
     // 3. A valid attestation moved under another commit: its subject is not that commit.
-    s.repo.git(&["update-ref", "refs/attestations/commits", &original]);
+    s.repo
+        .git(&["update-ref", "refs/attestations/commits", &original]);
     std::fs::write(s.repo.path().join("f"), "more\n").expect("write");
     s.repo.git(&["commit", "-q", "-am", "second"]);
     let second = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
-    for file in ["provenance.json", "provenance.json.sig", "provenance.json.sigstore.json"] {
+    for file in [
+        "provenance.json",
+        "provenance.json.sig",
+        "provenance.json.sigstore.json",
+    ] {
         let bytes = s.repo.git(&["show", &format!("{original}:{head}/{file}")]);
         replace(&s.repo, &second, file, bytes.as_bytes());
     }
     let (code, _, err) = s.verify(&[]);
-    assert_eq!(code, 1, "an attestation about another commit is refused: {err}");
-    assert!(err.contains(&format!("the statement is about gitCommit:{head}")), "{err}");
+    assert_eq!(
+        code, 1,
+        "an attestation about another commit is refused: {err}"
+    );
+    assert!(
+        err.contains(&format!("the statement is about gitCommit:{head}")),
+        "{err}"
+    );
 
     // 4. A Go-style attestation without a bundle cannot be decided offline.
-    s.repo.git(&["update-ref", "refs/attestations/commits", &original]);
+    s.repo
+        .git(&["update-ref", "refs/attestations/commits", &original]);
     s.repo.git(&["checkout", "-q", &head]);
     let mut c = s.repo.cmd("git");
     c.env("GIT_INDEX_FILE", s.repo.path().join(".git/tamper-index"));
     output(c.args(["read-tree", "refs/attestations/commits"]));
     let mut c = s.repo.cmd("git");
     c.env("GIT_INDEX_FILE", s.repo.path().join(".git/tamper-index"));
-    output(c.args(["rm", "-q", "--cached", &format!("{head}/provenance.json.sigstore.json")]));
+    output(c.args([
+        "rm",
+        "-q",
+        "--cached",
+        &format!("{head}/provenance.json.sigstore.json"),
+    ]));
     let mut c = s.repo.cmd("git");
     c.env("GIT_INDEX_FILE", s.repo.path().join(".git/tamper-index"));
     let tree = output(c.arg("write-tree")).1.trim().to_owned();
-    let commit = s.repo.git(&["commit-tree", &tree, "-m", "go style"]).trim().to_owned();
-    s.repo.git(&["update-ref", "refs/attestations/commits", &commit]);
+    let commit = s
+        .repo
+        .git(&["commit-tree", &tree, "-m", "go style"])
+        .trim()
+        .to_owned();
+    s.repo
+        .git(&["update-ref", "refs/attestations/commits", &commit]);
     let (code, _, err) = s.verify(&[]);
-    assert_eq!(code, 2, "without a bundle the verdict is undecided, not good: {err}");
+    assert_eq!(
+        code, 2,
+        "without a bundle the verdict is undecided, not good: {err}"
+    );
     assert!(err.contains("made by Go gitsign"), "{err}");
 }
 
 #[test]
 fn show_prints_go_gitsigns_statement_for_its_test_vectors() {
-    for (case, kind) in [("fulcio-cert", "commit"), ("gpg", "commit"), ("fulcio-tag", "tag")] {
+    for (case, kind) in [
+        ("fulcio-cert", "commit"),
+        ("gpg", "commit"),
+        ("fulcio-tag", "tag"),
+    ] {
         let repo = TestRepo::new();
-        repo.git(&["remote", "add", "origin", "https://github.com/sigstore/gitsign.git"]);
+        repo.git(&[
+            "remote",
+            "add",
+            "origin",
+            "https://github.com/sigstore/gitsign.git",
+        ]);
         let raw = crate::util::read(&format!("go-attest/{case}.in.txt"));
         let id = repo.write_object(kind, &raw);
         let rev = if kind == "tag" {
@@ -233,7 +357,11 @@ fn show_prints_go_gitsigns_statement_for_its_test_vectors() {
         // Go's vectors use the proto field name `type`; protojson (and we) write `_type`.
         if let (Some(g), Some(w)) = (got.as_object_mut(), want.as_object_mut()) {
             let ty = g.remove("_type");
-            assert_eq!(ty.as_ref(), w.remove("type").as_ref(), "{case}: statement type");
+            assert_eq!(
+                ty.as_ref(),
+                w.remove("type").as_ref(),
+                "{case}: statement type"
+            );
         }
         assert_eq!(got, want, "{case}: show prints Go gitsign's statement");
     }
@@ -250,18 +378,31 @@ fn interop_with_go_gitsigns_attest() {
     std::fs::write(&path, r#"{"from": "go"}"#).expect("write");
     let mut cmd = s.repo.cmd(&go);
     stack_env(&mut cmd, &s.local.stack);
-    cmd.env("SIGSTORE_ID_TOKEN", &s.token)
-        .args(["attest", "-f", path.to_str().expect("utf8"), "--type", PROVENANCE]);
+    cmd.env("SIGSTORE_ID_TOKEN", &s.token).args([
+        "attest",
+        "-f",
+        path.to_str().expect("utf8"),
+        "--type",
+        PROVENANCE,
+    ]);
     let (code, _, err) = output(&mut cmd);
     if code != 0 {
         println!("skipped: Go gitsign's attest failed against the local stack (it logs intoto entries, which the stack does not accept): {err}");
         return;
     }
     let (code, _, err) = s.verify(&[]);
-    assert_eq!(code, 2, "Go's attestation is found, parsed and reported undecided (no bundle): {err}");
+    assert_eq!(
+        code, 2,
+        "Go's attestation is found, parsed and reported undecided (no bundle): {err}"
+    );
     let (code, _, err) = s.attest("ours.json", r#"{"from": "rust"}"#, &[]);
     assert_eq!(code, 0, "we append to Go's chain: {err}");
     let (code, _, err) = s.verify(&["--name", "ours.json"]);
     assert_eq!(code, 0, "{err}");
-    assert!(s.repo.git(&["ls-tree", "-r", "--name-only", "refs/attestations/commits"]).contains("go.json.sig"), "Go's files are kept");
+    assert!(
+        s.repo
+            .git(&["ls-tree", "-r", "--name-only", "refs/attestations/commits"])
+            .contains("go.json.sig"),
+        "Go's files are kept"
+    );
 }
