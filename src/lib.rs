@@ -4,6 +4,7 @@
 //!
 //! - [`cli`]: argv (clap, and git's gpg-style invocation), exit codes, error rendering.
 //! - [`config`]: one typed key table — default < git config < `SIGSTORE_*` < `GITSIGN_*` < flag.
+//! - [`docs`]: what each setting means; the README table and man pages are generated from it.
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
 //! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
@@ -14,6 +15,8 @@
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
 //! - [`policy_file`]: the server-side signature policy `gitsign hook` enforces (TOML).
+//! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
+//!   stores them under `refs/attestations/`.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
@@ -22,11 +25,13 @@
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
 //! touches the environment, files and stdio.
 
+pub mod attest;
 pub mod cache;
 pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod docs;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;

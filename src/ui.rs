@@ -1,6 +1,99 @@
-//! Human output: error rendering (`gitsign: error:` / `Caused by:` / `Hint:`), TTY detection.
+//! Human output: error rendering (`gitsign: error:` / `Caused by:` / `Hint:`), TTY detection,
+//! colour and progress.
+//!
+//! Colour is applied here, at the edge, to the house format's line prefixes (`gitsign: error:`,
+//! `Hint:`, `WARNING:`, `gitsign: Good/Bad signature`), so every subcommand's messages are
+//! coloured alike and the text itself stays plain for logs and tests. It is on when stderr is
+//! a terminal, following <https://no-color.org> and the CLICOLOR convention in the order
+//! anstream (clap's own help colouring) uses: `--color` > `NO_COLOR` > `CLICOLOR_FORCE` >
+//! `CLICOLOR=0` > `TERM=dumb` > is stderr a terminal.
 
 use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
+
+/// `--color`: when to colour stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it on)
+    #[default]
+    Auto,
+    /// Always, even into a pipe or file
+    Always,
+    /// Never
+    Never,
+}
+
+static CHOICE: OnceLock<ColorChoice> = OnceLock::new();
+
+/// Record the command line's `--color` (once, before any output).
+pub fn set_color_choice(choice: ColorChoice) {
+    let _ = CHOICE.set(choice);
+}
+
+/// Whether to colour a stream: pure over the choice, terminal-ness and the environment.
+pub fn should_colour(
+    choice: ColorChoice,
+    is_terminal: bool,
+    env: impl Fn(&str) -> Option<String>,
+) -> bool {
+    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto if set("NO_COLOR") => false,
+        ColorChoice::Auto
+            if set("CLICOLOR_FORCE") && env("CLICOLOR_FORCE").as_deref() != Some("0") =>
+        {
+            true
+        }
+        ColorChoice::Auto if env("CLICOLOR").as_deref() == Some("0") => false,
+        ColorChoice::Auto if env("TERM").as_deref() == Some("dumb") => false,
+        ColorChoice::Auto => is_terminal,
+    }
+}
+
+fn stderr_colour() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        should_colour(
+            CHOICE.get().copied().unwrap_or_default(),
+            stderr_is_tty(),
+            |k| std::env::var(k).ok(),
+        )
+    })
+}
+
+const RESET: &str = "\x1b[0m";
+
+/// The house format's line prefixes and their SGR styles.
+const STYLED_PREFIXES: &[(&str, &str)] = &[
+    ("gitsign: error:", "\x1b[1;31m"),
+    ("gitsign-credential-cache: error:", "\x1b[1;31m"),
+    ("gitsign: Bad signature", "\x1b[1;31m"),
+    ("gitsign: Good signature", "\x1b[1;32m"),
+    ("gitsign: Unverified signature", "\x1b[1;33m"),
+    ("WARNING:", "\x1b[1;33m"),
+    ("warning:", "\x1b[1;33m"),
+    ("Hint:", "\x1b[1;36m"),
+    ("Caused by:", "\x1b[1m"),
+];
+
+/// Colour the known prefixes of each line of `text`.
+pub fn colourize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        match STYLED_PREFIXES.iter().find(|(p, _)| line.starts_with(p)) {
+            Some((prefix, style)) => {
+                out.push_str(style);
+                out.push_str(prefix);
+                out.push_str(RESET);
+                out.push_str(&line[prefix.len()..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
 
 /// Render an error chain with an optional hint, in the house format.
 pub fn render_error(err: &anyhow::Error, hint: Option<&str>) -> String {
@@ -22,9 +115,14 @@ pub fn stderr_is_tty() -> bool {
     std::io::stderr().is_terminal()
 }
 
-/// Write to stderr, ignoring failures (a closed stderr must not turn into a panic).
+/// Write to stderr, coloured when [`should_colour`] says so, ignoring failures (a closed
+/// stderr must not turn into a panic).
 pub fn eprint(s: &str) {
-    let _ = std::io::stderr().write_all(s.as_bytes());
+    let _ = if stderr_colour() {
+        std::io::stderr().write_all(colourize(s).as_bytes())
+    } else {
+        std::io::stderr().write_all(s.as_bytes())
+    };
 }
 
 /// A progress line on stderr for long work: only on a TTY, only after 250 ms, redrawn at most
@@ -182,6 +280,80 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn colour_follows_the_terminal_no_color_and_clicolor_force() {
+        use ColorChoice::*;
+        assert!(
+            should_colour(Auto, true, env(&[])),
+            "a terminal gets colour"
+        );
+        assert!(!should_colour(Auto, false, env(&[])), "a pipe does not");
+        assert!(
+            !should_colour(Auto, true, env(&[("NO_COLOR", "1")])),
+            "NO_COLOR turns it off"
+        );
+        assert!(
+            should_colour(Auto, true, env(&[("NO_COLOR", "")])),
+            "an empty NO_COLOR does not count"
+        );
+        assert!(
+            should_colour(Auto, false, env(&[("CLICOLOR_FORCE", "1")])),
+            "CLICOLOR_FORCE forces it"
+        );
+        assert!(
+            !should_colour(Auto, false, env(&[("CLICOLOR_FORCE", "0")])),
+            "CLICOLOR_FORCE=0 does not"
+        );
+        assert!(
+            !should_colour(
+                Auto,
+                true,
+                env(&[("NO_COLOR", "1"), ("CLICOLOR_FORCE", "1")])
+            ),
+            "NO_COLOR beats CLICOLOR_FORCE, as in anstream"
+        );
+        assert!(
+            !should_colour(Auto, true, env(&[("TERM", "dumb")])),
+            "a dumb terminal gets none"
+        );
+        assert!(
+            !should_colour(Auto, true, env(&[("CLICOLOR", "0")])),
+            "CLICOLOR=0 turns it off"
+        );
+        assert!(
+            should_colour(Always, false, env(&[("NO_COLOR", "1")])),
+            "--color always wins"
+        );
+        assert!(
+            !should_colour(Never, true, env(&[("CLICOLOR_FORCE", "1")])),
+            "--color never wins"
+        );
+    }
+
+    #[test]
+    fn colourize_styles_only_the_house_prefixes() {
+        let text = "gitsign: error: no such revision 'x'\nCaused by:\n  1: gitsign: error: inside\nHint: run git log\n";
+        assert_eq!(
+            colourize(text),
+            "\x1b[1;31mgitsign: error:\x1b[0m no such revision 'x'\n\x1b[1mCaused by:\x1b[0m\n  1: gitsign: error: inside\n\x1b[1;36mHint:\x1b[0m run git log\n",
+            "prefixes at a line start are styled, text and other lines are untouched"
+        );
+        assert_eq!(
+            colourize("\rverifying 3/10 commits"),
+            "\rverifying 3/10 commits",
+            "progress is left alone"
+        );
     }
 
     #[test]

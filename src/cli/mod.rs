@@ -4,13 +4,16 @@
 //! Exit codes: 0 all good; 1 a negative answer (bad or missing signature, policy not met);
 //! 2 could not decide (usage, config, network, I/O, no time anchor); 255 internal bug.
 
+pub mod attest;
 pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
 pub mod gpg;
 pub mod hook;
 pub mod output;
+pub mod show;
 pub mod verify;
+pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
 
@@ -70,6 +73,9 @@ then `git commit` signs, and `git verify-commit`, `git log --show-signature` and
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// When to colour messages on stderr
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: crate::ui::ColorChoice,
 }
 
 #[derive(Subcommand, Debug)]
@@ -79,6 +85,9 @@ pub enum Command {
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     Completion(completion::CompletionArgs),
     Hook(hook::HookArgs),
+    Attest(attest::AttestArgs),
+    VerifyAttestation(verify_attestation::VerifyAttestationArgs),
+    Show(show::ShowArgs),
     /// Print the version
     Version,
 }
@@ -119,12 +128,16 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> CliResult {
+    crate::ui::set_color_choice(cli.color);
     match cli.command {
         Command::Verify(a) => verify::run(&a),
         Command::VerifyTag(a) => verify_tag::run(&a),
         Command::VerifyBundle(a) => verify_bundle::run(&a),
         Command::Completion(a) => completion::run(&a),
         Command::Hook(a) => hook::run(&a),
+        Command::Attest(a) => attest::run(&a),
+        Command::VerifyAttestation(a) => verify_attestation::run(&a),
+        Command::Show(a) => show::run(&a),
         Command::Version => {
             println!("gitsign {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

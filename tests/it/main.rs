@@ -1,4 +1,5 @@
 //! Integration tests: one binary (ripgrep's layout). `util` holds the hermetic helpers.
+mod attest;
 mod cache;
 mod cli;
 mod conformance;
@@ -11,6 +12,8 @@ mod key_shapes;
 mod man;
 mod online;
 mod props;
+mod readme;
 mod real_history;
 mod sign;
+mod ui;
 mod util;
