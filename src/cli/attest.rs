@@ -204,7 +204,7 @@ pub fn run(args: &AttestArgs) -> CliResult {
     if outcome != Outcome::Good {
         let why = match outcome {
             Outcome::Bad(f) => f.to_string(),
-            Outcome::Undecided(w) => w,
+            Outcome::Undecided(w) => w.to_string(),
             Outcome::Good => String::new(),
         };
         return Err(flow_error(FlowError::SelfCheck(why)));
