@@ -14,7 +14,8 @@
 //!   certificate, transparency log), each verifying what it receives against the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
-//! - [`policy_file`]: the server-side signature policy `gitsign hook` enforces (TOML).
+//! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
+//!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
 //!   stores them under `refs/attestations/`.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
@@ -35,10 +36,10 @@ pub mod docs;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
+pub mod hook;
 pub mod http;
 pub mod oidc;
 pub mod pem;
-pub mod policy_file;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;

@@ -1,20 +1,11 @@
-//! `gitsign hook`: refuse pushes that the signature policy forbids, as git's `pre-receive`
-//! (all ref updates on stdin, githooks(5)) or `update` hook (one ref in argv), and install the
-//! hook into a repository.
+//! `gitsign hook`: the command-line side of the push decision ([`crate::hook`]): git's
+//! `pre-receive` hook (all ref updates on stdin, githooks(5)) and `update` hook (one ref in
+//! argv), reading the policy, trust root and quarantine, verifying what the plan names (on
+//! every core, reusing kept facts), proving online-mode signatures, rendering the
+//! [`Decision`](crate::hook::Decision) as `remote:` lines, and `install`.
 //!
-//! What is checked: every commit new to the repository (`git rev-list NEW --not --all`, refs as
-//! they are before the push, objects read from the push quarantine) and every annotated tag a
-//! ref is set to, each against the first policy rule matching the ref (see
-//! [`crate::policy_file`]). Signatures are verified offline first. Online-mode signatures (Go
-//! gitsign's `rekorMode=online`: no log entry embedded), where the rule allows them
-//! (`transparency = "online"` or `"any"`), are proven by the pipeline `gitsign verify` uses
-//! ([`super::lookup`]): proofs kept in the receiving repository (proof cache, notes under
-//! `refs/notes/gitsign`), then Rekor lookups, whose proofs are kept so a re-push needs no
-//! network. `--offline` never contacts Rekor. A failed lookup refuses the object (fail closed).
-//!
-//! Exit codes: 0 accepts the push, 1 refuses it (policy not met), 2 refuses it because nothing
-//! could be decided (missing or invalid policy, unreadable repository or trust root): fail closed.
-//! Human output goes to stderr, which git relays to the pusher as `remote:` lines.
+//! What is checked, and the exit codes, are [`crate::hook::POLICY_HELP`] (`--help`). Human
+//! output goes to stderr, which git relays to the pusher as `remote:` lines.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead as _;
@@ -23,12 +14,15 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use gix::ObjectId;
+use rayon::prelude::*;
 
 use super::{CliError, CliResult};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
-use crate::policy_file::{DefaultAction, Deletions, PolicyFile, Refusal, Rule, Transparency};
+use crate::hook::facts::{root_digest, Facts};
+use crate::hook::policy::{PolicyFile, Transparency};
+use crate::hook::{self, Decision, POLICY_HELP};
 use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
 use crate::verify::{self, policy::Policy, NeedsEntry, ObjectKind, Report};
 
@@ -38,55 +32,13 @@ const MAX_LISTED: usize = 20;
 /// The policy file used when neither `--policy` nor `gitsign.policy` names one.
 pub const DEFAULT_POLICY: &str = "gitsign-policy.toml";
 
-const POLICY_HELP: &str = "\
-Policy file: --policy FILE, else git config gitsign.policy (relative to the git
-directory), else gitsign-policy.toml in the git directory. A missing or invalid
-policy refuses every push, naming the file, line and problem.
-
-    default = \"reject\"            # refs matched by no rule: \"reject\" or \"allow\"
-    [[rule]]                      # the first rule whose refs match applies
-    refs = [\"refs/heads/main\", \"refs/tags/*\"]   # globs: * any run, ? one char
-    identities = [\"alice@example.com\"]          # any-of, with identity-regexps
-    identity-regexps = ['^.*@example\\.com$']
-    issuers = [\"https://accounts.google.com\"]   # any-of, with issuer-regexps
-    issuer-regexps = []
-    transparency = \"any\"          # \"embedded\" | \"online\" | \"any\"
-    unsigned-before = \"2024-01-01T00:00:00Z\"    # or a full commit id
-    deletions = \"allow\"           # or \"reject\"
-
-Each rule needs an identity and an issuer constraint. transparency = \"embedded\"
-requires the Rekor entry embedded in the signature, and refuses online-mode
-signatures (Go gitsign's rekorMode=online) even when Rekor has their entry;
-\"online\" also admits signatures whose entry is found outside the signature,
-and \"any\" also an RFC 3161 timestamp. unsigned-before accepts, unchecked,
-pushed commits that are the given commit or its ancestors, or whose committer
-date (set by the pusher) is older. Deleting a ref is allowed unless its rule says
-deletions = \"reject\"; refs matched by no rule follow default for every update,
-deletions included.
-
-Online-mode signatures, where the rule admits them, are proven as gitsign verify
-proves them: by a proof kept in the repository (gitsign/proofs, notes under
-refs/notes/gitsign), else by a Rekor lookup (gitsign.rekor, gitsign.timeout,
-gitsign.rekorConcurrency, gitsign.rekorDeadline). Proofs found are kept, so a
-re-push needs no lookup. If Rekor cannot be reached or answers with an error,
-those objects are refused, naming Rekor and the error. With --offline Rekor is
-never contacted, and online-mode signatures without a kept proof are refused.
-
-Checked: every commit new to the repository (git rev-list NEW --not --all, refs
-as before the push, objects read from the push quarantine), and every annotated
-tag a ref is set to, by its own signature. A commit already reachable from any
-ref is not checked again, whichever ref it reached first.
-
-Exit status: 0 accepts the push, 1 refuses it (policy not met), 2 refuses it
-because nothing could be decided (policy, repository or trust root unreadable).";
-
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Enforce a signature policy on pushes (server-side git hooks)",
     long_about = "Enforce a signature policy on pushes: run as git's pre-receive or update hook \
-in the receiving repository, gitsign verifies every pushed commit and tag and refuses the push \
-when any of them is unsigned, badly signed, or signed by someone the policy does not name for \
-that ref. Signatures carrying their transparency log entry are verified offline; online-mode \
+in the receiving repository, gitsign judges each updated ref by its own rule on the commits and \
+tags it gains, and refuses the push when any of them is unsigned, badly signed, or signed by \
+someone the policy does not name for that ref. Signatures carrying their transparency log entry are verified offline; online-mode \
 signatures are looked up in Rekor where the policy allows them (not with --offline).",
     after_long_help = POLICY_HELP
 )]
@@ -111,6 +63,9 @@ pub struct PreReceiveArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
     /// Never contact Rekor: online-mode signatures without a kept proof are refused
     #[arg(long)]
     pub offline: bool,
@@ -134,6 +89,9 @@ pub struct UpdateArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
     /// Never contact Rekor: online-mode signatures without a kept proof are refused
     #[arg(long)]
     pub offline: bool,
@@ -150,6 +108,9 @@ pub struct InstallArgs {
     /// Policy file the hook passes as --policy, validated now (default: resolved at push time)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Sigstore trusted_root.json the hook verifies against, validated now and passed as --trusted-root (default: resolved at push time)
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
     /// Make the hook run with --offline: it never contacts Rekor (air-gapped servers)
     #[arg(long)]
     pub offline: bool,
@@ -175,12 +136,26 @@ pub fn run(args: &HookArgs) -> CliResult {
                         .hint("git runs `gitsign hook pre-receive` with '<old> <new> <ref>' lines on stdin")
                 })?);
             }
-            check(&updates, a.policy.as_deref(), network(a.offline))
+            check(
+                &updates,
+                &CheckArgs {
+                    policy: a.policy.as_deref(),
+                    trusted_root: a.trusted_root.as_deref(),
+                    network: network(a.offline),
+                },
+            )
         }
         HookCommand::Update(a) => {
             let update = RefUpdate::new(&a.old, &a.new, &a.refname)
                 .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
-            check(&[update], a.policy.as_deref(), network(a.offline))
+            check(
+                &[update],
+                &CheckArgs {
+                    policy: a.policy.as_deref(),
+                    trusted_root: a.trusted_root.as_deref(),
+                    network: network(a.offline),
+                },
+            )
         }
         HookCommand::Install(a) => install(a),
     }
@@ -260,34 +235,34 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
     })
 }
 
-/// One object to verify and the rule it must satisfy.
-struct Check<'a> {
-    id: ObjectId,
-    kind: ObjectKind,
-    refname: &'a str,
-    rule: &'a Rule,
+/// What `check` needs besides the ref updates.
+struct CheckArgs<'a> {
+    policy: Option<&'a Path>,
+    trusted_root: Option<&'a Path>,
+    network: Network,
 }
 
-/// A line for the pusher.
-struct Rejection {
-    line: String,
-    hint: Option<&'static str>,
-}
-
-fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) -> CliResult {
+fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let repo = Receiving::open(&cwd, &object_dirs_from_env()).map_err(|e| {
         CliError::new(2, anyhow::Error::new(e))
             .hint("git runs hooks inside the receiving repository; run gitsign hook there")
     })?;
-    let config = super::load_config()?;
-    let (path, source) = policy_path(policy_flag, &config, repo.git_dir());
+    let mut config = super::load_config()?;
+    if let Some(p) = args.trusted_root {
+        config.set_flag(
+            Key::TrustedRoot,
+            p.to_string_lossy().into_owned(),
+            "--trusted-root",
+        );
+    }
+    let (path, source) = policy_path(args.policy, &config, repo.git_dir());
     let policy = load_policy(&path, &source)?;
     let root = super::load_trust(&config)?;
     let ignore_sct = config.bool(Key::InsecureIgnoreSct)?;
     // Rekor settings are read (and invalid values refuse the push) only when some rule could
     // use a lookup.
-    let rekor = match network {
+    let rekor = match args.network {
         Network::Rekor
             if policy
                 .rules
@@ -300,102 +275,11 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) ->
     };
     let file = path.display().to_string();
 
-    let mut refused: Vec<Rejection> = Vec::new();
-    let mut checks: Vec<Check<'_>> = Vec::new();
-    let mut raws: HashMap<ObjectId, Vec<u8>> = HashMap::new();
-    let mut exempt: HashSet<ObjectId> = HashSet::new();
-    let mut hidden: Option<Vec<ObjectId>> = None;
-    let walk_err = |e: push::PushError| {
+    let plan = hook::plan::plan(updates, &policy, &repo).map_err(|e| {
         CliError::new(2, anyhow::Error::new(e))
             .hint("the pushed history is incomplete or unreadable; push again, or check the repository with git fsck")
-    };
-
-    for u in updates {
-        let rule = match policy.rule_for(&u.name) {
-            Some(r) => r,
-            None if policy.default == DefaultAction::Allow => continue,
-            None => {
-                refused.push(Rejection {
-                    line: format!(
-                        "{}: no rule in {file} matches this ref, and default = \"reject\"",
-                        u.name
-                    ),
-                    hint: Some(
-                        "add a [[rule]] whose refs match the ref, or push to a ref a rule covers",
-                    ),
-                });
-                continue;
-            }
-        };
-        let Some(new) = u.new else {
-            if rule.deletions == Deletions::Reject {
-                refused.push(Rejection {
-                    line: format!(
-                        "{}: deleting this ref is not allowed (deletions = \"reject\", {file}:{})",
-                        u.name, rule.line
-                    ),
-                    hint: None,
-                });
-            }
-            continue;
-        };
-        let peeled = repo.peel(new).map_err(walk_err)?;
-        for (id, raw) in peeled.tags {
-            raws.insert(id, raw);
-            checks.push(Check {
-                id,
-                kind: ObjectKind::Tag,
-                refname: &u.name,
-                rule,
-            });
-        }
-        let Some(tip) = peeled.commit else { continue };
-        let hidden = match &hidden {
-            Some(h) => h,
-            None => hidden.insert(repo.ref_tips().map_err(walk_err)?),
-        };
-        let commits = repo.new_commits(&[tip], hidden).map_err(walk_err)?;
-        let cutoff_set: HashSet<String> = match &rule.unsigned_before {
-            Some(crate::policy_file::Cutoff::Commit(hex)) => {
-                match ObjectId::from_hex(hex.as_bytes()) {
-                    Ok(start) => {
-                        let set: HashMap<ObjectId, &[u8]> =
-                            commits.iter().map(|c| (c.id, c.raw.as_slice())).collect();
-                        Receiving::ancestors_within(start, &set)
-                            .into_iter()
-                            .map(|i| i.to_string())
-                            .collect()
-                    }
-                    Err(_) => HashSet::new(),
-                }
-            }
-            _ => HashSet::new(),
-        };
-        for c in commits {
-            let time = Receiving::committer_time(&c.raw);
-            if rule.exempt(time, &c.id.to_string(), &cutoff_set) {
-                // Counted once however many refs bring the commit.
-                exempt.insert(c.id);
-                continue;
-            }
-            checks.push(Check {
-                id: c.id,
-                kind: ObjectKind::Commit,
-                refname: &u.name,
-                rule,
-            });
-            raws.insert(c.id, c.raw);
-        }
-    }
-
-    // Verify each distinct object once, in parallel; judge it per rule afterwards.
-    let mut distinct: Vec<(ObjectId, ObjectKind)> = Vec::new();
-    let mut seen = HashSet::new();
-    for c in &checks {
-        if seen.insert(c.id) {
-            distinct.push((c.id, c.kind));
-        }
-    }
+    })?;
+    let objects = plan.objects();
     let empty = Policy::default();
     let opts = verify::Options {
         root: &root,
@@ -403,146 +287,120 @@ fn check(updates: &[RefUpdate], policy_flag: Option<&Path>, network: Network) ->
         insecure_ignore_tlog: false,
         insecure_ignore_sct: ignore_sct,
     };
-    let mut reports = HashMap::new();
-    let mut needs = HashMap::new();
-    for (id, checked) in verify_all(&distinct, &raws, repo.hash_kind(), &opts) {
-        reports.insert(id, checked.report);
-        if let Some(n) = checked.needs_entry {
-            needs.insert(id, n);
-        }
-    }
+    let facts = Facts::new(repo.common_dir(), root_digest(&root, ignore_sct));
+    let Verified {
+        mut reports,
+        needs,
+        known,
+    } = verify_all(&objects, &plan.raws, &facts, repo.hash_kind(), &opts);
 
-    // Online-mode objects that some rule checking them would accept with a log entry found
-    // outside the signature (and whose signer that rule names: no lookup for a push refused
-    // anyway).
-    let mut online: Vec<ObjectId> = Vec::new();
-    let mut seen_online = HashSet::new();
-    for c in &checks {
-        let Some(report) = reports.get(&c.id) else {
-            continue;
-        };
-        if needs.contains_key(&c.id) && admits_looked_up(c.rule, report) && seen_online.insert(c.id)
-        {
-            online.push(c.id);
-        }
-    }
+    let online = hook::to_prove(&plan, &reports);
     let proven = prove_online(&online, &needs, &mut reports, &repo, rekor, &opts);
+    keep_facts(&facts, &reports, &known);
 
-    let mut failed_objects = HashSet::new();
-    let mut object_lines = 0usize;
-    for c in &checks {
-        let Some(report) = reports.get(&c.id) else {
-            continue;
-        };
-        if let Err(Refusal { reason, hint }) = c.rule.judge(report) {
-            failed_objects.insert(c.id);
-            object_lines += 1;
-            let subject = raws
-                .get(&c.id)
-                .map(|r| object::subject(r))
-                .unwrap_or_default();
-            refused.push(Rejection {
-                line: format!(
-                    "{} {}: {} ({}, {file}:{})",
-                    c.id,
-                    subject.trim(),
-                    reason,
-                    c.refname,
-                    c.rule.line
-                ),
-                hint: if proven.failed.contains(&c.id) && admits_looked_up(c.rule, report) {
-                    Some(HINT_REKOR_FAILED)
-                } else {
-                    hint
-                },
-            });
-        }
-    }
+    let decision = hook::decide(&plan, &reports);
+    let summary = summary(&objects, plan.exempt.len(), known.len(), &proven);
+    crate::ui::eprint(&render(
+        &decision,
+        &plan.raws,
+        &file,
+        objects.len(),
+        &summary,
+    ));
+    Ok(ExitCode::from(decision.exit_code()))
+}
 
-    let n_commits = distinct
+/// What was checked and how, for the last line.
+fn summary(
+    objects: &[(ObjectId, ObjectKind)],
+    exempt: usize,
+    known: usize,
+    proven: &Proven,
+) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let n_commits = objects
         .iter()
         .filter(|(_, k)| *k == ObjectKind::Commit)
         .count();
-    let n_tags = distinct.len() - n_commits;
-    let mut checked = format!(
-        "{n_commits} new commit{} and {n_tags} tag{} checked{}",
-        if n_commits == 1 { "" } else { "s" },
-        if n_tags == 1 { "" } else { "s" },
-        if !exempt.is_empty() {
-            format!(
-                ", {} older commits accepted unchecked (unsigned-before)",
-                exempt.len()
-            )
-        } else {
-            String::new()
-        }
+    let n_tags = objects.len() - n_commits;
+    let mut s = format!(
+        "{n_commits} new commit{} and {n_tags} tag{} checked",
+        plural(n_commits),
+        plural(n_tags)
     );
+    if exempt > 0 {
+        s.push_str(&format!(
+            ", {exempt} older commits accepted unchecked (unsigned-before)"
+        ));
+    }
+    if known > 0 {
+        s.push_str(&format!(
+            ", {known} by facts kept from earlier verification"
+        ));
+    }
     if proven.kept + proven.fetched > 0 {
-        checked.push_str(&format!(
+        s.push_str(&format!(
             "; online-mode signatures proven by {} kept proof{} and {} Rekor lookup{}",
             proven.kept,
-            if proven.kept == 1 { "" } else { "s" },
+            plural(proven.kept),
             proven.fetched,
-            if proven.fetched == 1 { "" } else { "s" },
+            plural(proven.fetched),
         ));
     }
-    if refused.is_empty() {
-        crate::ui::eprint(&format!("gitsign: push accepted: {checked}\n"));
-        return Ok(ExitCode::SUCCESS);
+    s
+}
+
+/// The pusher's view of a decision: one line per refusal (the first [`MAX_LISTED`]), the
+/// verdict with counts, and one hint.
+fn render(
+    d: &Decision<'_>,
+    raws: &HashMap<ObjectId, Vec<u8>>,
+    file: &str,
+    n_objects: usize,
+    summary: &str,
+) -> String {
+    if d.accepted() {
+        return format!("gitsign: push accepted: {summary}\n");
     }
     let mut out = String::new();
-    for r in refused.iter().take(MAX_LISTED) {
-        out.push_str(&r.line);
+    for r in d.refusals.iter().take(MAX_LISTED) {
+        let subject = match r {
+            hook::Refused::Object { id, .. } => raws
+                .get(id)
+                .map(|raw| object::subject(raw))
+                .unwrap_or_default(),
+            hook::Refused::Ref(_) => String::new(),
+        };
+        out.push_str(&r.line(file, &subject));
         out.push('\n');
     }
-    if refused.len() > MAX_LISTED {
-        out.push_str(&format!("... and {} more\n", refused.len() - MAX_LISTED));
+    if d.refusals.len() > MAX_LISTED {
+        out.push_str(&format!("... and {} more\n", d.refusals.len() - MAX_LISTED));
     }
-    let ref_problems = refused.len() - object_lines;
     let mut counts = Vec::new();
-    if !failed_objects.is_empty() {
+    if d.objects_refused > 0 {
         counts.push(format!(
-            "{} of {} object{} refused",
-            failed_objects.len(),
-            distinct.len(),
-            if distinct.len() == 1 { "" } else { "s" }
+            "{} of {n_objects} object{} refused",
+            d.objects_refused,
+            if n_objects == 1 { "" } else { "s" }
         ));
     }
-    if ref_problems > 0 {
+    if d.refs_refused > 0 {
         counts.push(format!(
-            "{ref_problems} ref update{} refused",
-            if ref_problems == 1 { "" } else { "s" }
+            "{} ref update{} refused",
+            d.refs_refused,
+            if d.refs_refused == 1 { "" } else { "s" }
         ));
     }
     out.push_str(&format!(
-        "gitsign: push rejected by the signature policy in {file}: {}; {checked}\n",
+        "gitsign: push rejected by the signature policy in {file}: {}; {summary}\n",
         counts.join(", ")
     ));
-    if let Some(h) = refused.iter().find_map(|r| r.hint) {
+    if let Some(h) = d.hint() {
         out.push_str(&format!("Hint: {h}\n"));
     }
-    crate::ui::eprint(&out);
-    // 1 even when some objects are refused only because Rekor could not be asked: the hook
-    // judged every object, and one without a verified log entry does not meet a rule that
-    // requires one, whatever kept the entry from being verified (the same answer --offline
-    // gives). 2 means the hook could not judge the push at all (policy, repository or trust
-    // root unreadable). git refuses the push on either; the reason and the Rekor URL are in
-    // the object's line.
-    Ok(ExitCode::from(1))
+    out
 }
-
-/// Whether `rule` would accept `report` with a log entry found outside the signature: it
-/// admits such entries and names the signer.
-fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
-    rule.transparency != Transparency::Embedded
-        && report
-            .identity
-            .as_ref()
-            .is_some_and(|id| rule.policy.check(id).is_ok())
-}
-
-/// When Rekor cannot be asked: what the server operator or the pusher can do.
-const HINT_REKOR_FAILED: &str = "check gitsign.rekor (GITSIGN_REKOR_URL) and the network from the git server to Rekor, or run the hook with --offline; the pusher can sign in gitsign's offline Rekor mode (gitsign.rekorMode=offline, the default) so the entry is embedded in the signature";
 
 /// How online-mode objects were decided.
 #[derive(Debug, Default)]
@@ -551,15 +409,13 @@ struct Proven {
     kept: usize,
     /// Anchored by an entry a Rekor lookup returned now.
     fetched: usize,
-    /// Refused because Rekor could not be asked.
-    failed: HashSet<ObjectId>,
 }
 
 /// Prove online-mode objects as `gitsign verify` does ([`crate::proofs::Prover`]): kept
 /// proofs first, then, unless offline, Rekor lookups for the rest, whose anchoring proofs are
 /// kept in the receiving repository's proof cache. Updates `reports` in place.
 fn prove_online(
-    online: &[ObjectId],
+    online: &[(ObjectId, ObjectKind)],
     needs: &HashMap<ObjectId, NeedsEntry>,
     reports: &mut HashMap<ObjectId, Report>,
     repo: &Receiving,
@@ -569,7 +425,7 @@ fn prove_online(
     let mut proven = Proven::default();
     let pending: Vec<(ObjectId, &NeedsEntry)> = online
         .iter()
-        .filter_map(|id| Some((*id, needs.get(id)?)))
+        .filter_map(|(id, _)| Some((*id, needs.get(id)?)))
         .collect();
     if pending.is_empty() {
         return proven;
@@ -582,48 +438,76 @@ fn prove_online(
             Some(_) => proven.kept += 1,
             None => {}
         }
-        if p.lookup_failed() {
-            proven.failed.insert(*id);
-        }
         reports.insert(*id, p.report);
     }
     proven
 }
 
-/// Verify objects on every core: signature checks dominate the hook's time.
+/// The first verification pass of a push.
+struct Verified {
+    reports: HashMap<ObjectId, Report>,
+    /// What the objects lacking only a log entry need to be finished by the prover.
+    needs: HashMap<ObjectId, NeedsEntry>,
+    /// The objects whose report came from kept facts.
+    known: HashSet<ObjectId>,
+}
+
+/// Verify each object once, on every core (signature checks dominate the hook's time),
+/// except those whose facts are kept: their report is the fact, with no cryptography.
 fn verify_all(
     objects: &[(ObjectId, ObjectKind)],
     raws: &HashMap<ObjectId, Vec<u8>>,
+    facts: &Facts,
     hash: object::HashKind,
     opts: &verify::Options<'_>,
-) -> HashMap<ObjectId, verify::Checked> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(objects.len().max(1));
-    let chunk = objects.len().div_ceil(threads).max(1);
-    let verify_one = |(id, kind): &(ObjectId, ObjectKind)| {
-        let raw = raws.get(id).map(Vec::as_slice).unwrap_or_default();
-        (*id, verify::check_object(raw, *kind, hash, opts))
-    };
-    if threads <= 1 {
-        return objects.iter().map(verify_one).collect();
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = objects
-            .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(verify_one).collect::<Vec<_>>()))
-            .collect();
-        let mut out = HashMap::new();
-        for h in handles {
-            // A panicking verifier thread is a bug; its objects stay unverified and are
-            // refused below rather than accepted.
-            if let Ok(part) = h.join() {
-                out.extend(part);
+) -> Verified {
+    let checked: Vec<(ObjectId, verify::Checked, bool)> = objects
+        .par_iter()
+        .map(|(id, kind)| match facts.get(id) {
+            Some(report) => (
+                *id,
+                verify::Checked {
+                    report,
+                    needs_entry: None,
+                },
+                true,
+            ),
+            None => {
+                let raw = raws.get(id).map(Vec::as_slice).unwrap_or_default();
+                (*id, verify::check_object(raw, *kind, hash, opts), false)
             }
+        })
+        .collect();
+    let mut out = Verified {
+        reports: HashMap::new(),
+        needs: HashMap::new(),
+        known: HashSet::new(),
+    };
+    for (id, c, known) in checked {
+        if known {
+            out.known.insert(id);
         }
-        out
-    })
+        if let Some(n) = c.needs_entry {
+            out.needs.insert(id, n);
+        }
+        out.reports.insert(id, c.report);
+    }
+    out
+}
+
+/// Keep the facts of the objects verified good now (not those read from facts). A failure to
+/// write only costs the next push a verification, so it is one warning.
+fn keep_facts(facts: &Facts, reports: &HashMap<ObjectId, Report>, known: &HashSet<ObjectId>) {
+    let failed = reports
+        .iter()
+        .filter(|(id, r)| r.is_good() && !known.contains(*id))
+        .filter_map(|(id, r)| facts.put(id, r).err())
+        .next();
+    if let Some(e) = failed {
+        crate::ui::eprint(&format!(
+            "gitsign: warning: could not keep verified facts in the repository: {e}\n"
+        ));
+    }
 }
 
 /// Single-quote for sh.
@@ -667,6 +551,19 @@ fn install(args: &InstallArgs) -> CliResult {
                 ));
             }
         }
+    }
+    if let Some(p) = &args.trusted_root {
+        let abs = std::path::absolute(p)
+            .with_context(|| format!("resolving the trusted root path '{}'", p.display()))?;
+        let bytes = std::fs::read(&abs)
+            .with_context(|| format!("reading the trusted root '{}'", abs.display()))?;
+        crate::trust::TrustedRoot::from_json(&bytes)
+            .with_context(|| format!("parsing the trusted root '{}'", abs.display()))
+            .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?;
+        command.push_str(&format!(
+            " --trusted-root {}",
+            sh_quote(&abs.to_string_lossy())
+        ));
     }
     let hooks = git_dir.join("hooks");
     std::fs::create_dir_all(&hooks).with_context(|| format!("creating '{}'", hooks.display()))?;

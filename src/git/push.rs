@@ -1,6 +1,7 @@
 //! The receiving end of a push, as git's `pre-receive` and `update` hooks see it
-//! (githooks(5), receive-pack): ref update lines, the push quarantine, and the commits a push
-//! brings that are new to the repository — `git rev-list NEW... --not --all`, computed here.
+//! (githooks(5), receive-pack): ref update lines, the push quarantine, the refs as they are
+//! before the push, and the commits a ref update gains — `git rev-list NEW --not HIDDEN...`,
+//! computed here (which refs are hidden is the hook's policy: [`crate::hook::plan`]).
 //!
 //! Quarantine: during the hooks the pushed objects live in a temporary directory that git names
 //! in `GIT_OBJECT_DIRECTORY`, with the real object store listed in
@@ -8,7 +9,7 @@
 //! always `$GIT_DIR/objects` plus `info/alternates`), so [`Receiving`] opens one gix object store
 //! per directory the caller names and looks objects up in git's order: the object directory,
 //! then each alternate. Refs and the shallow list come from the repository as it is before the
-//! push, which is what `--not --all` means in a hook.
+//! push.
 //!
 //! The walk is git's `limit_list`: a queue by committer date holding the new tips and every ref
 //! tip, where ref tips paint their ancestors "uninteresting"; it stops once nothing interesting
@@ -149,6 +150,8 @@ pub struct Peeled {
     pub tags: Vec<(ObjectId, Vec<u8>)>,
     /// The commit the value peels to, if any (a tag may point at a tree or blob).
     pub commit: Option<ObjectId>,
+    /// The tree or blob the value peels to instead of a commit, with its kind.
+    pub other: Option<(ObjectId, gix::object::Kind)>,
 }
 
 /// A commit the push introduces, with its exact bytes.
@@ -286,8 +289,8 @@ impl Receiving {
             .ok_or_else(|| PushError::Missing(id.to_string()))
     }
 
-    /// Every ref's value peeled to a commit, as the refs are before the push (`--all`).
-    pub fn ref_tips(&self) -> Result<Vec<ObjectId>, PushError> {
+    /// Every ref that peels to a commit, with that commit, as the refs are before the push.
+    pub fn ref_tips(&self) -> Result<Vec<(String, ObjectId)>, PushError> {
         let refs = self
             .repo
             .references()
@@ -300,12 +303,14 @@ impl Receiving {
                 continue; // symbolic: its target is listed on its own
             };
             // A ref to an object the store lacks hides nothing; it cannot fail the push.
-            if let Ok(p) = self.peel(id) {
-                tips.extend(p.commit);
+            if let Ok(Peeled {
+                commit: Some(c), ..
+            }) = self.peel(id)
+            {
+                tips.push((r.name().as_bstr().to_string(), c));
             }
         }
         tips.sort();
-        tips.dedup();
         Ok(tips)
     }
 
@@ -328,7 +333,10 @@ impl Receiving {
                     out.commit = Some(at);
                     return Ok(out);
                 }
-                _ => return Ok(out),
+                kind => {
+                    out.other = Some((at, kind));
+                    return Ok(out);
+                }
             }
         }
         Err(PushError::Object(

@@ -177,14 +177,17 @@ impl Server {
 
     /// `git push <bare> <args>`: exit code and stderr (where `remote:` lines arrive).
     fn push(&self, args: &[&str]) -> (i32, String) {
-        let (code, _, err) = output(
-            self.work
-                .cmd("git")
-                .env("GITSIGN_TRUSTED_ROOT", trust_root())
-                .arg("push")
-                .arg(self.bare.path())
-                .args(args),
-        );
+        self.push_with_root(Some(&trust_root()), args)
+    }
+
+    /// [`Self::push`] with the hook's environment naming `root` as GITSIGN_TRUSTED_ROOT, or
+    /// nothing (the server's own configuration decides).
+    fn push_with_root(&self, root: Option<&Path>, args: &[&str]) -> (i32, String) {
+        let mut cmd = self.work.cmd("git");
+        if let Some(root) = root {
+            cmd.env("GITSIGN_TRUSTED_ROOT", root);
+        }
+        let (code, _, err) = output(cmd.arg("push").arg(self.bare.path()).args(args));
         (code, err)
     }
 
@@ -393,12 +396,13 @@ fn hook_handles_new_branches_force_pushes_deletions_and_tags() {
         err.contains("2 new commits"),
         "both commits were checked: {err}"
     );
-    // Same commits on another branch: nothing is new to the repository any more.
+    // Same commits on main: main gains them and judges them by its own rule (issue 16.1),
+    // from the facts kept when feature got them, with no cryptography.
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("0 new commits"),
-        "reachable commits are not checked again: {err}"
+        err.contains("2 new commits and 0 tags checked, 2 by facts kept from earlier verification"),
+        "commits already on feature are judged again for main, from kept facts: {err}"
     );
     // Force push that rewrites main with an unsigned commit on top of BASE: refused.
     let forced = unsigned_commit(&s.work, &[BASE], "rewritten");
@@ -769,6 +773,17 @@ fn hook_proves_online_mode_commits_and_tags_by_rekor_lookups_and_keeps_the_proof
         &[],
     );
     assert_eq!(code, 0, "deletions are allowed: {err}");
+    let (code, err) = s.push_via(stack, &["HEAD:refs/heads/again"], &[]);
+    assert_eq!(code, 0, "the re-push is accepted: {err}");
+    assert!(
+        err.contains("3 new commits and 0 tags checked")
+            && err.contains("3 by facts kept from earlier verification"),
+        "the commits were judged again, from their kept facts: {err}"
+    );
+    // Without the facts, the kept proofs decide.
+    let (code, err) = s.push_via(stack, &[":refs/heads/again"], &[]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_dir_all(s.bare.path().join("gitsign/facts")).expect("drop the facts");
     let (code, err) = s.push_via(stack, &["HEAD:refs/heads/other"], &[]);
     assert_eq!(code, 0, "the re-push is accepted: {err}");
     assert!(
@@ -971,6 +986,8 @@ fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
     let (code, err) = s.push_via(stack, &[":refs/heads/topic"], &[]);
     assert_eq!(code, 0, "{err}");
     s.install(&["--offline"]);
+    std::fs::remove_dir_all(s.bare.path().join("gitsign/facts"))
+        .expect("drop the facts, so the proofs decide");
     let before = rekor_requests(stack);
     let (code, err) = s.push_via(stack, &["HEAD:refs/heads/topic"], &[]);
     assert_eq!(code, 0, "offline, the kept proofs are enough: {err}");
@@ -979,4 +996,278 @@ fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
         "{err}"
     );
     assert_eq!(rekor_requests(stack), before, "Rekor was never contacted");
+}
+
+/// BILLY for main, and a rule for `extra_refs` that admits `extra_identity`.
+fn two_rules(main_identity: &str, extra_refs: &str, extra_identity: &str) -> String {
+    format!(
+        r#"
+default = "allow"
+[[rule]]
+refs = ["refs/heads/main"]
+identities = ["{main_identity}"]
+issuers = ["https://accounts.google.com"]
+transparency = "embedded"
+[[rule]]
+refs = [{extra_refs}]
+identity-regexps = ['{extra_identity}']
+issuers = ["https://accounts.google.com"]
+"#
+    )
+}
+
+#[test]
+fn hook_judges_commits_carried_by_a_lax_ref_again_when_main_gains_them() {
+    // Issue 16.1: a commit main's rule refuses was accepted on main once any other ref held it
+    // (only commits new to the repository were checked).
+    let s = Server::with_fixture_base(
+        &two_rules("alice@example.com", r#""refs/notes/*""#, ".*"),
+        BASE,
+        &TREES,
+    );
+    s.add_fixtures(&[MID, TIP]);
+    // Through a refs/notes/* rule that admits any signer.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/notes/carrier")]);
+    assert_eq!(code, 0, "the notes rule admits billy: {err}");
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "main's rule still refuses billy's commits: {err}");
+    assert!(
+        err.contains(&format!("remote: {TIP} config: allow enableSigstoreGo with any Rekor mode: identity mismatch: certificate names 'billy@chainguard.dev', policy wants 'alice@example.com' (refs/heads/main,")),
+        "main judges what it gains by its own rule: {err}"
+    );
+    assert!(err.contains("2 of 2 objects refused"), "{err}");
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main did not move"
+    );
+
+    // Through a ref no rule matches, under default = "allow".
+    let unsigned = unsigned_commit(&s.work, &[BASE], "unsigned on a scratch ref");
+    let (code, err) = s.push(&[&format!("{unsigned}:refs/scratch/x")]);
+    assert_eq!(
+        code, 0,
+        "default = allow lets the scratch ref through: {err}"
+    );
+    let (code, err) = s.push(&[&format!("{unsigned}:refs/heads/main")]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "remote: {unsigned} unsigned on a scratch ref: object is not signed (refs/heads/main,"
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main did not move"
+    );
+}
+
+#[test]
+fn hook_judges_a_new_ref_by_its_rule_even_for_commits_already_on_main() {
+    // Issue 16.1: billy's commits, accepted on main, cannot be pushed to a ref whose rule
+    // wants only eve (before: 0 new commits, accepted).
+    let s = Server::with_fixture_base(
+        &two_rules(
+            "billy@chainguard.dev",
+            r#""refs/heads/release/*", "refs/tags/*""#,
+            "^eve@example\\.com$",
+        ),
+        BASE,
+        &TREES,
+    );
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "main's rule admits billy: {err}");
+    // The first refusal verifies BASE (main never had to); its fact serves the second.
+    for (target, known) in [("refs/heads/release/1", 2), ("refs/tags/v1", 3)] {
+        let (code, err) = s.push(&[&format!("{TIP}:{target}")]);
+        assert_ne!(code, 0, "{target} wants eve: {err}");
+        assert!(
+            err.contains(&format!("remote: {TIP} config: allow enableSigstoreGo with any Rekor mode: identity mismatch: certificate names 'billy@chainguard.dev'"))
+                && err.contains(&format!("({target},")),
+            "the new ref's rule judges commits main already holds: {err}"
+        );
+        assert!(
+            err.contains("3 of 3 objects refused")
+                && err.contains(&format!("{known} by facts kept from earlier verification")),
+            "no ref of that rule exists: all history is judged, from the facts main's push kept: {err}"
+        );
+        assert_eq!(s.ref_of(target), None, "{target} was not created");
+    }
+}
+
+#[test]
+fn hook_refuses_a_protected_ref_that_points_at_a_tree_or_a_blob() {
+    // Issue 16.2: `git push srv <tree>:refs/tags/v1.0` passed a "tags must be signed" rule.
+    let s = Server::new(BILLY);
+    let tree = s
+        .work
+        .git(&["hash-object", "-t", "tree", "-w", "/dev/null"]);
+    let tree = tree.trim();
+    let file = s.work.path().join("payload");
+    std::fs::write(&file, "unsigned content\n").expect("write");
+    let blob = s.work.git(&["hash-object", "-w", "payload"]);
+    let blob = blob.trim();
+    for (id, kind, name) in [
+        (tree, "tree", "refs/tags/v1.0"),
+        (blob, "blob", "refs/tags/v1.1"),
+    ] {
+        let (code, err) = s.push(&[&format!("{id}:{name}")]);
+        assert_ne!(
+            code, 0,
+            "a bare {kind} under a signed-tags rule is refused: {err}"
+        );
+        assert!(
+            err.contains(&format!(
+                "remote: {name}: points at a {kind} ({id}), not a signed tag or a commit, and its rule requires signatures ({}:4)",
+                s.policy_path().display()
+            )),
+            "{err}"
+        );
+        assert!(err.contains("1 ref update refused"), "{err}");
+        assert_eq!(s.ref_of(name), None, "{name} was not created");
+    }
+    // An unsigned annotated tag of the tree is judged by its signature, and refused as unsigned.
+    s.work.git(&["tag", "-a", "-m", "tree tag", "tt", tree]);
+    let (code, err) = s.push(&["refs/tags/tt:refs/tags/v1.2"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(" tree tag: object is not signed (refs/tags/v1.2,"),
+        "{err}"
+    );
+    // Under default = "allow", an unmatched ref may hold anything.
+    s.set_policy(&format!(
+        "default = \"allow\"\n{}",
+        BILLY.replace("default = \"reject\"", "")
+    ));
+    let (code, err) = s.push(&[&format!("{tree}:refs/trees/x")]);
+    assert_eq!(code, 0, "no rule, no signature asked for: {err}");
+}
+
+#[test]
+fn hook_verifies_against_the_trusted_root_install_writes_or_the_server_config_names() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    // A trust root without the public-good Rekor: the staging root.
+    let staging = util::data("trust/staging-trusted_root.json");
+    s.install(&["--trusted-root", &staging.display().to_string()]);
+    let script = std::fs::read_to_string(s.bare.path().join("hooks/pre-receive")).expect("hook");
+    assert!(
+        script.contains(&format!("--trusted-root '{}'", staging.display())),
+        "install bakes the trusted root into the hook: {script}"
+    );
+    // The hook's flag wins over the environment the pusher's git passes on.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(
+        code, 0,
+        "the staging root does not know public-good's Rekor: {err}"
+    );
+    assert!(
+        err.contains("is not in the trusted root"),
+        "the reason names the unknown log: {err}"
+    );
+    assert!(
+        err.contains("remote: Hint: the server verifies against its own trusted root: install the hook with `gitsign hook install --trusted-root FILE`, or set git config gitsign.trustedRoot in the receiving repository"),
+        "the hint names both ways to set the server's trust: {err}"
+    );
+    assert!(
+        !s.bare.path().join("gitsign/facts").exists(),
+        "nothing is kept for refused objects"
+    );
+    s.install(&["--trusted-root", &trust_root().display().to_string()]);
+    let (code, err) = s.push_with_root(None, &[&format!("{MID}:refs/heads/main")]);
+    assert_eq!(code, 0, "the public-good root from install: {err}");
+
+    // Without the flag, gitsign.trustedRoot in the server repository.
+    s.install(&[]);
+    s.bare_git(&[
+        "config",
+        "gitsign.trustedRoot",
+        &staging.display().to_string(),
+    ]);
+    let (code, err) = s.push_with_root(None, &[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "the server's gitsign.trustedRoot is used: {err}");
+    assert!(err.contains("is not in the trusted root"), "{err}");
+    s.bare_git(&[
+        "config",
+        "gitsign.trustedRoot",
+        &trust_root().display().to_string(),
+    ]);
+    let (code, err) = s.push_with_root(None, &[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "{err}");
+
+    // An unreadable trusted root is refused at install time.
+    let (code, _, err) = output(
+        hermetic(gitsign_bin(), s.bare.path())
+            .args([
+                "hook",
+                "install",
+                "--force",
+                "--trusted-root",
+                "/nonexistent/root.json",
+            ])
+            .arg(s.bare.path()),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("reading the trusted root '/nonexistent/root.json'"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hook_keeps_verified_facts_and_ignores_hostile_fact_files() {
+    let policy = two_rules("billy@chainguard.dev", r#""refs/heads/*""#, ".*");
+    let s = Server::with_fixture_base(&policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("by facts kept"), "first verification: {err}");
+    let facts = s.bare.path().join("gitsign/facts");
+    let roots: Vec<_> = std::fs::read_dir(&facts)
+        .expect("facts kept")
+        .flatten()
+        .collect();
+    assert_eq!(roots.len(), 1, "one trust root");
+    let fact = |id: &str| {
+        roots[0]
+            .path()
+            .join(&id[..2])
+            .join(format!("{}.json", &id[2..]))
+    };
+    for id in [MID, TIP] {
+        let text = std::fs::read_to_string(fact(id)).expect("a fact per verified commit");
+        assert!(
+            text.contains("billy@chainguard.dev") && text.contains(id),
+            "the fact names the signer and the object: {text}"
+        );
+    }
+    let (code, _, out) = output(
+        hermetic("git", s.bare.path())
+            .current_dir(s.bare.path())
+            .args(["for-each-ref", "--format=%(refname)"]),
+    );
+    assert_eq!(code, 0);
+    assert!(!out.contains("facts"), "facts are no ref: {out}");
+
+    // A FIFO and a symlink to /dev/zero in place of the facts: ignored, the commits verified.
+    std::fs::remove_file(fact(TIP)).expect("remove");
+    std::fs::remove_file(fact(MID)).expect("remove");
+    let (code, _, err) = output(std::process::Command::new("mkfifo").arg(fact(TIP)));
+    assert_eq!(code, 0, "mkfifo: {err}");
+    std::os::unix::fs::symlink("/dev/zero", fact(MID)).expect("symlink");
+    // copy's rule (refs/heads/*) governs no ref yet: it gains all history, BASE included.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/copy")]);
+    assert_eq!(
+        code, 0,
+        "the hook neither blocks nor trusts planted files: {err}"
+    );
+    assert!(
+        err.contains("3 new commits and 0 tags checked") && !err.contains("by facts kept"),
+        "the planted files are not facts: the commits were verified: {err}"
+    );
+    let text = std::fs::read_to_string(fact(TIP)).expect("a regular fact file again");
+    assert!(text.contains(TIP), "{text}");
 }

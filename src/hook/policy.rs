@@ -1,44 +1,18 @@
-//! The server-side signature policy (`gitsign hook`): a TOML file saying which refs need
-//! signatures from whom, parsed and validated up front so that a bad file refuses the push with
-//! its line number instead of letting anything through (fail closed).
+//! The policy file of `gitsign hook`: its types, the TOML parse with line and column for
+//! every error (a bad file refuses the push, naming where: fail closed), and [`RefGlob`].
+//! What the keys mean is written once, in [`super::POLICY_HELP`] (`gitsign hook --help`);
+//! how a rule judges a verified object is [`super::judge`].
 //!
-//! ```toml
-//! default = "reject"            # refs matched by no rule: "reject" or "allow"
-//! [[rule]]
-//! refs = ["refs/heads/main", "refs/tags/*"]        # globs: `*` any run (across `/` too), `?` one char
-//! identities = ["alice@example.com"]               # exact, any-of
-//! identity-regexps = ['^.*@example\.com$']         # any-of (with identities)
-//! issuers = ["https://accounts.google.com"]
-//! issuer-regexps = []
-//! transparency = "any"          # "embedded" | "online" | "any"
-//! unsigned-before = "2024-01-01T00:00:00Z"         # or a full commit id: older history accepted
-//! deletions = "allow"           # "allow" (default) or "reject": may matching refs be deleted
-//! ```
-//!
-//! Semantics, in order of surprise:
-//! - The first rule whose `refs` match a ref name applies; later rules are not consulted.
-//! - `default` is optional and defaults to `"reject"`. It governs every update of an unmatched
-//!   ref, deletions included; for matched refs deletions follow the rule's `deletions`.
-//! - Each rule needs at least one identity (`identities`/`identity-regexps`) and one issuer
-//!   (`issuers`/`issuer-regexps`), like `gitsign verify`: "any signer at all" is not a policy.
-//! - Regexps are RE2 syntax, unanchored unless anchored (as in cosign and `gitsign verify`).
-//! - `transparency`: `"embedded"` needs the Rekor entry embedded in the signature (verified
-//!   offline), and refuses online-mode signatures even when Rekor has their entry; `"online"`
-//!   also accepts signatures whose entry was found outside the signature — a proof kept in the
-//!   receiving repository (proof cache, `refs/notes/gitsign`) or a Rekor lookup made by the hook
-//!   (not with `--offline`); `"any"` additionally accepts an RFC 3161 timestamp as the time
-//!   proof. Where the entry came from is [`EntrySource`] in the report's anchor.
-//! - `unsigned-before`: commits the push introduces that are the given commit or its ancestors,
-//!   or whose committer date is before the given time, are accepted unchecked. The committer
-//!   date is written by the pusher, so the time form trusts them; prefer a commit id.
-//! - Unknown keys are errors, so a misspelt `identites` cannot silently drop a constraint.
+//! Unknown keys are errors, so a misspelt `identites` cannot silently drop a constraint. Each
+//! rule needs at least one identity and one issuer constraint, like `gitsign verify`: "any
+//! signer at all" is not a policy. Regexps are RE2 syntax, unanchored unless anchored (as in
+//! cosign and `gitsign verify`).
 
 use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
 use crate::verify::policy::{Matcher, Policy};
-use crate::verify::{Anchor, EntrySource, Outcome, Report};
 
 /// What happens to refs no rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -372,99 +346,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Why a rule refuses an object, and what the pusher can do about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    pub reason: String,
-    pub hint: Option<&'static str>,
-}
-
-/// The hint for signatures whose log entry would need an online lookup.
-pub const HINT_ONLINE: &str = "sign in gitsign's offline Rekor mode (the default; gitsign.rekorMode=offline) so the transparency log entry is embedded in the signature";
-
-impl Rule {
-    /// Does a verification report (made with an empty identity policy) satisfy this rule?
-    /// A definite failure wins over identity, identity over the time proof.
-    pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
-        if let Outcome::Bad(f) = &report.outcome {
-            let mut reason = f.to_string();
-            let mut src = std::error::Error::source(f);
-            while let Some(s) = src {
-                reason.push_str(&format!(": {s}"));
-                src = s.source();
-            }
-            return Err(Refusal {
-                reason,
-                hint: f
-                    .hint()
-                    .filter(|_| !matches!(f, crate::verify::Failure::Policy(_))),
-            });
-        }
-        match &report.identity {
-            Some(id) => self.policy.check(id).map_err(|e| Refusal {
-                reason: e.to_string(),
-                hint: Some("the signer must match the rule's identities and issuers"),
-            })?,
-            None => {
-                return Err(Refusal {
-                    reason: "the signer's identity could not be read".into(),
-                    hint: None,
-                })
-            }
-        }
-        let looked_up_ok = self.transparency != Transparency::Embedded;
-        match (&report.outcome, &report.anchor) {
-            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::Embedded, .. })) => Ok(()),
-            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) if looked_up_ok => Ok(()),
-            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) => Err(Refusal {
-                reason: "online-mode signature: its transparency log entry was found in Rekor, not embedded in the signature, and the rule requires an embedded one (transparency = \"embedded\")".into(),
-                hint: Some(HINT_ONLINE),
-            }),
-            (Outcome::Good, Some(Anchor::Timestamp { .. })) if self.transparency == Transparency::Any => Ok(()),
-            (Outcome::Good, Some(Anchor::Timestamp { .. })) => Err(Refusal {
-                reason: format!(
-                    "the signing time is proven by a timestamp only, but the rule requires a transparency log entry (transparency = \"{}\")",
-                    self.transparency
-                ),
-                hint: Some(HINT_ONLINE),
-            }),
-            (Outcome::Undecided(_), _) if self.transparency == Transparency::Embedded => Err(Refusal {
-                reason: "no transparency log entry is embedded in the signature (online-mode signature), and the rule requires one (transparency = \"embedded\")".into(),
-                hint: Some(HINT_ONLINE),
-            }),
-            // Why no entry verified: the hook ran with --offline, the Rekor lookup failed (the
-            // URL and the error), Rekor has no entry, or the entries found were rejected.
-            (Outcome::Undecided(why), _) => Err(Refusal {
-                reason: format!(
-                    "online-mode signature: {why} (transparency = \"{}\")",
-                    self.transparency
-                ),
-                hint: Some(HINT_ONLINE),
-            }),
-            // Unanchored only with --insecure-ignore-tlog, which the hook never sets; refuse.
-            _ => Err(Refusal {
-                reason: "nothing proves when the signature was made".into(),
-                hint: Some(HINT_ONLINE),
-            }),
-        }
-    }
-
-    /// Is a new commit exempt as old history (`unsigned-before`)? `ancestors_of_cutoff` holds
-    /// the cutoff commit and its ancestors among the pushed commits.
-    pub fn exempt(
-        &self,
-        committer_time: i64,
-        id_hex: &str,
-        ancestors_of_cutoff: &std::collections::HashSet<String>,
-    ) -> bool {
-        match &self.unsigned_before {
-            None => false,
-            Some(Cutoff::Time(t)) => committer_time < *t,
-            Some(Cutoff::Commit(_)) => ancestors_of_cutoff.contains(id_hex),
-        }
-    }
-}
-
 impl PolicyFile {
     /// Parse and validate; every error carries the line and column it is about.
     pub fn parse(text: &str) -> Result<PolicyFile, PolicyFileError> {
@@ -503,9 +384,15 @@ impl PolicyFile {
 
     /// The rule governing `refname`: the first whose globs match.
     pub fn rule_for(&self, refname: &str) -> Option<&Rule> {
+        self.rule_index_for(refname).and_then(|i| self.rules.get(i))
+    }
+
+    /// The position of [`Self::rule_for`]'s rule in `rules`: two refs are governed by the same
+    /// rule when these are equal.
+    pub fn rule_index_for(&self, refname: &str) -> Option<usize> {
         self.rules
             .iter()
-            .find(|r| r.refs.iter().any(|g| g.matches(refname)))
+            .position(|r| r.refs.iter().any(|g| g.matches(refname)))
     }
 }
 
@@ -659,138 +546,6 @@ deletions = "reject"
 
         let e = err("[[rule]]\nidentities = ['a']\nissuers = ['b']\n");
         assert!(e.message.contains("missing field `refs`"), "{e}");
-    }
-
-    fn report(outcome: Outcome, anchor: Option<Anchor>, who: &str) -> Report {
-        Report {
-            outcome,
-            identity: Some(crate::verify::policy::Identity {
-                sans: vec![who.into()],
-                issuer: Some("https://accounts.google.com".into()),
-                ..Default::default()
-            }),
-            cert: None,
-            anchor,
-            signing_time: None,
-        }
-    }
-
-    fn rule(transparency: &str) -> Rule {
-        let text = format!("[[rule]]\nrefs = ['refs/*']\nidentities = ['alice@example.com']\nissuers = ['https://accounts.google.com']\ntransparency = '{transparency}'\n");
-        PolicyFile::parse(&text).expect("parses").rules.remove(0)
-    }
-
-    #[test]
-    fn judges_reports_by_identity_and_time_proof() {
-        let tlog = Some(Anchor::Tlog {
-            log_index: 1,
-            integrated_time: 1,
-            log_url: String::new(),
-            source: EntrySource::Embedded,
-        });
-        let looked_up = Some(Anchor::Tlog {
-            log_index: 1,
-            integrated_time: 1,
-            log_url: String::new(),
-            source: EntrySource::LookedUp,
-        });
-        let tsa = Some(Anchor::Timestamp {
-            time: 1,
-            tsa: String::new(),
-        });
-        let alice = "alice@example.com";
-        assert_eq!(
-            rule("embedded").judge(&report(Outcome::Good, tlog.clone(), alice)),
-            Ok(())
-        );
-        let who = rule("any")
-            .judge(&report(Outcome::Good, tlog.clone(), "mallory@example.com"))
-            .expect_err("wrong signer");
-        assert!(
-            who.reason.starts_with("identity mismatch"),
-            "{}",
-            who.reason
-        );
-        assert_eq!(
-            rule("any").judge(&report(Outcome::Good, tsa.clone(), alice)),
-            Ok(()),
-            "any accepts a timestamp"
-        );
-        assert!(
-            rule("online")
-                .judge(&report(Outcome::Good, tsa, alice))
-                .is_err(),
-            "online needs a log entry"
-        );
-        let undecided = Outcome::Undecided(crate::verify::Undecided::NoTimeAnchor);
-        let e = rule("embedded")
-            .judge(&report(undecided.clone(), None, alice))
-            .expect_err("embedded needs an entry");
-        assert!(
-            e.reason.contains("transparency = \"embedded\""),
-            "{}",
-            e.reason
-        );
-        for t in ["online", "any"] {
-            assert_eq!(
-                rule(t).judge(&report(Outcome::Good, looked_up.clone(), alice)),
-                Ok(()),
-                "{t} accepts an entry found by a Rekor lookup"
-            );
-            let e = rule(t)
-                .judge(&report(undecided.clone(), None, alice))
-                .expect_err("no entry verified: fail closed");
-            assert_eq!(
-                e.reason,
-                format!(
-                    "online-mode signature: {} (transparency = \"{t}\")",
-                    crate::verify::Undecided::NoTimeAnchor
-                ),
-                "the reason carries why no entry verified"
-            );
-            assert_eq!(e.hint, Some(HINT_ONLINE));
-        }
-        let e = rule("embedded")
-            .judge(&report(Outcome::Good, looked_up, alice))
-            .expect_err("embedded refuses an entry found outside the signature");
-        assert!(
-            e.reason.contains("not embedded in the signature")
-                && e.reason.contains("transparency = \"embedded\""),
-            "{}",
-            e.reason
-        );
-        let bad = rule("any")
-            .judge(&report(
-                Outcome::Bad(crate::verify::Failure::Unsigned),
-                None,
-                alice,
-            ))
-            .expect_err("unsigned");
-        assert_eq!(bad.reason, "object is not signed");
-        let wrong_and_undecided = rule("any")
-            .judge(&report(undecided, None, "bob@example.com"))
-            .expect_err("refused");
-        assert!(
-            wrong_and_undecided.reason.starts_with("identity mismatch"),
-            "identity is reported before the missing time proof"
-        );
-    }
-
-    #[test]
-    fn exempts_old_history() {
-        let mut r = rule("any");
-        let set: std::collections::HashSet<String> = ["aa".to_string()].into();
-        assert!(!r.exempt(0, "aa", &set), "no cutoff, nothing exempt");
-        r.unsigned_before = Some(Cutoff::Time(100));
-        assert!(
-            r.exempt(99, "bb", &set) && !r.exempt(100, "bb", &set),
-            "strictly before the time"
-        );
-        r.unsigned_before = Some(Cutoff::Commit("aa".into()));
-        assert!(
-            r.exempt(i64::MAX, "aa", &set) && !r.exempt(0, "bb", &set),
-            "the cutoff's ancestry only"
-        );
     }
 
     #[test]

@@ -1,0 +1,270 @@
+//! How one rule judges one verified object: [`Rule::judge`] turns a verification report (made
+//! with an empty identity policy, so one verification serves every rule) into an acceptance or
+//! a [`Refusal`] with its reason and hint; [`Rule::exempt`] is `unsigned-before`;
+//! [`admits_looked_up`] says whether a Rekor lookup could change the verdict. The texts the
+//! pusher reads for refused objects are here. Pure: no I/O.
+
+use std::collections::HashSet;
+
+use super::policy::{Cutoff, Rule, Transparency};
+use crate::verify::chain::ChainError;
+use crate::verify::tlog::TlogError;
+use crate::verify::{Anchor, EntrySource, Failure, Outcome, Report};
+
+/// Why a rule refuses an object, and what the pusher can do about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: String,
+    pub hint: Option<&'static str>,
+}
+
+/// The hint for signatures whose log entry would need an online lookup.
+pub const HINT_ONLINE: &str = "sign in gitsign's offline Rekor mode (the default; gitsign.rekorMode=offline) so the transparency log entry is embedded in the signature";
+
+impl Rule {
+    /// Does a verification report (made with an empty identity policy) satisfy this rule?
+    /// A definite failure wins over identity, identity over the time proof.
+    pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
+        if let Outcome::Bad(f) = &report.outcome {
+            let mut reason = f.to_string();
+            let mut src = std::error::Error::source(f);
+            while let Some(s) = src {
+                reason.push_str(&format!(": {s}"));
+                src = s.source();
+            }
+            return Err(Refusal {
+                reason,
+                hint: failure_hint(f),
+            });
+        }
+        match &report.identity {
+            Some(id) => self.policy.check(id).map_err(|e| Refusal {
+                reason: e.to_string(),
+                hint: Some("the signer must match the rule's identities and issuers"),
+            })?,
+            None => {
+                return Err(Refusal {
+                    reason: "the signer's identity could not be read".into(),
+                    hint: None,
+                })
+            }
+        }
+        let looked_up_ok = self.transparency != Transparency::Embedded;
+        match (&report.outcome, &report.anchor) {
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::Embedded, .. })) => Ok(()),
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) if looked_up_ok => Ok(()),
+            (Outcome::Good, Some(Anchor::Tlog { source: EntrySource::LookedUp, .. })) => Err(Refusal {
+                reason: "online-mode signature: its transparency log entry was found in Rekor, not embedded in the signature, and the rule requires an embedded one (transparency = \"embedded\")".into(),
+                hint: Some(HINT_ONLINE),
+            }),
+            (Outcome::Good, Some(Anchor::Timestamp { .. })) if self.transparency == Transparency::Any => Ok(()),
+            (Outcome::Good, Some(Anchor::Timestamp { .. })) => Err(Refusal {
+                reason: format!(
+                    "the signing time is proven by a timestamp only, but the rule requires a transparency log entry (transparency = \"{}\")",
+                    self.transparency
+                ),
+                hint: Some(HINT_ONLINE),
+            }),
+            (Outcome::Undecided(_), _) if self.transparency == Transparency::Embedded => Err(Refusal {
+                reason: "no transparency log entry is embedded in the signature (online-mode signature), and the rule requires one (transparency = \"embedded\")".into(),
+                hint: Some(HINT_ONLINE),
+            }),
+            // Why no entry verified: the hook ran with --offline, the Rekor lookup failed (the
+            // URL and the error), Rekor has no entry, or the entries found were rejected.
+            (Outcome::Undecided(why), _) => Err(Refusal {
+                reason: format!(
+                    "online-mode signature: {why} (transparency = \"{}\")",
+                    self.transparency
+                ),
+                hint: Some(HINT_ONLINE),
+            }),
+            // Unanchored only with --insecure-ignore-tlog, which the hook never sets; refuse.
+            _ => Err(Refusal {
+                reason: "nothing proves when the signature was made".into(),
+                hint: Some(HINT_ONLINE),
+            }),
+        }
+    }
+
+    /// Is a new commit exempt as old history (`unsigned-before`)? `ancestors_of_cutoff` holds
+    /// the cutoff commit and its ancestors among the pushed commits.
+    pub fn exempt(
+        &self,
+        committer_time: i64,
+        id_hex: &str,
+        ancestors_of_cutoff: &HashSet<String>,
+    ) -> bool {
+        match &self.unsigned_before {
+            None => false,
+            Some(Cutoff::Time(t)) => committer_time < *t,
+            Some(Cutoff::Commit(_)) => ancestors_of_cutoff.contains(id_hex),
+        }
+    }
+}
+
+/// Whether `rule` would accept `report` with a log entry found outside the signature: it
+/// admits such entries and names the signer. Only such objects are worth a Rekor lookup.
+pub fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
+    rule.transparency != Transparency::Embedded
+        && report
+            .identity
+            .as_ref()
+            .is_some_and(|id| rule.policy.check(id).is_ok())
+}
+
+/// When Rekor cannot be asked: what the server operator or the pusher can do.
+pub const HINT_REKOR_FAILED: &str = "check gitsign.rekor (GITSIGN_REKOR_URL) and the network from the git server to Rekor, or run the hook with --offline; the pusher can sign in gitsign's offline Rekor mode (gitsign.rekorMode=offline, the default) so the entry is embedded in the signature";
+
+/// When the server's trust root does not know the signer's Sigstore instance.
+pub const HINT_SERVER_TRUST: &str = "the server verifies against its own trusted root: install the hook with `gitsign hook install --trusted-root FILE`, or set git config gitsign.trustedRoot in the receiving repository, to the trusted_root.json of the Sigstore instance the pusher signs with";
+
+/// The hint for a definite failure, as the pusher (not the server's `gitsign verify` user)
+/// can act on it.
+fn failure_hint(f: &Failure) -> Option<&'static str> {
+    match f {
+        // The identity hint names `gitsign verify`'s flags; the rule's own hint follows below.
+        Failure::Policy(_) => None,
+        Failure::Tlog(TlogError::UnknownLog { .. }) | Failure::Chain(ChainError::Untrusted(_)) => {
+            Some(HINT_SERVER_TRUST)
+        }
+        _ => f.hint(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hook::policy::PolicyFile;
+
+    fn report(outcome: Outcome, anchor: Option<Anchor>, who: &str) -> Report {
+        Report {
+            outcome,
+            identity: Some(crate::verify::policy::Identity {
+                sans: vec![who.into()],
+                issuer: Some("https://accounts.google.com".into()),
+                ..Default::default()
+            }),
+            cert: None,
+            anchor,
+            signing_time: None,
+        }
+    }
+
+    fn rule(transparency: &str) -> Rule {
+        let text = format!("[[rule]]\nrefs = ['refs/*']\nidentities = ['alice@example.com']\nissuers = ['https://accounts.google.com']\ntransparency = '{transparency}'\n");
+        PolicyFile::parse(&text).expect("parses").rules.remove(0)
+    }
+
+    #[test]
+    fn judges_reports_by_identity_and_time_proof() {
+        let tlog = Some(Anchor::Tlog {
+            log_index: 1,
+            integrated_time: 1,
+            log_url: String::new(),
+            source: EntrySource::Embedded,
+        });
+        let looked_up = Some(Anchor::Tlog {
+            log_index: 1,
+            integrated_time: 1,
+            log_url: String::new(),
+            source: EntrySource::LookedUp,
+        });
+        let tsa = Some(Anchor::Timestamp {
+            time: 1,
+            tsa: String::new(),
+        });
+        let alice = "alice@example.com";
+        assert_eq!(
+            rule("embedded").judge(&report(Outcome::Good, tlog.clone(), alice)),
+            Ok(())
+        );
+        let who = rule("any")
+            .judge(&report(Outcome::Good, tlog.clone(), "mallory@example.com"))
+            .expect_err("wrong signer");
+        assert!(
+            who.reason.starts_with("identity mismatch"),
+            "{}",
+            who.reason
+        );
+        assert_eq!(
+            rule("any").judge(&report(Outcome::Good, tsa.clone(), alice)),
+            Ok(()),
+            "any accepts a timestamp"
+        );
+        assert!(
+            rule("online")
+                .judge(&report(Outcome::Good, tsa, alice))
+                .is_err(),
+            "online needs a log entry"
+        );
+        let undecided = Outcome::Undecided(crate::verify::Undecided::NoTimeAnchor);
+        let e = rule("embedded")
+            .judge(&report(undecided.clone(), None, alice))
+            .expect_err("embedded needs an entry");
+        assert!(
+            e.reason.contains("transparency = \"embedded\""),
+            "{}",
+            e.reason
+        );
+        for t in ["online", "any"] {
+            assert_eq!(
+                rule(t).judge(&report(Outcome::Good, looked_up.clone(), alice)),
+                Ok(()),
+                "{t} accepts an entry found by a Rekor lookup"
+            );
+            let e = rule(t)
+                .judge(&report(undecided.clone(), None, alice))
+                .expect_err("no entry verified: fail closed");
+            assert_eq!(
+                e.reason,
+                format!(
+                    "online-mode signature: {} (transparency = \"{t}\")",
+                    crate::verify::Undecided::NoTimeAnchor
+                ),
+                "the reason carries why no entry verified"
+            );
+            assert_eq!(e.hint, Some(HINT_ONLINE));
+        }
+        let e = rule("embedded")
+            .judge(&report(Outcome::Good, looked_up, alice))
+            .expect_err("embedded refuses an entry found outside the signature");
+        assert!(
+            e.reason.contains("not embedded in the signature")
+                && e.reason.contains("transparency = \"embedded\""),
+            "{}",
+            e.reason
+        );
+        let bad = rule("any")
+            .judge(&report(
+                Outcome::Bad(crate::verify::Failure::Unsigned),
+                None,
+                alice,
+            ))
+            .expect_err("unsigned");
+        assert_eq!(bad.reason, "object is not signed");
+        let wrong_and_undecided = rule("any")
+            .judge(&report(undecided, None, "bob@example.com"))
+            .expect_err("refused");
+        assert!(
+            wrong_and_undecided.reason.starts_with("identity mismatch"),
+            "identity is reported before the missing time proof"
+        );
+    }
+
+    #[test]
+    fn exempts_old_history() {
+        let mut r = rule("any");
+        let set: std::collections::HashSet<String> = ["aa".to_string()].into();
+        assert!(!r.exempt(0, "aa", &set), "no cutoff, nothing exempt");
+        r.unsigned_before = Some(Cutoff::Time(100));
+        assert!(
+            r.exempt(99, "bb", &set) && !r.exempt(100, "bb", &set),
+            "strictly before the time"
+        );
+        r.unsigned_before = Some(Cutoff::Commit("aa".into()));
+        assert!(
+            r.exempt(i64::MAX, "aa", &set) && !r.exempt(0, "bb", &set),
+            "the cutoff's ancestry only"
+        );
+    }
+}
