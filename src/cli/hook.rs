@@ -295,7 +295,25 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     } = verify_all(&objects, &plan.raws, &facts, repo.hash_kind(), &opts);
 
     let online = hook::to_prove(&plan, &reports);
-    let proven = prove_online(&online, &needs, &mut reports, &repo, rekor, &opts);
+    // Online-mode objects are finished as `gitsign verify` finishes them: kept proofs, notes,
+    // then (unless offline) Rekor, whose anchoring proofs the prover keeps.
+    let mut proven = Proven::default();
+    let pending: Vec<(ObjectId, &NeedsEntry)> = online
+        .iter()
+        .filter_map(|(id, _)| Some((*id, needs.get(id)?)))
+        .collect();
+    if !pending.is_empty() {
+        let prover = Prover::new(Some(repo.repository()), rekor);
+        let entries: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| *n).collect();
+        for ((id, _), p) in pending.iter().zip(prover.prove(&entries, &opts)) {
+            match &p.proof {
+                Some((_, ProofSource::Rekor)) => proven.fetched += 1,
+                Some(_) => proven.kept += 1,
+                None => {}
+            }
+            reports.insert(*id, p.report);
+        }
+    }
     keep_facts(&facts, &reports, &known);
 
     let decision = hook::decide(&plan, &reports);
@@ -409,38 +427,6 @@ struct Proven {
     kept: usize,
     /// Anchored by an entry a Rekor lookup returned now.
     fetched: usize,
-}
-
-/// Prove online-mode objects as `gitsign verify` does ([`crate::proofs::Prover`]): kept
-/// proofs first, then, unless offline, Rekor lookups for the rest, whose anchoring proofs are
-/// kept in the receiving repository's proof cache. Updates `reports` in place.
-fn prove_online(
-    online: &[(ObjectId, ObjectKind)],
-    needs: &HashMap<ObjectId, NeedsEntry>,
-    reports: &mut HashMap<ObjectId, Report>,
-    repo: &Receiving,
-    rekor: Rekor,
-    opts: &verify::Options<'_>,
-) -> Proven {
-    let mut proven = Proven::default();
-    let pending: Vec<(ObjectId, &NeedsEntry)> = online
-        .iter()
-        .filter_map(|(id, _)| Some((*id, needs.get(id)?)))
-        .collect();
-    if pending.is_empty() {
-        return proven;
-    }
-    let prover = Prover::new(Some(repo.repository()), rekor);
-    let refs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| *n).collect();
-    for ((id, _), p) in pending.iter().zip(prover.prove(&refs, opts)) {
-        match &p.proof {
-            Some((_, ProofSource::Rekor)) => proven.fetched += 1,
-            Some(_) => proven.kept += 1,
-            None => {}
-        }
-        reports.insert(*id, p.report);
-    }
-    proven
 }
 
 /// The first verification pass of a push.
