@@ -278,7 +278,7 @@ impl Shared {
         let oidc = oidc::Issuer::load(options, base_url, &keys_dir)?;
         let rekor = rekor::Log::open(&options.state_dir.join("rekor"), &keys_dir)?;
         let tsa = tsa::Tsa::load_or_create(&keys_dir, &certs_dir)?;
-        let tuf = tuf::Repo::open(&options.state_dir, &keys_dir)?;
+        let tuf = tuf::Repo::open(&options.state_dir, &keys_dir, options.tuf_timestamp_ttl)?;
         Ok(Shared {
             base_url: base_url.to_string(),
             state_dir: options.state_dir.clone(),

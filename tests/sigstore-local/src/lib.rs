@@ -113,6 +113,9 @@ pub struct Options {
     pub device_code_ttl: Duration,
     /// The bearer token the GitHub Actions–style endpoint requires.
     pub actions_request_token: String,
+    /// How long each TUF timestamp the stack publishes is valid (1 day; tests of expiry
+    /// use seconds).
+    pub tuf_timestamp_ttl: Duration,
     /// Curves of the Fulcio CA keys. `None` (the default) takes [`KeyShape::ENV`]
     /// (`SIGSTORE_LOCAL_KEY_SHAPE=p256` or `public-good`), public-good's P-384 when unset.
     pub key_shape: Option<KeyShape>,
@@ -128,6 +131,7 @@ impl Options {
             device_interval: Duration::from_secs(1),
             device_code_ttl: Duration::from_secs(300),
             actions_request_token: "sigstore-local-actions-request-token".to_string(),
+            tuf_timestamp_ttl: Duration::from_secs(86_400),
             key_shape: None,
         }
     }
@@ -264,6 +268,11 @@ impl Stack {
     /// `<state-dir>/tuf_root.json`: version 1 of the TUF root, the client's trust anchor.
     pub fn tuf_root_path(&self) -> PathBuf {
         self.state_dir.join(tuf::TUF_ROOT_FILE)
+    }
+
+    /// How long TUF timestamps published from now on are valid.
+    pub fn set_tuf_timestamp_ttl(&self, ttl: Duration) {
+        self.shared.tuf.set_timestamp_ttl(ttl);
     }
 
     /// The published version of a TUF role (`root`, `timestamp`, `snapshot`, `targets`).

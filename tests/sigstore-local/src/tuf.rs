@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -132,6 +133,8 @@ pub struct Repo {
     dir: PathBuf,
     state_file: PathBuf,
     keys_dir: PathBuf,
+    /// Validity of each published timestamp, in milliseconds.
+    timestamp_ttl: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -141,7 +144,7 @@ pub type Targets = Vec<(String, Vec<u8>)>;
 impl Repo {
     /// Load `<state-dir>/tuf/`, or create keys and state for a new repository. Nothing is
     /// published until [`Repo::publish`].
-    pub fn open(state_dir: &Path, keys_dir: &Path) -> Result<Repo, Error> {
+    pub fn open(state_dir: &Path, keys_dir: &Path, timestamp_ttl: Duration) -> Result<Repo, Error> {
         let root = state_dir.join("tuf");
         let dir = root.join("repo");
         std::fs::create_dir_all(dir.join("targets")).map_err(|e| Error::io(&dir, e))?;
@@ -183,12 +186,23 @@ impl Repo {
             dir,
             state_file,
             keys_dir: keys_dir.to_path_buf(),
+            timestamp_ttl: AtomicU64::new(timestamp_ttl.as_millis() as u64),
             inner: Mutex::new(Inner {
                 state,
                 keys,
                 shards,
             }),
         })
+    }
+
+    /// How long timestamps published from now on are valid.
+    pub fn set_timestamp_ttl(&self, ttl: Duration) {
+        self.timestamp_ttl
+            .store(ttl.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn ttl(&self) -> Duration {
+        Duration::from_millis(self.timestamp_ttl.load(Ordering::Relaxed))
     }
 
     /// The directory a `file://` mirror points at.
@@ -298,7 +312,8 @@ impl Repo {
                 let key = inner.keys["timestamp"].clone();
                 let snapshot = inner.state.versions.get("snapshot").copied().unwrap_or(1);
                 let current = inner.state.versions.get("timestamp").copied().unwrap_or(1);
-                let signed = timestamp_signed(current.saturating_sub(1).max(1), snapshot, false);
+                let signed =
+                    timestamp_signed(current.saturating_sub(1).max(1), snapshot, Some(self.ttl()));
                 self.write("timestamp.json", &to_bytes(&sign(&signed, &[&key])))?;
             }
             Action::MixAndMatch => {
@@ -424,7 +439,7 @@ impl Repo {
         inner.state.versions.insert("timestamp".into(), version);
         let snapshot = inner.state.versions.get("snapshot").copied().unwrap_or(1);
         sign(
-            &timestamp_signed(version, snapshot, expired),
+            &timestamp_signed(version, snapshot, (!expired).then_some(self.ttl())),
             &[&inner.keys["timestamp"]],
         )
     }
@@ -454,11 +469,11 @@ impl Repo {
     }
 }
 
-fn timestamp_signed(version: u64, snapshot: u64, expired: bool) -> Value {
-    let expires = if expired {
-        now().saturating_sub(Duration::from_secs(3600))
-    } else {
-        now() + Duration::from_secs(DAY)
+/// A timestamp valid for `ttl`, or one that expired an hour ago.
+fn timestamp_signed(version: u64, snapshot: u64, ttl: Option<Duration>) -> Value {
+    let expires = match ttl {
+        Some(ttl) => now() + ttl,
+        None => now().saturating_sub(Duration::from_secs(3600)),
     };
     json!({
         "_type": "timestamp",
