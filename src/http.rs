@@ -78,6 +78,12 @@ impl Http {
         self.send(url, &[], Body::None)
     }
 
+    /// GET with a smaller body limit than the default (TUF metadata has per-role limits); a
+    /// longer body is a transport error whose source is `ureq::Error::BodyExceedsLimit`.
+    pub fn get_limited(&self, url: &str, limit: u64) -> Result<Reply, HttpError> {
+        self.send_limited(url, &[], Body::None, limit.min(MAX_BODY))
+    }
+
     pub fn get_with(&self, url: &str, headers: &[(&str, &str)]) -> Result<Reply, HttpError> {
         self.send(url, headers, Body::None)
     }
@@ -105,17 +111,27 @@ impl Http {
         headers: &[(&str, &str)],
         body: Body<'_>,
     ) -> Result<Reply, HttpError> {
+        self.send_limited(url, headers, body, MAX_BODY)
+    }
+
+    fn send_limited(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Body<'_>,
+        limit: u64,
+    ) -> Result<Reply, HttpError> {
         if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(HttpError::BadUrl {
                 url: url.to_owned(),
             });
         }
-        match self.once(url, headers, &body) {
+        match self.once(url, headers, &body, limit) {
             Ok(r) if r.status < 500 => Ok(r),
             // One retry: a 5xx or a dropped connection is often a rolling restart.
             Ok(_) | Err(_) => {
                 std::thread::sleep(RETRY_PAUSE);
-                self.once(url, headers, &body)
+                self.once(url, headers, &body, limit)
             }
         }
     }
@@ -125,6 +141,7 @@ impl Http {
         url: &str,
         headers: &[(&str, &str)],
         body: &Body<'_>,
+        limit: u64,
     ) -> Result<Reply, HttpError> {
         let err = |source| HttpError::Transport {
             url: url.to_owned(),
@@ -160,7 +177,7 @@ impl Http {
         let body = resp
             .body_mut()
             .with_config()
-            .limit(MAX_BODY)
+            .limit(limit)
             .read_to_vec()
             .map_err(err)?;
         Ok(Reply {

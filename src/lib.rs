@@ -8,6 +8,7 @@
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
 //! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
+//! - [`tuf`]: the trusted root and signing config kept current through TUF (`gitsign initialize`).
 //! - [`crypto`]: public keys and signature checks.
 //! - [`verify`]: chain at the anchored time, SCT, transparency log, timestamps, identity policy.
 //! - [`http`], [`oidc`], [`fulcio`], [`rekor`]: the network edges of signing (identity token,
@@ -44,5 +45,6 @@ pub mod proofs;
 pub mod rekor;
 pub mod sign;
 pub mod trust;
+pub mod tuf;
 pub mod ui;
 pub mod verify;

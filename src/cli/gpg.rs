@@ -372,7 +372,7 @@ fn sign_inner(
     payload: &[u8],
     log: &mut SignLog,
 ) -> Result<crate::sign::flow::Signed, CliError> {
-    let root = super::load_trust(config)?;
+    let root = super::load_trust_for(config, crate::tuf::Purpose::Sign)?;
     let secret = match config.get(Key::ClientSecretFile) {
         Some(p) => Some(zeroize::Zeroizing::new(
             std::fs::read_to_string(p)

@@ -10,6 +10,7 @@ pub mod completion;
 pub mod credential_cache;
 pub mod gpg;
 pub mod hook;
+pub mod initialize;
 pub mod output;
 pub mod show;
 pub mod verify;
@@ -88,6 +89,7 @@ pub enum Command {
     Attest(attest::AttestArgs),
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
+    Initialize(initialize::InitializeArgs),
     /// Print the version
     Version,
 }
@@ -138,6 +140,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Attest(a) => attest::run(&a),
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
+        Command::Initialize(a) => initialize::run(&a),
         Command::Version => {
             println!("gitsign {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
@@ -153,9 +156,45 @@ pub fn load_config() -> Result<Config, CliError> {
     })
 }
 
-/// The trust root the configuration selects: `trustedRoot` file or the embedded public-good
-/// root, with the Fulcio CAs replaced by `fulcioRoot` when set.
+/// The trust root the configuration selects for verification: `trustedRoot` file, the
+/// TUF-updated root after `gitsign initialize`, or the embedded public-good root, with the
+/// Fulcio CAs replaced by `fulcioRoot` when set.
 pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
+    load_trust_for(config, crate::tuf::Purpose::Verify)
+}
+
+/// The TUF-provided trust (`None` before `gitsign initialize`); a fallback note is said once
+/// per process.
+fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+        return Ok(None);
+    };
+    let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
+        CliError::new(
+            2,
+            anyhow::Error::new(e).context(
+                "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
+            ),
+        )
+        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json")
+    })?;
+    let Some(loaded) = loaded else {
+        return Ok(None);
+    };
+    if let Some(note) = &loaded.note {
+        if !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::ui::eprint(&format!("gitsign: warning: {note}\n"));
+        }
+    }
+    Ok(loaded.trusted_root)
+}
+
+/// [`load_trust`] for `purpose`: signing refuses stale TUF trust it cannot refresh.
+pub fn load_trust_for(
+    config: &Config,
+    purpose: crate::tuf::Purpose,
+) -> Result<TrustedRoot, CliError> {
     let mut root = match config.get(Key::TrustedRoot) {
         Some(path) => {
             let bytes = std::fs::read(path).with_context(|| {
@@ -168,7 +207,15 @@ pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
                 .with_context(|| format!("parsing the trusted root '{path}'"))
                 .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
         }
-        None => TrustedRoot::public_good(),
+        None => match tuf_trust(purpose)? {
+            Some(bytes) => TrustedRoot::from_json(&bytes)
+                .context("parsing the trusted root from TUF")
+                .map_err(|e| {
+                    CliError::new(2, e)
+                        .hint("run gitsign initialize again, or set gitsign.trustedRoot")
+                })?,
+            None => TrustedRoot::public_good(),
+        },
     };
     if let Some(path) = config.get(Key::FulcioRoot) {
         let pem = std::fs::read(path).with_context(|| {

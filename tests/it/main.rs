@@ -15,5 +15,6 @@ mod props;
 mod readme;
 mod real_history;
 mod sign;
+mod tuf;
 mod ui;
 mod util;

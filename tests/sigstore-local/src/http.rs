@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::ca::Ca;
-use crate::{lock, oidc, rekor, tsa, Error, Options};
+use crate::{lock, oidc, rekor, tsa, tuf, Error, Options};
 
 /// Largest request body accepted (a commit signature request is a few KiB).
 const MAX_BODY: u64 = 8 << 20;
@@ -26,6 +26,7 @@ pub enum Service {
     Fulcio,
     Rekor,
     Tsa,
+    Tuf,
 }
 
 impl Service {
@@ -35,6 +36,7 @@ impl Service {
             "fulcio" => Some(Service::Fulcio),
             "rekor" => Some(Service::Rekor),
             "tsa" | "timestamp" => Some(Service::Tsa),
+            "tuf" => Some(Service::Tuf),
             _ => None,
         }
     }
@@ -251,10 +253,12 @@ pub fn form_value<'a>(form: &'a [(String, String)], name: &str) -> Option<&'a st
 /// Everything the handlers share.
 pub struct Shared {
     pub base_url: String,
+    pub state_dir: std::path::PathBuf,
     pub oidc: oidc::Issuer,
     pub ca: Ca,
     pub rekor: rekor::Log,
     pub tsa: tsa::Tsa,
+    pub tuf: tuf::Repo,
     faults: Mutex<HashMap<Service, Faults>>,
     counts: Mutex<BTreeMap<String, u64>>,
 }
@@ -274,12 +278,15 @@ impl Shared {
         let oidc = oidc::Issuer::load(options, base_url, &keys_dir)?;
         let rekor = rekor::Log::open(&options.state_dir.join("rekor"), &keys_dir)?;
         let tsa = tsa::Tsa::load_or_create(&keys_dir, &certs_dir)?;
+        let tuf = tuf::Repo::open(&options.state_dir, &keys_dir, options.tuf_timestamp_ttl)?;
         Ok(Shared {
             base_url: base_url.to_string(),
+            state_dir: options.state_dir.clone(),
             oidc,
             ca,
             rekor,
             tsa,
+            tuf,
             faults: Mutex::new(HashMap::new()),
             counts: Mutex::new(BTreeMap::new()),
         })
@@ -347,6 +354,8 @@ fn route_service(route: &str) -> Option<Service> {
         Some(Service::Rekor)
     } else if path.starts_with("/api/v1/timestamp") {
         Some(Service::Tsa)
+    } else if path.starts_with("/tuf/") {
+        Some(Service::Tuf)
     } else {
         None
     }
@@ -435,6 +444,7 @@ pub fn dispatch(shared: &Shared, req: &Req) -> Resp {
         Service::Fulcio => crate::fulcio::handle(shared, req, &route),
         Service::Rekor => shared.rekor.handle(req, &route, &faults),
         Service::Tsa => shared.tsa.handle(req, &route),
+        Service::Tuf => shared.tuf.handle(req),
     };
     if faults.malformed_body {
         let keep = resp.body.len() / 2;
@@ -465,6 +475,7 @@ fn route_of(shared: &Shared, req: &Req) -> Option<(String, Service)> {
         | ("GET", "/api/v1/log/publicKey")
         | ("GET", "/api/v1/log/proof") => p,
         ("GET", p) if p.starts_with("/api/v1/log/entries/") => "/api/v1/log/entries/{uuid}",
+        ("GET", p) if p.starts_with("/tuf/") => p,
         ("POST", "/api/v1/timestamp") | ("GET", "/api/v1/timestamp/certchain") => p,
         _ => return None,
     };
@@ -473,9 +484,29 @@ fn route_of(shared: &Shared, req: &Req) -> Option<(String, Service)> {
     Some((key, service))
 }
 
-/// `/admin/faults` (POST set, DELETE clear) and `/admin/counters` (GET).
+/// Apply a TUF action with the targets recomputed from the stack's current shards.
+pub fn apply_tuf(shared: &Shared, action: &tuf::Action) -> Result<(), Error> {
+    shared
+        .tuf
+        .apply(action, &|shards| crate::trust::tuf_targets(shared, shards))
+}
+
+/// `/admin/faults` (POST set, DELETE clear), `/admin/counters` (GET) and `/admin/tuf` (POST).
 fn admin(shared: &Shared, req: &Req) -> Resp {
     match (req.method.as_str(), req.path.as_str()) {
+        ("POST", "/admin/tuf") => {
+            let action = match req.json().as_ref().map(tuf::Action::from_json) {
+                Some(Ok(a)) => a,
+                Some(Err(e)) => return Resp::rekor_error(400, &e),
+                None => return Resp::rekor_error(400, "body must be JSON"),
+            };
+            let done = apply_tuf(shared, &action)
+                .and_then(|()| crate::trust::write_state_files(shared, &shared.state_dir));
+            match done {
+                Ok(()) => Resp::json(200, &json!({})),
+                Err(e) => Resp::rekor_error(500, &e.to_string()),
+            }
+        }
         ("GET", "/admin/counters") => Resp::json(200, &json!(shared.counts())),
         ("DELETE", "/admin/faults") => {
             shared.clear_faults();

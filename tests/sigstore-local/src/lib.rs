@@ -10,7 +10,9 @@
 //! - [`fulcio`]: a Fulcio-compatible CA (`/api/v2/signingCert`, legacy `/api/v1/signingCert`,
 //!   `/api/v2/trustBundle`) issuing leaves with embedded SCTs ([`ca`]);
 //! - [`rekor`]: a Rekor v1–compatible transparency log over a durable RFC 6962 tree ([`merkle`]);
-//! - [`tsa`]: an RFC 3161 timestamp authority at `/api/v1/timestamp`.
+//! - [`tsa`]: an RFC 3161 timestamp authority at `/api/v1/timestamp`;
+//! - [`tuf`]: a TUF repository at `/tuf/` distributing the stack's `trusted_root.json` and
+//!   `signing_config.v0.2.json`, with operator and attacker actions ([`tuf::Action`]).
 //!
 //! [`Stack::start`] binds the port, writes `trusted_root.json` and `env` into the state
 //! directory ([`trust`]) and serves until the [`Stack`] is dropped. Faults can be switched
@@ -32,6 +34,7 @@ pub mod oidc;
 pub mod rekor;
 pub mod trust;
 pub mod tsa;
+pub mod tuf;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -110,6 +113,9 @@ pub struct Options {
     pub device_code_ttl: Duration,
     /// The bearer token the GitHub Actions–style endpoint requires.
     pub actions_request_token: String,
+    /// How long each TUF timestamp the stack publishes is valid (1 day; tests of expiry
+    /// use seconds).
+    pub tuf_timestamp_ttl: Duration,
     /// Curves of the Fulcio CA keys. `None` (the default) takes [`KeyShape::ENV`]
     /// (`SIGSTORE_LOCAL_KEY_SHAPE=p256` or `public-good`), public-good's P-384 when unset.
     pub key_shape: Option<KeyShape>,
@@ -125,6 +131,7 @@ impl Options {
             device_interval: Duration::from_secs(1),
             device_code_ttl: Duration::from_secs(300),
             actions_request_token: "sigstore-local-actions-request-token".to_string(),
+            tuf_timestamp_ttl: Duration::from_secs(86_400),
             key_shape: None,
         }
     }
@@ -246,6 +253,38 @@ impl Stack {
     /// The trusted root as JSON (Sigstore trusted-root v0.1).
     pub fn trusted_root_json(&self) -> serde_json::Value {
         trust::trusted_root(&self.shared)
+    }
+
+    /// The TUF mirror URL, `http://127.0.0.1:PORT/tuf`.
+    pub fn tuf_mirror_url(&self) -> String {
+        format!("{}/tuf", self.base_url)
+    }
+
+    /// The TUF repository directory, for a `file://` mirror.
+    pub fn tuf_repo_dir(&self) -> PathBuf {
+        self.shared.tuf.dir().to_path_buf()
+    }
+
+    /// `<state-dir>/tuf_root.json`: version 1 of the TUF root, the client's trust anchor.
+    pub fn tuf_root_path(&self) -> PathBuf {
+        self.state_dir.join(tuf::TUF_ROOT_FILE)
+    }
+
+    /// How long TUF timestamps published from now on are valid.
+    pub fn set_tuf_timestamp_ttl(&self, ttl: Duration) {
+        self.shared.tuf.set_timestamp_ttl(ttl);
+    }
+
+    /// The published version of a TUF role (`root`, `timestamp`, `snapshot`, `targets`).
+    pub fn tuf_version(&self, role: &str) -> u64 {
+        self.shared.tuf.version(role)
+    }
+
+    /// Change the TUF repository (rotate a key, add a Rekor v2 shard, expire the timestamp,
+    /// or publish hostile metadata) and republish; also `trusted_root.json` on disk.
+    pub fn tuf_apply(&self, action: &tuf::Action) -> Result<(), Error> {
+        http::apply_tuf(&self.shared, action)?;
+        trust::write_state_files(&self.shared, &self.state_dir)
     }
 
     /// `<state-dir>/env`: `export NAME=value` lines.

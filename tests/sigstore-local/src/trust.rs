@@ -3,14 +3,18 @@
 //! `application/vnd.dev.sigstore.trustedroot+json;version=0.1`, the same shape as the
 //! public-good instance's) and `env` (`export NAME=value` lines for gitsign), plus
 //! `client_trust_config.json` (`application/vnd.dev.sigstore.clienttrustconfig.v0.1+json`)
-//! for clients such as sigstore-python that take a whole trust configuration.
+//! for clients such as sigstore-python that take a whole trust configuration, and
+//! `tuf_root.json`, the trust anchor of the TUF repository publishing the first two
+//! ([`crate::tuf`]).
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::http::Shared;
 use crate::keys::{b64, rfc3339};
+use crate::tuf::Shard;
 use crate::Error;
 
 pub const TRUSTED_ROOT_FILE: &str = "trusted_root.json";
@@ -30,12 +34,36 @@ fn tlog(base_url: &str, key: &crate::keys::KeyPair, start: &str) -> Value {
     })
 }
 
+/// The base URL of a Rekor v2 shard.
+pub fn shard_url(s: &Shared, shard: &Shard) -> String {
+    format!("{}/rekor-v2/{}", s.base_url, shard.state.name)
+}
+
+fn shard_tlog(s: &Shared, shard: &Shard) -> Value {
+    let mut v = tlog(
+        &shard_url(s, shard),
+        &shard.key,
+        &rfc3339(Duration::from_secs(shard.state.start)),
+    );
+    if let (Some(end), Some(window)) = (shard.state.end, v.pointer_mut("/publicKey/validFor")) {
+        window["end"] = Value::String(rfc3339(Duration::from_secs(end)));
+    }
+    v
+}
+
 pub fn trusted_root(s: &Shared) -> Value {
+    trusted_root_with(s, &s.tuf.shards())
+}
+
+/// The trusted root with the Rekor v1 log and every Rekor v2 shard in `shards`.
+pub fn trusted_root_with(s: &Shared, shards: &[Shard]) -> Value {
     let ca_start = rfc3339(s.ca.valid_from);
     let tsa_start = rfc3339(s.tsa.valid_from);
+    let mut tlogs = vec![tlog(&s.base_url, s.rekor.key(), &ca_start)];
+    tlogs.extend(shards.iter().map(|sh| shard_tlog(s, sh)));
     json!({
         "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
-        "tlogs": [tlog(&s.base_url, s.rekor.key(), &ca_start)],
+        "tlogs": tlogs,
         "certificateAuthorities": [{
             "subject": { "organization": "sigstore.local", "commonName": "sigstore-local" },
             "uri": s.base_url,
@@ -60,17 +88,46 @@ pub fn trusted_root(s: &Shared) -> Value {
 
 /// A signing config (v0.2) pointing every service at this stack.
 pub fn signing_config(s: &Shared) -> Value {
+    signing_config_with(s, &s.tuf.shards())
+}
+
+/// The signing config with the Rekor v1 log and every Rekor v2 shard in `shards` (each
+/// within its window).
+pub fn signing_config_with(s: &Shared, shards: &[Shard]) -> Value {
     let start = rfc3339(s.ca.valid_from);
     let svc = |url: String, v: u32| json!({ "url": url, "majorApiVersion": v, "validFor": { "start": start }, "operator": "sigstore.local" });
+    let mut rekor = vec![svc(s.base_url.clone(), 1)];
+    for sh in shards {
+        let mut window = json!({ "start": rfc3339(Duration::from_secs(sh.state.start)) });
+        if let Some(end) = sh.state.end {
+            window["end"] = Value::String(rfc3339(Duration::from_secs(end)));
+        }
+        rekor.push(json!({ "url": shard_url(s, sh), "majorApiVersion": 2, "validFor": window, "operator": "sigstore.local" }));
+    }
     json!({
         "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
         "caUrls": [svc(s.base_url.clone(), 1)],
         "oidcUrls": [svc(s.oidc.issuer_url().to_string(), 1)],
-        "rekorTlogUrls": [svc(s.base_url.clone(), 1)],
+        "rekorTlogUrls": rekor,
         "tsaUrls": [svc(format!("{}/api/v1/timestamp", s.base_url), 1)],
         "rekorTlogConfig": { "selector": "ANY" },
         "tsaConfig": { "selector": "ANY" },
     })
+}
+
+/// The TUF targets: `trusted_root.json` and `signing_config.v0.2.json` for `shards`.
+pub fn tuf_targets(s: &Shared, shards: &[Shard]) -> crate::tuf::Targets {
+    let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    vec![
+        (
+            crate::tuf::TRUSTED_ROOT_TARGET.to_string(),
+            pretty(&trusted_root_with(s, shards)),
+        ),
+        (
+            crate::tuf::SIGNING_CONFIG_TARGET.to_string(),
+            pretty(&signing_config_with(s, shards)),
+        ),
+    ]
 }
 
 pub fn client_trust_config(s: &Shared) -> Value {
@@ -98,6 +155,18 @@ pub fn env_vars(s: &Shared, state_dir: &Path) -> Vec<(String, String)> {
             "GITSIGN_TIMESTAMP_SERVER_URL".into(),
             format!("{}/api/v1/timestamp", s.base_url),
         ),
+        // Not read by gitsign: for `gitsign initialize --mirror … --root …` and TUF clients.
+        (
+            "SIGSTORE_LOCAL_TUF_MIRROR".into(),
+            format!("{}/tuf", s.base_url),
+        ),
+        (
+            "SIGSTORE_LOCAL_TUF_ROOT".into(),
+            state_dir
+                .join(crate::tuf::TUF_ROOT_FILE)
+                .display()
+                .to_string(),
+        ),
     ]
 }
 
@@ -122,6 +191,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 
 pub fn write_state_files(s: &Shared, state_dir: &Path) -> Result<(), Error> {
     let pretty = |v: &Value| serde_json::to_vec_pretty(v).unwrap_or_default();
+    s.tuf.publish(&tuf_targets(s, &s.tuf.shards()), state_dir)?;
     write_atomic(
         &state_dir.join(TRUSTED_ROOT_FILE),
         &pretty(&trusted_root(s)),

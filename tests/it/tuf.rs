@@ -1,0 +1,404 @@
+//! Trust through TUF (issue 15) against the local stack's TUF repository: `gitsign
+//! initialize`, then signing and verifying with no trusted root configured; refreshes that
+//! follow key rotations and a new Rekor v2 shard; hostile metadata refused with the cached
+//! trust left intact. Every command has its own `TUF_ROOT`; nothing reaches beyond loopback.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use sigstore_local::tuf::Action;
+use sigstore_local::{Options, Stack};
+
+use crate::util::{gitsign_bin, output, TestRepo};
+
+const IDENTITY: &str = "dev@example.com";
+
+struct Env {
+    repo: TestRepo,
+    stack: Stack,
+    tuf_root: tempfile::TempDir,
+    _state: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(timestamp_ttl: Option<Duration>) -> Env {
+        let state = tempfile::tempdir().expect("test setup");
+        let mut options = Options::new(state.path().join("stack"));
+        if let Some(ttl) = timestamp_ttl {
+            options.tuf_timestamp_ttl = ttl;
+        }
+        let stack = Stack::start(options).expect("the stack starts");
+        let repo = TestRepo::new();
+        std::fs::write(repo.path().join("f"), "x").expect("test setup");
+        repo.git(&["add", "f"]);
+        Env {
+            repo,
+            stack,
+            tuf_root: tempfile::tempdir().expect("test setup"),
+            _state: state,
+        }
+    }
+
+    /// The service URLs and a token, but no trusted root: trust comes from TUF.
+    fn env(&self, cmd: &mut Command) {
+        cmd.env("GITSIGN_FULCIO_URL", self.stack.fulcio_url())
+            .env("GITSIGN_REKOR_URL", self.stack.rekor_url())
+            .env("GITSIGN_OIDC_ISSUER", self.stack.oidc_issuer())
+            .env("SIGSTORE_ID_TOKEN", self.stack.mint_token(IDENTITY))
+            .env("TUF_ROOT", self.tuf_root.path());
+    }
+
+    fn gitsign(&self, args: &[&str]) -> (i32, String, String) {
+        let mut cmd = self.repo.gitsign();
+        cmd.args(args);
+        self.env(&mut cmd);
+        output(&mut cmd)
+    }
+
+    fn initialize(&self, mirror: &str) -> (i32, String, String) {
+        let root = self.stack.tuf_root_path();
+        self.gitsign(&[
+            "initialize",
+            "--mirror",
+            mirror,
+            "--root",
+            root.to_str().expect("test setup"),
+        ])
+    }
+
+    /// `git commit -S`; stderr with gitsign's log appended (git 2.39 does not relay the
+    /// signing program's stderr).
+    fn commit(&self, message: &str) -> (i32, String, String) {
+        let log = self.tuf_root.path().join("sign.log");
+        let _ = std::fs::remove_file(&log);
+        let mut cmd = self.repo.cmd("git");
+        cmd.args(["-c", "gpg.format=x509", "-c"])
+            .arg(format!("gpg.x509.program={}", gitsign_bin().display()))
+            .args(["commit", "-q", "--allow-empty", "-S", "-m", message])
+            .env("GITSIGN_LOG", &log);
+        self.env(&mut cmd);
+        let (code, out, err) = output(&mut cmd);
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        (code, out, format!("{err}{logged}"))
+    }
+
+    /// Publish a fresh timestamp, then initialize from the stack's HTTP mirror.
+    fn initialize_fresh(&self) {
+        self.stack.tuf_apply(&Action::Refresh).expect("test setup");
+        let (code, _, err) = self.initialize(&self.stack.tuf_mirror_url());
+        assert_eq!(code, 0, "initialize: {err}");
+    }
+
+    /// Let the short-lived metadata cached so far expire; what the stack publishes from now
+    /// on lasts a day, so slow test machines cannot race it.
+    fn expire_cache(&self, ttl: Duration) {
+        self.stack
+            .set_tuf_timestamp_ttl(Duration::from_secs(86_400));
+        std::thread::sleep(ttl + Duration::from_millis(1200));
+    }
+
+    fn head(&self) -> String {
+        self.repo.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    fn verify(&self, rev: &str) -> (i32, String, String) {
+        self.gitsign(&[
+            "verify",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &self.stack.oidc_issuer(),
+            rev,
+        ])
+    }
+
+    /// The cache directory of the stack's HTTP mirror.
+    fn cache(&self) -> PathBuf {
+        let mirror = self.stack.tuf_mirror_url();
+        let name = mirror
+            .trim_start_matches("http://")
+            .replace(['/', ':'], "-")
+            .to_lowercase();
+        self.tuf_root.path().join("gitsign-rs").join(name)
+    }
+
+    fn tuf_requests(&self) -> u64 {
+        self.stack
+            .request_counts()
+            .iter()
+            .filter(|(k, _)| k.starts_with("GET /tuf/"))
+            .map(|(_, v)| v)
+            .sum()
+    }
+}
+
+fn json_file(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).expect("the file exists")).expect("the file is JSON")
+}
+
+#[test]
+fn initialize_then_sign_and_verify_with_no_trusted_root_configured() {
+    let e = Env::new(None);
+    // Without initialize the embedded public-good root applies: the stack is not trusted,
+    // and nothing tries to reach a TUF mirror.
+    let (code, _, err) = e.commit("before initialize");
+    assert_ne!(
+        code, 0,
+        "public-good trust must not accept the stack: {err}"
+    );
+    assert_eq!(e.tuf_requests(), 0, "no TUF traffic before initialize");
+
+    let (code, out, err) = e.initialize(&e.stack.tuf_mirror_url());
+    assert_eq!(code, 0, "initialize must succeed: {err}");
+    assert!(
+        out.contains("Initialized TUF from") && out.contains("root version 1"),
+        "initialize must say what it did: {out}"
+    );
+    assert!(
+        e.cache().join("targets/trusted_root.json").exists(),
+        "the trusted root target is cached"
+    );
+    let before = e.tuf_requests();
+
+    let (code, _, err) = e.commit("signed with TUF trust");
+    assert_eq!(
+        code, 0,
+        "signing with the TUF trusted root must work: {err}"
+    );
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(
+        code, 0,
+        "verification with the TUF trusted root must pass: {out}{err}"
+    );
+    assert!(
+        !err.contains("warning"),
+        "a fresh cache needs no note: {err}"
+    );
+    assert_eq!(
+        e.tuf_requests(),
+        before,
+        "an unexpired cache works offline: no TUF request while signing and verifying"
+    );
+
+    // An explicit trusted root still wins over TUF.
+    let mut cmd = e.repo.gitsign();
+    cmd.args([
+        "verify",
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        &e.stack.oidc_issuer(),
+        "HEAD",
+    ]);
+    e.env(&mut cmd);
+    cmd.env(
+        "GITSIGN_TRUSTED_ROOT",
+        crate::util::data("trust/trusted_root.json"),
+    );
+    let (code, _, _) = output(&mut cmd);
+    assert_ne!(
+        code, 0,
+        "GITSIGN_TRUSTED_ROOT (public-good) must override the TUF root"
+    );
+}
+
+#[test]
+fn a_file_mirror_initializes_for_air_gapped_sites() {
+    let e = Env::new(None);
+    let mirror = format!("file://{}", e.stack.tuf_repo_dir().display());
+    let (code, out, err) = e.initialize(&mirror);
+    assert_eq!(code, 0, "a file:// mirror must initialize: {out}{err}");
+    assert_eq!(e.tuf_requests(), 0, "a file mirror needs no HTTP");
+    let (code, _, err) = e.commit("signed with a file mirror");
+    assert_eq!(code, 0, "signing must work: {err}");
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(code, 0, "verification must pass: {out}{err}");
+
+    let (code, _, err) = e.gitsign(&["initialize", "--mirror", "ftp://example.invalid"]);
+    assert_eq!(code, 2, "an unsupported mirror is a usage error: {err}");
+    assert!(err.contains("unsupported TUF mirror"), "{err}");
+}
+
+#[test]
+fn a_refresh_follows_rotations_and_a_new_shard_and_old_commits_still_verify() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    e.initialize_fresh();
+    let (code, _, err) = e.commit("before the rotation");
+    assert_eq!(code, 0, "signing: {err}");
+    let old = e.head();
+
+    e.stack.set_tuf_timestamp_ttl(Duration::from_secs(86_400));
+    for role in ["root", "timestamp", "snapshot", "targets"] {
+        e.stack
+            .tuf_apply(&Action::RotateKey(role.into()))
+            .expect("test setup");
+    }
+    e.stack
+        .tuf_apply(&Action::AddRekorV2Shard)
+        .expect("test setup");
+    // The cached timestamp expires; the next command refreshes.
+    e.expire_cache(ttl);
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    let before = e.tuf_requests();
+    let (code, out, err) = e.verify(&old);
+    assert_eq!(
+        code, 0,
+        "the old commit verifies after the refresh: {out}{err}"
+    );
+    assert!(!err.contains("warning"), "the refresh must succeed: {err}");
+    assert!(e.tuf_requests() > before, "expired metadata is refreshed");
+    assert_eq!(
+        json_file(&e.cache().join("root.json"))["signed"]["version"],
+        5,
+        "the client walked four root rotations"
+    );
+    let trusted = json_file(&e.cache().join("targets/trusted_root.json"));
+    assert_eq!(
+        trusted["tlogs"].as_array().expect("test setup").len(),
+        3,
+        "the new shard's key is in the refreshed trusted root"
+    );
+    assert_eq!(
+        trusted,
+        e.stack.trusted_root_json(),
+        "the cached trusted root is the stack's current one"
+    );
+
+    let (code, _, err) = e.commit("after the rotation");
+    assert_eq!(code, 0, "signing after the rotation: {err}");
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(code, 0, "the new commit verifies: {out}{err}");
+}
+
+#[test]
+fn hostile_tuf_metadata_is_refused_and_the_cached_trust_stays() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    // initialize_fresh publishes a second timestamp version: a rollback to the first is one.
+    e.initialize_fresh();
+    let (code, _, err) = e.commit("signed while the mirror was honest");
+    assert_eq!(code, 0, "signing: {err}");
+    let good = e.head();
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        [
+            "root.json",
+            "timestamp.json",
+            "snapshot.json",
+            "targets.json",
+            "targets/trusted_root.json",
+        ]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read(dir.join(f)).expect("test setup"),
+            )
+        })
+        .collect()
+    };
+    let cached = snapshot(&e.cache());
+
+    let cases = [
+        (Action::Rollback, "rolled back from version"),
+        (Action::BadSignature, "0 valid signature(s), 1 required"),
+        (Action::MixAndMatch, "mix-and-match"),
+        (Action::Oversized, "larger than 16384 bytes"),
+        (Action::ExpireTimestamp, "timestamp metadata expired"),
+    ];
+    for (i, (action, reason)) in cases.iter().enumerate() {
+        if i > 0 {
+            e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+        }
+        e.stack.tuf_apply(action).expect("test setup");
+        if i == 0 {
+            // Let the metadata cached by initialize expire, so every command refreshes.
+            e.expire_cache(ttl);
+        }
+        let (code, out, err) = e.verify(&good);
+        assert_eq!(
+            code, 0,
+            "{action:?}: verification falls back to the cached trusted root: {out}{err}"
+        );
+        assert!(
+            err.contains("warning: cannot refresh the TUF metadata")
+                && err.contains(reason)
+                && err.contains("verifying with the cached trusted root"),
+            "{action:?}: the fallback must be said, with the reason '{reason}': {err}"
+        );
+        assert_eq!(
+            err.matches("warning").count(),
+            1,
+            "{action:?}: said once: {err}"
+        );
+        assert_eq!(
+            snapshot(&e.cache()),
+            cached,
+            "{action:?}: the cached trust must be left intact"
+        );
+        let (code, _, err) = e.commit("must not be signed");
+        assert_ne!(
+            code, 0,
+            "{action:?}: signing with stale trust must be refused"
+        );
+        assert!(
+            err.contains("TUF trusted root is out of date") && err.contains(reason),
+            "{action:?}: the refusal must say why: {err}"
+        );
+        assert!(err.contains("Hint:"), "{action:?}: with a hint: {err}");
+        assert_eq!(e.head(), good, "{action:?}: no unsigned commit recorded");
+    }
+
+    // Once the mirror is honest again, a refresh succeeds and signing works.
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    let (code, _, err) = e.commit("signed after the mirror recovered");
+    assert_eq!(code, 0, "signing after recovery: {err}");
+    assert!(
+        !err.contains("warning"),
+        "no fallback once refreshed: {err}"
+    );
+}
+
+#[test]
+fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_back() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    e.initialize_fresh();
+    let (code, _, err) = e.commit("signed online");
+    assert_eq!(code, 0, "signing: {err}");
+    e.expire_cache(ttl);
+    // The mirror goes away (the TUF service answers 503 from now on).
+    e.stack.set_faults(
+        sigstore_local::Service::Tuf,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(code, 0, "verification falls back to the cache: {out}{err}");
+    assert!(
+        err.contains("verifying with the cached trusted root"),
+        "{err}"
+    );
+    let (code, _, err) = e.commit("must not be signed");
+    assert_eq!(code, 128, "git reports the refused signature: {err}");
+    assert!(
+        err.contains("cannot sign: the TUF trusted root is out of date")
+            && err.contains("HTTP 503"),
+        "{err}"
+    );
+    // With no cache at all, verification falls back to the embedded root and says so.
+    std::fs::remove_dir_all(e.cache()).expect("test setup");
+    let (code, _, err) = e.verify("HEAD");
+    assert_ne!(
+        code, 0,
+        "the embedded public-good root does not trust the stack"
+    );
+    assert!(
+        err.contains("verifying with the embedded trusted root"),
+        "{err}"
+    );
+    e.stack.clear_faults();
+}
