@@ -70,6 +70,24 @@ impl Env {
     /// `git commit -S`; stderr with gitsign's log appended (git 2.39 does not relay the
     /// signing program's stderr).
     fn commit(&self, message: &str) -> (i32, String, String) {
+        self.commit_with(message, &[])
+    }
+
+    /// A commit signed with the stack's trusted root configured explicitly (no TUF): for
+    /// setting up history without racing short-lived TUF metadata on a slow machine.
+    fn commit_trusting_the_stack(&self, message: &str) -> String {
+        let root = self.stack.trusted_root_path();
+        let (code, _, err) =
+            self.commit_with(message, &[("GITSIGN_TRUSTED_ROOT", root.as_os_str())]);
+        assert_eq!(code, 0, "signing with an explicit trusted root: {err}");
+        self.head()
+    }
+
+    fn commit_with(
+        &self,
+        message: &str,
+        extra: &[(&str, &std::ffi::OsStr)],
+    ) -> (i32, String, String) {
         let log = self.tuf_root.path().join("sign.log");
         let _ = std::fs::remove_file(&log);
         let mut cmd = self.repo.cmd("git");
@@ -78,6 +96,9 @@ impl Env {
             .args(["commit", "-q", "--allow-empty", "-S", "-m", message])
             .env("GITSIGN_LOG", &log);
         self.env(&mut cmd);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
         let (code, out, err) = output(&mut cmd);
         let logged = std::fs::read_to_string(&log).unwrap_or_default();
         (code, out, format!("{err}{logged}"))
@@ -224,10 +245,8 @@ fn a_file_mirror_initializes_for_air_gapped_sites() {
 fn a_refresh_follows_rotations_and_a_new_shard_and_old_commits_still_verify() {
     let ttl = Duration::from_secs(6);
     let e = Env::new(Some(ttl));
+    let old = e.commit_trusting_the_stack("before the rotation");
     e.initialize_fresh();
-    let (code, _, err) = e.commit("before the rotation");
-    assert_eq!(code, 0, "signing: {err}");
-    let old = e.head();
 
     e.stack.set_tuf_timestamp_ttl(Duration::from_secs(86_400));
     for role in ["root", "timestamp", "snapshot", "targets"] {
@@ -276,11 +295,9 @@ fn a_refresh_follows_rotations_and_a_new_shard_and_old_commits_still_verify() {
 fn hostile_tuf_metadata_is_refused_and_the_cached_trust_stays() {
     let ttl = Duration::from_secs(6);
     let e = Env::new(Some(ttl));
+    let good = e.commit_trusting_the_stack("signed while the mirror was honest");
     // initialize_fresh publishes a second timestamp version: a rollback to the first is one.
     e.initialize_fresh();
-    let (code, _, err) = e.commit("signed while the mirror was honest");
-    assert_eq!(code, 0, "signing: {err}");
-    let good = e.head();
     let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
         [
             "root.json",
@@ -364,9 +381,8 @@ fn hostile_tuf_metadata_is_refused_and_the_cached_trust_stays() {
 fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_back() {
     let ttl = Duration::from_secs(6);
     let e = Env::new(Some(ttl));
+    e.commit_trusting_the_stack("signed online");
     e.initialize_fresh();
-    let (code, _, err) = e.commit("signed online");
-    assert_eq!(code, 0, "signing: {err}");
     e.expire_cache(ttl);
     // The mirror goes away (the TUF service answers 503 from now on).
     e.stack.set_faults(
