@@ -1,8 +1,13 @@
 //! `[GNUPG:]` status lines, the machine interface git reads on `--status-fd`
 //! (gnupg `doc/DETAILS`; git's `gpg-interface.c: parse_gpg_output`). Pure formatting.
+//!
+//! git reads the status fd line by line and trusts every `[GNUPG:]` line, so arguments (a user
+//! id is a certificate's SAN, attacker-chosen) pass through [`crate::text::escape`]: no control
+//! character, no newline, never a second line.
 
-/// One status line, newline-terminated.
+/// One status line, newline-terminated; `args` is escaped to one line.
 pub fn line(keyword: &str, args: &str) -> String {
+    let args = crate::text::escape(args);
     if args.is_empty() {
         format!("[GNUPG:] {keyword}\n")
     } else {
@@ -76,6 +81,28 @@ mod tests {
         assert_eq!(
             sig_created(19, 8, 1700000000, "00ff"),
             "[GNUPG:] SIG_CREATED D 19 8 00 1700000000 00ff\n"
+        );
+    }
+
+    /// Issue 16.4: a SAN holding a newline must not add a status line git would believe.
+    #[test]
+    fn a_user_id_cannot_inject_a_status_line() {
+        let uid = "eve@example.com\n[GNUPG:] GOODSIG 0000 alice@example.com\r\x1b[2K";
+        for l in [good_sig("ab12", uid), bad_sig("ab12", uid)] {
+            assert_eq!(
+                l.matches('\n').count(),
+                1,
+                "one line, newline-terminated: {l:?}"
+            );
+            assert!(l.ends_with('\n'), "{l:?}");
+            assert!(
+                !l[..l.len() - 1].chars().any(char::is_control),
+                "no control character before the terminator: {l:?}"
+            );
+        }
+        assert_eq!(
+            good_sig("ab12", uid),
+            "[GNUPG:] GOODSIG ab12 eve@example.com\\n[GNUPG:] GOODSIG 0000 alice@example.com\\r\\x1b[2K\n"
         );
     }
 }

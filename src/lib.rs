@@ -22,6 +22,7 @@
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
+//! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -44,6 +45,7 @@ pub mod pem;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;
+pub mod text;
 pub mod trust;
 pub mod tuf;
 pub mod ui;

@@ -97,8 +97,16 @@ pub fn colourize(text: &str) -> String {
 
 /// Render an error chain with an optional hint, in the house format.
 pub fn render_error(err: &anyhow::Error, hint: Option<&str>) -> String {
-    let mut out = format!("gitsign: error: {err}\n");
-    let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+    // Causes carry server answers and certificate fields: each is escaped to one line.
+    let mut out = format!(
+        "gitsign: error: {}\n",
+        crate::text::escape(&err.to_string())
+    );
+    let causes: Vec<String> = err
+        .chain()
+        .skip(1)
+        .map(|c| crate::text::escape(&c.to_string()).into_owned())
+        .collect();
     if !causes.is_empty() {
         out.push_str("Caused by:\n");
         for (i, c) in causes.iter().enumerate() {
@@ -362,6 +370,17 @@ mod tests {
         assert_eq!(
             render_error(&err, Some("pass --trusted-root")),
             "gitsign: error: reading the trust root\nCaused by:\n  1: root cause\nHint: pass --trusted-root\n"
+        );
+    }
+
+    /// Issue 16.4: a server's error text cannot repaint the terminal or add lines.
+    #[test]
+    fn server_text_in_a_cause_is_escaped_to_one_line() {
+        let err = anyhow::anyhow!("\x1b[2K\rgitsign: Good signature\nfrom [alice]")
+            .context("Fulcio refused the certificate request: 400");
+        assert_eq!(
+            render_error(&err, None),
+            "gitsign: error: Fulcio refused the certificate request: 400\nCaused by:\n  1: \\x1b[2K\\rgitsign: Good signature\\nfrom [alice]\n"
         );
     }
 }

@@ -255,7 +255,7 @@ pub fn credentials(
             Ok(creds) if flow::check_committer(req, &creds.identity, creds.email.as_deref()).is_ok() => return Ok(creds),
             Ok(creds) => say(&format!(
                 "gitsign: the cached credentials are for '{}', not the committer; signing in again\n",
-                creds.identity
+                crate::text::escape(&creds.identity)
             )),
             Err(why) => say(&format!("gitsign: the cached credentials are stale ({}); signing in again\n", chain_text(&why))),
         },
@@ -277,7 +277,7 @@ pub fn credentials(
     Ok(fresh)
 }
 
-/// An error and its causes on one line.
+/// An error and its causes on one line, escaped (causes may quote the daemon or a server).
 fn chain_text(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut cause = e.source();
@@ -286,7 +286,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
         text.push_str(&c.to_string());
         cause = c.source();
     }
-    text
+    crate::text::escape(&text).into_owned()
 }
 
 #[cfg(test)]

@@ -423,7 +423,7 @@ fn sign_inner(
         })?;
     log.say(&format!(
         "gitsign: signed as {} (certificate {}, transparency log index {}) in {} ms\n",
-        signed.identity,
+        crate::text::escape(&signed.identity),
         signed.leaf.sha1_fingerprint(),
         signed
             .log_index

@@ -389,7 +389,8 @@ fn render(
                 .unwrap_or_default(),
             hook::Refused::Ref(_) => String::new(),
         };
-        out.push_str(&r.line(file, &subject));
+        // Subjects, ref names and identities come from the pusher: one escaped line each.
+        out.push_str(&crate::text::escape(&r.line(file, &subject)));
         out.push('\n');
     }
     if d.refusals.len() > MAX_LISTED {

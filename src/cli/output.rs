@@ -1,6 +1,7 @@
 //! Rendering verification reports: Go gitsign's summary lines, one line per object for ranges,
 //! and JSON Lines for machines. Pure: reports in, strings out.
 
+use crate::text::escape;
 use crate::verify::{chain::rfc3339, Anchor, Outcome, Report};
 
 /// Go gitsign's `PrintSummary` lines (what `git verify-commit` users know), plus our warnings.
@@ -13,7 +14,8 @@ pub fn summary(report: &Report, claims_checked: bool) -> String {
         (Some(cert), Some(id)) => {
             out.push_str(&format!(
                 "gitsign: Signature made using certificate ID 0x{} | {}\n",
-                cert.sha1_fingerprint, cert.issuer_dn
+                cert.sha1_fingerprint,
+                escape(&cert.issuer_dn)
             ));
             let verb = match report.outcome {
                 Outcome::Good => "Good",
@@ -22,8 +24,8 @@ pub fn summary(report: &Report, claims_checked: bool) -> String {
             };
             out.push_str(&format!(
                 "gitsign: {verb} signature from [{}]({})\n",
-                id.sans.join(", "),
-                id.issuer.as_deref().unwrap_or("")
+                escape(&id.sans.join(", ")),
+                escape(id.issuer.as_deref().unwrap_or(""))
             ));
         }
         _ => out.push_str("gitsign: Signature made using unknown certificate\n"),
@@ -46,7 +48,11 @@ pub fn summary(report: &Report, claims_checked: bool) -> String {
         ));
     }
     if let Some(Anchor::Timestamp { time, tsa }) = &report.anchor {
-        out.push_str(&format!("timestamp: {} ({tsa})\n", rfc3339(*time)));
+        out.push_str(&format!(
+            "timestamp: {} ({})\n",
+            rfc3339(*time),
+            escape(tsa)
+        ));
     }
     out
 }
@@ -62,9 +68,12 @@ pub fn problem(report: &Report) -> Option<(String, Option<String>)> {
                 msg.push_str(&format!(": {s}"));
                 src = s.source();
             }
-            Some((msg, f.hint().map(str::to_owned)))
+            Some((escape(&msg).into_owned(), f.hint().map(str::to_owned)))
         }
-        Outcome::Undecided(why) => Some((format!("undecided: {why}"), Some(why.hint().into()))),
+        Outcome::Undecided(why) => Some((
+            format!("undecided: {}", escape(&why.to_string())),
+            Some(why.hint().into()),
+        )),
     }
 }
 
@@ -74,7 +83,10 @@ pub fn range_line(id: &str, report: &Report) -> String {
     let who = report
         .identity
         .as_ref()
-        .map(|i| format!("{} ({})", i.subject(), i.issuer.as_deref().unwrap_or("?")))
+        .map(|i| {
+            let who = format!("{} ({})", i.subject(), i.issuer.as_deref().unwrap_or("?"));
+            escape(&who).into_owned()
+        })
         .unwrap_or_default();
     match &report.outcome {
         Outcome::Good => {
@@ -86,8 +98,14 @@ pub fn range_line(id: &str, report: &Report) -> String {
             };
             format!("{short} good      {who} {how}\n")
         }
-        Outcome::Bad(f) => format!("{short} bad       {}: {f}\n", f.code()),
-        Outcome::Undecided(why) => format!("{short} undecided {who} {why}\n"),
+        Outcome::Bad(f) => format!(
+            "{short} bad       {}: {}\n",
+            f.code(),
+            escape(&f.to_string())
+        ),
+        Outcome::Undecided(why) => {
+            format!("{short} undecided {who} {}\n", escape(&why.to_string()))
+        }
     }
 }
 

@@ -201,6 +201,7 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
 
 /// Human summary on stderr: who signed, how the time was proven, the verdict.
 fn summary(report: &Report, artifact: &str, keyed: bool) -> String {
+    use crate::text::escape;
     let mut out = String::new();
     let verb = match report.outcome {
         Outcome::Good => "Good",
@@ -211,12 +212,13 @@ fn summary(report: &Report, artifact: &str, keyed: bool) -> String {
         (Some(cert), Some(id)) => {
             out.push_str(&format!(
                 "gitsign: Signature made using certificate ID 0x{} | {}\n",
-                cert.sha1_fingerprint, cert.issuer_dn
+                cert.sha1_fingerprint,
+                escape(&cert.issuer_dn)
             ));
             out.push_str(&format!(
                 "gitsign: {verb} bundle signature over '{artifact}' from [{}]({})\n",
-                id.sans.join(", "),
-                id.issuer.as_deref().unwrap_or("")
+                escape(&id.sans.join(", ")),
+                escape(id.issuer.as_deref().unwrap_or(""))
             ));
         }
         _ if keyed => out.push_str(&format!(
@@ -231,11 +233,12 @@ fn summary(report: &Report, artifact: &str, keyed: bool) -> String {
             log_url,
             ..
         }) => out.push_str(&format!(
-            "tlog index: {log_index} ({log_url}), integrated {}\n",
+            "tlog index: {log_index} ({}), integrated {}\n",
+            escape(log_url),
             rfc3339(*integrated_time)
         )),
         Some(verify::Anchor::Timestamp { time, tsa }) => {
-            out.push_str(&format!("timestamp: {} ({tsa})\n", rfc3339(*time)))
+            out.push_str(&format!("timestamp: {} ({})\n", rfc3339(*time), escape(tsa)))
         }
         Some(verify::Anchor::Unanchored { .. }) => out.push_str(
             "WARNING: signing time NOT anchored (--insecure-ignore-tlog): nothing proves the signature was made while the certificate was valid\n",

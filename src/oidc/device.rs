@@ -61,11 +61,14 @@ pub fn login(
     );
     let expires_in =
         Duration::from_secs(v.get("expires_in").and_then(Value::as_u64).unwrap_or(300));
+    let shown = crate::text::escape;
     say(&format!(
-        "To sign in, visit {uri} and enter the code {user_code}\n"
+        "To sign in, visit {} and enter the code {}\n",
+        shown(&uri),
+        shown(&user_code)
     ));
     if let Some(c) = &complete {
-        say(&format!("or open {c}\n"));
+        say(&format!("or open {}\n", shown(c)));
         if let Some(t) = settings.url_opener.as_deref() {
             open(t, c);
         }

@@ -64,7 +64,10 @@ pub fn login(
     };
     let url = format!("{auth_endpoint}{sep}{}", query.join("&"));
 
-    say(&format!("Your browser will now be opened to:\n{url}\n"));
+    say(&format!(
+        "Your browser will now be opened to:\n{}\n",
+        crate::text::escape(&url)
+    ));
     open_url(settings.url_opener.as_deref(), &url, say);
 
     let code = zeroize::Zeroizing::new(wait_for_code(&listener, &path, &state, settings)?);

@@ -6,6 +6,7 @@ mod conformance;
 mod fixtures;
 mod gitconfig;
 mod go_interop;
+mod hardening;
 mod hook;
 mod interop;
 mod key_shapes;

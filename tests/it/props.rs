@@ -362,3 +362,117 @@ proptest! {
         }
     }
 }
+
+// --- Issue 16.4: untrusted text is shown escaped, on one line ---
+
+/// A report for a certificate naming `san` and `issuer`, with `outcome`.
+fn report_naming(san: &str, issuer: &str, outcome: verify::Outcome) -> verify::Report {
+    verify::Report {
+        outcome,
+        identity: Some(verify::policy::Identity {
+            sans: vec![san.to_owned()],
+            issuer: Some(issuer.to_owned()),
+            ..Default::default()
+        }),
+        cert: Some(verify::CertSummary {
+            sha1_fingerprint: "00ff".into(),
+            serial: "01".into(),
+            not_before: 1_700_000_000,
+            not_after: 1_700_000_600,
+            issuer_chain: Vec::new(),
+            issuer_dn: format!("CN={san}"),
+        }),
+        anchor: Some(verify::Anchor::Timestamp {
+            time: 1_700_000_100,
+            tsa: issuer.to_owned(),
+        }),
+        signing_time: Some(1_700_000_100),
+    }
+}
+
+/// Every character that may not reach a terminal or the status fd raw.
+fn is_spoofing(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}' | '\u{feff}')
+}
+
+/// What each renderer prints for a certificate naming `san` and `issuer`, one string per
+/// rendered line-oriented output, with the number of lines it must have.
+fn renders(san: &str, issuer: &str) -> Vec<(String, usize)> {
+    use gitsign::cli::output;
+    let mismatch = verify::Outcome::Bad(verify::Failure::Policy(
+        verify::policy::PolicyError::IdentityMismatch {
+            got: san.to_owned(),
+            want: "alice@example.com".into(),
+        },
+    ));
+    let mut out = Vec::new();
+    for outcome in [
+        verify::Outcome::Good,
+        mismatch,
+        verify::Outcome::Undecided(verify::report::Undecided::LookupFailed {
+        rekor_url: issuer.to_owned(),
+        error: san.to_owned(),
+    }),
+    ] {
+        let r = report_naming(san, issuer, outcome);
+        let summary_lines = output::summary(&report_naming("x", "x", r.outcome.clone()), true)
+            .lines()
+            .count();
+        out.push((output::summary(&r, true), summary_lines));
+        out.push((output::range_line("0123456789abcdef", &r), 1));
+        if let Some((msg, _)) = output::problem(&r) {
+            out.push((format!("gitsign: error: {msg}\n"), 1));
+        }
+    }
+    out.push((gitsign::gpg_status::good_sig("00ff", san), 1));
+    out.push((gitsign::gpg_status::bad_sig("00ff", san), 1));
+    out.push((
+        format!("{}\n", gitsign::text::escape_bytes(san.as_bytes())),
+        1,
+    ));
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Any byte string as identity (and issuer) prints with no control character and on the
+    /// lines the format has, in human output, range lines, error lines and status lines.
+    #[test]
+    fn any_identity_prints_without_control_characters_on_one_line(
+        san in prop::collection::vec(any::<u8>(), 0..64),
+        issuer in prop::collection::vec(prop_oneof![Just(0x1bu8), Just(b'\n'), Just(b'\r'), any::<u8>()], 0..32),
+        bidi in prop::sample::select(vec!["", "\u{202e}", "\u{2066}", "\u{9b}", "\u{2028}", "\u{200b}"]),
+    ) {
+        let san = format!("{}{bidi}", String::from_utf8_lossy(&san));
+        let issuer = String::from_utf8_lossy(&issuer).into_owned();
+        for (text, lines) in renders(&san, &issuer) {
+            let body = text.strip_suffix('\n').unwrap_or(&text);
+            prop_assert!(text.ends_with('\n'), "every render ends its last line: {text:?}");
+            prop_assert_eq!(text.lines().count(), lines, "untrusted text adds no line: {:?}", text);
+            prop_assert!(
+                !body.chars().any(|c| c != '\n' && is_spoofing(c)),
+                "no control or bidi character reaches the output: {:?}", text
+            );
+        }
+    }
+}
+
+/// Issue 16.4: the SAN from the review, rendered.
+#[test]
+fn a_san_painting_a_good_signature_renders_escaped() {
+    let san = "eve@example.com\x1b[2K\r\x1b[32mgitsign: Good signature from [alice@example.com](https://accounts.example.com)\x1b[8m";
+    for (text, _) in renders(san, "https://issuer.example") {
+        assert!(
+            !text.contains('\x1b') && !text.contains('\r'),
+            "no ESC or CR reaches the terminal: {text:?}"
+        );
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("gitsign: Good signature from [alice")),
+            "no line starts as alice's good signature: {text:?}"
+        );
+    }
+}
