@@ -22,6 +22,7 @@
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
+//! - [`hardening`]: no core dumps while secrets are in memory.
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
@@ -38,6 +39,7 @@ pub mod docs;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
+pub mod hardening;
 pub mod hook;
 pub mod http;
 pub mod oidc;

@@ -1,7 +1,8 @@
 //! The `gitsign-credential-cache` daemon's core: the socket it listens on, the uid check on
 //! every connection, and the in-memory table ([`Memory`]) with the expiry rule.
 //!
-//! Security model (issue 6): the socket's directory is 0700 and the socket 0600, and on top of
+//! Security model (issue 6): the socket's directory is one nobody else can write (0700 when we
+//! create it; a shared sticky one such as /tmp is left as it is) and the socket 0600; on top of
 //! that the peer's uid is read with `SO_PEERCRED` on every connection and anything but our own
 //! uid is closed unanswered — file modes can be loosened by mistake, the kernel's answer
 //! cannot. Keys live only in [`Memory`], in zeroizing buffers, wiped when they expire (checked
@@ -107,6 +108,8 @@ pub enum ServerError {
     },
     #[error("the socket directory '{path}' belongs to uid {owner}, not to this user")]
     ForeignDirectory { path: PathBuf, owner: u32 },
+    #[error("others may replace the socket in '{path}' (mode {mode:o}, writable by group or others, not sticky)")]
+    UnsafeDirectory { path: PathBuf, mode: u32 },
     #[error("'{0}' exists and is not a socket")]
     NotASocket(PathBuf),
     #[error("another credential cache is already listening on '{0}'")]
@@ -140,10 +143,9 @@ pub fn peer_uid(_stream: &UnixStream) -> std::io::Result<u32> {
     ))
 }
 
-/// Listen on `path`: its directory created 0700 (and tightened to 0700 if it is ours), a
-/// leftover socket nobody answers on replaced, the new socket 0600.
+/// Listen on `path`: its directory created 0700 when missing, an existing one checked and left
+/// as it is, a leftover socket nobody answers on replaced, the new socket 0600.
 pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
-    use std::os::unix::fs::MetadataExt;
     if cfg!(not(any(target_os = "linux", target_os = "android"))) {
         return Err(ServerError::NoPeerCredentials);
     }
@@ -151,23 +153,7 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let dir_err = |source| ServerError::Directory {
-        path: dir.to_owned(),
-        source,
-    };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(dir_err)?;
-    let meta = std::fs::metadata(dir).map_err(dir_err)?;
-    if meta.uid() != own_uid() {
-        return Err(ServerError::ForeignDirectory {
-            path: dir.to_owned(),
-            owner: meta.uid(),
-        });
-    }
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(dir_err)?;
+    socket_directory(dir)?;
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if !meta.file_type().is_socket() {
             return Err(ServerError::NotASocket(path.to_owned()));
@@ -187,6 +173,49 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
     let listener = UnixListener::bind(path).map_err(bind_err)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(bind_err)?;
     Ok(listener)
+}
+
+/// Make sure the socket's directory exists and nobody else can replace the socket in it.
+///
+/// A directory we create (with its missing parents) is 0700. One that exists keeps its mode
+/// and owner — it may be shared (`--socket /tmp/x.sock`: chmodding /tmp to 0700 would strip
+/// its sticky bit from everyone; issue 16.6) — but is refused when it belongs to another user
+/// (root excepted) or others may write it without the sticky bit, as then anyone could swap
+/// the socket for their own. The clients' `SO_PEERCRED` check of the daemon stays the last word.
+fn socket_directory(dir: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::MetadataExt;
+    let dir_err = |source| ServerError::Directory {
+        path: dir.to_owned(),
+        source,
+    };
+    let existed = std::fs::symlink_metadata(dir).is_ok();
+    if !existed {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(dir_err)?;
+    }
+    let meta = std::fs::metadata(dir).map_err(dir_err)?;
+    if meta.uid() != own_uid() && meta.uid() != 0 {
+        return Err(ServerError::ForeignDirectory {
+            path: dir.to_owned(),
+            owner: meta.uid(),
+        });
+    }
+    if !existed {
+        // The umask may have taken bits from 0700; a directory we made is exactly ours.
+        return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(dir_err);
+    }
+    let mode = meta.mode();
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(ServerError::UnsafeDirectory {
+            path: dir.to_owned(),
+            mode: mode & 0o7777,
+        });
+    }
+    Ok(())
 }
 
 /// Where the daemon reports (never key material): stderr in the binary, a buffer in tests.

@@ -126,10 +126,7 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
 
 /// No core dumps and no same-user ptrace of a process holding private keys.
 fn harden() {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    if let Err(e) =
-        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-    {
+    if let Err(e) = crate::hardening::forbid_core_dumps() {
         crate::ui::eprint(&format!(
             "gitsign-credential-cache: warning: could not disable core dumps: {e}\n"
         ));

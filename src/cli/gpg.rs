@@ -270,6 +270,12 @@ impl VerifyInput<'_> {
 /// `SIG_CREATED` on the status fd. Human text goes to stderr and to gitsign.logPath/GITSIGN_LOG.
 /// Any failure exits non-zero with nothing on stdout, so git creates no unsigned object.
 fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult {
+    // Before the token or the key exist: a crash while signing leaves no core with them.
+    if let Err(e) = crate::hardening::forbid_core_dumps() {
+        crate::ui::eprint(&format!(
+            "gitsign: warning: could not disable core dumps: {e}\n"
+        ));
+    }
     let mut status = status_writer(args.status_fd)?;
     let config = super::load_config()?;
     let mut log = SignLog::open(config.get(Key::LogPath));

@@ -751,3 +751,57 @@ fn keyring_store_round_trip_on_linux_keyutils() {
     );
     gitsign::cache::keyring::delete(&signer_key.to_bytes()).expect("clean up");
 }
+
+/// Issue 16.6: `--socket` in a directory the daemon did not create leaves that directory's
+/// mode alone. Before: a 1777 directory became 0700 (sticky bit gone for everyone). After: it
+/// keeps 1777; a directory the daemon creates is 0700; one others may write without the
+/// sticky bit is refused, and left as it was.
+#[test]
+fn the_socket_directory_keeps_its_mode_unless_the_daemon_created_it() {
+    let mode = |p: &Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o7777;
+    let dir = tempfile::tempdir().expect("dir");
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).expect("mkdir");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let socket = shared.join("cache.sock");
+    let mut daemon = Daemon::start_at(dir, socket.clone(), &[]);
+    assert_eq!(
+        mode(&shared),
+        0o1777,
+        "a shared sticky directory keeps its mode: {}",
+        daemon.log_text()
+    );
+    assert_eq!(mode(&socket), 0o600, "the socket itself is private");
+    daemon.kill();
+
+    let fresh = Daemon::start(&[]);
+    let created = fresh.socket.parent().expect("dir");
+    assert_eq!(
+        mode(created),
+        0o700,
+        "a directory the daemon creates is 0700"
+    );
+    assert_eq!(
+        mode(&fresh.dir.path().join("sigstore")),
+        0o700,
+        "so are the parents it creates"
+    );
+
+    let open = tempfile::tempdir().expect("dir");
+    std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let (code, _, err) = output(
+        hermetic(daemon_bin(), open.path())
+            .arg("--socket")
+            .arg(open.path().join("cache.sock")),
+    );
+    assert_eq!(code, 2, "a directory anyone may write is refused: {err}");
+    assert!(
+        err.contains("others may replace the socket") && err.contains("mode 777"),
+        "the refusal says why: {err}"
+    );
+    assert_eq!(
+        mode(open.path()),
+        0o777,
+        "and the directory is left as it was"
+    );
+}

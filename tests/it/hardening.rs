@@ -149,3 +149,114 @@ fn a_spoofing_san_renders_escaped_and_injects_no_status_line() {
         "the real error is visible: {err}"
     );
 }
+
+/// The uid owning `/proc/<pid>/environ`: the process's own while it is dumpable, root's once
+/// it is not (the kernel's `task_dump_owner`; `/proc/<pid>` itself always shows the euid), so
+/// a process can be probed from outside.
+fn proc_owner(pid: u32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/environ"))
+        .ok()
+        .map(|m| m.uid())
+}
+
+/// Issue 16.11: the signing process is not dumpable while it holds the token and the key.
+/// Probed from outside while Fulcio is held back: a signer running as uid 65534 has its
+/// `/proc/<pid>/environ` owned by root. Before: owned by 65534 (dumpable, a crash left a core with the
+/// key). A control process of the same uid shows the probe tells the two apart.
+#[test]
+fn the_signing_process_cannot_dump_core() {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    if rustix::process::geteuid().as_raw() != 0 {
+        eprintln!("skipped: running the signer as another uid (setpriv) needs root");
+        return;
+    }
+    let nobody = |program: &Path| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(program);
+        c
+    };
+    let mut control = nobody(Path::new("sleep"))
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let started = Instant::now();
+    let control_owner = loop {
+        // setpriv execs sleep in the same process; wait until it has dropped root.
+        match proc_owner(control.id()) {
+            Some(0) if started.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            owner => break owner,
+        }
+    };
+    let _ = control.kill();
+    let _ = control.wait();
+    assert_eq!(
+        control_owner,
+        Some(65534),
+        "a dumpable process of uid 65534 owns its /proc/<pid>/environ"
+    );
+
+    let local = crate::util::start_stack();
+    let stack = &local.stack;
+    let public = tempfile::tempdir().expect("dir");
+    std::fs::set_permissions(public.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = public.path().join("trusted_root.json");
+    std::fs::copy(stack.trusted_root_path(), &root).expect("copy the trust root");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    stack.set_faults(
+        sigstore_local::Service::Fulcio,
+        sigstore_local::Faults {
+            delay: Some(Duration::from_secs(2)),
+            times: Some(1),
+            ..Default::default()
+        },
+    );
+    let mut cmd = nobody(&gitsign_bin());
+    cmd.args(["--status-fd=2", "-bsau", "x"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", public.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("SIGSTORE_ID_TOKEN", stack.mint_token("dev@example.com"))
+        .env("GITSIGN_FULCIO_URL", stack.fulcio_url())
+        .env("GITSIGN_REKOR_URL", stack.rekor_url())
+        .env("GITSIGN_OIDC_ISSUER", stack.oidc_issuer())
+        .env("GITSIGN_TRUSTED_ROOT", &root)
+        .current_dir(public.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the signer");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"payload\n")
+        .expect("payload");
+    let started = Instant::now();
+    while stack.service_request_count(sigstore_local::Service::Fulcio) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the signer reaches Fulcio"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Fulcio holds the answer for 2 s: the signer has its token and key in memory now.
+    let owner = proc_owner(child.id());
+    let out = child.wait_with_output().expect("the signer runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "the signer still signs: {err}");
+    assert_eq!(
+        owner,
+        Some(0),
+        "the signer's /proc entry is root's: it is not dumpable while signing"
+    );
+    assert!(!err.contains("could not disable core dumps"), "{err}");
+}
