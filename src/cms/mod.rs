@@ -33,6 +33,8 @@ pub enum CmsError {
     Pem(#[source] crate::pem::PemError),
     #[error("CMS structure is malformed")]
     Der(#[source] DerError),
+    #[error("{0} byte(s) follow the CMS structure")]
+    TrailingData(usize),
     #[error("not a CMS SignedData (content type {0})")]
     NotSignedData(String),
     #[error("expected exactly one signer, found {0}")]
@@ -127,7 +129,7 @@ pub struct CheckedContent {
 pub fn parse(input: &[u8]) -> Result<SignedMessage, CmsError> {
     let trimmed = input.trim_ascii_start();
     if trimmed.starts_with(b"-----BEGIN") {
-        let der = crate::pem::decode_one(trimmed, PEM_LABEL).map_err(CmsError::Pem)?;
+        let der = crate::pem::decode_signature(trimmed, PEM_LABEL).map_err(CmsError::Pem)?;
         parse_der(&der)
     } else {
         parse_der(input)
@@ -151,16 +153,24 @@ fn attributes(value: &[u8]) -> Result<Vec<Attribute>, CmsError> {
         .collect()
 }
 
-/// Parse DER ContentInfo { signedData }.
+/// Parse DER ContentInfo { signedData }: nothing may follow it or the SignedData in it (one
+/// signature, one encoding; issue 16.10 — Go's ietf-cms refuses trailing data too).
 pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
-    let (content_info, _trailing) = expect(der, der_walk::SEQUENCE, "ContentInfo")?;
+    let none_after = |rest: &[u8]| match rest.len() {
+        0 => Ok(()),
+        n => Err(CmsError::TrailingData(n)),
+    };
+    let (content_info, trailing) = expect(der, der_walk::SEQUENCE, "ContentInfo")?;
+    none_after(trailing)?;
     let (ct, rest) = read(content_info.value)?;
     let ct = oid(&ct)?;
     if ct != OID_SIGNED_DATA {
         return Err(CmsError::NotSignedData(ct.to_string()));
     }
-    let (explicit, _) = expect(rest, ctx(0), "[0] content")?;
-    let (signed_data, _) = expect(explicit.value, der_walk::SEQUENCE, "SignedData")?;
+    let (explicit, trailing) = expect(rest, ctx(0), "[0] content")?;
+    none_after(trailing)?;
+    let (signed_data, trailing) = expect(explicit.value, der_walk::SEQUENCE, "SignedData")?;
+    none_after(trailing)?;
 
     let (_version, rest) = expect(signed_data.value, der_walk::INTEGER, "version")?;
     let (_digest_algs, rest) = expect(rest, der_walk::SET, "digestAlgorithms")?;

@@ -260,3 +260,76 @@ fn the_signing_process_cannot_dump_core() {
     );
     assert!(!err.contains("could not disable core dumps"), "{err}");
 }
+
+/// Issue 16.10: one signature, one encoding. Every Go gitsign commit signature in the fixtures
+/// parses as git hands it over (final newline included); with bytes after the CMS structure,
+/// text around the PEM block, a second block or a header line it is refused. Before: all of
+/// these were accepted as the same signature, each variant a new commit id.
+#[test]
+fn a_signature_with_bytes_around_it_is_refused() {
+    use gitsign::git::object::{split_commit, HashKind};
+    let dir = crate::util::data("gitsign-commits");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|x| x != "commit") {
+            continue;
+        }
+        let raw = std::fs::read(&path).expect("fixture");
+        let Some(split) = split_commit(&raw, HashKind::Sha1) else {
+            continue;
+        };
+        let sig = String::from_utf8(split.signature.clone()).expect("PEM is text");
+        let name = path.display();
+        gitsign::cms::parse(sig.as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: the real signature parses: {e}"));
+        let der = gitsign::pem::decode_one(sig.as_bytes(), "SIGNED MESSAGE").expect("armor");
+        let rearmor = |der: &[u8]| gitsign::pem::encode("SIGNED MESSAGE", der);
+        let mut longer = der.clone();
+        longer.extend_from_slice(b"\x00\x00");
+        // The ContentInfo's length grown by two to cover two bytes appended inside it.
+        let mut inside = der.clone();
+        let grown = grow_outer_length(&mut inside, 2);
+        inside.extend_from_slice(b"\x05\x00");
+        let mut hostile = vec![
+            ("two bytes after the DER", rearmor(&longer)),
+            ("text after the block", format!("{sig}junk\n")),
+            ("text before the block", format!("junk\n{sig}")),
+            ("a second block", format!("{sig}{sig}")),
+            (
+                "a header line",
+                sig.replacen("-----\n", "-----\nVersion: 1\n", 1),
+            ),
+        ];
+        if grown {
+            hostile.push(("a field after the SignedData", rearmor(&inside)));
+        }
+        for (what, text) in hostile {
+            assert!(
+                gitsign::cms::parse(text.as_bytes()).is_err(),
+                "{name}: {what} is refused"
+            );
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 40,
+        "the Go gitsign fixtures were read ({checked})"
+    );
+}
+
+/// Add `by` to the length of the outermost TLV when it is in long form; false if it is not.
+fn grow_outer_length(der: &mut [u8], by: usize) -> bool {
+    let n = match der.get(1) {
+        Some(&b) if b & 0x80 != 0 => (b & 0x7f) as usize,
+        _ => return false,
+    };
+    let Some(bytes) = der.get_mut(2..2 + n) else {
+        return false;
+    };
+    let len = bytes.iter().fold(0usize, |a, &b| (a << 8) | b as usize) + by;
+    for (i, b) in bytes.iter_mut().rev().enumerate() {
+        *b = (len >> (8 * i)) as u8;
+    }
+    true
+}

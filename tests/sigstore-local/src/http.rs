@@ -55,13 +55,16 @@ pub struct Faults {
     pub bad_set_signature: bool,
     /// Rekor: hand out the inclusion proof of a different leaf.
     pub proof_for_other_leaf: bool,
+    /// Any service: answer with a signature that does not verify ([`crate::fault`]); for
+    /// Rekor the same as `bad_set_signature`.
+    pub wrong_signature: bool,
     /// Apply to the next N requests of the service only, then switch off; None = until cleared.
     pub times: Option<u32>,
 }
 
 impl Faults {
     /// Parse the admin endpoint's JSON: `{"delay_ms":…, "status":…, "malformed_body":…,
-    /// "bad_set_signature":…, "proof_for_other_leaf":…, "times":…}`.
+    /// "bad_set_signature":…, "proof_for_other_leaf":…, "wrong_signature":…, "times":…}`.
     pub fn from_json(v: &Value) -> Result<Faults, String> {
         let obj = v.as_object().ok_or("faults must be a JSON object")?;
         for k in obj.keys() {
@@ -72,6 +75,7 @@ impl Faults {
                 "malformed_body",
                 "bad_set_signature",
                 "proof_for_other_leaf",
+                "wrong_signature",
                 "times",
             ]
             .contains(&k.as_str())
@@ -94,6 +98,7 @@ impl Faults {
             malformed_body: flag("malformed_body"),
             bad_set_signature: flag("bad_set_signature"),
             proof_for_other_leaf: flag("proof_for_other_leaf"),
+            wrong_signature: flag("wrong_signature"),
             times: obj
                 .get("times")
                 .and_then(Value::as_u64)
@@ -429,7 +434,8 @@ pub fn dispatch(shared: &Shared, req: &Req) -> Resp {
         return Resp::rekor_error(404, &format!("no route for {} {}", req.method, req.path));
     };
     shared.count(&route);
-    let faults = shared.take_faults(service);
+    let mut faults = shared.take_faults(service);
+    faults.bad_set_signature |= faults.wrong_signature && service == Service::Rekor;
     if let Some(d) = faults.delay {
         std::thread::sleep(d);
     }
@@ -446,6 +452,9 @@ pub fn dispatch(shared: &Shared, req: &Req) -> Resp {
         Service::Tsa => shared.tsa.handle(req, &route),
         Service::Tuf => shared.tuf.handle(req),
     };
+    if faults.wrong_signature {
+        crate::fault::break_signature(service, &route, &mut resp);
+    }
     if faults.malformed_body {
         let keep = resp.body.len() / 2;
         resp.body.truncate(keep);

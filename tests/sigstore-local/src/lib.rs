@@ -16,7 +16,8 @@
 //!
 //! [`Stack::start`] binds the port, writes `trusted_root.json` and `env` into the state
 //! directory ([`trust`]) and serves until the [`Stack`] is dropped. Faults can be switched
-//! per service ([`Faults`]) and every endpoint counts its requests.
+//! per service ([`Faults`]: status, delay, malformed body, wrong signature — [`fault`]) and
+//! every endpoint counts its requests.
 //!
 //! Why blocking: the stack answers a handful of requests per test; a thread per request over
 //! `tiny_http` needs no runtime to start inside synchronous tests, and stopping it is a flag
@@ -26,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod ca;
+pub mod fault;
 pub mod fulcio;
 pub mod http;
 pub mod keys;
