@@ -3,6 +3,7 @@ mod attest;
 mod cache;
 mod cli;
 mod conformance;
+mod faults;
 mod fixtures;
 mod gitconfig;
 mod go_interop;
