@@ -159,17 +159,20 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     let mut code = 0u8;
     let mut considered = 0usize;
     for name in names {
-        let label = format!("attestation '{name}' on {what} {id}");
+        let label =
+            crate::text::escape(&format!("attestation '{name}' on {what} {id}")).into_owned();
         match check_one(args, &id, name, &files, &opts)? {
             Verdict::Skipped => continue,
             Verdict::Bad(why) => {
                 considered += 1;
                 code = 1;
+                let why = crate::text::escape(&why.to_string()).into_owned();
                 crate::ui::eprint(&format!("gitsign: Bad {label}: {why}\n"));
             }
             Verdict::Undecided(why) => {
                 considered += 1;
                 code = code.max(2);
+                let why = crate::text::escape(&why.to_string()).into_owned();
                 crate::ui::eprint(&format!("gitsign: Unverified {label}: {why}\n"));
             }
             Verdict::Checked(report) => {
@@ -190,6 +193,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                         )
                     })
                     .unwrap_or_default();
+                let signer = crate::text::escape(&signer);
                 crate::ui::eprint(&format!("gitsign: {verb} {label}{signer}\n"));
                 if let Some((msg, hint)) = output::problem(&report) {
                     crate::ui::eprint(&format!("gitsign: error: {name}: {msg}\n"));

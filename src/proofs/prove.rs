@@ -85,7 +85,8 @@ impl Prover {
                     src = s.source();
                 }
                 crate::ui::eprint(&format!(
-                    "gitsign: warning: ignoring the proofs in {NOTES_REF}: {msg}\nHint: check it with `git notes --ref=gitsign list`; objects that need a proof from it are looked up instead\n"
+                    "gitsign: warning: ignoring the proofs in {NOTES_REF}: {}\nHint: check it with `git notes --ref=gitsign list`; objects that need a proof from it are looked up instead\n",
+                    crate::text::escape(&msg)
                 ));
                 Notes::default()
             }

@@ -411,9 +411,9 @@ fn renders(san: &str, issuer: &str) -> Vec<(String, usize)> {
         verify::Outcome::Good,
         mismatch,
         verify::Outcome::Undecided(verify::report::Undecided::LookupFailed {
-        rekor_url: issuer.to_owned(),
-        error: san.to_owned(),
-    }),
+            rekor_url: issuer.to_owned(),
+            error: san.to_owned(),
+        }),
     ] {
         let r = report_naming(san, issuer, outcome);
         let summary_lines = output::summary(&report_naming("x", "x", r.outcome.clone()), true)
