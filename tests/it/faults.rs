@@ -8,7 +8,8 @@
 //! - the hook: the push is refused, the ref is not created, and Rekor is named.
 //!
 //! Cells where a path never talks to a service are listed with the reason, so the table is
-//! complete. Timeouts are 1 s (`GITSIGN_TIMEOUT`) and delays 2.5 s, which keeps it fast.
+//! complete. Timeouts are 2 s (`GITSIGN_TIMEOUT`; 1 s is too tight for a debug-built stack signing P-384
+//! certificates on a loaded machine) and delays 4 s, which keeps it fast.
 
 use std::path::Path;
 use std::process::Command;
@@ -175,7 +176,7 @@ fn faults(f: Fault) -> Faults {
             ..Faults::default()
         },
         Delay => Faults {
-            delay: Some(Duration::from_millis(2500)),
+            delay: Some(Duration::from_millis(4000)),
             ..Faults::default()
         },
         Malformed => Faults {
@@ -239,7 +240,7 @@ fn signing_commit(repo: &TestRepo, stack: &Stack, service: Service) -> Command {
     cmd.args(["-c", "gpg.format=x509", "-c"])
         .arg(format!("gpg.x509.program={}", gitsign_bin().display()))
         .args(["commit", "--allow-empty", "-S", "-q", "-m", "fault matrix"])
-        .env("GITSIGN_TIMEOUT", "1");
+        .env("GITSIGN_TIMEOUT", "2");
     stack_env(&mut cmd, stack);
     match service {
         Service::Oidc => {
@@ -263,8 +264,11 @@ fn signing_faults_leave_no_commit_and_name_the_service() {
     repo.git(&["commit", "--allow-empty", "-q", "-m", "base"]);
     for service in SERVICES {
         // The same setup without a fault signs: each refusal below is the fault's doing.
-        let (code, _, err) = output(&mut signing_commit(&repo, stack, service));
-        assert_eq!(code, 0, "{service:?} without a fault signs: {err}");
+        let log = repo.path().join(".git/gitsign.log");
+        std::fs::remove_file(&log).ok();
+        let (code, _, err) = output(signing_commit(&repo, stack, service).env("GITSIGN_LOG", &log));
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(code, 0, "{service:?} without a fault signs: {err}{logged}");
         for fault in FAULTS {
             let name = format!("{service:?} × {fault:?} × signing");
             let Some(Fails(want)) = cell(service, fault, Sign) else {
@@ -308,7 +312,7 @@ fn verify_online(repo: &Path, stack: &Stack) -> (i32, String, String) {
             &stack.oidc_issuer(),
             "HEAD",
         ])
-        .env("GITSIGN_TIMEOUT", "1");
+        .env("GITSIGN_TIMEOUT", "2");
     stack_env(&mut cmd, stack);
     output(&mut cmd)
 }
@@ -377,7 +381,7 @@ fn hook_faults_refuse_the_push_and_name_rekor() {
         cmd.arg("push")
             .arg(bare.path())
             .arg(format!("HEAD:{target}"))
-            .env("GITSIGN_TIMEOUT", "1");
+            .env("GITSIGN_TIMEOUT", "2");
         stack_env(&mut cmd, stack);
         output(&mut cmd)
     };
