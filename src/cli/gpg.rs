@@ -251,8 +251,7 @@ impl VerifyInput<'_> {
                     crate::cms::attached::detach(&der).context("reading the attached signature")?;
                 match content {
                     Some(content) => Ok((content, detached)),
-                    None => Err(CliError::new(
-                        2,
+                    None => Err(CliError::new(Exit::Usage,
                         anyhow::anyhow!("the signature is detached: it does not contain the signed data"),
                     )
                     .hint("give the signed data too: gitsign --verify SIGFILE DATAFILE (or - for stdin)")),
