@@ -241,7 +241,7 @@ fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> 
     };
     let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Config,
             anyhow::Error::new(e).context(
                 "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
             ),
@@ -280,7 +280,7 @@ pub fn load_trust_for(
             Some(bytes) => TrustedRoot::from_json(&bytes)
                 .context("parsing the trusted root from TUF")
                 .map_err(|e| {
-                    CliError::new(2, e)
+                    CliError::new(Exit::Config, e)
                         .hint("run gitsign initialize again, or set gitsign.trustedRoot")
                 })?,
             None => TrustedRoot::public_good(),
