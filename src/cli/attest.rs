@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{CliError, CliResult};
+use super::{CliError, CliResult, Exit};
 use crate::attest::{self, store, Envelope, Subject};
 use crate::config::{Config, Key, RekorMode};
 use crate::sign::flow::{Credentials, FlowError, Request};
@@ -125,7 +125,7 @@ fn flow_error(e: FlowError) -> CliError {
         "nothing was signed and no attestation was stored",
     );
     CliError::new(
-        e.exit_code(),
+        Exit::from(&e),
         anyhow::Error::new(e).context("attesting failed"),
     )
     .hint(hint)
@@ -138,21 +138,21 @@ pub fn run(args: &AttestArgs) -> CliResult {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     store::check_name(&name).map_err(|e| {
-        CliError::new(2, e.into())
+        CliError::new(Exit::Usage, e.into())
             .hint("name the predicate file after what it holds, e.g. provenance.json")
     })?;
     let predicate = std::fs::read(&args.filepath)
         .with_context(|| format!("reading the predicate '{}'", args.filepath.display()))?;
     let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Usage,
             anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
         )
         .hint("pass a commit: HEAD, a branch or an id")
     })?;
     let payload =
         attest::statement(args.objtype, &id, &args.predicate_type, &predicate).map_err(|e| {
-            CliError::new(2, e.into())
+            CliError::new(Exit::Usage, e.into())
                 .hint("the predicate must be a JSON object, as Go gitsign requires")
         })?;
 

@@ -60,7 +60,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return if e.use_stderr() {
+                super::Exit::Usage
+            } else {
+                super::Exit::Good
+            }
+            .into();
         }
     };
     match serve(&args) {
@@ -73,7 +78,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                     1,
                 ),
             );
-            ExitCode::from(e.code)
+            e.kind.into()
         }
     }
 }
@@ -87,7 +92,7 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
             .context("taking the socket systemd passed")?
             .ok_or_else(|| {
                 super::CliError::new(
-                    2,
+                    super::Exit::Io,
                     anyhow::anyhow!(
                         "no socket was passed (LISTEN_FDS/LISTEN_PID are not set for this process)"
                     ),
@@ -99,8 +104,11 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
         let path = match &args.socket {
             Some(p) => p.clone(),
             None => default_socket(&|k| std::env::var_os(k)).ok_or_else(|| {
-                super::CliError::new(2, anyhow::anyhow!("neither XDG_CACHE_HOME nor HOME is set"))
-                    .hint("pass --socket PATH")
+                super::CliError::new(
+                    super::Exit::Io,
+                    anyhow::anyhow!("neither XDG_CACHE_HOME nor HOME is set"),
+                )
+                .hint("pass --socket PATH")
             })?,
         };
         let listener = server::bind(&path).map_err(|e| {
@@ -108,7 +116,7 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
                 server::ServerError::InUse(_) => "stop the other daemon, or pass another --socket",
                 _ => "pass --socket with a path in a directory you own",
             };
-            super::CliError::new(2, anyhow::Error::new(e)).hint(hint)
+            super::CliError::new(super::Exit::Io, anyhow::Error::new(e)).hint(hint)
         })?;
         crate::ui::eprint(&format!(
             "gitsign-credential-cache: listening on {}\n",

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{output, CliError, CliResult};
+use super::{output, CliError, CliResult, Exit};
 use crate::config::Key;
 use crate::gpg_status;
 use crate::proofs::Prover;
@@ -46,8 +46,6 @@ pub struct GpgArgs {
     pub armor: bool,
 }
 
-const SUBCOMMANDS: [&str; 5] = ["verify", "verify-tag", "completion", "version", "help"];
-
 /// Recognise git's invocation. `Ok(None)` means "not gpg mode: parse as a subcommand".
 ///
 /// The flags are Go gitsign's (`internal/commands/root`): `-s`/`--sign`, `-b`/`--detach-sign`
@@ -60,13 +58,11 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    if args.first().is_some_and(|a| {
-        SUBCOMMANDS.contains(&a.as_str())
-            || a == "--help"
-            || a == "-h"
-            || a == "--version"
-            || a == "-V"
-    }) {
+    // Subcommands never reach here: `cli::run` asks clap first.
+    if args
+        .first()
+        .is_some_and(|a| a == "--help" || a == "-h" || a == "--version" || a == "-V")
+    {
         return Ok(None);
     }
     let (mut sign, mut detach, mut verify, mut armor) = (false, false, false, false);
@@ -255,8 +251,7 @@ impl VerifyInput<'_> {
                     crate::cms::attached::detach(&der).context("reading the attached signature")?;
                 match content {
                     Some(content) => Ok((content, detached)),
-                    None => Err(CliError::new(
-                        2,
+                    None => Err(CliError::new(Exit::Usage,
                         anyhow::anyhow!("the signature is detached: it does not contain the signed data"),
                     )
                     .hint("give the signed data too: gitsign --verify SIGFILE DATAFILE (or - for stdin)")),
@@ -424,8 +419,8 @@ fn sign_inner(
     let signed = credentials(config, &http, &request, &env, log)
         .and_then(|creds| crate::sign::flow::sign_with(&http, &request, &creds, now_unix))
         .map_err(|e| {
-            let (code, hint) = (e.exit_code(), e.hint());
-            CliError::new(code, anyhow::Error::new(e).context("signing failed")).hint(hint)
+            let (kind, hint) = (Exit::from(&e), e.hint());
+            CliError::new(kind, anyhow::Error::new(e).context("signing failed")).hint(hint)
         })?;
     log.say(&format!(
         "gitsign: signed as {} (certificate {}, transparency log index {}) in {} ms\n",
@@ -472,10 +467,11 @@ fn committer_email() -> Result<String, CliError> {
     let ident = String::from_utf8_lossy(&out.stdout);
     match (ident.find('<'), ident.find('>')) {
         (Some(a), Some(b)) if a < b => Ok(ident[a + 1..b].to_owned()),
-        _ => Err(
-            CliError::new(2, anyhow::anyhow!("git reports no committer email"))
-                .hint("set user.email"),
-        ),
+        _ => Err(CliError::new(
+            Exit::Config,
+            anyhow::anyhow!("git reports no committer email"),
+        )
+        .hint("set user.email")),
     }
 }
 
@@ -494,14 +490,14 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
         (Some(c), Some(i)) => (c.sha1_fingerprint.clone(), i.subject().to_owned()),
         _ => ("0000000000000000".to_owned(), String::new()),
     };
-    let summary = output::summary(&report, false);
-    let code = match &report.outcome {
+    let summary = output::summary(&report, false) + &output::notes(&report);
+    let exit = match &report.outcome {
         Outcome::Good => {
             let _ = status.write_all(gpg_status::good_sig(&fpr, &uid).as_bytes());
             let _ = status.write_all(gpg_status::trust_fully().as_bytes());
             crate::ui::eprint(&summary);
             crate::ui::eprint("WARNING: git verify-commit does not verify cert claims. Prefer using `gitsign verify` instead.\n");
-            0
+            Exit::Good
         }
         Outcome::Bad(_) => {
             let line = if report.cert.is_some() {
@@ -511,12 +507,12 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
             };
             let _ = status.write_all(line.as_bytes());
             crate::ui::eprint(&summary);
-            1
+            Exit::Negative
         }
         Outcome::Undecided(_) => {
             let _ = status.write_all(gpg_status::err_sig(&fpr, 9).as_bytes());
             crate::ui::eprint(&summary);
-            2
+            Exit::Undecided
         }
     };
     if let Some((msg, hint)) = output::problem(&report) {
@@ -531,7 +527,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
         }
     }
     let _ = status.flush();
-    Ok(ExitCode::from(code))
+    Ok(exit.into())
 }
 
 fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {

@@ -16,7 +16,7 @@ use anyhow::Context as _;
 use gix::ObjectId;
 use rayon::prelude::*;
 
-use super::{CliError, CliResult};
+use super::{CliError, CliResult, Exit};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
@@ -132,7 +132,7 @@ pub fn run(args: &HookArgs) -> CliResult {
                     continue;
                 }
                 updates.push(RefUpdate::parse_line(&line).map_err(|e| {
-                    CliError::new(2, anyhow::Error::new(e))
+                    CliError::new(Exit::Usage, anyhow::Error::new(e))
                         .hint("git runs `gitsign hook pre-receive` with '<old> <new> <ref>' lines on stdin")
                 })?);
             }
@@ -147,7 +147,7 @@ pub fn run(args: &HookArgs) -> CliResult {
         }
         HookCommand::Update(a) => {
             let update = RefUpdate::new(&a.old, &a.new, &a.refname)
-                .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+                .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
             check(
                 &[update],
                 &CheckArgs {
@@ -211,8 +211,7 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
         } else {
             "the policy file must be readable UTF-8 TOML"
         };
-        CliError::new(
-            2,
+        CliError::new(Exit::Io,
             anyhow::Error::new(e).context(format!(
                 "reading the policy file '{}' (from {source})",
                 path.display()
@@ -222,7 +221,7 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
     })?;
     PolicyFile::parse(&text).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Config,
             anyhow::anyhow!(
                 "invalid policy file '{}' at line {}, column {}: {}",
                 path.display(),
@@ -245,7 +244,7 @@ struct CheckArgs<'a> {
 fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     let repo = Receiving::open(&cwd, &object_dirs_from_env()).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e))
+        CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("git runs hooks inside the receiving repository; run gitsign hook there")
     })?;
     let mut config = super::load_config()?;
@@ -276,7 +275,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     let file = path.display().to_string();
 
     let plan = hook::plan::plan(updates, &policy, &repo).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e))
+        CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("the pushed history is incomplete or unreadable; push again, or check the repository with git fsck")
     })?;
     let objects = plan.objects();
@@ -511,7 +510,7 @@ fn install(args: &InstallArgs) -> CliResult {
     };
     let repo = gix::discover(&dir).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Io,
             anyhow::Error::new(e).context(format!("'{}' is not a git repository", dir.display())),
         )
         .hint("pass the path of the (bare) repository that receives pushes")
@@ -546,7 +545,7 @@ fn install(args: &InstallArgs) -> CliResult {
             .with_context(|| format!("reading the trusted root '{}'", abs.display()))?;
         crate::trust::TrustedRoot::from_json(&bytes)
             .with_context(|| format!("parsing the trusted root '{}'", abs.display()))
-            .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?;
+            .map_err(|e| CliError::new(Exit::Io, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?;
         command.push_str(&format!(
             " --trusted-root {}",
             sh_quote(&abs.to_string_lossy())
@@ -558,7 +557,7 @@ fn install(args: &InstallArgs) -> CliResult {
     if let Ok(existing) = std::fs::read_to_string(&path) {
         if !existing.contains(HOOK_MARKER) && !args.force {
             return Err(CliError::new(
-                1,
+                Exit::Negative,
                 anyhow::anyhow!("'{}' exists and was not written by gitsign", path.display()),
             )
             .hint("merge it by hand, or pass --force to replace it"));

@@ -2,6 +2,7 @@
 //! cosign's `initialize`): fetch, verify and cache its trusted root and signing config under
 //! `$TUF_ROOT` so that signing and verification follow it from then on.
 
+use super::Exit;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,7 +34,7 @@ pub struct InitializeArgs {
 
 pub fn run(args: &InitializeArgs) -> CliResult {
     let settings = tuf::Settings::from_env(|k| std::env::var(k).ok()).ok_or_else(|| {
-        CliError::new(2, anyhow::anyhow!("cannot locate the TUF cache"))
+        CliError::new(Exit::Config, anyhow::anyhow!("cannot locate the TUF cache"))
             .hint("set TUF_ROOT or HOME")
     })?;
     let root = match &args.root {
@@ -44,7 +45,7 @@ pub fn run(args: &InitializeArgs) -> CliResult {
     };
     let done = tuf::initialize(&settings, &args.mirror, root.as_deref(), now()).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Config,
             anyhow::Error::new(e).context(format!(
                 "cannot initialize TUF from '{}'",
                 args.mirror

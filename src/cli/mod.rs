@@ -1,8 +1,9 @@
 //! Command line: clap for gitsign's own subcommands, a hand parser for git's gpg-style argv
 //! (`--status-fd=2 -bsau KEY`, `--status-fd=1 --verify SIG -`), exit codes and error rendering.
 //!
-//! Exit codes: 0 all good; 1 a negative answer (bad or missing signature, policy not met);
-//! 2 could not decide (usage, config, network, I/O, no time anchor); 255 internal bug.
+//! Exit codes come from one place, [`Exit`]: 0 all good; 1 a negative answer (bad or missing
+//! signature, policy not met); 2 could not decide (no time anchor, usage, config, network,
+//! I/O); 255 internal bug.
 
 pub mod attest;
 pub mod completion;
@@ -27,17 +28,78 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, Key};
 use crate::trust::TrustedRoot;
 
+/// How a command ends: the one place exit codes are chosen (README "Exit status").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every object verified, or the command did what was asked.
+    Good,
+    /// A negative answer: unsigned, bad signature, policy not met, push refused.
+    Negative,
+    /// Could not decide: nothing proves when a signature was made.
+    Undecided,
+    /// The command line is wrong.
+    Usage,
+    /// A setting or a file it names is invalid.
+    Config,
+    /// A file, the repository, the network or a pipe failed.
+    Io,
+    /// A bug in gitsign (its own output does not verify, an encoder failed).
+    Internal,
+}
+
+impl Exit {
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Good => 0,
+            Exit::Negative => 1,
+            Exit::Undecided | Exit::Usage | Exit::Config | Exit::Io => 2,
+            Exit::Internal => 255,
+        }
+    }
+
+    /// The verdict of a set of objects: negative if any is bad, else undecided if any is,
+    /// else good.
+    pub fn of(tally: &crate::verify::Tally) -> Exit {
+        if tally.bad > 0 {
+            Exit::Negative
+        } else if tally.undecided > 0 {
+            Exit::Undecided
+        } else {
+            Exit::Good
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e.code())
+    }
+}
+
+impl From<&crate::sign::flow::FlowError> for Exit {
+    fn from(e: &crate::sign::flow::FlowError) -> Exit {
+        use crate::sign::flow::FlowError as F;
+        match e {
+            // Our own encoder or our own signature failing our verifier is a bug.
+            F::Cms(_) | F::SelfCheck(_) => Exit::Internal,
+            F::Config(_) => Exit::Config,
+            // Signing failed, so nothing was decided about any signature.
+            _ => Exit::Io,
+        }
+    }
+}
+
 /// An error on the way to an answer, with what the user can do about it.
 pub struct CliError {
-    pub code: u8,
+    pub kind: Exit,
     pub error: anyhow::Error,
     pub hint: Option<String>,
 }
 
 impl CliError {
-    pub fn new(code: u8, error: anyhow::Error) -> CliError {
+    pub fn new(kind: Exit, error: anyhow::Error) -> CliError {
         CliError {
-            code,
+            kind,
             error,
             hint: None,
         }
@@ -50,8 +112,15 @@ impl CliError {
 }
 
 impl<E: Into<anyhow::Error>> From<E> for CliError {
+    /// A configuration error keeps its kind; anything else reached with `?` is I/O.
     fn from(e: E) -> Self {
-        CliError::new(2, e.into())
+        let error = e.into();
+        let kind = if error.downcast_ref::<crate::config::ConfigError>().is_some() {
+            Exit::Config
+        } else {
+            Exit::Io
+        };
+        CliError::new(kind, error)
     }
 }
 
@@ -110,13 +179,13 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     let result = match gpg_args {
         Ok(Some(gpg_args)) => gpg::run(&gpg_args),
-        Err(e) => Err(CliError::new(2, anyhow::anyhow!(e))
+        Err(e) => Err(CliError::new(Exit::Usage, anyhow::anyhow!(e))
             .hint("git calls gitsign as `gitsign --status-fd=2 -bsau KEY` or `gitsign --status-fd=1 --verify SIG -`")),
         Ok(None) => match Cli::try_parse_from(&args) {
             Ok(cli) => dispatch(cli),
             Err(e) => {
                 let _ = e.print();
-                return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+                return if e.use_stderr() { Exit::Usage } else { Exit::Good }.into();
             }
         },
     };
@@ -124,7 +193,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             crate::ui::eprint(&crate::ui::render_error(&e.error, e.hint.as_deref()));
-            ExitCode::from(e.code)
+            e.kind.into()
         }
     }
 }
@@ -151,7 +220,7 @@ fn dispatch(cli: Cli) -> CliResult {
 /// Load the configuration from git and the environment.
 pub fn load_config() -> Result<Config, CliError> {
     Config::load().map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e))
+        CliError::new(Exit::Config, anyhow::Error::new(e))
             .hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
     })
 }
@@ -172,7 +241,7 @@ fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> 
     };
     let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Config,
             anyhow::Error::new(e).context(
                 "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
             ),
@@ -205,13 +274,13 @@ pub fn load_trust_for(
             })?;
             TrustedRoot::from_json(&bytes)
                 .with_context(|| format!("parsing the trusted root '{path}'"))
-                .map_err(|e| CliError::new(2, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
+                .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
         }
         None => match tuf_trust(purpose)? {
             Some(bytes) => TrustedRoot::from_json(&bytes)
                 .context("parsing the trusted root from TUF")
                 .map_err(|e| {
-                    CliError::new(2, e)
+                    CliError::new(Exit::Config, e)
                         .hint("run gitsign initialize again, or set gitsign.trustedRoot")
                 })?,
             None => TrustedRoot::public_good(),
@@ -227,7 +296,9 @@ pub fn load_trust_for(
         root = root
             .with_fulcio_pem_bundle(&pem)
             .with_context(|| format!("parsing the Fulcio root '{path}'"))
-            .map_err(|e| CliError::new(2, e).hint("the file must hold PEM CERTIFICATE blocks"))?;
+            .map_err(|e| {
+                CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
+            })?;
     }
     Ok(root)
 }

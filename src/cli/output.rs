@@ -1,5 +1,7 @@
 //! Rendering verification reports: Go gitsign's summary lines, one line per object for ranges,
-//! and JSON Lines for machines. Pure: reports in, strings out.
+//! and JSON Lines for machines. Pure (reports in, strings out) but for [`json_error`].
+
+use std::io::Write as _;
 
 use crate::text::escape;
 use crate::verify::{chain::rfc3339, Anchor, Outcome, Report};
@@ -31,16 +33,22 @@ pub fn summary(report: &Report, claims_checked: bool) -> String {
         _ => out.push_str("gitsign: Signature made using unknown certificate\n"),
     }
     let sig_ok = report.cert.is_some();
-    let tlog_ok = matches!(
-        report.anchor,
-        Some(Anchor::Tlog { .. } | Anchor::Timestamp { .. })
-    ) && report.outcome == Outcome::Good;
+    // True exactly when a Rekor entry was verified (embedded or looked up), whatever was
+    // decided after it; a timestamp alone is not a Rekor entry.
+    let tlog_ok = report.tlog_verified();
     out.push_str(&format!("Validated Git signature: {sig_ok}\n"));
     out.push_str(&format!("Validated Rekor entry: {tlog_ok}\n"));
     out.push_str(&format!(
         "Validated Certificate claims: {}\n",
         claims_checked && report.outcome == Outcome::Good
     ));
+    out
+}
+
+/// Our lines beyond Go gitsign's summary (an unanchored signing time, the timestamp that
+/// anchored it): warnings and notes, for stderr.
+pub fn notes(report: &Report) -> String {
+    let mut out = String::new();
     if let Some(Anchor::Unanchored { assumed }) = &report.anchor {
         out.push_str(&format!(
             "WARNING: signing time NOT anchored (--insecure-ignore-tlog): the chain was checked at {} (notBefore + 60s); nothing proves the signature was made while the certificate was valid\n",
@@ -147,15 +155,101 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
     })
 }
 
-/// 1 if anything is bad, else 2 if anything is undecided, else 0.
-pub fn exit_code<'a>(reports: impl IntoIterator<Item = &'a Report>) -> u8 {
-    let mut code = 0;
-    for r in reports {
-        match r.outcome {
-            Outcome::Bad(_) => return 1,
-            Outcome::Undecided(_) => code = 2,
-            Outcome::Good => {}
+/// An error as one JSON object on stdout (`--format json`), beside its rendering on stderr,
+/// so a machine reading stdout learns why there are no verdicts.
+pub fn json_error(e: &super::CliError) {
+    let causes: Vec<String> = e.error.chain().skip(1).map(|c| c.to_string()).collect();
+    let v = serde_json::json!({
+        "error": e.error.to_string(),
+        "causes": causes,
+        "hint": e.hint,
+        "exit_code": e.kind.code(),
+    });
+    let mut out = std::io::stdout().lock();
+    // The error itself goes to stderr too; a stdout that cannot take it has nothing to add.
+    let _ = writeln!(out, "{v}").and_then(|_| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verify::{policy::Identity, CertSummary, EntrySource, Failure, Undecided};
+
+    fn report(outcome: Outcome, anchor: Option<Anchor>) -> Report {
+        Report {
+            outcome,
+            identity: Some(Identity {
+                sans: vec!["alice@example.com".into()],
+                issuer: Some("https://accounts.google.com".into()),
+                ..Default::default()
+            }),
+            cert: Some(CertSummary {
+                sha1_fingerprint: "ab".into(),
+                serial: "01".into(),
+                not_before: 0,
+                not_after: 600,
+                issuer_chain: Vec::new(),
+                issuer_dn: "CN=sigstore-intermediate".into(),
+            }),
+            anchor,
+            signing_time: None,
         }
     }
-    code
+
+    fn tlog() -> Option<Anchor> {
+        Some(Anchor::Tlog {
+            log_index: 7,
+            integrated_time: 60,
+            log_url: String::new(),
+            source: EntrySource::Embedded,
+        })
+    }
+
+    #[test]
+    fn validated_rekor_entry_is_true_exactly_when_an_entry_verified() {
+        let mismatch = Failure::Policy(crate::verify::policy::PolicyError::IdentityMismatch {
+            got: "mallory@example.com".into(),
+            want: "alice@example.com".into(),
+        });
+        let cases = [
+            (report(Outcome::Good, tlog()), true),
+            (report(Outcome::Bad(mismatch), tlog()), true),
+            (
+                report(
+                    Outcome::Good,
+                    Some(Anchor::Timestamp {
+                        time: 60,
+                        tsa: "https://tsa.example".into(),
+                    }),
+                ),
+                false,
+            ),
+            (report(Outcome::Undecided(Undecided::Offline), None), false),
+        ];
+        for (r, want) in cases {
+            let s = summary(&r, true);
+            assert!(
+                s.contains(&format!("Validated Rekor entry: {want}\n")),
+                "{:?} / {:?}: {s}",
+                r.outcome,
+                r.anchor
+            );
+        }
+    }
+
+    #[test]
+    fn range_lines_carry_the_undecided_reason() {
+        let r = report(
+            Outcome::Undecided(Undecided::NotInLog {
+                rekor_url: "https://rekor.example".into(),
+            }),
+            None,
+        );
+        let line = range_line("0123456789abcdef", &r);
+        assert!(
+            line.starts_with("0123456789ab undecided ") && line.contains("https://rekor.example"),
+            "{line}"
+        );
+        assert_eq!(json("x", "commit", &r)["code"], "not_in_log");
+    }
 }

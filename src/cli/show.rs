@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::{CliError, CliResult};
+use super::{CliError, CliResult, Exit};
 use crate::attest::{source, store, Subject};
 
 #[derive(clap::Args, Debug)]
@@ -36,7 +36,7 @@ pub fn run(args: &ShowArgs) -> CliResult {
         }
         Some(_) => {
             return Err(CliError::new(
-                2,
+                Exit::Usage,
                 anyhow::anyhow!("{} is not an annotated tag", args.revision),
             )
             .hint("a lightweight tag holds nothing of its own: show the commit it points to"))
@@ -44,7 +44,7 @@ pub fn run(args: &ShowArgs) -> CliResult {
         None => {
             let id = store::resolve(&args.revision, Subject::Commit).map_err(|e| {
                 CliError::new(
-                    2,
+                    Exit::Usage,
                     anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
                 )
                 .hint("pass a commit (HEAD, a branch, an id) or an annotated tag")

@@ -1,12 +1,11 @@
 //! `gitsign verify`: commits, revisions and ranges against an identity policy.
 
 use std::io::Write;
-use std::process::ExitCode;
 
 use anyhow::Context as _;
 use regex::Regex;
 
-use super::{output, CliError, CliResult};
+use super::{output, CliError, CliResult, Exit};
 use crate::config::Key;
 use rayon::prelude::*;
 
@@ -139,7 +138,7 @@ const CHUNK: usize = 512;
 fn regex(flag: &str, re: &str) -> Result<Regex, CliError> {
     Regex::new(re).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Usage,
             anyhow::anyhow!("invalid regular expression for {flag}: {e}"),
         )
         .hint("the syntax is RE2's (Go's regexp), e.g. '^.*@example\\.com$'")
@@ -194,7 +193,8 @@ pub fn trust_setup_with(
 pub fn open_repo() -> Result<Repo, CliError> {
     let cwd = std::env::current_dir().context("reading the current directory")?;
     Repo::discover(&cwd).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e)).hint("run gitsign verify inside a git repository")
+        CliError::new(Exit::Io, anyhow::Error::new(e))
+            .hint("run gitsign verify inside a git repository")
     })
 }
 
@@ -210,6 +210,25 @@ pub fn rekor_access(offline: bool, config: &crate::config::Config) -> Rekor {
     }
 }
 
+/// "1 commit", "2 commits", "0 commits".
+fn commits(n: usize) -> String {
+    format!("{n} commit{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a failed write to stdout means: a broken pipe ends the output early (the reader has
+/// gone, as with `| head`) and the exit status reports the verdicts printed so far; any other
+/// error (`>/dev/full`, an I/O error) means the answer was not delivered, exit 2.
+fn write_failed(written: std::io::Result<()>, so_far: &Tally) -> Result<Option<Exit>, CliError> {
+    match written {
+        Ok(()) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Some(Exit::of(so_far))),
+        Err(e) => Err(CliError::new(
+            Exit::Io,
+            anyhow::Error::new(e).context("writing the verdicts to stdout"),
+        )),
+    }
+}
+
 /// One commit of a chunk on its way through the pipeline.
 struct Checked {
     id: gix::ObjectId,
@@ -220,6 +239,16 @@ struct Checked {
 }
 
 pub fn run(args: &VerifyArgs) -> CliResult {
+    let result = verify_range(args);
+    if args.format == Format::Json {
+        if let Err(e) = &result {
+            output::json_error(e);
+        }
+    }
+    result
+}
+
+fn verify_range(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let config = super::load_config()?;
     let rekor = if args.offline {
@@ -238,7 +267,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     }
     let selection = repo
         .select(&specs)
-        .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+        .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
     let opts = verify::Options {
         root: &root,
         policy: &policy,
@@ -276,7 +305,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<gix::ObjectId>>(1);
     let walk_repo = &shared;
     let walk_selection = &selection;
-    let early = std::thread::scope(|scope| -> Result<Option<ExitCode>, CliError> {
+    let early = std::thread::scope(|scope| -> Result<Option<Exit>, CliError> {
         let walker = scope.spawn(move || {
             Repo::from_shared(walk_repo)
                 .walk(walk_selection, CHUNK, |batch| sender.send(batch).is_ok())
@@ -290,7 +319,7 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                     || shared.to_thread_local(),
                     |repo, id| {
                         let raw = raw_object(repo, *id)
-                            .map_err(|e| CliError::new(2, anyhow::Error::new(e)))?;
+                            .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
                         let checked = verify::check_object(&raw, ObjectKind::Commit, hash, &opts);
                         Ok(Checked {
                             id: *id,
@@ -327,49 +356,49 @@ pub fn run(args: &VerifyArgs) -> CliResult {
                 tally.add(&report.outcome);
                 let written = match args.format {
                     Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &report)),
+                    // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.
                     Format::Human if single => {
-                        crate::ui::eprint(&output::summary(&report, true));
+                        let written = out
+                            .write_all(output::summary(&report, true).as_bytes())
+                            .and_then(|_| out.flush());
+                        crate::ui::eprint(&output::notes(&report));
                         if let Some((msg, hint)) = output::problem(&report) {
                             crate::ui::eprint(&format!("gitsign: error: {sha}: {msg}\n"));
                             if let Some(h) = hint {
                                 crate::ui::eprint(&format!("Hint: {h}\n"));
                             }
                         }
-                        Ok(())
+                        written
                     }
                     Format::Human => out.write_all(output::range_line(&sha, &report).as_bytes()),
                 };
-                if written.is_err() {
-                    return Ok(Some(ExitCode::SUCCESS)); // broken pipe: the reader has gone
+                if let Some(exit) = write_failed(written, &tally)? {
+                    return Ok(Some(exit));
                 }
             }
             progress.advance(chunk.len());
         }
         match walker.join() {
             Ok(Ok(())) => Ok(None),
-            Ok(Err(e)) => Err(CliError::new(2, anyhow::Error::new(e))),
+            Ok(Err(e)) => Err(CliError::new(Exit::Io, anyhow::Error::new(e))),
             Err(_) => Err(CliError::new(
-                2,
+                Exit::Io,
                 anyhow::anyhow!("walking the range failed"),
             )),
         }
     })?;
     progress.finish();
-    if let Some(code) = early {
-        return Ok(code);
+    if let Some(exit) = early {
+        return Ok(exit.into());
+    }
+    if let Some(exit) = write_failed(out.flush(), &tally)? {
+        return Ok(exit.into());
     }
     let total = tally.total();
-    if total == 0 {
-        return Err(CliError::new(
-            2,
-            anyhow::anyhow!("the range {} holds no commits", specs.join(" ")),
-        )
-        .hint("check the order of the range: A..B lists commits in B that are not in A"));
-    }
     if args.attach_proofs {
         let added = prover.notes().attach(&local, &to_attach).map_err(|e| {
             CliError::new(
-                2,
+                Exit::Io,
                 anyhow::Error::new(e).context("attaching proofs as git notes"),
             )
             .hint("check that the repository is writable")
@@ -385,16 +414,10 @@ pub fn run(args: &VerifyArgs) -> CliResult {
         bad,
         undecided,
     } = tally;
-    let code = if bad > 0 {
-        1
-    } else if undecided > 0 {
-        2
-    } else {
-        0
-    };
     if !single && args.format == Format::Human {
         crate::ui::eprint(&format!(
-            "{total} commits: {good} good, {bad} bad, {undecided} undecided\n"
+            "{}: {good} good, {bad} bad, {undecided} undecided\n",
+            commits(total)
         ));
         if undecided > 0 {
             if args.offline {
@@ -404,5 +427,5 @@ pub fn run(args: &VerifyArgs) -> CliResult {
             }
         }
     }
-    Ok(ExitCode::from(code))
+    Ok(Exit::of(&tally).into())
 }

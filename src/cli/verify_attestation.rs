@@ -4,10 +4,8 @@
 //! subject must be that object, its predicate type the one asked for, and the predicate copy
 //! stored beside the envelope the predicate that was signed.
 
-use std::process::ExitCode;
-
 use super::verify::{policy, trust_setup, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
-use super::{output, CliError, CliResult};
+use super::{output, CliError, CliResult, Exit};
 use crate::attest::{self, store, Envelope, Statement, Subject};
 use crate::verify::{self, Outcome};
 
@@ -143,7 +141,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     };
     let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
         CliError::new(
-            2,
+            Exit::Usage,
             anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
         )
         .hint("pass a commit: HEAD, a branch or an id")
@@ -156,7 +154,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
         .collect();
     names.sort_unstable();
 
-    let mut code = 0u8;
+    let mut tally = crate::verify::Tally::default();
     let mut considered = 0usize;
     for name in names {
         let label =
@@ -165,13 +163,13 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
             Verdict::Skipped => continue,
             Verdict::Bad(why) => {
                 considered += 1;
-                code = 1;
+                tally.bad += 1;
                 let why = crate::text::escape(&why.to_string()).into_owned();
                 crate::ui::eprint(&format!("gitsign: Bad {label}: {why}\n"));
             }
             Verdict::Undecided(why) => {
                 considered += 1;
-                code = code.max(2);
+                tally.undecided += 1;
                 let why = crate::text::escape(&why.to_string()).into_owned();
                 crate::ui::eprint(&format!("gitsign: Unverified {label}: {why}\n"));
             }
@@ -201,11 +199,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                         crate::ui::eprint(&format!("Hint: {h}\n"));
                     }
                 }
-                match output::exit_code([report.as_ref()]) {
-                    1 => code = 1,
-                    2 if code == 0 => code = 2,
-                    _ => {}
-                }
+                tally.add(&report.outcome);
             }
         }
     }
@@ -219,7 +213,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
             "gitsign: error: no attestation{of_type} for {what} {id} in {}\nHint: fetch them first: git fetch origin 'refs/attestations/*:refs/attestations/*'\n",
             args.objtype.ref_name()
         ));
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Negative.into());
     }
-    Ok(ExitCode::from(code))
+    Ok(Exit::of(&tally).into())
 }

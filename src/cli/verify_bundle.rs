@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use super::verify::{
     policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
 };
-use super::{output, CliError, CliResult};
+use super::{output, CliError, CliResult, Exit};
 use crate::verify::{self, bundle, chain::rfc3339, Outcome, Report};
 
 const EXAMPLES: &str = "\
@@ -104,8 +104,7 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
         return Err(fail(
             args,
             "usage",
-            CliError::new(
-                2,
+            CliError::new(Exit::Usage,
                 anyhow::anyhow!("one identity flag and one issuer flag are required without --key"),
             )
             .hint("pass --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or --key for key-signed bundles"),
@@ -134,7 +133,8 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
                     fail(
                         args,
                         "key",
-                        CliError::new(2, e).hint("the file must hold a PEM PUBLIC KEY block"),
+                        CliError::new(Exit::Config, e)
+                            .hint("the file must hold a PEM PUBLIC KEY block"),
                     )
                 })?;
             Some(der)
@@ -196,7 +196,9 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
     if written.is_err() {
         return Ok(ExitCode::SUCCESS); // broken pipe: the reader has gone
     }
-    Ok(ExitCode::from(output::exit_code([&report])))
+    let mut tally = crate::verify::Tally::default();
+    tally.add(&report.outcome);
+    Ok(Exit::of(&tally).into())
 }
 
 /// Human summary on stderr: who signed, how the time was proven, the verdict.

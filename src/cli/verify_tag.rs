@@ -1,11 +1,9 @@
 //! `gitsign verify-tag`: an annotated tag's in-body signature against an identity policy.
 
-use std::process::ExitCode;
-
 use super::verify::{
     open_repo, policy, trust_setup_with, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
 };
-use super::{output, CliError, CliResult};
+use super::{output, CliError, CliResult, Exit};
 use crate::proofs::Prover;
 use crate::verify::{self, ObjectKind};
 
@@ -34,12 +32,23 @@ pub struct VerifyTagArgs {
 }
 
 pub fn run(args: &VerifyTagArgs) -> CliResult {
+    let result = verify_tag(args);
+    if args.format == Format::Json {
+        if let Err(e) = &result {
+            output::json_error(e);
+        }
+    }
+    result
+}
+
+fn verify_tag(args: &VerifyTagArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let config = super::load_config()?;
     let (root, ignore_tlog, ignore_sct) = trust_setup_with(config.clone(), &args.trust)?;
     let repo = open_repo()?;
     let (id, raw) = repo.tag(&args.tag).map_err(|e| {
-        CliError::new(2, anyhow::Error::new(e)).hint("list annotated tags with `git tag -l`")
+        CliError::new(Exit::Config, anyhow::Error::new(e))
+            .hint("list annotated tags with `git tag -l`")
     })?;
     let opts = verify::Options {
         root: &root,
@@ -64,6 +73,7 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
         Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
         Format::Human => {
             crate::ui::eprint(&output::summary(&report, true));
+            crate::ui::eprint(&output::notes(&report));
             if let Some((msg, hint)) = output::problem(&report) {
                 crate::ui::eprint(&format!("gitsign: error: tag {}: {msg}\n", args.tag));
                 if let Some(h) = hint {
@@ -72,5 +82,7 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
             }
         }
     }
-    Ok(ExitCode::from(output::exit_code([&report])))
+    let mut tally = crate::verify::Tally::default();
+    tally.add(&report.outcome);
+    Ok(Exit::of(&tally).into())
 }

@@ -86,6 +86,12 @@ impl Repo {
                     .map_err(|e| RepoError::Walk(boxed(e)))?;
                 let all = refs.all().map_err(|e| RepoError::Walk(boxed(e)))?;
                 for r in all.flatten() {
+                    // Notes commits (ours under refs/notes/gitsign, `git notes` annotations)
+                    // are bookkeeping beside the history, never signed: `--all` is every
+                    // branch, tag and other ref except notes.
+                    if r.name().as_bstr().starts_with(b"refs/notes/") {
+                        continue;
+                    }
                     let mut r = r;
                     if let Ok(id) = r.peel_to_id() {
                         if let Ok(c) = self.peel_to_commit(id.detach(), spec) {

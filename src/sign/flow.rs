@@ -81,14 +81,6 @@ impl FlowError {
         };
         format!("{what}; {nothing}")
     }
-
-    /// 2 for everything: signing failed, so nothing was decided about any signature.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            FlowError::Cms(_) | FlowError::SelfCheck(_) => 255,
-            _ => 2,
-        }
-    }
 }
 
 /// What a login buys and the credential cache keeps: an ephemeral key and the certificate

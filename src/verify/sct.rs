@@ -78,11 +78,11 @@ fn parse_list(ext_value: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
     Ok(out)
 }
 
-/// Verify that at least one embedded SCT is signed by a CT log of the trust root that was
-/// valid when it signed. Returns the SCT time (Unix seconds).
 /// SCT signatures already verified in this process (see [`super::memo`]).
 static PROVEN_SCTS: super::memo::Proven = super::memo::Proven::new();
 
+/// Verify that at least one embedded SCT is signed by a CT log of the trust root that was
+/// valid when it signed. Returns the SCT time (Unix seconds).
 pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64, SctError> {
     let ext = leaf.extension(&OID_SCT_LIST).ok_or(SctError::Missing)?;
     let scts = parse_list(&ext.value)?;

@@ -47,9 +47,10 @@ fn verify_single_commit_prints_go_gitsign_summary() {
     ]));
     assert_eq!(code, 0, "a good commit exits 0: {err}");
     assert!(
-        out.is_empty(),
-        "the single-commit summary goes to stderr like Go gitsign's"
+        err.is_empty(),
+        "the single-commit summary goes to stdout like Go gitsign's (PrintSummary(os.Stdout)): {err}"
     );
+    let err = out;
     let manifest = util::json("gitsign-commits/manifest.json");
     let entry = manifest["commits"]
         .as_array()
@@ -601,4 +602,140 @@ fn fulcio_root_pem_bundle_replaces_the_fulcio_cas() {
         "an unrelated root does not vouch for the chain: {err}"
     );
     assert!(err.contains("not trusted"), "{err}");
+}
+
+#[test]
+fn single_commit_summary_validates_the_rekor_entry_even_when_the_identity_mismatches() {
+    let repo = repo();
+    let (code, out, err) = util::output(repo.gitsign().args([
+        "verify",
+        TIP,
+        "--certificate-identity",
+        "mallory@example.com",
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ]));
+    assert_eq!(code, 1, "policy failure: {out}{err}");
+    assert!(
+        out.contains("Validated Rekor entry: true\n"),
+        "the embedded entry verified before the identity was checked: {out}"
+    );
+    assert!(
+        out.contains("Validated Certificate claims: false\n"),
+        "the claims did not: {out}"
+    );
+    assert!(
+        err.contains("gitsign: error: ") && err.contains("identity mismatch"),
+        "the reason goes to stderr: {err}"
+    );
+}
+
+/// Issue 16.3: the exit status of `gitsign verify` reports the verdicts even when stdout
+/// cannot take them.
+#[test]
+fn unwritable_stdout_never_turns_bad_commits_into_success() {
+    let repo = repo();
+    let args = [
+        "verify",
+        &format!("{BASE}..{TIP}"),
+        "--certificate-identity",
+        "nobody@example.com",
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ];
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let (code, _, err) = util::output(repo.gitsign().args(args).stdout(full));
+    assert_eq!(
+        code, 2,
+        "a full device is an I/O error, not an answer: {err}"
+    );
+    assert!(
+        err.contains("writing the verdicts to stdout"),
+        "the failure is named: {err}"
+    );
+
+    // A reader that has gone (`| head`, `| true`): the output may end early, the verdict not.
+    for json in [false, true] {
+        let mut cmd = repo.gitsign();
+        cmd.args(args)
+            .args(if json { &["--format", "json"][..] } else { &[] })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().expect("spawn");
+        drop(child.stdout.take());
+        let status = child.wait().expect("wait");
+        assert_eq!(
+            status.code(),
+            Some(1),
+            "a closed pipe still exits 1 for bad commits (json: {json})"
+        );
+    }
+}
+
+/// Issue 17: an empty range is an answer (nothing to verify), in words that count right.
+#[test]
+fn empty_ranges_exit_0_and_counts_are_singular_or_plural() {
+    let repo = repo();
+    let base = [
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ];
+    let (code, out, err) = util::output(
+        repo.gitsign()
+            .args(["verify", &format!("{TIP}..{TIP}")])
+            .args(base),
+    );
+    assert_eq!(code, 0, "nothing new is not an error: {out}{err}");
+    assert!(out.is_empty(), "no verdict lines: {out}");
+    assert!(
+        err.contains("0 commits: 0 good, 0 bad, 0 undecided"),
+        "{err}"
+    );
+    let (code, _, err) = util::output(
+        repo.gitsign()
+            .args(["verify", &format!("{MID}..{TIP}")])
+            .args(base),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("1 commit: 1 good, 0 bad, 0 undecided"),
+        "singular: {err}"
+    );
+
+    let empty = TestRepo::new();
+    let (code, out, err) = util::output(empty.gitsign().args(["verify", "--all"]).args(base));
+    assert_eq!(code, 0, "--all in an empty repository: {out}{err}");
+    assert!(err.contains("0 commits"), "{err}");
+}
+
+/// Issue 17: with `--format json`, an error is a JSON object on stdout as well.
+#[test]
+fn json_format_reports_errors_as_json_on_stdout() {
+    let repo = repo();
+    let (code, out, err) = util::output(repo.gitsign().args([
+        "verify",
+        "no-such-revision",
+        "--format",
+        "json",
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ]));
+    assert_eq!(code, 2, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("stdout is one JSON object");
+    assert_eq!(v["exit_code"], 2, "{v}");
+    assert!(
+        v["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "the error is named: {v}"
+    );
+    assert!(
+        err.contains("gitsign: error: "),
+        "and rendered on stderr: {err}"
+    );
 }

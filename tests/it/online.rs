@@ -560,3 +560,117 @@ fn git_verify_commit_and_verify_tag_look_online_mode_signatures_up() {
         "and keeps the proof, so it now verifies offline: {err}"
     );
 }
+
+/// Run `cmd`, killing it if it has not finished within `secs` (a hang is a failure, not a
+/// stuck test run).
+fn output_within(cmd: &mut std::process::Command, secs: u64) -> (i32, String, String) {
+    use std::io::Read as _;
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let (mut out, mut err) = (
+        child.stdout.take().expect("stdout"),
+        child.stderr.take().expect("stderr"),
+    );
+    let readers = std::thread::spawn(move || {
+        let (mut o, mut e) = (String::new(), String::new());
+        let _ = out.read_to_string(&mut o);
+        let _ = err.read_to_string(&mut e);
+        (o, e)
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still running after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (o, e) = readers.join().expect("readers");
+    (status.code().unwrap_or(-1), o, e)
+}
+
+#[test]
+fn hostile_cache_files_and_malformed_notes_neither_hang_nor_block_verification() {
+    let local = start();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let ids = online_commits(&repo, stack, 2, "hostile");
+    let (code, out, err) = verify(
+        repo.path(),
+        stack,
+        &["--attach-proofs", "HEAD~2..HEAD"],
+        &[],
+    );
+    assert_eq!(code, 0, "looked up, cached and attached: {out}{err}");
+    let notes_tip = repo.git(&["rev-parse", "refs/notes/gitsign"]);
+
+    // Issue 16.7: `--all` is the history, not gitsign's own notes commit.
+    let (code, out, err) = verify(repo.path(), stack, &["--offline", "--all"], &[]);
+    assert_eq!(code, 1, "the unsigned base commit is bad: {out}{err}");
+    assert!(
+        err.contains("3 commits: 2 good, 1 bad, 0 undecided"),
+        "the base and the two signed commits, not the notes commit: {err}"
+    );
+    assert!(
+        !out.contains(&notes_tip.trim()[..12]),
+        "no line for the notes commit: {out}"
+    );
+
+    // Issue 16.12: a FIFO and a symlink to /dev/zero in the proof cache are skipped (the notes
+    // still prove both commits), without hanging or reading without bound.
+    let cached = |id: &str| {
+        repo.path()
+            .join(".git/gitsign/proofs")
+            .join(&id[..2])
+            .join(format!("{}.json", &id[2..]))
+    };
+    std::fs::remove_file(cached(&ids[0])).expect("drop proof 0");
+    let made = std::process::Command::new("mkfifo")
+        .arg(cached(&ids[0]))
+        .status()
+        .expect("mkfifo");
+    assert!(made.success(), "mkfifo");
+    std::fs::remove_file(cached(&ids[1])).expect("drop proof 1");
+    std::os::unix::fs::symlink("/dev/zero", cached(&ids[1])).expect("symlink");
+    let mut cmd = crate::util::hermetic(gitsign_bin(), repo.path());
+    cmd.current_dir(repo.path())
+        .args(["verify", "--offline", "--certificate-identity", IDENTITY])
+        .arg("--certificate-oidc-issuer")
+        .arg(stack.oidc_issuer())
+        .arg("HEAD~2..HEAD");
+    sigstore_env(&mut cmd, stack);
+    let (code, out, err) = output_within(&mut cmd, 60);
+    assert_eq!(
+        code, 0,
+        "hostile cache files count as absent; the notes prove both: {out}{err}"
+    );
+
+    // Issue 16.8: a malformed refs/notes/gitsign is one warning, not a failure: commits whose
+    // proof is elsewhere (here the cache, restored) still verify.
+    std::fs::remove_dir_all(repo.path().join(".git/gitsign")).expect("drop the cache");
+    let blob = repo.write_object("blob", b"not a notes commit\n");
+    repo.git(&["update-ref", "refs/notes/gitsign", &blob]);
+    let (code, _, err) = verify(repo.path(), stack, &["HEAD~2..HEAD"], &[]);
+    assert_eq!(
+        code, 0,
+        "looked up again despite the notes, and cached: {err}"
+    );
+    let (code, out, err) = verify(repo.path(), stack, &["--offline", "HEAD~2..HEAD"], &[]);
+    assert_eq!(
+        code, 0,
+        "unreadable notes do not stop commits proven elsewhere: {out}{err}"
+    );
+    assert_eq!(
+        err.matches("warning: ignoring the proofs in refs/notes/gitsign")
+            .count(),
+        1,
+        "one warning: {err}"
+    );
+}
