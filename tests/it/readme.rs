@@ -242,3 +242,29 @@ echo README-BLOCKS-DONE
         Err(e) => println!("skipped: no man on this machine ({e})"),
     }
 }
+
+#[test]
+fn json_lines_fields_and_undecided_codes_are_documented() {
+    let text = readme();
+    let report = gitsign::verify::Report {
+        outcome: gitsign::verify::Outcome::Good,
+        identity: None,
+        cert: None,
+        anchor: None,
+        signing_time: None,
+    };
+    let v = gitsign::cli::output::json("0", "commit", &report);
+    let keys = v.as_object().expect("an object").keys();
+    for key in keys {
+        assert!(
+            text.contains(&format!("`{key}`")),
+            "README documents the JSON field '{key}'"
+        );
+    }
+    for code in gitsign::verify::report::Undecided::CODES {
+        assert!(
+            text.contains(&format!("`{code}`")),
+            "README documents the undecided code '{code}'"
+        );
+    }
+}
