@@ -266,7 +266,7 @@ pub const TABLE: &[Row] = &[
     ),
 ];
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("invalid value '{value}' for {origin}: {reason}")]
     Invalid {
@@ -278,6 +278,29 @@ pub enum ConfigError {
     GitConfig(#[source] gitconfig::GitConfigError),
     #[error("could not determine the current directory: {0}")]
     CurrentDir(String),
+}
+
+/// The repository of this process, found once with git's rules (`GIT_DIR`, `GIT_WORK_TREE`,
+/// upwards from the current directory, ownership and format checks) and shared by the
+/// configuration ([`Config::load`]) and the object reader (`git::repo::Repo::open`), so the
+/// two can never disagree on which repository they read. `None` outside any repository.
+pub fn repository() -> Result<Option<&'static gitconfig::Location>, ConfigError> {
+    static FOUND: std::sync::OnceLock<Result<Option<gitconfig::Location>, ConfigError>> =
+        std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let cwd =
+                std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
+            let var = |k: &str| std::env::var_os(k);
+            gitconfig::locate(&gitconfig::Environment {
+                cwd: &cwd,
+                var: &var,
+            })
+            .map_err(ConfigError::GitConfig)
+        })
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(Clone::clone)
 }
 
 /// Resolved settings.
@@ -357,10 +380,14 @@ impl Config {
     pub fn load() -> Result<Config, ConfigError> {
         let cwd = std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
         let var = |k: &str| std::env::var_os(k);
-        let entries = gitconfig::read(&gitconfig::Environment {
+        let env = gitconfig::Environment {
             cwd: &cwd,
             var: &var,
-        })
+        };
+        let entries = match std::env::var_os("GIT_CONFIG") {
+            Some(_) => gitconfig::read(&env),
+            None => gitconfig::read_in(&env, repository()?),
+        }
         .map_err(ConfigError::GitConfig)?;
         Ok(Config::resolve(&gitconfig::gitsign_pairs(&entries), |k| {
             std::env::var(k).ok()

@@ -547,9 +547,9 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
     };
     // An online-mode signature (no embedded entry): the proof kept in the repository's cache
     // or notes, else a Rekor lookup of the object id (kept for next time).
-    let repo = std::env::current_dir()
+    let repo = crate::git::repo::shared_repository()
         .ok()
-        .and_then(|d| gix::discover(d).ok());
+        .map(|r| r.to_thread_local());
     let prover = Prover::new(repo.as_ref(), super::verify::rekor_access(false, &config));
     Ok(prover
         .prove(&[&needs], &opts)

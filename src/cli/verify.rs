@@ -4,7 +4,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use regex::Regex;
 
 use super::{output, CliError, CliResult};
 use crate::config::Key;
@@ -12,7 +11,9 @@ use rayon::prelude::*;
 
 use crate::git::repo::{raw_object, Repo};
 use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
-use crate::verify::{self, policy::Matcher, policy::Policy, ObjectKind, Report, Tally};
+use crate::verify::{
+    self, policy::Matcher, policy::Policy, policy::Re2, ObjectKind, Report, Tally,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -136,8 +137,8 @@ pub struct VerifyArgs {
 /// Commits verified between two writes of output.
 const CHUNK: usize = 512;
 
-fn regex(flag: &str, re: &str) -> Result<Regex, CliError> {
-    Regex::new(re).map_err(|e| {
+fn regex(flag: &str, re: &str) -> Result<Re2, CliError> {
+    Re2::new(re).map_err(|e| {
         CliError::new(
             2,
             anyhow::anyhow!("invalid regular expression for {flag}: {e}"),
@@ -192,8 +193,7 @@ pub fn trust_setup_with(
 }
 
 pub fn open_repo() -> Result<Repo, CliError> {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    Repo::discover(&cwd).map_err(|e| {
+    Repo::open().map_err(|e| {
         CliError::new(2, anyhow::Error::new(e)).hint("run gitsign verify inside a git repository")
     })
 }

@@ -3,6 +3,7 @@ mod attest;
 mod cache;
 mod cli;
 mod conformance;
+mod dropin;
 mod fixtures;
 mod gitconfig;
 mod go_interop;
