@@ -150,10 +150,18 @@ fn dispatch(cli: Cli) -> CliResult {
 
 /// Load the configuration from git and the environment.
 pub fn load_config() -> Result<Config, CliError> {
-    Config::load().map_err(|e| {
+    let config = Config::load().map_err(|e| {
         CliError::new(2, anyhow::Error::new(e))
             .hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
-    })
+    })?;
+    // Once per process, however often the configuration is read.
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        for w in config.warnings() {
+            crate::ui::eprint(&format!("gitsign: warning: {w}\n"));
+        }
+    });
+    Ok(config)
 }
 
 /// The trust root the configuration selects for verification: `trustedRoot` file, the

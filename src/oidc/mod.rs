@@ -25,6 +25,7 @@ use std::time::Duration;
 
 pub use jwt::{Claims, IdToken, TokenError};
 
+use crate::config::{Config, ConfigError, Key};
 use crate::http::{Http, HttpError};
 
 /// Where Kubernetes and cosign put a projected service-account token.
@@ -131,6 +132,38 @@ pub struct Settings {
     pub autoclose_timeout: u64,
     /// How long an interactive or device login may take.
     pub login_timeout: Duration,
+}
+
+impl Settings {
+    /// The login settings, each with the key table's default. The client secret is read
+    /// from `gitsign.clientSecretFile` here, trimmed, as Go gitsign reads it.
+    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+        let client_secret = match config.get(Key::ClientSecretFile) {
+            Some(p) => Some(zeroize::Zeroizing::new(
+                std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Unreadable {
+                        path: p.to_owned(),
+                        origin: config.origin(Key::ClientSecretFile),
+                        reason: e.to_string(),
+                    })?
+                    .trim()
+                    .to_owned(),
+            )),
+            None => None,
+        };
+        Ok(Settings {
+            issuer: config.text(Key::Issuer).to_owned(),
+            client_id: config.text(Key::ClientId).to_owned(),
+            client_secret,
+            redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
+            connector_id: config.get(Key::ConnectorId).map(str::to_owned),
+            provider: config.get(Key::TokenProvider).map(str::to_owned),
+            url_opener: config.get(Key::UrlOpener).map(str::to_owned),
+            autoclose: config.bool(Key::Autoclose)?,
+            autoclose_timeout: config.count(Key::AutocloseTimeout)?,
+            login_timeout: config.seconds(Key::LoginTimeout)?,
+        })
+    }
 }
 
 /// A verified token and where it came from.

@@ -184,3 +184,154 @@ fn go_re2_regexps_are_accepted_for_identity_and_issuer() {
         "a lowercase signer does not start with \\p{{Lu}}: {err}"
     );
 }
+
+/// `git commit -S` through our binary, in `repo`, with `env` added.
+fn git_commit_signed(repo: &TestRepo, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = repo.cmd("git");
+    cmd.args(["-c", "gpg.format=x509", "-c"])
+        .arg(format!(
+            "gpg.x509.program={}",
+            util::gitsign_bin().display()
+        ))
+        .args(["commit", "-S", "--allow-empty", "-m", "signed"])
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    output(&mut cmd)
+}
+
+/// gitsign in git's sign mode, as git runs it (`--status-fd=2 -bsau KEY`, payload on stdin).
+/// git older than 2.40 drops the signer's stderr on failure, so messages are checked here.
+fn gpg_sign(repo: &TestRepo, env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = repo.gitsign();
+    cmd.args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    util::run_with_stdin(
+        cmd,
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nmsg\n",
+    )
+}
+
+fn has_head(repo: &TestRepo) -> bool {
+    output(
+        repo.cmd("git")
+            .args(["rev-parse", "-q", "--verify", "HEAD"]),
+    )
+    .0 == 0
+}
+
+#[test]
+fn rekor_version_and_enable_sigstore_go_are_validated_as_go_does() {
+    let repo = TestRepo::new();
+    for (env, want) in [
+        (
+            vec![("GITSIGN_REKOR_VERSION", "3")],
+            "invalid value '3' for GITSIGN_REKOR_VERSION: expected 1 or 2",
+        ),
+        (
+            vec![("SIGSTORE_REKOR_VERSION", "two")],
+            "invalid value 'two' for SIGSTORE_REKOR_VERSION: expected 1 or 2",
+        ),
+        (
+            vec![
+                ("GITSIGN_ENABLE_SIGSTORE_GO", "false"),
+                ("GITSIGN_REKOR_VERSION", "1"),
+            ],
+            "can only be set when gitsign.enableSigstoreGo=true",
+        ),
+        (
+            vec![("GITSIGN_REKOR_VERSION", "2")],
+            "signing with Rekor v2 (gitsign.rekorVersion=2) is not supported yet",
+        ),
+    ] {
+        let (code, out, err) = gpg_sign(&repo, &env);
+        assert_eq!(code, 2, "a configuration error exits 2 with {env:?}: {err}");
+        assert!(err.contains(want), "{env:?} is named: {err}");
+        assert!(err.contains("Hint: "), "with a hint: {err}");
+        assert!(out.is_empty(), "nothing on stdout: {out}");
+        let (code, _, err) = git_commit_signed(&repo, &env);
+        assert_ne!(code, 0, "git refuses to commit with {env:?}: {err}");
+        assert!(!has_head(&repo), "no commit is recorded with {env:?}");
+    }
+    // Go checks at start-up, for every command: `gitsign verify` refuses too, with exit 2.
+    let (code, _, err) = output(
+        repo.gitsign()
+            .env("GITSIGN_REKOR_VERSION", "9")
+            .args(["verify", "--certificate-identity", SIGNER])
+            .args(["--certificate-oidc-issuer", GOOGLE, "HEAD"]),
+    );
+    assert_eq!(
+        code, 2,
+        "a bad rekorVersion is a configuration error: {err}"
+    );
+    assert!(err.contains("GITSIGN_REKOR_VERSION"), "{err}");
+}
+
+#[test]
+fn unknown_gitsign_keys_get_one_warning_with_a_suggestion() {
+    let repo = TestRepo::new();
+    let id = repo.write_object(
+        "commit",
+        &util::read(&format!("gitsign-commits/{TIP}.commit")),
+    );
+    assert_eq!(id, TIP, "hash-object reproduces the fixture id");
+    repo.git(&["config", "gitsign.rekormod", "online"]);
+    let (code, _, err) = output(repo.gitsign().args([
+        "verify",
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+        TIP,
+    ]));
+    assert_eq!(code, 0, "an unknown key does not stop verification: {err}");
+    assert_eq!(
+        err.matches("unknown git config key 'gitsign.rekormod'")
+            .count(),
+        1,
+        "one warning (issue 17): {err}"
+    );
+    assert!(
+        err.contains("did you mean 'gitsign.rekorMode'?"),
+        "with the nearest key: {err}"
+    );
+}
+
+#[test]
+fn log_path_is_truncated_and_an_unopenable_one_is_reported_once() {
+    let repo = TestRepo::new();
+    let log = repo.path().join("gitsign.log");
+    std::fs::write(&log, "an older signing's text\n").expect("write the old log");
+    let log_str = log.to_str().expect("utf8 path");
+    let (code, _, _) = git_commit_signed(
+        &repo,
+        &[("GITSIGN_LOG", log_str), ("GITSIGN_REKOR_VERSION", "2")],
+    );
+    assert_ne!(code, 0, "signing fails (Rekor v2)");
+    let text = std::fs::read_to_string(&log).expect("the log exists");
+    assert!(
+        !text.contains("an older signing's text"),
+        "the log is truncated as Go's os.Create does: {text}"
+    );
+    assert!(
+        text.contains("not supported yet"),
+        "and holds this signing's error: {text}"
+    );
+    let (code, _, err) = gpg_sign(
+        &repo,
+        &[
+            ("GITSIGN_LOG", "/nonexistent-dir/gitsign.log"),
+            ("GITSIGN_REKOR_VERSION", "2"),
+        ],
+    );
+    assert_ne!(code, 0, "signing fails (Rekor v2)");
+    assert_eq!(
+        err.matches("cannot write the log file '/nonexistent-dir/gitsign.log'")
+            .count(),
+        1,
+        "an unopenable GITSIGN_LOG is said once (issue 16 item 9): {err}"
+    );
+}
