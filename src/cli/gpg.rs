@@ -272,12 +272,13 @@ impl VerifyInput<'_> {
 fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let config = super::load_config()?;
-    let settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
+    let mut settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
         CliError::new(2, anyhow::Error::new(e)).hint(
             "fix the value named above; nothing was signed, so git did not create the commit or tag",
         )
     })?;
     let mut log = SignLog::open(settings.log_path.as_deref());
+    settings.oidc.terminal = log.tty.is_some();
     let _ = status.write_all(gpg_status::begin_signing().as_bytes());
     let _ = status.flush();
     let result = read_input(file, "the payload to sign").and_then(|payload| {

@@ -19,6 +19,7 @@
 pub mod device;
 pub mod interactive;
 pub mod jwt;
+pub mod opener;
 
 use std::path::Path;
 use std::time::Duration;
@@ -104,6 +105,8 @@ pub enum OidcError {
     StateMismatch,
     #[error("no login completed within {0} seconds")]
     Timeout(u64),
+    #[error("the URL opener '{program}' {why}, and with no terminal nobody can open the login URL by hand")]
+    Opener { program: String, why: String },
     #[error("the login listener failed")]
     Listener(#[source] std::io::Error),
     #[error("{0}")]
@@ -127,7 +130,11 @@ pub struct Settings {
     pub redirect_url: Option<String>,
     pub connector_id: Option<String>,
     pub provider: Option<String>,
-    pub url_opener: Option<String>,
+    /// `gitsign.urlOpener`, parsed (a bad command is a configuration error before any login).
+    pub url_opener: Option<opener::Opener>,
+    /// Whether someone can see the login URL and open it by hand (a controlling terminal).
+    /// Without one, a login whose opener failed ends at once instead of waiting.
+    pub terminal: bool,
     pub autoclose: bool,
     pub autoclose_timeout: u64,
     /// How long an interactive or device login may take.
@@ -158,7 +165,17 @@ impl Settings {
             redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
             connector_id: config.get(Key::ConnectorId).map(str::to_owned),
             provider: config.get(Key::TokenProvider).map(str::to_owned),
-            url_opener: config.get(Key::UrlOpener).map(str::to_owned),
+            url_opener: config
+                .get(Key::UrlOpener)
+                .map(|c| {
+                    opener::Opener::parse(c).map_err(|reason| ConfigError::Invalid {
+                        value: c.to_owned(),
+                        origin: config.origin(Key::UrlOpener),
+                        reason,
+                    })
+                })
+                .transpose()?,
+            terminal: false,
             autoclose: config.bool(Key::Autoclose)?,
             autoclose_timeout: config.count(Key::AutocloseTimeout)?,
             login_timeout: config.seconds(Key::LoginTimeout)?,
@@ -447,6 +464,7 @@ mod tests {
             connector_id: None,
             provider: provider.map(str::to_owned),
             url_opener: None,
+            terminal: false,
             autoclose: true,
             autoclose_timeout: 6,
             login_timeout: Duration::from_secs(1),

@@ -335,3 +335,149 @@ fn log_path_is_truncated_and_an_unopenable_one_is_reported_once() {
         "an unopenable GITSIGN_LOG is said once (issue 16 item 9): {err}"
     );
 }
+
+/// Run `cmd` without a controlling terminal (a new session), as git runs in CI or an IDE.
+fn without_tty(cmd: &Command) -> Command {
+    let setsid = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("setsid"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| "setsid".into());
+    let mut wrapped = Command::new(setsid);
+    wrapped.arg(cmd.get_program()).args(cmd.get_args());
+    wrapped.env_clear();
+    for (k, v) in cmd.get_envs() {
+        if let Some(v) = v {
+            wrapped.env(k, v);
+        }
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    wrapped
+}
+
+fn have_setsid() -> bool {
+    Command::new("setsid")
+        .arg("true")
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+#[test]
+fn login_with_no_tty_and_a_broken_opener_fails_within_two_seconds() {
+    if !have_setsid() {
+        println!("skipped: setsid (util-linux) is not installed");
+        return;
+    }
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    for (opener, program, why) in [
+        ("false {{.URL}}", "false", "exited with status 1"),
+        (
+            "/nonexistent/opener {{ .URL }}",
+            "/nonexistent/opener",
+            "could not be started",
+        ),
+        ("sh -c 'exit 127' {{.URL}}", "sh", "exited with status 127"),
+    ] {
+        // git commit -S: no commit, quickly.
+        let mut git = repo.cmd("git");
+        git.args(["-c", "gpg.format=x509", "-c"])
+            .arg(format!(
+                "gpg.x509.program={}",
+                util::gitsign_bin().display()
+            ))
+            .args(["commit", "-S", "--allow-empty", "-m", "must not exist"])
+            .env("GITSIGN_URL_OPENER", opener)
+            .stdin(std::process::Stdio::null());
+        util::stack_env(&mut git, stack);
+        let started = std::time::Instant::now();
+        let (code, _, err) = output(&mut without_tty(&git));
+        let took = started.elapsed();
+        assert_ne!(code, 0, "git commit fails with opener {opener:?}: {err}");
+        assert!(
+            took <= std::time::Duration::from_secs(2),
+            "the login fails within 2 s with opener {opener:?} (issue 17), took {took:?}"
+        );
+        assert!(!has_head(&repo), "no commit is recorded with {opener:?}");
+
+        // The same signing as git runs it, to read what it says.
+        let mut sign = repo.gitsign();
+        sign.args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
+            .env("GITSIGN_URL_OPENER", opener);
+        util::stack_env(&mut sign, stack);
+        let started = std::time::Instant::now();
+        let (code, out, err) = util::run_with_stdin(
+            without_tty(&sign),
+            b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nx\n",
+        );
+        assert!(
+            started.elapsed() <= std::time::Duration::from_secs(2),
+            "fast: {err}"
+        );
+        assert_eq!(code, 2, "no identity, nothing decided: {err}");
+        assert!(out.is_empty(), "nothing on stdout: {out}");
+        assert!(
+            err.contains(&format!("the URL opener '{program}' {why}")),
+            "the opener and its status are named: {err}"
+        );
+        assert!(
+            err.contains("Your browser will now be opened to:")
+                && err.contains(&stack.oidc_issuer()),
+            "the login URL is shown: {err}"
+        );
+        assert!(
+            err.contains("gitsign.tokenProvider device") && err.contains("SIGSTORE_ID_TOKEN"),
+            "the hint names the ways out: {err}"
+        );
+    }
+    // No opener configured and no platform opener on PATH: the same, naming xdg-open.
+    let mut sign = repo.gitsign();
+    sign.args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
+        .env("PATH", "/nonexistent");
+    util::stack_env(&mut sign, stack);
+    let (code, _, err) = util::run_with_stdin(
+        without_tty(&sign),
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nx\n",
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("the URL opener 'xdg-open' could not be started"),
+        "an absent platform opener is named: {err}"
+    );
+}
+
+#[test]
+fn the_login_wait_is_configurable() {
+    if !have_setsid() {
+        println!("skipped: setsid (util-linux) is not installed");
+        return;
+    }
+    let local = util::start_stack();
+    let repo = TestRepo::new();
+    let mut sign = repo.gitsign();
+    sign.args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
+        .env("GITSIGN_URL_OPENER", "true {{.URL}}")
+        .env("GITSIGN_LOGIN_TIMEOUT", "1");
+    util::stack_env(&mut sign, &local.stack);
+    let started = std::time::Instant::now();
+    let (code, _, err) = util::run_with_stdin(
+        without_tty(&sign),
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nx\n",
+    );
+    let took = started.elapsed();
+    assert_eq!(code, 2, "an unfinished login fails: {err}");
+    assert!(
+        err.contains("no login completed within 1 seconds"),
+        "after GITSIGN_LOGIN_TIMEOUT: {err}"
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(1) && took < std::time::Duration::from_secs(10),
+        "the wait follows the setting: {took:?}"
+    );
+    assert!(
+        err.contains("gitsign.loginTimeout"),
+        "the hint names the key: {err}"
+    );
+}
