@@ -4,9 +4,11 @@
 //!
 //! - `envvar`: `SIGSTORE_ID_TOKEN`;
 //! - `filesystem`: `/var/run/sigstore/cosign/oidc-token` (Kubernetes projected tokens);
-//! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`,
-//!   audience `sigstore`;
-//! - `buildkite-agent`: `buildkite-agent oidc request-token --audience sigstore`;
+//! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`;
+//! - `buildkite-agent`: `buildkite-agent oidc request-token --audience …`;
+//!
+//! Ambient tokens are requested for, and must be issued to, the audience `gitsign.clientID`
+//! (`sigstore` unless set), as Go gitsign passes its client ID to cosign's providers.
 //! - `interactive`: authorization code + PKCE S256 + `state` + `nonce` on a 127.0.0.1 loopback
 //!   redirect ([`interactive`], RFC 6749 §4.1, RFC 7636, RFC 8252);
 //! - `device`: the device authorization grant ([`device`], RFC 8628).
@@ -31,7 +33,7 @@ use crate::http::{Http, HttpError};
 
 /// Where Kubernetes and cosign put a projected service-account token.
 pub const FILESYSTEM_TOKEN_PATH: &str = "/var/run/sigstore/cosign/oidc-token";
-/// The audience Fulcio requires of ambient tokens.
+/// The audience public-good Fulcio requires, and the default `gitsign.clientID`.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
 
 /// A token source.
@@ -245,7 +247,7 @@ pub fn identity(
     let provider = select(settings, env, Path::new(FILESYSTEM_TOKEN_PATH))?;
     let token = fetch(http, provider, settings, env, say)?;
     let (token, issuer, audience, nonce) = match token {
-        Fetched::Ambient(t) => (t, None, SIGSTORE_AUDIENCE, None),
+        Fetched::Ambient(t) => (t, None, settings.client_id.as_str(), None),
         Fetched::Interactive { token, nonce } => (
             token,
             Some(settings.issuer.as_str()),
@@ -299,13 +301,15 @@ fn fetch(
                 .map_err(|e| missing(&format!("cannot read {FILESYSTEM_TOKEN_PATH}: {e}")))?;
             Fetched::Ambient(IdToken::new(raw))
         }
-        Provider::GithubActions => {
-            Fetched::Ambient(github_actions(http, env).map_err(|e| match e {
+        Provider::GithubActions => Fetched::Ambient(
+            github_actions(http, env, &settings.client_id).map_err(|e| match e {
                 Err(reason) => missing(&reason),
                 Ok(e) => e,
-            })?)
+            })?,
+        ),
+        Provider::Buildkite => {
+            Fetched::Ambient(buildkite(&settings.client_id).map_err(|r| missing(&r))?)
         }
-        Provider::Buildkite => Fetched::Ambient(buildkite().map_err(|r| missing(&r))?),
         Provider::Interactive => {
             let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
             let (token, nonce) = interactive::login(http, settings, &doc, say)?;
@@ -324,11 +328,12 @@ fn fetch(
     })
 }
 
-/// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with the request
+/// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=<client id>` with the request
 /// token as bearer; the answer is `{"value": jwt}`.
 fn github_actions(
     http: &Http,
     env: &dyn Fn(&str) -> Option<String>,
+    audience: &str,
 ) -> Result<IdToken, Result<OidcError, String>> {
     let url = env("ACTIONS_ID_TOKEN_REQUEST_URL")
         .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_URL is not set".to_owned()))?;
@@ -337,7 +342,7 @@ fn github_actions(
             .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set".to_owned()))?,
     );
     let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}audience={SIGSTORE_AUDIENCE}");
+    let url = format!("{url}{sep}audience={}", percent_encode(audience));
     let auth = zeroize::Zeroizing::new(format!("Bearer {}", bearer.as_str()));
     let reply = http
         .get_with(
@@ -369,9 +374,9 @@ fn github_actions(
 }
 
 /// Buildkite: the agent mints the token.
-fn buildkite() -> Result<IdToken, String> {
+fn buildkite(audience: &str) -> Result<IdToken, String> {
     let out = std::process::Command::new("buildkite-agent")
-        .args(["oidc", "request-token", "--audience", SIGSTORE_AUDIENCE])
+        .args(["oidc", "request-token", "--audience", audience])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("cannot run buildkite-agent: {e}"))?;

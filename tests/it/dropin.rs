@@ -481,3 +481,35 @@ fn the_login_wait_is_configurable() {
         "the hint names the key: {err}"
     );
 }
+
+#[test]
+fn client_id_is_the_audience_of_ambient_tokens() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let mut sign = repo.gitsign();
+    sign.args(["--status-fd=2", "-bsau", "Test Author <author@example.com>"])
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            stack.actions_token_request_url(),
+        )
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+            stack.actions_request_token(),
+        )
+        .env("GITSIGN_OIDC_CLIENT_ID", "another-audience");
+    util::stack_env(&mut sign, stack);
+    let (code, out, err) = util::run_with_stdin(
+        sign,
+        b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nx\n",
+    );
+    assert_eq!(
+        code, 2,
+        "Fulcio refuses a token for another audience: {err}"
+    );
+    assert!(out.is_empty(), "nothing signed: {out}");
+    assert!(
+        err.contains("audience"),
+        "the token was requested for gitsign.clientID, as Go gitsign asks cosign's providers: {err}"
+    );
+}
