@@ -8,6 +8,7 @@ pub mod attest;
 pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
+pub mod debug;
 pub mod gpg;
 pub mod hook;
 pub mod initialize;
@@ -17,6 +18,7 @@ pub mod verify;
 pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
+pub mod version;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -90,8 +92,11 @@ pub enum Command {
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
     Initialize(initialize::InitializeArgs),
-    /// Print the version
-    Version,
+    /// Print the version, the build, the environment and the effective settings
+    Version(version::VersionArgs),
+    /// Debugging aids (`debug token`)
+    #[command(hide = true)]
+    Debug(debug::DebugArgs),
 }
 
 /// Entry point of the binary.
@@ -141,10 +146,8 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
         Command::Initialize(a) => initialize::run(&a),
-        Command::Version => {
-            println!("gitsign {}", env!("CARGO_PKG_VERSION"));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Version(a) => version::run(&a),
+        Command::Debug(a) => debug::run(&a),
     }
 }
 

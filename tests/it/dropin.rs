@@ -513,3 +513,106 @@ fn client_id_is_the_audience_of_ambient_tokens() {
         "the token was requested for gitsign.clientID, as Go gitsign asks cosign's providers: {err}"
     );
 }
+
+#[test]
+fn version_shows_build_env_and_settings_and_never_a_token() {
+    let repo = TestRepo::new();
+    repo.git(&["config", "gitsign.fulcio", "https://fulcio.example"]);
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJzZWNyZXQifQ.c2lnbmF0dXJlLXNlY3JldA";
+    let (code, out, err) = output(
+        repo.gitsign()
+            .env("SIGSTORE_ID_TOKEN", token)
+            .env("GITSIGN_REKOR_MODE", "online")
+            .arg("version"),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("gitsign version "),
+        "the version first: {out}"
+    );
+    assert!(out.contains("build commit: "), "the build commit: {out}");
+    assert!(
+        out.contains("SIGSTORE_ID_TOKEN=<redacted>") && !out.contains(token),
+        "the token is named, never shown (Go prints it): {out}"
+    );
+    assert!(
+        out.contains("gitsign.fulcio = https://fulcio.example (from git config gitsign.fulcio)"),
+        "each setting with its source: {out}"
+    );
+    assert!(
+        out.contains("gitsign.rekorMode = online (from GITSIGN_REKOR_MODE)"),
+        "environment sources too: {out}"
+    );
+    let (code, out, err) = output(
+        repo.gitsign()
+            .env("SIGSTORE_ID_TOKEN", token)
+            .args(["version", "--json"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(token), "no token in JSON either");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("one JSON object");
+    assert!(v["gitVersion"].is_string(), "{v}");
+    assert!(v["buildCommit"].is_string(), "{v}");
+    assert_eq!(
+        v["env"],
+        serde_json::json!(["SIGSTORE_ID_TOKEN=<redacted>"]),
+        "Go's env list, redacted"
+    );
+    let fulcio = v["settings"]
+        .as_array()
+        .expect("settings")
+        .iter()
+        .find(|s| s["key"] == "gitsign.fulcio")
+        .expect("gitsign.fulcio listed");
+    assert_eq!(fulcio["value"], "https://fulcio.example");
+    assert_eq!(fulcio["source"], "git config gitsign.fulcio");
+
+    for flag in ["-v", "--version", "-V"] {
+        let (code, out, err) = output(
+            &mut Command::new(util::gitsign_bin().with_file_name("gitsign-credential-cache"))
+                .arg(flag),
+        );
+        assert_eq!(code, 0, "gitsign-credential-cache {flag}: {err}");
+        assert!(
+            out.starts_with("gitsign-credential-cache "),
+            "{flag}: {out}"
+        );
+    }
+}
+
+#[test]
+fn debug_token_prints_verified_claims_and_never_the_token() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let token = stack.mint_token("dev@example.com");
+    let mut cmd = repo.gitsign();
+    cmd.args(["debug", "token"])
+        .env("SIGSTORE_ID_TOKEN", &token);
+    util::stack_env(&mut cmd, stack);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains(&token) && !err.contains(&token),
+        "the token is a credential and is never printed"
+    );
+    let signature = token.rsplit('.').next().expect("three parts");
+    assert!(!out.contains(signature), "not even its signature");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON claims");
+    assert_eq!(v["provider"], "envvar", "{v}");
+    assert_eq!(v["claims"]["email"], "dev@example.com", "{v}");
+    assert_eq!(v["claims"]["iss"], stack.oidc_issuer(), "{v}");
+    let (_, help, _) = output(repo.gitsign().arg("--help"));
+    assert!(!help.contains("debug"), "hidden as in Go: {help}");
+    // A bad token is refused, not printed.
+    let mut cmd = repo.gitsign();
+    cmd.args(["debug", "token"])
+        .env("SIGSTORE_ID_TOKEN", format!("{token}x"));
+    util::stack_env(&mut cmd, stack);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 2, "a token that does not verify: {err}");
+    assert!(
+        out.is_empty() && !err.contains(&token),
+        "and is not printed"
+    );
+}
