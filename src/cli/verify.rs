@@ -3,8 +3,6 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-
 use super::{output, CliError, CliResult};
 use crate::config::Key;
 use rayon::prelude::*;

@@ -245,7 +245,7 @@ pub fn check_committer(
         return Ok(());
     };
     let email_matches = email.is_some_and(|e| e.eq_ignore_ascii_case(&committer.email));
-    let uri_matches = uris.iter().any(|u| *u == committer.name);
+    let uri_matches = uris.contains(&committer.name);
     if email_matches || uri_matches {
         return Ok(());
     }
