@@ -88,6 +88,12 @@ impl Repo {
         Ok(Repo::from_shared(shared_repository()?))
     }
 
+    /// The repository at or above `dir`, for a path given explicitly (no environment).
+    pub fn discover(dir: &std::path::Path) -> Result<Repo, RepoError> {
+        let repo = gix::discover(dir).map_err(|e| RepoError::NotARepository(boxed(e)))?;
+        Ok(Repo { repo })
+    }
+
     pub fn hash_kind(&self) -> HashKind {
         match self.repo.object_hash() {
             gix::hash::Kind::Sha1 => HashKind::Sha1,

@@ -569,8 +569,7 @@ fn version_shows_build_env_and_settings_and_never_a_token() {
 
     for flag in ["-v", "--version", "-V"] {
         let (code, out, err) = output(
-            &mut Command::new(util::gitsign_bin().with_file_name("gitsign-credential-cache"))
-                .arg(flag),
+            Command::new(util::gitsign_bin().with_file_name("gitsign-credential-cache")).arg(flag),
         );
         assert_eq!(code, 0, "gitsign-credential-cache {flag}: {err}");
         assert!(
