@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use gitsign::config::{Config, Key};
+use gitsign::config::Config;
 use gitsign::git::object::HashKind;
 use gitsign::git::object_id;
 use gitsign::sign::flow::{self, Credentials, Request};
@@ -76,28 +76,8 @@ fn login(http: &gitsign::http::Http, req: &Request<'_>) -> anyhow::Result<Creden
 fn run(repo_dir: &str, commits: u64) -> anyhow::Result<String> {
     let config = Config::resolve(&[], |k| std::env::var(k).ok());
     let root = gitsign::cli::load_trust(&config).map_err(|e| e.error)?;
-    let oidc = gitsign::oidc::Settings {
-        issuer: config.get(Key::Issuer).unwrap_or_default().to_owned(),
-        client_id: config.get(Key::ClientId).unwrap_or("sigstore").to_owned(),
-        client_secret: None,
-        redirect_url: None,
-        connector_id: None,
-        provider: None,
-        url_opener: None,
-        autoclose: false,
-        autoclose_timeout: 0,
-        login_timeout: std::time::Duration::from_secs(60),
-    };
-    let request = Request {
-        payload: &[],
-        fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
-        rekor_url: config.get(Key::Rekor).unwrap_or_default(),
-        rekor_mode: config.rekor_mode()?,
-        timestamp_url: config.get(Key::TimestampServerUrl),
-        root: &root,
-        oidc,
-        committer_email: None,
-    };
+    let settings = gitsign::sign::flow::Settings::from_config(&config)?;
+    let request = Request::new(&[], &settings, &root, None);
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(30));
     let repo = gix::open(repo_dir).with_context(|| format!("opening '{repo_dir}'"))?;
     if repo.object_hash() != gix::hash::Kind::Sha1 {

@@ -60,6 +60,57 @@ pub enum Key {
     CredentialCache,
     CacheScope,
     CredentialStore,
+    RekorVersion,
+    EnableSigstoreGo,
+    LoginTimeout,
+}
+
+impl Key {
+    /// Every key, in table order (a unit test checks this list against [`TABLE`]).
+    pub const ALL: &'static [Key] = &[
+        Key::Fulcio,
+        Key::FulcioRoot,
+        Key::Rekor,
+        Key::RekorMode,
+        Key::ClientId,
+        Key::ClientSecretFile,
+        Key::RedirectUrl,
+        Key::Issuer,
+        Key::ConnectorId,
+        Key::TokenProvider,
+        Key::TimestampServerUrl,
+        Key::TimestampCertChain,
+        Key::LogPath,
+        Key::MatchCommitter,
+        Key::Autoclose,
+        Key::AutocloseTimeout,
+        Key::UrlOpener,
+        Key::TrustedRoot,
+        Key::InsecureIgnoreTlog,
+        Key::InsecureIgnoreSct,
+        Key::Timeout,
+        Key::RekorConcurrency,
+        Key::RekorDeadline,
+        Key::Policy,
+        Key::CredentialCache,
+        Key::CacheScope,
+        Key::CredentialStore,
+        Key::RekorVersion,
+        Key::EnableSigstoreGo,
+        Key::LoginTimeout,
+    ];
+
+    /// The git config name (`gitsign.rekorMode`).
+    pub fn git_name(self) -> &'static str {
+        row(self).1
+    }
+
+    /// The environment variables that set it, lowest precedence first.
+    pub fn env_names(self) -> impl Iterator<Item = &'static str> {
+        let r = row(self);
+        let root_file = (self == Key::FulcioRoot).then_some("SIGSTORE_ROOT_FILE");
+        root_file.into_iter().chain(r.2).chain(r.3)
+    }
 }
 
 /// (key, git config name, SIGSTORE_* env, GITSIGN_* env, default)
@@ -72,10 +123,10 @@ type Row = (
 );
 
 /// The table. Names and defaults are Go gitsign's (internal/config/config.go), except these
-/// rows of ours: `trustedRoot`, `insecureIgnore*`,
-/// `timeout`, `rekorConcurrency`, `rekorDeadline`, `policy`, `cacheScope`, `credentialStore`
-/// and the git config name of the credential cache socket (Go gitsign reads only
-/// `GITSIGN_CREDENTIAL_CACHE`).
+/// rows of ours: `trustedRoot`, `insecureIgnore*`, `timeout`, `rekorConcurrency`,
+/// `rekorDeadline`, `policy`, `cacheScope`, `credentialStore`, `loginTimeout` and the git
+/// config name of the credential cache socket (Go gitsign reads only
+/// `GITSIGN_CREDENTIAL_CACHE`); and the default of `rekorMode` (Go's is `online`).
 pub const TABLE: &[Row] = &[
     (
         Key::Fulcio,
@@ -217,13 +268,15 @@ pub const TABLE: &[Row] = &[
         Some("GITSIGN_INSECURE_IGNORE_SCT"),
         Some("false"),
     ),
-    // Seconds one Rekor lookup request may take (connect, send, receive) before it is retried.
+    // Seconds one request to Fulcio, Rekor, the TSA or the issuer may take (connect, send,
+    // receive) before it is retried once, when signing and for Rekor lookups alike: 30, the
+    // timeout of the Go clients Go gitsign signs with (go-openapi's runtime, Fulcio's client).
     (
         Key::Timeout,
         "gitsign.timeout",
         None,
         Some("GITSIGN_TIMEOUT"),
-        Some("10"),
+        Some("30"),
     ),
     // Rekor lookup requests in flight at once when verifying ranges of online-mode commits.
     (
@@ -264,9 +317,34 @@ pub const TABLE: &[Row] = &[
         Some("GITSIGN_CREDENTIAL_STORE"),
         Some("agent"),
     ),
+    // The Rekor API signatures are logged with: 1 (REST v1) or 2 (rekor-tiles), as Go's.
+    (
+        Key::RekorVersion,
+        "gitsign.rekorVersion",
+        Some("SIGSTORE_REKOR_VERSION"),
+        Some("GITSIGN_REKOR_VERSION"),
+        Some("1"),
+    ),
+    // Go gitsign's switch between its two signing code paths (same signatures either way);
+    // here it only gates `rekorVersion`, as in Go.
+    (
+        Key::EnableSigstoreGo,
+        "gitsign.enableSigstoreGo",
+        None,
+        Some("GITSIGN_ENABLE_SIGSTORE_GO"),
+        Some("true"),
+    ),
+    // Seconds a browser or device login may take before signing gives up.
+    (
+        Key::LoginTimeout,
+        "gitsign.loginTimeout",
+        None,
+        Some("GITSIGN_LOGIN_TIMEOUT"),
+        Some("300"),
+    ),
 ];
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("invalid value '{value}' for {origin}: {reason}")]
     Invalid {
@@ -278,12 +356,62 @@ pub enum ConfigError {
     GitConfig(#[source] gitconfig::GitConfigError),
     #[error("could not determine the current directory: {0}")]
     CurrentDir(String),
+    #[error("cannot read '{path}' (from {origin}): {reason}")]
+    Unreadable {
+        path: String,
+        origin: Source,
+        reason: String,
+    },
+    #[error("{key} can only be set when gitsign.enableSigstoreGo=true ({origin} sets it; Rekor version selection only applies to that signing path, as in Go gitsign)")]
+    RekorVersionWithoutSigstoreGo { key: &'static str, origin: Source },
+}
+
+/// The repository of this process, found once with git's rules (`GIT_DIR`, `GIT_WORK_TREE`,
+/// upwards from the current directory, ownership and format checks) and shared by the
+/// configuration ([`Config::load`]) and the object reader (`git::repo::Repo::open`), so the
+/// two can never disagree on which repository they read. `None` outside any repository.
+pub fn repository() -> Result<Option<&'static gitconfig::Location>, ConfigError> {
+    static FOUND: std::sync::OnceLock<Result<Option<gitconfig::Location>, ConfigError>> =
+        std::sync::OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            let cwd =
+                std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
+            let var = |k: &str| std::env::var_os(k);
+            gitconfig::locate(&gitconfig::Environment {
+                cwd: &cwd,
+                var: &var,
+            })
+            .map_err(ConfigError::GitConfig)
+        })
+        .as_ref()
+        .map(Option::as_ref)
+        .map_err(Clone::clone)
 }
 
 /// Resolved settings.
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     values: BTreeMap<Key, (String, Source)>,
+    /// `gitsign.*` keys of git's config that name no setting, as git spells them.
+    unknown: Vec<String>,
+}
+
+/// One resolved setting, for `gitsign version`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Setting {
+    pub key: &'static str,
+    pub value: String,
+    pub source: String,
+}
+
+/// The Rekor API signatures are logged with (`gitsign.rekorVersion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RekorVersion {
+    /// The REST API of Rekor v1 (`POST /api/v1/log/entries`).
+    V1,
+    /// Rekor v2 (rekor-tiles).
+    V2,
 }
 
 /// Which cached credentials a signer may use (`gitsign.cacheScope`).
@@ -311,6 +439,33 @@ pub enum RekorMode {
     Offline,
     /// Go gitsign's legacy mode: the commit id is logged and must be looked up.
     Online,
+}
+
+/// The known key closest to `unknown` (case-insensitive edit distance at most 2, or a third
+/// of its length), if any.
+fn did_you_mean(unknown: &str) -> Option<&'static str> {
+    let lower = unknown.to_ascii_lowercase();
+    TABLE
+        .iter()
+        .map(|r| (edit_distance(&lower, &r.1.to_ascii_lowercase()), r.1))
+        .filter(|(d, _)| *d <= 2.max(lower.len() / 3).min(4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, name)| name)
+}
+
+/// Levenshtein distance over bytes.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn row(key: Key) -> &'static Row {
@@ -348,7 +503,37 @@ impl Config {
                 values.insert(key, v);
             }
         }
-        Config { values }
+        let mut unknown: Vec<String> = Vec::new();
+        for (k, _) in git {
+            let known = TABLE.iter().any(|r| r.1.eq_ignore_ascii_case(k));
+            let gitsign = k
+                .get(..8)
+                .is_some_and(|p| p.eq_ignore_ascii_case("gitsign."));
+            if gitsign && !known && !unknown.iter().any(|u| u.eq_ignore_ascii_case(k)) {
+                unknown.push(k.clone());
+            }
+        }
+        Config { values, unknown }
+    }
+
+    /// One warning per `gitsign.*` key that names no setting (a typo is otherwise silently
+    /// ignored, as Go gitsign ignores it), with the closest known key when one is close.
+    pub fn warnings(&self) -> Vec<String> {
+        self.unknown
+            .iter()
+            .map(|k| match did_you_mean(k) {
+                Some(near) => {
+                    format!("unknown git config key '{k}' is ignored; did you mean '{near}'?")
+                }
+                None => format!("unknown git config key '{k}' is ignored"),
+            })
+            .collect()
+    }
+
+    /// Go gitsign's checks at start-up, which fail every command: `rekorVersion` must be 1
+    /// or 2, and may be set only while `enableSigstoreGo` is on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.rekor_version().map(|_| ())
     }
 
     /// Read git's config (what `git config --get-regexp '^gitsign\.'` prints) and the
@@ -357,14 +542,20 @@ impl Config {
     pub fn load() -> Result<Config, ConfigError> {
         let cwd = std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
         let var = |k: &str| std::env::var_os(k);
-        let entries = gitconfig::read(&gitconfig::Environment {
+        let env = gitconfig::Environment {
             cwd: &cwd,
             var: &var,
-        })
+        };
+        let entries = match std::env::var_os("GIT_CONFIG") {
+            Some(_) => gitconfig::read(&env),
+            None => gitconfig::read_in(&env, repository()?),
+        }
         .map_err(ConfigError::GitConfig)?;
-        Ok(Config::resolve(&gitconfig::gitsign_pairs(&entries), |k| {
+        let config = Config::resolve(&gitconfig::gitsign_pairs(&entries), |k| {
             std::env::var(k).ok()
-        }))
+        });
+        config.validate()?;
+        Ok(config)
     }
 
     /// Override with a command-line flag.
@@ -379,16 +570,71 @@ impl Config {
             .filter(|v| !v.is_empty())
     }
 
+    /// Where the value of `key` came from (the default when unset).
+    pub fn origin(&self, key: Key) -> Source {
+        self.source(key).cloned().unwrap_or(Source::Default)
+    }
+
     pub fn source(&self, key: Key) -> Option<&Source> {
         self.values.get(&key).map(|(_, s)| s)
     }
 
-    /// Every resolved value with its source (for `--debug`).
-    pub fn describe(&self) -> Vec<String> {
-        self.values
+    /// Every setting with a value, with its source, in table order (for `gitsign version`).
+    pub fn describe(&self) -> Vec<Setting> {
+        Key::ALL
             .iter()
-            .map(|(k, (v, s))| format!("{} = '{}' (from {})", row(*k).1, v, s))
+            .filter_map(|k| {
+                let (v, s) = self.values.get(k)?;
+                Some(Setting {
+                    key: k.git_name(),
+                    value: v.clone(),
+                    source: s.to_string(),
+                })
+            })
             .collect()
+    }
+
+    /// The value, or the table's default when the key is set to nothing; for keys that have
+    /// a default, so callers never write one of their own.
+    pub fn text(&self, key: Key) -> &str {
+        self.get(key).or(row(key).4).unwrap_or_default()
+    }
+
+    /// A positive count with its table default.
+    pub fn count(&self, key: Key) -> Result<u64, ConfigError> {
+        match self.positive_int(key)? {
+            Some(n) => Ok(n),
+            None => Ok(row(key)
+                .4
+                .and_then(|d| d.parse().ok())
+                .expect("every count key has a numeric default because a unit test checks it")),
+        }
+    }
+
+    /// A positive number of seconds with its table default.
+    pub fn seconds(&self, key: Key) -> Result<std::time::Duration, ConfigError> {
+        self.count(key).map(std::time::Duration::from_secs)
+    }
+
+    /// `gitsign.rekorVersion` / `SIGSTORE_REKOR_VERSION` / `GITSIGN_REKOR_VERSION`, checked
+    /// as Go gitsign checks it.
+    pub fn rekor_version(&self) -> Result<RekorVersion, ConfigError> {
+        let version = match self.get(Key::RekorVersion).map(str::trim) {
+            None | Some("1") => RekorVersion::V1,
+            Some("2") => RekorVersion::V2,
+            Some(_) => return Err(self.invalid(Key::RekorVersion, "expected 1 or 2")),
+        };
+        match self.source(Key::RekorVersion) {
+            Some(Source::Default) | None => {}
+            Some(origin) if !self.bool(Key::EnableSigstoreGo)? => {
+                return Err(ConfigError::RekorVersionWithoutSigstoreGo {
+                    key: "gitsign.rekorVersion",
+                    origin: origin.clone(),
+                })
+            }
+            Some(_) => {}
+        }
+        Ok(version)
     }
 
     fn invalid(&self, key: Key, reason: &str) -> ConfigError {
@@ -404,10 +650,11 @@ impl Config {
         }
     }
 
-    /// A boolean in git's spellings (true/false, yes/no, on/off, 1/0).
+    /// A boolean in git's spellings (true/false, yes/no, on/off, 1/0); the table default
+    /// when unset or set to nothing.
     pub fn bool(&self, key: Key) -> Result<bool, ConfigError> {
         match self.get(key).map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(false),
+            None => Ok(row(key).4 == Some("true")),
             Some("true" | "yes" | "on" | "1") => Ok(true),
             Some("false" | "no" | "off" | "0") => Ok(false),
             Some(_) => Err(self.invalid(key, "expected true or false")),
@@ -474,15 +721,157 @@ mod tests {
     }
 
     #[test]
-    fn every_key_has_a_row() {
+    fn every_key_has_exactly_one_row_and_typed_defaults_parse() {
+        assert_eq!(
+            TABLE.len(),
+            Key::ALL.len(),
+            "one row per key, no row without a key"
+        );
+        for (key, r) in Key::ALL.iter().zip(TABLE) {
+            assert_eq!(r.0, *key, "Key::ALL lists the keys in table order");
+            assert!(r.1.starts_with("gitsign."), "{} is a gitsign.* key", r.1);
+            assert_eq!(
+                TABLE
+                    .iter()
+                    .filter(|o| o.1.eq_ignore_ascii_case(r.1))
+                    .count(),
+                1,
+                "{} appears once",
+                r.1
+            );
+        }
+        let c = Config::resolve(&[], env(&[]));
         for key in [
-            Key::Fulcio,
-            Key::TrustedRoot,
-            Key::InsecureIgnoreSct,
-            Key::UrlOpener,
-            Key::Policy,
+            Key::AutocloseTimeout,
+            Key::Timeout,
+            Key::RekorConcurrency,
+            Key::RekorDeadline,
+            Key::LoginTimeout,
         ] {
-            assert_eq!(row(key).0, key);
+            assert!(c.count(key).is_ok(), "{key:?} has a numeric default");
+        }
+        for key in [
+            Key::MatchCommitter,
+            Key::Autoclose,
+            Key::InsecureIgnoreTlog,
+            Key::InsecureIgnoreSct,
+            Key::EnableSigstoreGo,
+        ] {
+            assert!(c.bool(key).is_ok(), "{key:?} has a boolean default");
+        }
+        assert_eq!(c.rekor_mode(), Ok(RekorMode::Offline));
+        assert_eq!(c.rekor_version(), Ok(RekorVersion::V1));
+        assert_eq!(c.cache_scope(), Ok(CacheScope::Directory));
+        assert_eq!(c.credential_store(), Ok(CredentialStore::Agent));
+        assert_eq!(
+            c.seconds(Key::Timeout),
+            Ok(std::time::Duration::from_secs(30)),
+            "one request timeout, 30 s as Go's clients, for signing and lookups"
+        );
+        assert_eq!(c.bool(Key::Autoclose), Ok(true), "Go's autoclose default");
+        assert_eq!(c.text(Key::ClientId), "sigstore", "Go's client id");
+        let blank = Config::resolve(&[("gitsign.timeout".into(), "".into())], env(&[]));
+        assert_eq!(
+            blank.seconds(Key::Timeout),
+            Ok(std::time::Duration::from_secs(30)),
+            "a key set to nothing takes the table default"
+        );
+    }
+
+    #[test]
+    fn rekor_version_is_validated_as_go_gitsign_does() {
+        let c = Config::resolve(&[], env(&[("GITSIGN_REKOR_VERSION", "2")]));
+        assert_eq!(
+            c.rekor_version(),
+            Ok(RekorVersion::V2),
+            "2 selects Rekor v2"
+        );
+        let c = Config::resolve(
+            &[("gitsign.rekorVersion".into(), "2".into())],
+            env(&[("SIGSTORE_REKOR_VERSION", "1")]),
+        );
+        assert_eq!(
+            c.rekor_version(),
+            Ok(RekorVersion::V1),
+            "SIGSTORE_REKOR_VERSION beats git config"
+        );
+        let c = Config::resolve(
+            &[],
+            env(&[
+                ("SIGSTORE_REKOR_VERSION", "1"),
+                ("GITSIGN_REKOR_VERSION", "2"),
+            ]),
+        );
+        assert_eq!(c.rekor_version(), Ok(RekorVersion::V2), "GITSIGN_* wins");
+        for bad in ["3", "0", "v2", "-1", "two"] {
+            let c = Config::resolve(&[], env_owned(vec![("GITSIGN_REKOR_VERSION", bad)]));
+            assert_eq!(
+                c.validate().map_err(|e| e.to_string()),
+                Err(format!(
+                    "invalid value '{bad}' for GITSIGN_REKOR_VERSION: expected 1 or 2"
+                )),
+                "Go refuses rekorVersion {bad}"
+            );
+        }
+        let c = Config::resolve(
+            &[
+                ("gitsign.enableSigstoreGo".into(), "false".into()),
+                ("gitsign.rekorVersion".into(), "1".into()),
+            ],
+            env(&[]),
+        );
+        let err = c
+            .validate()
+            .expect_err("rekorVersion needs enableSigstoreGo");
+        assert!(
+            err.to_string()
+                .contains("can only be set when gitsign.enableSigstoreGo=true"),
+            "Go's rule, Go's words: {err}"
+        );
+        let c = Config::resolve(
+            &[("gitsign.enableSigstoreGo".into(), "false".into())],
+            env(&[]),
+        );
+        assert_eq!(c.validate(), Ok(()), "enableSigstoreGo=false alone is fine");
+        let c = Config::resolve(&[], env(&[("GITSIGN_ENABLE_SIGSTORE_GO", "maybe")]));
+        assert!(
+            c.bool(Key::EnableSigstoreGo).is_err(),
+            "a non-boolean is an error, not false"
+        );
+    }
+
+    #[test]
+    fn unknown_gitsign_keys_warn_once_with_the_nearest_key() {
+        let git = vec![
+            ("gitsign.rekormod".to_owned(), "online".to_owned()),
+            ("gitsign.REKORMOD".to_owned(), "offline".to_owned()),
+            ("gitsign.fulcio".to_owned(), "https://f".to_owned()),
+            ("gitsign.zzzzzzzzzzzz".to_owned(), "1".to_owned()),
+            ("user.email".to_owned(), "a@b".to_owned()),
+        ];
+        let c = Config::resolve(&git, env(&[]));
+        assert_eq!(
+            c.warnings(),
+            vec![
+                "unknown git config key 'gitsign.rekormod' is ignored; did you mean 'gitsign.rekorMode'?"
+                    .to_owned(),
+                "unknown git config key 'gitsign.zzzzzzzzzzzz' is ignored".to_owned(),
+            ],
+            "one warning per unknown key, a suggestion only when one is close"
+        );
+        assert_eq!(
+            c.rekor_mode(),
+            Ok(RekorMode::Offline),
+            "the typo sets nothing"
+        );
+    }
+
+    fn env_owned(pairs: Vec<(&'static str, &'static str)>) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         }
     }
 

@@ -252,7 +252,7 @@ pub fn credentials(
     match cache.lookup(key, now()) {
         Ok(None) => {}
         Ok(Some(cached)) => match from_cached(&cached, req.root, now()) {
-            Ok(creds) if flow::check_committer(req, &creds.identity, creds.email.as_deref()).is_ok() => return Ok(creds),
+            Ok(creds) if flow::check_credentials(req, &creds).is_ok() => return Ok(creds),
             Ok(creds) => say(&format!(
                 "gitsign: the cached credentials are for '{}', not the committer; signing in again\n",
                 crate::text::escape(&creds.identity)

@@ -66,41 +66,13 @@ fn now_unix() -> i64 {
 /// The signing request commit signing would make, for `payload`: the same OIDC settings,
 /// Fulcio and Rekor; always the offline Rekor mode (the entry is kept in the bundle).
 fn request<'a>(
-    config: &'a Config,
+    settings: &'a mut crate::sign::flow::Settings,
     root: &'a crate::trust::TrustedRoot,
     payload: &'a [u8],
 ) -> Result<Request<'a>, CliError> {
-    let secret = match config.get(Key::ClientSecretFile) {
-        Some(p) => Some(zeroize::Zeroizing::new(
-            std::fs::read_to_string(p)
-                .with_context(|| format!("reading the OIDC client secret file '{p}'"))?
-                .trim()
-                .to_owned(),
-        )),
-        None => None,
-    };
-    let oidc = crate::oidc::Settings {
-        issuer: config.get(Key::Issuer).unwrap_or_default().to_owned(),
-        client_id: config.get(Key::ClientId).unwrap_or("sigstore").to_owned(),
-        client_secret: secret,
-        redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
-        connector_id: config.get(Key::ConnectorId).map(str::to_owned),
-        provider: config.get(Key::TokenProvider).map(str::to_owned),
-        url_opener: config.get(Key::UrlOpener).map(str::to_owned),
-        autoclose: config.get(Key::Autoclose).is_none() || config.bool(Key::Autoclose)?,
-        autoclose_timeout: config.positive_int(Key::AutocloseTimeout)?.unwrap_or(6),
-        login_timeout: std::time::Duration::from_secs(300),
-    };
-    Ok(Request {
-        payload,
-        fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
-        rekor_url: config.get(Key::Rekor).unwrap_or_default(),
-        rekor_mode: RekorMode::Offline,
-        timestamp_url: None,
-        root,
-        oidc,
-        committer_email: None,
-    })
+    settings.rekor_mode = RekorMode::Offline;
+    settings.timestamp_url = None;
+    Ok(Request::new(payload, settings, root, None))
 }
 
 /// Key and certificate, from the credential cache when configured, else a login.
@@ -164,7 +136,10 @@ pub fn run(args: &AttestArgs) -> CliResult {
         signature: Vec::new(),
     };
     let pae = unsigned.signed_bytes();
-    let req = request(&config, &root, &pae)?;
+    let mut settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
+        CliError::new(Exit::Config, anyhow::Error::new(e)).hint("fix the value named above")
+    })?;
+    let req = request(&mut settings, &root, &pae)?;
     let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
     let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
     let creds = credentials(&config, &http, &req).map_err(flow_error)?;

@@ -28,8 +28,11 @@ handed out with less than 30 seconds left on the certificate, and wiped when the
 when the daemon exits. Only processes of the daemon's own user are answered.";
 
 #[derive(Parser, Debug)]
-#[command(name = "gitsign-credential-cache", version, about = "Keep gitsign's signing credentials in memory", long_about = LONG_ABOUT)]
+#[command(name = "gitsign-credential-cache", version, disable_version_flag = true, about = "Keep gitsign's signing credentials in memory", long_about = LONG_ABOUT)]
 pub struct Args {
+    /// Print the version (`-v` as Go's gitsign-credential-cache; `-V` too)
+    #[arg(short = 'v', visible_short_alias = 'V', long, action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
     /// Listen on this socket [default: $XDG_CACHE_HOME/sigstore/gitsign/cache.sock]
     #[arg(long, value_name = "PATH")]
     pub socket: Option<PathBuf>,

@@ -273,11 +273,17 @@ fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult
     }
     let mut status = status_writer(args.status_fd)?;
     let config = super::load_config()?;
-    let mut log = SignLog::open(config.get(Key::LogPath));
+    let mut settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
+        CliError::new(Exit::Config, anyhow::Error::new(e)).hint(
+            "fix the value named above; nothing was signed, so git did not create the commit or tag",
+        )
+    })?;
+    let mut log = SignLog::open(settings.log_path.as_deref());
+    settings.oidc.terminal = log.tty.is_some();
     let _ = status.write_all(gpg_status::begin_signing().as_bytes());
     let _ = status.flush();
     let result = read_input(file, "the payload to sign").and_then(|payload| {
-        let signed = sign_inner(&config, &payload, &mut log)?;
+        let signed = sign_inner(&config, &settings, &payload, &mut log)?;
         let der = if detached {
             signed.der.clone()
         } else {
@@ -333,19 +339,24 @@ struct SignLog {
 }
 
 impl SignLog {
+    /// Open the terminal and the log file. The log file is truncated, as Go gitsign's
+    /// `os.Create` does: it holds the last signing only. One that cannot be opened is said
+    /// once, where the user sees it, and signing goes on without it.
     fn open(path: Option<&str>) -> SignLog {
-        let file = path.and_then(|p| {
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(p)
-                .ok()
-        });
         let tty = std::fs::OpenOptions::new()
             .write(true)
             .open("/dev/tty")
             .ok();
-        SignLog { file, tty }
+        let mut log = SignLog { file: None, tty };
+        if let Some(p) = path {
+            match std::fs::File::create(p) {
+                Ok(f) => log.file = Some(f),
+                Err(e) => log.say(&format!(
+                    "gitsign: warning: cannot write the log file '{p}' (gitsign.logPath / GITSIGN_LOG): {e}\n"
+                )),
+            }
+        }
+        log
     }
 
     /// The terminal (else stderr) and the log file.
@@ -370,50 +381,19 @@ impl SignLog {
 
 fn sign_inner(
     config: &crate::config::Config,
+    settings: &crate::sign::flow::Settings,
     payload: &[u8],
     log: &mut SignLog,
 ) -> Result<crate::sign::flow::Signed, CliError> {
     let root = super::load_trust_for(config, crate::tuf::Purpose::Sign)?;
-    let secret = match config.get(Key::ClientSecretFile) {
-        Some(p) => Some(zeroize::Zeroizing::new(
-            std::fs::read_to_string(p)
-                .with_context(|| format!("reading the OIDC client secret file '{p}'"))?
-                .trim()
-                .to_owned(),
-        )),
-        None => None,
-    };
-    let autoclose_timeout = config.positive_int(Key::AutocloseTimeout)?.unwrap_or(6);
-    let oidc = crate::oidc::Settings {
-        issuer: config.get(Key::Issuer).unwrap_or_default().to_owned(),
-        client_id: config.get(Key::ClientId).unwrap_or("sigstore").to_owned(),
-        client_secret: secret,
-        redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
-        connector_id: config.get(Key::ConnectorId).map(str::to_owned),
-        provider: config.get(Key::TokenProvider).map(str::to_owned),
-        url_opener: config.get(Key::UrlOpener).map(str::to_owned),
-        autoclose: config.get(Key::Autoclose).is_none() || config.bool(Key::Autoclose)?,
-        autoclose_timeout,
-        login_timeout: std::time::Duration::from_secs(300),
-    };
-    let committer_email = if config.bool(Key::MatchCommitter)? {
-        Some(committer_email()?)
+    let committer = if settings.match_committer {
+        Some(committer()?)
     } else {
         None
     };
-    let request = crate::sign::flow::Request {
-        payload,
-        fulcio_url: config.get(Key::Fulcio).unwrap_or_default(),
-        rekor_url: config.get(Key::Rekor).unwrap_or_default(),
-        rekor_mode: config.rekor_mode()?,
-        timestamp_url: config.get(Key::TimestampServerUrl),
-        root: &root,
-        oidc,
-        committer_email,
-    };
+    let request = crate::sign::flow::Request::new(payload, settings, &root, committer);
     // gitsign.timeout bounds each request (one retry on 5xx/timeouts), as for verification.
-    let timeout = config.positive_int(Key::Timeout)?.unwrap_or(30);
-    let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
+    let http = crate::http::Http::new(settings.timeout);
     let env = |k: &str| std::env::var(k).ok();
     let started = std::time::Instant::now();
     let signed = credentials(config, &http, &request, &env, log)
@@ -458,15 +438,19 @@ fn credentials(
     crate::cache::credentials(&cache, &key, http, request, env, &mut say, &now_unix)
 }
 
-/// The committer's email as git will record it (`git var GIT_COMMITTER_IDENT`).
-fn committer_email() -> Result<String, CliError> {
+/// The committer as git will record it (`git var GIT_COMMITTER_IDENT`: `user.name` and
+/// `user.email`, or `GIT_COMMITTER_NAME` / `GIT_COMMITTER_EMAIL`).
+fn committer() -> Result<crate::sign::flow::Committer, CliError> {
     let out = std::process::Command::new("git")
         .args(["var", "GIT_COMMITTER_IDENT"])
         .output()
         .context("running `git var GIT_COMMITTER_IDENT` for gitsign.matchCommitter")?;
     let ident = String::from_utf8_lossy(&out.stdout);
     match (ident.find('<'), ident.find('>')) {
-        (Some(a), Some(b)) if a < b => Ok(ident[a + 1..b].to_owned()),
+        (Some(a), Some(b)) if a < b => Ok(crate::sign::flow::Committer {
+            name: ident[..a].trim().to_owned(),
+            email: ident[a + 1..b].to_owned(),
+        }),
         _ => Err(CliError::new(
             Exit::Config,
             anyhow::anyhow!("git reports no committer email"),
@@ -549,9 +533,9 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
     };
     // An online-mode signature (no embedded entry): the proof kept in the repository's cache
     // or notes, else a Rekor lookup of the object id (kept for next time).
-    let repo = std::env::current_dir()
+    let repo = crate::git::repo::shared_repository()
         .ok()
-        .and_then(|d| gix::discover(d).ok());
+        .map(|r| r.to_thread_local());
     let prover = Prover::new(repo.as_ref(), super::verify::rekor_access(false, &config));
     Ok(prover
         .prove(&[&needs], &opts)

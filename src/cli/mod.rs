@@ -9,6 +9,7 @@ pub mod attest;
 pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
+pub mod debug;
 pub mod gpg;
 pub mod hook;
 pub mod initialize;
@@ -18,6 +19,7 @@ pub mod verify;
 pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
+pub mod version;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -159,8 +161,11 @@ pub enum Command {
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
     Initialize(initialize::InitializeArgs),
-    /// Print the version
-    Version,
+    /// Print the version, the build, the environment and the effective settings
+    Version(version::VersionArgs),
+    /// Debugging aids (`debug token`)
+    #[command(hide = true)]
+    Debug(debug::DebugArgs),
 }
 
 /// Entry point of the binary.
@@ -210,19 +215,25 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
         Command::Initialize(a) => initialize::run(&a),
-        Command::Version => {
-            println!("gitsign {}", env!("CARGO_PKG_VERSION"));
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Version(a) => version::run(&a),
+        Command::Debug(a) => debug::run(&a),
     }
 }
 
 /// Load the configuration from git and the environment.
 pub fn load_config() -> Result<Config, CliError> {
-    Config::load().map_err(|e| {
+    let config = Config::load().map_err(|e| {
         CliError::new(Exit::Config, anyhow::Error::new(e))
             .hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")
-    })
+    })?;
+    // Once per process, however often the configuration is read.
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        for w in config.warnings() {
+            crate::ui::eprint(&format!("gitsign: warning: {w}\n"));
+        }
+    });
+    Ok(config)
 }
 
 /// The trust root the configuration selects for verification: `trustedRoot` file, the

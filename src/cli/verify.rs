@@ -2,16 +2,15 @@
 
 use std::io::Write;
 
-use anyhow::Context as _;
-use regex::Regex;
-
 use super::{output, CliError, CliResult, Exit};
 use crate::config::Key;
 use rayon::prelude::*;
 
 use crate::git::repo::{raw_object, Repo};
 use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
-use crate::verify::{self, policy::Matcher, policy::Policy, ObjectKind, Report, Tally};
+use crate::verify::{
+    self, policy::Matcher, policy::Policy, policy::Re2, ObjectKind, Report, Tally,
+};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -135,8 +134,8 @@ pub struct VerifyArgs {
 /// Commits verified between two writes of output.
 const CHUNK: usize = 512;
 
-fn regex(flag: &str, re: &str) -> Result<Regex, CliError> {
-    Regex::new(re).map_err(|e| {
+fn regex(flag: &str, re: &str) -> Result<Re2, CliError> {
+    Re2::new(re).map_err(|e| {
         CliError::new(
             Exit::Usage,
             anyhow::anyhow!("invalid regular expression for {flag}: {e}"),
@@ -191,8 +190,7 @@ pub fn trust_setup_with(
 }
 
 pub fn open_repo() -> Result<Repo, CliError> {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    Repo::discover(&cwd).map_err(|e| {
+    Repo::open().map_err(|e| {
         CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("run gitsign verify inside a git repository")
     })

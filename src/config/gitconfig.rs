@@ -77,6 +77,20 @@ pub struct Environment<'a> {
 
 /// Every configuration value `git config --list` would print, in its order.
 pub fn read(env: &Environment<'_>) -> Result<Vec<Entry>, GitConfigError> {
+    // `GIT_CONFIG` replaces every file: no repository is needed to read it.
+    let repo = match (env.var)("GIT_CONFIG") {
+        Some(_) => None,
+        None => locate(env)?,
+    };
+    read_in(env, repo.as_ref())
+}
+
+/// Like [`read`], for a repository already located with [`locate`] (so one process finds its
+/// repository once, for its configuration and its objects alike).
+pub fn read_in(
+    env: &Environment<'_>,
+    repo: Option<&Location>,
+) -> Result<Vec<Entry>, GitConfigError> {
     let ctx = Context::new(env);
     let mut out = Vec::new();
     if let Some(file) = ctx.var("GIT_CONFIG") {
@@ -87,9 +101,15 @@ pub fn read(env: &Environment<'_>) -> Result<Vec<Entry>, GitConfigError> {
         reader.file(&path, Access::Required, &mut out)?;
         return Ok(out);
     }
-    let repo = discover(&ctx)?;
-    Reader::new(&ctx, repo.as_ref()).sequence(Scopes::All, &mut out)?;
+    Reader::new(&ctx, repo).sequence(Scopes::All, &mut out)?;
     Ok(out)
+}
+
+/// The repository git would use from `env`'s directory and variables (`GIT_DIR`,
+/// `GIT_WORK_TREE`, `GIT_COMMON_DIR`, `GIT_CEILING_DIRECTORIES`, ownership and format
+/// checks), `None` where git would find none.
+pub fn locate(env: &Environment<'_>) -> Result<Option<Location>, GitConfigError> {
+    discover(&Context::new(env))
 }
 
 /// The `gitsign.*` values as `git config --get-regexp '^gitsign\.'` lists them, a key
@@ -488,12 +508,15 @@ fn is_executable(path: &Path) -> bool {
     }
 }
 
-/// The repository whose configuration git reads.
-struct Repo {
+/// The repository git uses: where its configuration and its objects are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
     /// The git directory: `.git`, or `.git/worktrees/<name>` in a linked worktree.
-    git_dir: PathBuf,
-    /// Where `config` lives: the main git directory.
-    common_dir: PathBuf,
+    pub git_dir: PathBuf,
+    /// Where `config` and the objects live: the main git directory.
+    pub common_dir: PathBuf,
+    /// The work tree: `GIT_WORK_TREE`, else the directory holding `.git` (none when bare).
+    pub work_tree: Option<PathBuf>,
     /// `extensions.worktreeConfig`.
     worktree_config: bool,
 }
@@ -503,8 +526,11 @@ struct Repo {
 /// refusing what git refuses — a repository of another owner not listed in
 /// `safe.directory`, an implicit bare repository with `safe.bareRepository=explicit`, an
 /// unsupported repository format — by reading no repository configuration.
-fn discover(ctx: &Context<'_>) -> Result<Option<Repo>, GitConfigError> {
-    let git_dir = if let Some(dir) = ctx.var("GIT_DIR") {
+fn discover(ctx: &Context<'_>) -> Result<Option<Location>, GitConfigError> {
+    let work_tree_env = ctx
+        .var("GIT_WORK_TREE")
+        .map(|w| ctx.absolute(Path::new(&w)));
+    let (git_dir, work_tree) = if let Some(dir) = ctx.var("GIT_DIR") {
         let dir = ctx.absolute(Path::new(&dir));
         // A `.git` file names the directory.
         let dir = if dir.is_file() {
@@ -518,7 +544,7 @@ fn discover(ctx: &Context<'_>) -> Result<Option<Repo>, GitConfigError> {
         if gix::discover::is_git(&dir).is_err() {
             return Ok(None);
         }
-        dir
+        (dir, work_tree_env)
     } else {
         let ceiling_dirs = ctx
             .var("GIT_CEILING_DIRECTORIES")
@@ -557,7 +583,7 @@ fn discover(ctx: &Context<'_>) -> Result<Option<Repo>, GitConfigError> {
                 return Ok(None);
             }
         }
-        git_dir
+        (git_dir, work_tree_env.or(work_dir))
     };
     let common_dir = match ctx.var("GIT_COMMON_DIR") {
         Some(d) => ctx.absolute(Path::new(&d)),
@@ -602,13 +628,18 @@ fn discover(ctx: &Context<'_>) -> Result<Option<Repo>, GitConfigError> {
             }
         }
         // A missing config is fine (git init's history); see `check_repository_format_gently`.
-        Err(_) => return Ok(Some(Repo::new(git_dir, common_dir, false))),
+        Err(_) => return Ok(Some(Location::new(git_dir, common_dir, work_tree, false))),
     }
     // Git warns and carries on outside any repository.
     if version > 1 || (version == 1 && unknown) || (version == 0 && v1_only) {
         return Ok(None);
     }
-    Ok(Some(Repo::new(git_dir, common_dir, worktree_config)))
+    Ok(Some(Location::new(
+        git_dir,
+        common_dir,
+        work_tree,
+        worktree_config,
+    )))
 }
 
 fn bad_value(path: &Path, key: &BStr, value: Option<&BString>) -> GitConfigError {
@@ -621,11 +652,17 @@ fn bad_value(path: &Path, key: &BStr, value: Option<&BString>) -> GitConfigError
     }
 }
 
-impl Repo {
-    fn new(git_dir: PathBuf, common_dir: PathBuf, worktree_config: bool) -> Repo {
-        Repo {
+impl Location {
+    fn new(
+        git_dir: PathBuf,
+        common_dir: PathBuf,
+        work_tree: Option<PathBuf>,
+        worktree_config: bool,
+    ) -> Location {
+        Location {
             git_dir,
             common_dir,
+            work_tree,
             worktree_config,
         }
     }
@@ -768,7 +805,7 @@ impl Origin<'_> {
 
 struct Reader<'c> {
     ctx: &'c Context<'c>,
-    repo: Option<&'c Repo>,
+    repo: Option<&'c Location>,
     includes: bool,
     depth: usize,
     /// The pass that collects `remote.*.url` for `hasconfig:`: every such condition holds,
@@ -779,7 +816,7 @@ struct Reader<'c> {
 }
 
 impl<'c> Reader<'c> {
-    fn new(ctx: &'c Context<'c>, repo: Option<&'c Repo>) -> Reader<'c> {
+    fn new(ctx: &'c Context<'c>, repo: Option<&'c Location>) -> Reader<'c> {
         Reader {
             ctx,
             repo,
@@ -974,7 +1011,7 @@ impl<'c> Reader<'c> {
         } else if let Some(pattern) = condition.strip_prefix(b"gitdir/i:") {
             Ok(self.gitdir_matches(pattern.as_bstr(), origin, true))
         } else if let Some(pattern) = condition.strip_prefix(b"onbranch:") {
-            let Some(branch) = self.repo.and_then(Repo::branch) else {
+            let Some(branch) = self.repo.and_then(Location::branch) else {
                 return Ok(false);
             };
             let mut pattern = BString::from(pattern);

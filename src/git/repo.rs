@@ -9,6 +9,10 @@ use crate::git::object::HashKind;
 pub enum RepoError {
     #[error("not in a git repository")]
     NotARepository(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "not in a git repository (or any parent up to the mount point), and GIT_DIR names none"
+    )]
+    NoRepository,
     #[error("unknown revision '{0}'")]
     Revision(String, #[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("'{0}' does not name a commit")]
@@ -50,8 +54,41 @@ pub struct Selection {
     pub exclude: Vec<ObjectId>,
 }
 
+/// Why the process has no repository; kept so every caller gets the same answer.
+#[derive(Debug, Clone)]
+enum Unopened {
+    None,
+    Config(crate::config::ConfigError),
+    Open(String),
+}
+
+/// The repository of this process ([`crate::config::repository`]), opened once.
+pub fn shared_repository() -> Result<&'static gix::ThreadSafeRepository, RepoError> {
+    static OPENED: std::sync::OnceLock<Result<gix::ThreadSafeRepository, Unopened>> =
+        std::sync::OnceLock::new();
+    let opened = OPENED.get_or_init(|| {
+        let location = crate::config::repository()
+            .map_err(Unopened::Config)?
+            .ok_or(Unopened::None)?;
+        // Our discovery already applied git's ownership rules; gix opens what it found.
+        gix::ThreadSafeRepository::open_opts(&location.git_dir, gix::open::Options::default())
+            .map_err(|e| Unopened::Open(e.to_string()))
+    });
+    opened.as_ref().map_err(|e| match e {
+        Unopened::None => RepoError::NoRepository,
+        Unopened::Config(e) => RepoError::NotARepository(boxed(e.clone())),
+        Unopened::Open(e) => RepoError::NotARepository(e.clone().into()),
+    })
+}
+
 impl Repo {
-    /// Find the repository containing `dir` (honours `GIT_DIR` like git).
+    /// The repository git would use here: `GIT_DIR` / `GIT_WORK_TREE`, else found upwards
+    /// from the current directory, by the same rules the configuration was read with.
+    pub fn open() -> Result<Repo, RepoError> {
+        Ok(Repo::from_shared(shared_repository()?))
+    }
+
+    /// The repository at or above `dir`, for a path given explicitly (no environment).
     pub fn discover(dir: &std::path::Path) -> Result<Repo, RepoError> {
         let repo = gix::discover(dir).map_err(|e| RepoError::NotARepository(boxed(e)))?;
         Ok(Repo { repo })

@@ -8,11 +8,10 @@
 //! signer at all" is not a policy. Regexps are RE2 syntax, unanchored unless anchored (as in
 //! cosign and `gitsign verify`).
 
-use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::verify::policy::{Matcher, Policy};
+use crate::verify::policy::{Matcher, Policy, Re2};
 
 /// What happens to refs no rule matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -213,7 +212,7 @@ impl Ctx<'_> {
         values
             .iter()
             .map(|v| {
-                Regex::new(v.get_ref()).map(Matcher::Regex).map_err(|e| {
+                Re2::new(v.get_ref()).map(Matcher::Regex).map_err(|e| {
                     let first = e.to_string();
                     let first = first.lines().last().unwrap_or("").trim().to_owned();
                     self.err(

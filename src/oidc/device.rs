@@ -69,8 +69,9 @@ pub fn login(
     ));
     if let Some(c) = &complete {
         say(&format!("or open {}\n", shown(c)));
-        if let Some(t) = settings.url_opener.as_deref() {
-            open(t, c);
+        if let Some(o) = &settings.url_opener {
+            // The code can be typed on any device: an opener failure changes nothing here.
+            let _ = super::opener::launch(Some(o), c);
         }
     }
     let deadline = Instant::now() + expires_in.min(settings.login_timeout);
@@ -133,22 +134,4 @@ fn parse_token(body: &[u8]) -> Option<IdToken> {
     v.get("id_token")
         .and_then(Value::as_str)
         .map(|t| IdToken::new(t.to_owned()))
-}
-
-fn open(template: &str, url: &str) {
-    let mut argv: Vec<String> = template
-        .split_whitespace()
-        .map(|a| a.replace("{{.URL}}", url))
-        .collect();
-    if !template.contains("{{.URL}}") {
-        argv.push(url.to_owned());
-    }
-    if let Some((p, args)) = argv.split_first() {
-        let _ = std::process::Command::new(p)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-    }
 }

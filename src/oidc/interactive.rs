@@ -3,14 +3,13 @@
 //!
 //! The listener binds 127.0.0.1 (a random port, or the one of `gitsign.redirectURL`); the
 //! redirect URI names `localhost`, which is what public-good Sigstore's issuer registers for
-//! native clients. The authorization URL is always printed and also handed to the opener:
-//! `gitsign.urlOpener` / `GITSIGN_URL_OPENER` (a template where `{{.URL}}` is replaced, split
-//! on whitespace into argv, never run through a shell), else the platform's opener. The
-//! opener's stdout is discarded — gitsign's stdout carries only the signature.
+//! native clients. The authorization URL is always printed and also handed to the opener
+//! ([`super::opener`]: `gitsign.urlOpener` / `GITSIGN_URL_OPENER`, else the platform's).
+//! Without a terminal, an opener that fails or is absent ends the login at once, naming it
+//! and its exit status: nobody could open the URL by hand, and waiting would only hang git.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -68,9 +67,16 @@ pub fn login(
         "Your browser will now be opened to:\n{}\n",
         crate::text::escape(&url)
     ));
-    open_url(settings.url_opener.as_deref(), &url, say);
+    let mut launched = super::opener::launch(settings.url_opener.as_ref(), &url);
 
-    let code = zeroize::Zeroizing::new(wait_for_code(&listener, &path, &state, settings)?);
+    let code = zeroize::Zeroizing::new(wait_for_code(
+        &listener,
+        &path,
+        &state,
+        settings,
+        &mut launched,
+        say,
+    )?);
 
     let secret = settings.client_secret.clone();
     let mut form: Vec<(&str, &str)> = vec![
@@ -153,50 +159,15 @@ fn bind(redirect_url: Option<&str>) -> Result<(TcpListener, String, String), Oid
     Ok((l, format!("http://{host}:{port}{path}"), path))
 }
 
-/// Run the opener: the configured template, else the platform's. Failures are reported and
-/// otherwise ignored — the URL was printed and can be opened by hand.
-fn open_url(template: Option<&str>, url: &str, say: &mut dyn FnMut(&str)) {
-    let argv: Vec<String> = match template {
-        Some(t) => {
-            let mut argv: Vec<String> = t
-                .split_whitespace()
-                .map(|a| a.replace("{{.URL}}", url))
-                .collect();
-            if !t.contains("{{.URL}}") {
-                argv.push(url.to_owned());
-            }
-            argv
-        }
-        None if cfg!(target_os = "macos") => vec!["open".into(), url.into()],
-        None if cfg!(windows) => vec![
-            "rundll32".into(),
-            "url.dll,FileProtocolHandler".into(),
-            url.into(),
-        ],
-        None => vec!["xdg-open".into(), url.into()],
-    };
-    let Some((program, args)) = argv.split_first() else {
-        return;
-    };
-    let spawned = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    if let Err(e) = spawned {
-        say(&format!(
-            "Could not run '{program}' to open the browser ({e}); open the URL above by hand.\n"
-        ));
-    }
-}
-
 fn wait_for_code(
     listener: &TcpListener,
     path: &str,
     state: &str,
     settings: &Settings,
+    opener: &mut super::opener::Launched,
+    say: &mut dyn FnMut(&str),
 ) -> Result<String, OidcError> {
+    let mut reported = false;
     let deadline = Instant::now() + settings.login_timeout;
     listener
         .set_nonblocking(true)
@@ -209,6 +180,19 @@ fn wait_for_code(
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(why) = opener.failure().filter(|_| !reported) {
+                    if !settings.terminal {
+                        return Err(OidcError::Opener {
+                            program: opener.program.clone(),
+                            why,
+                        });
+                    }
+                    say(&format!(
+                        "The URL opener '{}' {why}; open the URL above by hand.\n",
+                        opener.program
+                    ));
+                    reported = true;
+                }
                 if Instant::now() >= deadline {
                     return Err(OidcError::Timeout(settings.login_timeout.as_secs()));
                 }

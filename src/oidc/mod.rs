@@ -4,9 +4,11 @@
 //!
 //! - `envvar`: `SIGSTORE_ID_TOKEN`;
 //! - `filesystem`: `/var/run/sigstore/cosign/oidc-token` (Kubernetes projected tokens);
-//! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`,
-//!   audience `sigstore`;
-//! - `buildkite-agent`: `buildkite-agent oidc request-token --audience sigstore`;
+//! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`;
+//! - `buildkite-agent`: `buildkite-agent oidc request-token --audience …`;
+//!
+//! Ambient tokens are requested for, and must be issued to, the audience `gitsign.clientID`
+//! (`sigstore` unless set), as Go gitsign passes its client ID to cosign's providers.
 //! - `interactive`: authorization code + PKCE S256 + `state` + `nonce` on a 127.0.0.1 loopback
 //!   redirect ([`interactive`], RFC 6749 §4.1, RFC 7636, RFC 8252);
 //! - `device`: the device authorization grant ([`device`], RFC 8628).
@@ -19,17 +21,19 @@
 pub mod device;
 pub mod interactive;
 pub mod jwt;
+pub mod opener;
 
 use std::path::Path;
 use std::time::Duration;
 
 pub use jwt::{Claims, IdToken, TokenError};
 
+use crate::config::{Config, ConfigError, Key};
 use crate::http::{Http, HttpError};
 
 /// Where Kubernetes and cosign put a projected service-account token.
 pub const FILESYSTEM_TOKEN_PATH: &str = "/var/run/sigstore/cosign/oidc-token";
-/// The audience Fulcio requires of ambient tokens.
+/// The audience public-good Fulcio requires, and the default `gitsign.clientID`.
 pub const SIGSTORE_AUDIENCE: &str = "sigstore";
 
 /// A token source.
@@ -103,6 +107,8 @@ pub enum OidcError {
     StateMismatch,
     #[error("no login completed within {0} seconds")]
     Timeout(u64),
+    #[error("the URL opener '{program}' {why}, and with no terminal nobody can open the login URL by hand")]
+    Opener { program: String, why: String },
     #[error("the login listener failed")]
     Listener(#[source] std::io::Error),
     #[error("{0}")]
@@ -126,11 +132,57 @@ pub struct Settings {
     pub redirect_url: Option<String>,
     pub connector_id: Option<String>,
     pub provider: Option<String>,
-    pub url_opener: Option<String>,
+    /// `gitsign.urlOpener`, parsed (a bad command is a configuration error before any login).
+    pub url_opener: Option<opener::Opener>,
+    /// Whether someone can see the login URL and open it by hand (a controlling terminal).
+    /// Without one, a login whose opener failed ends at once instead of waiting.
+    pub terminal: bool,
     pub autoclose: bool,
     pub autoclose_timeout: u64,
     /// How long an interactive or device login may take.
     pub login_timeout: Duration,
+}
+
+impl Settings {
+    /// The login settings, each with the key table's default. The client secret is read
+    /// from `gitsign.clientSecretFile` here, trimmed, as Go gitsign reads it.
+    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+        let client_secret = match config.get(Key::ClientSecretFile) {
+            Some(p) => Some(zeroize::Zeroizing::new(
+                std::fs::read_to_string(p)
+                    .map_err(|e| ConfigError::Unreadable {
+                        path: p.to_owned(),
+                        origin: config.origin(Key::ClientSecretFile),
+                        reason: e.to_string(),
+                    })?
+                    .trim()
+                    .to_owned(),
+            )),
+            None => None,
+        };
+        Ok(Settings {
+            issuer: config.text(Key::Issuer).to_owned(),
+            client_id: config.text(Key::ClientId).to_owned(),
+            client_secret,
+            redirect_url: config.get(Key::RedirectUrl).map(str::to_owned),
+            connector_id: config.get(Key::ConnectorId).map(str::to_owned),
+            provider: config.get(Key::TokenProvider).map(str::to_owned),
+            url_opener: config
+                .get(Key::UrlOpener)
+                .map(|c| {
+                    opener::Opener::parse(c).map_err(|reason| ConfigError::Invalid {
+                        value: c.to_owned(),
+                        origin: config.origin(Key::UrlOpener),
+                        reason,
+                    })
+                })
+                .transpose()?,
+            terminal: false,
+            autoclose: config.bool(Key::Autoclose)?,
+            autoclose_timeout: config.count(Key::AutocloseTimeout)?,
+            login_timeout: config.seconds(Key::LoginTimeout)?,
+        })
+    }
 }
 
 /// A verified token and where it came from.
@@ -195,7 +247,7 @@ pub fn identity(
     let provider = select(settings, env, Path::new(FILESYSTEM_TOKEN_PATH))?;
     let token = fetch(http, provider, settings, env, say)?;
     let (token, issuer, audience, nonce) = match token {
-        Fetched::Ambient(t) => (t, None, SIGSTORE_AUDIENCE, None),
+        Fetched::Ambient(t) => (t, None, settings.client_id.as_str(), None),
         Fetched::Interactive { token, nonce } => (
             token,
             Some(settings.issuer.as_str()),
@@ -249,13 +301,15 @@ fn fetch(
                 .map_err(|e| missing(&format!("cannot read {FILESYSTEM_TOKEN_PATH}: {e}")))?;
             Fetched::Ambient(IdToken::new(raw))
         }
-        Provider::GithubActions => {
-            Fetched::Ambient(github_actions(http, env).map_err(|e| match e {
+        Provider::GithubActions => Fetched::Ambient(
+            github_actions(http, env, &settings.client_id).map_err(|e| match e {
                 Err(reason) => missing(&reason),
                 Ok(e) => e,
-            })?)
+            })?,
+        ),
+        Provider::Buildkite => {
+            Fetched::Ambient(buildkite(&settings.client_id).map_err(|r| missing(&r))?)
         }
-        Provider::Buildkite => Fetched::Ambient(buildkite().map_err(|r| missing(&r))?),
         Provider::Interactive => {
             let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
             let (token, nonce) = interactive::login(http, settings, &doc, say)?;
@@ -274,11 +328,12 @@ fn fetch(
     })
 }
 
-/// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=sigstore` with the request
+/// GitHub Actions: GET `$ACTIONS_ID_TOKEN_REQUEST_URL&audience=<client id>` with the request
 /// token as bearer; the answer is `{"value": jwt}`.
 fn github_actions(
     http: &Http,
     env: &dyn Fn(&str) -> Option<String>,
+    audience: &str,
 ) -> Result<IdToken, Result<OidcError, String>> {
     let url = env("ACTIONS_ID_TOKEN_REQUEST_URL")
         .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_URL is not set".to_owned()))?;
@@ -287,7 +342,7 @@ fn github_actions(
             .ok_or_else(|| Err("ACTIONS_ID_TOKEN_REQUEST_TOKEN is not set".to_owned()))?,
     );
     let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}audience={SIGSTORE_AUDIENCE}");
+    let url = format!("{url}{sep}audience={}", percent_encode(audience));
     let auth = zeroize::Zeroizing::new(format!("Bearer {}", bearer.as_str()));
     let reply = http
         .get_with(
@@ -319,9 +374,9 @@ fn github_actions(
 }
 
 /// Buildkite: the agent mints the token.
-fn buildkite() -> Result<IdToken, String> {
+fn buildkite(audience: &str) -> Result<IdToken, String> {
     let out = std::process::Command::new("buildkite-agent")
-        .args(["oidc", "request-token", "--audience", SIGSTORE_AUDIENCE])
+        .args(["oidc", "request-token", "--audience", audience])
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| format!("cannot run buildkite-agent: {e}"))?;
@@ -414,6 +469,7 @@ mod tests {
             connector_id: None,
             provider: provider.map(str::to_owned),
             url_opener: None,
+            terminal: false,
             autoclose: true,
             autoclose_timeout: 6,
             login_timeout: Duration::from_secs(1),

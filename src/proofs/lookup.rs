@@ -28,18 +28,12 @@ impl Lookups {
     /// `gitsign.rekor`, `gitsign.timeout`, `gitsign.rekorConcurrency`, `gitsign.rekorDeadline`
     /// (and their environment variables); the deadline starts now.
     pub fn from_config(config: &Config) -> Result<Lookups, ConfigError> {
-        let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
-        let concurrency = config
-            .positive_int(Key::RekorConcurrency)?
-            .unwrap_or(16)
-            .min(256) as usize;
-        let deadline_secs = config.positive_int(Key::RekorDeadline)?.unwrap_or(300);
+        let timeout = config.seconds(Key::Timeout)?;
+        let concurrency = config.count(Key::RekorConcurrency)?.min(256) as usize;
+        let deadline_secs = config.count(Key::RekorDeadline)?;
         Ok(Lookups {
-            http: Http::new(Duration::from_secs(timeout)),
-            url: config
-                .get(Key::Rekor)
-                .unwrap_or("https://rekor.sigstore.dev")
-                .to_owned(),
+            http: Http::new(timeout),
+            url: config.text(Key::Rekor).to_owned(),
             concurrency,
             deadline_secs,
             deadline: Instant::now() + Duration::from_secs(deadline_secs),

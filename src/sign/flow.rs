@@ -6,13 +6,48 @@
 //! including verifying the result with our own verifier, succeeded — so git never stores a
 //! signature that gitsign itself would reject.
 
-use crate::config::RekorMode;
+use crate::config::{Config, ConfigError, Key, RekorMode, RekorVersion};
 use crate::http::Http;
 use crate::oidc::{self, OidcError};
 use crate::sign::{self, EphemeralKey, SignError, UnsignedAttribute};
 use crate::trust::TrustedRoot;
 use crate::verify::cert::Cert;
 use crate::verify::{self, policy::Policy, tlog};
+
+/// Every setting signing reads, built once from the configuration: each has one default,
+/// the key table's.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub fulcio_url: String,
+    pub rekor_url: String,
+    pub rekor_mode: RekorMode,
+    /// `gitsign.rekorVersion`: the Rekor API entries are uploaded with.
+    pub rekor_version: RekorVersion,
+    pub timestamp_url: Option<String>,
+    pub oidc: oidc::Settings,
+    /// `gitsign.matchCommitter`.
+    pub match_committer: bool,
+    /// `gitsign.timeout`: one request to Fulcio, Rekor, the TSA or the issuer.
+    pub timeout: std::time::Duration,
+    /// `gitsign.logPath` / `GITSIGN_LOG`.
+    pub log_path: Option<String>,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+        Ok(Settings {
+            fulcio_url: config.text(Key::Fulcio).to_owned(),
+            rekor_url: config.text(Key::Rekor).to_owned(),
+            rekor_mode: config.rekor_mode()?,
+            rekor_version: config.rekor_version()?,
+            timestamp_url: config.get(Key::TimestampServerUrl).map(str::to_owned),
+            oidc: oidc::Settings::from_config(config)?,
+            match_committer: config.bool(Key::MatchCommitter)?,
+            timeout: config.seconds(Key::Timeout)?,
+            log_path: config.get(Key::LogPath).map(str::to_owned),
+        })
+    }
+}
 
 /// What to sign and where.
 #[derive(Debug, Clone)]
@@ -21,11 +56,40 @@ pub struct Request<'a> {
     pub fulcio_url: &'a str,
     pub rekor_url: &'a str,
     pub rekor_mode: RekorMode,
+    pub rekor_version: RekorVersion,
     pub timestamp_url: Option<&'a str>,
     pub root: &'a TrustedRoot,
-    pub oidc: oidc::Settings,
-    /// With `gitsign.matchCommitter`: the committer email the identity must match.
-    pub committer_email: Option<String>,
+    pub oidc: &'a oidc::Settings,
+    /// With `gitsign.matchCommitter`: the committer (name, email) the identity must match.
+    pub committer: Option<Committer>,
+}
+
+/// The committer git will record, for `gitsign.matchCommitter`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committer {
+    pub name: String,
+    pub email: String,
+}
+
+impl<'a> Request<'a> {
+    pub fn new(
+        payload: &'a [u8],
+        settings: &'a Settings,
+        root: &'a TrustedRoot,
+        committer: Option<Committer>,
+    ) -> Request<'a> {
+        Request {
+            payload,
+            fulcio_url: &settings.fulcio_url,
+            rekor_url: &settings.rekor_url,
+            rekor_mode: settings.rekor_mode,
+            rekor_version: settings.rekor_version,
+            timestamp_url: settings.timestamp_url.as_deref(),
+            root,
+            oidc: &settings.oidc,
+            committer,
+        }
+    }
 }
 
 /// The result.
@@ -52,6 +116,8 @@ pub enum FlowError {
     Cms(#[source] SignError),
     #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
     CommitterMismatch { identity: String, committer: String },
+    #[error("signing with Rekor v2 (gitsign.rekorVersion=2) is not supported yet")]
+    RekorV2Unsupported,
     #[error("online Rekor mode (gitsign.rekorMode=online) signs commits and tags only, and the payload is neither")]
     OnlineMode,
     #[error("the finished signature does not verify: {0}")]
@@ -67,6 +133,8 @@ impl FlowError {
         let what = match self {
             FlowError::Identity(OidcError::UnsupportedProvider { .. }) => "set gitsign.tokenProvider (or GITSIGN_TOKEN_PROVIDER) to one of the supported providers, or unset it".to_owned(),
             FlowError::Identity(OidcError::Token { .. }) => "get a fresh ID token (SIGSTORE_ID_TOKEN) from an issuer Fulcio trusts, or unset SIGSTORE_ID_TOKEN to sign in with the browser".to_owned(),
+            FlowError::Identity(OidcError::Opener { .. }) => "without a browser, sign in with a code on any device (git config gitsign.tokenProvider device), or pass a token in SIGSTORE_ID_TOKEN; or fix gitsign.urlOpener / GITSIGN_URL_OPENER".to_owned(),
+            FlowError::Identity(OidcError::Timeout(_)) => "open the login URL shown above and sign in, allow longer with gitsign.loginTimeout / GITSIGN_LOGIN_TIMEOUT (seconds), or use gitsign.tokenProvider=device or SIGSTORE_ID_TOKEN".to_owned(),
             FlowError::Identity(_) => "check gitsign.issuer / GITSIGN_OIDC_ISSUER and that the issuer is reachable".to_owned(),
             FlowError::Certificate(e) if e.is_token_problem() => "Fulcio did not accept the identity token; check that it is fresh and from an issuer Fulcio trusts".to_owned(),
             FlowError::Certificate(crate::fulcio::FulcioError::Chain(_) | crate::fulcio::FulcioError::Sct(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) belongs to the Fulcio at gitsign.fulcio".to_owned(),
@@ -75,6 +143,7 @@ impl FlowError {
             FlowError::Log(_) => "check gitsign.rekor / GITSIGN_REKOR_URL and that Rekor is reachable".to_owned(),
             FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
+            FlowError::RekorV2Unsupported => "log signatures in Rekor v1 for now: unset gitsign.rekorVersion, GITSIGN_REKOR_VERSION and SIGSTORE_REKOR_VERSION (or set them to 1)".to_owned(),
             FlowError::OnlineMode => "sign other payloads in the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
             FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
             FlowError::Config(_) => "fix the value named above: gitsign.cacheScope is 'directory' or 'user', gitsign.credentialStore is 'agent' or 'keyring'".to_owned(),
@@ -109,6 +178,9 @@ pub fn sign(
 }
 
 fn check_mode(req: &Request<'_>) -> Result<(), FlowError> {
+    if req.rekor_version == RekorVersion::V2 {
+        return Err(FlowError::RekorV2Unsupported);
+    }
     if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none()
     {
         return Err(FlowError::OnlineMode);
@@ -125,9 +197,13 @@ pub fn login(
     now: &dyn Fn() -> i64,
 ) -> Result<Credentials, FlowError> {
     check_mode(req)?;
-    let id = oidc::identity(http, &req.oidc, env, say, now()).map_err(FlowError::Identity)?;
+    let id = oidc::identity(http, req.oidc, env, say, now()).map_err(FlowError::Identity)?;
     let subject = id.claims.pop_subject().to_owned();
-    check_committer(req, &subject, id.claims.email.as_deref())?;
+    // Before asking Fulcio: a token with an email gets a certificate naming only that email,
+    // so it decides already; without one, the certificate's URIs decide (in `sign_with`).
+    if id.claims.email.is_some() {
+        check_committer(req, &subject, id.claims.email.as_deref(), &[])?;
+    }
     let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
     let issued = crate::fulcio::request_certificate(
         http,
@@ -147,21 +223,41 @@ pub fn login(
     })
 }
 
-/// With `gitsign.matchCommitter`, the identity's email must be the committer's.
+/// With `gitsign.matchCommitter`, as Go gitsign's `matchSAN`: the identity's email is the
+/// committer's email, or one of its URIs is the committer's name (`user.name`, for
+/// identities without an email such as CI workflows). `uris` are the certificate's URI
+/// SANs, when a certificate is at hand.
 pub fn check_committer(
     req: &Request<'_>,
     identity: &str,
     email: Option<&str>,
+    uris: &[String],
 ) -> Result<(), FlowError> {
-    if let Some(committer) = &req.committer_email {
-        if !email.unwrap_or_default().eq_ignore_ascii_case(committer) {
-            return Err(FlowError::CommitterMismatch {
-                identity: identity.to_owned(),
-                committer: committer.clone(),
-            });
-        }
+    let Some(committer) = &req.committer else {
+        return Ok(());
+    };
+    let email_matches = email.is_some_and(|e| e.eq_ignore_ascii_case(&committer.email));
+    let uri_matches = uris.contains(&committer.name);
+    if email_matches || uri_matches {
+        return Ok(());
     }
-    Ok(())
+    Err(FlowError::CommitterMismatch {
+        identity: identity.to_owned(),
+        committer: format!("{} <{}>", committer.name, committer.email),
+    })
+}
+
+/// [`check_committer`] for credentials from a login or the cache, certificate URIs included.
+pub fn check_credentials(req: &Request<'_>, creds: &Credentials) -> Result<(), FlowError> {
+    let uris: Vec<String> = creds
+        .issued
+        .leaf
+        .subject_alt_names()
+        .into_iter()
+        .filter(|(kind, _)| *kind == "uri")
+        .map(|(_, v)| v)
+        .collect();
+    check_committer(req, &creds.identity, creds.email.as_deref(), &uris)
 }
 
 /// The second half: signature → log → timestamp → self-check, with credentials from a login
@@ -173,7 +269,7 @@ pub fn sign_with(
     now: impl Fn() -> i64,
 ) -> Result<Signed, FlowError> {
     check_mode(req)?;
-    check_committer(req, &creds.identity, creds.email.as_deref())?;
+    check_credentials(req, creds)?;
     let (key, issued, subject) = (&creds.key, &creds.issued, creds.identity.clone());
 
     let signing_time = now();

@@ -3,7 +3,8 @@
 //! `--certificate-identity` / `-regexp` match any subject alternative name (email, URI, …);
 //! `--certificate-oidc-issuer` / `-regexp` match Fulcio's issuer extension (1.3.6.1.4.1.57264.1.8,
 //! or the deprecated 1.1); the GitHub workflow flags match extensions 1.3.6.1.4.1.57264.1.2–1.6.
-//! Regexps are anchored only where the user anchors them, as in cosign (Go `regexp.MatchString`).
+//! Regexps are anchored only where the user anchors them, as in cosign (Go `regexp.MatchString`),
+//! and written in Go's RE2 syntax ([`Re2`]).
 
 use const_oid::ObjectIdentifier;
 use regex::Regex;
@@ -56,12 +57,160 @@ impl Identity {
     }
 }
 
+/// A regular expression in Go's RE2 syntax, compiled with the `regex` crate.
+///
+/// The two agree on nearly everything (`(?i)` with Unicode case folding, `\pL`, `\p{Ll}`,
+/// `\p{Greek}`, `[[:alpha:]]`, `(?P<n>…)`, `(?s)`, `\A`, `\z`). Where they differ, the
+/// pattern is rewritten to RE2's meaning before compiling: `\Q…\E` quotes literally (the
+/// crate has no such syntax), and `\d \w \s \b` (with their negations) are ASCII-only as in
+/// RE2, where the crate would make them Unicode-aware.
+#[derive(Debug, Clone)]
+pub struct Re2 {
+    source: String,
+    compiled: Regex,
+}
+
+impl Re2 {
+    pub fn new(pattern: &str) -> Result<Re2, regex::Error> {
+        Ok(Re2 {
+            compiled: Regex::new(&re2_to_rust(pattern))?,
+            source: pattern.to_owned(),
+        })
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.compiled.is_match(value)
+    }
+
+    /// The pattern as the user wrote it.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Rewrite an RE2 pattern into the `regex` crate's syntax with the same meaning (see [`Re2`]).
+fn re2_to_rust(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars().peekable();
+    // Inside `[...]`: `None` outside a class, else the characters seen since its `[` (so a
+    // `]` right after `[` or `[^` is a literal, as in RE2).
+    let mut class: Option<usize> = None;
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let Some(next) = chars.next() else {
+                    out.push('\\'); // a trailing backslash: let the compiler report it
+                    break;
+                };
+                let inside = class.is_some();
+                match next {
+                    'Q' => {
+                        let mut literal = String::new();
+                        while let Some(q) = chars.next() {
+                            if q == '\\' && chars.peek() == Some(&'E') {
+                                chars.next();
+                                break;
+                            }
+                            literal.push(q);
+                        }
+                        if inside {
+                            for l in literal.chars() {
+                                out.push_str(&regex::escape(&l.to_string()));
+                            }
+                        } else {
+                            out.push_str(&regex::escape(&literal));
+                        }
+                    }
+                    'd' | 'D' | 'w' | 'W' | 's' | 'S' => {
+                        let set = match next.to_ascii_lowercase() {
+                            'd' => "0-9",
+                            'w' => "0-9A-Za-z_",
+                            _ => "\\t\\n\\x0C\\r ",
+                        };
+                        let negated = next.is_ascii_uppercase();
+                        match (inside, negated) {
+                            (false, false) => out.push_str(&format!("[{set}]")),
+                            (false, true) => out.push_str(&format!("[^{set}]")),
+                            (true, false) => out.push_str(set),
+                            // A negated class inside a class: the crate's nested class.
+                            (true, true) => out.push_str(&format!("[^{set}]")),
+                        }
+                    }
+                    'b' | 'B' if !inside => out.push_str(&format!("(?-u:\\{next})")),
+                    other => {
+                        out.push('\\');
+                        out.push(other);
+                    }
+                }
+                if let Some(n) = class.as_mut() {
+                    *n += 2;
+                }
+            }
+            '[' if class.is_none() => {
+                out.push('[');
+                class = Some(0);
+                if chars.peek() == Some(&'^') {
+                    chars.next();
+                    out.push('^');
+                }
+                if chars.peek() == Some(&']') {
+                    chars.next();
+                    out.push_str("\\]");
+                    class = Some(1);
+                }
+            }
+            '[' if chars.peek() == Some(&':') => {
+                // `[:alpha:]` inside a class: copy through its closing `:]`.
+                out.push('[');
+                let mut prev = '[';
+                for n in chars.by_ref() {
+                    out.push(n);
+                    if prev == ':' && n == ']' {
+                        break;
+                    }
+                    prev = n;
+                }
+                if let Some(n) = class.as_mut() {
+                    *n += 1;
+                }
+            }
+            '[' => {
+                // A literal `[` inside a class (RE2); the crate would read a nested class.
+                out.push_str("\\[");
+                if let Some(n) = class.as_mut() {
+                    *n += 1;
+                }
+            }
+            ']' if class.is_some() => {
+                out.push(']');
+                class = None;
+            }
+            // The crate reads `&&`, `--` and `~~` inside a class as set operations; RE2 as
+            // literals.
+            '&' | '-' | '~' if class.is_some() && chars.peek() == Some(&c) => {
+                chars.next();
+                out.push_str(&format!("\\{c}\\{c}"));
+                if let Some(n) = class.as_mut() {
+                    *n += 2;
+                }
+            }
+            other => {
+                out.push(other);
+                if let Some(n) = class.as_mut() {
+                    *n += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Exact string, regular expression, or any of several (a policy file rule listing
 /// `identities` and `identity-regexps` together).
 #[derive(Debug, Clone)]
 pub enum Matcher {
     Exact(String),
-    Regex(Regex),
+    Regex(Re2),
     AnyOf(Vec<Matcher>),
 }
 
@@ -219,7 +368,7 @@ mod tests {
         let p = Policy {
             identity: Some(Matcher::Exact("alice@example.com".into())),
             issuer: Some(Matcher::Regex(
-                Regex::new(r"^https://accounts\.google\.com$").expect("re"),
+                Re2::new(r"^https://accounts\.google\.com$").expect("re"),
             )),
             ..Policy::default()
         };
@@ -236,7 +385,7 @@ mod tests {
             "another identity is refused"
         );
         let unanchored = Policy {
-            issuer: Some(Matcher::Regex(Regex::new("google").expect("re"))),
+            issuer: Some(Matcher::Regex(Re2::new("google").expect("re"))),
             ..Policy::default()
         };
         assert_eq!(
@@ -251,7 +400,7 @@ mod tests {
         let p = Policy {
             identity: Some(Matcher::AnyOf(vec![
                 Matcher::Exact("bob@example.com".into()),
-                Matcher::Regex(Regex::new(r"^alice@").expect("re")),
+                Matcher::Regex(Re2::new(r"^alice@").expect("re")),
             ])),
             ..Policy::default()
         };
@@ -274,6 +423,46 @@ mod tests {
             !Matcher::AnyOf(Vec::new()).matches("alice@example.com"),
             "an empty any-of matches nothing"
         );
+    }
+
+    /// Issue 13: what Go's regexp package accepts, with Go's answers (checked with Go 1.22's
+    /// `regexp.MatchString`, the function cosign and Go gitsign call).
+    #[test]
+    fn go_re2_regexps_compile_and_match_as_in_go() {
+        let cases: &[(&str, &str, bool)] = &[
+            (r"(?i)BILLY@chainguard\.dev", "billy@chainguard.dev", true),
+            (r"(?i)straße", "STRASSE", false),
+            (r"(?i)σ", "Σ", true),
+            (r"^\pL+@", "élodie@example.com", true),
+            (r"^\p{Ll}+$", "abcé", true),
+            (r"^\p{Ll}+$", "Abc", false),
+            (r"\p{Greek}", "αβ", true),
+            (r"^[[:alpha:]]+$", "abc", true),
+            (r"^\d+$", "١٢٣", false),
+            (r"^\d+$", "123", true),
+            (r"^\w+$", "é", false),
+            (r"^[\w.]+@", "a.b@x", true),
+            (r"^\s$", "\u{2003}", false),
+            (r"\bfoo\b", "éfooé", true),
+            (r"^\Qa.b*c\E$", "a.b*c", true),
+            (r"^\Qa.b*c\E$", "aXbbc", false),
+            (r"^[a-c&&b]+$", "a&&b", true),
+            (r"^[[]+$", "[[", true),
+            (r"^[]a]+$", "]a", true),
+            (r"(?P<user>[^@]+)@example\.com$", "x@example.com", true),
+            (r"(?s)a.b", "a\nb", true),
+        ];
+        for (pattern, value, want) in cases {
+            let re = Re2::new(pattern).unwrap_or_else(|e| panic!("Go accepts {pattern}: {e}"));
+            assert_eq!(
+                re.is_match(value),
+                *want,
+                "{pattern} against {value:?} answers as Go's regexp does"
+            );
+            assert_eq!(re.as_str(), *pattern, "the pattern is shown as written");
+        }
+        assert!(Re2::new(r"a(b").is_err(), "an unbalanced group is refused");
+        assert!(Re2::new("a\\").is_err(), "a trailing backslash is refused");
     }
 
     #[test]

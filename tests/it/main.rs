@@ -3,6 +3,7 @@ mod attest;
 mod cache;
 mod cli;
 mod conformance;
+mod dropin;
 mod faults;
 mod fixtures;
 mod gitconfig;
