@@ -28,6 +28,19 @@
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
 //! touches the environment, files and stdio.
+//!
+//! Where to look (one function each):
+//!
+//! | question | answer |
+//! |---|---|
+//! | what is checked, in which order | [`verify::check_object`] (steps in `verify_into`) |
+//! | where the SCT is checked | [`verify::sct::verify_sct`] |
+//! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::tlog::hashedrekord_body`]) |
+//! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
+//! | what a push is checked for, per ref | [`hook::plan::plan`] |
+//! | where the hook decides a push | [`hook::decide`] |
+//! | which exit code an error gets | [`cli::Exit::code`] |
+//! | how untrusted text is shown | [`text::escape`] |
 
 pub mod attest;
 pub mod cache;

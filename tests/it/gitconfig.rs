@@ -825,6 +825,9 @@ fn syntax_corners_read_like_git() {
     let mut sb = Sandbox::new();
     let repo = sb.repo("repo");
     sb.set("GIT_CONFIG_GLOBAL", sb.root().join("corner.gitconfig"));
+    sb.write("corner.gitconfig", "[gitsign]\n\tprobe = a\tb\n");
+    let (_, probe, _) = sb.git(&repo, &["config", "--null", "--list"]);
+    let old_whitespace = String::from_utf8_lossy(&probe).contains("gitsign.probe\na b\0");
     for (text, why) in [
         (
             "top = level\n[gitsign]\n\tx = 1\n",
@@ -907,6 +910,21 @@ fn syntax_corners_read_like_git() {
         sb.write("corner.gitconfig", text);
         sb.write(" quoted.inc", "[gitsign]\n\tx = included\n");
         let (code, _, stderr) = sb.git(&repo, &["config", "--null", "--list"]);
+        // Before git 2.46 ("config: really keep value-internal whitespace verbatim") git turned
+        // each tab inside a value, and each blank around a continuation, into a space; we read
+        // values as current git does, so those corners are compared only with such a git.
+        let blanks_differ = text.contains("\\\n")
+            || text
+                .lines()
+                .any(|l| l.trim_start().contains('\t') || l.contains('\r'));
+        if old_whitespace && blanks_differ {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: gitconfig corner '{why}': this git predates verbatim value-internal whitespace"
+            );
+            continue;
+        }
         if code == 0 {
             sb.assert_same(&repo, why);
         } else {

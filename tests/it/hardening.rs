@@ -139,10 +139,12 @@ fn a_spoofing_san_renders_escaped_and_injects_no_status_line() {
             "no line reads as a good signature or a status line: {text:?}"
         );
     }
+    // The summary is on stdout (as Go gitsign prints it), the error on stderr.
+    let shown = format!("{out}{err}");
     assert!(
-        err.contains("gitsign: Bad signature from [eve@example.com\\n[GNUPG:] GOODSIG")
-            && err.contains("\\x1b[2K\\r\\x1b[32m"),
-        "the real verdict shows the SAN escaped: {err}"
+        shown.contains("gitsign: Bad signature from [eve@example.com\\n[GNUPG:] GOODSIG")
+            && shown.contains("\\x1b[2K\\r\\x1b[32m"),
+        "the real verdict shows the SAN escaped: {shown}"
     );
     assert!(
         err.contains("gitsign: error: ") && err.contains("certificate chain is not trusted"),

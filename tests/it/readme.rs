@@ -214,9 +214,11 @@ echo README-BLOCKS-DONE
         completion.contains("verify-tag"),
         "the completion knows the subcommands"
     );
+    // git verify-commit shows gitsign's stderr; gitsign verify prints its summary on stdout.
+    let shown = format!("{out}{err}");
     assert!(
-        err.matches("gitsign: Good signature from [dev@example.com]").count() >= 3
-            && err.matches("Validated Certificate claims: true").count() >= 2,
+        shown.matches("gitsign: Good signature from [dev@example.com]").count() >= 3
+            && shown.matches("Validated Certificate claims: true").count() >= 2,
         "git verify-commit and gitsign verify (before and after the restart) report a good signature\nstdout:\n{out}\nstderr:\n{err}"
     );
     // man finds the pages through PATH alone (man-db maps <dir>/bin to <dir>/share/man).

@@ -234,8 +234,10 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     let f: Vec<&str> = line.split(' ').collect();
     assert_eq!(
         &f[..6],
-        &["[GNUPG:]", "SIG_CREATED", "D", "19", "8", "00"],
-        "detached, ECDSA, SHA-256, class 00: {line}"
+        // The hash is the one the issuer signed the leaf with, as Go gitsign reports it: the
+        // stack's default public-good shape signs leaves with ecdsa-with-SHA384 (9).
+        &["[GNUPG:]", "SIG_CREATED", "D", "19", "9", "00"],
+        "detached, ECDSA, SHA-384, class 00: {line}"
     );
     let t: i64 = f[6].parse().expect("unix time");
     assert!(t >= before && t <= before + 120, "the time is now: {t}");
@@ -421,6 +423,22 @@ fn github_actions_token_signs_with_the_workflow_identity() {
     assert_eq!(code, 0, "the certificate names the workflow: {out}{err}");
 }
 
+/// Whether this git keeps a failed signing program's stderr to itself: before git 2.40 it
+/// prints only "gpg failed to sign the data" (no colon, no output). Then the assertions on our
+/// message cannot be made through git; say so visibly (libtest captures `eprintln!`).
+fn git_hides_signer_output(git_stderr: &str) -> bool {
+    let hidden = git_stderr.contains("gpg failed to sign the data\n")
+        && !git_stderr.contains("gitsign: error:");
+    if hidden {
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: our error text through git: this git does not show the signing program's output"
+        );
+    }
+    hidden
+}
+
 /// A failed signature must leave no commit behind, print our error, and nothing on stdout.
 fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_stderr: &str) {
     let before = head(repo);
@@ -433,6 +451,13 @@ fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_
     assert_ne!(code, 0, "git commit fails when signing fails: {err}");
     assert_eq!(head(repo), before, "no commit was created");
     assert!(
+        !out.contains("BEGIN SIGNED MESSAGE"),
+        "no signature anywhere on stdout: {out}"
+    );
+    if git_hides_signer_output(&err) {
+        return;
+    }
+    assert!(
         err.contains("gitsign: error: signing failed"),
         "our error reaches the user: {err}"
     );
@@ -440,10 +465,6 @@ fn assert_commit_refused(repo: &TestRepo, stack: &Stack, token: &str, expect_in_
     assert!(
         err.contains(expect_in_stderr),
         "the cause is named ({expect_in_stderr}): {err}"
-    );
-    assert!(
-        !out.contains("BEGIN SIGNED MESSAGE"),
-        "no signature anywhere on stdout: {out}"
     );
 }
 
@@ -533,7 +554,7 @@ try:\n    urllib.request.urlopen(back)\nexcept Exception:\n    pass\n",
     assert_ne!(code, 0, "a cancelled login fails the commit: {err}");
     assert_eq!(head(&repo), before, "no commit was created");
     assert!(
-        err.contains("access_denied"),
+        git_hides_signer_output(&err) || err.contains("access_denied"),
         "the provider's answer is shown: {err}"
     );
     assert!(
@@ -620,7 +641,8 @@ fn faults_leave_no_commit_behind() {
     let (code, _, err) = output(&mut cmd);
     assert_ne!(code, 0, "an unsupported provider fails");
     assert!(
-        err.contains("supported: envvar, filesystem, github-actions"),
+        git_hides_signer_output(&err)
+            || err.contains("supported: envvar, filesystem, github-actions"),
         "the error names the supported providers: {err}"
     );
 }
@@ -683,11 +705,12 @@ fn match_committer_refuses_another_identity() {
         code, 0,
         "author@example.com may not sign as {IDENTITY}: {err}"
     );
+    assert_eq!(head(&repo), before, "no commit was created");
     assert!(
-        err.contains("does not match the committer 'author@example.com'"),
+        git_hides_signer_output(&err)
+            || err.contains("does not match the committer 'author@example.com'"),
         "the mismatch is named: {err}"
     );
-    assert_eq!(head(&repo), before, "no commit was created");
     assert_eq!(
         stack.request_count("POST /api/v2/signingCert"),
         0,
