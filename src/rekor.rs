@@ -3,7 +3,7 @@
 //!
 //! The entry logs the SHA-256 of the DER signed attributes (what the CMS signature covers),
 //! the signature and the leaf certificate PEM — the body Go gitsign logs
-//! ([`crate::verify::tlog::hashedrekord_body`]). The answer must carry a signed entry
+//! ([`crate::verify::rekor_body::hashedrekord_body`]). The answer must carry a signed entry
 //! timestamp and an inclusion proof that verify against the trust root for exactly that body
 //! ([`crate::verify::tlog::verify_entry`]); only then is it embedded as unsigned attribute
 //! 1.3.6.1.4.1.57264.3.1. A 409 (the same entry is already logged) fetches the existing entry

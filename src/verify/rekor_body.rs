@@ -3,7 +3,7 @@
 //! A SET and an inclusion proof prove that *a* body was logged; only comparing that body with
 //! the signature in hand proves it was *this* signature. Two sources:
 //! - gitsign embeds its entry with the body cleared: it is rebuilt here as the hashedrekord
-//!   v0.0.1 Go gitsign uploads ([`tlog::hashedrekord_body`]);
+//!   v0.0.1 Go gitsign uploads ([`hashedrekord_body`]);
 //! - a Sigstore bundle carries the body: it is parsed and each field compared with the
 //!   signature, the signed content and the verifier (certificate or key), per kind:
 //!   hashedrekord 0.0.1 (Rekor v1) and 0.0.2 (Rekor v2, also over DSSE PAE), dsse 0.0.1 and
@@ -41,6 +41,30 @@ fn malformed(what: impl Into<String>) -> TlogError {
     TlogError::Malformed(what.into())
 }
 
+/// The canonical JSON body of the hashedrekord v0.0.1 entry Go gitsign uploads.
+///
+/// `digest_hex` is the lowercase hex SHA-256 of the **DER SET OF signed attributes** (not of
+/// the commit payload: measured on all 15 fixture entries, only this digest makes the SET
+/// verify); `signature` the CMS SignerInfo signature; `cert_pem` the leaf certificate PEM
+/// exactly as Go's `pem.EncodeToMemory` writes it, trailing newline included.
+///
+/// Canonical form (RFC 8785, what Rekor stores): keys sorted, no whitespace. Keys are written
+/// in sorted order by hand so the output does not depend on serde_json's map features.
+pub fn hashedrekord_body(digest_hex: &str, signature: &[u8], cert_pem: &str) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    format!(
+        concat!(
+            r#"{{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{{"#,
+            r#""data":{{"hash":{{"algorithm":"sha256","value":{}}}}},"#,
+            r#""signature":{{"content":{},"publicKey":{{"content":{}}}}}}}}}"#
+        ),
+        tlog::json_string(digest_hex),
+        tlog::json_string(&b64.encode(signature)),
+        tlog::json_string(&b64.encode(cert_pem.as_bytes())),
+    )
+    .into_bytes()
+}
+
 /// The body to verify `entry` with: rebuilt when the entry carries none, else the entry's own
 /// after checking it describes `exp`.
 pub fn body_for(entry: &TlogEntry, exp: &Expected<'_>) -> Result<Vec<u8>, TlogError> {
@@ -49,7 +73,7 @@ pub fn body_for(entry: &TlogEntry, exp: &Expected<'_>) -> Result<Vec<u8>, TlogEr
             .leaf_pem
             .as_deref()
             .ok_or_else(|| malformed("entry has no body and the signer has no certificate"))?;
-        return Ok(tlog::hashedrekord_body(
+        return Ok(hashedrekord_body(
             &hex(&sha256(exp.signed)),
             exp.signature,
             pem,
@@ -246,4 +270,24 @@ fn intoto_v002(spec: &Value, exp: &Expected<'_>) -> Result<(), TlogError> {
     let sig = single(env, &["signatures"])?;
     check_signature(&twice(sig, &["sig"])?, exp)?;
     check_pem_verifier(&b64_at(sig, &["publicKey"])?, exp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashedrekord_body_is_canonical_json_with_sorted_keys() {
+        let body = hashedrekord_body("ab01", b"\x01\x02", "PEM\n");
+        assert_eq!(
+            String::from_utf8(body).expect("utf-8"),
+            r#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"ab01"}},"signature":{"content":"AQI=","publicKey":{"content":"UEVNCg=="}}}}"#,
+            "keys sorted at every level, no whitespace"
+        );
+        let quoted = hashedrekord_body("a\"b", b"", "");
+        assert!(
+            serde_json::from_slice::<serde_json::Value>(&quoted).is_ok(),
+            "a hostile digest string is escaped, the output stays JSON"
+        );
+    }
 }
