@@ -4,9 +4,9 @@
 //! Resolution is pure: [`Config::resolve`] takes the git config pairs and an environment
 //! lookup, so precedence is unit-tested without touching the process environment. The git
 //! config pairs are what Go gitsign gets from `git config --get-regexp '^gitsign\.'`, read by
-//! [`gitconfig`] without running git (every scope, includes, `git -c`), in the same order.
+//! [`git`] without running git (every scope, includes, `git -c`), in the same order.
 
-pub mod gitconfig;
+pub mod git;
 
 use std::collections::BTreeMap;
 
@@ -353,7 +353,7 @@ pub enum ConfigError {
         reason: String,
     },
     #[error("could not read git config")]
-    GitConfig(#[source] gitconfig::GitConfigError),
+    GitConfig(#[source] git::GitConfigError),
     #[error("could not determine the current directory: {0}")]
     CurrentDir(String),
     #[error("cannot read '{path}' (from {origin}): {reason}")]
@@ -368,17 +368,17 @@ pub enum ConfigError {
 
 /// The repository of this process, found once with git's rules (`GIT_DIR`, `GIT_WORK_TREE`,
 /// upwards from the current directory, ownership and format checks) and shared by the
-/// configuration ([`Config::load`]) and the object reader (`git::repo::Repo::open`), so the
+/// configuration ([`Config::load`]) and the object reader (`crate::git::repo::Repo::open`), so the
 /// two can never disagree on which repository they read. `None` outside any repository.
-pub fn repository() -> Result<Option<&'static gitconfig::Location>, ConfigError> {
-    static FOUND: std::sync::OnceLock<Result<Option<gitconfig::Location>, ConfigError>> =
+pub fn repository() -> Result<Option<&'static git::Location>, ConfigError> {
+    static FOUND: std::sync::OnceLock<Result<Option<git::Location>, ConfigError>> =
         std::sync::OnceLock::new();
     FOUND
         .get_or_init(|| {
             let cwd =
                 std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
             let var = |k: &str| std::env::var_os(k);
-            gitconfig::locate(&gitconfig::Environment {
+            git::locate(&git::Environment {
                 cwd: &cwd,
                 var: &var,
             })
@@ -542,18 +542,16 @@ impl Config {
     pub fn load() -> Result<Config, ConfigError> {
         let cwd = std::env::current_dir().map_err(|e| ConfigError::CurrentDir(e.to_string()))?;
         let var = |k: &str| std::env::var_os(k);
-        let env = gitconfig::Environment {
+        let env = git::Environment {
             cwd: &cwd,
             var: &var,
         };
         let entries = match std::env::var_os("GIT_CONFIG") {
-            Some(_) => gitconfig::read(&env),
-            None => gitconfig::read_in(&env, repository()?),
+            Some(_) => git::read(&env),
+            None => git::read_in(&env, repository()?),
         }
         .map_err(ConfigError::GitConfig)?;
-        let config = Config::resolve(&gitconfig::gitsign_pairs(&entries), |k| {
-            std::env::var(k).ok()
-        });
+        let config = Config::resolve(&git::gitsign_pairs(&entries), |k| std::env::var(k).ok());
         config.validate()?;
         Ok(config)
     }

@@ -2,7 +2,7 @@
 //! `GIT_CONFIG_PARAMETERS` sq-quoted list, key canonicalisation and booleans. The first byte
 //! picks the reader; the rest is its input.
 #![no_main]
-use gitsign::config::gitconfig;
+use gitsign::config::git as gitconfig;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,5 @@
 //! Our git config reader against real git (issue #7). In every setup the entries
-//! `gitsign::config::gitconfig::read` returns must be byte for byte what
+//! `gitsign::config::git::read` returns must be byte for byte what
 //! `git config --null --list` prints, and the `gitsign.*` ones what Go gitsign's
 //! `git config --null --get-regexp '^gitsign\.'` prints; where git refuses, so must we.
 //! Each test also checks the setup did what it is about, so agreement is never vacuous.
@@ -9,7 +9,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gitsign::config::gitconfig::{self, Entry, Environment, GitConfigError};
+use gitsign::config::git::{self as gitconfig, Entry, Environment, GitConfigError};
 
 /// A throwaway home, system file and repositories, and the environment git and we see.
 struct Sandbox {
