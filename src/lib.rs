@@ -33,7 +33,7 @@
 //!
 //! | question | answer |
 //! |---|---|
-//! | what is checked, in which order | [`verify::check_object`] (steps in `verify_into`) |
+//! | what is checked, in which order | [`verify::Verifier::check_object`] (steps in `verify_into`) |
 //! | where the SCT is checked | [`verify::sct::verify_sct`] |
 //! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::rekor_body::hashedrekord_body`]) |
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |

@@ -8,7 +8,7 @@
 //! certificate and the log entry stay in Rekor. We write the same two files, byte-compatible,
 //! and a Sigstore bundle (`NAME.sigstore.json`: the same envelope, the Fulcio certificate and
 //! the Rekor entry with its inclusion proof) so verification is offline and goes through the
-//! one verification core ([`crate::verify::verify_input`]). Pure: bytes in, values out.
+//! one verification core ([`crate::verify::Verifier::verify_input`]). Pure: bytes in, values out.
 //!
 //! [`source`] builds the statement `gitsign show` prints: Go gitsign's git predicate
 //! (`https://gitsign.sigstore.dev/predicate/git/v0.1`) describing a commit and its signature.

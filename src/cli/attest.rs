@@ -166,14 +166,9 @@ pub fn run(args: &AttestArgs) -> CliResult {
     let check = crate::verify::bundle::parse(&bundle)
         .and_then(|b| attest::verification_input(&b, &envelope));
     let policy = Policy::default();
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: false,
-        insecure_ignore_sct: false,
-    };
+    let verifier = verify::Verifier::new(&root, verify::Waivers::default());
     let outcome = match check {
-        Ok(input) => verify::verify_input(&input, &opts).outcome,
+        Ok(input) => verifier.verify_input(&input, &policy).outcome,
         Err(f) => Outcome::Bad(f),
     };
     if outcome != Outcome::Good {

@@ -519,13 +519,12 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
     let config = super::load_config()?;
     let root = super::load_trust(&config)?;
     let policy = Policy::default();
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: config.bool(Key::InsecureIgnoreTlog)?,
-        insecure_ignore_sct: config.bool(Key::InsecureIgnoreSct)?,
-    };
-    let checked = verify::check_detached(&payload, &signature, &opts, || {
+    let waivers = verify::Waivers::from_flags(
+        config.bool(Key::InsecureIgnoreTlog)?,
+        config.bool(Key::InsecureIgnoreSct)?,
+    );
+    let verifier = verify::Verifier::new(&root, waivers);
+    let checked = verifier.check_detached(&payload, &signature, &policy, || {
         crate::git::object_id::signed_object_ids(&payload, &signature)
     });
     let Some(needs) = checked.needs_entry else {
@@ -538,7 +537,7 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
         .map(|r| r.to_thread_local());
     let prover = Prover::new(repo.as_ref(), super::verify::rekor_access(false, &config));
     Ok(prover
-        .prove(&[&needs], &opts)
+        .prove(&[&needs], &verifier)
         .pop()
         .map_or(checked.report, |p| p.report))
 }

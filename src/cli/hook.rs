@@ -280,18 +280,20 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     })?;
     let objects = plan.objects();
     let empty = Policy::default();
-    let opts = verify::Options {
-        root: &root,
-        policy: &empty,
-        insecure_ignore_tlog: false,
-        insecure_ignore_sct: ignore_sct,
-    };
+    let verifier = verify::Verifier::new(&root, verify::Waivers::from_flags(false, ignore_sct));
     let facts = Facts::new(repo.common_dir(), root_digest(&root, ignore_sct));
     let Verified {
         mut reports,
         needs,
         known,
-    } = verify_all(&objects, &plan.raws, &facts, repo.hash_kind(), &opts);
+    } = verify_all(
+        &objects,
+        &plan.raws,
+        &facts,
+        repo.hash_kind(),
+        &verifier,
+        &empty,
+    );
 
     let online = hook::to_prove(&plan, &reports);
     // Online-mode objects are finished as `gitsign verify` finishes them: kept proofs, notes,
@@ -304,7 +306,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     if !pending.is_empty() {
         let prover = Prover::new(Some(repo.repository()), rekor);
         let entries: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| *n).collect();
-        for ((id, _), p) in pending.iter().zip(prover.prove(&entries, &opts)) {
+        for ((id, _), p) in pending.iter().zip(prover.prove(&entries, &verifier)) {
             match &p.proof {
                 Some((_, ProofSource::Rekor)) => proven.fetched += 1,
                 Some(_) => proven.kept += 1,
@@ -445,7 +447,8 @@ fn verify_all(
     raws: &HashMap<ObjectId, Vec<u8>>,
     facts: &Facts,
     hash: object::HashKind,
-    opts: &verify::Options<'_>,
+    verifier: &verify::Verifier<'_>,
+    policy: &Policy,
 ) -> Verified {
     let checked: Vec<(ObjectId, verify::Checked, bool)> = objects
         .par_iter()
@@ -460,7 +463,7 @@ fn verify_all(
             ),
             None => {
                 let raw = raws.get(id).map(Vec::as_slice).unwrap_or_default();
-                (*id, verify::check_object(raw, *kind, hash, opts), false)
+                (*id, verifier.check_object(raw, *kind, hash, policy), false)
             }
         })
         .collect();

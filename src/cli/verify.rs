@@ -266,12 +266,8 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: ignore_tlog,
-        insecure_ignore_sct: ignore_sct,
-    };
+    let verifier =
+        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
     let single = selection.single.len() == 1 && selection.include.is_empty();
     let mut progress = crate::ui::Progress::new(
         "verifying",
@@ -318,7 +314,8 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                     |repo, id| {
                         let raw = raw_object(repo, *id)
                             .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
-                        let checked = verify::check_object(&raw, ObjectKind::Commit, hash, &opts);
+                        let checked =
+                            verifier.check_object(&raw, ObjectKind::Commit, hash, &policy);
                         Ok(Checked {
                             id: *id,
                             report: checked.report,
@@ -339,7 +336,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                 .iter()
                 .filter_map(|&i| checked[i].needs_entry.as_ref())
                 .collect();
-            let proven = prover.prove(&needs, &opts);
+            let proven = prover.prove(&needs, &verifier);
             for (i, p) in pending.into_iter().zip(proven) {
                 checked[i].report = p.report;
                 checked[i].proof = p.proof;

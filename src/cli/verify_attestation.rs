@@ -1,5 +1,5 @@
 //! `gitsign verify-attestation`: check the attestations stored for a commit or tree under
-//! `refs/attestations/` through the one verification core ([`crate::verify::verify_input`]),
+//! `refs/attestations/` through the one verification core ([`crate::verify::Verifier::verify_input`]),
 //! with `gitsign verify`'s identity policy, plus what only an attestation has: the statement's
 //! subject must be that object, its predicate type the one asked for, and the predicate copy
 //! stored beside the envelope the predicate that was signed.
@@ -7,7 +7,7 @@
 use super::verify::{policy, trust_setup, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
 use super::{output, CliError, CliResult, Exit};
 use crate::attest::{self, store, Envelope, Statement, Subject};
-use crate::verify::{self, Outcome};
+use crate::verify::{self, policy::Policy, Outcome};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -81,7 +81,8 @@ fn check_one(
     id: &str,
     name: &str,
     files: &[(String, String)],
-    opts: &verify::Options<'_>,
+    verifier: &verify::Verifier<'_>,
+    policy: &Policy,
 ) -> Result<Verdict, CliError> {
     let sig = blob(files, &format!("{name}{}", attest::SIG_SUFFIX))?.unwrap_or_default();
     let envelope = match Envelope::parse(&sig) {
@@ -114,7 +115,7 @@ fn check_one(
     let report = match verify::bundle::parse(&bundle)
         .and_then(|b| attest::verification_input(&b, &envelope))
     {
-        Ok(input) => verify::verify_input(&input, opts),
+        Ok(input) => verifier.verify_input(&input, policy),
         Err(f) => verify::Report {
             outcome: Outcome::Bad(f),
             identity: None,
@@ -129,12 +130,8 @@ fn check_one(
 pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let (root, ignore_tlog, ignore_sct) = trust_setup(&args.trust)?;
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: ignore_tlog,
-        insecure_ignore_sct: ignore_sct,
-    };
+    let verifier =
+        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
     let what = match args.objtype {
         Subject::Commit => "commit",
         Subject::Tree => "tree",
@@ -159,7 +156,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     for name in names {
         let label =
             crate::text::escape(&format!("attestation '{name}' on {what} {id}")).into_owned();
-        match check_one(args, &id, name, &files, &opts)? {
+        match check_one(args, &id, name, &files, &verifier, &policy)? {
             Verdict::Skipped => continue,
             Verdict::Bad(why) => {
                 considered += 1;

@@ -1,5 +1,5 @@
 //! `gitsign verify-bundle`: a Sigstore bundle over an artifact, through the same verification
-//! core as commits ([`crate::verify::verify_input`]), with the same policy flags, output
+//! core as commits ([`crate::verify::Verifier::verify_input`]), with the same policy flags, output
 //! formats and exit codes as `gitsign verify`.
 
 use std::io::Write;
@@ -144,15 +144,11 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
     let bundle_json = read(&args.bundle, "bundle").map_err(|e| fail(args, "io", e))?;
     let artifact = read(&args.artifact, "artifact").map_err(|e| fail(args, "io", e))?;
 
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: ignore_tlog,
-        insecure_ignore_sct: ignore_sct,
-    };
+    let verifier =
+        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
     let report =
         match bundle::parse(&bundle_json).and_then(|b| b.to_input(&artifact, key.as_deref())) {
-            Ok(input) => verify::verify_input(&input, &opts),
+            Ok(input) => verifier.verify_input(&input, &policy),
             Err(f) => Report {
                 outcome: Outcome::Bad(f),
                 identity: None,

@@ -50,20 +50,16 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
         CliError::new(Exit::Config, anyhow::Error::new(e))
             .hint("list annotated tags with `git tag -l`")
     })?;
-    let opts = verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: ignore_tlog,
-        insecure_ignore_sct: ignore_sct,
-    };
-    let checked = verify::check_object(&raw, ObjectKind::Tag, repo.hash_kind(), &opts);
+    let verifier =
+        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
+    let checked = verifier.check_object(&raw, ObjectKind::Tag, repo.hash_kind(), &policy);
     // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
     let report = match &checked.needs_entry {
         Some(needs) => {
             let local = repo.shared().to_thread_local();
             let rekor = super::verify::rekor_access(args.offline, &config);
             Prover::new(Some(&local), rekor)
-                .prove(&[needs], &opts)
+                .prove(&[needs], &verifier)
                 .pop()
                 .map_or(checked.report, |p| p.report)
         }

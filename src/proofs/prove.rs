@@ -2,7 +2,7 @@
 //! mode and `gitsign hook`: signatures made in Go gitsign's online Rekor mode carry no log
 //! entry, so their signing time is proven by an entry found outside the signature.
 //!
-//! The first verification pass ([`crate::verify::check_object`]) proves everything but the
+//! The first verification pass ([`crate::verify::Verifier::check_object`]) proves everything but the
 //! time and hands over a [`NeedsEntry`]; [`Prover::prove`] finishes it:
 //! 1. proofs kept by an earlier lookup — the proof cache (`<git common dir>/gitsign/proofs`)
 //!    first, then git notes under [`NOTES_REF`] — each verified like any Rekor answer;
@@ -118,7 +118,7 @@ impl Prover {
     }
 
     /// Finish every pending object: one result per object, in order.
-    pub fn prove(&self, pending: &[&NeedsEntry], opts: &verify::Options<'_>) -> Vec<Proven> {
+    pub fn prove(&self, pending: &[&NeedsEntry], verifier: &verify::Verifier<'_>) -> Vec<Proven> {
         let unfound = match &self.rekor {
             Rekor::Offline => Undecided::Offline,
             // Replaced by the lookup's answer below.
@@ -136,7 +136,7 @@ impl Prover {
                 || self.repo.as_ref().map(|r| r.to_thread_local()),
                 |repo, needs| {
                     let kept = self.kept(repo.as_ref(), &needs.ids.real);
-                    complete(needs, kept, opts, unfound.clone())
+                    complete(needs, kept, verifier, unfound.clone())
                 },
             )
             .collect();
@@ -167,7 +167,7 @@ impl Prover {
                         .into_iter()
                         .map(|f| (f, ProofSource::Rekor))
                         .collect();
-                    complete(pending[i], candidates, opts, unfound.clone())
+                    complete(pending[i], candidates, verifier, unfound.clone())
                 }
                 Err(e) => Proven {
                     report: pending[i].undecided(Undecided::LookupFailed {
@@ -204,11 +204,11 @@ impl Prover {
 fn complete(
     needs: &NeedsEntry,
     candidates: Vec<(Fetched, ProofSource)>,
-    opts: &verify::Options<'_>,
+    verifier: &verify::Verifier<'_>,
     unfound: Undecided,
 ) -> Proven {
     let entries: Vec<_> = candidates.iter().map(|(f, _)| f.entry.clone()).collect();
-    let (report, anchoring) = needs.complete(&entries, opts, unfound);
+    let (report, anchoring) = needs.complete(&entries, verifier, unfound);
     Proven {
         report,
         proof: anchoring.and_then(|i| candidates.into_iter().nth(i)),

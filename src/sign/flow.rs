@@ -331,20 +331,15 @@ pub fn sign_with(
 
     // Our own verifier must accept it, time anchor included.
     let policy = Policy::default();
-    let opts = verify::Options {
-        root: req.root,
-        policy: &policy,
-        insecure_ignore_tlog: false,
-        insecure_ignore_sct: false,
-    };
-    let checked = verify::check_detached(req.payload, pem.as_bytes(), &opts, || {
+    let verifier = verify::Verifier::new(req.root, verify::Waivers::default());
+    let checked = verifier.check_detached(req.payload, pem.as_bytes(), &policy, || {
         online.as_ref().map(|(ids, _)| ids.clone())
     });
     let report = match (&online, &checked.needs_entry) {
         (Some((_, logged)), Some(needs)) => {
             let entry = std::slice::from_ref(&logged.entry);
             needs
-                .complete(entry, &opts, verify::Undecided::NoTimeAnchor)
+                .complete(entry, &verifier, verify::Undecided::NoTimeAnchor)
                 .0
         }
         _ => checked.report,

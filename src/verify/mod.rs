@@ -41,15 +41,55 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What to check and against what.
-#[derive(Debug, Clone)]
-pub struct Options<'a> {
+/// What signatures are checked against: the trust root, and the checks the user waived.
+/// The identity [`Policy`] is given per call, so one verifier serves every policy.
+#[derive(Debug, Clone, Copy)]
+pub struct Verifier<'a> {
     pub root: &'a TrustedRoot,
-    pub policy: &'a Policy,
-    /// Accept signatures without a time anchor (checked at notBefore + 60 s).
-    pub insecure_ignore_tlog: bool,
-    /// Accept leaf certificates without a valid SCT.
-    pub insecure_ignore_sct: bool,
+    pub waivers: Waivers,
+}
+
+/// The checks a user may waive; every one is required by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Waivers {
+    pub time: TimeAnchor,
+    pub sct: Sct,
+}
+
+/// Whether a log entry or timestamp must prove when the signature was made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TimeAnchor {
+    #[default]
+    Required,
+    /// Accept signatures without one, checked at notBefore + 60 s (`--insecure-ignore-tlog`).
+    Waived,
+}
+
+/// Whether the leaf certificate needs a valid SCT.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Sct {
+    #[default]
+    Required,
+    /// Accept leaf certificates without one (`--insecure-ignore-sct`).
+    Waived,
+}
+
+impl Waivers {
+    /// From the `--insecure-ignore-tlog` and `--insecure-ignore-sct` switches.
+    pub fn from_flags(ignore_tlog: bool, ignore_sct: bool) -> Waivers {
+        Waivers {
+            time: if ignore_tlog {
+                TimeAnchor::Waived
+            } else {
+                TimeAnchor::Required
+            },
+            sct: if ignore_sct {
+                Sct::Waived
+            } else {
+                Sct::Required
+            },
+        }
+    }
 }
 
 /// Why a signature is bad.
@@ -141,64 +181,99 @@ pub enum ObjectKind {
     Tag,
 }
 
-/// Verify a raw git object (exact bytes from the object database).
-pub fn verify_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Options<'_>) -> Report {
-    check_object(raw, kind, hash, opts).report
-}
+impl<'a> Verifier<'a> {
+    /// A verifier for `root` that requires every check but those in `waivers`.
+    pub fn new(root: &'a TrustedRoot, waivers: Waivers) -> Verifier<'a> {
+        Verifier { root, waivers }
+    }
 
-/// The first pass over a raw git object: its report and, for an online-mode signature that
-/// lacks only a log entry, what [`NeedsEntry::complete`] needs to finish it.
-pub fn check_object(raw: &[u8], kind: ObjectKind, hash: HashKind, opts: &Options<'_>) -> Checked {
-    let split = match kind {
-        ObjectKind::Commit => object::split_commit(raw, hash),
-        ObjectKind::Tag => object::split_tag(raw),
-    };
-    let Some(split) = split else {
-        return Checked::done(Report::bad(Failure::Unsigned));
-    };
-    check_detached(&split.payload, &split.signature, opts, || {
-        let k = match kind {
-            ObjectKind::Commit => object_id::Kind::Commit,
-            ObjectKind::Tag => object_id::Kind::Tag,
+    /// Verify a raw git object (exact bytes from the object database).
+    pub fn verify_object(
+        &self,
+        raw: &[u8],
+        kind: ObjectKind,
+        hash: HashKind,
+        policy: &Policy,
+    ) -> Report {
+        self.check_object(raw, kind, hash, policy).report
+    }
+
+    /// The first pass over a raw git object: its report and, for an online-mode signature that
+    /// lacks only a log entry, what [`NeedsEntry::complete`] needs to finish it.
+    pub fn check_object(
+        &self,
+        raw: &[u8],
+        kind: ObjectKind,
+        hash: HashKind,
+        policy: &Policy,
+    ) -> Checked {
+        let split = match kind {
+            ObjectKind::Commit => object::split_commit(raw, hash),
+            ObjectKind::Tag => object::split_tag(raw),
         };
-        Some(object_id::stored_object_ids(
-            raw,
-            k,
-            hash,
-            &split.payload,
-            &split.signature,
-        ))
-    })
-}
+        let Some(split) = split else {
+            return Checked::done(Report::bad(Failure::Unsigned));
+        };
+        self.check_detached(&split.payload, &split.signature, policy, || {
+            let k = match kind {
+                ObjectKind::Commit => object_id::Kind::Commit,
+                ObjectKind::Tag => object_id::Kind::Tag,
+            };
+            Some(object_id::stored_object_ids(
+                raw,
+                k,
+                hash,
+                &split.payload,
+                &split.signature,
+            ))
+        })
+    }
 
-/// The first pass over a detached signature of a commit or tag payload; `ids` gives the ids a
-/// Rekor entry may log it under, asked for only when the signature carries no time anchor.
-pub fn check_detached(
-    payload: &[u8],
-    signature: &[u8],
-    opts: &Options<'_>,
-    ids: impl FnOnce() -> Option<object_id::ObjectIds>,
-) -> Checked {
-    let input = match cms_input(payload, signature) {
-        Ok(input) => input,
-        Err(f) => return Checked::done(Report::bad(f)),
-    };
-    let mut certs = None;
-    let report = verify_input_keeping(&input, opts, &mut certs);
-    let needs_entry = match (&report.outcome, certs) {
-        (Outcome::Undecided(Undecided::NoTimeAnchor), Some((leaf, extra))) => {
-            ids().map(|ids| NeedsEntry {
-                ids,
-                leaf,
-                extra,
-                report: report.clone(),
-            })
+    /// The first pass over a detached signature of a commit or tag payload; `ids` gives the ids a
+    /// Rekor entry may log it under, asked for only when the signature carries no time anchor.
+    pub fn check_detached(
+        &self,
+        payload: &[u8],
+        signature: &[u8],
+        policy: &Policy,
+        ids: impl FnOnce() -> Option<object_id::ObjectIds>,
+    ) -> Checked {
+        let input = match cms_input(payload, signature) {
+            Ok(input) => input,
+            Err(f) => return Checked::done(Report::bad(f)),
+        };
+        let mut certs = None;
+        let report = verify_input_keeping(&input, self, policy, &mut certs);
+        let needs_entry = match (&report.outcome, certs) {
+            (Outcome::Undecided(Undecided::NoTimeAnchor), Some((leaf, extra))) => {
+                ids().map(|ids| NeedsEntry {
+                    ids,
+                    leaf,
+                    extra,
+                    report: report.clone(),
+                })
+            }
+            _ => None,
+        };
+        Checked {
+            report,
+            needs_entry,
         }
-        _ => None,
-    };
-    Checked {
-        report,
-        needs_entry,
+    }
+
+    /// Verify a detached signature (PEM or DER) over `payload`: CMS → [`VerificationInput`] →
+    /// [`Verifier::verify_input`], the same core a Sigstore bundle goes through.
+    pub fn verify_detached(&self, payload: &[u8], signature: &[u8], policy: &Policy) -> Report {
+        match cms_input(payload, signature) {
+            Ok(input) => self.verify_input(&input, policy),
+            Err(f) => Report::bad(f),
+        }
+    }
+
+    /// The core: signature → transparency log entries and timestamps (every one must verify) →
+    /// certificate validity at every proven time → chain at those times → SCT → identity policy.
+    pub fn verify_input(&self, input: &VerificationInput, policy: &Policy) -> Report {
+        verify_input_keeping(input, self, policy, &mut None)
     }
 }
 
@@ -255,7 +330,7 @@ impl NeedsEntry {
     pub fn complete(
         &self,
         entries: &[tlog::TlogEntry],
-        opts: &Options<'_>,
+        opts: &Verifier<'_>,
         none_found: Undecided,
     ) -> (Report, Option<usize>) {
         let mut rejected = Vec::new();
@@ -295,15 +370,6 @@ impl NeedsEntry {
             Undecided::EntriesRejected { entries: rejected }
         };
         (self.undecided(why), None)
-    }
-}
-
-/// Verify a detached signature (PEM or DER) over `payload`: CMS → [`VerificationInput`] →
-/// [`verify_input`], the same core a Sigstore bundle goes through.
-pub fn verify_detached(payload: &[u8], signature: &[u8], opts: &Options<'_>) -> Report {
-    match cms_input(payload, signature) {
-        Ok(input) => verify_input(&input, opts),
-        Err(f) => Report::bad(f),
     }
 }
 
@@ -435,19 +501,15 @@ pub struct VerificationInput {
     pub require_tlog: bool,
 }
 
-/// The core: signature → transparency log entries and timestamps (every one must verify) →
-/// certificate validity at every proven time → chain at those times → SCT → identity policy.
-pub fn verify_input(input: &VerificationInput, opts: &Options<'_>) -> Report {
-    verify_input_keeping(input, opts, &mut None)
-}
-
 /// The leaf and the other certificates of a signature, parsed.
 type Certs = (Arc<Cert>, Vec<Arc<Cert>>);
 
-/// [`verify_input`], keeping the parsed certificates in `certs` once the signature verifies.
+/// [`Verifier::verify_input`], keeping the parsed certificates in `certs` once the signature
+/// verifies.
 fn verify_input_keeping(
     input: &VerificationInput,
-    opts: &Options<'_>,
+    opts: &Verifier<'_>,
+    policy: &Policy,
     certs: &mut Option<Certs>,
 ) -> Report {
     let mut report = Report {
@@ -457,7 +519,7 @@ fn verify_input_keeping(
         anchor: None,
         signing_time: input.signing_time,
     };
-    if let Err(f) = verify_into(input, opts, &mut report, certs) {
+    if let Err(f) = verify_into(input, opts, policy, &mut report, certs) {
         report.outcome = Outcome::Bad(f);
     }
     report
@@ -465,7 +527,8 @@ fn verify_input_keeping(
 
 fn verify_into(
     input: &VerificationInput,
-    opts: &Options<'_>,
+    opts: &Verifier<'_>,
+    policy: &Policy,
     report: &mut Report,
     certs: &mut Option<Certs>,
 ) -> Result<(), Failure> {
@@ -503,7 +566,8 @@ fn verify_into(
     }
 
     // 3. Proofs of time: every log entry and every timestamp must verify.
-    if input.require_tlog && input.tlog_entries.is_empty() && !opts.insecure_ignore_tlog {
+    let time_waived = opts.waivers.time == TimeAnchor::Waived;
+    if input.require_tlog && input.tlog_entries.is_empty() && !time_waived {
         return Err(Failure::Tlog(tlog::TlogError::NoEntry));
     }
     let expected = rekor_body::Expected {
@@ -562,11 +626,11 @@ fn verify_into(
         let assumed = leaf
             .as_ref()
             .map_or(0, |l| l.not_before.saturating_add(UNANCHORED_OFFSET));
-        if opts.insecure_ignore_tlog {
+        if time_waived {
             report.anchor = Some(Anchor::Unanchored { assumed });
         }
         times.push(assumed);
-        !opts.insecure_ignore_tlog
+        !time_waived
     } else {
         report.anchor = anchors.first().cloned();
         false
@@ -575,7 +639,7 @@ fn verify_into(
         check_times(leaf, &extra, &anchors, &times, opts, report)?;
         // 6. The identity policy: a definite failure wins over "undecided".
         let identity = Identity::from_cert(leaf);
-        opts.policy.check(&identity)?;
+        policy.check(&identity)?;
         *certs = Some((leaf.clone(), extra));
     }
     if undecided {
@@ -596,7 +660,7 @@ fn check_times(
     extra: &[Arc<Cert>],
     anchors: &[Anchor],
     times: &[i64],
-    opts: &Options<'_>,
+    opts: &Verifier<'_>,
     report: &mut Report,
 ) -> Result<(), Failure> {
     for a in anchors {
@@ -617,7 +681,7 @@ fn check_times(
     if let (Some(c), Some(summary)) = (&first_chain, report.cert.as_mut()) {
         summary.issuer_chain = c.issuers.clone();
     }
-    if !opts.insecure_ignore_sct {
+    if opts.waivers.sct == Sct::Required {
         if let Some(c) = &first_chain {
             sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
         }

@@ -7,18 +7,8 @@ use gitsign::verify::{self, policy::Policy, Anchor, ObjectKind, Outcome};
 
 use crate::util;
 
-fn opts<'a>(
-    root: &'a TrustedRoot,
-    policy: &'a Policy,
-    ignore_tlog: bool,
-    ignore_sct: bool,
-) -> verify::Options<'a> {
-    verify::Options {
-        root,
-        policy,
-        insecure_ignore_tlog: ignore_tlog,
-        insecure_ignore_sct: ignore_sct,
-    }
+fn verifier(root: &TrustedRoot, ignore_tlog: bool, ignore_sct: bool) -> verify::Verifier<'_> {
+    verify::Verifier::new(root, verify::Waivers::from_flags(ignore_tlog, ignore_sct))
 }
 
 #[test]
@@ -37,11 +27,11 @@ fn every_fixture_commit_gets_the_manifest_verdict_offline() {
         ));
         let has_tlog = c["tlog_present"].as_bool().expect("tlog_present");
         let has_sct = c["cert_has_sct_extension"].as_bool().expect("sct flag");
-        let r = verify::verify_object(
+        let r = verifier(&root, false, !has_sct).verify_object(
             &raw,
             ObjectKind::Commit,
             HashKind::Sha1,
-            &opts(&root, &policy, false, !has_sct),
+            &policy,
         );
         let id = r
             .identity
@@ -88,11 +78,11 @@ fn every_fixture_commit_gets_the_manifest_verdict_offline() {
                 "{sha}: online-mode signature is undecided offline, got {:?}",
                 r.outcome
             );
-            let r = verify::verify_object(
+            let r = verifier(&root, true, !has_sct).verify_object(
                 &raw,
                 ObjectKind::Commit,
                 HashKind::Sha1,
-                &opts(&root, &policy, true, !has_sct),
+                &policy,
             );
             assert_eq!(
                 r.outcome,
@@ -128,11 +118,11 @@ fn certificates_without_sct_fail_unless_waived() {
             "gitsign-commits/{}",
             c["file"].as_str().expect("file")
         ));
-        let r = verify::verify_object(
+        let r = verifier(&root, true, false).verify_object(
             &raw,
             ObjectKind::Commit,
             HashKind::Sha1,
-            &opts(&root, &policy, true, false),
+            &policy,
         );
         match &r.outcome {
             Outcome::Bad(f) => assert_eq!(f.code(), "sct", "{}: fails for the SCT", c["sha"]),
@@ -151,11 +141,11 @@ fn tampered_commits_fail_with_their_specific_reason() {
             "gitsign-commits/{}",
             v["file"].as_str().expect("file")
         ));
-        let r = verify::verify_object(
+        let r = verifier(&root, true, true).verify_object(
             &raw,
             ObjectKind::Commit,
             HashKind::Sha1,
-            &opts(&root, &policy, true, true),
+            &policy,
         );
         let want = v["expected_error_code"].as_str().expect("code");
         match &r.outcome {
@@ -173,11 +163,11 @@ fn other_signature_formats_are_reported_not_verified() {
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).expect("other-formats dir") {
         let raw = std::fs::read(entry.expect("entry").path()).expect("read");
-        let r = verify::verify_object(
+        let r = verifier(&root, true, true).verify_object(
             &raw,
             ObjectKind::Commit,
             HashKind::Sha1,
-            &opts(&root, &policy, true, true),
+            &policy,
         );
         match &r.outcome {
             Outcome::Bad(f) => assert_eq!(
@@ -198,11 +188,11 @@ fn staging_root_does_not_trust_production_signatures() {
         .expect("staging root");
     let policy = Policy::default();
     let raw = util::read("gitsign-commits/fe1e62346d3c346a343d089e8b4c3fb57716bc94.commit");
-    let r = verify::verify_object(
+    let r = verifier(&root, false, false).verify_object(
         &raw,
         ObjectKind::Commit,
         HashKind::Sha1,
-        &opts(&root, &policy, false, false),
+        &policy,
     );
     assert!(
         matches!(r.outcome, Outcome::Bad(_)),
@@ -223,11 +213,11 @@ fn release_tags_verify_with_their_manifest_identity() {
         let name = t["tag"].as_str().expect("tag");
         let raw = util::read(&format!("gitsign-tags/{name}.tag"));
         let has_sct = t["has_sct"].as_bool().unwrap_or(true);
-        let r = verify::verify_object(
+        let r = verifier(&root, true, !has_sct).verify_object(
             &raw,
             ObjectKind::Tag,
             HashKind::Sha1,
-            &opts(&root, &policy, true, !has_sct),
+            &policy,
         );
         assert_eq!(r.outcome, Outcome::Good, "{name}");
         let id = r.identity.as_ref().expect("identity");
@@ -243,11 +233,11 @@ fn release_tags_verify_with_their_manifest_identity() {
         );
         // The manifest calls every tag online-mode, but the newest releases embed a Rekor
         // entry: those must verify offline with a tlog anchor, the rest be undecided.
-        let offline = verify::verify_object(
+        let offline = verifier(&root, false, !has_sct).verify_object(
             &raw,
             ObjectKind::Tag,
             HashKind::Sha1,
-            &opts(&root, &policy, false, !has_sct),
+            &policy,
         );
         match (&offline.outcome, &offline.anchor) {
             (Outcome::Good, Some(Anchor::Tlog { .. })) => embedded += 1,
@@ -263,11 +253,11 @@ fn release_tags_verify_with_their_manifest_identity() {
             .expect("tag header")
             + 4;
         edited[pos] ^= 0x01;
-        let r = verify::verify_object(
+        let r = verifier(&root, true, !has_sct).verify_object(
             &edited,
             ObjectKind::Tag,
             HashKind::Sha1,
-            &opts(&root, &policy, true, !has_sct),
+            &policy,
         );
         assert!(
             matches!(r.outcome, Outcome::Bad(_)),

@@ -159,16 +159,11 @@ proptest! {
         }
         let root = TrustedRoot::public_good();
         let policy = Policy::default();
-        let opts = verify::Options {
-            root: &root,
-            policy: &policy,
-            insecure_ignore_tlog: false,
-            insecure_ignore_sct: false,
-        };
+        let verifier = verify::Verifier::new(&root, verify::Waivers::from_flags(false, false));
         if let Ok(msg) = gitsign::cms::parse(&der) {
             let _ = msg.check(&payload);
         }
-        let report = verify::verify_detached(&payload, &der, &opts);
+        let report = verifier.verify_detached(&payload, &der, &policy);
         if truncate && keep < whole / 2 {
             prop_assert!(!report.is_good(), "half a signature cannot verify");
         }
@@ -187,13 +182,8 @@ proptest! {
         payload.extend_from_slice(&extra);
         let root = TrustedRoot::public_good();
         let policy = Policy::default();
-        let opts = verify::Options {
-            root: &root,
-            policy: &policy,
-            insecure_ignore_tlog: true,
-            insecure_ignore_sct: true,
-        };
-        let report = verify::verify_detached(&payload, &der, &opts);
+        let verifier = verify::Verifier::new(&root, verify::Waivers::from_flags(true, true));
+        let report = verifier.verify_detached(&payload, &der, &policy);
         prop_assert!(!report.is_good(), "appending to the payload breaks the messageDigest");
     }
 }

@@ -260,13 +260,8 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     )
     .expect("root parses");
     let policy = gitsign::verify::policy::Policy::default();
-    let opts = gitsign::verify::Options {
-        root: &root,
-        policy: &policy,
-        insecure_ignore_tlog: false,
-        insecure_ignore_sct: false,
-    };
-    let report = gitsign::verify::verify_detached(payload, &stdout, &opts);
+    let verifier = gitsign::verify::Verifier::new(&root, gitsign::verify::Waivers::default());
+    let report = verifier.verify_detached(payload, &stdout, &policy);
     assert!(
         report.is_good(),
         "our verifier accepts it with its time anchor: {:?}",
@@ -280,7 +275,9 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     let mut changed = payload.to_vec();
     changed[5] ^= 1;
     assert!(
-        !gitsign::verify::verify_detached(&changed, &stdout, &opts).is_good(),
+        !verifier
+            .verify_detached(&changed, &stdout, &policy)
+            .is_good(),
         "a changed payload fails"
     );
 }
