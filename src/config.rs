@@ -708,15 +708,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
-    }
+    use crate::test_env::env;
 
     #[test]
     fn every_key_has_exactly_one_row_and_typed_defaults_parse() {
@@ -802,7 +794,7 @@ mod tests {
         );
         assert_eq!(c.rekor_version(), Ok(RekorVersion::V2), "GITSIGN_* wins");
         for bad in ["3", "0", "v2", "-1", "two"] {
-            let c = Config::resolve(&[], env_owned(vec![("GITSIGN_REKOR_VERSION", bad)]));
+            let c = Config::resolve(&[], env(&[("GITSIGN_REKOR_VERSION", bad)]));
             assert_eq!(
                 c.validate().map_err(|e| e.to_string()),
                 Err(format!(
@@ -862,15 +854,6 @@ mod tests {
             Ok(RekorMode::Offline),
             "the typo sets nothing"
         );
-    }
-
-    fn env_owned(pairs: Vec<(&'static str, &'static str)>) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
     }
 
     #[test]

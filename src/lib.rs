@@ -65,3 +65,6 @@ pub mod trust;
 pub mod tuf;
 pub mod ui;
 pub mod verify;
+
+#[cfg(test)]
+mod test_env;

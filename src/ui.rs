@@ -248,6 +248,7 @@ fn duration_text(secs: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_env::env;
 
     #[test]
     fn progress_shows_done_total_rate_and_time_left() {
@@ -288,15 +289,6 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_000), "1,000");
         assert_eq!(thousands(1_234_567), "1,234,567");
-    }
-
-    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        }
     }
 
     #[test]

@@ -292,6 +292,7 @@ fn chain_text(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_env::env;
 
     fn key(dir: Option<&str>) -> CacheKey {
         CacheKey {
@@ -323,14 +324,6 @@ mod tests {
             key(None).to_bytes(),
             "parts cannot run into each other"
         );
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let dir = Some("/repo".to_owned());
         let c = Config::resolve(&[], env(&[]));
         assert_eq!(
@@ -351,14 +344,6 @@ mod tests {
 
     #[test]
     fn the_store_follows_the_configuration() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let c = Config::resolve(&[], env(&[]));
         assert_eq!(
             Cache::from_config(&c).expect("cache"),

@@ -166,36 +166,29 @@ fn wipe_on_signal(memory: Arc<Mutex<Memory>>, socket: Option<PathBuf>) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_env::env_os;
 
     #[test]
     fn the_default_socket_is_go_gitsigns() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| OsString::from(v))
-            }
-        };
         if cfg!(target_os = "macos") {
             return;
         }
         assert_eq!(
-            default_socket(&env(&[("HOME", "/home/u")])),
+            default_socket(&env_os(&[("HOME", "/home/u")])),
             Some(PathBuf::from("/home/u/.cache/sigstore/gitsign/cache.sock")),
             "~/.cache without XDG_CACHE_HOME"
         );
         assert_eq!(
-            default_socket(&env(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/c")])),
+            default_socket(&env_os(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "/c")])),
             Some(PathBuf::from("/c/sigstore/gitsign/cache.sock")),
             "XDG_CACHE_HOME wins"
         );
         assert_eq!(
-            default_socket(&env(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "rel")])),
+            default_socket(&env_os(&[("HOME", "/home/u"), ("XDG_CACHE_HOME", "rel")])),
             Some(PathBuf::from("/home/u/.cache/sigstore/gitsign/cache.sock")),
             "a relative XDG_CACHE_HOME is ignored, as the XDG spec says"
         );
-        assert_eq!(default_socket(&env(&[])), None, "no home, no default");
+        assert_eq!(default_socket(&env_os(&[])), None, "no home, no default");
     }
 
     #[test]

@@ -368,17 +368,10 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TufError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_env::env;
 
     #[test]
     fn cache_location_follows_tuf_root_then_home() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
         let s = Settings::from_env(env(&[("TUF_ROOT", "/t"), ("HOME", "/h")]))
             .expect("the test value is there");
         assert_eq!(s.dir, Path::new("/t/gitsign-rs"), "TUF_ROOT wins");
