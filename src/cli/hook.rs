@@ -242,8 +242,7 @@ struct CheckArgs<'a> {
 }
 
 fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
-    let cwd = std::env::current_dir().context("reading the current directory")?;
-    let repo = Receiving::open(&cwd, &object_dirs_from_env()).map_err(|e| {
+    let repo = Receiving::open(&object_dirs_from_env()).map_err(|e| {
         CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("git runs hooks inside the receiving repository; run gitsign hook there")
     })?;

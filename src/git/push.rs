@@ -203,9 +203,13 @@ const QUEUED: u8 = 2;
 const SEEN: u8 = 4;
 
 impl Receiving {
-    /// Open the repository at `dir` with objects looked up in `dirs`.
-    pub fn open(dir: &Path, dirs: &ObjectDirs) -> Result<Receiving, PushError> {
-        let repo = gix::discover(dir).map_err(|e| PushError::NotARepository(boxed(e)))?;
+    /// Open the repository of this process ([`super::repo::shared_repository`]: the one its
+    /// configuration is read from, found with git's rules, `GIT_DIR` first) with objects
+    /// looked up in `dirs`.
+    pub fn open(dirs: &ObjectDirs) -> Result<Receiving, PushError> {
+        let repo = super::repo::shared_repository()
+            .map_err(|e| PushError::NotARepository(boxed(e)))?
+            .to_thread_local();
         let mut stores = Vec::new();
         if dirs.primary.is_some() || !dirs.alternates.is_empty() {
             let primary = dirs

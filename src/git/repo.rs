@@ -71,7 +71,10 @@ pub fn shared_repository() -> Result<&'static gix::ThreadSafeRepository, RepoErr
             .map_err(Unopened::Config)?
             .ok_or(Unopened::None)?;
         // Our discovery already applied git's ownership rules; gix opens what it found.
-        gix::ThreadSafeRepository::open_opts(&location.git_dir, gix::open::Options::default())
+        // `components` drops the `.` of `GIT_DIR=.` (how git runs hooks), as git's own
+        // absolute git directory has none, so paths derived from it read the same.
+        let git_dir: std::path::PathBuf = location.git_dir.components().collect();
+        gix::ThreadSafeRepository::open_opts(&git_dir, gix::open::Options::default())
             .map_err(|e| Unopened::Open(e.to_string()))
     });
     opened.as_ref().map_err(|e| match e {

@@ -617,6 +617,48 @@ fn hook_reads_pushed_objects_from_the_quarantine_directories() {
     assert_eq!(code, 0, "the update hook accepts the signed commits: {err}");
 }
 
+/// Issue 12: the configuration and the objects come from one discovery with git's rules.
+/// `GIT_DIR` names the repository even when the current directory lies in another one; the
+/// hook used to read its objects from the repository around the current directory.
+#[test]
+fn hook_reads_the_objects_of_the_repository_git_dir_names() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    for sha in [MID, TIP] {
+        let file = s.bare.path().join("raw");
+        std::fs::write(&file, util::read(&format!("gitsign-commits/{sha}.commit"))).expect("write");
+        s.bare_git(&["hash-object", "-t", "commit", "-w", "--literally", "raw"]);
+        std::fs::remove_file(&file).expect("remove");
+    }
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let (code, _, err) = output(
+        hermetic("git", elsewhere.path())
+            .args(["init", "-q"])
+            .arg(elsewhere.path()),
+    );
+    assert_eq!(code, 0, "{err}");
+    let hook = |git_dir: Option<&Path>| {
+        let mut cmd = hermetic(gitsign_bin(), s.bare.path());
+        cmd.current_dir(elsewhere.path())
+            .env("GITSIGN_TRUSTED_ROOT", trust_root())
+            .args(["hook", "pre-receive"]);
+        if let Some(dir) = git_dir {
+            cmd.env("GIT_DIR", dir);
+        }
+        run_with_stdin(cmd, format!("{BASE} {TIP} refs/heads/main\n").as_bytes())
+    };
+    let (code, _, err) = hook(Some(s.bare.path()));
+    assert_eq!(
+        code, 0,
+        "the pushed commits are read from GIT_DIR's repository, not the one around the current directory: {err}"
+    );
+    assert!(err.contains("2 new commits"), "{err}");
+    let (code, _, err) = hook(None);
+    assert_eq!(
+        code, 2,
+        "without GIT_DIR the repository around the current directory is used, which lacks the commits: {err}"
+    );
+}
+
 #[test]
 fn hook_install_writes_an_executable_hook_and_keeps_foreign_hooks() {
     let bare = tempfile::tempdir().expect("temp dir");
