@@ -3,14 +3,17 @@
 //! The modules follow the pipeline, from git's argv to a verdict:
 //!
 //! - [`cli`]: argv (clap, and git's gpg-style invocation), exit codes, error rendering.
-//! - [`config`]: one typed key table — default < git config < `SIGSTORE_*` < `GITSIGN_*` < flag.
+//! - [`config`]: one typed key table — default < git config < `SIGSTORE_*` < `GITSIGN_*` < flag;
+//!   [`config::git`] reads git's configuration as git does and finds the repository once.
 //! - [`docs`]: what each setting means; the README table and man pages are generated from it.
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
 //! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
 //! - [`tuf`]: the trusted root and signing config kept current through TUF (`gitsign initialize`).
 //! - [`crypto`]: public keys and signature checks.
-//! - [`verify`]: chain at the anchored time, SCT, transparency log, timestamps, identity policy.
+//! - [`verify`]: the [`verify::Verifier`] (trust root and waivers): chain at the anchored time,
+//!   SCT, transparency log ([`verify::tlog`]: entry and SET, embedded codec, Merkle,
+//!   checkpoint), timestamps, identity policy.
 //! - [`http`], [`oidc`], [`fulcio`], [`rekor`]: the network edges of signing (identity token,
 //!   certificate, transparency log), each verifying what it receives against the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
