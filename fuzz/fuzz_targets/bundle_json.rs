@@ -14,15 +14,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let policy = Policy::default();
-    let opts = verify::Options {
-        root: &ROOT,
-        policy: &policy,
-        insecure_ignore_tlog: false,
-        insecure_ignore_sct: false,
-    };
+    let verifier = verify::Verifier::new(&ROOT, verify::Waivers::default());
     for key in [None, Some(&b"\x30\x00"[..])] {
         if let Ok(input) = b.to_input(b"Hello, World!\n", key) {
-            let _ = verify::verify_input(&input, &opts);
+            let _ = verifier.verify_input(&input, &policy);
         }
     }
 });

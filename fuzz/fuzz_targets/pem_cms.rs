@@ -17,13 +17,12 @@ fuzz_target!(|data: &[u8]| {
         let _ = msg.check(b"payload");
     }
     let policy = Policy::default();
-    let opts = verify::Options {
-        root: &ROOT,
-        policy: &policy,
-        insecure_ignore_tlog: true,
-        insecure_ignore_sct: false,
+    let waivers = verify::Waivers {
+        time: verify::TimeAnchor::Waived,
+        sct: verify::Sct::Required,
     };
-    let _ = verify::verify_detached(b"payload", data, &opts);
+    let verifier = verify::Verifier::new(&ROOT, waivers);
+    let _ = verifier.verify_detached(b"payload", data, &policy);
     let _ = verify::timestamp::verify_timestamp_token(data, b"signature", &ROOT);
     let _ = verify::timestamp::token_from_response(data);
 });
