@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::crypto::{CryptoError, PublicKey};
 
+pub mod tsa_chain;
+
 /// The Sigstore public-good trusted root, as shipped by the Sigstore clients.
 pub const PUBLIC_GOOD_TRUSTED_ROOT: &str = include_str!("assets/public-good-trusted_root.json");
 

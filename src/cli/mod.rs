@@ -311,6 +311,22 @@ pub fn load_trust_for(
                 CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
             })?;
     }
+    if let Some(path) = config.get(Key::TimestampCertChain) {
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "reading the timestamp authority chain '{path}' (from {})",
+                source_of(config, Key::TimestampCertChain)
+            )
+        })?;
+        root = root
+            .with_timestamp_pem_chain(&pem)
+            .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e).hint(
+                    "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
+                )
+            })?;
+    }
     Ok(root)
 }
 

@@ -118,6 +118,7 @@ impl Failure {
             Failure::Sct(SctError::Missing) => Some("certificates Fulcio issued before June 2022 carry no SCT; pass --insecure-ignore-sct to accept them"),
             Failure::Chain(ChainError::Untrusted(_)) => Some("check that the trusted root (--trusted-root, gitsign.trustedRoot) is the one of the Sigstore instance that signed"),
             Failure::Policy(_) => Some("check --certificate-identity and --certificate-oidc-issuer against the identity printed above"),
+            Failure::Timestamp(e) if timestamp_code(e) == "timestamp_untrusted" => Some("the RFC 3161 token's authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)"),
             _ => None,
         }
     }

@@ -824,3 +824,70 @@ fn gpg_mode_armor_attached_and_verify_arguments_agree_with_go() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("Hint: give the signed data too"), "{err}");
 }
+
+/// `GITSIGN_TIMESTAMP_CERT_CHAIN` alone vouches for the RFC 3161 token, both ways: our
+/// trusted root here lists no TSA (Go gitsign never reads a trusted root; it trusts the system
+/// roots plus that chain), and the commits are online mode, so offline only the token anchors
+/// their time.
+#[test]
+fn timestamps_verify_through_the_configured_chain_alone_both_ways() {
+    let Some(w) = World::new("timestamps_verify_through_the_configured_chain_alone") else {
+        return;
+    };
+    let ours = gitsign_bin();
+    let repo = TestRepo::new();
+    let mut root = w.local.stack.trusted_root_json();
+    root["timestampAuthorities"] = serde_json::json!([]);
+    let no_tsa = w.files.path().join("no-tsa.json");
+    std::fs::write(&no_tsa, root.to_string()).expect("write root");
+    let git = |program: &Path| {
+        let mut cmd = w.git(&repo, program, Mode::Online, true);
+        cmd.env("GITSIGN_TRUSTED_ROOT", &no_tsa);
+        cmd
+    };
+    for program in [w.go(), &ours] {
+        let (code, _, err) =
+            output(git(program).args(["commit", "-q", "--allow-empty", "-S", "-m", name(program)]));
+        assert_eq!(code, 0, "{} signs with the chain: {err}", name(program));
+        let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        let verify = |chain: bool| {
+            let mut cmd = repo.cmd(&ours);
+            cmd.args([
+                "verify",
+                "--offline",
+                "--certificate-identity",
+                IDENTITY,
+                "--certificate-oidc-issuer",
+                &w.issuer(),
+                &id,
+            ]);
+            w.env(&mut cmd, Mode::Default, false);
+            cmd.env("GITSIGN_TRUSTED_ROOT", &no_tsa);
+            if !chain {
+                cmd.env_remove("GITSIGN_TIMESTAMP_CERT_CHAIN");
+            }
+            output(&mut cmd)
+        };
+        let (code, out, err) = verify(true);
+        assert_eq!(
+            code,
+            0,
+            "{}'s token verifies through the chain: {out}{err}",
+            name(program)
+        );
+        let (code, out, err) = verify(false);
+        assert_ne!(
+            code,
+            0,
+            "{}'s token without the chain is untrusted: {out}{err}",
+            name(program)
+        );
+        let (code, out, err) = w.verify(&repo, w.go(), "verify", &id);
+        assert_eq!(
+            code,
+            0,
+            "Go verifies {}'s commit with the same chain: {out}{err}",
+            name(program)
+        );
+    }
+}
