@@ -128,6 +128,23 @@ fn the_configured_chain_is_the_trusted_tsa_for_signing_and_verifying() {
     );
     let (code, err) = s.commit(&repo, Some("wrong.pem"), "wrong chain");
     assert_ne!(code, 0, "nor with another authority's chain: {err}");
+    // The same refusal as git's signing program sees it (git before 2.40 hides its stderr).
+    let mut cmd = repo.gitsign();
+    cmd.args(["--status-fd=2", "-bsau", IDENTITY]);
+    s.env(&mut cmd, Some("wrong.pem"));
+    cmd.env(
+        "GITSIGN_TIMESTAMP_SERVER_URL",
+        s.local.stack.timestamp_url(),
+    )
+    .env("SIGSTORE_ID_TOKEN", s.local.stack.mint_token(IDENTITY));
+    let (code, out, err) =
+        util::run_with_stdin(cmd, b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nx\n");
+    assert_ne!(code, 0, "signing refuses: {err}");
+    assert!(out.is_empty(), "no signature is written: {out}");
+    assert!(
+        err.contains("timestamp") && err.contains("Hint:") && err.contains("timestampCertChain"),
+        "the refusal names the timestamp and hints at the setting: {err}"
+    );
     let (code, err) = s.commit(&repo, Some("tsa.pem"), "timestamped");
     assert_eq!(
         code, 0,
