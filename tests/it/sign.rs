@@ -637,7 +637,7 @@ fn faults_leave_no_commit_behind() {
         Some(&stack.mint_token(IDENTITY)),
         &["commit", "--allow-empty", "-S", "-m", "x"],
     );
-    cmd.env("GITSIGN_TOKEN_PROVIDER", "spiffe");
+    cmd.env("GITSIGN_TOKEN_PROVIDER", "google-impersonation");
     let (code, _, err) = output(&mut cmd);
     assert_ne!(code, 0, "an unsupported provider fails");
     assert!(
