@@ -135,6 +135,7 @@ impl FlowError {
             FlowError::Identity(OidcError::Token { .. }) => "get a fresh ID token (SIGSTORE_ID_TOKEN) from an issuer Fulcio trusts, or unset SIGSTORE_ID_TOKEN to sign in with the browser".to_owned(),
             FlowError::Identity(OidcError::Opener { .. }) => "without a browser, sign in with a code on any device (git config gitsign.tokenProvider device), or pass a token in SIGSTORE_ID_TOKEN; or fix gitsign.urlOpener / GITSIGN_URL_OPENER".to_owned(),
             FlowError::Identity(OidcError::Timeout(_)) => "open the login URL shown above and sign in, allow longer with gitsign.loginTimeout / GITSIGN_LOGIN_TIMEOUT (seconds), or use gitsign.tokenProvider=device or SIGSTORE_ID_TOKEN".to_owned(),
+            FlowError::Identity(OidcError::NotAvailable { .. }) => "the token provider named above has no token here: fix what it names, or choose another with gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER)".to_owned(),
             FlowError::Identity(_) => "check gitsign.issuer / GITSIGN_OIDC_ISSUER and that the issuer is reachable".to_owned(),
             FlowError::Certificate(e) if e.is_token_problem() => "Fulcio did not accept the identity token; check that it is fresh and from an issuer Fulcio trusts".to_owned(),
             FlowError::Certificate(crate::fulcio::FulcioError::Chain(_) | crate::fulcio::FulcioError::Sct(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) belongs to the Fulcio at gitsign.fulcio".to_owned(),

@@ -15,6 +15,7 @@ mod key_shapes;
 mod man;
 mod online;
 mod props;
+mod providers;
 mod readme;
 mod real_history;
 mod sign;

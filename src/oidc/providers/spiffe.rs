@@ -205,12 +205,13 @@ pub fn exchange(io: &mut (impl Read + Write), audience: &str) -> Result<Zeroizin
             (SETTINGS, 0) if flags & ACK == 0 => {
                 let mut ack = Vec::new();
                 frame(&mut ack, SETTINGS, ACK, 0, &[]);
-                io.write_all(&ack).map_err(|e| format!("write: {e}"))?;
+                // Best effort: a server that already sent its answer may have closed.
+                let _ = io.write_all(&ack);
             }
             (PING, 0) if flags & ACK == 0 => {
                 let mut pong = Vec::new();
                 frame(&mut pong, PING, ACK, 0, &payload);
-                io.write_all(&pong).map_err(|e| format!("write: {e}"))?;
+                let _ = io.write_all(&pong);
             }
             (GOAWAY, _) => return Err("the server closed the connection (GOAWAY)".into()),
             (RST_STREAM, 1) => return Err("the server reset the request".into()),
