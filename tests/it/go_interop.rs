@@ -891,3 +891,49 @@ fn timestamps_verify_through_the_configured_chain_alone_both_ways() {
         );
     }
 }
+
+/// The `spiffe` provider, both binaries against the same loopback Workload API
+/// (`providers::workload_api`, a hand-written HTTP/2 gRPC server that grpc-go, Go gitsign's
+/// client, must accept too): each finds the socket through `SPIFFE_ENDPOINT_SOCKET` alone,
+/// signs with the JWT-SVID it serves (a SPIFFE ID subject, as go-spiffe requires), and the
+/// other verifies the commit for that identity.
+#[test]
+fn spiffe_svids_sign_for_both_and_each_verifies_the_other() {
+    let Some(w) = World::new("spiffe_svids_sign_for_both") else {
+        return;
+    };
+    let ours = gitsign_bin();
+    let repo = TestRepo::new();
+    let mut request = sigstore_local::oidc::TokenRequest::email(IDENTITY);
+    request.subject = "spiffe://example.org/workload".into();
+    let svid = w.local.stack.mint_token_with(&request);
+    let dir = tempfile::tempdir().expect("dir");
+    let sock = dir.path().join("api.sock");
+    let api = crate::providers::workload_api(&sock, Some(svid.clone()));
+    for (n, program) in [w.go(), ours.as_path()].into_iter().enumerate() {
+        let mut git = w.git(&repo, program, Mode::Offline, false);
+        git.env_remove("SIGSTORE_ID_TOKEN")
+            .env("SPIFFE_ENDPOINT_SOCKET", &sock)
+            .args(["commit", "-q", "--allow-empty", "-S", "-m", name(program)]);
+        let (code, out, err) = output(&mut git);
+        assert_eq!(code, 0, "{} signs with the SVID: {out}{err}", name(program));
+        assert!(!err.contains(&svid), "the token is not printed: {err}");
+        assert_eq!(
+            api.seen().len(),
+            n + 1,
+            "{} asked the Workload API",
+            name(program)
+        );
+        let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        for verifier in [w.go(), ours.as_path()] {
+            let (code, out, err) = w.verify(&repo, verifier, "verify", &id);
+            assert_eq!(
+                code,
+                0,
+                "{} verifies {}'s SPIFFE-signed commit: {out}{err}",
+                name(verifier),
+                name(program)
+            );
+        }
+    }
+}

@@ -21,7 +21,7 @@ const IDENTITY: &str = "dev@example.com";
 static TICK: AtomicUsize = AtomicUsize::new(1);
 
 /// What a fake saw; served until dropped.
-struct Fake {
+pub(crate) struct Fake {
     stop: Arc<AtomicBool>,
     /// Per request: (tick, raw request bytes as text).
     seen: Arc<Mutex<Vec<(usize, String)>>>,
@@ -29,7 +29,7 @@ struct Fake {
 }
 
 impl Fake {
-    fn seen(&self) -> Vec<(usize, String)> {
+    pub(crate) fn seen(&self) -> Vec<(usize, String)> {
         self.seen.lock().expect("lock").clone()
     }
 }
@@ -139,7 +139,7 @@ fn hpack_literal(out: &mut Vec<u8>, name: &str, value: &str) {
 /// A SPIFFE Workload API on a unix socket: answers FetchJWTSVID with `token` (or, with
 /// `None`, a gRPC error: trailers only, `grpc-status: 7`). Records the request's header block
 /// and message, as text with the bytes escaped.
-fn workload_api(path: &std::path::Path, token: Option<String>) -> Fake {
+pub(crate) fn workload_api(path: &std::path::Path, token: Option<String>) -> Fake {
     let l = std::os::unix::net::UnixListener::bind(path).expect("bind socket");
     l.set_nonblocking(true).expect("nonblocking");
     run(
