@@ -580,6 +580,45 @@ mod tests {
     }
 
     #[test]
+    fn every_present_ambient_provider_is_a_candidate_in_cosigns_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sock = dir.path().join("api.sock");
+        std::fs::write(&sock, "").expect("stand-in for the socket");
+        let sock = sock.display().to_string();
+        let all = move |k: &str| match k {
+            "SIGSTORE_ID_TOKEN" => Some("t".to_owned()),
+            "BUILDKITE_AGENT_ACCESS_TOKEN" => Some("b".to_owned()),
+            "SPIFFE_ENDPOINT_SOCKET" => Some(sock.clone()),
+            "GCE_METADATA_HOST" => Some("127.0.0.1:1".to_owned()),
+            "GOOGLE_SERVICE_ACCOUNT_NAME" => Some("sa@p.iam.gserviceaccount.com".to_owned()),
+            _ => None,
+        };
+        let no_file = Path::new("/nonexistent/token");
+        assert_eq!(
+            candidates(&settings(None), &all, no_file).ok(),
+            Some(vec![
+                Provider::EnvVar,
+                Provider::Buildkite,
+                Provider::Spiffe,
+                Provider::GoogleWorkloadIdentity,
+                Provider::GoogleImpersonate,
+            ])
+        );
+        assert_eq!(
+            candidates(&settings(Some("google-impersonate")), &all, no_file).ok(),
+            Some(vec![Provider::GoogleImpersonate]),
+            "a configured provider is the only candidate"
+        );
+        let missing_socket =
+            |k: &str| (k == "SPIFFE_ENDPOINT_SOCKET").then(|| "/nonexistent/api.sock".to_owned());
+        assert_eq!(
+            candidates(&settings(None), &missing_socket, no_file).ok(),
+            Some(vec![Provider::Interactive]),
+            "a socket path that does not exist is not spiffe"
+        );
+    }
+
+    #[test]
     fn unsupported_providers_name_the_supported_ones() {
         let err = parse_provider("google-impersonation").expect_err("not cosign's name");
         assert_eq!(
