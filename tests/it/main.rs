@@ -17,6 +17,7 @@ mod online;
 mod props;
 mod readme;
 mod real_history;
+mod rekor_v2;
 mod sign;
 mod tuf;
 mod ui;
