@@ -475,3 +475,81 @@ fn go_gitsign_and_ours_accept_each_others_rekor_v2_commits() {
         eprintln!("note: Go gitsign refuses Rekor v2 without a timestamp: {err}");
     }
 }
+
+/// sigstore-python (scripts/python-venv) signs a blob with Rekor v2 against the stack, from
+/// its client trust config, and verifies the bundle offline: an independent client accepts
+/// the stack's v2 write API, entry, inclusion proof and checkpoint.
+#[test]
+fn sigstore_python_signs_with_rekor_v2_and_verifies_the_bundle() {
+    let sigstore = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/sigstore");
+    assert!(
+        sigstore.exists(),
+        "{} is missing: run scripts/python-venv first",
+        sigstore.display()
+    );
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let artifact = dir.path().join("artifact.txt");
+    std::fs::write(&artifact, b"a blob for Rekor v2\n").expect("write");
+    let bundle = dir.path().join("artifact.sigstore.json");
+    let trust_config = stack.state_dir().join("client_trust_config.json");
+    let python = |args: &[&str]| {
+        let mut cmd = Command::new(&sigstore);
+        cmd.arg("--trust-config")
+            .arg(&trust_config)
+            .args(args)
+            .env("HOME", dir.path())
+            .env_remove("SIGSTORE_ID_TOKEN");
+        output(&mut cmd)
+    };
+    let token = stack.mint_token(IDENTITY);
+    let (code, out, err) = python(&[
+        "sign",
+        "--rekor-version",
+        "2",
+        "--identity-token",
+        &token,
+        "--bundle",
+        bundle.to_str().expect("utf8"),
+        artifact.to_str().expect("utf8"),
+    ]);
+    assert_eq!(code, 0, "sigstore-python signs with Rekor v2: {out}{err}");
+    assert_eq!(stack.rekor_v2_size(), 1, "its entry is in the v2 shard");
+    assert_eq!(stack.log_size(), 0, "not in the v1 log");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&bundle).expect("bundle")).expect("bundle JSON");
+    assert_eq!(
+        v["verificationMaterial"]["tlogEntries"][0]["kindVersion"]["version"], "0.0.2",
+        "a Rekor v2 entry: {v}"
+    );
+    let verify = |path: &Path| {
+        python(&[
+            "verify",
+            "identity",
+            "--offline",
+            "--bundle",
+            path.to_str().expect("utf8"),
+            "--cert-identity",
+            IDENTITY,
+            "--cert-oidc-issuer",
+            &stack.oidc_issuer(),
+            artifact.to_str().expect("utf8"),
+        ])
+    };
+    let (code, out, err) = verify(&bundle);
+    assert_eq!(code, 0, "sigstore-python verifies the bundle: {out}{err}");
+    // And it notices a tampered checkpoint, or the check above proves nothing.
+    let mut bad = v.clone();
+    let cp = bad["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]
+        ["envelope"]
+        .as_str()
+        .expect("checkpoint")
+        .replacen("\n1\n", "\n2\n", 1);
+    bad["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["checkpoint"]["envelope"] =
+        serde_json::Value::String(cp);
+    let bad_path = dir.path().join("bad.sigstore.json");
+    std::fs::write(&bad_path, serde_json::to_vec(&bad).expect("json")).expect("write");
+    let (code, _, _) = verify(&bad_path);
+    assert_ne!(code, 0, "sigstore-python refuses a forged checkpoint");
+}
