@@ -552,4 +552,25 @@ fn sigstore_python_signs_with_rekor_v2_and_verifies_the_bundle() {
     std::fs::write(&bad_path, serde_json::to_vec(&bad).expect("json")).expect("write");
     let (code, _, _) = verify(&bad_path);
     assert_ne!(code, 0, "sigstore-python refuses a forged checkpoint");
+
+    // Our `verify-bundle` agrees on both.
+    let ours = |path: &Path| {
+        let mut cmd = util::hermetic(gitsign_bin(), dir.path());
+        cmd.arg("verify-bundle")
+            .arg("--bundle")
+            .arg(path)
+            .arg("--trusted-root")
+            .arg(stack.trusted_root_path())
+            .args(["--certificate-identity", IDENTITY])
+            .args(["--certificate-oidc-issuer", &stack.oidc_issuer()])
+            .arg(&artifact);
+        output(&mut cmd)
+    };
+    let (code, out, err) = ours(&bundle);
+    assert_eq!(
+        code, 0,
+        "ours verifies sigstore-python's Rekor v2 bundle: {out}{err}"
+    );
+    let (code, out, err) = ours(&bad_path);
+    assert_eq!(code, 1, "ours refuses the forged checkpoint: {out}{err}");
 }
