@@ -36,7 +36,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::CredentialCache => "socket of `gitsign-credential-cache`: one login for many signatures",
         Key::CacheScope => "`directory` (default, like Go gitsign) or `user`: one login for every repository",
         Key::CredentialStore => "`agent` (default: the daemon) or `keyring` (Linux kernel keyutils, macOS Keychain, Windows Credential Manager)",
-        Key::RekorVersion => "Rekor API to log signatures with: `1` (default) or `2`; needs `enableSigstoreGo`, as in Go gitsign",
+        Key::RekorVersion => "Rekor API to log signatures with: `1` (default) or `2` (rekor-tiles, at `gitsign.rekor`; needs `gitsign.timestampServerURL`, as v2 entries carry no time); needs `enableSigstoreGo`, as in Go gitsign",
         Key::EnableSigstoreGo => "Go gitsign's signing-path switch (default true); here it only gates `rekorVersion`",
         Key::LoginTimeout => "seconds a browser or device login may take (default 300)",
     }

@@ -36,6 +36,7 @@
 //! | what is checked, in which order | [`verify::check_object`] (steps in `verify_into`) |
 //! | where the SCT is checked | [`verify::sct::verify_sct`] |
 //! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::tlog::hashedrekord_body`]) |
+//! | how a Rekor v2 entry is told, rebuilt and checked | [`verify::tlog_v2::verify_embedded`] (the upload: [`rekor::v2::upload_entry`]) |
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |

@@ -9,6 +9,8 @@
 //! 1.3.6.1.4.1.57264.3.1. A 409 (the same entry is already logged) fetches the existing entry
 //! by the UUID Rekor names and checks it the same way.
 
+pub mod v2;
+
 use base64::Engine as _;
 use serde_json::Value;
 

@@ -84,7 +84,7 @@ impl From<&crate::sign::flow::FlowError> for Exit {
         match e {
             // Our own encoder or our own signature failing our verifier is a bug.
             F::Cms(_) | F::SelfCheck(_) => Exit::Internal,
-            F::Config(_) => Exit::Config,
+            F::Config(_) | F::RekorV2WithoutTimestamp | F::RekorV2Online => Exit::Config,
             // Signing failed, so nothing was decided about any signature.
             _ => Exit::Io,
         }

@@ -116,8 +116,10 @@ pub enum FlowError {
     Cms(#[source] SignError),
     #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
     CommitterMismatch { identity: String, committer: String },
-    #[error("signing with Rekor v2 (gitsign.rekorVersion=2) is not supported yet")]
-    RekorV2Unsupported,
+    #[error("Rekor v2 (gitsign.rekorVersion=2) entries carry no signing time, and no timestamp authority is configured")]
+    RekorV2WithoutTimestamp,
+    #[error("online Rekor mode (gitsign.rekorMode=online) needs Rekor v1's search API, which Rekor v2 (gitsign.rekorVersion=2) does not have")]
+    RekorV2Online,
     #[error("online Rekor mode (gitsign.rekorMode=online) signs commits and tags only, and the payload is neither")]
     OnlineMode,
     #[error("the finished signature does not verify: {0}")]
@@ -145,7 +147,8 @@ impl FlowError {
             FlowError::Timestamp(TimestampError::Verify(_)) => "the timestamp authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)".to_owned(),
             FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
-            FlowError::RekorV2Unsupported => "log signatures in Rekor v1 for now: unset gitsign.rekorVersion, GITSIGN_REKOR_VERSION and SIGSTORE_REKOR_VERSION (or set them to 1)".to_owned(),
+            FlowError::RekorV2WithoutTimestamp => "set gitsign.timestampServerURL (or GITSIGN_TIMESTAMP_SERVER_URL) to an RFC 3161 timestamp authority in the trusted root, or log in Rekor v1 (unset gitsign.rekorVersion)".to_owned(),
+            FlowError::RekorV2Online => "sign in the default offline mode (git config --unset gitsign.rekorMode), or log in Rekor v1 (unset gitsign.rekorVersion)".to_owned(),
             FlowError::OnlineMode => "sign other payloads in the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
             FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
             FlowError::Config(_) => "fix the value named above: gitsign.cacheScope is 'directory' or 'user', gitsign.credentialStore is 'agent' or 'keyring'".to_owned(),
@@ -181,7 +184,12 @@ pub fn sign(
 
 fn check_mode(req: &Request<'_>) -> Result<(), FlowError> {
     if req.rekor_version == RekorVersion::V2 {
-        return Err(FlowError::RekorV2Unsupported);
+        if req.rekor_mode == RekorMode::Online {
+            return Err(FlowError::RekorV2Online);
+        }
+        if req.timestamp_url.is_none() {
+            return Err(FlowError::RekorV2WithoutTimestamp);
+        }
     }
     if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none()
     {
@@ -283,16 +291,28 @@ pub fn sign_with(
 
     let mut unsigned = Vec::new();
     let leaf_pem = issued.leaf.to_pem();
+    let mut v2_index = None;
     if req.rekor_mode == RekorMode::Offline {
-        let logged = crate::rekor::upload_entry(
-            http,
-            req.rekor_url,
-            &crate::crypto::sha256(&signed_attrs),
-            &signature,
-            &leaf_pem,
-            req.root,
-        )
+        let logged = match req.rekor_version {
+            RekorVersion::V1 => crate::rekor::upload_entry(
+                http,
+                req.rekor_url,
+                &crate::crypto::sha256(&signed_attrs),
+                &signature,
+                &leaf_pem,
+                req.root,
+            ),
+            RekorVersion::V2 => crate::rekor::v2::upload_entry(
+                http,
+                req.rekor_url,
+                &signed_attrs,
+                &signature,
+                &issued.leaf,
+                req.root,
+            ),
+        }
         .map_err(FlowError::Log)?;
+        v2_index = (req.rekor_version == RekorVersion::V2).then_some(logged.entry.log_index);
         unsigned.push(UnsignedAttribute {
             oid: tlog::OID_TLOG_ENTRY,
             value_der: tlog::encode_embedded(&logged.entry),
@@ -358,7 +378,7 @@ pub fn sign_with(
     }
     let log_index = match &report.anchor {
         Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),
-        _ => None,
+        _ => v2_index,
     };
     Ok(Signed {
         pem,

@@ -394,6 +394,17 @@ pub fn parse(json: &[u8]) -> Result<Bundle, Failure> {
     })
 }
 
+/// One protobuf-JSON `TransparencyLogEntry` (a Rekor v2 write answer), decoded and checked as
+/// an entry of a v0.3 bundle.
+pub(crate) fn transparency_log_entry(json: &[u8]) -> Result<TlogEntry, Failure> {
+    let raw: RawTlogEntry = serde_json::from_slice(json).map_err(|e| {
+        tlog_error(TlogError::Malformed(format!(
+            "not a TransparencyLogEntry: {e}"
+        )))
+    })?;
+    tlog_entry(&raw, Version::V03)
+}
+
 fn tlog_entry(raw: &RawTlogEntry, version: Version) -> Result<TlogEntry, Failure> {
     let int = |v: &Option<Int>, what: &str| -> Result<i64, Failure> {
         let n = v.as_ref().map_or(Ok(0), |i| i.get(what))?;

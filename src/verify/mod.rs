@@ -18,6 +18,7 @@ pub mod report;
 pub mod sct;
 pub mod timestamp;
 pub mod tlog;
+pub mod tlog_v2;
 
 use crate::cms::{self, CmsError};
 use crate::crypto::{CryptoError, Digest, PublicKey};
@@ -517,8 +518,13 @@ fn verify_into(
     let mut anchors = Vec::new();
     let mut unsigned_time_logs = Vec::new();
     for entry in &input.tlog_entries {
-        let body = rekor_body::body_for(entry, &expected).map_err(Failure::Tlog)?;
-        let v = tlog::verify_entry(entry, &body, opts.root).map_err(Failure::Tlog)?;
+        let v = if tlog_v2::is_embedded_v2(entry) {
+            tlog_v2::verify_embedded(entry, &expected, opts.root)
+        } else {
+            rekor_body::body_for(entry, &expected)
+                .and_then(|body| tlog::verify_entry(entry, &body, opts.root))
+        }
+        .map_err(Failure::Tlog)?;
         // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
         // proves the entry is logged but not when, so the time must come from elsewhere.
         if v.integrated_time_signed {
@@ -539,6 +545,10 @@ fn verify_into(
             time: v.time,
             tsa: v.tsa_uri,
         });
+    }
+    // Rekor v2 entries carry no time: without a timestamp nothing ever will prove it.
+    if !unsigned_time_logs.is_empty() && anchors.is_empty() && !opts.insecure_ignore_tlog {
+        return Err(Failure::NoTimeAnchor);
     }
     // A log whose entries carry no signed time (Rekor v2) must have been trusted when the
     // timestamps say the signature existed.

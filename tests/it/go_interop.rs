@@ -21,7 +21,7 @@ use crate::util::{self, gitsign_bin, output, run_with_stdin, TestRepo};
 const IDENTITY: &str = "dev@example.com";
 
 /// The Go gitsign binary, or `None` (after a visible `skipped:` line) when not configured.
-fn peer(test: &str) -> Option<PathBuf> {
+pub(crate) fn peer(test: &str) -> Option<PathBuf> {
     match std::env::var_os("GITSIGN_GO_PEER") {
         Some(p) if !p.is_empty() => {
             let p = PathBuf::from(p);
@@ -45,7 +45,7 @@ fn peer(test: &str) -> Option<PathBuf> {
 }
 
 /// PEM of base64 DER (the trusted root's `rawBytes`), 64 columns as `openssl` writes it.
-fn pem(label: &str, b64: &str) -> String {
+pub(crate) fn pem(label: &str, b64: &str) -> String {
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
@@ -215,7 +215,7 @@ fn name(program: &Path) -> &'static str {
 
 /// A copy of object `id` with one byte of its message changed and the signature kept; returns
 /// the copy's id.
-fn tampered(repo: &TestRepo, kind: &str, id: &str) -> String {
+pub(crate) fn tampered(repo: &TestRepo, kind: &str, id: &str) -> String {
     let raw = repo.git(&["cat-file", kind, id]);
     let at = raw.rfind("\n\n").expect("message") + 2;
     let mut bytes = raw.into_bytes();

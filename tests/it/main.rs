@@ -18,6 +18,7 @@ mod props;
 mod providers;
 mod readme;
 mod real_history;
+mod rekor_v2;
 mod sign;
 mod tsa_chain;
 mod tuf;
