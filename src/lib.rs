@@ -49,6 +49,7 @@ pub mod cms;
 pub mod config;
 pub mod crypto;
 pub mod docs;
+pub mod encoding;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;

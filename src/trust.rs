@@ -151,19 +151,12 @@ fn b64(s: &str, what: &'static str) -> Result<Vec<u8>, TrustError> {
         .map_err(|_| TrustError::Base64(what))
 }
 
-/// Parse an RFC 3339 time into Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp())
-}
-
 fn validity(v: Option<RawValidity>) -> Result<Validity, TrustError> {
     let Some(v) = v else {
         return Ok(Validity::default());
     };
     let time = |s: Option<String>| -> Result<Option<i64>, TrustError> {
-        s.map(|s| parse_rfc3339(&s).ok_or(TrustError::Time(s)))
+        s.map(|s| crate::encoding::parse_rfc3339(&s).ok_or(TrustError::Time(s)))
             .transpose()
     };
     // An open start would silently widen trust back to the epoch: refuse the root instead.

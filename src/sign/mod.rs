@@ -331,8 +331,8 @@ mod tests {
             )
             .expect("encode");
             assert_eq!(
-                crate::verify::hex(&got),
-                crate::verify::hex(&want),
+                crate::encoding::hex(&got),
+                crate::encoding::hex(&want),
                 "{name}: our encoding must equal Go gitsign's"
             );
             reproduced += 1;

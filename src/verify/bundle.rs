@@ -495,7 +495,7 @@ fn statement_names(payload: &[u8], artifact: &[u8]) -> Result<bool, BundleError>
             let have = match computed.iter().find(|(a, _)| *a == alg.as_str()) {
                 Some((_, h)) => h.clone(),
                 None => {
-                    let h = super::hex(&d.hash(artifact));
+                    let h = crate::encoding::hex(&d.hash(artifact));
                     computed.push((alg.as_str(), h.clone()));
                     h
                 }

@@ -321,7 +321,7 @@ impl Cert {
     /// gpg status lines.
     pub fn sha1_fingerprint(&self) -> String {
         let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
-        crate::verify::hex(d.as_ref())
+        crate::encoding::hex(d.as_ref())
     }
 
     /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.

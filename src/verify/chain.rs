@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use crate::crypto::{Digest, PublicKey};
+use crate::encoding::rfc3339;
 use crate::trust::{Authority, TrustedRoot};
 use crate::verify::cert::{Cert, OID_EKU_CODE_SIGNING};
 
@@ -39,12 +40,6 @@ pub struct Chain {
     pub issuers: Vec<String>,
     /// The certificate that signed the leaf (its key hash is part of what an SCT signs).
     pub issuer: Arc<Cert>,
-}
-
-pub fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// Links already proven in this process (see [`super::memo`]): a CA certificate signs every

@@ -37,10 +37,6 @@ pub use report::{
 /// Seconds after notBefore at which an unanchored chain is checked (Go gitsign's choice).
 pub const UNANCHORED_OFFSET: i64 = 60;
 
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What to check and against what.
 #[derive(Debug, Clone)]
 pub struct Options<'a> {
@@ -494,7 +490,7 @@ fn verify_into(
         report.identity = Some(Identity::from_cert(leaf));
         report.cert = Some(CertSummary {
             sha1_fingerprint: leaf.sha1_fingerprint(),
-            serial: hex(&leaf.serial),
+            serial: crate::encoding::hex(&leaf.serial),
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
@@ -603,9 +599,9 @@ fn check_times(
         let t = a.time();
         if t < leaf.not_before || t > leaf.not_after {
             return Err(Failure::OutsideCertificateValidity {
-                at: chain::rfc3339(t),
-                not_before: chain::rfc3339(leaf.not_before),
-                not_after: chain::rfc3339(leaf.not_after),
+                at: crate::encoding::rfc3339(t),
+                not_before: crate::encoding::rfc3339(leaf.not_before),
+                not_after: crate::encoding::rfc3339(leaf.not_after),
             });
         }
     }

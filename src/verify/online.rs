@@ -86,7 +86,7 @@ pub fn verify_logged_id<'i>(
     let b = body(&entry.canonicalized_body)?;
     let id = ids
         .all()
-        .find(|id| crate::verify::hex(&crate::crypto::sha256(id.as_bytes())) == b.hash_hex)
+        .find(|id| crate::encoding::hex(&crate::crypto::sha256(id.as_bytes())) == b.hash_hex)
         .ok_or_else(|| OnlineError::OtherObject {
             logged: b.hash_hex.clone(),
         })?;

@@ -706,7 +706,7 @@ fn keyring_store_round_trip_on_linux_keyutils() {
     });
     let description = format!(
         "keyring-rs:{}@{}",
-        gitsign::verify::hex(&gitsign::crypto::sha256(&key)),
+        gitsign::encoding::hex(&gitsign::crypto::sha256(&key)),
         gitsign::cache::keyring::SERVICE
     );
     let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");

@@ -830,7 +830,7 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
     assert_eq!(id.len(), 64, "a SHA-256 commit id");
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(10));
-    let digest = gitsign::verify::hex(&gitsign::crypto::sha256(id.as_bytes()));
+    let digest = gitsign::encoding::hex(&gitsign::crypto::sha256(id.as_bytes()));
     let found =
         gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
     assert_eq!(
