@@ -56,6 +56,7 @@ pub mod gpg_status;
 pub mod hardening;
 pub mod hook;
 pub mod http;
+pub mod oid;
 pub mod oidc;
 pub mod pem;
 pub mod proofs;

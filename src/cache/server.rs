@@ -345,7 +345,7 @@ mod tests {
         let key = crate::sign::EphemeralKey::generate().expect("key");
         let alg = tlv(
             SEQUENCE,
-            &tlv(0x06, crate::sign::OID_ECDSA_WITH_SHA256.as_bytes()),
+            &tlv(0x06, crate::oid::ECDSA_WITH_SHA256.as_bytes()),
         );
         let name = tlv(SEQUENCE, &[]);
         let tbs = tlv(

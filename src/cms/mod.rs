@@ -12,17 +12,7 @@ use const_oid::ObjectIdentifier;
 use der_walk::{children, ctx, expect, oid, read, DerError, Tlv};
 
 use crate::crypto::{CryptoError, Digest, PublicKey};
-
-pub const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-pub const OID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
-pub const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-pub const OID_MESSAGE_DIGEST: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-pub const OID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
-/// id-aa-timeStampToken (RFC 3161 Appendix A).
-pub const OID_TIMESTAMP_TOKEN: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+use crate::oid;
 
 /// The PEM label git's x509 format uses.
 pub const PEM_LABEL: &str = "SIGNED MESSAGE";
@@ -164,7 +154,7 @@ pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
     none_after(trailing)?;
     let (ct, rest) = read(content_info.value)?;
     let ct = oid(&ct)?;
-    if ct != OID_SIGNED_DATA {
+    if ct != oid::SIGNED_DATA {
         return Err(CmsError::NotSignedData(ct.to_string()));
     }
     let (explicit, trailing) = expect(rest, ctx(0), "[0] content")?;
@@ -319,22 +309,22 @@ impl SignedMessage {
     /// the algorithms are supported. The verification core then checks the signature.
     pub fn check_content(&self, payload: &[u8]) -> Result<CheckedContent, CmsError> {
         let s = &self.signer;
-        let ct = single_value(&s.signed_attrs, &OID_CONTENT_TYPE)
+        let ct = single_value(&s.signed_attrs, &oid::CONTENT_TYPE)
             .ok_or(CmsError::Attribute("contentType"))?;
         let ct = oid(&der_walk::single(ct, der_walk::OID, "contentType")?)?;
-        if ct != OID_DATA || self.encapsulated_content_type != OID_DATA {
+        if ct != oid::DATA || self.encapsulated_content_type != oid::DATA {
             return Err(CmsError::ContentType(ct.to_string()));
         }
         let digest = Digest::from_digest_oid(&s.digest_algorithm)
             .ok_or_else(|| CmsError::DigestAlgorithm(s.digest_algorithm.to_string()))?;
-        let md = single_value(&s.signed_attrs, &OID_MESSAGE_DIGEST)
+        let md = single_value(&s.signed_attrs, &oid::MESSAGE_DIGEST)
             .ok_or(CmsError::Attribute("messageDigest"))?;
         let md = der_walk::single(md, der_walk::OCTET_STRING, "messageDigest")
             .map_err(|_| CmsError::Attribute("messageDigest"))?;
         if md.value != digest.hash(payload).as_slice() {
             return Err(CmsError::DigestMismatch);
         }
-        let signing_time = single_value(&s.signed_attrs, &OID_SIGNING_TIME)
+        let signing_time = single_value(&s.signed_attrs, &oid::SIGNING_TIME)
             .and_then(|v| read(v).ok())
             .and_then(|(t, _)| crate::verify::cert::decode_time(&t));
 
@@ -343,7 +333,7 @@ impl SignedMessage {
             .get(signer_cert)
             .and_then(|der| crate::verify::cert::Cert::parse_shared(der).ok())
             .ok_or(CmsError::Certificate)?;
-        let sig_digest = if s.signature_algorithm == OID_EC_PUBLIC_KEY {
+        let sig_digest = if s.signature_algorithm == oid::EC_PUBLIC_KEY {
             // Some signers name the key type instead of ecdsa-with-SHAxxx; the digest then
             // comes from digestAlgorithm (RFC 5753 §2.1.1).
             digest

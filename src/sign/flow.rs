@@ -301,7 +301,7 @@ pub fn sign_with(
         let token =
             request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
         unsigned.push(UnsignedAttribute {
-            oid: crate::cms::OID_TIMESTAMP_TOKEN,
+            oid: crate::oid::TIMESTAMP_TOKEN,
             value_der: token,
         });
     }
@@ -397,7 +397,7 @@ pub fn request_timestamp(
             tlv(
                 der_walk::SEQUENCE,
                 &[
-                    tlv(der_walk::OID, sign::OID_SHA256.as_bytes()),
+                    tlv(der_walk::OID, crate::oid::SHA256.as_bytes()),
                     vec![0x05, 0x00],
                 ]
                 .concat(),

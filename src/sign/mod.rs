@@ -21,24 +21,8 @@ use const_oid::ObjectIdentifier;
 use zeroize::Zeroizing;
 
 use crate::cms::der_walk::{self, header};
-use crate::cms::{
-    OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNED_DATA, OID_SIGNING_TIME,
-};
+use crate::oid;
 use crate::verify::cert::Cert;
-
-pub const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-pub const OID_ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-pub const OID_ECDSA_WITH_SHA384: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-pub const OID_ECDSA_WITH_SHA512: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-pub const OID_SHA256_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-pub const OID_SHA384_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-pub const OID_SHA512_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -179,9 +163,9 @@ pub fn signed_attributes(payload: &[u8], signing_time: i64) -> Result<Vec<u8>, S
     Ok(set_of(
         der_walk::SET,
         vec![
-            attribute(&OID_CONTENT_TYPE, &oid_der(&OID_DATA)),
-            attribute(&OID_SIGNING_TIME, &signing_time_der(signing_time)?),
-            attribute(&OID_MESSAGE_DIGEST, &tlv(der_walk::OCTET_STRING, &digest)),
+            attribute(&oid::CONTENT_TYPE, &oid_der(&oid::DATA)),
+            attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?),
+            attribute(&oid::MESSAGE_DIGEST, &tlv(der_walk::OCTET_STRING, &digest)),
         ],
     ))
 }
@@ -215,9 +199,9 @@ pub fn encode(
     let mut signer = cat(&[
         &tlv(der_walk::INTEGER, &[1]),
         &sid,
-        &algorithm(&OID_SHA256),
+        &algorithm(&oid::SHA256),
         &signed_implicit,
-        &algorithm(&OID_ECDSA_WITH_SHA256),
+        &algorithm(&oid::ECDSA_WITH_SHA256),
         &tlv(der_walk::OCTET_STRING, signature),
     ]);
     if !unsigned.is_empty() {
@@ -231,8 +215,8 @@ pub fn encode(
         der_walk::SEQUENCE,
         &cat(&[
             &tlv(der_walk::INTEGER, &[1]),
-            &tlv(der_walk::SET, &algorithm(&OID_SHA256)),
-            &tlv(der_walk::SEQUENCE, &oid_der(&OID_DATA)),
+            &tlv(der_walk::SET, &algorithm(&oid::SHA256)),
+            &tlv(der_walk::SEQUENCE, &oid_der(&oid::DATA)),
             &tlv(der_walk::ctx(0), leaf_der),
             &tlv(der_walk::SET, &tlv(der_walk::SEQUENCE, &signer)),
         ]),
@@ -240,7 +224,7 @@ pub fn encode(
     Ok(tlv(
         der_walk::SEQUENCE,
         &cat(&[
-            &oid_der(&OID_SIGNED_DATA),
+            &oid_der(&oid::SIGNED_DATA),
             &tlv(der_walk::ctx(0), &signed_data),
         ]),
     ))
@@ -255,12 +239,12 @@ pub fn armor(der: &[u8]) -> String {
 /// signed the leaf with, as Go gitsign's `EmitSigCreated` maps `cert.SignatureAlgorithm`.
 pub fn gpg_algorithms(cert_signature_algorithm: &ObjectIdentifier) -> (u8, u8) {
     match *cert_signature_algorithm {
-        OID_ECDSA_WITH_SHA256 => (19, 8),
-        OID_ECDSA_WITH_SHA384 => (19, 9),
-        OID_ECDSA_WITH_SHA512 => (19, 10),
-        OID_SHA256_WITH_RSA => (1, 8),
-        OID_SHA384_WITH_RSA => (1, 9),
-        OID_SHA512_WITH_RSA => (1, 10),
+        oid::ECDSA_WITH_SHA256 => (19, 8),
+        oid::ECDSA_WITH_SHA384 => (19, 9),
+        oid::ECDSA_WITH_SHA512 => (19, 10),
+        oid::SHA256_WITH_RSA => (1, 8),
+        oid::SHA384_WITH_RSA => (1, 9),
+        oid::SHA512_WITH_RSA => (1, 10),
         _ => (0, 0),
     }
 }
@@ -370,18 +354,23 @@ mod tests {
         assert_eq!(
             our_order,
             vec![
-                cms::OID_CONTENT_TYPE,
-                cms::OID_SIGNING_TIME,
-                cms::OID_MESSAGE_DIGEST
+                crate::oid::CONTENT_TYPE,
+                crate::oid::SIGNING_TIME,
+                crate::oid::MESSAGE_DIGEST
             ]
         );
         assert_eq!(
             parsed.signer.signed_attrs_der, ours,
             "the parser recovers the exact signed bytes"
         );
-        assert_eq!(parsed.signer.digest_algorithm, OID_SHA256, "SHA-256 digest");
         assert_eq!(
-            parsed.signer.signature_algorithm, OID_ECDSA_WITH_SHA256,
+            parsed.signer.digest_algorithm,
+            oid::SHA256,
+            "SHA-256 digest"
+        );
+        assert_eq!(
+            parsed.signer.signature_algorithm,
+            oid::ECDSA_WITH_SHA256,
             "ecdsa-with-SHA256"
         );
         assert_eq!(parsed.certificates.len(), 1, "leaf certificate only");
@@ -393,7 +382,7 @@ mod tests {
             .signer
             .signed_attrs
             .iter()
-            .find(|a| a.oid == cms::OID_SIGNING_TIME)
+            .find(|a| a.oid == crate::oid::SIGNING_TIME)
             .expect("signingTime");
         assert_eq!(
             t.values[0], b"\x17\x0d231114221320Z",
@@ -435,16 +424,20 @@ mod tests {
     #[test]
     fn sig_created_algorithms_follow_the_issuers_signature() {
         assert_eq!(
-            gpg_algorithms(&OID_ECDSA_WITH_SHA256),
+            gpg_algorithms(&oid::ECDSA_WITH_SHA256),
             (19, 8),
             "ECDSA, SHA-256"
         );
         assert_eq!(
-            gpg_algorithms(&OID_ECDSA_WITH_SHA384),
+            gpg_algorithms(&oid::ECDSA_WITH_SHA384),
             (19, 9),
             "ECDSA, SHA-384 (public-good Fulcio)"
         );
-        assert_eq!(gpg_algorithms(&OID_SHA256_WITH_RSA), (1, 8), "RSA, SHA-256");
+        assert_eq!(
+            gpg_algorithms(&oid::SHA256_WITH_RSA),
+            (1, 8),
+            "RSA, SHA-256"
+        );
         assert_eq!(
             crate::gpg_status::sig_created(19, 8, 1_700_000_000, "a1b2"),
             "[GNUPG:] SIG_CREATED D 19 8 00 1700000000 a1b2\n",

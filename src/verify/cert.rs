@@ -12,35 +12,16 @@ use der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::cms::der_walk::{self, children, ctx, expect, read, Tlv};
-
-pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
-pub const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
-pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
-const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
-const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const OID_NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
-const OID_CERT_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
-/// Precertificate poison (RFC 6962 §3.1): must never appear in a final certificate.
-const OID_CT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
-pub const OID_EKU_CODE_SIGNING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-pub const OID_EKU_TIME_STAMPING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+use crate::oid;
 
 /// Extensions a verifier may see marked critical and still understand.
 const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [
-    OID_BASIC_CONSTRAINTS,
-    OID_KEY_USAGE,
-    OID_EXT_KEY_USAGE,
-    OID_SAN,
-    OID_NAME_CONSTRAINTS,
-    OID_CERT_POLICIES,
+    oid::BASIC_CONSTRAINTS,
+    oid::KEY_USAGE,
+    oid::EXT_KEY_USAGE,
+    oid::SUBJECT_ALT_NAME,
+    oid::NAME_CONSTRAINTS,
+    oid::CERTIFICATE_POLICIES,
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
@@ -215,19 +196,19 @@ impl Cert {
     }
 
     pub fn is_precertificate(&self) -> bool {
-        self.extension(&OID_CT_POISON).is_some()
+        self.extension(&oid::CT_POISON).is_some()
     }
 
     /// `Some(true)` when basicConstraints says CA.
     pub fn is_ca(&self) -> bool {
-        self.extension(&OID_BASIC_CONSTRAINTS)
+        self.extension(&oid::BASIC_CONSTRAINTS)
             .and_then(|e| x509_cert::ext::pkix::BasicConstraints::from_der(&e.value).ok())
             .is_some_and(|bc| bc.ca)
     }
 
     /// Whether keyUsage allows `bit` (0 = digitalSignature, 5 = keyCertSign); absent = allowed.
     pub fn key_usage_allows(&self, bit: usize) -> bool {
-        let Some(ext) = self.extension(&OID_KEY_USAGE) else {
+        let Some(ext) = self.extension(&oid::KEY_USAGE) else {
             return true;
         };
         let Ok(bits) = der::asn1::BitString::from_der(&ext.value) else {
@@ -241,21 +222,21 @@ impl Cert {
 
     /// The extended key usages, if the extension is present.
     pub fn extended_key_usages(&self) -> Option<Vec<ObjectIdentifier>> {
-        let ext = self.extension(&OID_EXT_KEY_USAGE)?;
+        let ext = self.extension(&oid::EXT_KEY_USAGE)?;
         x509_cert::ext::pkix::ExtendedKeyUsage::from_der(&ext.value)
             .ok()
             .map(|e| e.0)
     }
 
     pub fn subject_key_id(&self) -> Option<Vec<u8>> {
-        let ext = self.extension(&OID_SKI)?;
+        let ext = self.extension(&oid::SUBJECT_KEY_IDENTIFIER)?;
         der::asn1::OctetString::from_der(&ext.value)
             .ok()
             .map(|o| o.into_bytes())
     }
 
     pub fn authority_key_id(&self) -> Option<Vec<u8>> {
-        let ext = self.extension(&OID_AKI)?;
+        let ext = self.extension(&oid::AUTHORITY_KEY_IDENTIFIER)?;
         x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(&ext.value)
             .ok()?
             .key_identifier
@@ -264,7 +245,7 @@ impl Cert {
 
     /// Subject alternative names: (kind, value) with kind `email`, `uri`, `dns` or `other`.
     pub fn subject_alt_names(&self) -> Vec<(&'static str, String)> {
-        let Some(ext) = self.extension(&OID_SAN) else {
+        let Some(ext) = self.extension(&oid::SUBJECT_ALT_NAME) else {
             return Vec::new();
         };
         let Ok(san) = x509_cert::ext::pkix::SubjectAltName::from_der(&ext.value) else {
@@ -308,8 +289,8 @@ impl Cert {
 
     /// The OIDC issuer Fulcio recorded: the v2 extension when present, else the v1 one.
     pub fn oidc_issuer(&self) -> Option<String> {
-        self.utf8_extension(&OID_FULCIO_ISSUER_V2)
-            .or_else(|| self.raw_string_extension(&OID_FULCIO_ISSUER_V1))
+        self.utf8_extension(&oid::FULCIO_ISSUER_V2)
+            .or_else(|| self.raw_string_extension(&oid::FULCIO_ISSUER_V1))
     }
 
     /// PEM of the certificate, as Rekor stores it in hashedrekord entries.

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use crate::crypto::{Digest, PublicKey};
 use crate::encoding::rfc3339;
+use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
-use crate::verify::cert::{Cert, OID_EKU_CODE_SIGNING};
+use crate::verify::cert::Cert;
 
 /// Longest path considered: leaf, two intermediates, root.
 const MAX_DEPTH: usize = 4;
@@ -87,7 +88,7 @@ pub fn verify_chain(
     }
     let code_signing = leaf
         .extended_key_usages()
-        .is_some_and(|ekus| ekus.contains(&OID_EKU_CODE_SIGNING));
+        .is_some_and(|ekus| ekus.contains(&oid::EKU_CODE_SIGNING));
     if !code_signing || !leaf.key_usage_allows(0) {
         return Err(ChainError::NotForCodeSigning);
     }

@@ -333,7 +333,7 @@ pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, 
         .map_err(Failure::Tlog)?
         .into_iter()
         .collect();
-    let timestamps = match msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
+    let timestamps = match msg.unsigned_attribute(&crate::oid::TIMESTAMP_TOKEN) {
         Some(attr) => vec![attr.values.first().cloned().ok_or_else(|| {
             Failure::Timestamp(timestamp::TimestampError::Malformed(
                 "empty attribute".into(),

@@ -675,7 +675,7 @@ fn timestamp_authority_token_is_embedded_and_verifies() {
         "the Rekor entry and the RFC 3161 token, in DER SET OF order"
     );
     let token = &msg
-        .unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN)
+        .unsigned_attribute(&gitsign::oid::TIMESTAMP_TOKEN)
         .expect("token")
         .values[0];
     let root = gitsign::trust::TrustedRoot::from_json(
