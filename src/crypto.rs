@@ -140,7 +140,7 @@ impl PublicKey {
 
     /// An RSA key given as a bare PKCS #1 RSAPublicKey (trust roots' `PKCS1_RSA_*` keys).
     pub fn from_pkcs1_rsa(der: &[u8]) -> Result<PublicKey, CryptoError> {
-        crate::cms::der_walk::single(der, crate::cms::der_walk::SEQUENCE, "RSAPublicKey")
+        crate::der::single(der, crate::der::SEQUENCE, "RSAPublicKey")
             .map_err(|_| CryptoError::MalformedKey)?;
         Ok(PublicKey {
             kind: KeyKind::Rsa,

@@ -48,6 +48,7 @@ pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod der;
 pub mod docs;
 pub mod encoding;
 pub mod fulcio;

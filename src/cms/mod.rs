@@ -6,10 +6,9 @@
 //! its `[0]` tag replaced by SET, never a re-encoding.
 
 pub mod attached;
-pub mod der_walk;
 
+use crate::der::{self, children, ctx, expect, oid, read, DerError, Tlv};
 use const_oid::ObjectIdentifier;
-use der_walk::{children, ctx, expect, oid, read, DerError, Tlv};
 
 use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::oid;
@@ -131,7 +130,7 @@ fn attributes(value: &[u8]) -> Result<Vec<Attribute>, CmsError> {
         .iter()
         .map(|attr| {
             let (oid_tlv, rest) = read(attr.value)?;
-            let (set, _) = expect(rest, der_walk::SET, "attribute values")?;
+            let (set, _) = expect(rest, der::SET, "attribute values")?;
             Ok(Attribute {
                 oid: oid(&oid_tlv)?,
                 values: children(set.value)?
@@ -150,7 +149,7 @@ pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
         0 => Ok(()),
         n => Err(CmsError::TrailingData(n)),
     };
-    let (content_info, trailing) = expect(der, der_walk::SEQUENCE, "ContentInfo")?;
+    let (content_info, trailing) = expect(der, der::SEQUENCE, "ContentInfo")?;
     none_after(trailing)?;
     let (ct, rest) = read(content_info.value)?;
     let ct = oid(&ct)?;
@@ -159,12 +158,12 @@ pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
     }
     let (explicit, trailing) = expect(rest, ctx(0), "[0] content")?;
     none_after(trailing)?;
-    let (signed_data, trailing) = expect(explicit.value, der_walk::SEQUENCE, "SignedData")?;
+    let (signed_data, trailing) = expect(explicit.value, der::SEQUENCE, "SignedData")?;
     none_after(trailing)?;
 
-    let (_version, rest) = expect(signed_data.value, der_walk::INTEGER, "version")?;
-    let (_digest_algs, rest) = expect(rest, der_walk::SET, "digestAlgorithms")?;
-    let (encap, mut rest) = expect(rest, der_walk::SEQUENCE, "encapContentInfo")?;
+    let (_version, rest) = expect(signed_data.value, der::INTEGER, "version")?;
+    let (_digest_algs, rest) = expect(rest, der::SET, "digestAlgorithms")?;
+    let (encap, mut rest) = expect(rest, der::SEQUENCE, "encapContentInfo")?;
     let (encap_type, encap_rest) = read(encap.value)?;
     let encapsulated_content_type = oid(&encap_type)?;
     if !encap_rest.is_empty() {
@@ -181,12 +180,12 @@ pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
                 certificates.extend(
                     children(tlv.value)?
                         .iter()
-                        .filter(|c| c.tag == der_walk::SEQUENCE)
+                        .filter(|c| c.tag == der::SEQUENCE)
                         .map(|c| c.raw.to_vec()),
                 );
             }
             t if t == ctx(1) => {} // CRLs: not used
-            der_walk::SET => signer_infos = Some(tlv),
+            der::SET => signer_infos = Some(tlv),
             found => {
                 return Err(DerError::UnexpectedTag {
                     expected: "SignedData field",
@@ -213,18 +212,18 @@ pub fn parse_der(der: &[u8]) -> Result<SignedMessage, CmsError> {
 }
 
 fn parse_signer_info(info: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
-    let (_version, rest) = expect(info.value, der_walk::INTEGER, "SignerInfo version")?;
+    let (_version, rest) = expect(info.value, der::INTEGER, "SignerInfo version")?;
     let (sid, rest) = read(rest)?;
     let sid = match sid.tag {
-        der_walk::SEQUENCE => {
-            let (issuer, rest) = expect(sid.value, der_walk::SEQUENCE, "issuer")?;
-            let (serial, _) = expect(rest, der_walk::INTEGER, "serialNumber")?;
+        der::SEQUENCE => {
+            let (issuer, rest) = expect(sid.value, der::SEQUENCE, "issuer")?;
+            let (serial, _) = expect(rest, der::INTEGER, "serialNumber")?;
             SignerId::IssuerSerial {
                 issuer: issuer.raw.to_vec(),
                 serial: serial.value.to_vec(),
             }
         }
-        t if t == der_walk::ctx_prim(0) => SignerId::SubjectKeyId(sid.value.to_vec()),
+        t if t == der::ctx_prim(0) => SignerId::SubjectKeyId(sid.value.to_vec()),
         found => {
             return Err(DerError::UnexpectedTag {
                 expected: "SignerIdentifier",
@@ -233,13 +232,13 @@ fn parse_signer_info(info: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
             .into())
         }
     };
-    let (digest_alg, rest) = expect(rest, der_walk::SEQUENCE, "digestAlgorithm")?;
+    let (digest_alg, rest) = expect(rest, der::SEQUENCE, "digestAlgorithm")?;
     let digest_algorithm = oid(&read(digest_alg.value)?.0)?;
     let (next, rest) = read(rest)?;
     let (signed, sig_alg, rest) = if next.tag == ctx(0) {
-        let (sig_alg, rest) = expect(rest, der_walk::SEQUENCE, "signatureAlgorithm")?;
+        let (sig_alg, rest) = expect(rest, der::SEQUENCE, "signatureAlgorithm")?;
         (Some(next), sig_alg, rest)
-    } else if next.tag == der_walk::SEQUENCE {
+    } else if next.tag == der::SEQUENCE {
         (None, next, rest)
     } else {
         return Err(DerError::UnexpectedTag {
@@ -250,12 +249,12 @@ fn parse_signer_info(info: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
     };
     let signed = signed.ok_or(CmsError::NoSignedAttributes)?;
     let signature_algorithm = oid(&read(sig_alg.value)?.0)?;
-    let (signature, rest) = expect(rest, der_walk::OCTET_STRING, "signature")?;
+    let (signature, rest) = expect(rest, der::OCTET_STRING, "signature")?;
     let unsigned_attrs = match read(rest) {
         Ok((tlv, _)) if tlv.tag == ctx(1) => attributes(tlv.value)?,
         _ => Vec::new(),
     };
-    let mut signed_attrs_der = der_walk::header(der_walk::SET, signed.value.len());
+    let mut signed_attrs_der = der::header(der::SET, signed.value.len());
     signed_attrs_der.extend_from_slice(signed.value);
     Ok(SignerInfo {
         sid,
@@ -311,7 +310,7 @@ impl SignedMessage {
         let s = &self.signer;
         let ct = single_value(&s.signed_attrs, &oid::CONTENT_TYPE)
             .ok_or(CmsError::Attribute("contentType"))?;
-        let ct = oid(&der_walk::single(ct, der_walk::OID, "contentType")?)?;
+        let ct = oid(&der::single(ct, der::OID, "contentType")?)?;
         if ct != oid::DATA || self.encapsulated_content_type != oid::DATA {
             return Err(CmsError::ContentType(ct.to_string()));
         }
@@ -319,7 +318,7 @@ impl SignedMessage {
             .ok_or_else(|| CmsError::DigestAlgorithm(s.digest_algorithm.to_string()))?;
         let md = single_value(&s.signed_attrs, &oid::MESSAGE_DIGEST)
             .ok_or(CmsError::Attribute("messageDigest"))?;
-        let md = der_walk::single(md, der_walk::OCTET_STRING, "messageDigest")
+        let md = der::single(md, der::OCTET_STRING, "messageDigest")
             .map_err(|_| CmsError::Attribute("messageDigest"))?;
         if md.value != digest.hash(payload).as_slice() {
             return Err(CmsError::DigestMismatch);

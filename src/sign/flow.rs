@@ -389,20 +389,19 @@ pub fn request_timestamp(
     signature: &[u8],
     root: &TrustedRoot,
 ) -> Result<Vec<u8>, TimestampError> {
-    use crate::cms::der_walk;
-    use sign::tlv;
+    use crate::der::{self, tlv};
     let imprint = tlv(
-        der_walk::SEQUENCE,
+        der::SEQUENCE,
         &[
             tlv(
-                der_walk::SEQUENCE,
+                der::SEQUENCE,
                 &[
-                    tlv(der_walk::OID, crate::oid::SHA256.as_bytes()),
+                    tlv(der::OID, crate::oid::SHA256.as_bytes()),
                     vec![0x05, 0x00],
                 ]
                 .concat(),
             ),
-            tlv(der_walk::OCTET_STRING, &crate::crypto::sha256(signature)),
+            tlv(der::OCTET_STRING, &crate::crypto::sha256(signature)),
         ]
         .concat(),
     );
@@ -416,12 +415,12 @@ pub fn request_timestamp(
         *first |= 0x01;
     }
     let req = tlv(
-        der_walk::SEQUENCE,
+        der::SEQUENCE,
         &[
-            tlv(der_walk::INTEGER, &[1]),
+            tlv(der::INTEGER, &[1]),
             imprint,
-            tlv(der_walk::INTEGER, &n),
-            tlv(der_walk::BOOLEAN, &[0xff]),
+            tlv(der::INTEGER, &n),
+            tlv(der::BOOLEAN, &[0xff]),
         ]
         .concat(),
     );
@@ -438,13 +437,13 @@ pub fn request_timestamp(
             reply.snippet()
         )));
     }
-    let resp = der_walk::single(&reply.body, der_walk::SEQUENCE, "TimeStampResp")
+    let resp = der::single(&reply.body, der::SEQUENCE, "TimeStampResp")
         .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let (status, rest) = der_walk::expect(resp.value, der_walk::SEQUENCE, "PKIStatusInfo")
+    let (status, rest) = der::expect(resp.value, der::SEQUENCE, "PKIStatusInfo")
         .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let code = der_walk::read(status.value)
+    let code = der::read(status.value)
         .ok()
-        .and_then(|(t, _)| der_walk::small_uint(&t).ok());
+        .and_then(|(t, _)| der::small_uint(&t).ok());
     if !matches!(code, Some(0 | 1)) {
         return Err(TimestampError::Refused(format!(
             "status {}",
@@ -452,7 +451,7 @@ pub fn request_timestamp(
                 .unwrap_or_else(|| "unknown".into())
         )));
     }
-    let (token, _) = der_walk::expect(rest, der_walk::SEQUENCE, "timeStampToken")
+    let (token, _) = der::expect(rest, der::SEQUENCE, "timeStampToken")
         .map_err(|e| TimestampError::Refused(format!("no token: {e}")))?;
     verify::timestamp::verify_timestamp_token(token.raw, signature, root)
         .map_err(TimestampError::Verify)?;

@@ -20,7 +20,7 @@ pub mod flow;
 use const_oid::ObjectIdentifier;
 use zeroize::Zeroizing;
 
-use crate::cms::der_walk::{self, header};
+use crate::der::{self, algorithm, attribute, cat, oid_der, set_of, tlv};
 use crate::oid;
 use crate::verify::cert::Cert;
 
@@ -102,40 +102,6 @@ impl EphemeralKey {
     }
 }
 
-/// One DER element.
-pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = header(tag, content.len());
-    out.extend_from_slice(content);
-    out
-}
-
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
-
-fn oid_der(oid: &ObjectIdentifier) -> Vec<u8> {
-    tlv(der_walk::OID, oid.as_bytes())
-}
-
-/// AlgorithmIdentifier without parameters, as Go writes sha256 and ecdsa-with-SHA256.
-fn algorithm(oid: &ObjectIdentifier) -> Vec<u8> {
-    tlv(der_walk::SEQUENCE, &oid_der(oid))
-}
-
-/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one DER value.
-fn attribute(oid: &ObjectIdentifier, value_der: &[u8]) -> Vec<u8> {
-    tlv(
-        der_walk::SEQUENCE,
-        &cat(&[&oid_der(oid), &tlv(der_walk::SET, value_der)]),
-    )
-}
-
-/// DER SET OF: elements sorted by their encodings (X.690 §11.6).
-fn set_of(tag: u8, mut elements: Vec<Vec<u8>>) -> Vec<u8> {
-    elements.sort();
-    tlv(tag, &elements.concat())
-}
-
 /// signingTime as RFC 5652 §11.3 requires: UTCTime `YYMMDDHHMMSSZ` for 1950–2049,
 /// GeneralizedTime `YYYYMMDDHHMMSSZ` before and after.
 fn signing_time_der(unix: i64) -> Result<Vec<u8>, SignError> {
@@ -143,12 +109,12 @@ fn signing_time_der(unix: i64) -> Result<Vec<u8>, SignError> {
     let year = chrono::Datelike::year(&t);
     if (1950..2050).contains(&year) {
         Ok(tlv(
-            der_walk::UTC_TIME,
+            der::UTC_TIME,
             t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
         ))
     } else if (0..=9999).contains(&year) {
         Ok(tlv(
-            der_walk::GENERALIZED_TIME,
+            der::GENERALIZED_TIME,
             t.format("%Y%m%d%H%M%SZ").to_string().as_bytes(),
         ))
     } else {
@@ -161,11 +127,11 @@ fn signing_time_der(unix: i64) -> Result<Vec<u8>, SignError> {
 pub fn signed_attributes(payload: &[u8], signing_time: i64) -> Result<Vec<u8>, SignError> {
     let digest = crate::crypto::sha256(payload);
     Ok(set_of(
-        der_walk::SET,
+        der::SET,
         vec![
             attribute(&oid::CONTENT_TYPE, &oid_der(&oid::DATA)),
             attribute(&oid::SIGNING_TIME, &signing_time_der(signing_time)?),
-            attribute(&oid::MESSAGE_DIGEST, &tlv(der_walk::OCTET_STRING, &digest)),
+            attribute(&oid::MESSAGE_DIGEST, &tlv(der::OCTET_STRING, &digest)),
         ],
     ))
 }
@@ -189,44 +155,41 @@ pub fn encode(
 ) -> Result<Vec<u8>, SignError> {
     let leaf = Cert::parse(leaf_der).map_err(SignError::Certificate)?;
     let sid = tlv(
-        der_walk::SEQUENCE,
-        &cat(&[&leaf.issuer_der, &tlv(der_walk::INTEGER, &leaf.serial)]),
+        der::SEQUENCE,
+        &cat(&[&leaf.issuer_der, &tlv(der::INTEGER, &leaf.serial)]),
     );
     let mut signed_implicit = signed_attrs.to_vec();
     if let Some(first) = signed_implicit.first_mut() {
-        *first = der_walk::ctx(0);
+        *first = der::ctx(0);
     }
     let mut signer = cat(&[
-        &tlv(der_walk::INTEGER, &[1]),
+        &tlv(der::INTEGER, &[1]),
         &sid,
         &algorithm(&oid::SHA256),
         &signed_implicit,
         &algorithm(&oid::ECDSA_WITH_SHA256),
-        &tlv(der_walk::OCTET_STRING, signature),
+        &tlv(der::OCTET_STRING, signature),
     ]);
     if !unsigned.is_empty() {
         let attrs = unsigned
             .iter()
             .map(|a| attribute(&a.oid, &a.value_der))
             .collect();
-        signer.extend(set_of(der_walk::ctx(1), attrs));
+        signer.extend(set_of(der::ctx(1), attrs));
     }
     let signed_data = tlv(
-        der_walk::SEQUENCE,
+        der::SEQUENCE,
         &cat(&[
-            &tlv(der_walk::INTEGER, &[1]),
-            &tlv(der_walk::SET, &algorithm(&oid::SHA256)),
-            &tlv(der_walk::SEQUENCE, &oid_der(&oid::DATA)),
-            &tlv(der_walk::ctx(0), leaf_der),
-            &tlv(der_walk::SET, &tlv(der_walk::SEQUENCE, &signer)),
+            &tlv(der::INTEGER, &[1]),
+            &tlv(der::SET, &algorithm(&oid::SHA256)),
+            &tlv(der::SEQUENCE, &oid_der(&oid::DATA)),
+            &tlv(der::ctx(0), leaf_der),
+            &tlv(der::SET, &tlv(der::SEQUENCE, &signer)),
         ]),
     );
     Ok(tlv(
-        der_walk::SEQUENCE,
-        &cat(&[
-            &oid_der(&oid::SIGNED_DATA),
-            &tlv(der_walk::ctx(0), &signed_data),
-        ]),
+        der::SEQUENCE,
+        &cat(&[&oid_der(&oid::SIGNED_DATA), &tlv(der::ctx(0), &signed_data)]),
     ))
 }
 
@@ -403,12 +366,12 @@ mod tests {
         );
         assert_eq!(
             signing_time_der(4_102_444_800).expect("2100"),
-            tlv(der_walk::GENERALIZED_TIME, b"21000101000000Z"),
+            tlv(der::GENERALIZED_TIME, b"21000101000000Z"),
             "after 2049 signingTime is a GeneralizedTime (RFC 5652 section 11.3)"
         );
         assert_eq!(
             signing_time_der(1_700_000_000).expect("2023"),
-            tlv(der_walk::UTC_TIME, b"231114221320Z"),
+            tlv(der::UTC_TIME, b"231114221320Z"),
             "until 2049 it is a UTCTime, as Go gitsign writes it"
         );
         assert!(

@@ -11,7 +11,7 @@ use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::cms::der_walk::{self, children, ctx, expect, read, Tlv};
+use crate::der::{children, ctx, expect, read, Tlv};
 use crate::oid;
 
 /// Extensions a verifier may see marked critical and still understand.
@@ -27,7 +27,7 @@ const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum CertError {
     #[error("certificate is malformed")]
-    Der(#[from] der_walk::DerError),
+    Der(#[from] crate::der::DerError),
     #[error("certificate is malformed: {0}")]
     X509(String),
 }
@@ -67,12 +67,12 @@ pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
     let s = std::str::from_utf8(tlv.value).ok()?;
     let s = s.strip_suffix('Z')?;
     let full = match tlv.tag {
-        der_walk::UTC_TIME if s.len() == 12 => {
+        crate::der::UTC_TIME if s.len() == 12 => {
             let yy: i32 = s.get(..2)?.parse().ok()?;
             // RFC 5280 §4.1.2.5.1: 50–99 are 19xx, 00–49 are 20xx.
             format!("{}{}", if yy >= 50 { 19 } else { 20 }, s)
         }
-        der_walk::GENERALIZED_TIME if s.len() >= 14 => s.to_owned(),
+        crate::der::GENERALIZED_TIME if s.len() >= 14 => s.to_owned(),
         _ => return None,
     };
     let (main, _frac) = full.split_at(14);
@@ -84,27 +84,27 @@ pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
 impl Cert {
     /// Parse a DER certificate.
     pub fn parse(der: &[u8]) -> Result<Cert, CertError> {
-        let cert = der_walk::single(der, der_walk::SEQUENCE, "Certificate")?;
-        let (tbs, rest) = expect(cert.value, der_walk::SEQUENCE, "TBSCertificate")?;
-        let (sig_alg, rest) = expect(rest, der_walk::SEQUENCE, "signatureAlgorithm")?;
+        let cert = crate::der::single(der, crate::der::SEQUENCE, "Certificate")?;
+        let (tbs, rest) = expect(cert.value, crate::der::SEQUENCE, "TBSCertificate")?;
+        let (sig_alg, rest) = expect(rest, crate::der::SEQUENCE, "signatureAlgorithm")?;
         let (sig, _) = expect(rest, 0x03, "signatureValue")?;
         let signature = match sig.value.split_first() {
             Some((0, bits)) => bits.to_vec(),
             _ => return Err(CertError::X509("signature has unused bits".into())),
         };
-        let signature_algorithm = der_walk::oid(&read(sig_alg.value)?.0)?;
+        let signature_algorithm = crate::der::oid(&read(sig_alg.value)?.0)?;
 
         let (first, rest) = read(tbs.value)?;
         let (serial, rest) = if first.tag == ctx(0) {
-            expect(rest, der_walk::INTEGER, "serialNumber")?
+            expect(rest, crate::der::INTEGER, "serialNumber")?
         } else {
             (first, rest)
         };
-        let (_sig, rest) = expect(rest, der_walk::SEQUENCE, "signature")?;
-        let (issuer, rest) = expect(rest, der_walk::SEQUENCE, "issuer")?;
-        let (validity, rest) = expect(rest, der_walk::SEQUENCE, "validity")?;
-        let (subject, rest) = expect(rest, der_walk::SEQUENCE, "subject")?;
-        let (spki, rest) = expect(rest, der_walk::SEQUENCE, "subjectPublicKeyInfo")?;
+        let (_sig, rest) = expect(rest, crate::der::SEQUENCE, "signature")?;
+        let (issuer, rest) = expect(rest, crate::der::SEQUENCE, "issuer")?;
+        let (validity, rest) = expect(rest, crate::der::SEQUENCE, "validity")?;
+        let (subject, rest) = expect(rest, crate::der::SEQUENCE, "subject")?;
+        let (spki, rest) = expect(rest, crate::der::SEQUENCE, "subjectPublicKeyInfo")?;
         let times = children(validity.value)?;
         let [nb, na] = times.as_slice() else {
             return Err(CertError::X509("validity must hold two times".into()));
@@ -119,22 +119,22 @@ impl Cert {
             if field.tag != ctx(3) {
                 continue;
             }
-            let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+            let (list, _) = expect(field.value, crate::der::SEQUENCE, "extensions")?;
             for ext in children(list.value)? {
                 let (id, rest) = read(ext.value)?;
                 let (next, rest) = read(rest)?;
-                let (critical, value) = if next.tag == der_walk::BOOLEAN {
+                let (critical, value) = if next.tag == crate::der::BOOLEAN {
                     (
                         next.value != [0],
-                        expect(rest, der_walk::OCTET_STRING, "extnValue")?.0,
+                        expect(rest, crate::der::OCTET_STRING, "extnValue")?.0,
                     )
-                } else if next.tag == der_walk::OCTET_STRING {
+                } else if next.tag == crate::der::OCTET_STRING {
                     (false, next)
                 } else {
                     return Err(CertError::X509("malformed extension".into()));
                 };
                 extensions.push(Extension {
-                    oid: der_walk::oid(&id)?,
+                    oid: crate::der::oid(&id)?,
                     critical,
                     value: value.value.to_vec(),
                 });
@@ -341,27 +341,27 @@ pub fn tbs_without_extension(
     tbs_der: &[u8],
     drop: &ObjectIdentifier,
 ) -> Result<Vec<u8>, CertError> {
-    let tbs = der_walk::single(tbs_der, der_walk::SEQUENCE, "TBSCertificate")?;
+    let tbs = crate::der::single(tbs_der, crate::der::SEQUENCE, "TBSCertificate")?;
     let mut body = Vec::new();
     for field in children(tbs.value)? {
         if field.tag != ctx(3) {
             body.extend_from_slice(field.raw);
             continue;
         }
-        let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+        let (list, _) = expect(field.value, crate::der::SEQUENCE, "extensions")?;
         let mut kept = Vec::new();
         for ext in children(list.value)? {
             let (id, _) = read(ext.value)?;
-            if &der_walk::oid(&id)? != drop {
+            if &crate::der::oid(&id)? != drop {
                 kept.extend_from_slice(ext.raw);
             }
         }
-        let mut seq = der_walk::header(der_walk::SEQUENCE, kept.len());
+        let mut seq = crate::der::header(crate::der::SEQUENCE, kept.len());
         seq.extend(kept);
-        body.extend(der_walk::header(ctx(3), seq.len()));
+        body.extend(crate::der::header(ctx(3), seq.len()));
         body.extend(seq);
     }
-    let mut out = der_walk::header(der_walk::SEQUENCE, body.len());
+    let mut out = crate::der::header(crate::der::SEQUENCE, body.len());
     out.extend(body);
     Ok(out)
 }
@@ -373,19 +373,19 @@ mod tests {
     #[test]
     fn decodes_both_time_forms() {
         let utc = Tlv {
-            tag: der_walk::UTC_TIME,
+            tag: crate::der::UTC_TIME,
             raw: &[],
             value: b"220512205033Z",
         };
         assert_eq!(decode_time(&utc), Some(1652388633), "2022-05-12T20:50:33Z");
         let gen = Tlv {
-            tag: der_walk::GENERALIZED_TIME,
+            tag: crate::der::GENERALIZED_TIME,
             raw: &[],
             value: b"20500101000000Z",
         };
         assert_eq!(decode_time(&gen), Some(2524608000));
         let bad = Tlv {
-            tag: der_walk::UTC_TIME,
+            tag: crate::der::UTC_TIME,
             raw: &[],
             value: b"2205122050Z",
         };

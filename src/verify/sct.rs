@@ -46,9 +46,9 @@ fn take_u16_prefixed<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], SctError> {
 
 fn parse_list(ext_value: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
     // The extension value is an OCTET STRING wrapping the TLS structure.
-    let inner = crate::cms::der_walk::single(
+    let inner = crate::der::single(
         ext_value,
-        crate::cms::der_walk::OCTET_STRING,
+        crate::der::OCTET_STRING,
         "SignedCertificateTimestampList",
     )
     .map_err(|_| SctError::Malformed)?;

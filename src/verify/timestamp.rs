@@ -105,7 +105,7 @@ struct MessageImprint<'a> {
 /// itself or a whole `TimeStampResp` (RFC 3161 §2.4.2: `SEQUENCE { status PKIStatusInfo,
 /// timeStampToken ContentInfo OPTIONAL }`); a response must be granted (status 0 or 1).
 pub fn token_from_response(der: &[u8]) -> Result<Vec<u8>, TimestampError> {
-    use crate::cms::der_walk::{children, single, INTEGER, OID, SEQUENCE};
+    use crate::der::{children, single, INTEGER, OID, SEQUENCE};
     let outer = single(der, SEQUENCE, "timestamp").map_err(|e| malformed(e.to_string()))?;
     let parts = children(outer.value).map_err(|e| malformed(e.to_string()))?;
     match parts.as_slice() {

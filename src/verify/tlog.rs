@@ -392,24 +392,7 @@ pub fn encode_embedded(entry: &TlogEntry) -> Vec<u8> {
         }),
         canonicalized_body: Vec::new(),
     };
-    let body = pb.encode_to_vec();
-    let mut out = vec![Tag::OctetString.octet()];
-    der_length(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
-/// DER definite length (X.690 §8.1.3): short form below 128, else big-endian minimal octets.
-fn der_length(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        out.push(len as u8);
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or_default();
-    out.push(0x80 | significant.len() as u8);
-    out.extend_from_slice(significant);
+    crate::der::tlv(crate::der::OCTET_STRING, &pb.encode_to_vec())
 }
 
 /// The canonical JSON body of the hashedrekord v0.0.1 entry Go gitsign uploads.
@@ -1019,18 +1002,6 @@ mod tests {
             },
             "everything but the body survives"
         );
-        for len in [0usize, 0x7f, 0x80, 0xff, 0x100, 0x1_0000] {
-            let mut out = Vec::new();
-            der_length(len, &mut out);
-            let mut tlv = vec![0x04];
-            tlv.extend_from_slice(&out);
-            tlv.resize(tlv.len() + len, 0);
-            assert_eq!(
-                OctetStringRef::from_der(&tlv).map(|o| o.as_bytes().len()),
-                Ok(len),
-                "DER length {len} is accepted by a strict decoder"
-            );
-        }
     }
 
     #[test]

@@ -287,7 +287,7 @@ proptest! {
                     .expect("arc")
                     .push_arc(10 + i as u32)
                     .expect("arc"),
-                value_der: gitsign::sign::tlv(0x04, v),
+                value_der: gitsign::der::tlv(0x04, v),
             })
             .collect();
         let der = gitsign::sign::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
@@ -302,7 +302,7 @@ proptest! {
         want.sort();
         prop_assert_eq!(got, want);
         let time = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::SIGNING_TIME).expect("signingTime");
-        let (tlv, _) = gitsign::cms::der_walk::read(&time.values[0]).expect("time element");
+        let (tlv, _) = gitsign::der::read(&time.values[0]).expect("time element");
         prop_assert_eq!(gitsign::verify::cert::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
         let digest = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::MESSAGE_DIGEST).expect("messageDigest");
         prop_assert_eq!(&digest.values[0][2..], &gitsign::crypto::sha256(&payload)[..], "messageDigest is SHA-256 of the payload");
