@@ -31,6 +31,7 @@ pub struct Tlv<'a> {
 pub const SEQUENCE: u8 = 0x30;
 pub const SET: u8 = 0x31;
 pub const INTEGER: u8 = 0x02;
+pub const BIT_STRING: u8 = 0x03;
 pub const OCTET_STRING: u8 = 0x04;
 pub const OID: u8 = 0x06;
 pub const UTF8_STRING: u8 = 0x0c;

@@ -57,6 +57,7 @@ pub mod gpg_status;
 pub mod hardening;
 pub mod hook;
 pub mod http;
+pub mod key;
 pub mod oid;
 pub mod oidc;
 pub mod pem;

@@ -27,8 +27,8 @@ use zeroize::Zeroizing;
 
 use crate::config::{CacheScope, Config, ConfigError, CredentialStore, Key};
 use crate::http::Http;
+use crate::key::EphemeralKey;
 use crate::sign::flow::{self, Credentials, FlowError, Request};
-use crate::sign::EphemeralKey;
 use crate::trust::TrustedRoot;
 use crate::verify::cert::Cert;
 pub use protocol::Credential;

@@ -342,7 +342,7 @@ mod tests {
                 .to_string();
             tlv(0x18, s.as_bytes())
         };
-        let key = crate::sign::EphemeralKey::generate().expect("key");
+        let key = crate::key::EphemeralKey::generate().expect("key");
         let alg = tlv(
             SEQUENCE,
             &tlv(0x06, crate::oid::ECDSA_WITH_SHA256.as_bytes()),

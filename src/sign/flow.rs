@@ -8,8 +8,9 @@
 
 use crate::config::{Config, ConfigError, Key, RekorMode, RekorVersion};
 use crate::http::Http;
+use crate::key::EphemeralKey;
 use crate::oidc::{self, OidcError};
-use crate::sign::{self, EphemeralKey, SignError, UnsignedAttribute};
+use crate::sign::{self, SignError, UnsignedAttribute};
 use crate::trust::TrustedRoot;
 use crate::verify::cert::Cert;
 use crate::verify::{self, policy::Policy, tlog};
@@ -204,7 +205,7 @@ pub fn login(
     if id.claims.email.is_some() {
         check_committer(req, &subject, id.claims.email.as_deref(), &[])?;
     }
-    let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
+    let key = EphemeralKey::generate().map_err(|e| FlowError::Cms(e.into()))?;
     let issued = crate::fulcio::request_certificate(
         http,
         req.fulcio_url,
@@ -277,7 +278,9 @@ pub fn sign_with(
         sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
     // The key signs the proof of possession, this and (online mode) the object id; it is gone
     // when the caller drops it (or, cached, when its certificate is about to expire).
-    let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
+    let signature = key
+        .sign(&signed_attrs)
+        .map_err(|e| FlowError::Cms(e.into()))?;
 
     let mut unsigned = Vec::new();
     let leaf_pem = issued.leaf.to_pem();
@@ -316,7 +319,9 @@ pub fn sign_with(
     if req.rekor_mode == RekorMode::Online {
         let ids = crate::git::object_id::signed_object_ids(req.payload, pem.as_bytes())
             .ok_or(FlowError::OnlineMode)?;
-        let id_signature = key.sign(ids.real.as_bytes()).map_err(FlowError::Cms)?;
+        let id_signature = key
+            .sign(ids.real.as_bytes())
+            .map_err(|e| FlowError::Cms(e.into()))?;
         let logged = crate::rekor::upload_entry(
             http,
             req.rekor_url,

@@ -1,5 +1,5 @@
-//! Signing: a fresh ECDSA P-256 key per signature ([`EphemeralKey`]) and the CMS SignedData
-//! encoder (RFC 5652) shaped like Go gitsign's (`internal/signature` over `pkcs7`):
+//! Signing: the CMS SignedData encoder (the key is [`crate::key::EphemeralKey`])
+//! (RFC 5652) shaped like Go gitsign's (`internal/signature` over `pkcs7`):
 //!
 //! ```text
 //! ContentInfo { signedData, [0] SignedData {
@@ -18,7 +18,6 @@
 pub mod flow;
 
 use const_oid::ObjectIdentifier;
-use zeroize::Zeroizing;
 
 use crate::der::{self, algorithm, attribute, cat, oid_der, set_of, tlv};
 use crate::oid;
@@ -26,80 +25,12 @@ use crate::verify::cert::Cert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
-    #[error("could not generate a signing key")]
-    KeyGeneration,
-    #[error("could not sign with the ephemeral key")]
-    Signing,
+    #[error(transparent)]
+    Key(#[from] crate::key::KeyError),
     #[error("signing time {0} cannot be written as UTCTime (years 1950-2049)")]
     SigningTime(i64),
     #[error("the issued certificate is malformed")]
     Certificate(#[source] crate::verify::cert::CertError),
-}
-
-/// A P-256 key that lives for one signature, or for the life of its certificate when the
-/// credential cache keeps it. The PKCS#8 bytes are held in a zeroizing buffer so the cache can
-/// hand them on; they are wiped when the key is dropped.
-pub struct EphemeralKey {
-    pair: ring::signature::EcdsaKeyPair,
-    rng: ring::rand::SystemRandom,
-    pkcs8: Zeroizing<Vec<u8>>,
-}
-
-impl std::fmt::Debug for EphemeralKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EphemeralKey(P-256, private)")
-    }
-}
-
-/// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte uncompressed point.
-const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
-
-impl EphemeralKey {
-    pub fn generate() -> Result<EphemeralKey, SignError> {
-        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(|_| SignError::KeyGeneration)?;
-        let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
-        EphemeralKey::from_pkcs8(pkcs8)
-    }
-
-    /// A key the credential cache kept (PKCS#8 DER, P-256).
-    pub fn from_pkcs8(pkcs8: Zeroizing<Vec<u8>>) -> Result<EphemeralKey, SignError> {
-        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
-            .map_err(|_| SignError::KeyGeneration)?;
-        Ok(EphemeralKey { pair, rng, pkcs8 })
-    }
-
-    /// The PKCS#8 DER, for the credential cache only.
-    pub fn pkcs8(&self) -> &Zeroizing<Vec<u8>> {
-        &self.pkcs8
-    }
-
-    /// DER SubjectPublicKeyInfo.
-    pub fn spki_der(&self) -> Vec<u8> {
-        use ring::signature::KeyPair as _;
-        let mut out = P256_SPKI_PREFIX.to_vec();
-        out.extend_from_slice(self.pair.public_key().as_ref());
-        out
-    }
-
-    pub fn public_pem(&self) -> String {
-        crate::pem::encode("PUBLIC KEY", &self.spki_der())
-    }
-
-    /// ECDSA-SHA256 over `msg`, ASN.1 DER (what CMS, Fulcio and Rekor expect).
-    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.pair
-            .sign(&self.rng, msg)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| SignError::Signing)
-    }
 }
 
 /// signingTime as RFC 5652 §11.3 requires: UTCTime `YYMMDDHHMMSSZ` for 1950–2049,
@@ -216,6 +147,7 @@ pub fn gpg_algorithms(cert_signature_algorithm: &ObjectIdentifier) -> (u8, u8) {
 mod tests {
     use super::*;
     use crate::cms;
+    use crate::key::EphemeralKey;
 
     fn fixtures() -> Vec<(String, Vec<u8>)> {
         let dir =
