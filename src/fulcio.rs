@@ -13,9 +13,9 @@ use crate::http::{Http, HttpError};
 use crate::key::EphemeralKey;
 use crate::oidc::IdToken;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::{Cert, CertError};
 use crate::verify::chain::{self, ChainError};
 use crate::verify::sct::{self, SctError};
+use crate::x509::{Cert, CertError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FulcioError {

@@ -69,3 +69,4 @@ pub mod trust;
 pub mod tuf;
 pub mod ui;
 pub mod verify;
+pub mod x509;

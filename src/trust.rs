@@ -44,7 +44,7 @@ pub struct Authority {
     pub uri: String,
     pub chain_der: Vec<Vec<u8>>,
     /// `chain_der` parsed once at load (certificates that do not parse are left out).
-    pub certs: Vec<std::sync::Arc<crate::verify::cert::Cert>>,
+    pub certs: Vec<std::sync::Arc<crate::x509::Cert>>,
     pub valid_for: Validity,
 }
 
@@ -215,9 +215,9 @@ impl Authority {
     }
 }
 
-fn parse_certs(ders: &[Vec<u8>]) -> Vec<std::sync::Arc<crate::verify::cert::Cert>> {
+fn parse_certs(ders: &[Vec<u8>]) -> Vec<std::sync::Arc<crate::x509::Cert>> {
     ders.iter()
-        .filter_map(|d| crate::verify::cert::Cert::parse(d).ok())
+        .filter_map(|d| crate::x509::Cert::parse(d).ok())
         .map(std::sync::Arc::new)
         .collect()
 }

@@ -291,11 +291,9 @@ impl SignedMessage {
         self.certificates
             .iter()
             .position(|c| match &self.signer.sid {
-                SignerId::IssuerSerial { issuer, serial } => {
-                    crate::verify::cert::Cert::parse_shared(c)
-                        .is_ok_and(|c| &c.issuer_der == issuer && &c.serial == serial)
-                }
-                SignerId::SubjectKeyId(ski) => crate::verify::cert::Cert::parse_shared(c)
+                SignerId::IssuerSerial { issuer, serial } => crate::x509::Cert::parse_shared(c)
+                    .is_ok_and(|c| &c.issuer_der == issuer && &c.serial == serial),
+                SignerId::SubjectKeyId(ski) => crate::x509::Cert::parse_shared(c)
                     .ok()
                     .and_then(|c| c.subject_key_id())
                     .is_some_and(|k| &k == ski),
@@ -325,12 +323,12 @@ impl SignedMessage {
         }
         let signing_time = single_value(&s.signed_attrs, &oid::SIGNING_TIME)
             .and_then(|v| read(v).ok())
-            .and_then(|(t, _)| crate::verify::cert::decode_time(&t));
+            .and_then(|(t, _)| crate::x509::decode_time(&t));
 
         let signer_cert = self.signer_certificate()?;
         self.certificates
             .get(signer_cert)
-            .and_then(|der| crate::verify::cert::Cert::parse_shared(der).ok())
+            .and_then(|der| crate::x509::Cert::parse_shared(der).ok())
             .ok_or(CmsError::Certificate)?;
         let sig_digest = if s.signature_algorithm == oid::EC_PUBLIC_KEY {
             // Some signers name the key type instead of ecdsa-with-SHAxxx; the digest then
@@ -354,7 +352,7 @@ impl SignedMessage {
         let cert = self
             .certificates
             .get(content.signer_cert)
-            .and_then(|der| crate::verify::cert::Cert::parse_shared(der).ok())
+            .and_then(|der| crate::x509::Cert::parse_shared(der).ok())
             .ok_or(CmsError::Certificate)?;
         let key = PublicKey::from_spki_der(&cert.spki_der).map_err(CmsError::BadSignature)?;
         key.verify(

@@ -12,8 +12,8 @@ use crate::key::EphemeralKey;
 use crate::oidc::{self, OidcError};
 use crate::sign::{self, SignError, UnsignedAttribute};
 use crate::trust::TrustedRoot;
-use crate::verify::cert::Cert;
 use crate::verify::{self, policy::Policy, tlog};
+use crate::x509::Cert;
 
 /// Every setting signing reads, built once from the configuration: each has one default,
 /// the key table's.

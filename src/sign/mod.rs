@@ -21,7 +21,7 @@ use const_oid::ObjectIdentifier;
 
 use crate::der::{self, algorithm, attribute, cat, oid_der, set_of, tlv};
 use crate::oid;
-use crate::verify::cert::Cert;
+use crate::x509::Cert;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {
@@ -30,7 +30,7 @@ pub enum SignError {
     #[error("signing time {0} cannot be written as UTCTime (years 1950-2049)")]
     SigningTime(i64),
     #[error("the issued certificate is malformed")]
-    Certificate(#[source] crate::verify::cert::CertError),
+    Certificate(#[source] crate::x509::CertError),
 }
 
 /// signingTime as RFC 5652 §11.3 requires: UTCTime `YYMMDDHHMMSSZ` for 1950–2049,

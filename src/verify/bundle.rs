@@ -13,10 +13,10 @@ use crate::trust::{RawCert, RawChain};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::cert::Cert;
 use super::tlog::{InclusionProof, TlogEntry, TlogError};
 use super::{Content, Failure, Signer, VerificationInput, WithoutAnchor};
 use crate::crypto::{Digest, PublicKey};
+use crate::x509::Cert;
 
 /// The bundle versions this verifier understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

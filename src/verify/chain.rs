@@ -11,7 +11,7 @@ use crate::crypto::{Digest, PublicKey};
 use crate::encoding::rfc3339;
 use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
-use crate::verify::cert::Cert;
+use crate::x509::Cert;
 
 /// Longest path considered: leaf, two intermediates, root.
 const MAX_DEPTH: usize = 4;

@@ -8,7 +8,6 @@
 //! chain is checked at notBefore + 60 s like Go gitsign and the report says time was not anchored.
 
 pub mod bundle;
-pub mod cert;
 pub mod chain;
 pub mod memo;
 pub mod online;
@@ -24,7 +23,7 @@ use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::git::object::{self, HashKind, SignatureFormat};
 use crate::git::object_id;
 use crate::trust::TrustedRoot;
-use cert::{Cert, CertError};
+use crate::x509::{Cert, CertError};
 use chain::ChainError;
 use policy::{Identity, Policy, PolicyError};
 use sct::SctError;

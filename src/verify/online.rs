@@ -18,11 +18,11 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::cert::Cert;
 use super::tlog::{self, TlogEntry, TlogError, VerifiedEntry};
 use crate::crypto::PublicKey;
 use crate::git::object_id::ObjectIds;
 use crate::trust::TrustedRoot;
+use crate::x509::Cert;
 
 /// Why a logged entry does not prove an online-mode signature.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

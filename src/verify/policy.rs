@@ -9,7 +9,7 @@
 use regex::Regex;
 
 use crate::oid;
-use crate::verify::cert::Cert;
+use crate::x509::Cert;
 
 /// What the certificate says about its subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -7,7 +7,7 @@
 use crate::crypto::Digest;
 use crate::oid;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::{tbs_without_extension, Cert};
+use crate::x509::{tbs_without_extension, Cert};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum SctError {

@@ -303,7 +303,7 @@ proptest! {
         prop_assert_eq!(got, want);
         let time = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::SIGNING_TIME).expect("signingTime");
         let (tlv, _) = gitsign::der::read(&time.values[0]).expect("time element");
-        prop_assert_eq!(gitsign::verify::cert::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
+        prop_assert_eq!(gitsign::x509::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
         let digest = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::MESSAGE_DIGEST).expect("messageDigest");
         prop_assert_eq!(&digest.values[0][2..], &gitsign::crypto::sha256(&payload)[..], "messageDigest is SHA-256 of the payload");
     }

@@ -242,7 +242,7 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     let t: i64 = f[6].parse().expect("unix time");
     assert!(t >= before && t <= before + 120, "the time is now: {t}");
     let msg = gitsign::cms::parse(&stdout).expect("our signature parses");
-    let leaf = gitsign::verify::cert::Cert::parse(&msg.certificates[0]).expect("leaf");
+    let leaf = gitsign::x509::Cert::parse(&msg.certificates[0]).expect("leaf");
     assert_eq!(
         f[7],
         leaf.sha1_fingerprint(),
