@@ -66,6 +66,7 @@ pub mod rekor;
 pub mod sign;
 pub mod text;
 pub mod trust;
+pub mod tsa;
 pub mod tuf;
 pub mod ui;
 pub mod verify;

@@ -1,6 +1,6 @@
 //! One signature end to end: identity → key → certificate → CMS → log → timestamp →
-//! self-check. The network edges ([`crate::oidc`], [`crate::fulcio`], [`crate::rekor`], the
-//! TSA) are called in pipeline order; everything else is pure.
+//! self-check. The network edges ([`crate::oidc`], [`crate::fulcio`], [`crate::rekor`],
+//! [`crate::tsa`]) are called in pipeline order; everything else is pure.
 //!
 //! Nothing is written to stdout here: the caller prints [`Signed::pem`] only after every step,
 //! including verifying the result with our own verifier, succeeded — so git never stores a
@@ -112,7 +112,7 @@ pub enum FlowError {
     #[error("could not log the signature in the transparency log")]
     Log(#[source] crate::rekor::RekorError),
     #[error("could not get a timestamp")]
-    Timestamp(#[source] TimestampError),
+    Timestamp(#[source] crate::tsa::TsaError),
     #[error("could not build the signature")]
     Cms(#[source] SignError),
     #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
@@ -301,8 +301,8 @@ pub fn sign_with(
     }
 
     if let Some(url) = req.timestamp_url {
-        let token =
-            request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
+        let token = crate::tsa::request_timestamp(http, url, &signature, req.root)
+            .map_err(FlowError::Timestamp)?;
         unsigned.push(UnsignedAttribute {
             oid: crate::oid::TIMESTAMP_TOKEN,
             value_der: token,
@@ -370,95 +370,4 @@ pub fn sign_with(
         identity: subject,
         log_index,
     })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TimestampError {
-    #[error("could not reach the timestamp authority at '{url}'")]
-    Http {
-        url: String,
-        #[source]
-        source: crate::http::HttpError,
-    },
-    #[error("the timestamp authority refused: {0}")]
-    Refused(String),
-    #[error("the timestamp does not verify")]
-    Verify(#[source] verify::timestamp::TimestampError),
-}
-
-/// RFC 3161 §2.4: `TimeStampReq { version 1, messageImprint { sha256, SHA-256(signature) },
-/// nonce, certReq TRUE }` → the `timeStampToken` of the answer, verified against the root.
-pub fn request_timestamp(
-    http: &Http,
-    url: &str,
-    signature: &[u8],
-    root: &TrustedRoot,
-) -> Result<Vec<u8>, TimestampError> {
-    use crate::der::{self, tlv};
-    let imprint = tlv(
-        der::SEQUENCE,
-        &[
-            tlv(
-                der::SEQUENCE,
-                &[
-                    tlv(der::OID, crate::oid::SHA256.as_bytes()),
-                    vec![0x05, 0x00],
-                ]
-                .concat(),
-            ),
-            tlv(der::OCTET_STRING, &crate::crypto::sha256(signature)),
-        ]
-        .concat(),
-    );
-    let nonce = crate::oidc::random_token()
-        .map(|t| crate::crypto::sha256(t.as_bytes()))
-        .unwrap_or_default();
-    // A positive INTEGER: clear the top bit of the first of 16 random bytes.
-    let mut n = nonce[..16].to_vec();
-    if let Some(first) = n.first_mut() {
-        *first &= 0x7f;
-        *first |= 0x01;
-    }
-    let req = tlv(
-        der::SEQUENCE,
-        &[
-            tlv(der::INTEGER, &[1]),
-            imprint,
-            tlv(der::INTEGER, &n),
-            tlv(der::BOOLEAN, &[0xff]),
-        ]
-        .concat(),
-    );
-    let reply = http
-        .post_bytes(url, "application/timestamp-query", &req)
-        .map_err(|source| TimestampError::Http {
-            url: url.to_owned(),
-            source,
-        })?;
-    if !reply.ok() {
-        return Err(TimestampError::Refused(format!(
-            "{} {}",
-            reply.status,
-            reply.snippet()
-        )));
-    }
-    let resp = der::single(&reply.body, der::SEQUENCE, "TimeStampResp")
-        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let (status, rest) = der::expect(resp.value, der::SEQUENCE, "PKIStatusInfo")
-        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let code = der::read(status.value)
-        .ok()
-        .and_then(|(t, _)| der::small_uint(&t).ok());
-    if !matches!(code, Some(0 | 1)) {
-        return Err(TimestampError::Refused(format!(
-            "status {}",
-            code.map(|c| c.to_string())
-                .unwrap_or_else(|| "unknown".into())
-        )));
-    }
-    let (token, _) = der::expect(rest, der::SEQUENCE, "timeStampToken")
-        .map_err(|e| TimestampError::Refused(format!("no token: {e}")))?;
-    verify::timestamp::verify_timestamp_token(token.raw, signature, root)
-        .map_err(TimestampError::Verify)?;
-    Ok(token.raw.to_vec())
 }
