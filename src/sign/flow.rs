@@ -6,11 +6,11 @@
 //! including verifying the result with our own verifier, succeeded — so git never stores a
 //! signature that gitsign itself would reject.
 
+use crate::cms::{self, SignError, UnsignedAttribute};
 use crate::config::{Config, ConfigError, Key, RekorMode, RekorVersion};
 use crate::http::Http;
 use crate::key::EphemeralKey;
 use crate::oidc::{self, OidcError};
-use crate::sign::{self, SignError, UnsignedAttribute};
 use crate::trust::TrustedRoot;
 use crate::verify::{self, policy::Policy, tlog};
 use crate::x509::Cert;
@@ -274,8 +274,7 @@ pub fn sign_with(
     let (key, issued, subject) = (&creds.key, &creds.issued, creds.identity.clone());
 
     let signing_time = now();
-    let signed_attrs =
-        sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
+    let signed_attrs = cms::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
     // The key signs the proof of possession, this and (online mode) the object id; it is gone
     // when the caller drops it (or, cached, when its certificate is about to expire).
     let signature = key
@@ -309,9 +308,9 @@ pub fn sign_with(
         });
     }
 
-    let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned)
+    let der = cms::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned)
         .map_err(FlowError::Cms)?;
-    let pem = sign::armor(&der);
+    let pem = cms::armor(&der);
 
     // Online mode (Go gitsign's `LegacySHASign`): log the id the object will have once git
     // inserts this signature, signed by the same key, instead of embedding an entry.

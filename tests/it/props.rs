@@ -277,11 +277,11 @@ proptest! {
     ) {
         let (real, _) = real_signature();
         let leaf = gitsign::cms::parse(&real).expect("real signature").certificates[0].clone();
-        let attrs = gitsign::sign::signed_attributes(&payload, signing_time).expect("attributes");
-        let unsigned: Vec<gitsign::sign::UnsignedAttribute> = unsigned
+        let attrs = gitsign::cms::signed_attributes(&payload, signing_time).expect("attributes");
+        let unsigned: Vec<gitsign::cms::UnsignedAttribute> = unsigned
             .iter()
             .enumerate()
-            .map(|(i, v)| gitsign::sign::UnsignedAttribute {
+            .map(|(i, v)| gitsign::cms::UnsignedAttribute {
                 oid: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.9")
                     .parent()
                     .expect("arc")
@@ -290,7 +290,7 @@ proptest! {
                 value_der: gitsign::der::tlv(0x04, v),
             })
             .collect();
-        let der = gitsign::sign::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
+        let der = gitsign::cms::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
         let msg = gitsign::cms::parse(&der).expect("what we encode parses");
         prop_assert_eq!(&msg.signer.signed_attrs_der, &attrs, "the signed bytes are kept exactly");
         prop_assert_eq!(&msg.signer.signature, &signature);
