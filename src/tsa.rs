@@ -76,22 +76,19 @@ pub fn request_timestamp(
             reply.snippet()
         )));
     }
-    let resp = der::single(&reply.body, der::SEQUENCE, "TimeStampResp")
+    let resp = crate::cms::timestamp::parse_response(&reply.body)
         .map_err(|e| TsaError::Refused(format!("malformed answer: {e}")))?;
-    let (status, rest) = der::expect(resp.value, der::SEQUENCE, "PKIStatusInfo")
-        .map_err(|e| TsaError::Refused(format!("malformed answer: {e}")))?;
-    let code = der::read(status.value)
-        .ok()
-        .and_then(|(t, _)| der::small_uint(&t).ok());
-    if !matches!(code, Some(0 | 1)) {
+    if !resp.granted() {
         return Err(TsaError::Refused(format!(
             "status {}",
-            code.map(|c| c.to_string())
+            resp.status
+                .map(|c| c.to_string())
                 .unwrap_or_else(|| "unknown".into())
         )));
     }
-    let (token, _) = der::expect(rest, der::SEQUENCE, "timeStampToken")
-        .map_err(|e| TsaError::Refused(format!("no token: {e}")))?;
+    let token = resp
+        .token
+        .ok_or_else(|| TsaError::Refused("no token in the granted answer".into()))?;
     crate::verify::timestamp::verify_timestamp_token(token.raw, signature, root)
         .map_err(TsaError::Verify)?;
     Ok(token.raw.to_vec())

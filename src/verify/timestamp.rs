@@ -105,25 +105,21 @@ struct MessageImprint<'a> {
 /// itself or a whole `TimeStampResp` (RFC 3161 §2.4.2: `SEQUENCE { status PKIStatusInfo,
 /// timeStampToken ContentInfo OPTIONAL }`); a response must be granted (status 0 or 1).
 pub fn token_from_response(der: &[u8]) -> Result<Vec<u8>, TimestampError> {
-    use crate::der::{children, single, INTEGER, OID, SEQUENCE};
+    use crate::der::{children, single, OID, SEQUENCE};
     let outer = single(der, SEQUENCE, "timestamp").map_err(|e| malformed(e.to_string()))?;
     let parts = children(outer.value).map_err(|e| malformed(e.to_string()))?;
     match parts.as_slice() {
         [first, ..] if first.tag == OID => Ok(der.to_vec()),
-        [status, token] if status.tag == SEQUENCE && token.tag == SEQUENCE => {
-            let fields = children(status.value).map_err(|e| malformed(e.to_string()))?;
-            let granted = fields
-                .first()
-                .filter(|f| f.tag == INTEGER)
-                .is_some_and(|f| f.value == [0] || f.value == [1]);
-            if !granted {
+        _ => {
+            let neither =
+                || malformed("neither a timestamp token nor a timestamp response holding one");
+            let resp = crate::cms::timestamp::parse_response(der).map_err(|_| neither())?;
+            let token = resp.token.ok_or_else(neither)?;
+            if !resp.granted() {
                 return Err(malformed("timestamp response status is not granted"));
             }
             Ok(token.raw.to_vec())
         }
-        _ => Err(malformed(
-            "neither a timestamp token nor a timestamp response holding one",
-        )),
     }
 }
 
