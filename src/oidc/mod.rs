@@ -35,6 +35,7 @@ use std::time::Duration;
 pub use jwt::{Claims, IdToken, TokenError};
 
 use crate::config::{Config, ConfigError, Key};
+use crate::encoding::hex_digit;
 use crate::http::{Http, HttpError};
 
 /// Where Kubernetes and cosign put a projected service-account token.
@@ -483,7 +484,8 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+            b'%' if i + 2 < bytes.len() => match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2]))
+            {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -495,10 +497,6 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// 32 random bytes as base64url: PKCE verifiers, `state`, `nonce`.

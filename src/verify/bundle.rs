@@ -13,10 +13,10 @@ use crate::trust::{RawCert, RawChain};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::cert::Cert;
 use super::tlog::{InclusionProof, TlogEntry, TlogError};
 use super::{Content, Failure, Signer, VerificationInput, WithoutAnchor};
 use crate::crypto::{Digest, PublicKey};
+use crate::x509::Cert;
 
 /// The bundle versions this verifier understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -506,7 +506,7 @@ fn statement_names(payload: &[u8], artifact: &[u8]) -> Result<bool, BundleError>
             let have = match computed.iter().find(|(a, _)| *a == alg.as_str()) {
                 Some((_, h)) => h.clone(),
                 None => {
-                    let h = super::hex(&d.hash(artifact));
+                    let h = crate::encoding::hex(&d.hash(artifact));
                     computed.push((alg.as_str(), h.clone()));
                     h
                 }

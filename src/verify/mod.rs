@@ -8,7 +8,6 @@
 //! chain is checked at notBefore + 60 s like Go gitsign and the report says time was not anchored.
 
 pub mod bundle;
-pub mod cert;
 pub mod chain;
 pub mod memo;
 pub mod online;
@@ -25,7 +24,7 @@ use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::git::object::{self, HashKind, SignatureFormat};
 use crate::git::object_id;
 use crate::trust::TrustedRoot;
-use cert::{Cert, CertError};
+use crate::x509::{Cert, CertError};
 use chain::ChainError;
 use policy::{Identity, Policy, PolicyError};
 use sct::SctError;
@@ -37,10 +36,6 @@ pub use report::{
 
 /// Seconds after notBefore at which an unanchored chain is checked (Go gitsign's choice).
 pub const UNANCHORED_OFFSET: i64 = 60;
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// What to check and against what.
 #[derive(Debug, Clone)]
@@ -339,7 +334,7 @@ pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, 
         .map_err(Failure::Tlog)?
         .into_iter()
         .collect();
-    let timestamps = match msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
+    let timestamps = match msg.unsigned_attribute(&crate::oid::TIMESTAMP_TOKEN) {
         Some(attr) => vec![attr.values.first().cloned().ok_or_else(|| {
             Failure::Timestamp(timestamp::TimestampError::Malformed(
                 "empty attribute".into(),
@@ -496,7 +491,7 @@ fn verify_into(
         report.identity = Some(Identity::from_cert(leaf));
         report.cert = Some(CertSummary {
             sha1_fingerprint: leaf.sha1_fingerprint(),
-            serial: hex(&leaf.serial),
+            serial: crate::encoding::hex(&leaf.serial),
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
@@ -614,9 +609,9 @@ fn check_times(
         let t = a.time();
         if t < leaf.not_before || t > leaf.not_after {
             return Err(Failure::OutsideCertificateValidity {
-                at: chain::rfc3339(t),
-                not_before: chain::rfc3339(leaf.not_before),
-                not_after: chain::rfc3339(leaf.not_after),
+                at: crate::encoding::rfc3339(t),
+                not_before: crate::encoding::rfc3339(leaf.not_before),
+                not_after: crate::encoding::rfc3339(leaf.not_after),
             });
         }
     }

@@ -23,6 +23,7 @@ use der::{Decode, Tag};
 use prost::Message as _;
 
 use crate::crypto::sha256;
+use crate::encoding::{hex, unhex};
 use crate::trust::{LogKey, TrustedRoot};
 
 /// Current layout: one attribute whose value is an OCTET STRING holding the protobuf entry.
@@ -297,7 +298,7 @@ fn decode_legacy(attrs: &[(ObjectIdentifier, Vec<u8>)]) -> Result<TlogEntry, Tlo
     };
     let hex_string = |v: &[u8], what: &str| -> Result<Vec<u8>, TlogError> {
         let s = PrintableStringRef::from_der(v).map_err(|e| malformed(format!("{what}: {e}")))?;
-        hex_decode(s.as_str()).ok_or_else(|| malformed(format!("{what} is not hex")))
+        unhex(s.as_str()).ok_or_else(|| malformed(format!("{what} is not hex")))
     };
     let required = |v: Option<i64>, what: &str| v.ok_or_else(|| malformed(format!("no {what}")));
 
@@ -325,9 +326,7 @@ fn decode_legacy(attrs: &[(ObjectIdentifier, Vec<u8>)]) -> Result<TlogEntry, Tlo
                 Some(v) => Vec::<PrintableStringRef<'_>>::from_der(v)
                     .map_err(|e| malformed(format!("proof hashes: {e}")))?
                     .iter()
-                    .map(|h| {
-                        hex_decode(h.as_str()).ok_or_else(|| malformed("proof hash is not hex"))
-                    })
+                    .map(|h| unhex(h.as_str()).ok_or_else(|| malformed("proof hash is not hex")))
                     .collect::<Result<_, _>>()?,
                 None => Vec::new(),
             };
@@ -393,24 +392,7 @@ pub fn encode_embedded(entry: &TlogEntry) -> Vec<u8> {
         }),
         canonicalized_body: Vec::new(),
     };
-    let body = pb.encode_to_vec();
-    let mut out = vec![Tag::OctetString.octet()];
-    der_length(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
-/// DER definite length (X.690 §8.1.3): short form below 128, else big-endian minimal octets.
-fn der_length(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        out.push(len as u8);
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or_default();
-    out.push(0x80 | significant.len() as u8);
-    out.extend_from_slice(significant);
+    crate::der::tlv(crate::der::OCTET_STRING, &pb.encode_to_vec())
 }
 
 /// The canonical JSON body of the hashedrekord v0.0.1 entry Go gitsign uploads.
@@ -448,7 +430,7 @@ fn set_payload(entry: &TlogEntry, body: &[u8]) -> Vec<u8> {
         r#"{{"body":{},"integratedTime":{},"logID":{},"logIndex":{}}}"#,
         json_string(&base64::engine::general_purpose::STANDARD.encode(body)),
         entry.integrated_time,
-        json_string(&hex_encode(&entry.log_id)),
+        json_string(&hex(&entry.log_id)),
         entry.log_index,
     )
     .into_bytes()
@@ -467,7 +449,7 @@ pub fn verify_entry(
     let log = root
         .tlog(&entry.log_id)
         .ok_or_else(|| TlogError::UnknownLog {
-            log_id: hex_encode(&entry.log_id),
+            log_id: hex(&entry.log_id),
         })?;
     // Rekor v2 entries carry no integrated time: their log's validity is checked by the
     // caller at the times the timestamps prove.
@@ -744,26 +726,6 @@ fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, TlogError> 
     Ok(cp)
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair).ok()?;
-            u8::from_str_radix(pair, 16).ok()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -861,7 +823,7 @@ mod tests {
 
     fn body_of(s: &Signed) -> Vec<u8> {
         hashedrekord_body(
-            &hex_encode(&sha256(&s.signed_attrs_der)),
+            &hex(&sha256(&s.signed_attrs_der)),
             &s.signature,
             &s.cert_pem,
         )
@@ -932,14 +894,14 @@ mod tests {
         let s = load(PROTOBUF_SHA);
         let (entry, _) = entry_of(PROTOBUF_SHA);
         let payload_digest =
-            hashedrekord_body(&hex_encode(&sha256(&s.payload)), &s.signature, &s.cert_pem);
+            hashedrekord_body(&hex(&sha256(&s.payload)), &s.signature, &s.cert_pem);
         assert_eq!(
             verify_entry(&entry, &payload_digest, &root()),
             Err(TlogError::BadSet),
             "the body with sha256(payload) is not what was logged"
         );
         let no_newline = hashedrekord_body(
-            &hex_encode(&sha256(&s.signed_attrs_der)),
+            &hex(&sha256(&s.signed_attrs_der)),
             &s.signature,
             s.cert_pem.trim_end(),
         );
@@ -974,7 +936,7 @@ mod tests {
             "3.0 is the integrated time"
         );
         assert_eq!(
-            hex_encode(&entry.log_id),
+            hex(&entry.log_id),
             "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d",
             "3.1 is the hex log id of rekor.sigstore.dev"
         );
@@ -1040,18 +1002,6 @@ mod tests {
             },
             "everything but the body survives"
         );
-        for len in [0usize, 0x7f, 0x80, 0xff, 0x100, 0x1_0000] {
-            let mut out = Vec::new();
-            der_length(len, &mut out);
-            let mut tlv = vec![0x04];
-            tlv.extend_from_slice(&out);
-            tlv.resize(tlv.len() + len, 0);
-            assert_eq!(
-                OctetStringRef::from_der(&tlv).map(|o| o.as_bytes().len()),
-                Ok(len),
-                "DER length {len} is accepted by a strict decoder"
-            );
-        }
     }
 
     #[test]
@@ -1346,7 +1296,7 @@ mod tests {
             "606162636465666768696a6b6c6d6e6f",
         ]
         .iter()
-        .map(|h| hex_decode(h).expect("hex"))
+        .map(|h| unhex(h).expect("hex"))
         .collect()
     }
 
@@ -1367,7 +1317,7 @@ mod tests {
     }
 
     fn h32(h: &str) -> [u8; 32] {
-        hash32(&hex_decode(h).expect("hex")).expect("32 bytes")
+        hash32(&unhex(h).expect("hex")).expect("32 bytes")
     }
 
     /// (1-based leaf, tree size, audit path).
