@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::{Logged, RekorError};
 use crate::http::Http;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::Cert;
+use crate::x509::Cert;
 use crate::verify::tlog_v2;
 
 /// The write path under a Rekor v2 base URL.

@@ -145,7 +145,7 @@ impl FlowError {
             FlowError::Certificate(_) => "check gitsign.fulcio / GITSIGN_FULCIO_URL and that Fulcio is reachable".to_owned(),
             FlowError::Log(crate::rekor::RekorError::Verify(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) holds the key of the Rekor at gitsign.rekor".to_owned(),
             FlowError::Log(_) => "check gitsign.rekor / GITSIGN_REKOR_URL and that Rekor is reachable".to_owned(),
-            FlowError::Timestamp(TimestampError::Verify(_)) => "the timestamp authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)".to_owned(),
+            FlowError::Timestamp(crate::tsa::TsaError::Verify(_)) => "the timestamp authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)".to_owned(),
             FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
             FlowError::RekorV2WithoutTimestamp => "set gitsign.timestampServerURL (or GITSIGN_TIMESTAMP_SERVER_URL) to an RFC 3161 timestamp authority in the trusted root, or log in Rekor v1 (unset gitsign.rekorVersion)".to_owned(),

@@ -20,7 +20,7 @@
 use base64::Engine as _;
 use der::asn1::ObjectIdentifier;
 
-use super::cert::Cert;
+use crate::x509::Cert;
 use super::rekor_body::Expected;
 use super::tlog::{self, TlogEntry, TlogError, VerifiedEntry};
 use crate::crypto::Digest;

@@ -111,7 +111,7 @@ fn has_timestamp_token(repo: &TestRepo, id: &str) -> bool {
         gitsign::git::object::split_commit(raw.as_bytes(), gitsign::git::object::HashKind::Sha1)
             .expect("signed commit");
     let msg = gitsign::cms::parse(&split.signature).expect("CMS parses");
-    msg.unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN)
+    msg.unsigned_attribute(&gitsign::oid::TIMESTAMP_TOKEN)
         .is_some()
 }
 
