@@ -18,8 +18,8 @@ use serde_json::{json, Value};
 use super::{Logged, RekorError};
 use crate::http::Http;
 use crate::trust::TrustedRoot;
-use crate::x509::Cert;
 use crate::verify::tlog_v2;
+use crate::x509::Cert;
 
 /// The write path under a Rekor v2 base URL.
 pub const ADD_PATH: &str = "/api/v2/log/entries";

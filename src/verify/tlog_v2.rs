@@ -20,11 +20,11 @@
 use base64::Engine as _;
 use der::asn1::ObjectIdentifier;
 
-use crate::x509::Cert;
 use super::rekor_body::Expected;
 use super::tlog::{self, TlogEntry, TlogError, VerifiedEntry};
 use crate::crypto::Digest;
 use crate::trust::TrustedRoot;
+use crate::x509::Cert;
 
 const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
