@@ -27,11 +27,7 @@
 use der::{asn1::ObjectIdentifier, Decode};
 use spki::SubjectPublicKeyInfoRef;
 
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
-const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+use crate::oid;
 
 /// Digest paired with a signature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,21 +39,21 @@ pub enum Digest {
 
 impl Digest {
     /// The digest implied by a signature algorithm identifier (RFC 5758, RFC 4055).
-    pub fn from_signature_oid(oid: &ObjectIdentifier) -> Option<Digest> {
-        match oid.to_string().as_str() {
-            "1.2.840.10045.4.3.2" | "1.2.840.113549.1.1.11" => Some(Digest::Sha256),
-            "1.2.840.10045.4.3.3" | "1.2.840.113549.1.1.12" => Some(Digest::Sha384),
-            "1.2.840.10045.4.3.4" | "1.2.840.113549.1.1.13" => Some(Digest::Sha512),
+    pub fn from_signature_oid(algorithm: &ObjectIdentifier) -> Option<Digest> {
+        match *algorithm {
+            oid::ECDSA_WITH_SHA256 | oid::SHA256_WITH_RSA => Some(Digest::Sha256),
+            oid::ECDSA_WITH_SHA384 | oid::SHA384_WITH_RSA => Some(Digest::Sha384),
+            oid::ECDSA_WITH_SHA512 | oid::SHA512_WITH_RSA => Some(Digest::Sha512),
             _ => None,
         }
     }
 
     /// The digest named by a digest algorithm identifier (CMS digestAlgorithm, RFC 3161 imprint).
-    pub fn from_digest_oid(oid: &ObjectIdentifier) -> Option<Digest> {
-        match oid.to_string().as_str() {
-            "2.16.840.1.101.3.4.2.1" => Some(Digest::Sha256),
-            "2.16.840.1.101.3.4.2.2" => Some(Digest::Sha384),
-            "2.16.840.1.101.3.4.2.3" => Some(Digest::Sha512),
+    pub fn from_digest_oid(algorithm: &ObjectIdentifier) -> Option<Digest> {
+        match *algorithm {
+            oid::SHA256 => Some(Digest::Sha256),
+            oid::SHA384 => Some(Digest::Sha384),
+            oid::SHA512 => Some(Digest::Sha512),
             _ => None,
         }
     }
@@ -122,7 +118,7 @@ impl PublicKey {
             .ok_or(CryptoError::MalformedKey)?
             .to_vec();
         let kind = match spki.algorithm.oid {
-            OID_EC_PUBLIC_KEY => {
+            oid::EC_PUBLIC_KEY => {
                 let curve: ObjectIdentifier = spki
                     .algorithm
                     .parameters
@@ -130,13 +126,13 @@ impl PublicKey {
                     .and_then(|p| p.decode_as().ok())
                     .ok_or(CryptoError::MalformedKey)?;
                 match curve {
-                    OID_P256 => KeyKind::EcP256,
-                    OID_P384 => KeyKind::EcP384,
+                    oid::P256 => KeyKind::EcP256,
+                    oid::P384 => KeyKind::EcP384,
                     other => return Err(CryptoError::UnsupportedKey(format!("EC curve {other}"))),
                 }
             }
-            OID_ED25519 => KeyKind::Ed25519,
-            OID_RSA => KeyKind::Rsa,
+            oid::ED25519 => KeyKind::Ed25519,
+            oid::RSA_ENCRYPTION => KeyKind::Rsa,
             other => return Err(CryptoError::UnsupportedKey(other.to_string())),
         };
         Ok(PublicKey { kind, raw })
@@ -144,7 +140,7 @@ impl PublicKey {
 
     /// An RSA key given as a bare PKCS #1 RSAPublicKey (trust roots' `PKCS1_RSA_*` keys).
     pub fn from_pkcs1_rsa(der: &[u8]) -> Result<PublicKey, CryptoError> {
-        crate::cms::der_walk::single(der, crate::cms::der_walk::SEQUENCE, "RSAPublicKey")
+        crate::der::single(der, crate::der::SEQUENCE, "RSAPublicKey")
             .map_err(|_| CryptoError::MalformedKey)?;
         Ok(PublicKey {
             kind: KeyKind::Rsa,

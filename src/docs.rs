@@ -18,9 +18,9 @@ pub fn meaning(key: Key) -> &'static str {
         Key::RedirectUrl => "redirect URL of the browser login (default: a free port on 127.0.0.1)",
         Key::Issuer => "OIDC issuer to log in with",
         Key::ConnectorId => "Dex connector to skip the provider choice (`https://github.com/login/oauth`, …)",
-        Key::TokenProvider => "where the identity token comes from: `envvar` (`SIGSTORE_ID_TOKEN`), `filesystem`, `github-actions`, `buildkite-agent`, `interactive` (browser) or `device` (RFC 8628 device flow); default: the first ambient one found, else the browser",
+        Key::TokenProvider => "where the identity token comes from: `envvar` (`SIGSTORE_ID_TOKEN`), `filesystem`, `github-actions`, `buildkite-agent`, `spiffe`, `google-workload-identity`, `google-impersonate`, `interactive` (browser) or `device` (RFC 8628 device flow); default: each ambient one found, in that order, the next when one fails, else the browser",
         Key::TimestampServerUrl => "RFC 3161 timestamp authority to countersign with",
-        Key::TimestampCertChain => "PEM chain of that timestamp authority",
+        Key::TimestampCertChain => "PEM chain of that timestamp authority (root CA included), trusted for RFC 3161 tokens beside the trusted root's TSAs, when signing and verifying",
         Key::LogPath => "write this signing's human output to this file (truncated each time, as Go gitsign does)",
         Key::MatchCommitter => "refuse to sign unless the certificate names the committer's email, or a URI equal to `user.name` (default false)",
         Key::Autoclose => "close the browser tab after the login (default true)",
@@ -36,7 +36,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::CredentialCache => "socket of `gitsign-credential-cache`: one login for many signatures",
         Key::CacheScope => "`directory` (default, like Go gitsign) or `user`: one login for every repository",
         Key::CredentialStore => "`agent` (default: the daemon) or `keyring` (Linux kernel keyutils, macOS Keychain, Windows Credential Manager)",
-        Key::RekorVersion => "Rekor API to log signatures with: `1` (default) or `2`; needs `enableSigstoreGo`, as in Go gitsign",
+        Key::RekorVersion => "Rekor API to log signatures with: `1` (default) or `2` (rekor-tiles, at `gitsign.rekor`; needs `gitsign.timestampServerURL`, as v2 entries carry no time); needs `enableSigstoreGo`, as in Go gitsign",
         Key::EnableSigstoreGo => "Go gitsign's signing-path switch (default true); here it only gates `rekorVersion`",
         Key::LoginTimeout => "seconds a browser or device login may take (default 300)",
     }
@@ -59,6 +59,22 @@ pub const OTHER_ENV: &[(&str, &str)] = &[
     (
         "BUILDKITE_AGENT_ACCESS_TOKEN",
         "Buildkite's ambient identity token",
+    ),
+    (
+        "SPIFFE_ENDPOINT_SOCKET",
+        "path of the SPIFFE Workload API socket (default `/tmp/spire-agent/public/api.sock`); present: the `spiffe` provider",
+    ),
+    (
+        "GCE_METADATA_HOST",
+        "`host[:port]` of the GCE metadata server (default `169.254.169.254`); set: the `google-workload-identity` provider",
+    ),
+    (
+        "GOOGLE_SERVICE_ACCOUNT_NAME",
+        "service account the `google-impersonate` provider mints tokens for (IAM credentials API)",
+    ),
+    (
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "an `authorized_user` credentials file for `google-impersonate` (else gcloud's, else the metadata server)",
     ),
     (
         "NO_COLOR",

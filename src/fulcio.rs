@@ -10,12 +10,12 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::http::{Http, HttpError};
+use crate::key::EphemeralKey;
 use crate::oidc::IdToken;
-use crate::sign::EphemeralKey;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::{Cert, CertError};
 use crate::verify::chain::{self, ChainError};
 use crate::verify::sct::{self, SctError};
+use crate::x509::{Cert, CertError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FulcioError {
@@ -38,7 +38,7 @@ pub enum FulcioError {
     #[error("Fulcio's certificate has no valid certificate transparency proof")]
     Sct(#[source] SctError),
     #[error("could not sign the proof of possession")]
-    Pop(#[source] crate::sign::SignError),
+    Pop(#[source] crate::key::KeyError),
 }
 
 impl FulcioError {

@@ -92,6 +92,15 @@ impl Http {
         self.send(url, &[], Body::Json(body))
     }
 
+    pub fn post_json_with(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: &serde_json::Value,
+    ) -> Result<Reply, HttpError> {
+        self.send(url, headers, Body::Json(body))
+    }
+
     pub fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Result<Reply, HttpError> {
         self.send(url, &[], Body::Form(form))
     }
@@ -155,11 +164,13 @@ impl Http {
                 }
                 rq.call()
             }
-            Body::Json(v) => self
-                .agent
-                .post(url)
-                .header("Accept", "application/json")
-                .send_json(v),
+            Body::Json(v) => {
+                let mut rq = self.agent.post(url).header("Accept", "application/json");
+                for (k, v) in headers {
+                    rq = rq.header(*k, *v);
+                }
+                rq.send_json(v)
+            }
             Body::Form(f) => self
                 .agent
                 .post(url)

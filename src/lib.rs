@@ -7,17 +7,22 @@
 //!   [`config::git`] reads git's configuration as git does and finds the repository once.
 //! - [`docs`]: what each setting means; the README table and man pages are generated from it.
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
-//! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652).
+//! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652): reader
+//!   (`cms::decode`), encoder (`cms::encode`), attached signatures.
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
 //! - [`tuf`]: the trusted root and signing config kept current through TUF (`gitsign initialize`).
-//! - [`crypto`]: public keys and signature checks.
+//! - [`crypto`]: public keys and signature checks; [`key`]: the ephemeral signing key.
+//! - [`x509`]: the certificate model (fields decoded once, Fulcio extensions).
+//! - [`der`], [`oid`], [`encoding`]: the DER reader and writer, every OID once, the one hex and
+//!   RFC 3339 codec.
 //! - [`verify`]: the [`verify::Verifier`] (trust root and waivers): chain at the anchored time,
 //!   SCT, transparency log ([`verify::tlog`]: entry and SET, embedded codec, Merkle,
-//!   checkpoint), timestamps, identity policy.
-//! - [`http`], [`oidc`], [`fulcio`], [`rekor`]: the network edges of signing (identity token,
-//!   certificate, transparency log), each verifying what it receives against the trust root.
+//!   checkpoint; [`verify::tlog_v2`]: Rekor v2 entries), timestamps, identity policy.
+//! - [`http`], [`oidc`], [`fulcio`], [`rekor`], [`tsa`]: the network edges of signing (identity
+//!   token, certificate, transparency log, timestamp), each verifying what it receives against
+//!   the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
-//! - [`sign`]: ephemeral key, CMS SignedData encoder and the signing pipeline.
+//! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
@@ -29,6 +34,16 @@
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
+//! Layers (a module imports only from its own layer's left or from layers below; no cycles):
+//!
+//! 1. base: `encoding`, `oid`, `der`, `text`, `pem`, `http`, `hardening`, `config`;
+//! 2. `crypto`, `key`, `x509`, then `cms`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
+//! 3. `verify`;
+//! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
+//!    SCT, log entry and timestamp checks);
+//! 5. `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
+//! 6. `cli`.
+//!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
 //! touches the environment, files and stdio.
 //!
@@ -39,6 +54,7 @@
 //! | what is checked, in which order | [`verify::Verifier::check_object`] (steps in `verify_into`) |
 //! | where the SCT is checked | [`verify::sct::verify_sct`] |
 //! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::rekor_body::hashedrekord_body`]) |
+//! | how a Rekor v2 entry is told, rebuilt and checked | [`verify::tlog_v2::verify_embedded`] (the upload: [`rekor::v2::upload_entry`]) |
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
@@ -51,13 +67,17 @@ pub mod cli;
 pub mod cms;
 pub mod config;
 pub mod crypto;
+pub mod der;
 pub mod docs;
+pub mod encoding;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
 pub mod hardening;
 pub mod hook;
 pub mod http;
+pub mod key;
+pub mod oid;
 pub mod oidc;
 pub mod pem;
 pub mod proofs;
@@ -65,9 +85,11 @@ pub mod rekor;
 pub mod sign;
 pub mod text;
 pub mod trust;
+pub mod tsa;
 pub mod tuf;
 pub mod ui;
 pub mod verify;
+pub mod x509;
 
 #[cfg(test)]
 mod test_env;

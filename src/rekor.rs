@@ -9,9 +9,12 @@
 //! 1.3.6.1.4.1.57264.3.1. A 409 (the same entry is already logged) fetches the existing entry
 //! by the UUID Rekor names and checks it the same way.
 
+pub mod v2;
+
 use base64::Engine as _;
 use serde_json::Value;
 
+use crate::encoding::unhex;
 use crate::http::{Http, HttpError};
 use crate::trust::TrustedRoot;
 use crate::verify::tlog::{self, InclusionProof, TlogEntry, TlogError, VerifiedEntry};
@@ -43,16 +46,6 @@ pub struct Logged {
     pub verified: VerifiedEntry,
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
 /// Upload the hashedrekord entry for (`digest` of the signed attributes, `signature`,
 /// `cert_pem`) and verify the answer.
 pub fn upload_entry(
@@ -63,7 +56,7 @@ pub fn upload_entry(
     cert_pem: &str,
     root: &TrustedRoot,
 ) -> Result<Logged, RekorError> {
-    let body = tlog::hashedrekord_body(&crate::verify::hex(digest), signature, cert_pem);
+    let body = tlog::hashedrekord_body(&crate::encoding::hex(digest), signature, cert_pem);
     let proposed: Value =
         serde_json::from_slice(&body).map_err(|e| RekorError::Malformed(e.to_string()))?;
     let base = rekor_url.trim_end_matches('/');
@@ -150,7 +143,7 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
     let log_id = e
         .get("logID")
         .and_then(Value::as_str)
-        .and_then(hex_decode)
+        .and_then(unhex)
         .ok_or_else(|| bad("no hex logID"))?;
     let set = e
         .pointer("/verification/signedEntryTimestamp")
@@ -167,7 +160,7 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
-                        .map(|h| h.as_str().and_then(hex_decode))
+                        .map(|h| h.as_str().and_then(unhex))
                         .collect::<Option<Vec<_>>>()
                 })
                 .unwrap_or(Some(Vec::new()))
@@ -177,7 +170,7 @@ pub fn parse_entry(v: &Value) -> Result<TlogEntry, RekorError> {
                 root_hash: p
                     .get("rootHash")
                     .and_then(Value::as_str)
-                    .and_then(hex_decode)
+                    .and_then(unhex)
                     .ok_or_else(|| bad("no hex rootHash"))?,
                 tree_size: int(p, "treeSize")?,
                 hashes,

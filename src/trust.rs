@@ -11,6 +11,8 @@ use serde::Deserialize;
 
 use crate::crypto::{CryptoError, PublicKey};
 
+pub mod tsa_chain;
+
 /// The Sigstore public-good trusted root, as shipped by the Sigstore clients.
 pub const PUBLIC_GOOD_TRUSTED_ROOT: &str = include_str!("assets/public-good-trusted_root.json");
 
@@ -44,7 +46,7 @@ pub struct Authority {
     pub uri: String,
     pub chain_der: Vec<Vec<u8>>,
     /// `chain_der` parsed once at load (certificates that do not parse are left out).
-    pub certs: Vec<std::sync::Arc<crate::verify::cert::Cert>>,
+    pub certs: Vec<std::sync::Arc<crate::x509::Cert>>,
     pub valid_for: Validity,
 }
 
@@ -151,19 +153,12 @@ fn b64(s: &str, what: &'static str) -> Result<Vec<u8>, TrustError> {
         .map_err(|_| TrustError::Base64(what))
 }
 
-/// Parse an RFC 3339 time into Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.timestamp())
-}
-
 fn validity(v: Option<RawValidity>) -> Result<Validity, TrustError> {
     let Some(v) = v else {
         return Ok(Validity::default());
     };
     let time = |s: Option<String>| -> Result<Option<i64>, TrustError> {
-        s.map(|s| parse_rfc3339(&s).ok_or(TrustError::Time(s)))
+        s.map(|s| crate::encoding::parse_rfc3339(&s).ok_or(TrustError::Time(s)))
             .transpose()
     };
     // An open start would silently widen trust back to the epoch: refuse the root instead.
@@ -222,9 +217,9 @@ impl Authority {
     }
 }
 
-fn parse_certs(ders: &[Vec<u8>]) -> Vec<std::sync::Arc<crate::verify::cert::Cert>> {
+fn parse_certs(ders: &[Vec<u8>]) -> Vec<std::sync::Arc<crate::x509::Cert>> {
     ders.iter()
-        .filter_map(|d| crate::verify::cert::Cert::parse(d).ok())
+        .filter_map(|d| crate::x509::Cert::parse(d).ok())
         .map(std::sync::Arc::new)
         .collect()
 }

@@ -335,8 +335,7 @@ pub fn verification_input(
     let (leaf, extra) = ders
         .split_first()
         .ok_or(BundleError::EmptyCertificateChain)?;
-    let cert =
-        crate::verify::cert::Cert::parse(leaf).map_err(crate::verify::Failure::Certificate)?;
+    let cert = crate::x509::Cert::parse(leaf).map_err(crate::verify::Failure::Certificate)?;
     let key = crate::crypto::PublicKey::from_spki_der(&cert.spki_der)
         .map_err(crate::verify::Failure::Signature)?;
     Ok(VerificationInput {

@@ -33,7 +33,7 @@ fn entry(key: &[u8]) -> Result<::keyring::Entry, KeyringError> {
     WARM.call_once(|| {
         let _ = ::keyring::Entry::new(SERVICE, "session");
     });
-    let user = crate::verify::hex(&crate::crypto::sha256(key));
+    let user = crate::encoding::hex(&crate::crypto::sha256(key));
     ::keyring::Entry::new(SERVICE, &user).map_err(KeyringError::Unavailable)
 }
 

@@ -27,10 +27,10 @@ use zeroize::Zeroizing;
 
 use crate::config::{CacheScope, Config, ConfigError, CredentialStore, Key};
 use crate::http::Http;
+use crate::key::EphemeralKey;
 use crate::sign::flow::{self, Credentials, FlowError, Request};
-use crate::sign::EphemeralKey;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::Cert;
+use crate::x509::Cert;
 pub use protocol::Credential;
 
 /// A credential is never handed out with less than this left on its certificate: signing,
@@ -172,7 +172,7 @@ pub enum Stale {
     #[error("the certificate has {left} s left, less than the {min} s minimum")]
     Expiring { left: i64, min: i64 },
     #[error("the cached certificate is malformed")]
-    Certificate(#[source] crate::verify::cert::CertError),
+    Certificate(#[source] crate::x509::CertError),
     #[error("the cached private key is not a P-256 PKCS#8 key")]
     Key,
     #[error("the cached certificate is no longer valid for this trust root")]

@@ -333,8 +333,8 @@ mod tests {
     /// A self-signed certificate valid until `not_after` (Unix time), via ring and our DER
     /// helpers: enough for the table, which reads only `notAfter`.
     fn cert_until(not_after: i64) -> Vec<u8> {
-        use crate::cms::der_walk::{INTEGER, SEQUENCE};
-        use crate::sign::tlv;
+        use crate::der::tlv;
+        use crate::der::{INTEGER, SEQUENCE};
         let time = |t: i64| {
             let s = chrono::DateTime::from_timestamp(t, 0)
                 .expect("time")
@@ -342,10 +342,10 @@ mod tests {
                 .to_string();
             tlv(0x18, s.as_bytes())
         };
-        let key = crate::sign::EphemeralKey::generate().expect("key");
+        let key = crate::key::EphemeralKey::generate().expect("key");
         let alg = tlv(
             SEQUENCE,
-            &tlv(0x06, crate::sign::OID_ECDSA_WITH_SHA256.as_bytes()),
+            &tlv(0x06, crate::oid::ECDSA_WITH_SHA256.as_bytes()),
         );
         let name = tlv(SEQUENCE, &[]);
         let tbs = tlv(

@@ -146,7 +146,7 @@ pub fn run(args: &AttestArgs) -> CliResult {
     let signature = creds
         .key
         .sign(&pae)
-        .map_err(|e| flow_error(FlowError::Cms(e)))?;
+        .map_err(|e| flow_error(FlowError::Cms(e.into())))?;
     let logged = crate::rekor::upload_entry(
         &http,
         req.rekor_url,

@@ -301,7 +301,7 @@ fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult
     };
     // PEM with -a (git's -bsau), DER without, as Go gitsign.
     let out = if args.armor {
-        crate::sign::armor(&der).into_bytes()
+        crate::cms::armor(&der).into_bytes()
     } else {
         der
     };

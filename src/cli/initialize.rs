@@ -57,7 +57,7 @@ pub fn run(args: &InitializeArgs) -> CliResult {
         "Initialized TUF from {} (root version {}, expires {}); cached in {}",
         done.mirror,
         done.root_version,
-        crate::verify::chain::rfc3339(done.root_expires),
+        crate::encoding::rfc3339(done.root_expires),
         settings.dir.display()
     );
     if !done.signing_config {

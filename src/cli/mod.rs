@@ -84,7 +84,7 @@ impl From<&crate::sign::flow::FlowError> for Exit {
         match e {
             // Our own encoder or our own signature failing our verifier is a bug.
             F::Cms(_) | F::SelfCheck(_) => Exit::Internal,
-            F::Config(_) => Exit::Config,
+            F::Config(_) | F::RekorV2WithoutTimestamp | F::RekorV2Online => Exit::Config,
             // Signing failed, so nothing was decided about any signature.
             _ => Exit::Io,
         }
@@ -309,6 +309,22 @@ pub fn load_trust_for(
             .with_context(|| format!("parsing the Fulcio root '{path}'"))
             .map_err(|e| {
                 CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
+            })?;
+    }
+    if let Some(path) = config.get(Key::TimestampCertChain) {
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "reading the timestamp authority chain '{path}' (from {})",
+                source_of(config, Key::TimestampCertChain)
+            )
+        })?;
+        root = root
+            .with_timestamp_pem_chain(&pem)
+            .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e).hint(
+                    "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
+                )
             })?;
     }
     Ok(root)

@@ -3,8 +3,9 @@
 
 use std::io::Write as _;
 
+use crate::encoding::rfc3339;
 use crate::text::escape;
-use crate::verify::{chain::rfc3339, Anchor, Outcome, Report};
+use crate::verify::{Anchor, Outcome, Report};
 
 /// Go gitsign's `PrintSummary` lines (what `git verify-commit` users know), plus our warnings.
 pub fn summary(report: &Report, claims_checked: bool) -> String {

@@ -11,7 +11,8 @@ use super::verify::{
     policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
 };
 use super::{output, CliError, CliResult, Exit};
-use crate::verify::{self, bundle, chain::rfc3339, Outcome, Report};
+use crate::encoding::rfc3339;
+use crate::verify::{self, bundle, Outcome, Report};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -158,7 +159,10 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
             },
         };
 
-    let id = format!("sha256:{}", verify::hex(&crate::crypto::sha256(&artifact)));
+    let id = format!(
+        "sha256:{}",
+        crate::encoding::hex(&crate::crypto::sha256(&artifact))
+    );
     let written = match args.format {
         Format::Json => {
             let mut v = output::json(&id, "bundle", &report);

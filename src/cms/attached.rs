@@ -8,8 +8,8 @@
 //! inserts the content into a detached signature and [`detach`] takes it out again; the
 //! detached verifier does the rest. Pure: DER in, DER out.
 
-use super::der_walk::{self, ctx, expect, header, read};
 use super::CmsError;
+use crate::der::{self, ctx, expect, header, read};
 
 fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
     let mut out = header(tag, content.len());
@@ -32,25 +32,25 @@ struct Split<'a> {
 }
 
 fn split(der: &[u8]) -> Result<Split<'_>, CmsError> {
-    let (content_info, _) = expect(der, der_walk::SEQUENCE, "ContentInfo")?;
+    let (content_info, _) = expect(der, der::SEQUENCE, "ContentInfo")?;
     let (ct, rest) = read(content_info.value)?;
     let (explicit, _) = expect(rest, ctx(0), "[0] content")?;
-    let (signed_data, _) = expect(explicit.value, der_walk::SEQUENCE, "SignedData")?;
-    let (version, rest) = expect(signed_data.value, der_walk::INTEGER, "version")?;
-    let (digests, rest) = expect(rest, der_walk::SET, "digestAlgorithms")?;
+    let (signed_data, _) = expect(explicit.value, der::SEQUENCE, "SignedData")?;
+    let (version, rest) = expect(signed_data.value, der::INTEGER, "version")?;
+    let (digests, rest) = expect(rest, der::SET, "digestAlgorithms")?;
     let before_len = version.raw.len() + digests.raw.len();
-    let (encap, after) = expect(rest, der_walk::SEQUENCE, "encapContentInfo")?;
+    let (encap, after) = expect(rest, der::SEQUENCE, "encapContentInfo")?;
     let (econtent_type, encap_rest) = read(encap.value)?;
     let econtent = if encap_rest.is_empty() {
         None
     } else {
         let (wrapper, trailing) = expect(encap_rest, ctx(0), "[0] eContent")?;
         if !trailing.is_empty() {
-            return Err(der_walk::DerError::Trailing("eContent").into());
+            return Err(der::DerError::Trailing("eContent").into());
         }
-        let (octets, trailing) = expect(wrapper.value, der_walk::OCTET_STRING, "eContent")?;
+        let (octets, trailing) = expect(wrapper.value, der::OCTET_STRING, "eContent")?;
         if !trailing.is_empty() {
-            return Err(der_walk::DerError::Trailing("eContent").into());
+            return Err(der::DerError::Trailing("eContent").into());
         }
         Some(octets.value)
     };
@@ -66,11 +66,11 @@ fn split(der: &[u8]) -> Result<Split<'_>, CmsError> {
 fn join(s: &Split<'_>, econtent: Option<&[u8]>) -> Vec<u8> {
     let mut encap = s.econtent_type.to_vec();
     if let Some(content) = econtent {
-        encap.extend(tlv(ctx(0), &tlv(der_walk::OCTET_STRING, content)));
+        encap.extend(tlv(ctx(0), &tlv(der::OCTET_STRING, content)));
     }
-    let signed_data = [s.before, &tlv(der_walk::SEQUENCE, &encap), s.after].concat();
-    let explicit = tlv(ctx(0), &tlv(der_walk::SEQUENCE, &signed_data));
-    tlv(der_walk::SEQUENCE, &[s.content_type, &explicit].concat())
+    let signed_data = [s.before, &tlv(der::SEQUENCE, &encap), s.after].concat();
+    let explicit = tlv(ctx(0), &tlv(der::SEQUENCE, &signed_data));
+    tlv(der::SEQUENCE, &[s.content_type, &explicit].concat())
 }
 
 /// A detached signature over `content`, turned into the attached signature over it.

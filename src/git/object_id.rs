@@ -78,10 +78,10 @@ pub fn hash_object(kind: &str, raw: &[u8], hash: HashKind) -> String {
     let mut data = format!("{kind} {}\0", raw.len()).into_bytes();
     data.extend_from_slice(raw);
     match hash {
-        HashKind::Sha1 => crate::verify::hex(
+        HashKind::Sha1 => crate::encoding::hex(
             ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &data).as_ref(),
         ),
-        HashKind::Sha256 => crate::verify::hex(&crate::crypto::sha256(&data)),
+        HashKind::Sha256 => crate::encoding::hex(&crate::crypto::sha256(&data)),
     }
 }
 

@@ -79,7 +79,7 @@ pub fn root_digest(root: &TrustedRoot, insecure_ignore_sct: bool) -> String {
     };
     logs(b"tlog", &root.tlogs, &mut field);
     logs(b"ctlog", &root.ctlogs, &mut field);
-    crate::verify::hex(&h.finalize())
+    crate::encoding::hex(&h.finalize())
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]

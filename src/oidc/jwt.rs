@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
+use crate::encoding::rfc3339;
 use crate::http::{Http, HttpError};
 
 /// Clock skew tolerated on `nbf`/`iat`.
@@ -153,10 +154,6 @@ pub struct Expect<'a> {
     pub issuer: Option<&'a str>,
     pub audience: &'a str,
     pub nonce: Option<&'a str>,
-}
-
-pub fn rfc3339(t: i64) -> String {
-    crate::verify::chain::rfc3339(t)
 }
 
 /// Whether an issuer URL may be fetched: https, or http on a loopback address.

@@ -6,6 +6,11 @@
 //! - `filesystem`: `/var/run/sigstore/cosign/oidc-token` (Kubernetes projected tokens);
 //! - `github-actions`: `ACTIONS_ID_TOKEN_REQUEST_URL` + `ACTIONS_ID_TOKEN_REQUEST_TOKEN`;
 //! - `buildkite-agent`: `buildkite-agent oidc request-token --audience …`;
+//! - `spiffe`, `google-workload-identity`, `google-impersonate`: [`providers`];
+//!
+//! Without `gitsign.tokenProvider`, every ambient provider that is present is tried in that
+//! order (cosign's registration order, which Go gitsign v0.17.1 uses), the next one when one
+//! fails; the last failure is reported.
 //!
 //! Ambient tokens are requested for, and must be issued to, the audience `gitsign.clientID`
 //! (`sigstore` unless set), as Go gitsign passes its client ID to cosign's providers.
@@ -22,6 +27,7 @@ pub mod device;
 pub mod interactive;
 pub mod jwt;
 pub mod opener;
+pub mod providers;
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,6 +35,7 @@ use std::time::Duration;
 pub use jwt::{Claims, IdToken, TokenError};
 
 use crate::config::{Config, ConfigError, Key};
+use crate::encoding::hex_digit;
 use crate::http::{Http, HttpError};
 
 /// Where Kubernetes and cosign put a projected service-account token.
@@ -43,6 +50,9 @@ pub enum Provider {
     Filesystem,
     GithubActions,
     Buildkite,
+    Spiffe,
+    GoogleWorkloadIdentity,
+    GoogleImpersonate,
     Interactive,
     Device,
 }
@@ -53,6 +63,9 @@ pub const SUPPORTED: &[(&str, Provider)] = &[
     ("filesystem", Provider::Filesystem),
     ("github-actions", Provider::GithubActions),
     ("buildkite-agent", Provider::Buildkite),
+    ("spiffe", Provider::Spiffe),
+    ("google-workload-identity", Provider::GoogleWorkloadIdentity),
+    ("google-impersonate", Provider::GoogleImpersonate),
     ("interactive", Provider::Interactive),
     ("device", Provider::Device),
 ];
@@ -212,12 +225,25 @@ pub fn select(
     env: &dyn Fn(&str) -> Option<String>,
     fs_token: &Path,
 ) -> Result<Provider, OidcError> {
+    Ok(candidates(settings, env, fs_token)?
+        .first()
+        .copied()
+        .unwrap_or(Provider::Interactive))
+}
+
+/// The providers to try, in order: the configured one, else every ambient one present
+/// (cosign's `Enabled`), else interactive.
+pub fn candidates(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+    fs_token: &Path,
+) -> Result<Vec<Provider>, OidcError> {
     if let Some(name) = settings
         .provider
         .as_deref()
         .filter(|n| !n.trim().is_empty())
     {
-        return parse_provider(name);
+        return Ok(vec![parse_provider(name)?]);
     }
     let present = |p: Provider| match p {
         Provider::EnvVar => env("SIGSTORE_ID_TOKEN").is_some_and(|t| !t.trim().is_empty()),
@@ -227,13 +253,25 @@ pub fn select(
                 && env("ACTIONS_ID_TOKEN_REQUEST_TOKEN").is_some()
         }
         Provider::Buildkite => env("BUILDKITE_AGENT_ACCESS_TOKEN").is_some(),
+        Provider::Spiffe => providers::spiffe::enabled(env),
+        Provider::GoogleWorkloadIdentity => {
+            providers::google::on_gce(env, Path::new(providers::google::DMI_PRODUCT_NAME))
+        }
+        Provider::GoogleImpersonate => {
+            env(providers::google::SERVICE_ACCOUNT_ENV).is_some_and(|v| !v.is_empty())
+        }
         Provider::Interactive | Provider::Device => false,
     };
-    Ok(SUPPORTED
+    let found: Vec<Provider> = SUPPORTED
         .iter()
         .map(|(_, p)| *p)
-        .find(|p| p.ambient() && present(*p))
-        .unwrap_or(Provider::Interactive))
+        .filter(|p| p.ambient() && present(*p))
+        .collect();
+    Ok(if found.is_empty() {
+        vec![Provider::Interactive]
+    } else {
+        found
+    })
 }
 
 /// Obtain and verify a token. `say` receives human text (login URLs, progress).
@@ -244,8 +282,26 @@ pub fn identity(
     say: &mut dyn FnMut(&str),
     now: i64,
 ) -> Result<Identity, OidcError> {
-    let provider = select(settings, env, Path::new(FILESYSTEM_TOKEN_PATH))?;
-    let token = fetch(http, provider, settings, env, say)?;
+    let mut last = None;
+    let mut got = None;
+    for p in candidates(settings, env, Path::new(FILESYSTEM_TOKEN_PATH))? {
+        match fetch(http, p, settings, env, say) {
+            Ok(t) => {
+                got = Some((p, t));
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let (provider, token) = match (got, last) {
+        (Some(found), _) => found,
+        (None, Some(e)) => return Err(e),
+        (None, None) => {
+            return Err(OidcError::UnsupportedProvider {
+                name: String::new(),
+            })
+        }
+    };
     let (token, issuer, audience, nonce) = match token {
         Fetched::Ambient(t) => (t, None, settings.client_id.as_str(), None),
         Fetched::Interactive { token, nonce } => (
@@ -310,6 +366,23 @@ fn fetch(
         Provider::Buildkite => {
             Fetched::Ambient(buildkite(&settings.client_id).map_err(|r| missing(&r))?)
         }
+        Provider::Spiffe => Fetched::Ambient(providers::spiffe::fetch(
+            env,
+            &settings.client_id,
+            Duration::from_secs(30),
+        )?),
+        Provider::GoogleWorkloadIdentity => Fetched::Ambient(providers::google::workload_identity(
+            http,
+            env,
+            &settings.client_id,
+        )?),
+        Provider::GoogleImpersonate => Fetched::Ambient(providers::google::impersonate(
+            http,
+            env,
+            &settings.client_id,
+            providers::google::IAM_CREDENTIALS,
+            Path::new(providers::google::DMI_PRODUCT_NAME),
+        )?),
         Provider::Interactive => {
             let doc = jwt::discover(http, &settings.issuer).map_err(OidcError::Discovery)?;
             let (token, nonce) = interactive::login(http, settings, &doc, say)?;
@@ -411,7 +484,8 @@ pub fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+            b'%' if i + 2 < bytes.len() => match (hex_digit(bytes[i + 1]), hex_digit(bytes[i + 2]))
+            {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 2;
@@ -423,10 +497,6 @@ pub fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
 }
 
 /// 32 random bytes as base64url: PKCE verifiers, `state`, `nonce`.
@@ -508,11 +578,50 @@ mod tests {
     }
 
     #[test]
+    fn every_present_ambient_provider_is_a_candidate_in_cosigns_order() {
+        let dir = tempfile::tempdir().expect("dir");
+        let sock = dir.path().join("api.sock");
+        std::fs::write(&sock, "").expect("stand-in for the socket");
+        let sock = sock.display().to_string();
+        let all = move |k: &str| match k {
+            "SIGSTORE_ID_TOKEN" => Some("t".to_owned()),
+            "BUILDKITE_AGENT_ACCESS_TOKEN" => Some("b".to_owned()),
+            "SPIFFE_ENDPOINT_SOCKET" => Some(sock.clone()),
+            "GCE_METADATA_HOST" => Some("127.0.0.1:1".to_owned()),
+            "GOOGLE_SERVICE_ACCOUNT_NAME" => Some("sa@p.iam.gserviceaccount.com".to_owned()),
+            _ => None,
+        };
+        let no_file = Path::new("/nonexistent/token");
+        assert_eq!(
+            candidates(&settings(None), &all, no_file).ok(),
+            Some(vec![
+                Provider::EnvVar,
+                Provider::Buildkite,
+                Provider::Spiffe,
+                Provider::GoogleWorkloadIdentity,
+                Provider::GoogleImpersonate,
+            ])
+        );
+        assert_eq!(
+            candidates(&settings(Some("google-impersonate")), &all, no_file).ok(),
+            Some(vec![Provider::GoogleImpersonate]),
+            "a configured provider is the only candidate"
+        );
+        let missing_socket =
+            |k: &str| (k == "SPIFFE_ENDPOINT_SOCKET").then(|| "/nonexistent/api.sock".to_owned());
+        assert_eq!(
+            candidates(&settings(None), &missing_socket, no_file).ok(),
+            Some(vec![Provider::Interactive]),
+            "a socket path that does not exist is not spiffe"
+        );
+    }
+
+    #[test]
     fn unsupported_providers_name_the_supported_ones() {
-        let err = parse_provider("spiffe").expect_err("spiffe is not supported");
+        let err = parse_provider("google-impersonation").expect_err("not cosign's name");
         assert_eq!(
             err.to_string(),
-            "token provider 'spiffe' is not supported (supported: envvar, filesystem, github-actions, buildkite-agent, interactive, device)"
+            "token provider 'google-impersonation' is not supported (supported: envvar, filesystem, github-actions, buildkite-agent, spiffe, google-workload-identity, google-impersonate, interactive, device)"
         );
     }
 

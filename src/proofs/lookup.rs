@@ -130,7 +130,7 @@ pub fn lookup(
             if past() {
                 return Err(LookupError::Deadline(deadline_secs));
             }
-            let digest = crate::verify::hex(&crate::crypto::sha256(id.as_bytes()));
+            let digest = crate::encoding::hex(&crate::crypto::sha256(id.as_bytes()));
             uuids.extend(rekor::search_hash(http, rekor_url, &digest)?);
         }
         if uuids.is_empty() {

@@ -1,18 +1,19 @@
 //! One signature end to end: identity → key → certificate → CMS → log → timestamp →
-//! self-check. The network edges ([`crate::oidc`], [`crate::fulcio`], [`crate::rekor`], the
-//! TSA) are called in pipeline order; everything else is pure.
+//! self-check. The network edges ([`crate::oidc`], [`crate::fulcio`], [`crate::rekor`],
+//! [`crate::tsa`]) are called in pipeline order; everything else is pure.
 //!
 //! Nothing is written to stdout here: the caller prints [`Signed::pem`] only after every step,
 //! including verifying the result with our own verifier, succeeded — so git never stores a
 //! signature that gitsign itself would reject.
 
+use crate::cms::{self, SignError, UnsignedAttribute};
 use crate::config::{Config, ConfigError, Key, RekorMode, RekorVersion};
 use crate::http::Http;
+use crate::key::EphemeralKey;
 use crate::oidc::{self, OidcError};
-use crate::sign::{self, EphemeralKey, SignError, UnsignedAttribute};
 use crate::trust::TrustedRoot;
-use crate::verify::cert::Cert;
 use crate::verify::{self, policy::Policy, tlog};
+use crate::x509::Cert;
 
 /// Every setting signing reads, built once from the configuration: each has one default,
 /// the key table's.
@@ -111,13 +112,15 @@ pub enum FlowError {
     #[error("could not log the signature in the transparency log")]
     Log(#[source] crate::rekor::RekorError),
     #[error("could not get a timestamp")]
-    Timestamp(#[source] TimestampError),
+    Timestamp(#[source] crate::tsa::TsaError),
     #[error("could not build the signature")]
     Cms(#[source] SignError),
     #[error("the identity '{identity}' does not match the committer '{committer}' (gitsign.matchCommitter is on)")]
     CommitterMismatch { identity: String, committer: String },
-    #[error("signing with Rekor v2 (gitsign.rekorVersion=2) is not supported yet")]
-    RekorV2Unsupported,
+    #[error("Rekor v2 (gitsign.rekorVersion=2) entries carry no signing time, and no timestamp authority is configured")]
+    RekorV2WithoutTimestamp,
+    #[error("online Rekor mode (gitsign.rekorMode=online) needs Rekor v1's search API, which Rekor v2 (gitsign.rekorVersion=2) does not have")]
+    RekorV2Online,
     #[error("online Rekor mode (gitsign.rekorMode=online) signs commits and tags only, and the payload is neither")]
     OnlineMode,
     #[error("the finished signature does not verify: {0}")]
@@ -135,15 +138,18 @@ impl FlowError {
             FlowError::Identity(OidcError::Token { .. }) => "get a fresh ID token (SIGSTORE_ID_TOKEN) from an issuer Fulcio trusts, or unset SIGSTORE_ID_TOKEN to sign in with the browser".to_owned(),
             FlowError::Identity(OidcError::Opener { .. }) => "without a browser, sign in with a code on any device (git config gitsign.tokenProvider device), or pass a token in SIGSTORE_ID_TOKEN; or fix gitsign.urlOpener / GITSIGN_URL_OPENER".to_owned(),
             FlowError::Identity(OidcError::Timeout(_)) => "open the login URL shown above and sign in, allow longer with gitsign.loginTimeout / GITSIGN_LOGIN_TIMEOUT (seconds), or use gitsign.tokenProvider=device or SIGSTORE_ID_TOKEN".to_owned(),
+            FlowError::Identity(OidcError::NotAvailable { .. }) => "the token provider named above has no token here: fix what it names, or choose another with gitsign.tokenProvider (GITSIGN_TOKEN_PROVIDER)".to_owned(),
             FlowError::Identity(_) => "check gitsign.issuer / GITSIGN_OIDC_ISSUER and that the issuer is reachable".to_owned(),
             FlowError::Certificate(e) if e.is_token_problem() => "Fulcio did not accept the identity token; check that it is fresh and from an issuer Fulcio trusts".to_owned(),
             FlowError::Certificate(crate::fulcio::FulcioError::Chain(_) | crate::fulcio::FulcioError::Sct(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) belongs to the Fulcio at gitsign.fulcio".to_owned(),
             FlowError::Certificate(_) => "check gitsign.fulcio / GITSIGN_FULCIO_URL and that Fulcio is reachable".to_owned(),
             FlowError::Log(crate::rekor::RekorError::Verify(_)) => "check that the trusted root (gitsign.trustedRoot / GITSIGN_TRUSTED_ROOT) holds the key of the Rekor at gitsign.rekor".to_owned(),
             FlowError::Log(_) => "check gitsign.rekor / GITSIGN_REKOR_URL and that Rekor is reachable".to_owned(),
+            FlowError::Timestamp(crate::tsa::TsaError::Verify(_)) => "the timestamp authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)".to_owned(),
             FlowError::Timestamp(_) => "check gitsign.timestampServerURL, or unset it to rely on the transparency log alone".to_owned(),
             FlowError::CommitterMismatch { .. } => "commit as the signing identity (git config user.email), or turn gitsign.matchCommitter off".to_owned(),
-            FlowError::RekorV2Unsupported => "log signatures in Rekor v1 for now: unset gitsign.rekorVersion, GITSIGN_REKOR_VERSION and SIGSTORE_REKOR_VERSION (or set them to 1)".to_owned(),
+            FlowError::RekorV2WithoutTimestamp => "set gitsign.timestampServerURL (or GITSIGN_TIMESTAMP_SERVER_URL) to an RFC 3161 timestamp authority in the trusted root, or log in Rekor v1 (unset gitsign.rekorVersion)".to_owned(),
+            FlowError::RekorV2Online => "sign in the default offline mode (git config --unset gitsign.rekorMode), or log in Rekor v1 (unset gitsign.rekorVersion)".to_owned(),
             FlowError::OnlineMode => "sign other payloads in the default offline mode: git config --unset gitsign.rekorMode (or GITSIGN_REKOR_MODE=offline)".to_owned(),
             FlowError::Cms(_) | FlowError::SelfCheck(_) => "this is a bug in gitsign; please report it with the output of the failing command".to_owned(),
             FlowError::Config(_) => "fix the value named above: gitsign.cacheScope is 'directory' or 'user', gitsign.credentialStore is 'agent' or 'keyring'".to_owned(),
@@ -179,7 +185,12 @@ pub fn sign(
 
 fn check_mode(req: &Request<'_>) -> Result<(), FlowError> {
     if req.rekor_version == RekorVersion::V2 {
-        return Err(FlowError::RekorV2Unsupported);
+        if req.rekor_mode == RekorMode::Online {
+            return Err(FlowError::RekorV2Online);
+        }
+        if req.timestamp_url.is_none() {
+            return Err(FlowError::RekorV2WithoutTimestamp);
+        }
     }
     if req.rekor_mode == RekorMode::Online && crate::git::object_id::classify(req.payload).is_none()
     {
@@ -204,7 +215,7 @@ pub fn login(
     if id.claims.email.is_some() {
         check_committer(req, &subject, id.claims.email.as_deref(), &[])?;
     }
-    let key = EphemeralKey::generate().map_err(FlowError::Cms)?;
+    let key = EphemeralKey::generate().map_err(|e| FlowError::Cms(e.into()))?;
     let issued = crate::fulcio::request_certificate(
         http,
         req.fulcio_url,
@@ -273,24 +284,37 @@ pub fn sign_with(
     let (key, issued, subject) = (&creds.key, &creds.issued, creds.identity.clone());
 
     let signing_time = now();
-    let signed_attrs =
-        sign::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
+    let signed_attrs = cms::signed_attributes(req.payload, signing_time).map_err(FlowError::Cms)?;
     // The key signs the proof of possession, this and (online mode) the object id; it is gone
     // when the caller drops it (or, cached, when its certificate is about to expire).
-    let signature = key.sign(&signed_attrs).map_err(FlowError::Cms)?;
+    let signature = key
+        .sign(&signed_attrs)
+        .map_err(|e| FlowError::Cms(e.into()))?;
 
     let mut unsigned = Vec::new();
     let leaf_pem = issued.leaf.to_pem();
+    let mut v2_index = None;
     if req.rekor_mode == RekorMode::Offline {
-        let logged = crate::rekor::upload_entry(
-            http,
-            req.rekor_url,
-            &crate::crypto::sha256(&signed_attrs),
-            &signature,
-            &leaf_pem,
-            req.root,
-        )
+        let logged = match req.rekor_version {
+            RekorVersion::V1 => crate::rekor::upload_entry(
+                http,
+                req.rekor_url,
+                &crate::crypto::sha256(&signed_attrs),
+                &signature,
+                &leaf_pem,
+                req.root,
+            ),
+            RekorVersion::V2 => crate::rekor::v2::upload_entry(
+                http,
+                req.rekor_url,
+                &signed_attrs,
+                &signature,
+                &issued.leaf,
+                req.root,
+            ),
+        }
         .map_err(FlowError::Log)?;
+        v2_index = (req.rekor_version == RekorVersion::V2).then_some(logged.entry.log_index);
         unsigned.push(UnsignedAttribute {
             oid: tlog::OID_TLOG_ENTRY,
             value_der: tlog::encode_embedded(&logged.entry),
@@ -298,17 +322,17 @@ pub fn sign_with(
     }
 
     if let Some(url) = req.timestamp_url {
-        let token =
-            request_timestamp(http, url, &signature, req.root).map_err(FlowError::Timestamp)?;
+        let token = crate::tsa::request_timestamp(http, url, &signature, req.root)
+            .map_err(FlowError::Timestamp)?;
         unsigned.push(UnsignedAttribute {
-            oid: crate::cms::OID_TIMESTAMP_TOKEN,
+            oid: crate::oid::TIMESTAMP_TOKEN,
             value_der: token,
         });
     }
 
-    let der = sign::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned)
+    let der = cms::encode(&issued.leaf.der, &signed_attrs, &signature, &unsigned)
         .map_err(FlowError::Cms)?;
-    let pem = sign::armor(&der);
+    let pem = cms::armor(&der);
 
     // Online mode (Go gitsign's `LegacySHASign`): log the id the object will have once git
     // inserts this signature, signed by the same key, instead of embedding an entry.
@@ -316,7 +340,9 @@ pub fn sign_with(
     if req.rekor_mode == RekorMode::Online {
         let ids = crate::git::object_id::signed_object_ids(req.payload, pem.as_bytes())
             .ok_or(FlowError::OnlineMode)?;
-        let id_signature = key.sign(ids.real.as_bytes()).map_err(FlowError::Cms)?;
+        let id_signature = key
+            .sign(ids.real.as_bytes())
+            .map_err(|e| FlowError::Cms(e.into()))?;
         let logged = crate::rekor::upload_entry(
             http,
             req.rekor_url,
@@ -351,7 +377,7 @@ pub fn sign_with(
     }
     let log_index = match &report.anchor {
         Some(verify::Anchor::Tlog { log_index, .. }) => Some(*log_index),
-        _ => None,
+        _ => v2_index,
     };
     Ok(Signed {
         pem,
@@ -360,96 +386,4 @@ pub fn sign_with(
         identity: subject,
         log_index,
     })
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum TimestampError {
-    #[error("could not reach the timestamp authority at '{url}'")]
-    Http {
-        url: String,
-        #[source]
-        source: crate::http::HttpError,
-    },
-    #[error("the timestamp authority refused: {0}")]
-    Refused(String),
-    #[error("the timestamp does not verify")]
-    Verify(#[source] verify::timestamp::TimestampError),
-}
-
-/// RFC 3161 §2.4: `TimeStampReq { version 1, messageImprint { sha256, SHA-256(signature) },
-/// nonce, certReq TRUE }` → the `timeStampToken` of the answer, verified against the root.
-pub fn request_timestamp(
-    http: &Http,
-    url: &str,
-    signature: &[u8],
-    root: &TrustedRoot,
-) -> Result<Vec<u8>, TimestampError> {
-    use crate::cms::der_walk;
-    use sign::tlv;
-    let imprint = tlv(
-        der_walk::SEQUENCE,
-        &[
-            tlv(
-                der_walk::SEQUENCE,
-                &[
-                    tlv(der_walk::OID, sign::OID_SHA256.as_bytes()),
-                    vec![0x05, 0x00],
-                ]
-                .concat(),
-            ),
-            tlv(der_walk::OCTET_STRING, &crate::crypto::sha256(signature)),
-        ]
-        .concat(),
-    );
-    let nonce = crate::oidc::random_token()
-        .map(|t| crate::crypto::sha256(t.as_bytes()))
-        .unwrap_or_default();
-    // A positive INTEGER: clear the top bit of the first of 16 random bytes.
-    let mut n = nonce[..16].to_vec();
-    if let Some(first) = n.first_mut() {
-        *first &= 0x7f;
-        *first |= 0x01;
-    }
-    let req = tlv(
-        der_walk::SEQUENCE,
-        &[
-            tlv(der_walk::INTEGER, &[1]),
-            imprint,
-            tlv(der_walk::INTEGER, &n),
-            tlv(der_walk::BOOLEAN, &[0xff]),
-        ]
-        .concat(),
-    );
-    let reply = http
-        .post_bytes(url, "application/timestamp-query", &req)
-        .map_err(|source| TimestampError::Http {
-            url: url.to_owned(),
-            source,
-        })?;
-    if !reply.ok() {
-        return Err(TimestampError::Refused(format!(
-            "{} {}",
-            reply.status,
-            reply.snippet()
-        )));
-    }
-    let resp = der_walk::single(&reply.body, der_walk::SEQUENCE, "TimeStampResp")
-        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let (status, rest) = der_walk::expect(resp.value, der_walk::SEQUENCE, "PKIStatusInfo")
-        .map_err(|e| TimestampError::Refused(format!("malformed answer: {e}")))?;
-    let code = der_walk::read(status.value)
-        .ok()
-        .and_then(|(t, _)| der_walk::small_uint(&t).ok());
-    if !matches!(code, Some(0 | 1)) {
-        return Err(TimestampError::Refused(format!(
-            "status {}",
-            code.map(|c| c.to_string())
-                .unwrap_or_else(|| "unknown".into())
-        )));
-    }
-    let (token, _) = der_walk::expect(rest, der_walk::SEQUENCE, "timeStampToken")
-        .map_err(|e| TimestampError::Refused(format!("no token: {e}")))?;
-    verify::timestamp::verify_timestamp_token(token.raw, signature, root)
-        .map_err(TimestampError::Verify)?;
-    Ok(token.raw.to_vec())
 }

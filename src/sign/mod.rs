@@ -1,266 +1,23 @@
-//! Signing: a fresh ECDSA P-256 key per signature ([`EphemeralKey`]) and the CMS SignedData
-//! encoder (RFC 5652) shaped like Go gitsign's (`internal/signature` over `pkcs7`):
-//!
-//! ```text
-//! ContentInfo { signedData, [0] SignedData {
-//!   version 1, digestAlgorithms { sha256 (no parameters) }, encapContentInfo { id-data } (detached),
-//!   certificates [0] { leaf only },
-//!   signerInfos { SignerInfo { version 1, issuerAndSerialNumber, sha256,
-//!     signedAttrs [0] { contentType, signingTime (UTCTime), messageDigest }  -- DER SET OF order
-//!     ecdsa-with-SHA256, signature,
-//!     unsignedAttrs [1] { 1.3.6.1.4.1.57264.3.1 Rekor entry | 1.2.840.113549.1.9.16.2.14 RFC 3161 token } } } } }
-//! ```
-//!
-//! Pure: bytes in, bytes out. The unsigned attributes are added after the Rekor round trip,
-//! which needs the signature first; they are not covered by it, so [`encode`] is called twice
-//! with the same signed attributes and signature.
+//! Signing: the pipeline from identity to signature ([`flow`]), and how git is told what
+//! signed (the gpg algorithm ids of `SIG_CREATED`). The CMS encoder is [`crate::cms::encode`],
+//! the key [`crate::key`], the network edges [`crate::fulcio`], [`crate::rekor`], [`crate::tsa`].
 
 pub mod flow;
 
 use const_oid::ObjectIdentifier;
-use zeroize::Zeroizing;
 
-use crate::cms::der_walk::{self, header};
-use crate::cms::{
-    OID_CONTENT_TYPE, OID_DATA, OID_MESSAGE_DIGEST, OID_SIGNED_DATA, OID_SIGNING_TIME,
-};
-use crate::verify::cert::Cert;
-
-pub const OID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-pub const OID_ECDSA_WITH_SHA256: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-pub const OID_ECDSA_WITH_SHA384: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-pub const OID_ECDSA_WITH_SHA512: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-pub const OID_SHA256_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-pub const OID_SHA384_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-pub const OID_SHA512_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignError {
-    #[error("could not generate a signing key")]
-    KeyGeneration,
-    #[error("could not sign with the ephemeral key")]
-    Signing,
-    #[error("signing time {0} cannot be written as UTCTime (years 1950-2049)")]
-    SigningTime(i64),
-    #[error("the issued certificate is malformed")]
-    Certificate(#[source] crate::verify::cert::CertError),
-}
-
-/// A P-256 key that lives for one signature, or for the life of its certificate when the
-/// credential cache keeps it. The PKCS#8 bytes are held in a zeroizing buffer so the cache can
-/// hand them on; they are wiped when the key is dropped.
-pub struct EphemeralKey {
-    pair: ring::signature::EcdsaKeyPair,
-    rng: ring::rand::SystemRandom,
-    pkcs8: Zeroizing<Vec<u8>>,
-}
-
-impl std::fmt::Debug for EphemeralKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("EphemeralKey(P-256, private)")
-    }
-}
-
-/// DER prefix of a P-256 SubjectPublicKeyInfo, up to the 65-byte uncompressed point.
-const P256_SPKI_PREFIX: [u8; 26] = [
-    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
-    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
-];
-
-impl EphemeralKey {
-    pub fn generate() -> Result<EphemeralKey, SignError> {
-        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
-            .map_err(|_| SignError::KeyGeneration)?;
-        let pkcs8 = Zeroizing::new(pkcs8.as_ref().to_vec());
-        EphemeralKey::from_pkcs8(pkcs8)
-    }
-
-    /// A key the credential cache kept (PKCS#8 DER, P-256).
-    pub fn from_pkcs8(pkcs8: Zeroizing<Vec<u8>>) -> Result<EphemeralKey, SignError> {
-        use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
-        let rng = ring::rand::SystemRandom::new();
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &pkcs8, &rng)
-            .map_err(|_| SignError::KeyGeneration)?;
-        Ok(EphemeralKey { pair, rng, pkcs8 })
-    }
-
-    /// The PKCS#8 DER, for the credential cache only.
-    pub fn pkcs8(&self) -> &Zeroizing<Vec<u8>> {
-        &self.pkcs8
-    }
-
-    /// DER SubjectPublicKeyInfo.
-    pub fn spki_der(&self) -> Vec<u8> {
-        use ring::signature::KeyPair as _;
-        let mut out = P256_SPKI_PREFIX.to_vec();
-        out.extend_from_slice(self.pair.public_key().as_ref());
-        out
-    }
-
-    pub fn public_pem(&self) -> String {
-        crate::pem::encode("PUBLIC KEY", &self.spki_der())
-    }
-
-    /// ECDSA-SHA256 over `msg`, ASN.1 DER (what CMS, Fulcio and Rekor expect).
-    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, SignError> {
-        self.pair
-            .sign(&self.rng, msg)
-            .map(|s| s.as_ref().to_vec())
-            .map_err(|_| SignError::Signing)
-    }
-}
-
-/// One DER element.
-pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = header(tag, content.len());
-    out.extend_from_slice(content);
-    out
-}
-
-fn cat(parts: &[&[u8]]) -> Vec<u8> {
-    parts.concat()
-}
-
-fn oid_der(oid: &ObjectIdentifier) -> Vec<u8> {
-    tlv(der_walk::OID, oid.as_bytes())
-}
-
-/// AlgorithmIdentifier without parameters, as Go writes sha256 and ecdsa-with-SHA256.
-fn algorithm(oid: &ObjectIdentifier) -> Vec<u8> {
-    tlv(der_walk::SEQUENCE, &oid_der(oid))
-}
-
-/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one DER value.
-fn attribute(oid: &ObjectIdentifier, value_der: &[u8]) -> Vec<u8> {
-    tlv(
-        der_walk::SEQUENCE,
-        &cat(&[&oid_der(oid), &tlv(der_walk::SET, value_der)]),
-    )
-}
-
-/// DER SET OF: elements sorted by their encodings (X.690 §11.6).
-fn set_of(tag: u8, mut elements: Vec<Vec<u8>>) -> Vec<u8> {
-    elements.sort();
-    tlv(tag, &elements.concat())
-}
-
-/// signingTime as RFC 5652 §11.3 requires: UTCTime `YYMMDDHHMMSSZ` for 1950–2049,
-/// GeneralizedTime `YYYYMMDDHHMMSSZ` before and after.
-fn signing_time_der(unix: i64) -> Result<Vec<u8>, SignError> {
-    let t = chrono::DateTime::from_timestamp(unix, 0).ok_or(SignError::SigningTime(unix))?;
-    let year = chrono::Datelike::year(&t);
-    if (1950..2050).contains(&year) {
-        Ok(tlv(
-            der_walk::UTC_TIME,
-            t.format("%y%m%d%H%M%SZ").to_string().as_bytes(),
-        ))
-    } else if (0..=9999).contains(&year) {
-        Ok(tlv(
-            der_walk::GENERALIZED_TIME,
-            t.format("%Y%m%d%H%M%SZ").to_string().as_bytes(),
-        ))
-    } else {
-        Err(SignError::SigningTime(unix))
-    }
-}
-
-/// The DER SET OF signed attributes over `payload` — the exact bytes the signature covers and
-/// whose SHA-256 the hashedrekord entry logs.
-pub fn signed_attributes(payload: &[u8], signing_time: i64) -> Result<Vec<u8>, SignError> {
-    let digest = crate::crypto::sha256(payload);
-    Ok(set_of(
-        der_walk::SET,
-        vec![
-            attribute(&OID_CONTENT_TYPE, &oid_der(&OID_DATA)),
-            attribute(&OID_SIGNING_TIME, &signing_time_der(signing_time)?),
-            attribute(&OID_MESSAGE_DIGEST, &tlv(der_walk::OCTET_STRING, &digest)),
-        ],
-    ))
-}
-
-/// An unsigned attribute: OID and one DER-encoded value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnsignedAttribute {
-    pub oid: ObjectIdentifier,
-    pub value_der: Vec<u8>,
-}
-
-/// The DER ContentInfo: detached SignedData with the leaf certificate, one SignerInfo.
-///
-/// `signed_attrs` is the output of [`signed_attributes`] (tag SET); inside SignerInfo it is
-/// written with its `[0]` IMPLICIT tag, which is the only byte that differs.
-pub fn encode(
-    leaf_der: &[u8],
-    signed_attrs: &[u8],
-    signature: &[u8],
-    unsigned: &[UnsignedAttribute],
-) -> Result<Vec<u8>, SignError> {
-    let leaf = Cert::parse(leaf_der).map_err(SignError::Certificate)?;
-    let sid = tlv(
-        der_walk::SEQUENCE,
-        &cat(&[&leaf.issuer_der, &tlv(der_walk::INTEGER, &leaf.serial)]),
-    );
-    let mut signed_implicit = signed_attrs.to_vec();
-    if let Some(first) = signed_implicit.first_mut() {
-        *first = der_walk::ctx(0);
-    }
-    let mut signer = cat(&[
-        &tlv(der_walk::INTEGER, &[1]),
-        &sid,
-        &algorithm(&OID_SHA256),
-        &signed_implicit,
-        &algorithm(&OID_ECDSA_WITH_SHA256),
-        &tlv(der_walk::OCTET_STRING, signature),
-    ]);
-    if !unsigned.is_empty() {
-        let attrs = unsigned
-            .iter()
-            .map(|a| attribute(&a.oid, &a.value_der))
-            .collect();
-        signer.extend(set_of(der_walk::ctx(1), attrs));
-    }
-    let signed_data = tlv(
-        der_walk::SEQUENCE,
-        &cat(&[
-            &tlv(der_walk::INTEGER, &[1]),
-            &tlv(der_walk::SET, &algorithm(&OID_SHA256)),
-            &tlv(der_walk::SEQUENCE, &oid_der(&OID_DATA)),
-            &tlv(der_walk::ctx(0), leaf_der),
-            &tlv(der_walk::SET, &tlv(der_walk::SEQUENCE, &signer)),
-        ]),
-    );
-    Ok(tlv(
-        der_walk::SEQUENCE,
-        &cat(&[
-            &oid_der(&OID_SIGNED_DATA),
-            &tlv(der_walk::ctx(0), &signed_data),
-        ]),
-    ))
-}
-
-/// PEM `SIGNED MESSAGE`, the armor git stores in `gpgsig`.
-pub fn armor(der: &[u8]) -> String {
-    crate::pem::encode(crate::cms::PEM_LABEL, der)
-}
+use crate::oid;
 
 /// gpg's public-key and hash algorithm ids (RFC 4880 §9.1, §9.4) for the algorithm the issuer
 /// signed the leaf with, as Go gitsign's `EmitSigCreated` maps `cert.SignatureAlgorithm`.
 pub fn gpg_algorithms(cert_signature_algorithm: &ObjectIdentifier) -> (u8, u8) {
     match *cert_signature_algorithm {
-        OID_ECDSA_WITH_SHA256 => (19, 8),
-        OID_ECDSA_WITH_SHA384 => (19, 9),
-        OID_ECDSA_WITH_SHA512 => (19, 10),
-        OID_SHA256_WITH_RSA => (1, 8),
-        OID_SHA384_WITH_RSA => (1, 9),
-        OID_SHA512_WITH_RSA => (1, 10),
+        oid::ECDSA_WITH_SHA256 => (19, 8),
+        oid::ECDSA_WITH_SHA384 => (19, 9),
+        oid::ECDSA_WITH_SHA512 => (19, 10),
+        oid::SHA256_WITH_RSA => (1, 8),
+        oid::SHA384_WITH_RSA => (1, 9),
+        oid::SHA512_WITH_RSA => (1, 10),
         _ => (0, 0),
     }
 }
@@ -268,183 +25,24 @@ pub fn gpg_algorithms(cert_signature_algorithm: &ObjectIdentifier) -> (u8, u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cms;
-
-    fn fixtures() -> Vec<(String, Vec<u8>)> {
-        let dir =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gitsign-commits");
-        let mut out = Vec::new();
-        for e in std::fs::read_dir(&dir).expect("fixture dir") {
-            let path = e.expect("dir entry").path();
-            if path.extension().is_some_and(|x| x == "commit") {
-                let raw = std::fs::read(&path).expect("fixture");
-                let split =
-                    crate::git::object::split_commit(&raw, crate::git::object::HashKind::Sha1)
-                        .expect("signed fixture");
-                out.push((path.display().to_string(), split.signature));
-            }
-        }
-        out.sort();
-        out
-    }
-
-    fn der_of(pem: &[u8]) -> Vec<u8> {
-        crate::pem::decode_one(pem, cms::PEM_LABEL).expect("PEM armor")
-    }
-
-    #[test]
-    fn encoder_reproduces_go_gitsign_signatures_byte_for_byte() {
-        // Re-encoding a real Go gitsign signature from its parts gives back the same DER: same
-        // OIDs, attribute order, algorithm identifiers (no NULL), cert bag and unsigned attributes.
-        let mut reproduced = 0;
-        let mut with_tlog = 0;
-        for (name, sig) in fixtures() {
-            let want = der_of(&sig);
-            let msg = cms::parse(&sig).expect("fixture parses");
-            if msg.certificates.len() != 1 {
-                continue; // some 2022 signatures carried the intermediate too; ours never do
-            }
-            let unsigned: Vec<UnsignedAttribute> = msg
-                .signer
-                .unsigned_attrs
-                .iter()
-                .flat_map(|a| {
-                    a.values.iter().map(|v| UnsignedAttribute {
-                        oid: a.oid,
-                        value_der: v.clone(),
-                    })
-                })
-                .collect();
-            if msg
-                .signer
-                .unsigned_attrs
-                .iter()
-                .any(|a| a.values.len() != 1)
-            {
-                continue;
-            }
-            let got = encode(
-                &msg.certificates[0],
-                &msg.signer.signed_attrs_der,
-                &msg.signer.signature,
-                &unsigned,
-            )
-            .expect("encode");
-            assert_eq!(
-                crate::verify::hex(&got),
-                crate::verify::hex(&want),
-                "{name}: our encoding must equal Go gitsign's"
-            );
-            reproduced += 1;
-            if msg.unsigned_attribute(&tlog_oid()).is_some() {
-                with_tlog += 1;
-            }
-        }
-        assert!(
-            reproduced >= 10,
-            "most fixtures are reproduced exactly (got {reproduced})"
-        );
-        assert!(
-            with_tlog >= 1,
-            "at least one reproduced fixture carries an embedded Rekor entry"
-        );
-    }
-
-    fn tlog_oid() -> ObjectIdentifier {
-        crate::verify::tlog::OID_TLOG_ENTRY
-    }
-
-    #[test]
-    fn signed_attributes_are_in_go_gitsigns_order_and_cover_the_payload() {
-        let (_, sig) = fixtures().into_iter().next().expect("a fixture");
-        let go = cms::parse(&sig).expect("fixture parses");
-        let go_order: Vec<_> = go.signer.signed_attrs.iter().map(|a| a.oid).collect();
-        let ours = signed_attributes(b"tree 0000\n\nmessage\n", 1_700_000_000).expect("attrs");
-        let wrapped = encode(&go.certificates[0], &ours, &[0x30, 0x00], &[]).expect("encode");
-        let parsed = cms::parse(&wrapped).expect("our signature parses");
-        let our_order: Vec<_> = parsed.signer.signed_attrs.iter().map(|a| a.oid).collect();
-        assert_eq!(
-            our_order, go_order,
-            "contentType, signingTime, messageDigest as Go gitsign orders them"
-        );
-        assert_eq!(
-            our_order,
-            vec![
-                cms::OID_CONTENT_TYPE,
-                cms::OID_SIGNING_TIME,
-                cms::OID_MESSAGE_DIGEST
-            ]
-        );
-        assert_eq!(
-            parsed.signer.signed_attrs_der, ours,
-            "the parser recovers the exact signed bytes"
-        );
-        assert_eq!(parsed.signer.digest_algorithm, OID_SHA256, "SHA-256 digest");
-        assert_eq!(
-            parsed.signer.signature_algorithm, OID_ECDSA_WITH_SHA256,
-            "ecdsa-with-SHA256"
-        );
-        assert_eq!(parsed.certificates.len(), 1, "leaf certificate only");
-        assert!(
-            parsed.signer.unsigned_attrs.is_empty(),
-            "no unsigned attributes before the Rekor round trip"
-        );
-        let t = parsed
-            .signer
-            .signed_attrs
-            .iter()
-            .find(|a| a.oid == cms::OID_SIGNING_TIME)
-            .expect("signingTime");
-        assert_eq!(
-            t.values[0], b"\x17\x0d231114221320Z",
-            "signingTime is UTCTime"
-        );
-    }
-
-    #[test]
-    fn a_signature_made_with_an_ephemeral_key_checks() {
-        let key = EphemeralKey::generate().expect("key");
-        let attrs = signed_attributes(b"payload", 1_700_000_000).expect("attrs");
-        let sig = key.sign(&attrs).expect("sign");
-        let pk = crate::crypto::PublicKey::from_spki_der(&key.spki_der()).expect("our SPKI parses");
-        assert!(
-            pk.verify(crate::crypto::Digest::Sha256, &attrs, &sig)
-                .is_ok(),
-            "the signature verifies with our public key"
-        );
-        assert_eq!(
-            signing_time_der(4_102_444_800).expect("2100"),
-            tlv(der_walk::GENERALIZED_TIME, b"21000101000000Z"),
-            "after 2049 signingTime is a GeneralizedTime (RFC 5652 section 11.3)"
-        );
-        assert_eq!(
-            signing_time_der(1_700_000_000).expect("2023"),
-            tlv(der_walk::UTC_TIME, b"231114221320Z"),
-            "until 2049 it is a UTCTime, as Go gitsign writes it"
-        );
-        assert!(
-            signing_time_der(i64::MAX).is_err(),
-            "an unrepresentable time is an error"
-        );
-        assert!(
-            format!("{key:?}").contains("private"),
-            "Debug does not print key material"
-        );
-    }
 
     #[test]
     fn sig_created_algorithms_follow_the_issuers_signature() {
         assert_eq!(
-            gpg_algorithms(&OID_ECDSA_WITH_SHA256),
+            gpg_algorithms(&oid::ECDSA_WITH_SHA256),
             (19, 8),
             "ECDSA, SHA-256"
         );
         assert_eq!(
-            gpg_algorithms(&OID_ECDSA_WITH_SHA384),
+            gpg_algorithms(&oid::ECDSA_WITH_SHA384),
             (19, 9),
             "ECDSA, SHA-384 (public-good Fulcio)"
         );
-        assert_eq!(gpg_algorithms(&OID_SHA256_WITH_RSA), (1, 8), "RSA, SHA-256");
+        assert_eq!(
+            gpg_algorithms(&oid::SHA256_WITH_RSA),
+            (1, 8),
+            "RSA, SHA-256"
+        );
         assert_eq!(
             crate::gpg_status::sig_created(19, 8, 1_700_000_000, "a1b2"),
             "[GNUPG:] SIG_CREATED D 19 8 00 1700000000 a1b2\n",

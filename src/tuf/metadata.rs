@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::canonical::canonical;
 use super::TufError;
 use crate::crypto::{Digest, PublicKey};
+use crate::encoding::{hex, unhex};
 
 /// A top-level role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -187,7 +188,7 @@ fn envelope(bytes: &[u8], file: &str, role: Role) -> Result<(Value, Common, Sign
 }
 
 fn expires(common: &Common, file: &str) -> Result<i64, TufError> {
-    crate::trust::parse_rfc3339(&common.expires)
+    crate::encoding::parse_rfc3339(&common.expires)
         .ok_or_else(|| bad(file, format!("invalid expires '{}'", common.expires)))
 }
 
@@ -383,20 +384,6 @@ fn pem_spki(pem: &str) -> Option<Vec<u8>> {
         .strip_suffix("-----END PUBLIC KEY-----")?;
     let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD.decode(b64).ok()
-}
-
-pub fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Check `bytes` against a pinned length and hashes (every hash this client knows must

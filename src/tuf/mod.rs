@@ -61,7 +61,7 @@ pub enum TufError {
     Version { role: Role, expected: u64, got: u64 },
     #[error("{role} metadata rolled back from version {trusted} to {got}")]
     Rollback { role: Role, trusted: u64, got: u64 },
-    #[error("{role} metadata expired at {}", crate::verify::chain::rfc3339(*.expires))]
+    #[error("{role} metadata expired at {}", crate::encoding::rfc3339(*.expires))]
     Expired { role: Role, expires: i64 },
     #[error("'{file}' is {got} bytes, {expected} pinned")]
     Length {

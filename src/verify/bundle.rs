@@ -13,10 +13,10 @@ use crate::trust::{RawCert, RawChain};
 use base64::Engine as _;
 use serde::Deserialize;
 
-use super::cert::Cert;
 use super::tlog::{InclusionProof, TlogEntry, TlogError};
 use super::{Content, Failure, Signer, VerificationInput, WithoutAnchor};
 use crate::crypto::{Digest, PublicKey};
+use crate::x509::Cert;
 
 /// The bundle versions this verifier understands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -394,6 +394,17 @@ pub fn parse(json: &[u8]) -> Result<Bundle, Failure> {
     })
 }
 
+/// One protobuf-JSON `TransparencyLogEntry` (a Rekor v2 write answer), decoded and checked as
+/// an entry of a v0.3 bundle.
+pub(crate) fn transparency_log_entry(json: &[u8]) -> Result<TlogEntry, Failure> {
+    let raw: RawTlogEntry = serde_json::from_slice(json).map_err(|e| {
+        tlog_error(TlogError::Malformed(format!(
+            "not a TransparencyLogEntry: {e}"
+        )))
+    })?;
+    tlog_entry(&raw, Version::V03)
+}
+
 fn tlog_entry(raw: &RawTlogEntry, version: Version) -> Result<TlogEntry, Failure> {
     let int = |v: &Option<Int>, what: &str| -> Result<i64, Failure> {
         let n = v.as_ref().map_or(Ok(0), |i| i.get(what))?;
@@ -495,7 +506,7 @@ fn statement_names(payload: &[u8], artifact: &[u8]) -> Result<bool, BundleError>
             let have = match computed.iter().find(|(a, _)| *a == alg.as_str()) {
                 Some((_, h)) => h.clone(),
                 None => {
-                    let h = super::hex(&d.hash(artifact));
+                    let h = crate::encoding::hex(&d.hash(artifact));
                     computed.push((alg.as_str(), h.clone()));
                     h
                 }

@@ -8,8 +8,10 @@
 use std::sync::Arc;
 
 use crate::crypto::{Digest, PublicKey};
+use crate::encoding::rfc3339;
+use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
-use crate::verify::cert::{Cert, OID_EKU_CODE_SIGNING};
+use crate::x509::Cert;
 
 /// Longest path considered: leaf, two intermediates, root.
 const MAX_DEPTH: usize = 4;
@@ -39,12 +41,6 @@ pub struct Chain {
     pub issuers: Vec<String>,
     /// The certificate that signed the leaf (its key hash is part of what an SCT signs).
     pub issuer: Arc<Cert>,
-}
-
-pub fn rfc3339(t: i64) -> String {
-    chrono::DateTime::from_timestamp(t, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| t.to_string())
 }
 
 /// Links already proven in this process (see [`super::memo`]): a CA certificate signs every
@@ -92,7 +88,7 @@ pub fn verify_chain(
     }
     let code_signing = leaf
         .extended_key_usages()
-        .is_some_and(|ekus| ekus.contains(&OID_EKU_CODE_SIGNING));
+        .is_some_and(|ekus| ekus.contains(&oid::EKU_CODE_SIGNING));
     if !code_signing || !leaf.key_usage_allows(0) {
         return Err(ChainError::NotForCodeSigning);
     }

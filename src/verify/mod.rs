@@ -8,7 +8,6 @@
 //! chain is checked at notBefore + 60 s like Go gitsign and the report says time was not anchored.
 
 pub mod bundle;
-pub mod cert;
 pub mod chain;
 pub mod memo;
 pub mod online;
@@ -18,13 +17,14 @@ pub mod report;
 pub mod sct;
 pub mod timestamp;
 pub mod tlog;
+pub mod tlog_v2;
 
 use crate::cms::{self, CmsError};
 use crate::crypto::{CryptoError, Digest, PublicKey};
 use crate::git::object::{self, HashKind, SignatureFormat};
 use crate::git::object_id;
 use crate::trust::TrustedRoot;
-use cert::{Cert, CertError};
+use crate::x509::{Cert, CertError};
 use chain::ChainError;
 use policy::{Identity, Policy, PolicyError};
 use sct::SctError;
@@ -36,10 +36,6 @@ pub use report::{
 
 /// Seconds after notBefore at which an unanchored chain is checked (Go gitsign's choice).
 pub const UNANCHORED_OFFSET: i64 = 60;
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// What signatures are checked against: the trust root, and the checks the user waived.
 /// The identity [`Policy`] is given per call, so one verifier serves every policy.
@@ -158,6 +154,7 @@ impl Failure {
             Failure::Sct(SctError::Missing) => Some("certificates Fulcio issued before June 2022 carry no SCT; pass --insecure-ignore-sct to accept them"),
             Failure::Chain(ChainError::Untrusted(_)) => Some("check that the trusted root (--trusted-root, gitsign.trustedRoot) is the one of the Sigstore instance that signed"),
             Failure::Policy(_) => Some("check --certificate-identity and --certificate-oidc-issuer against the identity printed above"),
+            Failure::Timestamp(e) if timestamp_code(e) == "timestamp_untrusted" => Some("the RFC 3161 token's authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)"),
             _ => None,
         }
     }
@@ -403,7 +400,7 @@ pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, 
         .map_err(Failure::Tlog)?
         .into_iter()
         .collect();
-    let timestamps = match msg.unsigned_attribute(&cms::OID_TIMESTAMP_TOKEN) {
+    let timestamps = match msg.unsigned_attribute(&crate::oid::TIMESTAMP_TOKEN) {
         Some(attr) => vec![attr.values.first().cloned().ok_or_else(|| {
             Failure::Timestamp(timestamp::TimestampError::Malformed(
                 "empty attribute".into(),
@@ -557,7 +554,7 @@ fn verify_into(
         report.identity = Some(Identity::from_cert(leaf));
         report.cert = Some(CertSummary {
             sha1_fingerprint: leaf.sha1_fingerprint(),
-            serial: hex(&leaf.serial),
+            serial: crate::encoding::hex(&leaf.serial),
             not_before: leaf.not_before,
             not_after: leaf.not_after,
             issuer_chain: Vec::new(),
@@ -580,8 +577,13 @@ fn verify_into(
     let mut anchors = Vec::new();
     let mut unsigned_time_logs = Vec::new();
     for entry in &input.tlog_entries {
-        let body = rekor_body::body_for(entry, &expected).map_err(Failure::Tlog)?;
-        let v = tlog::verify_entry(entry, &body, opts.root).map_err(Failure::Tlog)?;
+        let v = if tlog_v2::is_embedded_v2(entry) {
+            tlog_v2::verify_embedded(entry, &expected, opts.root)
+        } else {
+            rekor_body::body_for(entry, &expected)
+                .and_then(|body| tlog::verify_entry(entry, &body, opts.root))
+        }
+        .map_err(Failure::Tlog)?;
         // Only a signed entry timestamp vouches for integratedTime; an inclusion proof alone
         // proves the entry is logged but not when, so the time must come from elsewhere.
         if v.integrated_time_signed {
@@ -602,6 +604,10 @@ fn verify_into(
             time: v.time,
             tsa: v.tsa_uri,
         });
+    }
+    // Rekor v2 entries carry no time: without a timestamp nothing ever will prove it.
+    if !unsigned_time_logs.is_empty() && anchors.is_empty() && !time_waived {
+        return Err(Failure::NoTimeAnchor);
     }
     // A log whose entries carry no signed time (Rekor v2) must have been trusted when the
     // timestamps say the signature existed.
@@ -667,9 +673,9 @@ fn check_times(
         let t = a.time();
         if t < leaf.not_before || t > leaf.not_after {
             return Err(Failure::OutsideCertificateValidity {
-                at: chain::rfc3339(t),
-                not_before: chain::rfc3339(leaf.not_before),
-                not_after: chain::rfc3339(leaf.not_after),
+                at: crate::encoding::rfc3339(t),
+                not_before: crate::encoding::rfc3339(leaf.not_before),
+                not_after: crate::encoding::rfc3339(leaf.not_after),
             });
         }
     }

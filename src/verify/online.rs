@@ -18,11 +18,11 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::cert::Cert;
 use super::tlog::{self, TlogEntry, TlogError, VerifiedEntry};
 use crate::crypto::PublicKey;
 use crate::git::object_id::ObjectIds;
 use crate::trust::TrustedRoot;
+use crate::x509::Cert;
 
 /// Why a logged entry does not prove an online-mode signature.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
@@ -86,7 +86,7 @@ pub fn verify_logged_id<'i>(
     let b = body(&entry.canonicalized_body)?;
     let id = ids
         .all()
-        .find(|id| crate::verify::hex(&crate::crypto::sha256(id.as_bytes())) == b.hash_hex)
+        .find(|id| crate::encoding::hex(&crate::crypto::sha256(id.as_bytes())) == b.hash_hex)
         .ok_or_else(|| OnlineError::OtherObject {
             logged: b.hash_hex.clone(),
         })?;

@@ -6,10 +6,10 @@
 //! Regexps are anchored only where the user anchors them, as in cosign (Go `regexp.MatchString`),
 //! and written in Go's RE2 syntax ([`Re2`]).
 
-use const_oid::ObjectIdentifier;
 use regex::Regex;
 
-use crate::verify::cert::Cert;
+use crate::oid;
+use crate::x509::Cert;
 
 /// What the certificate says about its subject.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -24,16 +24,6 @@ pub struct Identity {
     pub github_workflow_ref: Option<String>,
 }
 
-const fn fulcio(n: u32) -> ObjectIdentifier {
-    match n {
-        2 => ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.2"),
-        3 => ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.3"),
-        4 => ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.4"),
-        5 => ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.5"),
-        _ => ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.6"),
-    }
-}
-
 impl Identity {
     pub fn from_cert(cert: &Cert) -> Identity {
         Identity {
@@ -43,11 +33,13 @@ impl Identity {
                 .map(|(_, v)| v)
                 .collect(),
             issuer: cert.oidc_issuer(),
-            github_workflow_trigger: cert.raw_string_extension(&fulcio(2)),
-            github_workflow_sha: cert.raw_string_extension(&fulcio(3)),
-            github_workflow_name: cert.raw_string_extension(&fulcio(4)),
-            github_workflow_repository: cert.raw_string_extension(&fulcio(5)),
-            github_workflow_ref: cert.raw_string_extension(&fulcio(6)),
+            github_workflow_trigger: cert
+                .raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_TRIGGER),
+            github_workflow_sha: cert.raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_SHA),
+            github_workflow_name: cert.raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_NAME),
+            github_workflow_repository: cert
+                .raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REPOSITORY),
+            github_workflow_ref: cert.raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REF),
         }
     }
 

@@ -18,8 +18,9 @@ use base64::Engine as _;
 use serde_json::Value;
 
 use super::tlog::{self, TlogEntry, TlogError};
-use super::{hex, Content};
+use super::Content;
 use crate::crypto::{sha256, Digest};
+use crate::encoding::hex;
 
 /// What the logged body must describe.
 pub struct Expected<'a> {

@@ -5,8 +5,9 @@
 //! the SCT list, plus the SHA-256 of the issuer's SubjectPublicKeyInfo.
 
 use crate::crypto::Digest;
+use crate::oid;
 use crate::trust::TrustedRoot;
-use crate::verify::cert::{tbs_without_extension, Cert, OID_SCT_LIST};
+use crate::x509::{tbs_without_extension, Cert};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum SctError {
@@ -45,9 +46,9 @@ fn take_u16_prefixed<'a>(input: &mut &'a [u8]) -> Result<&'a [u8], SctError> {
 
 fn parse_list(ext_value: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
     // The extension value is an OCTET STRING wrapping the TLS structure.
-    let inner = crate::cms::der_walk::single(
+    let inner = crate::der::single(
         ext_value,
-        crate::cms::der_walk::OCTET_STRING,
+        crate::der::OCTET_STRING,
         "SignedCertificateTimestampList",
     )
     .map_err(|_| SctError::Malformed)?;
@@ -84,13 +85,13 @@ static PROVEN_SCTS: super::memo::Proven = super::memo::Proven::new();
 /// Verify that at least one embedded SCT is signed by a CT log of the trust root that was
 /// valid when it signed. Returns the SCT time (Unix seconds).
 pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64, SctError> {
-    let ext = leaf.extension(&OID_SCT_LIST).ok_or(SctError::Missing)?;
+    let ext = leaf.extension(&oid::SCT_LIST).ok_or(SctError::Missing)?;
     let scts = parse_list(&ext.value)?;
     if scts.is_empty() {
         return Err(SctError::Missing);
     }
     let tbs =
-        tbs_without_extension(&leaf.tbs_der, &OID_SCT_LIST).map_err(|_| SctError::Malformed)?;
+        tbs_without_extension(&leaf.tbs_der, &oid::SCT_LIST).map_err(|_| SctError::Malformed)?;
     let tbs_len = u32::try_from(tbs.len()).map_err(|_| SctError::Malformed)?;
     let issuer_key_hash = crate::crypto::sha256(&issuer.spki_der);
     let mut err = SctError::UnknownLog;

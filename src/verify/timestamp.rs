@@ -22,21 +22,8 @@ use der::{Decode, Encode, Sequence, Tag, Tagged};
 use spki::AlgorithmIdentifierRef;
 
 use crate::crypto::{Digest, PublicKey};
+use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
-
-/// id-aa-timeStampToken: where a CMS SignerInfo carries its timestamp.
-pub const OID_TIMESTAMP_TOKEN: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.14");
-const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const OID_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
-const OID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
-const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
-const OID_KP_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
-const OID_EXT_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const OID_EXT_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const OID_EXT_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// Longest certificate path accepted from a signer up to a trust root anchor.
 const MAX_CHAIN: usize = 8;
@@ -118,25 +105,21 @@ struct MessageImprint<'a> {
 /// itself or a whole `TimeStampResp` (RFC 3161 §2.4.2: `SEQUENCE { status PKIStatusInfo,
 /// timeStampToken ContentInfo OPTIONAL }`); a response must be granted (status 0 or 1).
 pub fn token_from_response(der: &[u8]) -> Result<Vec<u8>, TimestampError> {
-    use crate::cms::der_walk::{children, single, INTEGER, OID, SEQUENCE};
+    use crate::der::{children, single, OID, SEQUENCE};
     let outer = single(der, SEQUENCE, "timestamp").map_err(|e| malformed(e.to_string()))?;
     let parts = children(outer.value).map_err(|e| malformed(e.to_string()))?;
     match parts.as_slice() {
         [first, ..] if first.tag == OID => Ok(der.to_vec()),
-        [status, token] if status.tag == SEQUENCE && token.tag == SEQUENCE => {
-            let fields = children(status.value).map_err(|e| malformed(e.to_string()))?;
-            let granted = fields
-                .first()
-                .filter(|f| f.tag == INTEGER)
-                .is_some_and(|f| f.value == [0] || f.value == [1]);
-            if !granted {
+        _ => {
+            let neither =
+                || malformed("neither a timestamp token nor a timestamp response holding one");
+            let resp = crate::cms::timestamp::parse_response(der).map_err(|_| neither())?;
+            let token = resp.token.ok_or_else(neither)?;
+            if !resp.granted() {
                 return Err(malformed("timestamp response status is not granted"));
             }
             Ok(token.raw.to_vec())
         }
-        _ => Err(malformed(
-            "neither a timestamp token nor a timestamp response holding one",
-        )),
     }
 }
 
@@ -149,7 +132,7 @@ pub fn verify_timestamp_token(
 ) -> Result<VerifiedTimestamp, TimestampError> {
     let ci =
         ContentInfo::from_der(token_der).map_err(|e| malformed(format!("ContentInfo: {e}")))?;
-    if ci.content_type != OID_SIGNED_DATA {
+    if ci.content_type != oid::SIGNED_DATA {
         return Err(malformed(format!(
             "content type '{}' is not signed data",
             ci.content_type
@@ -160,7 +143,7 @@ pub fn verify_timestamp_token(
         .decode_as()
         .map_err(|e| malformed(format!("SignedData: {e}")))?;
     let eci = &sd.encap_content_info;
-    if eci.econtent_type != OID_TST_INFO {
+    if eci.econtent_type != oid::TST_INFO {
         return Err(TimestampError::NotTstInfo(eci.econtent_type.to_string()));
     }
     let econtent = eci
@@ -200,14 +183,14 @@ pub fn verify_timestamp_token(
             .find(|a| a.oid == oid)
             .and_then(|a| a.values.iter().next())
     };
-    let content_type: ObjectIdentifier = attr_value(OID_CONTENT_TYPE)
+    let content_type: ObjectIdentifier = attr_value(oid::CONTENT_TYPE)
         .ok_or(TimestampError::MissingSignedAttribute("contentType"))?
         .decode_as()
         .map_err(|e| malformed(format!("contentType attribute: {e}")))?;
-    if content_type != OID_TST_INFO {
+    if content_type != oid::TST_INFO {
         return Err(TimestampError::ContentTypeMismatch);
     }
-    let message_digest: OctetString = attr_value(OID_MESSAGE_DIGEST)
+    let message_digest: OctetString = attr_value(oid::MESSAGE_DIGEST)
         .ok_or(TimestampError::MissingSignedAttribute("messageDigest"))?
         .decode_as()
         .map_err(|e| malformed(format!("messageDigest attribute: {e}")))?;
@@ -231,7 +214,7 @@ pub fn verify_timestamp_token(
         .map_err(|e| malformed(format!("signed attributes: {e}")))?;
     let signature_digest = match Digest::from_signature_oid(&si.signature_algorithm.oid) {
         Some(d) => d,
-        None if [OID_EC_PUBLIC_KEY, OID_RSA_ENCRYPTION].contains(&si.signature_algorithm.oid) => {
+        None if [oid::EC_PUBLIC_KEY, oid::RSA_ENCRYPTION].contains(&si.signature_algorithm.oid) => {
             content_digest
         }
         None => {
@@ -326,7 +309,8 @@ fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
                 && cert.tbs_certificate.serial_number == *serial_number
         }
         SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            extension::<SubjectKeyIdentifier>(cert, OID_EXT_SKI).is_some_and(|own| own == *ski)
+            extension::<SubjectKeyIdentifier>(cert, oid::SUBJECT_KEY_IDENTIFIER)
+                .is_some_and(|own| own == *ski)
         }
     }
 }
@@ -341,12 +325,12 @@ fn extension<T: for<'a> Decode<'a>>(cert: &Certificate, oid: ObjectIdentifier) -
 }
 
 fn has_timestamping_usage(cert: &Certificate) -> bool {
-    extension::<ExtendedKeyUsage>(cert, OID_EXT_EKU)
-        .is_some_and(|eku| eku.0.contains(&OID_KP_TIME_STAMPING))
+    extension::<ExtendedKeyUsage>(cert, oid::EXT_KEY_USAGE)
+        .is_some_and(|eku| eku.0.contains(&oid::EKU_TIME_STAMPING))
 }
 
 fn is_ca(cert: &Certificate) -> bool {
-    extension::<BasicConstraints>(cert, OID_EXT_BASIC_CONSTRAINTS).is_some_and(|bc| bc.ca)
+    extension::<BasicConstraints>(cert, oid::BASIC_CONSTRAINTS).is_some_and(|bc| bc.ca)
 }
 
 fn public_key(cert: &Certificate) -> Result<PublicKey, TimestampError> {
@@ -444,9 +428,6 @@ mod tests {
 
     use crate::trust::Validity;
 
-    const ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-    const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-    const P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     const Y2020: u64 = 1_577_836_800;
     const Y2024: i64 = 1_704_067_200;
     const Y2027: u64 = 1_798_761_600;
@@ -479,8 +460,8 @@ mod tests {
         fn spki(&self) -> SubjectPublicKeyInfoOwned {
             SubjectPublicKeyInfoOwned {
                 algorithm: AlgorithmIdentifierOwned {
-                    oid: OID_EC_PUBLIC_KEY,
-                    parameters: Some(Any::encode_from(&P256).expect("OID")),
+                    oid: oid::EC_PUBLIC_KEY,
+                    parameters: Some(Any::encode_from(&oid::P256).expect("OID")),
                 },
                 subject_public_key: BitString::from_bytes(self.0.public_key().as_ref())
                     .expect("point"),
@@ -523,7 +504,7 @@ mod tests {
         let mut extensions = vec![];
         if s.ca {
             extensions.push(ext(
-                OID_EXT_BASIC_CONSTRAINTS,
+                oid::BASIC_CONSTRAINTS,
                 true,
                 &BasicConstraints {
                     ca: true,
@@ -533,15 +514,15 @@ mod tests {
         }
         if s.timestamping {
             extensions.push(ext(
-                OID_EXT_EKU,
+                oid::EXT_KEY_USAGE,
                 true,
-                &ExtendedKeyUsage(vec![OID_KP_TIME_STAMPING]),
+                &ExtendedKeyUsage(vec![oid::EKU_TIME_STAMPING]),
             ));
         }
         let tbs = TbsCertificate {
             version: Version::V3,
             serial_number: SerialNumber::new(&[s.serial]).expect("serial"),
-            signature: alg(ECDSA_SHA256),
+            signature: alg(oid::ECDSA_WITH_SHA256),
             issuer: Name::from_str(s.issuer).expect("issuer"),
             validity: CertValidity {
                 not_before: utc(s.from),
@@ -556,7 +537,7 @@ mod tests {
         let sig = s.signer.sign(&tbs.to_der().expect("tbs"));
         Certificate {
             tbs_certificate: tbs,
-            signature_algorithm: alg(ECDSA_SHA256),
+            signature_algorithm: alg(oid::ECDSA_WITH_SHA256),
             signature: BitString::from_bytes(&sig).expect("signature"),
         }
     }
@@ -650,8 +631,8 @@ mod tests {
                 signed_bytes,
                 gen_time: "20250801120000Z",
                 version: 1,
-                econtent_type: OID_TST_INFO,
-                content_type_attr: OID_TST_INFO,
+                econtent_type: oid::TST_INFO,
+                content_type_attr: oid::TST_INFO,
                 message_digest: None,
                 signer_cert: &pki.leaf,
                 signing_key: &pki.leaf_key,
@@ -672,7 +653,7 @@ mod tests {
                 policy: ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.2"),
                 message_imprint: MessageImprint {
                     hash_algorithm: AlgorithmIdentifierRef {
-                        oid: SHA256,
+                        oid: oid::SHA256,
                         parameters: None,
                     },
                     hashed_message: OctetStringRef::new(&imprint).expect("imprint"),
@@ -698,11 +679,11 @@ mod tests {
             };
             let signed_attrs = SetOfVec::try_from(vec![
                 attr(
-                    OID_CONTENT_TYPE,
+                    oid::CONTENT_TYPE,
                     Any::encode_from(&self.content_type_attr).expect("oid"),
                 ),
                 attr(
-                    OID_MESSAGE_DIGEST,
+                    oid::MESSAGE_DIGEST,
                     Any::encode_from(&OctetString::new(digest).expect("digest")).expect("octets"),
                 ),
             ])
@@ -716,9 +697,9 @@ mod tests {
                     issuer: self.signer_cert.tbs_certificate.issuer.clone(),
                     serial_number: self.signer_cert.tbs_certificate.serial_number.clone(),
                 }),
-                digest_alg: alg(SHA256),
+                digest_alg: alg(oid::SHA256),
                 signed_attrs: Some(signed_attrs),
-                signature_algorithm: alg(ECDSA_SHA256),
+                signature_algorithm: alg(oid::ECDSA_WITH_SHA256),
                 signature: OctetString::new(signature).expect("signature"),
                 unsigned_attrs: None,
             };
@@ -735,7 +716,7 @@ mod tests {
             });
             let sd = SignedData {
                 version: CmsVersion::V3,
-                digest_algorithms: SetOfVec::try_from(vec![alg(SHA256)]).expect("digests"),
+                digest_algorithms: SetOfVec::try_from(vec![alg(oid::SHA256)]).expect("digests"),
                 encap_content_info: EncapsulatedContentInfo {
                     econtent_type: self.econtent_type,
                     econtent: Some(Any::new(Tag::OctetString, tst).expect("content")),
@@ -745,7 +726,7 @@ mod tests {
                 signer_infos: SignerInfos(SetOfVec::try_from(vec![signer]).expect("signers")),
             };
             ContentInfo {
-                content_type: OID_SIGNED_DATA,
+                content_type: oid::SIGNED_DATA,
                 content: Any::encode_from(&sd).expect("signed data"),
             }
             .to_der()
@@ -871,7 +852,7 @@ mod tests {
             "messageDigest of other content"
         );
         let wrong_type = Token {
-            content_type_attr: OID_SIGNED_DATA,
+            content_type_attr: oid::SIGNED_DATA,
             ..Token::new(&pki, SIG)
         }
         .der();
@@ -881,7 +862,7 @@ mod tests {
             "contentType attribute is not TSTInfo"
         );
         let not_tst = Token {
-            econtent_type: ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1"),
+            econtent_type: oid::DATA,
             ..Token::new(&pki, SIG)
         }
         .der();
@@ -1076,7 +1057,7 @@ mod tests {
     #[test]
     fn token_attribute_oid_is_id_aa_time_stamp_token() {
         assert_eq!(
-            OID_TIMESTAMP_TOKEN.to_string(),
+            oid::TIMESTAMP_TOKEN.to_string(),
             "1.2.840.113549.1.9.16.2.14",
             "RFC 3161 Appendix A"
         );

@@ -154,7 +154,7 @@ fn head_cert(repo: &TestRepo) -> String {
         gitsign::git::object::split_commit(raw.as_bytes(), gitsign::git::object::HashKind::Sha1)
             .expect("HEAD is signed");
     let msg = gitsign::cms::parse(&split.signature).expect("signature parses");
-    gitsign::verify::cert::Cert::parse(&msg.certificates[0])
+    gitsign::x509::Cert::parse(&msg.certificates[0])
         .expect("leaf")
         .sha1_fingerprint()
 }
@@ -706,7 +706,7 @@ fn keyring_store_round_trip_on_linux_keyutils() {
     });
     let description = format!(
         "keyring-rs:{}@{}",
-        gitsign::verify::hex(&gitsign::crypto::sha256(&key)),
+        gitsign::encoding::hex(&gitsign::crypto::sha256(&key)),
         gitsign::cache::keyring::SERVICE
     );
     let keys = std::fs::read_to_string("/proc/keys").expect("/proc/keys");

@@ -245,7 +245,7 @@ fn rekor_version_and_enable_sigstore_go_are_validated_as_go_does() {
         ),
         (
             vec![("GITSIGN_REKOR_VERSION", "2")],
-            "signing with Rekor v2 (gitsign.rekorVersion=2) is not supported yet",
+            "entries carry no signing time, and no timestamp authority is configured",
         ),
     ] {
         let (code, out, err) = gpg_sign(&repo, &env);
@@ -311,14 +311,17 @@ fn log_path_is_truncated_and_an_unopenable_one_is_reported_once() {
         &repo,
         &[("GITSIGN_LOG", log_str), ("GITSIGN_REKOR_VERSION", "2")],
     );
-    assert_ne!(code, 0, "signing fails (Rekor v2)");
+    assert_ne!(
+        code, 0,
+        "signing fails (Rekor v2 without a timestamp authority)"
+    );
     let text = std::fs::read_to_string(&log).expect("the log exists");
     assert!(
         !text.contains("an older signing's text"),
         "the log is truncated as Go's os.Create does: {text}"
     );
     assert!(
-        text.contains("not supported yet"),
+        text.contains("no timestamp authority is configured"),
         "and holds this signing's error: {text}"
     );
     let (code, _, err) = gpg_sign(
@@ -328,7 +331,10 @@ fn log_path_is_truncated_and_an_unopenable_one_is_reported_once() {
             ("GITSIGN_REKOR_VERSION", "2"),
         ],
     );
-    assert_ne!(code, 0, "signing fails (Rekor v2)");
+    assert_ne!(
+        code, 0,
+        "signing fails (Rekor v2 without a timestamp authority)"
+    );
     assert_eq!(
         err.matches("cannot write the log file '/nonexistent-dir/gitsign.log'")
             .count(),

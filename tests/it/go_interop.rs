@@ -21,7 +21,7 @@ use crate::util::{self, gitsign_bin, output, run_with_stdin, TestRepo};
 const IDENTITY: &str = "dev@example.com";
 
 /// The Go gitsign binary, or `None` (after a visible `skipped:` line) when not configured.
-fn peer(test: &str) -> Option<PathBuf> {
+pub(crate) fn peer(test: &str) -> Option<PathBuf> {
     match std::env::var_os("GITSIGN_GO_PEER") {
         Some(p) if !p.is_empty() => {
             let p = PathBuf::from(p);
@@ -45,7 +45,7 @@ fn peer(test: &str) -> Option<PathBuf> {
 }
 
 /// PEM of base64 DER (the trusted root's `rawBytes`), 64 columns as `openssl` writes it.
-fn pem(label: &str, b64: &str) -> String {
+pub(crate) fn pem(label: &str, b64: &str) -> String {
     let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(&String::from_utf8_lossy(chunk));
@@ -215,7 +215,7 @@ fn name(program: &Path) -> &'static str {
 
 /// A copy of object `id` with one byte of its message changed and the signature kept; returns
 /// the copy's id.
-fn tampered(repo: &TestRepo, kind: &str, id: &str) -> String {
+pub(crate) fn tampered(repo: &TestRepo, kind: &str, id: &str) -> String {
     let raw = repo.git(&["cat-file", kind, id]);
     let at = raw.rfind("\n\n").expect("message") + 2;
     let mut bytes = raw.into_bytes();
@@ -823,4 +823,117 @@ fn gpg_mode_armor_attached_and_verify_arguments_agree_with_go() {
     );
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("Hint: give the signed data too"), "{err}");
+}
+
+/// `GITSIGN_TIMESTAMP_CERT_CHAIN` alone vouches for the RFC 3161 token, both ways: our
+/// trusted root here lists no TSA (Go gitsign never reads a trusted root; it trusts the system
+/// roots plus that chain), and the commits are online mode, so offline only the token anchors
+/// their time.
+#[test]
+fn timestamps_verify_through_the_configured_chain_alone_both_ways() {
+    let Some(w) = World::new("timestamps_verify_through_the_configured_chain_alone") else {
+        return;
+    };
+    let ours = gitsign_bin();
+    let repo = TestRepo::new();
+    let mut root = w.local.stack.trusted_root_json();
+    root["timestampAuthorities"] = serde_json::json!([]);
+    let no_tsa = w.files.path().join("no-tsa.json");
+    std::fs::write(&no_tsa, root.to_string()).expect("write root");
+    let git = |program: &Path| {
+        let mut cmd = w.git(&repo, program, Mode::Online, true);
+        cmd.env("GITSIGN_TRUSTED_ROOT", &no_tsa);
+        cmd
+    };
+    for program in [w.go(), &ours] {
+        let (code, _, err) =
+            output(git(program).args(["commit", "-q", "--allow-empty", "-S", "-m", name(program)]));
+        assert_eq!(code, 0, "{} signs with the chain: {err}", name(program));
+        let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        let verify = |chain: bool| {
+            let mut cmd = repo.cmd(&ours);
+            cmd.args([
+                "verify",
+                "--offline",
+                "--certificate-identity",
+                IDENTITY,
+                "--certificate-oidc-issuer",
+                &w.issuer(),
+                &id,
+            ]);
+            w.env(&mut cmd, Mode::Default, false);
+            cmd.env("GITSIGN_TRUSTED_ROOT", &no_tsa);
+            if !chain {
+                cmd.env_remove("GITSIGN_TIMESTAMP_CERT_CHAIN");
+            }
+            output(&mut cmd)
+        };
+        let (code, out, err) = verify(true);
+        assert_eq!(
+            code,
+            0,
+            "{}'s token verifies through the chain: {out}{err}",
+            name(program)
+        );
+        let (code, out, err) = verify(false);
+        assert_ne!(
+            code,
+            0,
+            "{}'s token without the chain is untrusted: {out}{err}",
+            name(program)
+        );
+        let (code, out, err) = w.verify(&repo, w.go(), "verify", &id);
+        assert_eq!(
+            code,
+            0,
+            "Go verifies {}'s commit with the same chain: {out}{err}",
+            name(program)
+        );
+    }
+}
+
+/// The `spiffe` provider, both binaries against the same loopback Workload API
+/// (`providers::workload_api`, a hand-written HTTP/2 gRPC server that grpc-go, Go gitsign's
+/// client, must accept too): each finds the socket through `SPIFFE_ENDPOINT_SOCKET` alone,
+/// signs with the JWT-SVID it serves (a SPIFFE ID subject, as go-spiffe requires), and the
+/// other verifies the commit for that identity.
+#[test]
+fn spiffe_svids_sign_for_both_and_each_verifies_the_other() {
+    let Some(w) = World::new("spiffe_svids_sign_for_both") else {
+        return;
+    };
+    let ours = gitsign_bin();
+    let repo = TestRepo::new();
+    let mut request = sigstore_local::oidc::TokenRequest::email(IDENTITY);
+    request.subject = "spiffe://example.org/workload".into();
+    let svid = w.local.stack.mint_token_with(&request);
+    let dir = tempfile::tempdir().expect("dir");
+    let sock = dir.path().join("api.sock");
+    let api = crate::providers::workload_api(&sock, Some(svid.clone()));
+    for (n, program) in [w.go(), ours.as_path()].into_iter().enumerate() {
+        let mut git = w.git(&repo, program, Mode::Offline, false);
+        git.env_remove("SIGSTORE_ID_TOKEN")
+            .env("SPIFFE_ENDPOINT_SOCKET", &sock)
+            .args(["commit", "-q", "--allow-empty", "-S", "-m", name(program)]);
+        let (code, out, err) = output(&mut git);
+        assert_eq!(code, 0, "{} signs with the SVID: {out}{err}", name(program));
+        assert!(!err.contains(&svid), "the token is not printed: {err}");
+        assert_eq!(
+            api.seen().len(),
+            n + 1,
+            "{} asked the Workload API",
+            name(program)
+        );
+        let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+        for verifier in [w.go(), ours.as_path()] {
+            let (code, out, err) = w.verify(&repo, verifier, "verify", &id);
+            assert_eq!(
+                code,
+                0,
+                "{} verifies {}'s SPIFFE-signed commit: {out}{err}",
+                name(verifier),
+                name(program)
+            );
+        }
+    }
 }

@@ -70,7 +70,7 @@ fn online_mode_signature_logs_the_commit_id_like_go_gitsign() {
         "the commit is signed: {raw}"
     );
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(10));
-    let digest = gitsign::verify::hex(&gitsign::crypto::sha256(ids[0].as_bytes()));
+    let digest = gitsign::encoding::hex(&gitsign::crypto::sha256(ids[0].as_bytes()));
     let uuids =
         gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
     assert_eq!(

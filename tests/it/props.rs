@@ -267,20 +267,20 @@ proptest! {
     ) {
         let (real, _) = real_signature();
         let leaf = gitsign::cms::parse(&real).expect("real signature").certificates[0].clone();
-        let attrs = gitsign::sign::signed_attributes(&payload, signing_time).expect("attributes");
-        let unsigned: Vec<gitsign::sign::UnsignedAttribute> = unsigned
+        let attrs = gitsign::cms::signed_attributes(&payload, signing_time).expect("attributes");
+        let unsigned: Vec<gitsign::cms::UnsignedAttribute> = unsigned
             .iter()
             .enumerate()
-            .map(|(i, v)| gitsign::sign::UnsignedAttribute {
+            .map(|(i, v)| gitsign::cms::UnsignedAttribute {
                 oid: der::asn1::ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.9")
                     .parent()
                     .expect("arc")
                     .push_arc(10 + i as u32)
                     .expect("arc"),
-                value_der: gitsign::sign::tlv(0x04, v),
+                value_der: gitsign::der::tlv(0x04, v),
             })
             .collect();
-        let der = gitsign::sign::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
+        let der = gitsign::cms::encode(&leaf, &attrs, &signature, &unsigned).expect("encode");
         let msg = gitsign::cms::parse(&der).expect("what we encode parses");
         prop_assert_eq!(&msg.signer.signed_attrs_der, &attrs, "the signed bytes are kept exactly");
         prop_assert_eq!(&msg.signer.signature, &signature);
@@ -291,10 +291,10 @@ proptest! {
         got.sort();
         want.sort();
         prop_assert_eq!(got, want);
-        let time = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::cms::OID_SIGNING_TIME).expect("signingTime");
-        let (tlv, _) = gitsign::cms::der_walk::read(&time.values[0]).expect("time element");
-        prop_assert_eq!(gitsign::verify::cert::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
-        let digest = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::cms::OID_MESSAGE_DIGEST).expect("messageDigest");
+        let time = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::SIGNING_TIME).expect("signingTime");
+        let (tlv, _) = gitsign::der::read(&time.values[0]).expect("time element");
+        prop_assert_eq!(gitsign::x509::decode_time(&tlv), Some(signing_time), "signingTime reads back (UTCTime to 2049, GeneralizedTime after)");
+        let digest = msg.signer.signed_attrs.iter().find(|a| a.oid == gitsign::oid::MESSAGE_DIGEST).expect("messageDigest");
         prop_assert_eq!(&digest.values[0][2..], &gitsign::crypto::sha256(&payload)[..], "messageDigest is SHA-256 of the payload");
     }
 }

@@ -242,7 +242,7 @@ fn gpg_mode_writes_only_the_signature_to_stdout_and_exact_status_lines() {
     let t: i64 = f[6].parse().expect("unix time");
     assert!(t >= before && t <= before + 120, "the time is now: {t}");
     let msg = gitsign::cms::parse(&stdout).expect("our signature parses");
-    let leaf = gitsign::verify::cert::Cert::parse(&msg.certificates[0]).expect("leaf");
+    let leaf = gitsign::x509::Cert::parse(&msg.certificates[0]).expect("leaf");
     assert_eq!(
         f[7],
         leaf.sha1_fingerprint(),
@@ -634,7 +634,7 @@ fn faults_leave_no_commit_behind() {
         Some(&stack.mint_token(IDENTITY)),
         &["commit", "--allow-empty", "-S", "-m", "x"],
     );
-    cmd.env("GITSIGN_TOKEN_PROVIDER", "spiffe");
+    cmd.env("GITSIGN_TOKEN_PROVIDER", "google-impersonation");
     let (code, _, err) = output(&mut cmd);
     assert_ne!(code, 0, "an unsupported provider fails");
     assert!(
@@ -672,7 +672,7 @@ fn timestamp_authority_token_is_embedded_and_verifies() {
         "the Rekor entry and the RFC 3161 token, in DER SET OF order"
     );
     let token = &msg
-        .unsigned_attribute(&gitsign::cms::OID_TIMESTAMP_TOKEN)
+        .unsigned_attribute(&gitsign::oid::TIMESTAMP_TOKEN)
         .expect("token")
         .values[0];
     let root = gitsign::trust::TrustedRoot::from_json(
@@ -827,7 +827,7 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
     let id = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
     assert_eq!(id.len(), 64, "a SHA-256 commit id");
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(10));
-    let digest = gitsign::verify::hex(&gitsign::crypto::sha256(id.as_bytes()));
+    let digest = gitsign::encoding::hex(&gitsign::crypto::sha256(id.as_bytes()));
     let found =
         gitsign::rekor::search_hash(&http, &stack.rekor_url(), &digest).expect("the index answers");
     assert_eq!(

@@ -9,7 +9,8 @@ use der::asn1::{ObjectIdentifier, OctetStringRef, PrintableStringRef, Utf8String
 use der::{Decode, Tag};
 use prost::Message as _;
 
-use super::{hex_decode, malformed, InclusionProof, TlogEntry, TlogError};
+use super::{malformed, InclusionProof, TlogEntry, TlogError};
+use crate::encoding::unhex;
 
 /// Current layout: one attribute whose value is an OCTET STRING holding the protobuf entry.
 /// In the 2023 layout the same OID held the log id as a hex PrintableString.
@@ -173,7 +174,7 @@ fn decode_legacy(attrs: &[(ObjectIdentifier, Vec<u8>)]) -> Result<TlogEntry, Tlo
     };
     let hex_string = |v: &[u8], what: &str| -> Result<Vec<u8>, TlogError> {
         let s = PrintableStringRef::from_der(v).map_err(|e| malformed(format!("{what}: {e}")))?;
-        hex_decode(s.as_str()).ok_or_else(|| malformed(format!("{what} is not hex")))
+        unhex(s.as_str()).ok_or_else(|| malformed(format!("{what} is not hex")))
     };
     let required = |v: Option<i64>, what: &str| v.ok_or_else(|| malformed(format!("no {what}")));
 
@@ -201,9 +202,7 @@ fn decode_legacy(attrs: &[(ObjectIdentifier, Vec<u8>)]) -> Result<TlogEntry, Tlo
                 Some(v) => Vec::<PrintableStringRef<'_>>::from_der(v)
                     .map_err(|e| malformed(format!("proof hashes: {e}")))?
                     .iter()
-                    .map(|h| {
-                        hex_decode(h.as_str()).ok_or_else(|| malformed("proof hash is not hex"))
-                    })
+                    .map(|h| unhex(h.as_str()).ok_or_else(|| malformed("proof hash is not hex")))
                     .collect::<Result<_, _>>()?,
                 None => Vec::new(),
             };
@@ -269,31 +268,15 @@ pub fn encode_embedded(entry: &TlogEntry) -> Vec<u8> {
         }),
         canonicalized_body: Vec::new(),
     };
-    let body = pb.encode_to_vec();
-    let mut out = vec![Tag::OctetString.octet()];
-    der_length(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
-/// DER definite length (X.690 §8.1.3): short form below 128, else big-endian minimal octets.
-fn der_length(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        out.push(len as u8);
-        return;
-    }
-    let bytes = len.to_be_bytes();
-    let skip = bytes.iter().take_while(|b| **b == 0).count();
-    let significant = bytes.get(skip..).unwrap_or_default();
-    out.push(0x80 | significant.len() as u8);
-    out.extend_from_slice(significant);
+    crate::der::tlv(crate::der::OCTET_STRING, &pb.encode_to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::*;
-    use super::super::{hex_encode, verify_entry};
+    use super::super::verify_entry;
     use super::*;
+    use crate::encoding::hex;
 
     #[test]
     fn legacy_2023_layout_decodes_into_the_same_entry_and_verifies() {
@@ -304,7 +287,7 @@ mod tests {
             "3.0 is the integrated time"
         );
         assert_eq!(
-            hex_encode(&entry.log_id),
+            hex(&entry.log_id),
             "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d",
             "3.1 is the hex log id of rekor.sigstore.dev"
         );
@@ -370,18 +353,6 @@ mod tests {
             },
             "everything but the body survives"
         );
-        for len in [0usize, 0x7f, 0x80, 0xff, 0x100, 0x1_0000] {
-            let mut out = Vec::new();
-            der_length(len, &mut out);
-            let mut tlv = vec![0x04];
-            tlv.extend_from_slice(&out);
-            tlv.resize(tlv.len() + len, 0);
-            assert_eq!(
-                OctetStringRef::from_der(&tlv).map(|o| o.as_bytes().len()),
-                Ok(len),
-                "DER length {len} is accepted by a strict decoder"
-            );
-        }
     }
 
     #[test]

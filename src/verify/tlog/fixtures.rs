@@ -4,8 +4,9 @@
 use der::asn1::ObjectIdentifier;
 use der::{Decode, Encode};
 
-use super::{decode_embedded, hashedrekord_body, hex_encode, TlogEntry};
+use super::{decode_embedded, hashedrekord_body, TlogEntry};
 use crate::crypto::sha256;
+use crate::encoding::hex;
 use crate::trust::TrustedRoot;
 
 pub(super) const FIXTURES: &str =
@@ -100,7 +101,7 @@ pub(super) fn load(sha: &str) -> Signed {
 
 pub(super) fn body_of(s: &Signed) -> Vec<u8> {
     hashedrekord_body(
-        &hex_encode(&sha256(&s.signed_attrs_der)),
+        &hex(&sha256(&s.signed_attrs_der)),
         &s.signature,
         &s.cert_pem,
     )

@@ -70,8 +70,9 @@ pub fn verify_inclusion(
 
 #[cfg(test)]
 mod tests {
-    use super::super::{hash32, hex_decode};
+    use super::super::hash32;
     use super::*;
+    use crate::encoding::unhex;
 
     // RFC 6962 test vectors: the 8-leaf tree of certificate-transparency-go's merkle tests,
     // as carried by sigstore-rs (src/crypto/merkle/proof_verification.rs).
@@ -87,7 +88,7 @@ mod tests {
             "606162636465666768696a6b6c6d6e6f",
         ]
         .iter()
-        .map(|h| hex_decode(h).expect("hex"))
+        .map(|h| unhex(h).expect("hex"))
         .collect()
     }
 
@@ -108,7 +109,7 @@ mod tests {
     }
 
     fn h32(h: &str) -> [u8; 32] {
-        hash32(&hex_decode(h).expect("hex")).expect("32 bytes")
+        hash32(&unhex(h).expect("hex")).expect("32 bytes")
     }
 
     /// (1-based leaf, tree size, audit path).

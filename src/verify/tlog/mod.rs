@@ -24,6 +24,7 @@
 
 use base64::Engine as _;
 
+use crate::encoding::hex;
 use crate::trust::TrustedRoot;
 
 pub mod checkpoint;
@@ -159,7 +160,7 @@ fn set_payload(entry: &TlogEntry, body: &[u8]) -> Vec<u8> {
         r#"{{"body":{},"integratedTime":{},"logID":{},"logIndex":{}}}"#,
         json_string(&base64::engine::general_purpose::STANDARD.encode(body)),
         entry.integrated_time,
-        json_string(&hex_encode(&entry.log_id)),
+        json_string(&hex(&entry.log_id)),
         entry.log_index,
     )
     .into_bytes()
@@ -178,7 +179,7 @@ pub fn verify_entry(
     let log = root
         .tlog(&entry.log_id)
         .ok_or_else(|| TlogError::UnknownLog {
-            log_id: hex_encode(&entry.log_id),
+            log_id: hex(&entry.log_id),
         })?;
     // Rekor v2 entries carry no integrated time: their log's validity is checked by the
     // caller at the times the timestamps prove.
@@ -249,26 +250,6 @@ fn hash32(b: &[u8]) -> Option<[u8; 32]> {
     b.try_into().ok()
 }
 
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    if !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair).ok()?;
-            u8::from_str_radix(pair, 16).ok()
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::fixtures::*;
@@ -324,14 +305,14 @@ mod tests {
         let s = load(PROTOBUF_SHA);
         let (entry, _) = entry_of(PROTOBUF_SHA);
         let payload_digest =
-            hashedrekord_body(&hex_encode(&sha256(&s.payload)), &s.signature, &s.cert_pem);
+            hashedrekord_body(&hex(&sha256(&s.payload)), &s.signature, &s.cert_pem);
         assert_eq!(
             verify_entry(&entry, &payload_digest, &root()),
             Err(TlogError::BadSet),
             "the body with sha256(payload) is not what was logged"
         );
         let no_newline = hashedrekord_body(
-            &hex_encode(&sha256(&s.signed_attrs_der)),
+            &hex(&sha256(&s.signed_attrs_der)),
             &s.signature,
             s.cert_pem.trim_end(),
         );

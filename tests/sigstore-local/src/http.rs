@@ -25,6 +25,8 @@ pub enum Service {
     Oidc,
     Fulcio,
     Rekor,
+    /// The Rekor v2 shards under `/rekor-v2/` ([`crate::rekor_v2`]).
+    RekorV2,
     Tsa,
     Tuf,
 }
@@ -35,6 +37,7 @@ impl Service {
             "oidc" => Some(Service::Oidc),
             "fulcio" => Some(Service::Fulcio),
             "rekor" => Some(Service::Rekor),
+            "rekor_v2" | "rekor-v2" | "rekorv2" => Some(Service::RekorV2),
             "tsa" | "timestamp" => Some(Service::Tsa),
             "tuf" => Some(Service::Tuf),
             _ => None,
@@ -262,6 +265,7 @@ pub struct Shared {
     pub oidc: oidc::Issuer,
     pub ca: Ca,
     pub rekor: rekor::Log,
+    pub rekor_v2: crate::rekor_v2::Logs,
     pub tsa: tsa::Tsa,
     pub tuf: tuf::Repo,
     faults: Mutex<HashMap<Service, Faults>>,
@@ -290,6 +294,7 @@ impl Shared {
             oidc,
             ca,
             rekor,
+            rekor_v2: crate::rekor_v2::Logs::new(&options.state_dir, base_url),
             tsa,
             tuf,
             faults: Mutex::new(HashMap::new()),
@@ -355,6 +360,8 @@ fn route_service(route: &str) -> Option<Service> {
         || path == "/api/v1/rootCert"
     {
         Some(Service::Fulcio)
+    } else if path.starts_with(crate::rekor_v2::PREFIX) {
+        Some(Service::RekorV2)
     } else if path.starts_with("/api/v1/log") || path.starts_with("/api/v1/index") {
         Some(Service::Rekor)
     } else if path.starts_with("/api/v1/timestamp") {
@@ -449,6 +456,9 @@ pub fn dispatch(shared: &Shared, req: &Req) -> Resp {
         Service::Oidc => shared.oidc.handle(req, &route),
         Service::Fulcio => crate::fulcio::handle(shared, req, &route),
         Service::Rekor => shared.rekor.handle(req, &route, &faults),
+        Service::RekorV2 => shared
+            .rekor_v2
+            .handle(&shared.tuf.shards(), req, &route, &faults),
         Service::Tsa => shared.tsa.handle(req, &route),
         Service::Tuf => shared.tuf.handle(req),
     };
@@ -470,6 +480,9 @@ fn route_of(shared: &Shared, req: &Req) -> Option<(String, Service)> {
     let oidc_route = shared.oidc.route(m, p);
     if let Some(r) = oidc_route {
         return Some((format!("{m} {r}"), Service::Oidc));
+    }
+    if let Some(r) = crate::rekor_v2::route(m, p) {
+        return Some((r, Service::RekorV2));
     }
     let r: &str = match (m, p) {
         ("POST", "/api/v2/signingCert")
@@ -530,7 +543,10 @@ fn admin(shared: &Shared, req: &Req) -> Resp {
                 .and_then(Value::as_str)
                 .and_then(Service::parse)
             else {
-                return Resp::rekor_error(400, "'service' must be one of oidc, fulcio, rekor, tsa");
+                return Resp::rekor_error(
+                    400,
+                    "'service' must be one of oidc, fulcio, rekor, rekor_v2, tsa, tuf",
+                );
             };
             match Faults::from_json(&v) {
                 Ok(f) => {

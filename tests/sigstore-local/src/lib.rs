@@ -10,6 +10,8 @@
 //! - [`fulcio`]: a Fulcio-compatible CA (`/api/v2/signingCert`, legacy `/api/v1/signingCert`,
 //!   `/api/v2/trustBundle`) issuing leaves with embedded SCTs ([`ca`]);
 //! - [`rekor`]: a Rekor v1–compatible transparency log over a durable RFC 6962 tree ([`merkle`]);
+//! - [`rekor_v2`]: Rekor v2 (rekor-tiles) log shards under `/rekor-v2/<shard>/` (write API,
+//!   signed checkpoints, tlog-tiles read API), one per shard the TUF repository announces;
 //! - [`tsa`]: an RFC 3161 timestamp authority at `/api/v1/timestamp`;
 //! - [`tuf`]: a TUF repository at `/tuf/` distributing the stack's `trusted_root.json` and
 //!   `signing_config.v0.2.json`, with operator and attacker actions ([`tuf::Action`]).
@@ -34,6 +36,7 @@ pub mod keys;
 pub mod merkle;
 pub mod oidc;
 pub mod rekor;
+pub mod rekor_v2;
 pub mod trust;
 pub mod tsa;
 pub mod tuf;
@@ -347,6 +350,25 @@ impl Stack {
     /// Current Rekor tree head (hex).
     pub fn log_root_hash(&self) -> String {
         self.shared.rekor.root_hex()
+    }
+
+    /// The base URL of the newest Rekor v2 shard (`…/rekor-v2/shard-N`), for
+    /// `GITSIGN_REKOR_URL` with `gitsign.rekorVersion=2`.
+    pub fn rekor_v2_url(&self) -> String {
+        let shards = self.shared.tuf.shards();
+        match shards.last() {
+            Some(sh) => trust::shard_url(&self.shared, sh),
+            None => format!("{}{}shard-1", self.base_url, rekor_v2::PREFIX),
+        }
+    }
+
+    /// Entries in the newest Rekor v2 shard.
+    pub fn rekor_v2_size(&self) -> u64 {
+        self.shared
+            .tuf
+            .shards()
+            .last()
+            .map_or(0, |sh| self.shared.rekor_v2.size(sh))
     }
 
     /// The PEM chain [intermediate, root] of the CA.

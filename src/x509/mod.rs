@@ -11,42 +11,23 @@ use const_oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
 
-use crate::cms::der_walk::{self, children, ctx, expect, read, Tlv};
-
-pub const OID_SCT_LIST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
-pub const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.1");
-pub const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
-const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
-const OID_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
-const OID_EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
-const OID_SAN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
-const OID_SKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
-const OID_AKI: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.35");
-const OID_NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
-const OID_CERT_POLICIES: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.32");
-/// Precertificate poison (RFC 6962 §3.1): must never appear in a final certificate.
-const OID_CT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.3");
-pub const OID_EKU_CODE_SIGNING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
-pub const OID_EKU_TIME_STAMPING: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+use crate::der::{children, ctx, expect, read, Tlv};
+use crate::oid;
 
 /// Extensions a verifier may see marked critical and still understand.
 const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [
-    OID_BASIC_CONSTRAINTS,
-    OID_KEY_USAGE,
-    OID_EXT_KEY_USAGE,
-    OID_SAN,
-    OID_NAME_CONSTRAINTS,
-    OID_CERT_POLICIES,
+    oid::BASIC_CONSTRAINTS,
+    oid::KEY_USAGE,
+    oid::EXT_KEY_USAGE,
+    oid::SUBJECT_ALT_NAME,
+    oid::NAME_CONSTRAINTS,
+    oid::CERTIFICATE_POLICIES,
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum CertError {
     #[error("certificate is malformed")]
-    Der(#[from] der_walk::DerError),
+    Der(#[from] crate::der::DerError),
     #[error("certificate is malformed: {0}")]
     X509(String),
 }
@@ -86,12 +67,12 @@ pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
     let s = std::str::from_utf8(tlv.value).ok()?;
     let s = s.strip_suffix('Z')?;
     let full = match tlv.tag {
-        der_walk::UTC_TIME if s.len() == 12 => {
+        crate::der::UTC_TIME if s.len() == 12 => {
             let yy: i32 = s.get(..2)?.parse().ok()?;
             // RFC 5280 §4.1.2.5.1: 50–99 are 19xx, 00–49 are 20xx.
             format!("{}{}", if yy >= 50 { 19 } else { 20 }, s)
         }
-        der_walk::GENERALIZED_TIME if s.len() >= 14 => s.to_owned(),
+        crate::der::GENERALIZED_TIME if s.len() >= 14 => s.to_owned(),
         _ => return None,
     };
     let (main, _frac) = full.split_at(14);
@@ -103,27 +84,27 @@ pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
 impl Cert {
     /// Parse a DER certificate.
     pub fn parse(der: &[u8]) -> Result<Cert, CertError> {
-        let cert = der_walk::single(der, der_walk::SEQUENCE, "Certificate")?;
-        let (tbs, rest) = expect(cert.value, der_walk::SEQUENCE, "TBSCertificate")?;
-        let (sig_alg, rest) = expect(rest, der_walk::SEQUENCE, "signatureAlgorithm")?;
+        let cert = crate::der::single(der, crate::der::SEQUENCE, "Certificate")?;
+        let (tbs, rest) = expect(cert.value, crate::der::SEQUENCE, "TBSCertificate")?;
+        let (sig_alg, rest) = expect(rest, crate::der::SEQUENCE, "signatureAlgorithm")?;
         let (sig, _) = expect(rest, 0x03, "signatureValue")?;
         let signature = match sig.value.split_first() {
             Some((0, bits)) => bits.to_vec(),
             _ => return Err(CertError::X509("signature has unused bits".into())),
         };
-        let signature_algorithm = der_walk::oid(&read(sig_alg.value)?.0)?;
+        let signature_algorithm = crate::der::oid(&read(sig_alg.value)?.0)?;
 
         let (first, rest) = read(tbs.value)?;
         let (serial, rest) = if first.tag == ctx(0) {
-            expect(rest, der_walk::INTEGER, "serialNumber")?
+            expect(rest, crate::der::INTEGER, "serialNumber")?
         } else {
             (first, rest)
         };
-        let (_sig, rest) = expect(rest, der_walk::SEQUENCE, "signature")?;
-        let (issuer, rest) = expect(rest, der_walk::SEQUENCE, "issuer")?;
-        let (validity, rest) = expect(rest, der_walk::SEQUENCE, "validity")?;
-        let (subject, rest) = expect(rest, der_walk::SEQUENCE, "subject")?;
-        let (spki, rest) = expect(rest, der_walk::SEQUENCE, "subjectPublicKeyInfo")?;
+        let (_sig, rest) = expect(rest, crate::der::SEQUENCE, "signature")?;
+        let (issuer, rest) = expect(rest, crate::der::SEQUENCE, "issuer")?;
+        let (validity, rest) = expect(rest, crate::der::SEQUENCE, "validity")?;
+        let (subject, rest) = expect(rest, crate::der::SEQUENCE, "subject")?;
+        let (spki, rest) = expect(rest, crate::der::SEQUENCE, "subjectPublicKeyInfo")?;
         let times = children(validity.value)?;
         let [nb, na] = times.as_slice() else {
             return Err(CertError::X509("validity must hold two times".into()));
@@ -138,22 +119,22 @@ impl Cert {
             if field.tag != ctx(3) {
                 continue;
             }
-            let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+            let (list, _) = expect(field.value, crate::der::SEQUENCE, "extensions")?;
             for ext in children(list.value)? {
                 let (id, rest) = read(ext.value)?;
                 let (next, rest) = read(rest)?;
-                let (critical, value) = if next.tag == der_walk::BOOLEAN {
+                let (critical, value) = if next.tag == crate::der::BOOLEAN {
                     (
                         next.value != [0],
-                        expect(rest, der_walk::OCTET_STRING, "extnValue")?.0,
+                        expect(rest, crate::der::OCTET_STRING, "extnValue")?.0,
                     )
-                } else if next.tag == der_walk::OCTET_STRING {
+                } else if next.tag == crate::der::OCTET_STRING {
                     (false, next)
                 } else {
                     return Err(CertError::X509("malformed extension".into()));
                 };
                 extensions.push(Extension {
-                    oid: der_walk::oid(&id)?,
+                    oid: crate::der::oid(&id)?,
                     critical,
                     value: value.value.to_vec(),
                 });
@@ -215,19 +196,19 @@ impl Cert {
     }
 
     pub fn is_precertificate(&self) -> bool {
-        self.extension(&OID_CT_POISON).is_some()
+        self.extension(&oid::CT_POISON).is_some()
     }
 
     /// `Some(true)` when basicConstraints says CA.
     pub fn is_ca(&self) -> bool {
-        self.extension(&OID_BASIC_CONSTRAINTS)
+        self.extension(&oid::BASIC_CONSTRAINTS)
             .and_then(|e| x509_cert::ext::pkix::BasicConstraints::from_der(&e.value).ok())
             .is_some_and(|bc| bc.ca)
     }
 
     /// Whether keyUsage allows `bit` (0 = digitalSignature, 5 = keyCertSign); absent = allowed.
     pub fn key_usage_allows(&self, bit: usize) -> bool {
-        let Some(ext) = self.extension(&OID_KEY_USAGE) else {
+        let Some(ext) = self.extension(&oid::KEY_USAGE) else {
             return true;
         };
         let Ok(bits) = der::asn1::BitString::from_der(&ext.value) else {
@@ -241,21 +222,21 @@ impl Cert {
 
     /// The extended key usages, if the extension is present.
     pub fn extended_key_usages(&self) -> Option<Vec<ObjectIdentifier>> {
-        let ext = self.extension(&OID_EXT_KEY_USAGE)?;
+        let ext = self.extension(&oid::EXT_KEY_USAGE)?;
         x509_cert::ext::pkix::ExtendedKeyUsage::from_der(&ext.value)
             .ok()
             .map(|e| e.0)
     }
 
     pub fn subject_key_id(&self) -> Option<Vec<u8>> {
-        let ext = self.extension(&OID_SKI)?;
+        let ext = self.extension(&oid::SUBJECT_KEY_IDENTIFIER)?;
         der::asn1::OctetString::from_der(&ext.value)
             .ok()
             .map(|o| o.into_bytes())
     }
 
     pub fn authority_key_id(&self) -> Option<Vec<u8>> {
-        let ext = self.extension(&OID_AKI)?;
+        let ext = self.extension(&oid::AUTHORITY_KEY_IDENTIFIER)?;
         x509_cert::ext::pkix::AuthorityKeyIdentifier::from_der(&ext.value)
             .ok()?
             .key_identifier
@@ -264,7 +245,7 @@ impl Cert {
 
     /// Subject alternative names: (kind, value) with kind `email`, `uri`, `dns` or `other`.
     pub fn subject_alt_names(&self) -> Vec<(&'static str, String)> {
-        let Some(ext) = self.extension(&OID_SAN) else {
+        let Some(ext) = self.extension(&oid::SUBJECT_ALT_NAME) else {
             return Vec::new();
         };
         let Ok(san) = x509_cert::ext::pkix::SubjectAltName::from_der(&ext.value) else {
@@ -308,8 +289,8 @@ impl Cert {
 
     /// The OIDC issuer Fulcio recorded: the v2 extension when present, else the v1 one.
     pub fn oidc_issuer(&self) -> Option<String> {
-        self.utf8_extension(&OID_FULCIO_ISSUER_V2)
-            .or_else(|| self.raw_string_extension(&OID_FULCIO_ISSUER_V1))
+        self.utf8_extension(&oid::FULCIO_ISSUER_V2)
+            .or_else(|| self.raw_string_extension(&oid::FULCIO_ISSUER_V1))
     }
 
     /// PEM of the certificate, as Rekor stores it in hashedrekord entries.
@@ -321,7 +302,7 @@ impl Cert {
     /// gpg status lines.
     pub fn sha1_fingerprint(&self) -> String {
         let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
-        crate::verify::hex(d.as_ref())
+        crate::encoding::hex(d.as_ref())
     }
 
     /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.
@@ -360,27 +341,27 @@ pub fn tbs_without_extension(
     tbs_der: &[u8],
     drop: &ObjectIdentifier,
 ) -> Result<Vec<u8>, CertError> {
-    let tbs = der_walk::single(tbs_der, der_walk::SEQUENCE, "TBSCertificate")?;
+    let tbs = crate::der::single(tbs_der, crate::der::SEQUENCE, "TBSCertificate")?;
     let mut body = Vec::new();
     for field in children(tbs.value)? {
         if field.tag != ctx(3) {
             body.extend_from_slice(field.raw);
             continue;
         }
-        let (list, _) = expect(field.value, der_walk::SEQUENCE, "extensions")?;
+        let (list, _) = expect(field.value, crate::der::SEQUENCE, "extensions")?;
         let mut kept = Vec::new();
         for ext in children(list.value)? {
             let (id, _) = read(ext.value)?;
-            if &der_walk::oid(&id)? != drop {
+            if &crate::der::oid(&id)? != drop {
                 kept.extend_from_slice(ext.raw);
             }
         }
-        let mut seq = der_walk::header(der_walk::SEQUENCE, kept.len());
+        let mut seq = crate::der::header(crate::der::SEQUENCE, kept.len());
         seq.extend(kept);
-        body.extend(der_walk::header(ctx(3), seq.len()));
+        body.extend(crate::der::header(ctx(3), seq.len()));
         body.extend(seq);
     }
-    let mut out = der_walk::header(der_walk::SEQUENCE, body.len());
+    let mut out = crate::der::header(crate::der::SEQUENCE, body.len());
     out.extend(body);
     Ok(out)
 }
@@ -392,19 +373,19 @@ mod tests {
     #[test]
     fn decodes_both_time_forms() {
         let utc = Tlv {
-            tag: der_walk::UTC_TIME,
+            tag: crate::der::UTC_TIME,
             raw: &[],
             value: b"220512205033Z",
         };
         assert_eq!(decode_time(&utc), Some(1652388633), "2022-05-12T20:50:33Z");
         let gen = Tlv {
-            tag: der_walk::GENERALIZED_TIME,
+            tag: crate::der::GENERALIZED_TIME,
             raw: &[],
             value: b"20500101000000Z",
         };
         assert_eq!(decode_time(&gen), Some(2524608000));
         let bad = Tlv {
-            tag: der_walk::UTC_TIME,
+            tag: crate::der::UTC_TIME,
             raw: &[],
             value: b"2205122050Z",
         };

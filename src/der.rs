@@ -1,8 +1,12 @@
-//! A minimal DER reader (X.690) that keeps every element's exact bytes.
+//! A minimal DER reader and writer (X.690) that keeps every element's exact bytes.
 //!
 //! CMS signatures cover the signed attributes exactly as the signer encoded them, so the
 //! parser must hand back original bytes rather than a re-encoding (the `der` crate re-sorts
 //! SET OF on decode). Only what CMS and RFC 3161 need: low tag numbers, definite lengths.
+//! The writer builds elements from their contents ([`tlv`], [`cat`], [`set_of`]) as the CMS
+//! encoder and the embedded Rekor entry need them.
+
+use const_oid::ObjectIdentifier;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum DerError {
@@ -27,6 +31,7 @@ pub struct Tlv<'a> {
 pub const SEQUENCE: u8 = 0x30;
 pub const SET: u8 = 0x31;
 pub const INTEGER: u8 = 0x02;
+pub const BIT_STRING: u8 = 0x03;
 pub const OCTET_STRING: u8 = 0x04;
 pub const OID: u8 = 0x06;
 pub const UTF8_STRING: u8 = 0x0c;
@@ -144,7 +149,8 @@ pub fn small_uint(tlv: &Tlv<'_>) -> Result<u64, DerError> {
     Ok(v.iter().fold(0u64, |acc, &b| (acc << 8) | b as u64))
 }
 
-/// Encode a header for `tag` with `len` content bytes.
+/// Encode a header for `tag` with `len` content bytes (definite length, X.690 §8.1.3: short
+/// form below 128, else the minimal big-endian octets).
 pub fn header(tag: u8, len: usize) -> Vec<u8> {
     let mut out = vec![tag];
     if len < 0x80 {
@@ -158,9 +164,56 @@ pub fn header(tag: u8, len: usize) -> Vec<u8> {
     out
 }
 
+/// One DER element.
+pub fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = header(tag, content.len());
+    out.extend_from_slice(content);
+    out
+}
+
+/// Encoded elements one after another (the contents of a SEQUENCE).
+pub fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// An OBJECT IDENTIFIER element.
+pub fn oid_der(oid: &ObjectIdentifier) -> Vec<u8> {
+    tlv(OID, oid.as_bytes())
+}
+
+/// AlgorithmIdentifier without parameters, as Go writes sha256 and ecdsa-with-SHA256.
+pub fn algorithm(oid: &ObjectIdentifier) -> Vec<u8> {
+    tlv(SEQUENCE, &oid_der(oid))
+}
+
+/// `Attribute ::= SEQUENCE { attrType OID, attrValues SET OF value }` with one DER value.
+pub fn attribute(oid: &ObjectIdentifier, value_der: &[u8]) -> Vec<u8> {
+    tlv(SEQUENCE, &cat(&[&oid_der(oid), &tlv(SET, value_der)]))
+}
+
+/// DER SET OF: elements sorted by their encodings (X.690 §11.6).
+pub fn set_of(tag: u8, mut elements: Vec<Vec<u8>>) -> Vec<u8> {
+    elements.sort();
+    tlv(tag, &elements.concat())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_lengths_are_accepted_by_a_strict_decoder() {
+        use der::asn1::OctetStringRef;
+        use der::Decode as _;
+        for len in [0usize, 0x7f, 0x80, 0xff, 0x100, 0x1_0000] {
+            let element = tlv(OCTET_STRING, &vec![0; len]);
+            assert_eq!(
+                OctetStringRef::from_der(&element).map(|o| o.as_bytes().len()),
+                Ok(len),
+                "DER length {len} is accepted by a strict decoder"
+            );
+        }
+    }
 
     #[test]
     fn reads_short_and_long_lengths_and_reports_truncation() {
