@@ -7,6 +7,7 @@
 //! [`gitconfig`] without running git (every scope, includes, `git -c`), in the same order.
 
 pub mod gitconfig;
+pub mod settings;
 
 use std::collections::BTreeMap;
 

@@ -261,11 +261,11 @@ fn selector(field: &'static str, raw: RawConfig) -> Result<Option<Selector>, Sig
 /// service valid at `now`, those services, newest start first (an open start is oldest).
 fn candidates<'a>(services: &'a [Service], versions: &[u32], now: i64) -> Vec<&'a Service> {
     let mut versions = versions.to_vec();
-    versions.sort_unstable_by(|a, b| b.cmp(a));
+    versions.sort_unstable_by_key(|&v| std::cmp::Reverse(v));
     versions.dedup();
     let mut sorted: Vec<&Service> = services.iter().collect();
     // Stable: services with the same start keep their order in the file.
-    sorted.sort_by(|a, b| b.start.cmp(&a.start));
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.start));
     for v in versions {
         let found: Vec<&Service> = sorted
             .iter()

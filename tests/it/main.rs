@@ -18,6 +18,7 @@ mod props;
 mod readme;
 mod real_history;
 mod sign;
+mod signing_config;
 mod tuf;
 mod ui;
 mod util;
