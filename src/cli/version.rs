@@ -180,7 +180,7 @@ fn services(config: &crate::config::Config) -> (String, Vec<crate::config::Setti
             return (
                 format!(
                     "{origin}; cannot resolve the services: {}",
-                    printable(&e.to_string())
+                    printable(&format!("{:#}", anyhow::Error::new(e)))
                 ),
                 Vec::new(),
             )

@@ -91,6 +91,27 @@ impl Env {
         (code, out, format!("{err}{logged}"))
     }
 
+    /// `gitsign --status-fd=2 -bsau <identity>` over a payload on stdin, as git runs it.
+    fn sign_directly(&self) -> (i32, String, String) {
+        use std::io::Write as _;
+        let mut cmd = self.repo.gitsign();
+        cmd.args(["--status-fd=2", "-bsau", IDENTITY])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        self.env(&mut cmd);
+        let mut child = cmd.spawn().expect("gitsign starts");
+        if let Some(mut stdin) = child.stdin.take() {
+            let _ = stdin.write_all(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\npayload\n");
+        }
+        let out = child.wait_with_output().expect("gitsign runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// `gitsign version --json`: the signing config's origin and the services by key.
     fn version(&self, extra: &[(&str, &str)]) -> (String, Vec<(String, String, String)>) {
         let (code, out, err) = self.gitsign(&["version", "--json"], extra);
@@ -302,4 +323,94 @@ fn a_new_rekor_v2_shard_is_selected_after_a_refresh() {
     let (_, services) = e.version(&[]);
     assert_eq!(service(&services, "gitsign.rekorVersion").0, "1");
     assert_eq!(service(&services, "gitsign.rekor").0, e.stack.rekor_url());
+}
+
+#[test]
+fn an_unusable_signing_config_is_a_clear_error_not_a_fallback() {
+    let e = Env::new(None);
+    let fulcio = e.stack.fulcio_url();
+    let rekor = e.stack.rekor_url();
+    let svc = |url: &str, window: serde_json::Value| serde_json::json!({ "url": url, "majorApiVersion": 1, "validFor": window, "operator": "sigstore.local" });
+    let open = serde_json::json!({ "start": "2020-01-01T00:00:00Z" });
+    let cases = [
+        (
+            "its only Rekor expired in 2021",
+            serde_json::json!({
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                "caUrls": [svc(&fulcio, open.clone())],
+                "rekorTlogUrls": [svc(&rekor, serde_json::json!({ "start": "2020-01-01T00:00:00Z", "end": "2021-01-01T00:00:00Z" }))],
+                "rekorTlogConfig": { "selector": "ANY" },
+            }),
+            "rekorTlogUrls has no service for API version(s) [1] valid at",
+        ),
+        (
+            "its only Rekor starts in 2999",
+            serde_json::json!({
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                "caUrls": [svc(&fulcio, open.clone())],
+                "rekorTlogUrls": [svc(&rekor, serde_json::json!({ "start": "2999-01-01T00:00:00Z" }))],
+                "rekorTlogConfig": { "selector": "ANY" },
+            }),
+            "rekorTlogUrls has no service",
+        ),
+        (
+            "a v0.1 media type",
+            serde_json::json!({
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.1+json",
+                "caUrl": fulcio,
+            }),
+            "expected 'application/vnd.dev.sigstore.signingconfig.v0.2+json'",
+        ),
+        (
+            "a Fulcio URL that is not http(s)",
+            serde_json::json!({
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                "caUrls": [svc("ftp://fulcio.invalid", open.clone())],
+            }),
+            "caUrls has a service with an invalid URL 'ftp://fulcio.invalid'",
+        ),
+    ];
+    for (what, config, want) in cases {
+        let body = serde_json::to_vec(&config).expect("test setup");
+        e.stack
+            .tuf_apply(&Action::SigningConfig(body.clone()))
+            .expect("test setup");
+        e.initialize();
+        assert_eq!(
+            e.published_signing_config(),
+            config,
+            "{what}: the client cached the new signing config"
+        );
+        let fulcio_before = e.stack.service_request_count(Service::Fulcio);
+        let (code, _, err) = e.commit(what, &[]);
+        assert_ne!(code, 0, "{what}: signing must refuse: {err}");
+        // git does not always relay the signer's stderr: ask gitsign directly, as git does.
+        let (code, out, err) = e.sign_directly();
+        assert_eq!(code, 2, "{what}: a configuration error exits 2: {err}");
+        assert!(out.is_empty(), "{what}: no signature on stdout");
+        assert!(
+            err.contains(want),
+            "{what}: the error says why ({want}): {err}"
+        );
+        assert!(err.contains("Hint:"), "{what}: the error has a hint: {err}");
+        assert_eq!(
+            e.stack.service_request_count(Service::Fulcio),
+            fulcio_before,
+            "{what}: nothing is asked of any Fulcio"
+        );
+        // Explicit URLs need no signing config.
+        let explicit = [
+            ("GITSIGN_FULCIO_URL", fulcio.as_str()),
+            ("GITSIGN_REKOR_URL", rekor.as_str()),
+        ];
+        let (code, _, err) = e.commit(what, &explicit);
+        assert_eq!(code, 0, "{what}: explicit URLs still sign: {err}");
+        // `gitsign version` reports the problem and still succeeds.
+        let (code, out, err) = e.gitsign(&["version"], &[]);
+        assert_eq!(code, 0, "{what}: version must not fail: {err}");
+        assert!(
+            out.contains("signing config: ") && out.contains(want),
+            "{what}: version names the problem: {out}"
+        );
+    }
 }
