@@ -7,6 +7,7 @@
 //! [`git`] without running git (every scope, includes, `git -c`), in the same order.
 
 pub mod git;
+pub mod settings;
 
 use std::collections::BTreeMap;
 

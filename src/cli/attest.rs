@@ -87,7 +87,9 @@ fn credentials(
         .ok()
         .map(|d| d.to_string_lossy().into_owned());
     let cache = crate::cache::Cache::from_config(config).map_err(FlowError::Config)?;
-    let key = crate::cache::CacheKey::from_config(config, cwd).map_err(FlowError::Config)?;
+    let mut key = crate::cache::CacheKey::from_config(config, cwd).map_err(FlowError::Config)?;
+    // Filed under the Fulcio actually used, which may come from the TUF signing config.
+    key.fulcio_url = req.fulcio_url.to_owned();
     crate::cache::credentials(&cache, &key, http, req, &env, &mut say, &now_unix)
 }
 
@@ -136,9 +138,7 @@ pub fn run(args: &AttestArgs) -> CliResult {
         signature: Vec::new(),
     };
     let pae = unsigned.signed_bytes();
-    let mut settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
-        CliError::new(Exit::Config, anyhow::Error::new(e)).hint("fix the value named above")
-    })?;
+    let mut settings = super::sign_settings(&config)?;
     let req = request(&mut settings, &root, &pae)?;
     let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
     let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));

@@ -273,11 +273,7 @@ fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult
     }
     let mut status = status_writer(args.status_fd)?;
     let config = super::load_config()?;
-    let mut settings = crate::sign::flow::Settings::from_config(&config).map_err(|e| {
-        CliError::new(Exit::Config, anyhow::Error::new(e)).hint(
-            "fix the value named above; nothing was signed, so git did not create the commit or tag",
-        )
-    })?;
+    let mut settings = super::sign_settings(&config)?;
     let mut log = SignLog::open(settings.log_path.as_deref());
     settings.oidc.terminal = log.tty.is_some();
     let _ = status.write_all(gpg_status::begin_signing().as_bytes());
@@ -434,7 +430,9 @@ fn credentials(
     // An invalid setting is an error naming its source, like every other setting: signing
     // without the cache the user asked for would hide the typo.
     let cache = cache.map_err(crate::sign::flow::FlowError::Config)?;
-    let key = key.map_err(crate::sign::flow::FlowError::Config)?;
+    let mut key = key.map_err(crate::sign::flow::FlowError::Config)?;
+    // Filed under the Fulcio actually used, which may come from the TUF signing config.
+    key.fulcio_url = request.fulcio_url.to_owned();
     crate::cache::credentials(&cache, &key, http, request, env, &mut say, &now_unix)
 }
 

@@ -27,7 +27,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Key};
+use crate::config::{Config, Key, Source};
 use crate::trust::TrustedRoot;
 
 /// How a command ends: the one place exit codes are chosen (README "Exit status").
@@ -328,6 +328,72 @@ pub fn load_trust_for(
             })?;
     }
     Ok(root)
+}
+
+/// The TUF signing config (`None` before `gitsign initialize`, or when the mirror has none)
+/// and its mirror. Signing refuses stale TUF trust it cannot refresh, as for the trusted root.
+pub fn tuf_signing_config(
+    purpose: crate::tuf::Purpose,
+) -> Result<Option<(crate::tuf::signing_config::SigningConfig, String)>, CliError> {
+    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+        return Ok(None);
+    };
+    let Some(mirror) = settings.mirror() else {
+        return Ok(None);
+    };
+    let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
+        CliError::new(
+            Exit::Config,
+            anyhow::Error::new(e).context(
+                "cannot sign: the TUF signing config is out of date and cannot be refreshed",
+            ),
+        )
+        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.fulcio and gitsign.rekor")
+    })?;
+    let Some(bytes) = loaded.and_then(|l| l.signing_config) else {
+        return Ok(None);
+    };
+    let parsed = crate::tuf::signing_config::parse(&bytes).map_err(|e| {
+        CliError::new(
+            Exit::Config,
+            anyhow::Error::new(e).context(format!(
+                "cannot use the signing config of the TUF mirror '{}'",
+                crate::text::escape(&mirror)
+            )),
+        )
+        .hint("run gitsign initialize again once the mirror serves a valid signing_config.v0.2.json, or set gitsign.fulcio and gitsign.rekor")
+    })?;
+    Ok(Some((parsed, mirror)))
+}
+
+/// The settings signing uses: service URLs from explicit settings, else the TUF signing
+/// config, else the defaults ([`crate::config::settings`]), and the rest of the
+/// configuration.
+pub fn sign_settings(config: &Config) -> Result<crate::sign::flow::Settings, CliError> {
+    let hint =
+        "fix the value named above; nothing was signed, so git did not create the commit or tag";
+    let all_explicit = [Key::Fulcio, Key::Rekor].iter().all(|&k| {
+        config.get(k).is_some() && !matches!(config.source(k), None | Some(Source::Default))
+    });
+    let tuf = if all_explicit {
+        None
+    } else {
+        tuf_signing_config(crate::tuf::Purpose::Sign)?
+    };
+    let from_tuf = tuf.as_ref().map(|(c, m)| crate::config::settings::FromTuf {
+        config: c,
+        mirror: m,
+    });
+    let services =
+        crate::config::settings::services(config, from_tuf, initialize::now()).map_err(|e| {
+            let h = match e {
+                crate::config::settings::ServicesError::SigningConfig { .. } => "set gitsign.fulcio and gitsign.rekor, or run gitsign initialize again once the mirror's signing config lists a service valid now; nothing was signed",
+                crate::config::settings::ServicesError::Config(_) => hint,
+            };
+            CliError::new(Exit::Config, anyhow::Error::new(e)).hint(h)
+        })?;
+    crate::sign::flow::Settings::from_config(config, &services)
+        .map_err(|e| CliError::new(Exit::Config, anyhow::Error::new(e)).hint(hint))
 }
 
 fn source_of(config: &Config, key: Key) -> String {

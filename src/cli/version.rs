@@ -89,6 +89,10 @@ pub fn run(args: &VersionArgs) -> CliResult {
             .collect(),
         Err(_) => Vec::new(),
     };
+    let (origin, services) = match &config {
+        Ok(c) => services(c),
+        Err(_) => ("not read (configuration error)".to_owned(), Vec::new()),
+    };
     let mut out = String::new();
     if args.json {
         let v = serde_json::json!({
@@ -96,6 +100,8 @@ pub fn run(args: &VersionArgs) -> CliResult {
             "buildCommit": build_commit(),
             "env": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "settings": settings,
+            "signingConfig": origin,
+            "services": services,
             "configError": config.as_ref().err().map(|e| e.to_string()),
         });
         out.push_str(&serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -111,6 +117,14 @@ pub fn run(args: &VersionArgs) -> CliResult {
         }
         out.push_str("settings:\n");
         for s in &settings {
+            out.push_str(&format!(
+                "    {} = {} (from {})\n",
+                s.key, s.value, s.source
+            ));
+        }
+        out.push_str(&format!("signing config: {origin}\n"));
+        out.push_str("services:\n");
+        for s in &services {
             out.push_str(&format!(
                 "    {} = {} (from {})\n",
                 s.key, s.value, s.source
@@ -138,6 +152,78 @@ pub fn run(args: &VersionArgs) -> CliResult {
         Err(e) => Err(CliError::new(Exit::Config, anyhow::Error::new(e))
             .hint("run `git config --get-regexp '^gitsign\\.'` to see what git reports")),
     }
+}
+
+/// Where the signing config comes from, and each effective service URL with its source
+/// (`gitsign.*` names), as signing would resolve them now. TUF trust is read as for
+/// verification: a stale cache that cannot be refreshed is reported, not fatal.
+fn services(config: &crate::config::Config) -> (String, Vec<crate::config::Setting>) {
+    use crate::config::settings::{self, FromTuf};
+    let tuf = super::tuf_signing_config(crate::tuf::Purpose::Verify);
+    let (origin, tuf) = match &tuf {
+        Ok(Some((c, mirror))) => (
+            format!("TUF {}", printable(mirror)),
+            Some(FromTuf { config: c, mirror }),
+        ),
+        Ok(None) => (
+            "none (gitsign initialize was not run, or the mirror has none)".to_owned(),
+            None,
+        ),
+        Err(e) => (
+            format!("unusable: {}", printable(&format!("{:#}", e.error))),
+            None,
+        ),
+    };
+    let resolved = match settings::services(config, tuf, super::initialize::now()) {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                format!(
+                    "{origin}; cannot resolve the services: {}",
+                    printable(&format!("{:#}", anyhow::Error::new(e)))
+                ),
+                Vec::new(),
+            )
+        }
+    };
+    let row = |key: &'static str, value: String, source: String| crate::config::Setting {
+        key,
+        value: printable(&value),
+        source,
+    };
+    let mut out = vec![
+        row(
+            "gitsign.fulcio",
+            resolved.fulcio.value,
+            resolved.fulcio.origin.to_string(),
+        ),
+        row(
+            "gitsign.rekor",
+            resolved.rekor.value,
+            resolved.rekor.origin.to_string(),
+        ),
+        row(
+            "gitsign.rekorVersion",
+            match resolved.rekor_version.value {
+                crate::config::RekorVersion::V1 => "1".to_owned(),
+                crate::config::RekorVersion::V2 => "2".to_owned(),
+            },
+            resolved.rekor_version.origin.to_string(),
+        ),
+        row(
+            "gitsign.issuer",
+            resolved.issuer.value,
+            resolved.issuer.origin.to_string(),
+        ),
+    ];
+    if let Some(t) = resolved.timestamp {
+        out.push(row(
+            "gitsign.timestampServerURL",
+            t.value,
+            t.origin.to_string(),
+        ));
+    }
+    (origin, out)
 }
 
 #[cfg(test)]

@@ -35,13 +35,18 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_config(config: &Config) -> Result<Settings, ConfigError> {
+    /// From the configuration and the service URLs resolved from it
+    /// ([`crate::config::settings::services`]).
+    pub fn from_config(
+        config: &Config,
+        services: &crate::config::settings::Services,
+    ) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            fulcio_url: config.text(Key::Fulcio).to_owned(),
-            rekor_url: config.text(Key::Rekor).to_owned(),
+            fulcio_url: services.fulcio.value.clone(),
+            rekor_url: services.rekor.value.clone(),
             rekor_mode: config.rekor_mode()?,
-            rekor_version: config.rekor_version()?,
-            timestamp_url: config.get(Key::TimestampServerUrl).map(str::to_owned),
+            rekor_version: services.rekor_version.value,
+            timestamp_url: services.timestamp.as_ref().map(|t| t.value.clone()),
             oidc: oidc::Settings::from_config(config)?,
             match_committer: config.bool(Key::MatchCommitter)?,
             timeout: config.seconds(Key::Timeout)?,

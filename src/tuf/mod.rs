@@ -26,6 +26,7 @@
 
 pub mod canonical;
 pub mod metadata;
+pub mod signing_config;
 pub mod updater;
 
 use std::path::{Path, PathBuf};

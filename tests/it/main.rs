@@ -20,6 +20,7 @@ mod readme;
 mod real_history;
 mod rekor_v2;
 mod sign;
+mod signing_config;
 mod tsa_chain;
 mod tuf;
 mod ui;

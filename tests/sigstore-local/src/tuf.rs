@@ -59,6 +59,9 @@ pub enum Action {
     MixAndMatch,
     /// A validly signed timestamp padded far beyond any client's timestamp size limit.
     Oversized,
+    /// Publish, validly signed, these bytes as the signing config (an operator's mistake or
+    /// a config with no usable service), until the next rotation or shard.
+    SigningConfig(Vec<u8>),
 }
 
 impl Action {
@@ -86,6 +89,13 @@ impl Action {
             "rollback" => Action::Rollback,
             "mix_and_match" => Action::MixAndMatch,
             "oversized" => Action::Oversized,
+            "signing_config" => Action::SigningConfig(
+                v.get("body")
+                    .and_then(Value::as_str)
+                    .ok_or("signing_config needs 'body'")?
+                    .as_bytes()
+                    .to_vec(),
+            ),
             other => return Err(format!("unknown action '{other}'")),
         })
     }
@@ -126,6 +136,21 @@ struct Inner {
     state: State,
     keys: BTreeMap<String, KeyPair>,
     shards: Vec<Shard>,
+    /// The signing config [`Action::SigningConfig`] published, until a rotation or shard.
+    signing_config: Option<Vec<u8>>,
+}
+
+/// `targets` with the signing config replaced by `body`, if any.
+fn with_signing_config(targets: &Targets, body: Option<&Vec<u8>>) -> Targets {
+    let mut t = targets.clone();
+    if let Some(body) = body {
+        for (name, bytes) in t.iter_mut() {
+            if name == SIGNING_CONFIG_TARGET {
+                bytes.clone_from(body);
+            }
+        }
+    }
+    t
 }
 
 /// The repository; changes go through one lock.
@@ -191,6 +216,7 @@ impl Repo {
                 state,
                 keys,
                 shards,
+                signing_config: None,
             }),
         })
     }
@@ -234,6 +260,7 @@ impl Repo {
             let v1 = self.read("1.root.json")?;
             write_atomic(&state_dir.join(TUF_ROOT_FILE), &v1)?;
         }
+        let targets = &with_signing_config(targets, inner.signing_config.as_ref());
         let changed = targets.iter().any(|(name, bytes)| {
             inner.state.published.get(name) != Some(&hex(&Sha256::digest(bytes)))
         });
@@ -255,6 +282,7 @@ impl Repo {
         let mut inner = lock(&self.inner);
         match action {
             Action::RotateKey(role) => {
+                inner.signing_config = None;
                 let n = inner.state.versions.get("root").copied().unwrap_or(1) + 1;
                 let name = format!("tuf-{role}-{n}");
                 let key = KeyPair::load_or_create(&self.keys_dir, &name)?;
@@ -269,6 +297,7 @@ impl Repo {
                 self.publish_timestamp(&mut inner, false)?;
             }
             Action::AddRekorV2Shard => {
+                inner.signing_config = None;
                 let n = inner.shards.len() + 1;
                 let t = now().as_secs();
                 if let Some(last) = inner.shards.last_mut() {
@@ -330,6 +359,14 @@ impl Repo {
                     obj.insert("padding".into(), Value::String("x".repeat(1 << 20)));
                 }
                 self.write("timestamp.json", &to_bytes(&env))?;
+            }
+            Action::SigningConfig(bytes) => {
+                inner.signing_config = Some(bytes.clone());
+                let t = with_signing_config(&targets(&inner.shards), Some(bytes));
+                inner.state.frozen = false;
+                self.publish_targets(&mut inner, &t)?;
+                self.publish_snapshot(&mut inner)?;
+                self.publish_timestamp(&mut inner, false)?;
             }
         }
         self.save(&inner.state)
