@@ -56,7 +56,14 @@ pub fn notes(report: &Report) -> String {
             rfc3339(*assumed)
         ));
     }
-    if let Some(Anchor::Timestamp { time, tsa }) = &report.anchor {
+    if let Some(Anchor::Timestamp { time, tsa, logged }) = &report.anchor {
+        if let Some(l) = logged {
+            out.push_str(&format!(
+                "tlog index: {} ({}), Rekor v2: the time is the timestamp's\n",
+                l.log_index,
+                escape(&l.log_url)
+            ));
+        }
         out.push_str(&format!(
             "timestamp: {} ({})\n",
             rfc3339(*time),
@@ -101,6 +108,11 @@ pub fn range_line(id: &str, report: &Report) -> String {
         Outcome::Good => {
             let how = match &report.anchor {
                 Some(Anchor::Tlog { log_index, .. }) => format!("tlog {log_index}"),
+                Some(Anchor::Timestamp {
+                    time,
+                    logged: Some(l),
+                    ..
+                }) => format!("tlog {} timestamp {}", l.log_index, rfc3339(*time)),
                 Some(Anchor::Timestamp { time, .. }) => format!("timestamp {}", rfc3339(*time)),
                 Some(Anchor::Unanchored { .. }) => "UNANCHORED".into(),
                 None => String::new(),
@@ -131,6 +143,9 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
             integrated_time,
             ..
         }) => (Some(*log_index), Some(*integrated_time), "tlog"),
+        Some(Anchor::Timestamp {
+            logged: Some(l), ..
+        }) => (Some(l.log_index), None, "timestamp"),
         Some(Anchor::Timestamp { .. }) => (None, None, "timestamp"),
         Some(Anchor::Unanchored { .. }) => (None, None, "none (insecure-ignore-tlog)"),
         None => (None, None, "none"),
@@ -221,9 +236,24 @@ mod tests {
                     Some(Anchor::Timestamp {
                         time: 60,
                         tsa: "https://tsa.example".into(),
+                        logged: None,
                     }),
                 ),
                 false,
+            ),
+            (
+                report(
+                    Outcome::Good,
+                    Some(Anchor::Timestamp {
+                        time: 60,
+                        tsa: "https://tsa.example".into(),
+                        logged: Some(crate::verify::Logged {
+                            log_index: 7,
+                            log_url: "https://log2025.rekor.example".into(),
+                        }),
+                    }),
+                ),
+                true,
             ),
             (report(Outcome::Undecided(Undecided::Offline), None), false),
         ];

@@ -239,7 +239,14 @@ fn summary(report: &Report, artifact: &str, keyed: bool) -> String {
             escape(log_url),
             rfc3339(*integrated_time)
         )),
-        Some(verify::Anchor::Timestamp { time, tsa }) => {
+        Some(verify::Anchor::Timestamp { time, tsa, logged }) => {
+            if let Some(l) = logged {
+                out.push_str(&format!(
+                    "tlog index: {} ({}), Rekor v2: no signed time\n",
+                    l.log_index,
+                    escape(&l.log_url)
+                ));
+            }
             out.push_str(&format!("timestamp: {} ({})\n", rfc3339(*time), escape(tsa)))
         }
         Some(verify::Anchor::Unanchored { .. }) => out.push_str(

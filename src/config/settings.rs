@@ -24,6 +24,8 @@ use crate::tuf::signing_config::{self, Kind, SigningConfig, SigningConfigError};
 pub const REKOR_VERSIONS_UNSET: &[u32] = &[1];
 /// The Fulcio API version we speak.
 pub const FULCIO_VERSIONS: &[u32] = &[1];
+/// The timestamp authority API version we speak (RFC 3161 over HTTP).
+pub const TSA_VERSIONS: &[u32] = &[1];
 
 /// Where an effective value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,9 +163,16 @@ pub fn services(
             )
             .map_err(|e| bad(t.mirror, e))?;
             // We log to one Rekor: with ALL or EXACT n, the first (preferred) one.
-            let s = picked
-                .first()
-                .expect("select_services returns at least one service or an error");
+            let s = picked.first().ok_or_else(|| {
+                bad(
+                    t.mirror,
+                    signing_config::SigningConfigError::NoService {
+                        kind: Kind::Rekor,
+                        versions: wanted.clone(),
+                        now,
+                    },
+                )
+            })?;
             let v = if s.major_api_version == 2 {
                 RekorVersion::V2
             } else {
@@ -188,11 +197,33 @@ pub fn services(
             }),
         ),
     };
+    // A Rekor v2 entry carries no signed time, so its signature needs an RFC 3161 timestamp:
+    // with Rekor v2 and no timestamp URL set, the signing config's TSA provides it (as
+    // sigstore-go's signer takes it from there). With Rekor v1 none is added unless asked, as
+    // in Go gitsign.
+    let timestamp = match (explicit(config, Key::TimestampServerUrl), tuf) {
+        (Some(e), _) => Some(e),
+        (None, Some(t)) if rekor_version.value == RekorVersion::V2 && !t.config.tsa.is_empty() => {
+            let picked = signing_config::select_services(
+                Kind::Tsa,
+                &t.config.tsa,
+                t.config.tsa_selector,
+                TSA_VERSIONS,
+                now,
+            )
+            .map_err(|e| bad(t.mirror, e))?;
+            picked.first().map(|s| Sourced {
+                value: s.url.clone(),
+                origin: from_tuf(t.mirror),
+            })
+        }
+        _ => None,
+    };
     Ok(Services {
         fulcio,
         rekor,
         rekor_version,
-        timestamp: explicit(config, Key::TimestampServerUrl),
+        timestamp,
         issuer: explicit(config, Key::Issuer).unwrap_or_else(|| default(config, Key::Issuer)),
     })
 }
@@ -267,7 +298,7 @@ mod tests {
             s.fulcio.origin.to_string(),
             "signing config (TUF http://127.0.0.1:1/tuf)"
         );
-        // As Go gitsign: no TSA and no issuer from the signing config.
+        // As Go gitsign: with Rekor v1 no TSA, and no issuer, from the signing config.
         assert_eq!(s.timestamp, None);
         assert_eq!(s.issuer.value, "https://oauth2.sigstore.dev/auth");
         assert_eq!(s.issuer.origin, Origin::Default);
@@ -313,6 +344,25 @@ mod tests {
         assert_eq!(
             s.rekor_version.origin.to_string(),
             "git config gitsign.rekorVersion"
+        );
+        let tsa = s
+            .timestamp
+            .expect("Rekor v2 takes the signing config's TSA");
+        assert_eq!(tsa.value, "https://tsa.tuf.example");
+        assert!(matches!(tsa.origin, Origin::SigningConfig { .. }));
+
+        let c = cfg(
+            &[
+                ("gitsign.rekorVersion", "2"),
+                ("gitsign.timestampServerURL", "https://tsa.git.example"),
+            ],
+            &[],
+        );
+        let s = services(&c, tuf(&sc), NOW).expect("resolves");
+        assert_eq!(
+            s.timestamp.map(|t| t.value).as_deref(),
+            Some("https://tsa.git.example"),
+            "an explicit TSA wins"
         );
     }
 

@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
 use crate::verify::policy::Identity;
-use crate::verify::{Anchor, EntrySource, Outcome, Report};
+use crate::verify::{Anchor, EntrySource, Logged, Outcome, Report};
 
 /// The largest fact file read or written (a fact is a few hundred bytes; SANs are bounded by
 /// the certificate, which Fulcio limits).
@@ -111,6 +111,9 @@ enum FactAnchor {
     Timestamp {
         time: i64,
         tsa: String,
+        /// The Rekor v2 entry (index, log URL) verified beside the timestamp.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        logged: Option<(i64, String)>,
     },
 }
 
@@ -133,9 +136,10 @@ impl Fact {
                 log_url: log_url.clone(),
                 embedded: *source == EntrySource::Embedded,
             },
-            Anchor::Timestamp { time, tsa } => FactAnchor::Timestamp {
+            Anchor::Timestamp { time, tsa, logged } => FactAnchor::Timestamp {
                 time: *time,
                 tsa: tsa.clone(),
+                logged: logged.as_ref().map(|l| (l.log_index, l.log_url.clone())),
             },
             // Never kept: nothing proved the time.
             Anchor::Unanchored { .. } => return None,
@@ -186,7 +190,11 @@ impl Fact {
                         EntrySource::LookedUp
                     },
                 },
-                FactAnchor::Timestamp { time, tsa } => Anchor::Timestamp { time, tsa },
+                FactAnchor::Timestamp { time, tsa, logged } => Anchor::Timestamp {
+                    time,
+                    tsa,
+                    logged: logged.map(|(log_index, log_url)| Logged { log_index, log_url }),
+                },
             }),
             signing_time: self.signing_time,
         }

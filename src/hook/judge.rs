@@ -57,6 +57,8 @@ impl Rule {
                 reason: "online-mode signature: its transparency log entry was found in Rekor, not embedded in the signature, and the rule requires an embedded one (transparency = \"embedded\")".into(),
                 hint: Some(HINT_ONLINE),
             }),
+            // A Rekor v2 entry embedded beside the timestamp that proves its time.
+            (Outcome::Good, Some(Anchor::Timestamp { logged: Some(_), .. })) => Ok(()),
             (Outcome::Good, Some(Anchor::Timestamp { .. })) if self.transparency == Transparency::Any => Ok(()),
             (Outcome::Good, Some(Anchor::Timestamp { .. })) => Err(Refusal {
                 reason: format!(
@@ -172,8 +174,22 @@ mod tests {
         let tsa = Some(Anchor::Timestamp {
             time: 1,
             tsa: String::new(),
+            logged: None,
         });
         let alice = "alice@example.com";
+        let v2 = Some(Anchor::Timestamp {
+            time: 1,
+            tsa: String::new(),
+            logged: Some(crate::verify::Logged {
+                log_index: 3,
+                log_url: String::new(),
+            }),
+        });
+        assert_eq!(
+            rule("embedded").judge(&report(Outcome::Good, v2, alice)),
+            Ok(()),
+            "an embedded Rekor v2 entry is an embedded log entry; its time is the timestamp's"
+        );
         assert_eq!(
             rule("embedded").judge(&report(Outcome::Good, tlog.clone(), alice)),
             Ok(())

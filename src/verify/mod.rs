@@ -31,7 +31,7 @@ use sct::SctError;
 use std::sync::Arc;
 
 pub use report::{
-    Anchor, CertSummary, EntrySource, Outcome, RejectedEntry, Report, Tally, Undecided,
+    Anchor, CertSummary, EntrySource, Logged, Outcome, RejectedEntry, Report, Tally, Undecided,
 };
 
 /// Seconds after notBefore at which an unanchored chain is checked (Go gitsign's choice).
@@ -576,6 +576,7 @@ fn verify_into(
     };
     let mut anchors = Vec::new();
     let mut unsigned_time_logs = Vec::new();
+    let mut logged = None;
     for entry in &input.tlog_entries {
         let v = if tlog_v2::is_embedded_v2(entry) {
             tlog_v2::verify_embedded(entry, &expected, opts.root)
@@ -595,6 +596,10 @@ fn verify_into(
             });
         } else {
             unsigned_time_logs.push(entry.log_id.clone());
+            logged.get_or_insert(Logged {
+                log_index: v.log_index,
+                log_url: v.log_base_url,
+            });
         }
     }
     for token in &input.timestamps {
@@ -603,6 +608,7 @@ fn verify_into(
         anchors.push(Anchor::Timestamp {
             time: v.time,
             tsa: v.tsa_uri,
+            logged: logged.clone(),
         });
     }
     // Rekor v2 entries carry no time: without a timestamp nothing ever will prove it.

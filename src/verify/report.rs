@@ -21,6 +21,14 @@ pub enum EntrySource {
     LookedUp,
 }
 
+/// A verified transparency log entry that proves the signature is logged but not when
+/// (a Rekor v2 entry: an inclusion proof and a signed checkpoint, no signed entry timestamp).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub log_index: i64,
+    pub log_url: String,
+}
+
 /// How the signing time was established.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Anchor {
@@ -31,8 +39,13 @@ pub enum Anchor {
         log_url: String,
         source: EntrySource,
     },
-    /// A verified RFC 3161 timestamp.
-    Timestamp { time: i64, tsa: String },
+    /// A verified RFC 3161 timestamp; `logged` names the verified Rekor v2 entry of the same
+    /// signature, whose log gives no signed time of its own.
+    Timestamp {
+        time: i64,
+        tsa: String,
+        logged: Option<Logged>,
+    },
     /// No anchor: the chain was checked at notBefore + 60 s on the caller's request.
     Unanchored { assumed: i64 },
 }
@@ -207,7 +220,16 @@ impl Report {
     /// Whether a Rekor entry was verified for this signature (embedded or looked up), whatever
     /// was decided after it (the identity may still mismatch).
     pub fn tlog_verified(&self) -> bool {
-        matches!(self.anchor, Some(Anchor::Tlog { .. }))
+        matches!(
+            self.anchor,
+            Some(
+                Anchor::Tlog { .. }
+                    | Anchor::Timestamp {
+                        logged: Some(_),
+                        ..
+                    }
+            )
+        )
     }
 }
 

@@ -375,6 +375,7 @@ fn report_naming(san: &str, issuer: &str, outcome: verify::Outcome) -> verify::R
         anchor: Some(verify::Anchor::Timestamp {
             time: 1_700_000_100,
             tsa: issuer.to_owned(),
+            logged: None,
         }),
         signing_time: Some(1_700_000_100),
     }

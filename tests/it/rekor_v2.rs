@@ -178,6 +178,30 @@ fn ours_signs_to_rekor_v2_and_verifies_offline_and_refuses_tampering() {
     let before = asked(stack);
     let (code, out, err) = verify(&repo, stack, &id);
     assert_eq!(code, 0, "gitsign verify accepts it: {out}{err}");
+    assert!(
+        out.contains("Validated Rekor entry: true"),
+        "the v2 entry counts as a verified Rekor entry: {out}"
+    );
+    let mut cmd = repo.gitsign();
+    cmd.env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path())
+        .args([
+            "verify",
+            "--format",
+            "json",
+            "--certificate-identity",
+            IDENTITY,
+        ])
+        .args(["--certificate-oidc-issuer", &stack.oidc_issuer(), &id]);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 0, "{out}{err}");
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("a JSON line ({e}): {out}"));
+    assert_eq!(line["time_anchor"], "timestamp", "{line}");
+    assert_eq!(
+        line["tlog_index"],
+        serde_json::json!(1),
+        "the second entry of the shard (index 1) is named: {line}"
+    );
     let mut cmd = git_with(&repo, &gitsign_bin());
     cmd.env("GITSIGN_TRUSTED_ROOT", stack.trusted_root_path())
         .args(["verify-commit", &id]);
