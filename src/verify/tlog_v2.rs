@@ -23,12 +23,9 @@ use der::asn1::ObjectIdentifier;
 use super::rekor_body::Expected;
 use super::tlog::{self, TlogEntry, TlogError, VerifiedEntry};
 use crate::crypto::Digest;
+use crate::oid;
 use crate::trust::TrustedRoot;
 use crate::x509::Cert;
-
-const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
-const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
-const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 
 /// The `kindVersion` Go gitsign embeds for Rekor v2 entries (see the module docs).
 pub const EMBEDDED_KIND: (&str, &str) = ("hashedrekord", "0.0.1");
@@ -59,13 +56,13 @@ pub fn key_details(leaf: &Cert) -> Option<(&'static str, Digest)> {
         .tbs_certificate
         .subject_public_key_info
         .algorithm;
-    if alg.oid != OID_EC_PUBLIC_KEY {
+    if alg.oid != oid::EC_PUBLIC_KEY {
         return None;
     }
     let curve: ObjectIdentifier = alg.parameters.as_ref()?.decode_as().ok()?;
     match curve {
-        c if c == OID_P256 => Some(("PKIX_ECDSA_P256_SHA_256", Digest::Sha256)),
-        c if c == OID_P384 => Some(("PKIX_ECDSA_P384_SHA_384", Digest::Sha384)),
+        c if c == oid::P256 => Some(("PKIX_ECDSA_P256_SHA_256", Digest::Sha256)),
+        c if c == oid::P384 => Some(("PKIX_ECDSA_P384_SHA_384", Digest::Sha384)),
         _ => None,
     }
 }
