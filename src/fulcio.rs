@@ -90,10 +90,7 @@ pub fn request_certificate(
             source,
         })?;
     if !reply.ok() {
-        let message = serde_json::from_slice::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| reply.snippet());
+        let message = reply.error_message();
         return Err(FulcioError::Refused {
             status: reply.status,
             message,

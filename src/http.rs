@@ -46,6 +46,15 @@ impl Reply {
             None => text.to_owned(),
         }
     }
+
+    /// What a refusing server said: the `message` of its JSON error body (Fulcio's and Rekor's
+    /// shape), else [`Reply::snippet`].
+    pub fn error_message(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| self.snippet())
+    }
 }
 
 /// The client.

@@ -86,10 +86,7 @@ pub fn upload_entry(
         _ => reply,
     };
     if !reply.ok() {
-        let message = serde_json::from_slice::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| reply.snippet());
+        let message = reply.error_message();
         return Err(RekorError::Refused {
             status: reply.status,
             message,
@@ -241,10 +238,7 @@ fn fetched(v: Value) -> Result<Fetched, RekorError> {
 }
 
 fn refused(status: u16, reply: &crate::http::Reply) -> RekorError {
-    let message = serde_json::from_slice::<Value>(&reply.body)
-        .ok()
-        .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| reply.snippet());
+    let message = reply.error_message();
     RekorError::Refused { status, message }
 }
 

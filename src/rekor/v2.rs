@@ -13,7 +13,7 @@
 //! (kind hashedrekord 0.0.1, body cleared: see [`crate::verify::tlog_v2`]).
 
 use base64::Engine as _;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{Logged, RekorError};
 use crate::http::Http;
@@ -57,10 +57,7 @@ pub fn upload_entry(
             source,
         })?;
     if !reply.ok() {
-        let message = serde_json::from_slice::<Value>(&reply.body)
-            .ok()
-            .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| reply.snippet());
+        let message = reply.error_message();
         return Err(RekorError::Refused {
             status: reply.status,
             message,
