@@ -139,6 +139,14 @@ pub fn rows() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
         })
         .collect()
 }
+/// The README's table of the codes of bad verdicts, from [`crate::verify::FAILURE_CODES`].
+pub fn failure_codes_markdown() -> String {
+    let mut out = String::from("| `code` (bad) | meaning |\n|---|---|\n");
+    for (code, meaning) in crate::verify::FAILURE_CODES {
+        out.push_str(&format!("| `{code}` | {meaning} |\n"));
+    }
+    out
+}
 
 /// The README's configuration table (Markdown).
 pub fn config_table_markdown() -> String {

@@ -160,6 +160,49 @@ impl Failure {
     }
 }
 
+/// Every code a bad verdict can carry ([`Failure::code`]), with what it means: the README's
+/// table of bad codes is checked against this list, and this list against the `code()`
+/// functions' sources.
+pub const FAILURE_CODES: &[(&str, &str)] = &[
+    ("unsigned", "the object carries no signature"),
+    ("foreign_format", "an OpenPGP or SSH signature, not a gitsign one"),
+    ("digest_mismatch", "the signed content is not what was signed: the object (or the bundle's artifact) changed, or the signature belongs to another object"),
+    ("bad_signature", "the signature does not verify with the certificate's (or the given) key"),
+    ("cms_error", "the CMS SignedData is malformed or of an unsupported shape"),
+    ("certificate", "the signer certificate is malformed"),
+    ("outside_certificate_validity", "the proven signing time is outside the certificate's validity"),
+    ("untrusted_chain", "the certificate does not chain to a Fulcio CA of the trusted root valid at the signing time"),
+    ("sct", "the certificate's SCT is missing or does not verify against the trusted root's CT logs"),
+    ("identity_mismatch", "the identity or issuer does not meet the policy (`--certificate-identity`…, the hook's rule)"),
+    ("no_time_anchor", "nothing proves the signing time and nothing ever will (a Rekor v2 entry, or a bundle, without a timestamp); undecided instead when a lookup could still find an entry"),
+    ("timestamp_mismatch", "the RFC 3161 timestamp is over other bytes than the signature"),
+    ("timestamp_untrusted", "the timestamp's authority is not in the trusted root (or `gitsign.timestampCertChain`) at its time"),
+    ("timestamp", "the RFC 3161 timestamp is malformed or its signature does not verify"),
+    ("tlog_malformed", "the transparency log entry is malformed"),
+    ("tlog_unknown_log", "the entry's log is not in the trusted root"),
+    ("tlog_key_validity", "the log's key was not valid at the entry's time"),
+    ("tlog_set", "the signed entry timestamp does not verify"),
+    ("tlog_inclusion_proof", "the inclusion proof does not lead to the root hash"),
+    ("tlog_checkpoint_mismatch", "the checkpoint does not match the inclusion proof (size or root)"),
+    ("tlog_checkpoint_signature", "the checkpoint is not signed by the log's key"),
+    ("tlog_checkpoint_malformed", "the checkpoint (signed note) is malformed"),
+    ("tlog_checkpoint_origin", "the checkpoint's origin is not the log's"),
+    ("tlog_no_proof", "the entry has neither a signed entry timestamp nor an inclusion proof with a checkpoint"),
+    ("tlog_body_mismatch", "the log entry is for another signature, certificate or content"),
+    ("tlog_missing", "a bundle without a transparency log entry"),
+    ("tlog_no_inclusion_proof", "a bundle (v0.2 on) entry without an inclusion proof"),
+    ("tlog_no_inclusion_promise", "a bundle v0.1 entry without a signed entry timestamp"),
+    ("bundle_malformed", "the bundle is not valid JSON or not a bundle"),
+    ("bundle_unsupported_version", "the bundle's media type is not one we read"),
+    ("bundle_invalid_base64", "a bundle field is not valid base64"),
+    ("bundle_empty_certificate_chain", "the bundle's certificate chain is empty"),
+    ("bundle_root_in_chain", "the bundle's chain carries a root: roots come only from the trusted root"),
+    ("key_required", "the bundle is signed with a key: pass it with `--key`"),
+    ("key_mismatch", "`--key` given for a certificate bundle, or a malformed key"),
+    ("dsse_payload", "the DSSE payload is not a well-formed in-toto statement"),
+    ("subject_mismatch", "no subject of the in-toto statement has the artifact's digest"),
+];
+
 fn timestamp_code(e: &timestamp::TimestampError) -> &'static str {
     use timestamp::TimestampError as T;
     match e {
@@ -708,4 +751,60 @@ fn unsigned_attr_values(msg: &cms::SignedMessage) -> Vec<(const_oid::ObjectIdent
         .iter()
         .filter_map(|a| a.values.first().map(|v| (a.oid, v.clone())))
         .collect()
+}
+
+#[cfg(test)]
+mod failure_codes {
+    use super::FAILURE_CODES;
+
+    /// The string literals the `code()` functions return, read from their sources.
+    fn returned_codes() -> Vec<String> {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("tlog/mod.rs"),
+            include_str!("bundle.rs"),
+        ];
+        let mut codes = Vec::new();
+        for src in sources {
+            for start in ["pub fn code(&self) -> &'static str {", "fn timestamp_code("] {
+                let Some(at) = src.find(start) else { continue };
+                let body = &src[at..];
+                let end = body.find("\n}\n").unwrap_or(body.len());
+                // Every string literal that has the shape of a code.
+                for literal in body[..end].split('"').skip(1).step_by(2) {
+                    let code_like = literal.starts_with(|c: char| c.is_ascii_lowercase())
+                        && literal
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    if code_like {
+                        codes.push(literal.to_owned());
+                    }
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_code_is_listed_once_and_every_listed_code_is_returned() {
+        let returned = returned_codes();
+        assert!(returned.len() > 30, "the sources were read: {returned:?}");
+        for code in &returned {
+            assert!(
+                FAILURE_CODES.iter().any(|(c, _)| c == code),
+                "'{code}' is returned by a code() function but not in FAILURE_CODES"
+            );
+        }
+        for (i, (code, meaning)) in FAILURE_CODES.iter().enumerate() {
+            assert!(!meaning.is_empty());
+            assert!(
+                returned.iter().any(|r| r == code),
+                "'{code}' is listed but no code() function returns it"
+            );
+            assert!(
+                FAILURE_CODES[..i].iter().all(|(c, _)| c != code),
+                "'{code}' is listed twice"
+            );
+        }
+    }
 }

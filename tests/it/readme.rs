@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 const TABLE_START: &str = "<!-- generated from src/docs.rs";
 const TABLE_END: &str = "<!-- end of generated table -->";
+const CODES_START: &str = "<!-- generated from verify::FAILURE_CODES";
+const CODES_END: &str = "<!-- end of generated codes -->";
 
 fn readme_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")
@@ -28,6 +30,35 @@ fn block(readme: &str, heading: &str) -> String {
     let start = rest.find("```sh\n").expect("the section has a sh block") + "```sh\n".len();
     let len = rest[start..].find("\n```").expect("the block is closed");
     rest[start..start + len].to_owned()
+}
+
+/// Replace the text between the `start` marker line and `end` with `want`
+/// (`GITSIGN_UPDATE_DOCS=1`), or check that it is `want`.
+fn generated(start: &str, end: &str, want: &str, what: &str) {
+    let text = readme();
+    let at = text
+        .find(start)
+        .unwrap_or_else(|| panic!("README marks the {what}"));
+    let body = at + text[at..].find('\n').expect("marker line ends") + 1;
+    let stop = text
+        .find(end)
+        .unwrap_or_else(|| panic!("README marks the end of the {what}"));
+    if std::env::var_os("GITSIGN_UPDATE_DOCS").is_some() {
+        let updated = format!("{}{want}{}", &text[..body], &text[stop..]);
+        std::fs::write(readme_path(), updated).expect("write README.md");
+        return;
+    }
+    assert!(
+        text[body..stop] == *want,
+        "README's {what} is stale: run GITSIGN_UPDATE_DOCS=1 cargo test --test it readme::"
+    );
+}
+
+#[test]
+fn bad_verdict_codes_are_generated_from_the_code_list() {
+    let want = gitsign::docs::failure_codes_markdown();
+    assert!(want.contains("| `untrusted_chain` |"), "{want}");
+    generated(CODES_START, CODES_END, &want, "table of bad codes");
 }
 
 #[test]
