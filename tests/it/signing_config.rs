@@ -414,3 +414,66 @@ fn an_unusable_signing_config_is_a_clear_error_not_a_fallback() {
         );
     }
 }
+
+/// Issue 15's rotation: with `rekorVersion=2` and nothing else configured, signing takes the
+/// v2 shard and the timestamp authority from the TUF signing config; after the stack adds a
+/// shard and the cache refreshes, new commits go to the new shard; every commit verifies from
+/// the TUF trusted root alone, the old shard's ones included.
+#[test]
+fn rekor_v2_commits_follow_the_signing_config_to_a_new_shard_and_all_verify() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    e.initialize();
+    let v2 = [
+        ("GITSIGN_REKOR_VERSION", "2"),
+        ("GITSIGN_ENABLE_SIGSTORE_GO", "true"),
+    ];
+    let head = || e.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let verify = |rev: &str| {
+        e.gitsign(
+            &[
+                "verify",
+                "--certificate-identity",
+                IDENTITY,
+                "--certificate-oidc-issuer",
+                &e.stack.oidc_issuer(),
+                rev,
+            ],
+            &[],
+        )
+    };
+
+    let (code, _, err) = e.commit("on the first shard", &v2);
+    assert_eq!(
+        code, 0,
+        "signing with Rekor v2 from the signing config: {err}"
+    );
+    let first = head();
+    assert_eq!(e.stack.rekor_v2_size(), 1, "the entry is in the v2 shard");
+    assert_eq!(e.stack.log_size(), 0, "nothing went to the v1 log");
+    let (code, out, err) = verify(&first);
+    assert_eq!(code, 0, "verified from the TUF trusted root: {out}{err}");
+
+    e.stack.set_tuf_timestamp_ttl(Duration::from_secs(86_400));
+    e.stack
+        .tuf_apply(&Action::AddRekorV2Shard)
+        .expect("test setup");
+    std::thread::sleep(ttl + Duration::from_millis(1200));
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+
+    let (code, _, err) = e.commit("on the new shard", &v2);
+    assert_eq!(code, 0, "signing after the new shard: {err}");
+    let second = head();
+    assert_eq!(
+        e.stack.rekor_v2_size(),
+        1,
+        "the entry is in the new (newest) shard, which started empty"
+    );
+    for (rev, what) in [
+        (&first, "the old shard's commit"),
+        (&second, "the new shard's"),
+    ] {
+        let (code, out, err) = verify(rev);
+        assert_eq!(code, 0, "{what} verifies: {out}{err}");
+    }
+}
