@@ -74,6 +74,7 @@ pub mod hardening;
 pub mod hook;
 pub mod http;
 pub mod key;
+pub mod memo;
 pub mod oid;
 pub mod oidc;
 pub mod pem;

@@ -369,13 +369,13 @@ fn issued_by(child: &Certificate, issuer: &Certificate) -> bool {
     let Ok(issuer_spki) = issuer.tbs_certificate.subject_public_key_info.to_der() else {
         return false;
     };
-    let proven = super::memo::key(b"tsa-issued-by", &[&issuer_spki, &tbs, sig]);
+    let proven = crate::memo::key(b"tsa-issued-by", &[&issuer_spki, &tbs, sig]);
     PROVEN_LINKS.check(proven, || key.verify(digest, &tbs, sig).is_ok())
 }
 
-/// Links of TSA chains already proven in this process (see [`super::memo`]): one TSA
+/// Links of TSA chains already proven in this process (see [`crate::memo`]): one TSA
 /// certificate stamps every commit of a range.
-static PROVEN_LINKS: super::memo::Proven = super::memo::Proven::new();
+static PROVEN_LINKS: crate::memo::Proven = crate::memo::Proven::new();
 
 /// Whether `signer` reaches the last certificate of `authority`'s chain (its anchor) through
 /// that chain, every certificate on the path valid at `time`. The signer may itself be a
