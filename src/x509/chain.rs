@@ -245,3 +245,326 @@ pub fn path_to(
         issuer: leaf_issuer.cloned(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! One test per rule in which the two uses differ, each showing the rule applies to its
+    //! use only. The certificates are built here with x509-cert's types and signed with ring.
+
+    use super::*;
+    use const_oid::ObjectIdentifier;
+    use der::asn1::{Any, BitString, OctetString, UtcTime};
+    use der::Encode;
+    use ring::rand::SystemRandom;
+    use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+    use std::str::FromStr;
+    use std::time::Duration;
+    use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
+    use x509_cert::ext::Extension;
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::time::{Time, Validity};
+    use x509_cert::{Certificate, TbsCertificate, Version};
+
+    const Y2020: u64 = 1_577_836_800;
+    const Y2030: u64 = 1_893_456_000;
+    /// 2025-08-01T12:00:00Z.
+    const AT: i64 = 1_754_049_600;
+    const DIGITAL_SIGNATURE: u8 = 0x80;
+    const KEY_CERT_SIGN: u8 = 0x04;
+
+    struct Key(EcdsaKeyPair);
+
+    impl Key {
+        fn generate() -> Key {
+            let rng = SystemRandom::new();
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+                .expect("key generation");
+            Key(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+                    .expect("own PKCS#8"),
+            )
+        }
+    }
+
+    /// What a test certificate carries; `Spec::new` is a plain end-entity certificate.
+    struct Spec<'a> {
+        subject: &'a str,
+        issuer: &'a str,
+        key: &'a Key,
+        signer: &'a Key,
+        to: u64,
+        ca: bool,
+        key_usage: Option<u8>,
+        ekus: Vec<ObjectIdentifier>,
+        unknown_critical: bool,
+    }
+
+    impl<'a> Spec<'a> {
+        fn new(subject: &'a str, issuer: &'a str, key: &'a Key, signer: &'a Key) -> Spec<'a> {
+            Spec {
+                subject,
+                issuer,
+                key,
+                signer,
+                to: Y2030,
+                ca: false,
+                key_usage: None,
+                ekus: vec![],
+                unknown_critical: false,
+            }
+        }
+
+        fn ca(self) -> Spec<'a> {
+            Spec {
+                ca: true,
+                key_usage: Some(KEY_CERT_SIGN),
+                ..self
+            }
+        }
+
+        fn build(&self) -> Arc<Cert> {
+            let alg = AlgorithmIdentifierOwned {
+                oid: oid::ECDSA_WITH_SHA256,
+                parameters: None,
+            };
+            let ext = |oid, critical, value: Vec<u8>| Extension {
+                extn_id: oid,
+                critical,
+                extn_value: OctetString::new(value).expect("octets"),
+            };
+            let mut extensions = vec![];
+            if self.ca {
+                let bc = BasicConstraints {
+                    ca: true,
+                    path_len_constraint: None,
+                };
+                extensions.push(ext(oid::BASIC_CONSTRAINTS, true, bc.to_der().expect("bc")));
+            }
+            if let Some(bits) = self.key_usage {
+                let unused = bits.trailing_zeros().min(7) as u8;
+                let ku = BitString::new(unused, vec![bits]).expect("key usage bits");
+                extensions.push(ext(oid::KEY_USAGE, true, ku.to_der().expect("ku")));
+            }
+            if !self.ekus.is_empty() {
+                let eku = ExtendedKeyUsage(self.ekus.clone());
+                extensions.push(ext(oid::EXT_KEY_USAGE, false, eku.to_der().expect("eku")));
+            }
+            if self.unknown_critical {
+                let private = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.99999.1");
+                extensions.push(ext(private, true, vec![0x05, 0x00]));
+            }
+            let time = |secs| {
+                Time::UtcTime(UtcTime::from_unix_duration(Duration::from_secs(secs)).expect("time"))
+            };
+            let tbs = TbsCertificate {
+                version: Version::V3,
+                serial_number: SerialNumber::new(&[7]).expect("serial"),
+                signature: alg.clone(),
+                issuer: Name::from_str(self.issuer).expect("issuer"),
+                validity: Validity {
+                    not_before: time(Y2020),
+                    not_after: time(self.to),
+                },
+                subject: Name::from_str(self.subject).expect("subject"),
+                subject_public_key_info: SubjectPublicKeyInfoOwned {
+                    algorithm: AlgorithmIdentifierOwned {
+                        oid: oid::EC_PUBLIC_KEY,
+                        parameters: Some(Any::encode_from(&oid::P256).expect("curve")),
+                    },
+                    subject_public_key: BitString::from_bytes(self.key.0.public_key().as_ref())
+                        .expect("point"),
+                },
+                issuer_unique_id: None,
+                subject_unique_id: None,
+                extensions: Some(extensions),
+            };
+            let signature = self
+                .signer
+                .0
+                .sign(&SystemRandom::new(), &tbs.to_der().expect("tbs"))
+                .expect("signing");
+            let der = Certificate {
+                tbs_certificate: tbs,
+                signature_algorithm: alg,
+                signature: BitString::from_bytes(signature.as_ref()).expect("signature"),
+            }
+            .to_der()
+            .expect("certificate");
+            Arc::new(Cert::parse(&der).expect("a certificate the test built"))
+        }
+    }
+
+    const ROOT: &str = "CN=Test Root,O=gitsign tests";
+    const INTER: &str = "CN=Test Intermediate,O=gitsign tests";
+    const LEAF: &str = "CN=Test Leaf,O=gitsign tests";
+
+    fn both_ekus() -> Vec<ObjectIdentifier> {
+        vec![oid::EKU_CODE_SIGNING, oid::EKU_TIME_STAMPING]
+    }
+
+    fn path(leaf: &Cert, carried: &[Arc<Cert>], anchors: &[Arc<Cert>], used: Use) -> bool {
+        path_to(leaf, carried, anchors, AT, used).is_ok()
+    }
+
+    #[test]
+    fn leaf_rules_follow_the_use() {
+        let root_key = Key::generate();
+        let key = Key::generate();
+        let unknown = Spec {
+            ekus: both_ekus(),
+            unknown_critical: true,
+            key_usage: Some(DIGITAL_SIGNATURE),
+            ..Spec::new(LEAF, ROOT, &key, &root_key)
+        }
+        .build();
+        assert_eq!(
+            check_leaf(&unknown, AT, Use::CodeSigning),
+            Err(ChainError::UnknownCriticalExtension(
+                "1.3.6.1.4.1.99999.1".into()
+            )),
+            "a Fulcio leaf must not carry a critical extension we do not understand"
+        );
+        assert_eq!(check_leaf(&unknown, AT, Use::TimeStamping), Ok(()));
+
+        let no_digital_signature = Spec {
+            ekus: both_ekus(),
+            key_usage: Some(KEY_CERT_SIGN),
+            ..Spec::new(LEAF, ROOT, &key, &root_key)
+        }
+        .build();
+        assert_eq!(
+            check_leaf(&no_digital_signature, AT, Use::CodeSigning),
+            Err(ChainError::NotForCodeSigning),
+            "a Fulcio leaf's keyUsage must allow digitalSignature"
+        );
+        assert_eq!(check_leaf(&no_digital_signature, AT, Use::TimeStamping), Ok(()));
+
+        let code_signing = Spec {
+            ekus: vec![oid::EKU_CODE_SIGNING],
+            ..Spec::new(LEAF, ROOT, &key, &root_key)
+        }
+        .build();
+        assert_eq!(check_leaf(&code_signing, AT, Use::CodeSigning), Ok(()));
+        assert_eq!(
+            check_leaf(&code_signing, AT, Use::TimeStamping),
+            Err(ChainError::NotForTimeStamping),
+            "a TSA leaf needs the timeStamping EKU"
+        );
+
+        let expired = Spec {
+            ekus: both_ekus(),
+            to: AT as u64 - 1,
+            ..Spec::new(LEAF, ROOT, &key, &root_key)
+        }
+        .build();
+        assert!(
+            matches!(
+                check_leaf(&expired, AT, Use::CodeSigning),
+                Err(ChainError::Expired { .. })
+            ),
+            "a Fulcio leaf's validity is a leaf check"
+        );
+        assert_eq!(
+            check_leaf(&expired, AT, Use::TimeStamping),
+            Ok(()),
+            "a TSA leaf's validity is checked on the path"
+        );
+        let root = Spec::new(ROOT, ROOT, &root_key, &root_key).ca().build();
+        assert!(!path(&expired, &[], &[root], Use::TimeStamping));
+    }
+
+    #[test]
+    fn anchor_key_usage_is_a_code_signing_rule() {
+        let root_key = Key::generate();
+        let leaf_key = Key::generate();
+        let root = Spec {
+            key_usage: Some(DIGITAL_SIGNATURE),
+            ..Spec::new(ROOT, ROOT, &root_key, &root_key).ca()
+        }
+        .build();
+        let leaf = Spec::new(LEAF, ROOT, &leaf_key, &root_key).build();
+        assert_eq!(
+            path_to(&leaf, &[], &[Arc::clone(&root)], AT, Use::CodeSigning).err(),
+            Some(ChainError::Untrusted(rfc3339(AT))),
+            "a Fulcio anchor must allow keyCertSign"
+        );
+        assert!(path(&leaf, &[], &[root], Use::TimeStamping));
+    }
+
+    #[test]
+    fn ca_above_the_anchor_is_a_time_stamping_rule() {
+        let root_key = Key::generate();
+        let inter_key = Key::generate();
+        let leaf_key = Key::generate();
+        // A root without basicConstraints: not a CA.
+        let root = Spec::new(ROOT, ROOT, &root_key, &root_key).build();
+        let inter = Spec::new(INTER, ROOT, &inter_key, &root_key).ca().build();
+        let leaf = Spec::new(LEAF, INTER, &leaf_key, &inter_key).build();
+        let anchors = [inter, root];
+        let fulcio = path_to(&leaf, &[], &anchors, AT, Use::CodeSigning).expect("Fulcio path");
+        assert_eq!(
+            fulcio.issuers,
+            ["Test Intermediate", "Test Root"],
+            "a Fulcio authority's chain is trusted as a whole above the first anchor"
+        );
+        assert!(
+            !path(&leaf, &[], &anchors, Use::TimeStamping),
+            "every issuer of a TSA chain must be a CA"
+        );
+    }
+
+    #[test]
+    fn a_listed_leaf_is_a_time_stamping_rule() {
+        let key = Key::generate();
+        let leaf = Spec::new(LEAF, ROOT, &key, &key).build();
+        let tsa = path_to(&leaf, &[], &[Arc::clone(&leaf)], AT, Use::TimeStamping)
+            .expect("a trust root may list the TSA leaf itself");
+        assert!(tsa.issuer.is_none(), "the listed leaf has no issuer on the path");
+        assert!(
+            !path(&leaf, &[], &[leaf.clone()], Use::CodeSigning),
+            "a Fulcio leaf must be issued by an anchor"
+        );
+    }
+
+    #[test]
+    fn carried_intermediates_are_a_code_signing_rule() {
+        let root_key = Key::generate();
+        let inter_key = Key::generate();
+        let leaf_key = Key::generate();
+        let root = Spec::new(ROOT, ROOT, &root_key, &root_key).ca().build();
+        let inter = Spec::new(INTER, ROOT, &inter_key, &root_key).ca().build();
+        let leaf = Spec::new(LEAF, INTER, &leaf_key, &inter_key).build();
+        let carried = [Arc::clone(&inter)];
+        let anchors = [root];
+        let fulcio = path_to(&leaf, &carried, &anchors, AT, Use::CodeSigning).expect("path");
+        assert_eq!(
+            fulcio.issuer.map(|c| c.der.clone()),
+            Some(inter.der.clone()),
+            "the carried intermediate signed the leaf"
+        );
+        assert!(
+            !path(&leaf, &carried, &anchors, Use::TimeStamping),
+            "a TSA path uses only the authority's own certificates"
+        );
+    }
+
+    #[test]
+    fn a_proven_link_vouches_for_those_certificates_only() {
+        let root_key = Key::generate();
+        let leaf_key = Key::generate();
+        let root = Spec::new(ROOT, ROOT, &root_key, &root_key).ca().build();
+        let leaf = Spec::new(LEAF, ROOT, &leaf_key, &root_key).build();
+        for used in [Use::CodeSigning, Use::TimeStamping] {
+            assert!(issued_by(&leaf, &root, used), "{used:?}: the root signed it");
+            assert!(issued_by(&leaf, &root, used), "{used:?}: and still does (memo)");
+        }
+        // Same names and key, signed by another key: the memo must not vouch for it.
+        let impostor = Spec::new(LEAF, ROOT, &leaf_key, &Key::generate()).build();
+        for used in [Use::CodeSigning, Use::TimeStamping] {
+            assert!(!issued_by(&impostor, &root, used), "{used:?}: not the root's");
+            assert!(!path(&impostor, &[], &[Arc::clone(&root)], used));
+        }
+    }
+}
