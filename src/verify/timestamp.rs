@@ -305,7 +305,9 @@ fn identifies(sid: &SignerIdentifier, cert: &Cert) -> bool {
             issuer,
             serial_number,
         }) => {
-            issuer.to_der().is_ok_and(|issuer| issuer == cert.issuer_der)
+            issuer
+                .to_der()
+                .is_ok_and(|issuer| issuer == cert.issuer_der)
                 && serial_number.as_bytes() == cert.serial.as_slice()
         }
         SignerIdentifier::SubjectKeyIdentifier(ski) => cert
@@ -333,10 +335,10 @@ mod tests {
     use super::*;
     use cms::cert::x509::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
     use cms::cert::x509::ext::Extension;
-    use cms::cert::x509::Certificate;
     use cms::cert::x509::name::Name;
     use cms::cert::x509::serial_number::SerialNumber;
     use cms::cert::x509::time::{Time, Validity as CertValidity};
+    use cms::cert::x509::Certificate;
     use cms::cert::x509::{TbsCertificate, Version};
     use cms::cert::CertificateChoices;
     use cms::content_info::CmsVersion;

@@ -439,7 +439,10 @@ mod tests {
             Err(ChainError::NotForCodeSigning),
             "a Fulcio leaf's keyUsage must allow digitalSignature"
         );
-        assert_eq!(check_leaf(&no_digital_signature, AT, Use::TimeStamping), Ok(()));
+        assert_eq!(
+            check_leaf(&no_digital_signature, AT, Use::TimeStamping),
+            Ok(())
+        );
 
         let code_signing = Spec {
             ekus: vec![oid::EKU_CODE_SIGNING],
@@ -521,9 +524,12 @@ mod tests {
         let leaf = Spec::new(LEAF, ROOT, &key, &key).build();
         let tsa = path_to(&leaf, &[], &[Arc::clone(&leaf)], AT, Use::TimeStamping)
             .expect("a trust root may list the TSA leaf itself");
-        assert!(tsa.issuer.is_none(), "the listed leaf has no issuer on the path");
         assert!(
-            !path(&leaf, &[], &[leaf.clone()], Use::CodeSigning),
+            tsa.issuer.is_none(),
+            "the listed leaf has no issuer on the path"
+        );
+        assert!(
+            !path(&leaf, &[], std::slice::from_ref(&leaf), Use::CodeSigning),
             "a Fulcio leaf must be issued by an anchor"
         );
     }
@@ -557,13 +563,22 @@ mod tests {
         let root = Spec::new(ROOT, ROOT, &root_key, &root_key).ca().build();
         let leaf = Spec::new(LEAF, ROOT, &leaf_key, &root_key).build();
         for used in [Use::CodeSigning, Use::TimeStamping] {
-            assert!(issued_by(&leaf, &root, used), "{used:?}: the root signed it");
-            assert!(issued_by(&leaf, &root, used), "{used:?}: and still does (memo)");
+            assert!(
+                issued_by(&leaf, &root, used),
+                "{used:?}: the root signed it"
+            );
+            assert!(
+                issued_by(&leaf, &root, used),
+                "{used:?}: and still does (memo)"
+            );
         }
         // Same names and key, signed by another key: the memo must not vouch for it.
         let impostor = Spec::new(LEAF, ROOT, &leaf_key, &Key::generate()).build();
         for used in [Use::CodeSigning, Use::TimeStamping] {
-            assert!(!issued_by(&impostor, &root, used), "{used:?}: not the root's");
+            assert!(
+                !issued_by(&impostor, &root, used),
+                "{used:?}: not the root's"
+            );
             assert!(!path(&impostor, &[], &[Arc::clone(&root)], used));
         }
     }
