@@ -13,8 +13,8 @@ use crate::crypto::{Digest, PublicKey};
 use crate::encoding::rfc3339;
 use crate::oid;
 
-/// Longest path built from a leaf through carried intermediates to an anchor: leaf, two
-/// intermediates, root.
+/// Steps taken from a leaf towards an anchor: each step either reaches an anchor or climbs
+/// one carried intermediate, so at most three intermediates stand below the anchor.
 const MAX_DEPTH: usize = 4;
 /// Most certificates a timestamp authority's chain may list.
 const MAX_TSA_CHAIN: usize = 8;
@@ -24,11 +24,11 @@ const MAX_TSA_CHAIN: usize = 8;
 /// | rule | [`Use::CodeSigning`] (Fulcio) | [`Use::TimeStamping`] (TSA) |
 /// |---|---|---|
 /// | leaf ([`check_leaf`]) | valid at `at`, no unknown critical extension, keyUsage digitalSignature, EKU codeSigning | EKU timeStamping |
-/// | leaf listed among the anchors | not a path | the path starts there |
-/// | intermediates the signature carries | up to [`MAX_DEPTH`], each a CA allowed keyCertSign | none |
+/// | leaf listed among the anchors | no difference: an anchor must have issued it | the path starts there |
+/// | intermediates the signature carries | up to 3, each valid and a CA allowed keyCertSign | none |
 /// | the first anchor reached | a CA allowed keyCertSign | a CA (basicConstraints) |
 /// | above the first anchor | the authority's chain is trusted as a whole: each certificate that signed the one below must be valid | every next certificate of the list must be a CA that signed the one before, and valid |
-/// | anchors accepted | any number | 1 to [`MAX_TSA_CHAIN`] |
+/// | anchors accepted | any number | 1 to 8 |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Use {
     CodeSigning,
