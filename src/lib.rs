@@ -12,7 +12,9 @@
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
 //! - [`tuf`]: the trusted root and signing config kept current through TUF (`gitsign initialize`).
 //! - [`crypto`]: public keys and signature checks; [`key`]: the ephemeral signing key.
-//! - [`x509`]: the certificate model (fields decoded once, Fulcio extensions).
+//! - [`x509`]: the certificate model (fields decoded once, Fulcio extensions) and the one path
+//!   validator for Fulcio and timestamp authority chains (`x509::chain`, rules per use).
+//! - [`memo`]: facts proven once per process (signature checks keyed on full inputs).
 //! - [`der`], [`oid`], [`encoding`]: the DER reader and writer, every OID once, the one hex and
 //!   RFC 3339 codec.
 //! - [`verify`]: the [`verify::Verifier`] (trust root and waivers): chain at the anchored time,
@@ -36,7 +38,7 @@
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `text`, `pem`, `http`, `hardening`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
@@ -53,6 +55,7 @@
 //! |---|---|
 //! | what is checked, in which order | [`verify::Verifier::check_object`] (steps in `verify_into`) |
 //! | where the SCT is checked | [`verify::sct::verify_sct`] |
+//! | how a certificate path is validated (Fulcio and TSA) | [`x509::chain::path_to`] |
 //! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::rekor_body::hashedrekord_body`]) |
 //! | how a Rekor v2 entry is told, rebuilt and checked | [`verify::tlog_v2::verify_embedded`] (the upload: [`rekor::v2::upload_entry`]) |
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
@@ -77,6 +80,7 @@ pub mod hardening;
 pub mod hook;
 pub mod http;
 pub mod key;
+pub mod memo;
 pub mod oid;
 pub mod oidc;
 pub mod pem;

@@ -212,8 +212,10 @@ mod tests {
         );
     }
 
+    /// Sigstore's embedded transparency log entry attribute (written out here: `cms` sits
+    /// below `verify`, whose `tlog` owns the constant).
     fn tlog_oid() -> ObjectIdentifier {
-        crate::verify::tlog::OID_TLOG_ENTRY
+        ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.1")
     }
 
     #[test]

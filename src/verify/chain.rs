@@ -1,36 +1,18 @@
-//! Certificate path validation (RFC 5280 §6, the subset Sigstore needs) at a given time.
-//!
-//! The leaf must chain to a Fulcio CA of the trust root that was valid at `at`, through
-//! certificates of that CA's chain (or intermediates the signature carries), each valid at `at`,
-//! each issuer a CA allowed to sign certificates. The leaf must allow codeSigning and carry no
-//! critical extension we do not understand.
+//! The Fulcio chain of a signing certificate at the anchored time: which authorities of the
+//! trust root are tried. The path itself is validated by [`crate::x509::chain`] with
+//! [`Use::CodeSigning`]: the leaf must chain to a Fulcio CA of the trust root that was valid
+//! at `at`, through certificates of that CA's chain (or intermediates the signature carries),
+//! each valid at `at`, each issuer a CA allowed to sign certificates. The leaf must allow
+//! codeSigning and carry no critical extension we do not understand.
 
 use std::sync::Arc;
 
-use crate::crypto::{Digest, PublicKey};
 use crate::encoding::rfc3339;
-use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
+use crate::x509::chain::{check_leaf, path_to, Use};
 use crate::x509::Cert;
 
-/// Longest path considered: leaf, two intermediates, root.
-const MAX_DEPTH: usize = 4;
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
-pub enum ChainError {
-    #[error("certificate was not valid at {at} (valid {not_before} to {not_after})")]
-    Expired {
-        at: String,
-        not_before: String,
-        not_after: String,
-    },
-    #[error("certificate does not allow code signing")]
-    NotForCodeSigning,
-    #[error("certificate has unknown critical extension {0}")]
-    UnknownCriticalExtension(String),
-    #[error("certificate is not issued by a trusted Fulcio CA valid at {0}")]
-    Untrusted(String),
-}
+pub use crate::x509::chain::ChainError;
 
 /// The path that was found.
 #[derive(Debug, Clone)]
@@ -43,33 +25,9 @@ pub struct Chain {
     pub issuer: Arc<Cert>,
 }
 
-/// Links already proven in this process (see [`super::memo`]): a CA certificate signs every
-/// leaf of a range, and with a credential cache one leaf signs many commits.
-static PROVEN_LINKS: super::memo::Proven = super::memo::Proven::new();
-
 /// Whether `issuer` signed `cert`.
 pub fn issued_by(cert: &Cert, issuer: &Cert) -> bool {
-    if cert.issuer_der != issuer.subject_der {
-        return false;
-    }
-    let key = super::memo::key(b"issued-by", &[&issuer.spki_der, &cert.der]);
-    PROVEN_LINKS.check(key, || {
-        Digest::from_signature_oid(&cert.signature_algorithm).is_some_and(|digest| {
-            PublicKey::from_spki_der(&issuer.spki_der)
-                .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok())
-        })
-    })
-}
-
-fn valid_at(cert: &Cert, at: i64) -> Result<(), ChainError> {
-    if at < cert.not_before || at > cert.not_after {
-        return Err(ChainError::Expired {
-            at: rfc3339(at),
-            not_before: rfc3339(cert.not_before),
-            not_after: rfc3339(cert.not_after),
-        });
-    }
-    Ok(())
+    crate::x509::chain::issued_by(cert, issuer, Use::CodeSigning)
 }
 
 /// Validate `leaf` at Unix time `at` against the Fulcio CAs of `root`.
@@ -82,16 +40,7 @@ pub fn verify_chain(
     root: &TrustedRoot,
     at: i64,
 ) -> Result<Chain, ChainError> {
-    valid_at(leaf, at)?;
-    if let Some(oid) = leaf.unknown_critical_extensions().first() {
-        return Err(ChainError::UnknownCriticalExtension(oid.to_string()));
-    }
-    let code_signing = leaf
-        .extended_key_usages()
-        .is_some_and(|ekus| ekus.contains(&oid::EKU_CODE_SIGNING));
-    if !code_signing || !leaf.key_usage_allows(0) {
-        return Err(ChainError::NotForCodeSigning);
-    }
+    check_leaf(leaf, at, Use::CodeSigning)?;
     let mut last_expiry = None;
     for ca in root
         .certificate_authorities
@@ -113,48 +62,12 @@ fn path_through(
     ca: &Authority,
     at: i64,
 ) -> Result<Chain, ChainError> {
-    let trusted = &ca.certs;
-    let mut current = leaf;
-    let mut issuers = Vec::new();
-    let mut leaf_issuer: Option<&Arc<Cert>> = None;
-    for _ in 0..MAX_DEPTH {
-        // A certificate of the trust root's chain ends the path: the chain is trusted as a whole.
-        if let Some(anchor) = trusted.iter().find(|c| issued_by(current, c)) {
-            valid_at(anchor, at)?;
-            if !anchor.is_ca() || !anchor.key_usage_allows(5) {
-                return Err(ChainError::Untrusted(rfc3339(at)));
-            }
-            issuers.push(anchor.subject_common_name().unwrap_or_default());
-            let issuer = Arc::clone(leaf_issuer.unwrap_or(anchor));
-            // Walk the rest of the configured chain for display and validity.
-            let mut up = anchor;
-            while let Some(next) = trusted.iter().find(|c| c.der != up.der && issued_by(up, c)) {
-                valid_at(next, at)?;
-                issuers.push(next.subject_common_name().unwrap_or_default());
-                up = next;
-                if issuers.len() > MAX_DEPTH {
-                    break;
-                }
-            }
-            return Ok(Chain {
-                ca_uri: ca.uri.clone(),
-                issuers,
-                issuer,
-            });
-        }
-        let Some(inter) = extra
-            .iter()
-            .find(|c| c.der != current.der && issued_by(current, c))
-        else {
-            break;
-        };
-        valid_at(inter, at)?;
-        if !inter.is_ca() || !inter.key_usage_allows(5) {
-            break;
-        }
-        issuers.push(inter.subject_common_name().unwrap_or_default());
-        leaf_issuer.get_or_insert(inter);
-        current = inter;
-    }
-    Err(ChainError::Untrusted(rfc3339(at)))
+    let path = path_to(leaf, extra, &ca.certs, at, Use::CodeSigning)?;
+    Ok(Chain {
+        ca_uri: ca.uri.clone(),
+        issuers: path.issuers,
+        issuer: path
+            .issuer
+            .ok_or_else(|| ChainError::Untrusted(rfc3339(at)))?,
+    })
 }

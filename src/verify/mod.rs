@@ -9,7 +9,6 @@
 
 pub mod bundle;
 pub mod chain;
-pub mod memo;
 pub mod online;
 pub mod policy;
 pub mod rekor_body;

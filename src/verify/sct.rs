@@ -79,8 +79,8 @@ fn parse_list(ext_value: &[u8]) -> Result<Vec<Sct<'_>>, SctError> {
     Ok(out)
 }
 
-/// SCT signatures already verified in this process (see [`super::memo`]).
-static PROVEN_SCTS: super::memo::Proven = super::memo::Proven::new();
+/// SCT signatures already verified in this process (see [`crate::memo`]).
+static PROVEN_SCTS: crate::memo::Proven = crate::memo::Proven::new();
 
 /// Verify that at least one embedded SCT is signed by a CT log of the trust root that was
 /// valid when it signed. Returns the SCT time (Unix seconds).
@@ -103,7 +103,7 @@ pub fn verify_sct(leaf: &Cert, issuer: &Cert, root: &TrustedRoot) -> Result<i64,
         if !log.valid_for.contains(secs) {
             continue;
         }
-        let proven = super::memo::key(
+        let proven = crate::memo::key(
             b"sct",
             &[&log.spki_der, &issuer.spki_der, &leaf.der, sct.signature],
         );

@@ -12,8 +12,8 @@
 //! the SignerInfo's sid and then must chain to the trust root, which is what binds it),
 //! nonce and policy (they matter to the requester at request time, not to a later verifier).
 
-use cms::cert::x509::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectKeyIdentifier};
-use cms::cert::x509::Certificate;
+use std::sync::Arc;
+
 use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier};
@@ -24,9 +24,8 @@ use spki::AlgorithmIdentifierRef;
 use crate::crypto::{Digest, PublicKey};
 use crate::oid;
 use crate::trust::{Authority, TrustedRoot};
-
-/// Longest certificate path accepted from a signer up to a trust root anchor.
-const MAX_CHAIN: usize = 8;
+use crate::x509::chain::{check_leaf, path_to, Use};
+use crate::x509::Cert;
 
 /// A timestamp whose token verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,14 +198,15 @@ pub fn verify_timestamp_token(
         return Err(TimestampError::MessageDigestMismatch);
     }
 
-    let embedded: Vec<Certificate> = sd
+    let embedded: Vec<Arc<Cert>> = sd
         .certificates
         .iter()
         .flat_map(|set| set.0.iter())
         .filter_map(|c| match c {
-            CertificateChoices::Certificate(c) => Some(c.clone()),
+            CertificateChoices::Certificate(c) => c.to_der().ok(),
             _ => None,
         })
+        .filter_map(|der| Cert::parse_shared(&der).ok())
         .collect();
     let signer = find_signer(&si.sid, &embedded, root)?;
     let signed_attrs_der = signed_attrs
@@ -223,13 +223,14 @@ pub fn verify_timestamp_token(
             ))
         }
     };
-    let signer_key = public_key(&signer)?;
+    let signer_key = PublicKey::from_spki_der(&signer.spki_der)
+        .map_err(|e| TimestampError::UnsupportedAlgorithm(format!("certificate key: {e}")))?;
     signer_key
         .verify(signature_digest, &signed_attrs_der, si.signature.as_bytes())
         .map_err(|_| TimestampError::BadSignature)?;
 
     // 3. The signer is a timestamp authority of the trust root at genTime.
-    if !has_timestamping_usage(&signer) {
+    if check_leaf(&signer, time, Use::TimeStamping).is_err() {
         return Err(TimestampError::MissingTimestampingUsage);
     }
     let authorities: Vec<&Authority> = root
@@ -283,125 +284,46 @@ fn parse_generalized_time(any: &AnyRef<'_>) -> Option<i64> {
 /// The certificate the SignerInfo names: from the token, else from the trust root's chains.
 fn find_signer(
     sid: &SignerIdentifier,
-    embedded: &[Certificate],
+    embedded: &[Arc<Cert>],
     root: &TrustedRoot,
-) -> Result<Certificate, TimestampError> {
+) -> Result<Arc<Cert>, TimestampError> {
     let from_root = root
         .timestamp_authorities
         .iter()
-        .flat_map(|a| a.chain_der.iter())
-        .filter_map(|der| Certificate::from_der(der).ok());
+        .flat_map(|a| a.certs.iter());
     embedded
         .iter()
-        .cloned()
         .chain(from_root)
         .find(|c| identifies(sid, c))
+        .cloned()
         .ok_or(TimestampError::SignerCertificateNotFound)
 }
 
-fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
+fn identifies(sid: &SignerIdentifier, cert: &Cert) -> bool {
     match sid {
         SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
             issuer,
             serial_number,
         }) => {
-            cert.tbs_certificate.issuer == *issuer
-                && cert.tbs_certificate.serial_number == *serial_number
+            issuer
+                .to_der()
+                .is_ok_and(|issuer| issuer == cert.issuer_der)
+                && serial_number.as_bytes() == cert.serial.as_slice()
         }
-        SignerIdentifier::SubjectKeyIdentifier(ski) => {
-            extension::<SubjectKeyIdentifier>(cert, oid::SUBJECT_KEY_IDENTIFIER)
-                .is_some_and(|own| own == *ski)
-        }
+        SignerIdentifier::SubjectKeyIdentifier(ski) => cert
+            .subject_key_id()
+            .is_some_and(|own| own == ski.0.as_bytes()),
     }
 }
-
-fn extension<T: for<'a> Decode<'a>>(cert: &Certificate, oid: ObjectIdentifier) -> Option<T> {
-    cert.tbs_certificate
-        .extensions
-        .as_ref()?
-        .iter()
-        .find(|e| e.extn_id == oid)
-        .and_then(|e| T::from_der(e.extn_value.as_bytes()).ok())
-}
-
-fn has_timestamping_usage(cert: &Certificate) -> bool {
-    extension::<ExtendedKeyUsage>(cert, oid::EXT_KEY_USAGE)
-        .is_some_and(|eku| eku.0.contains(&oid::EKU_TIME_STAMPING))
-}
-
-fn is_ca(cert: &Certificate) -> bool {
-    extension::<BasicConstraints>(cert, oid::BASIC_CONSTRAINTS).is_some_and(|bc| bc.ca)
-}
-
-fn public_key(cert: &Certificate) -> Result<PublicKey, TimestampError> {
-    let spki = cert
-        .tbs_certificate
-        .subject_public_key_info
-        .to_der()
-        .map_err(|e| malformed(format!("certificate key: {e}")))?;
-    PublicKey::from_spki_der(&spki)
-        .map_err(|e| TimestampError::UnsupportedAlgorithm(format!("certificate key: {e}")))
-}
-
-fn valid_at(cert: &Certificate, time: i64) -> bool {
-    let v = &cert.tbs_certificate.validity;
-    let secs = |t: &cms::cert::x509::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-    };
-    secs(&v.not_before) <= time && time <= secs(&v.not_after)
-}
-
-/// Whether `child` carries a valid signature by `issuer`, which must be a CA named as its issuer.
-fn issued_by(child: &Certificate, issuer: &Certificate) -> bool {
-    if child.tbs_certificate.issuer != issuer.tbs_certificate.subject || !is_ca(issuer) {
-        return false;
-    }
-    let (Some(digest), Ok(key), Ok(tbs)) = (
-        Digest::from_signature_oid(&child.signature_algorithm.oid),
-        public_key(issuer),
-        child.tbs_certificate.to_der(),
-    ) else {
-        return false;
-    };
-    let Some(sig) = child.signature.as_bytes() else {
-        return false;
-    };
-    let Ok(issuer_spki) = issuer.tbs_certificate.subject_public_key_info.to_der() else {
-        return false;
-    };
-    let proven = super::memo::key(b"tsa-issued-by", &[&issuer_spki, &tbs, sig]);
-    PROVEN_LINKS.check(proven, || key.verify(digest, &tbs, sig).is_ok())
-}
-
-/// Links of TSA chains already proven in this process (see [`super::memo`]): one TSA
-/// certificate stamps every commit of a range.
-static PROVEN_LINKS: super::memo::Proven = super::memo::Proven::new();
 
 /// Whether `signer` reaches the last certificate of `authority`'s chain (its anchor) through
-/// that chain, every certificate on the path valid at `time`. The signer may itself be a
-/// member of the chain (usual for a trust root that lists the TSA leaf) or be issued by one.
-fn chains_to(signer: &Certificate, authority: &Authority, time: i64) -> bool {
-    let chain: Vec<Certificate> = authority
-        .chain_der
-        .iter()
-        .filter_map(|der| Certificate::from_der(der).ok())
-        .collect();
-    if chain.len() != authority.chain_der.len() || chain.is_empty() || chain.len() > MAX_CHAIN {
-        return false;
-    }
-    let start = match chain.iter().position(|c| c == signer) {
-        Some(i) => i,
-        None => match chain.iter().position(|c| issued_by(signer, c)) {
-            Some(i) if valid_at(signer, time) => i,
-            _ => return false,
-        },
-    };
-    let path = chain.get(start..).unwrap_or_default();
-    path.iter().all(|c| valid_at(c, time))
-        && path.windows(2).all(|w| match w {
-            [child, issuer] => issued_by(child, issuer),
-            _ => false,
-        })
+/// that chain, every certificate on the path valid at `time` ([`Use::TimeStamping`]). The
+/// signer may itself be a member of the chain (usual for a trust root that lists the TSA
+/// leaf) or be issued by one.
+fn chains_to(signer: &Cert, authority: &Authority, time: i64) -> bool {
+    // A chain with a certificate that does not parse trusts nothing.
+    authority.certs.len() == authority.chain_der.len()
+        && path_to(signer, &[], &authority.certs, time, Use::TimeStamping).is_ok()
 }
 
 #[cfg(test)]
@@ -411,10 +333,12 @@ mod tests {
     //! verifier parses, signing with ring.
 
     use super::*;
+    use cms::cert::x509::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
     use cms::cert::x509::ext::Extension;
     use cms::cert::x509::name::Name;
     use cms::cert::x509::serial_number::SerialNumber;
     use cms::cert::x509::time::{Time, Validity as CertValidity};
+    use cms::cert::x509::Certificate;
     use cms::cert::x509::{TbsCertificate, Version};
     use cms::cert::CertificateChoices;
     use cms::content_info::CmsVersion;

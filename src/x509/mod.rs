@@ -1,5 +1,7 @@
 //! X.509 certificates as Sigstore issues them: the fields verification needs, decoded once.
 //!
+//! [`chain`] validates a certificate path for a Fulcio or a timestamp authority certificate.
+//!
 //! Fulcio extensions follow Fulcio's `docs/oid-info.md`: 1.3.6.1.4.1.57264.1.1 (issuer, raw
 //! string, deprecated) and 1.3.6.1.4.1.57264.1.8 (issuer, DER UTF8String); 1.1.2–1.1.6 the
 //! GitHub workflow trigger, sha, name, repository and ref (raw strings).
@@ -13,6 +15,8 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::der::{children, ctx, expect, read, Tlv};
 use crate::oid;
+
+pub mod chain;
 
 /// Extensions a verifier may see marked critical and still understand.
 const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [
