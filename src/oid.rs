@@ -65,3 +65,16 @@ pub const FULCIO_GITHUB_WORKFLOW_REPOSITORY: ObjectIdentifier = oid("1.3.6.1.4.1
 pub const FULCIO_GITHUB_WORKFLOW_REF: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.6");
 /// Issuer as a DER UTF8String.
 pub const FULCIO_ISSUER_V2: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.8");
+
+// The Rekor entry gitsign embeds as an unsigned attribute. Current layout: one attribute
+// whose value is an OCTET STRING holding the protobuf entry; in the 2023 layout the same OID
+// held the log id as a hex PrintableString, beside one attribute per field.
+pub const TLOG_ENTRY: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.1");
+pub const TLOG_LEGACY_INTEGRATED_TIME: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.0");
+pub const TLOG_LEGACY_LOG_INDEX: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.2");
+pub const TLOG_LEGACY_SET: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.3");
+pub const TLOG_LEGACY_CHECKPOINT: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.4");
+pub const TLOG_LEGACY_PROOF_HASHES: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.5");
+pub const TLOG_LEGACY_ROOT_HASH: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.6");
+pub const TLOG_LEGACY_TREE_SIZE: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.7");
+pub const TLOG_LEGACY_PROOF_INDEX: ObjectIdentifier = oid("1.3.6.1.4.1.57264.3.8");

@@ -12,25 +12,16 @@ use prost::Message as _;
 use super::{malformed, InclusionProof, TlogEntry, TlogError};
 use crate::encoding::unhex;
 
-/// Current layout: one attribute whose value is an OCTET STRING holding the protobuf entry.
-/// In the 2023 layout the same OID held the log id as a hex PrintableString.
-pub const OID_TLOG_ENTRY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.1");
-
-const OID_LEGACY_INTEGRATED_TIME: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.0");
-const OID_LEGACY_LOG_INDEX: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.2");
-const OID_LEGACY_SET: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.3");
-const OID_LEGACY_CHECKPOINT: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.4");
-const OID_LEGACY_PROOF_HASHES: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.5");
-const OID_LEGACY_ROOT_HASH: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.6");
-const OID_LEGACY_TREE_SIZE: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.7");
-const OID_LEGACY_PROOF_INDEX: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.3.8");
+pub use crate::oid::TLOG_ENTRY as OID_TLOG_ENTRY;
+use crate::oid::{
+    TLOG_LEGACY_CHECKPOINT as OID_LEGACY_CHECKPOINT,
+    TLOG_LEGACY_INTEGRATED_TIME as OID_LEGACY_INTEGRATED_TIME,
+    TLOG_LEGACY_LOG_INDEX as OID_LEGACY_LOG_INDEX,
+    TLOG_LEGACY_PROOF_HASHES as OID_LEGACY_PROOF_HASHES,
+    TLOG_LEGACY_PROOF_INDEX as OID_LEGACY_PROOF_INDEX,
+    TLOG_LEGACY_ROOT_HASH as OID_LEGACY_ROOT_HASH, TLOG_LEGACY_SET as OID_LEGACY_SET,
+    TLOG_LEGACY_TREE_SIZE as OID_LEGACY_TREE_SIZE,
+};
 
 /// Hand-declared subset of sigstore protobuf-specs (`sigstore_rekor.proto`,
 /// `sigstore_common.proto`); field numbers checked against the upstream source.
