@@ -33,14 +33,22 @@ pub fn system_config_for_prefix(prefix: &Path) -> PathBuf {
 
 pub(super) struct Context<'a> {
     pub(super) env: &'a Environment<'a>,
-    /// Git's install prefix, for the system file and `%(prefix)/` paths.
-    pub(super) prefix: PathBuf,
+    /// Git's install prefix, for the system file and `%(prefix)/` paths: found on first use
+    /// (a walk of `PATH`), so a process that needs neither does not search for git.
+    prefix: std::cell::OnceCell<PathBuf>,
 }
 
 impl<'a> Context<'a> {
     pub(super) fn new(env: &'a Environment<'a>) -> Context<'a> {
-        let prefix = Self::find_prefix(env).unwrap_or_else(|| PathBuf::from("/usr"));
-        Context { env, prefix }
+        Context {
+            env,
+            prefix: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn prefix(&self) -> &Path {
+        self.prefix
+            .get_or_init(|| Self::find_prefix(self.env).unwrap_or_else(|| PathBuf::from("/usr")))
     }
 
     fn find_prefix(env: &Environment<'_>) -> Option<PathBuf> {
@@ -88,7 +96,7 @@ impl<'a> Context<'a> {
         }
         Ok(Some(match self.var("GIT_CONFIG_SYSTEM") {
             Some(p) => self.absolute(Path::new(&p)),
-            None => system_config_for_prefix(&self.prefix),
+            None => system_config_for_prefix(self.prefix()),
         }))
     }
 
@@ -111,7 +119,7 @@ impl<'a> Context<'a> {
     /// directory is unknown. `real_home` resolves symlinks in `$HOME` (for `gitdir:`).
     pub(super) fn interpolate(&self, path: &BStr, real_home: bool) -> Option<PathBuf> {
         if let Some(rest) = path.strip_prefix(b"%(prefix)/") {
-            return Some(self.prefix.join(gix::path::from_byte_slice(rest).ok()?));
+            return Some(self.prefix().join(gix::path::from_byte_slice(rest).ok()?));
         }
         let Some(after_tilde) = path.strip_prefix(b"~") else {
             return Some(gix::path::from_byte_slice(path).ok()?.to_owned());
