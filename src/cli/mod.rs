@@ -172,10 +172,12 @@ pub enum Command {
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
     // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
+    // (An option is never a subcommand's name, so git's calls skip building the command tree.)
     let subcommand = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
-        <Cli as clap::CommandFactory>::command()
-            .find_subcommand(a)
-            .is_some()
+        !a.starts_with('-')
+            && <Cli as clap::CommandFactory>::command()
+                .find_subcommand(a)
+                .is_some()
     });
     let gpg_args = if subcommand {
         Ok(None)
