@@ -489,8 +489,9 @@ impl Log {
     }
 }
 
-/// Read the entries file, cutting off a torn last line.
-fn replay(path: &Path) -> Result<Vec<Entry>, Error> {
+/// The complete lines of a durable entries file (JSON Lines) with their 0-based numbers,
+/// after cutting a torn last line (a crash mid-append) off the file.
+pub(crate) fn durable_lines(path: &Path) -> Result<Vec<(usize, Vec<u8>)>, Error> {
     if !path.exists() {
         return Ok(Vec::new());
     }
@@ -509,11 +510,19 @@ fn replay(path: &Path) -> Result<Vec<Entry>, Error> {
             .and_then(|_| f.sync_all())
             .map_err(|e| Error::io(path, e))?;
     }
+    Ok(data[..complete]
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.is_empty())
+        .map(|(n, line)| (n, line.to_vec()))
+        .collect())
+}
+
+/// Read the entries file, cutting off a torn last line.
+fn replay(path: &Path) -> Result<Vec<Entry>, Error> {
     let mut out = Vec::new();
-    for (n, line) in data[..complete].split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
+    for (n, line) in durable_lines(path)? {
+        let line = line.as_slice();
         let v: Value = serde_json::from_slice(line)
             .map_err(|e| Error::State(format!("{} line {}: {e}", path.display(), n + 1)))?;
         let body = v.get("body").and_then(Value::as_str).and_then(keys::unb64);

@@ -450,29 +450,9 @@ pub fn canonical_hashedrekord_v002(v: &Value) -> Result<Vec<u8>, String> {
 
 /// Read the entries file, cutting off a torn last line.
 fn replay(path: &Path) -> Result<Vec<Vec<u8>>, Error> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let data = fs::read(path).map_err(|e| Error::io(path, e))?;
-    let complete = data
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map(|p| p + 1)
-        .unwrap_or(0);
-    if complete < data.len() {
-        let f = OpenOptions::new()
-            .write(true)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        f.set_len(complete as u64)
-            .and_then(|_| f.sync_all())
-            .map_err(|e| Error::io(path, e))?;
-    }
     let mut out = Vec::new();
-    for (n, line) in data[..complete].split(|&b| b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
+    for (n, line) in crate::rekor::durable_lines(path)? {
+        let line = line.as_slice();
         let body = serde_json::from_slice::<Value>(line)
             .ok()
             .and_then(|v| v.get("body").and_then(Value::as_str).and_then(keys::unb64))
