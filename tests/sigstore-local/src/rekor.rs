@@ -268,16 +268,8 @@ impl Log {
         let line = json!({ "integratedTime": entry.integrated_time, "body": b64(&entry.body) })
             .to_string()
             + "\n";
-        // Durable before acknowledged: write and fsync, then make it visible.
-        if let Err(e) = inner
-            .file
-            .write_all(line.as_bytes())
-            .and_then(|_| inner.file.sync_data())
-        {
-            return Resp::rekor_error(
-                500,
-                &format!("cannot persist entry to {}: {e}", self.path.display()),
-            );
+        if let Err(r) = append_durably(&mut inner.file, &self.path, &line) {
+            return r;
         }
         let index = inner.tree.push(leaf);
         inner.index.push(IndexKeys::of(&entry.body));
@@ -487,6 +479,19 @@ impl Log {
             ),
         }
     }
+}
+
+/// Append one entry line to the entries file and fsync it: durable before acknowledged (the
+/// caller makes the entry visible only after this). A failure is the 500 to answer.
+pub(crate) fn append_durably(file: &mut File, path: &Path, line: &str) -> Result<(), Resp> {
+    file.write_all(line.as_bytes())
+        .and_then(|_| file.sync_data())
+        .map_err(|e| {
+            Resp::rekor_error(
+                500,
+                &format!("cannot persist entry to {}: {e}", path.display()),
+            )
+        })
 }
 
 /// The complete lines of a durable entries file (JSON Lines) with their 0-based numbers,

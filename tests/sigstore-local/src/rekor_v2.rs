@@ -26,7 +26,6 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -264,16 +263,8 @@ impl ShardLog {
             Some(&i) => i,
             None => {
                 let line = json!({ "body": b64(&body) }).to_string() + "\n";
-                // Durable before acknowledged: write and fsync, then make it visible.
-                if let Err(e) = inner
-                    .file
-                    .write_all(line.as_bytes())
-                    .and_then(|_| inner.file.sync_data())
-                {
-                    return Resp::rekor_error(
-                        500,
-                        &format!("cannot persist entry to {}: {e}", self.path.display()),
-                    );
+                if let Err(r) = crate::rekor::append_durably(&mut inner.file, &self.path, &line) {
+                    return r;
                 }
                 let i = inner.tree.push(leaf);
                 inner.bodies.push(body);
