@@ -32,11 +32,7 @@ pub fn login(
         )
         .map_err(|source| OidcError::Http { what, source })?;
     if !reply.ok() {
-        return Err(OidcError::Refused {
-            what,
-            status: reply.status,
-            body: reply.snippet(),
-        });
+        return Err(OidcError::refused(what, &reply));
     }
     let v: Value = serde_json::from_slice(&reply.body).map_err(|_| OidcError::Refused {
         what,
@@ -118,13 +114,7 @@ pub fn login(
                     "the device code expired before sign-in".into(),
                 ))
             }
-            _ => {
-                return Err(OidcError::Refused {
-                    what: "the issuer's token endpoint",
-                    status: reply.status,
-                    body: reply.snippet(),
-                })
-            }
+            _ => return Err(OidcError::refused("the issuer's token endpoint", &reply)),
         }
     }
 }

@@ -106,11 +106,7 @@ pub fn exchange(
             source,
         })?;
     if !reply.ok() {
-        return Err(OidcError::Refused {
-            what: "the issuer's token endpoint",
-            status: reply.status,
-            body: reply.snippet(),
-        });
+        return Err(OidcError::refused("the issuer's token endpoint", &reply));
     }
     let v: Value = serde_json::from_slice(&reply.body).map_err(|_| OidcError::Refused {
         what: "the issuer's token endpoint",

@@ -128,6 +128,17 @@ pub enum OidcError {
     Discovery(#[source] TokenError),
 }
 
+impl OidcError {
+    /// `what` answered with an error status: its status and the start of its body.
+    pub(crate) fn refused(what: &'static str, reply: &crate::http::Reply) -> OidcError {
+        OidcError::Refused {
+            what,
+            status: reply.status,
+            body: reply.snippet(),
+        }
+    }
+}
+
 fn supported_names() -> String {
     SUPPORTED
         .iter()
@@ -432,11 +443,10 @@ fn github_actions(
             })
         })?;
     if !reply.ok() {
-        return Err(Ok(OidcError::Refused {
-            what: "the GitHub Actions token endpoint",
-            status: reply.status,
-            body: reply.snippet(),
-        }));
+        return Err(Ok(OidcError::refused(
+            "the GitHub Actions token endpoint",
+            &reply,
+        )));
     }
     let v: serde_json::Value = serde_json::from_slice(&reply.body)
         .map_err(|_| Err("the answer is not JSON".to_owned()))?;

@@ -77,11 +77,7 @@ fn metadata_get(http: &Http, url: &str, what: &'static str) -> Result<Vec<u8>, O
         .get_with(url, &[("Metadata-Flavor", "Google")])
         .map_err(|source| OidcError::Http { what, source })?;
     if !reply.ok() {
-        return Err(OidcError::Refused {
-            what,
-            status: reply.status,
-            body: reply.snippet(),
-        });
+        return Err(OidcError::refused(what, &reply));
     }
     Ok(reply.body)
 }
@@ -137,11 +133,7 @@ pub fn impersonate(
         )
         .map_err(|source| OidcError::Http { what, source })?;
     if !reply.ok() {
-        return Err(OidcError::Refused {
-            what,
-            status: reply.status,
-            body: reply.snippet(),
-        });
+        return Err(OidcError::refused(what, &reply));
     }
     let body = Zeroizing::new(reply.body);
     let v: serde_json::Value = serde_json::from_slice(&body)
@@ -237,11 +229,7 @@ fn authorized_user(http: &Http, path: &Path) -> Result<Zeroizing<String>, OidcEr
         )
         .map_err(|source| OidcError::Http { what, source })?;
     if !reply.ok() {
-        return Err(OidcError::Refused {
-            what,
-            status: reply.status,
-            body: reply.snippet(),
-        });
+        return Err(OidcError::refused(what, &reply));
     }
     access_token_of(&Zeroizing::new(reply.body), "Google's token answer")
 }
