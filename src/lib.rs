@@ -25,6 +25,9 @@
 //!   the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
+//! - [`policy`]: the policy language — authorities (Sigstore identities bound to issuers,
+//!   OpenPGP key files, SSH allowed-signers files) and rules giving refs to them — its parser
+//!   (key files read through a [`policy::FileSource`]) and its judge ([`policy::PolicyFile::judge`]).
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
@@ -43,7 +46,7 @@
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
-//! 5. `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
+//! 5. `policy`, `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
 //! 6. `cli`.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -61,6 +64,7 @@
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
+//! | which authority admits a signer | [`policy::PolicyFile::judge`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
 //! | how untrusted text is shown | [`text::escape`] |
 
@@ -84,6 +88,7 @@ pub mod memo;
 pub mod oid;
 pub mod oidc;
 pub mod pem;
+pub mod policy;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;

@@ -1,0 +1,224 @@
+//! Which authority of a rule admits a verified signer, or why none does. Pure.
+//!
+//! - Sigstore: an entry of the authority whose identity matches one of the certificate's
+//!   subject alternative names, whose issuer matches, whose extension values are all in the
+//!   certificate, and whose validity holds the proven signing time.
+//! - OpenPGP: a key file of the authority that holds the key that verified.
+//! - SSH: an allowed-signers file of the authority that admits the key for the principal.
+//!
+//! Whether a key file holds a key is the key formats' business ([`KeyFormats`], implemented
+//! by the OpenPGP and SSH verifiers over [`KeyFile::bytes`]); the policy keeps the bytes and
+//! asks. The first of the rule's authorities (in the rule's order) that admits the signer is
+//! the one reported.
+
+use super::{Authority, KeyFile, PolicyFile, Rule, SigstoreEntry, Validity};
+use super::{Signer, SigstoreSigner};
+use crate::verify::policy::{Identity, Policy, PolicyError};
+
+/// What only the key formats know about key files.
+pub trait KeyFormats {
+    /// Whether the armored OpenPGP key file holds the key (primary or subkey) with
+    /// `fingerprint` (hex, any case).
+    fn openpgp_holds(&self, file: &KeyFile, fingerprint: &str) -> bool;
+    /// Whether the allowed-signers file admits `key` (OpenSSH public key text) for `principal`.
+    fn ssh_admits(&self, file: &KeyFile, key: &str, principal: &str) -> bool;
+}
+
+/// No key formats: OpenPGP and SSH signers are admitted by no key file.
+pub struct NoKeyFormats;
+
+impl KeyFormats for NoKeyFormats {
+    fn openpgp_holds(&self, _: &KeyFile, _: &str) -> bool {
+        false
+    }
+
+    fn ssh_admits(&self, _: &KeyFile, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
+/// Why a rule's authorities do not admit a signer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The rule's one Sigstore identity does not match: the precise mismatch, worded as
+    /// `gitsign verify`'s identity flags word it.
+    #[error(transparent)]
+    Identity(#[from] PolicyError),
+    /// No authority of the rule admits the signer.
+    #[error("the signer {signer} is not admitted by any authority of the rule ({authorities})")]
+    NoAuthority { signer: String, authorities: String },
+    /// An authority admits the signer, but not at the time it signed.
+    #[error("the signer {signer} is admitted by authority '{authority}' only {validity}, and signed {at}")]
+    OutsideValidity {
+        signer: String,
+        authority: String,
+        validity: String,
+        at: String,
+    },
+}
+
+/// An entry's identity, issuer and v1 claims as the one-policy check `gitsign verify` uses,
+/// so the mismatch texts are the same.
+fn entry_policy(entry: &SigstoreEntry) -> Policy {
+    Policy {
+        identity: Some(entry.identity.clone()),
+        issuer: Some(entry.issuer.clone()),
+        ..Policy::default()
+    }
+}
+
+/// Whether `entry` admits the signer, ignoring validity.
+fn entry_matches(entry: &SigstoreEntry, signer: &SigstoreSigner) -> Result<(), PolicyError> {
+    check_identity(entry, &signer.identity)?;
+    for (ext, want) in &entry.extensions {
+        let got = signer.extensions.get(ext).cloned().unwrap_or_default();
+        if &got != want {
+            return Err(PolicyError::ExtensionMismatch {
+                field: ext.key(),
+                got,
+                want: want.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_identity(entry: &SigstoreEntry, identity: &Identity) -> Result<(), PolicyError> {
+    // Exact and regexp matchers are cheap to clone (a regex shares its program).
+    entry_policy(entry).check(identity)
+}
+
+/// Among `authority`'s entries for `signer`: `Ok(true)` admitted, `Ok(false)` not named,
+/// `Err(validity)` named only outside its validity.
+fn admits(authority: &Authority, signer: &Signer, keys: &dyn KeyFormats) -> Result<bool, Validity> {
+    let time = signer.time();
+    let mut outside = None;
+    let mut consider = |v: Validity| {
+        if v.admits(time) {
+            true
+        } else {
+            outside.get_or_insert(v);
+            false
+        }
+    };
+    let found = match signer {
+        Signer::Sigstore(s) => authority
+            .sigstore
+            .iter()
+            .filter(|e| entry_matches(e, s).is_ok())
+            .any(|e| consider(e.validity)),
+        Signer::OpenPgp { fingerprint, .. } => authority
+            .openpgp
+            .iter()
+            .filter(|f| keys.openpgp_holds(f, fingerprint))
+            .any(|f| consider(f.validity)),
+        Signer::Ssh { key, principal, .. } => authority
+            .ssh
+            .iter()
+            .filter(|f| keys.ssh_admits(f, key, principal))
+            .any(|f| consider(f.validity)),
+    };
+    match (found, outside) {
+        (true, _) => Ok(true),
+        (false, Some(v)) => Err(v),
+        (false, None) => Ok(false),
+    }
+}
+
+impl PolicyFile {
+    /// The first of `rule`'s authorities that admits `signer`, or why none does.
+    pub fn judge<'p>(
+        &'p self,
+        rule: &Rule,
+        signer: &Signer,
+        keys: &dyn KeyFormats,
+    ) -> Result<&'p Authority, Refusal> {
+        let mut outside: Option<(&Authority, Validity)> = None;
+        for authority in rule
+            .authorities
+            .iter()
+            .filter_map(|&i| self.authorities.get(i))
+        {
+            match admits(authority, signer, keys) {
+                Ok(true) => return Ok(authority),
+                Ok(false) => {}
+                Err(v) => {
+                    outside.get_or_insert((authority, v));
+                }
+            }
+        }
+        if let Some((authority, validity)) = outside {
+            return Err(Refusal::OutsideValidity {
+                signer: signer.to_string(),
+                authority: authority.name.clone(),
+                validity: validity.to_string(),
+                at: match signer.time() {
+                    Some(t) => format!("at {}", crate::encoding::rfc3339(t)),
+                    None => "at a time nothing proves".into(),
+                },
+            });
+        }
+        // One Sigstore identity in the whole rule (every hook rule before authorities): say
+        // precisely what did not match.
+        if let Signer::Sigstore(s) = signer {
+            let mut entries = self.authorities_of(rule).flat_map(|a| a.sigstore.iter());
+            if let (Some(only), None) = (entries.next(), entries.next()) {
+                if let Err(e) = entry_matches(only, s) {
+                    return Err(Refusal::Identity(e));
+                }
+            }
+        }
+        Err(Refusal::NoAuthority {
+            signer: signer.to_string(),
+            authorities: self
+                .authorities_of(rule)
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Every authority (named or inline) with an entry admitting `signer` at its time.
+    pub fn authorities_for(&self, signer: &Signer, keys: &dyn KeyFormats) -> Vec<&Authority> {
+        self.authorities
+            .iter()
+            .filter(|a| admits(a, signer, keys) == Ok(true))
+            .collect()
+    }
+
+    /// The authorities whose OpenPGP key files hold the key with `fingerprint` (at any time).
+    pub fn authorities_for_openpgp(
+        &self,
+        fingerprint: &str,
+        keys: &dyn KeyFormats,
+    ) -> Vec<&Authority> {
+        self.authorities
+            .iter()
+            .filter(|a| a.openpgp.iter().any(|f| keys.openpgp_holds(f, fingerprint)))
+            .collect()
+    }
+
+    /// The authorities whose allowed-signers files admit `key` for `principal` (at any time).
+    pub fn authorities_for_ssh(
+        &self,
+        key: &str,
+        principal: &str,
+        keys: &dyn KeyFormats,
+    ) -> Vec<&Authority> {
+        self.authorities
+            .iter()
+            .filter(|a| a.ssh.iter().any(|f| keys.ssh_admits(f, key, principal)))
+            .collect()
+    }
+
+    /// Every OpenPGP key file of `rule`'s authorities: what a key ring for the rule is
+    /// built from.
+    pub fn openpgp_files<'a>(&'a self, rule: &'a Rule) -> impl Iterator<Item = &'a KeyFile> {
+        self.authorities_of(rule).flat_map(|a| a.openpgp.iter())
+    }
+
+    /// Every SSH allowed-signers file of `rule`'s authorities.
+    pub fn ssh_files<'a>(&'a self, rule: &'a Rule) -> impl Iterator<Item = &'a KeyFile> {
+        self.authorities_of(rule).flat_map(|a| a.ssh.iter())
+    }
+}
