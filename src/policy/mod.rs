@@ -19,6 +19,8 @@ pub mod judge;
 pub(crate) mod parse;
 pub mod signer;
 pub mod source;
+#[cfg(test)]
+mod tests;
 
 pub use judge::{KeyFormats, Refusal};
 pub use parse::ParseError;
@@ -37,11 +39,12 @@ A policy names authorities (who may sign) and rules (which refs each may sign):
     [authority.maintainers]                 # Sigstore: identity AND issuer, as pairs
     sigstore = [
       { identity = \"alice@example.com\", issuer = \"https://accounts.google.com\" },
-      { identity-regexp = '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/',
-        issuer = \"https://token.actions.githubusercontent.com\",
-        source-repository-uri = \"https://github.com/acme/app\",
-        valid-after = 2024-01-01T00:00:00Z },
     ]
+    [[authority.release.sigstore]]          # the same, one table per entry
+    identity-regexp = '^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@refs/tags/'
+    issuer = \"https://token.actions.githubusercontent.com\"
+    source-repository-uri = \"https://github.com/acme/app\"   # Fulcio extensions
+    valid-after = 2024-01-01T00:00:00Z      # and valid-before: bounds on the signing time
     [authority.github-web-flow]             # OpenPGP: files of armored public keys
     openpgp = [\"keys/web-flow.asc\"]
     [authority.laptops]                     # SSH: git's allowed-signers format
@@ -49,7 +52,7 @@ A policy names authorities (who may sign) and rules (which refs each may sign):
 
     [[rule]]                                # the first rule whose refs match applies
     refs = [\"refs/heads/main\", \"refs/tags/*\"]   # globs: * any run, ? one char
-    authorities = [\"maintainers\", \"github-web-flow\", \"laptops\"]
+    authorities = [\"maintainers\", \"release\", \"github-web-flow\", \"laptops\"]
     transparency = \"any\"                    # \"embedded\" | \"online\" | \"any\"
     unsigned-before = \"2024-01-01T00:00:00Z\"  # or a full commit id
     deletions = \"allow\"                     # or \"reject\"
@@ -335,44 +338,5 @@ impl PolicyFile {
                 )
             })
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_match_like_refspecs() {
-        let g = RefGlob::new;
-        assert!(g("refs/tags/*").matches("refs/tags/v1.0"));
-        assert!(
-            g("refs/tags/*").matches("refs/tags/release/v1"),
-            "* crosses /"
-        );
-        assert!(!g("refs/tags/*").matches("refs/heads/main"));
-        assert!(g("refs/heads/main").matches("refs/heads/main"));
-        assert!(
-            !g("refs/heads/main").matches("refs/heads/main2"),
-            "literal globs are exact"
-        );
-        assert!(g("refs/heads/release-?").matches("refs/heads/release-1"));
-        assert!(!g("refs/heads/release-?").matches("refs/heads/release-10"));
-        assert!(g("refs/*/ma*n").matches("refs/heads/main"));
-        assert!(g("refs/**").matches("refs/a/b/c"));
-        assert!(!g("refs/*x").matches("refs/abc"));
-    }
-
-    #[test]
-    fn validity_is_half_open_and_fails_closed_without_a_time() {
-        let v = Validity {
-            after: Some(100),
-            before: Some(200),
-        };
-        assert!(v.admits(Some(100)), "valid-after is inclusive");
-        assert!(!v.admits(Some(200)), "valid-before is exclusive");
-        assert!(!v.admits(Some(99)));
-        assert!(!v.admits(None), "a bound and no time: not admitted");
-        assert!(Validity::default().admits(None), "no bound, no time needed");
     }
 }
