@@ -14,6 +14,7 @@ pub mod gpg;
 pub mod hook;
 pub mod initialize;
 pub mod output;
+pub mod policy;
 pub mod show;
 pub mod verify;
 pub mod verify_attestation;
@@ -160,6 +161,7 @@ pub enum Command {
     Attest(attest::AttestArgs),
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
+    Policy(policy::PolicyArgs),
     Initialize(initialize::InitializeArgs),
     /// Print the version, the build, the environment and the effective settings
     Version(version::VersionArgs),
@@ -216,6 +218,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Attest(a) => attest::run(&a),
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
+        Command::Policy(a) => policy::run(&a),
         Command::Initialize(a) => initialize::run(&a),
         Command::Version(a) => version::run(&a),
         Command::Debug(a) => debug::run(&a),

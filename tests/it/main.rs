@@ -14,6 +14,7 @@ mod interop;
 mod key_shapes;
 mod man;
 mod online;
+mod policy;
 mod props;
 mod providers;
 mod readme;

@@ -1,0 +1,211 @@
+//! `gitsign policy check`: validate a policy file ([`crate::policy`]) on disk, or committed in
+//! a revision's tree with the key files beside it, and say what it names. Exit 0 valid, 1
+//! invalid (each error at file:line:column), 2 unreadable.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+
+use super::{CliError, CliResult, Exit};
+use crate::config::Key;
+use crate::policy::{Directory, FileSource, GitTree, PolicyFile, LANGUAGE_HELP};
+use crate::text::escape;
+
+/// The policy file used when neither FILE nor `gitsign.policy` names one (the hook's default).
+const DEFAULT_POLICY: &str = "gitsign-policy.toml";
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Check policy files: authorities (who may sign) and rules (which refs they sign)",
+    long_about = "Check policy files: the authorities who may sign (Sigstore identities bound to \
+their issuers, OpenPGP key files, SSH allowed-signers files) and the rules that give refs to them. \
+The pre-receive hook (gitsign hook) reads the same language.",
+    after_long_help = LANGUAGE_HELP
+)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum PolicyCommand {
+    Check(CheckArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Validate a policy file and list its authorities and rules",
+    long_about = "Validate a policy file and the key files it names, then list its authorities \
+and rules on stdout. Errors name the file, line and column. Exit status: 0 valid, 1 invalid, \
+2 unreadable.",
+    after_long_help = LANGUAGE_HELP
+)]
+pub struct CheckArgs {
+    /// Policy file (default: git config gitsign.policy relative to the git directory, else
+    /// gitsign-policy.toml in the git directory); with --revision, its path in the tree
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Read FILE and its key files from this revision's tree instead of the filesystem
+    #[arg(long, value_name = "REV", requires = "file")]
+    pub revision: Option<String>,
+}
+
+pub fn run(args: &PolicyArgs) -> CliResult {
+    match &args.command {
+        PolicyCommand::Check(a) => check(a),
+    }
+}
+
+/// FILE, else `gitsign.policy` (relative to the git directory), else the default there.
+fn default_path() -> Result<PathBuf, CliError> {
+    let config = super::load_config()?;
+    let repo = crate::git::repo::shared_repository().map_err(|e| {
+        CliError::new(Exit::Io, anyhow::Error::new(e))
+            .hint("name the policy file: gitsign policy check FILE")
+    })?;
+    let git_dir = repo.git_dir();
+    Ok(match config.get(Key::Policy) {
+        Some(p) => git_dir.join(p),
+        None => git_dir.join(DEFAULT_POLICY),
+    })
+}
+
+fn check(args: &CheckArgs) -> CliResult {
+    let parsed = match (&args.revision, &args.file) {
+        (Some(rev), Some(file)) => check_committed(rev, file)?,
+        (_, file) => {
+            let path = match file {
+                Some(f) => f.clone(),
+                None => default_path()?,
+            };
+            check_file(&path)?
+        }
+    };
+    let warnings = parsed.warnings();
+    for w in &warnings {
+        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(w)));
+    }
+    let mut out = std::io::stdout().lock();
+    if out.write_all(summary(&parsed).as_bytes()).is_err() {
+        return Ok(ExitCode::SUCCESS); // broken pipe: the reader has gone
+    }
+    Ok(Exit::Good.into())
+}
+
+fn invalid(e: crate::policy::ParseError) -> CliError {
+    CliError::new(Exit::Negative, anyhow::anyhow!("invalid policy: {e}"))
+        .hint("`gitsign policy --help` describes the language")
+}
+
+fn check_file(path: &Path) -> Result<PolicyFile, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        CliError::new(
+            Exit::Io,
+            anyhow::Error::new(e).context(format!("reading the policy file '{}'", path.display())),
+        )
+        .hint("the policy file must be readable UTF-8 TOML")
+    })?;
+    let name = path.display().to_string();
+    PolicyFile::parse(&text, &name, &Directory::of(path)).map_err(invalid)
+}
+
+fn check_committed(rev: &str, file: &Path) -> Result<PolicyFile, CliError> {
+    let repo = crate::git::repo::shared_repository()?.to_thread_local();
+    let commit = repo
+        .rev_parse_single(rev)
+        .with_context(|| format!("unknown revision '{rev}'"))
+        .and_then(|id| {
+            id.object()
+                .context("reading the revision")?
+                .peel_to_commit()
+                .with_context(|| format!("'{rev}' does not name a commit"))
+        })
+        .map_err(|e| CliError::new(Exit::Usage, e))?;
+    let tree = commit
+        .tree_id()
+        .with_context(|| format!("reading the tree of '{rev}'"))?
+        .detach();
+    let path = file.to_string_lossy().replace('\\', "/");
+    let label = rev.to_owned();
+    let text = GitTree::new(&repo, tree, "", label.clone())
+        .read(&path)
+        .with_context(|| format!("reading '{path}' from '{rev}'"))?;
+    let text =
+        String::from_utf8(text).map_err(|_| anyhow::anyhow!("'{rev}:{path}' is not UTF-8"))?;
+    let files = GitTree::new(&repo, tree, &path, label);
+    PolicyFile::parse(&text, &format!("{rev}:{path}"), &files).map_err(invalid)
+}
+
+/// What the policy names, one line each: the file, its authorities, its rules.
+fn summary(p: &PolicyFile) -> String {
+    let plural = |n: usize, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let named = p.authorities.iter().filter(|a| !a.is_inline()).count();
+    let mut out = format!(
+        "{}: valid: {}, {}\n",
+        escape(&p.file),
+        plural(named, "authority", "authorities"),
+        plural(p.rules.len(), "rule", "rules")
+    );
+    for a in &p.authorities {
+        let mut what = Vec::new();
+        if !a.sigstore.is_empty() {
+            what.push(plural(
+                a.sigstore.len(),
+                "Sigstore identity",
+                "Sigstore identities",
+            ));
+        }
+        for (files, kind) in [
+            (&a.openpgp, "OpenPGP key file"),
+            (&a.ssh, "SSH allowed-signers file"),
+        ] {
+            if !files.is_empty() {
+                let shown: Vec<String> =
+                    files.iter().map(|f| escape(&f.path).into_owned()).collect();
+                what.push(format!(
+                    "{} ({})",
+                    plural(files.len(), kind, &format!("{kind}s")),
+                    shown.join(", ")
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "authority {} (line {}): {}\n",
+            a.name,
+            a.line,
+            what.join("; ")
+        ));
+    }
+    for r in &p.rules {
+        let refs: Vec<String> = r
+            .refs
+            .iter()
+            .map(|g| escape(g.as_str()).into_owned())
+            .collect();
+        let who: Vec<&str> = p.authorities_of(r).map(|a| a.name.as_str()).collect();
+        out.push_str(&format!(
+            "rule (line {}) {}: {}\n",
+            r.line,
+            refs.join(", "),
+            who.join(", ")
+        ));
+    }
+    if !p.policy_authorities.is_empty() {
+        let who: Vec<&str> = p
+            .policy_authorities
+            .iter()
+            .filter_map(|&i| p.authorities.get(i))
+            .map(|a| a.name.as_str())
+            .collect();
+        out.push_str(&format!("policy-authorities: {}\n", who.join(", ")));
+    }
+    out
+}
