@@ -251,4 +251,83 @@ mod tests {
         assert_eq!(s.extensions.len(), 1, "absent claims stay absent");
         assert_eq!(Signer::Sigstore(s).time(), Some(5));
     }
+
+    /// A real GitHub Actions certificate: every extension is read as `openssl x509 -text`
+    /// shows it (for 57264.1.8 onward openssl prints the DER tag and length bytes first).
+    #[test]
+    fn a_real_certificate_yields_every_fulcio_claim() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/fulcio/github-actions-leaf.pem"
+        );
+        let pem = std::fs::read(path).expect("the test certificate");
+        let der = crate::pem::decode_one(&pem, "CERTIFICATE").expect("PEM");
+        let cert = Cert::parse(&der).expect("the certificate parses");
+        let signer = SigstoreSigner::from_cert(&cert, None);
+        // Written down from the certificate (see tests/data/README.md).
+        let get = |e: FulcioExtension| signer.extensions.get(&e).map(String::as_str);
+        assert_eq!(
+            get(FulcioExtension::SourceRepositoryUri),
+            Some("https://github.com/chainguard-dev/malcontent")
+        );
+        assert_eq!(
+            get(FulcioExtension::RunnerEnvironment),
+            Some("github-hosted")
+        );
+        assert_eq!(
+            get(FulcioExtension::GithubWorkflowTrigger),
+            Some("schedule")
+        );
+        assert_eq!(
+            get(FulcioExtension::SourceRepositoryVisibility),
+            Some("public")
+        );
+        assert_eq!(
+            get(FulcioExtension::DeploymentEnvironment),
+            None,
+            "1.23 is absent"
+        );
+        assert_eq!(
+            signer.identity.issuer.as_deref(),
+            Some("https://token.actions.githubusercontent.com")
+        );
+        assert_eq!(signer.extensions.len(), 19, "1.2–1.6 and 1.9–1.22");
+
+        // The independent reader.
+        let out = match std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-text", "-in", path])
+            .output()
+        {
+            Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+            _ => {
+                eprintln!("skipped: openssl is not available to cross-check the extensions");
+                return;
+            }
+        };
+        let lines: Vec<&str> = out.lines().map(str::trim).collect();
+        let mut seen = 0;
+        for e in FulcioExtension::ALL {
+            let head = format!("{}:", e.oid());
+            let Some(at) = lines.iter().position(|l| *l == head) else {
+                assert_eq!(get(*e), None, "openssl shows no {head}");
+                continue;
+            };
+            let shown = lines.get(at + 1).copied().unwrap_or_default();
+            // openssl prints unknown extensions' bytes; the two DER header bytes of a
+            // UTF8String shorter than 128 bytes appear as two characters.
+            let want = if e.encoding() == Encoding::Utf8 {
+                shown.get(2..).unwrap_or_default()
+            } else {
+                shown
+            };
+            assert_eq!(
+                get(*e),
+                Some(want),
+                "{} ({head}) as openssl shows it",
+                e.key()
+            );
+            seen += 1;
+        }
+        assert_eq!(seen, 19, "openssl shows the same 19 extensions");
+    }
 }
