@@ -17,6 +17,7 @@
 //! anything unreadable, oversized, malformed or about another object is ignored and the object
 //! verified afresh.
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -27,12 +28,15 @@ use sha2::{Digest as _, Sha256};
 use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
 use crate::verify::policy::Identity;
 use crate::verify::{Anchor, EntrySource, Logged, Outcome, Report};
+use crate::x509::fulcio::FulcioExtension;
 
 /// The largest fact file read or written (a fact is a few hundred bytes; SANs are bounded by
 /// the certificate, which Fulcio limits).
 pub const MAX_FACT_BYTES: u64 = 16 * 1024;
 
-const VERSION: u32 = 1;
+/// 2: facts keep every Fulcio extension (`extensions`), which policies may constrain; facts
+/// of version 1 lack them, so they are not read (their trust-root digest differs too).
+const VERSION: u32 = 2;
 
 /// A digest of everything a verification's verdict depends on besides the object's bytes: the
 /// trust root's authorities, logs and their validity windows, and the SCT option. Computed over
@@ -43,7 +47,7 @@ pub fn root_digest(root: &TrustedRoot, insecure_ignore_sct: bool) -> String {
         h.update((bytes.len() as u64).to_be_bytes());
         h.update(bytes);
     };
-    field(b"gitsign facts v1");
+    field(b"gitsign facts v2");
     field(&[u8::from(insecure_ignore_sct)]);
     let validity = |v: &Validity| {
         let mut b = Vec::with_capacity(18);
@@ -95,6 +99,8 @@ struct Fact {
     github_workflow_name: Option<String>,
     github_workflow_repository: Option<String>,
     github_workflow_ref: Option<String>,
+    /// Every Fulcio extension of the certificate, by its policy key.
+    extensions: BTreeMap<String, String>,
     anchor: FactAnchor,
     signing_time: Option<i64>,
 }
@@ -155,6 +161,11 @@ impl Fact {
             github_workflow_name: identity.github_workflow_name.clone(),
             github_workflow_repository: identity.github_workflow_repository.clone(),
             github_workflow_ref: identity.github_workflow_ref.clone(),
+            extensions: identity
+                .extensions
+                .iter()
+                .map(|(e, v)| (e.key().to_owned(), v.clone()))
+                .collect(),
             anchor,
             signing_time: report.signing_time,
         })
@@ -172,6 +183,12 @@ impl Fact {
                 github_workflow_name: self.github_workflow_name,
                 github_workflow_repository: self.github_workflow_repository,
                 github_workflow_ref: self.github_workflow_ref,
+                // A key this build does not know cannot be constrained by its policies.
+                extensions: self
+                    .extensions
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((FulcioExtension::from_key(&k)?, v)))
+                    .collect(),
             }),
             cert: None,
             anchor: Some(match self.anchor {
@@ -313,6 +330,12 @@ mod tests {
                 sans: vec!["alice@example.com".into()],
                 issuer: Some("https://accounts.example.com".into()),
                 github_workflow_ref: Some("refs/heads/main".into()),
+                // Kept so rules constraining them judge a kept fact as a fresh verification.
+                extensions: [
+                    (FulcioExtension::GithubWorkflowRef, "refs/heads/main".into()),
+                    (FulcioExtension::RunnerEnvironment, "github-hosted".into()),
+                ]
+                .into(),
                 ..Identity::default()
             }),
             cert: None,

@@ -71,7 +71,12 @@ fn entry_policy(entry: &SigstoreEntry) -> Policy {
 fn entry_matches(entry: &SigstoreEntry, signer: &SigstoreSigner) -> Result<(), PolicyError> {
     check_identity(entry, &signer.identity)?;
     for (ext, want) in &entry.extensions {
-        let got = signer.extensions.get(ext).cloned().unwrap_or_default();
+        let got = signer
+            .identity
+            .extensions
+            .get(ext)
+            .cloned()
+            .unwrap_or_default();
         if &got != want {
             return Err(PolicyError::ExtensionMismatch {
                 field: ext.key(),

@@ -22,9 +22,10 @@ pub mod source;
 #[cfg(test)]
 mod tests;
 
+pub use crate::x509::fulcio::FulcioExtension;
 pub use judge::{KeyFormats, Refusal};
 pub use parse::ParseError;
-pub use signer::{FulcioExtension, Signer, SigstoreSigner};
+pub use signer::{Signer, SigstoreSigner};
 pub use source::{Directory, FileSource, GitTree, NoFiles, SourceError};
 
 use crate::verify::policy::Matcher;

@@ -94,7 +94,6 @@ fn sigstore(san: &str, issuer: &str) -> Signer {
             ..Identity::default()
         },
         signing_time: Some(1_720_000_000),
-        ..SigstoreSigner::default()
     })
 }
 
@@ -590,9 +589,9 @@ authorities = ["release"]
                     "https://github.com/acme/app/.github/workflows/r.yml@refs/tags/v1".into(),
                 ],
                 issuer: Some(ACTIONS.into()),
+                extensions,
                 ..Identity::default()
             },
-            extensions,
             signing_time: time,
         })
     };

@@ -6,9 +6,12 @@
 //! Regexps are anchored only where the user anchors them, as in cosign (Go `regexp.MatchString`),
 //! and written in Go's RE2 syntax ([`Re2`]).
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 
 use crate::oid;
+use crate::x509::fulcio::FulcioExtension;
 use crate::x509::Cert;
 
 /// What the certificate says about its subject.
@@ -22,6 +25,10 @@ pub struct Identity {
     pub github_workflow_name: Option<String>,
     pub github_workflow_repository: Option<String>,
     pub github_workflow_ref: Option<String>,
+    /// Every Fulcio extension the certificate carries (the v1 claims above included), for
+    /// policies that constrain them ([`crate::policy`]).
+    #[serde(skip)]
+    pub extensions: BTreeMap<FulcioExtension, String>,
 }
 
 impl Identity {
@@ -40,6 +47,7 @@ impl Identity {
             github_workflow_repository: cert
                 .raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REPOSITORY),
             github_workflow_ref: cert.raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REF),
+            extensions: cert.fulcio_extensions(),
         }
     }
 
