@@ -1,18 +1,18 @@
-//! The policy file of `gitsign hook` as the hook judges it today: each rule's Sigstore
-//! identities and issuers as one identity policy. The language and its parse are
-//! [`crate::policy`] (one parser: a hook file is a policy file); what the keys mean is written
-//! once, in [`super::POLICY_HELP`] (`gitsign hook --help`); how a rule judges a verified
-//! object is [`super::judge`].
+//! The policy file of `gitsign hook`, as the hook judges it: each rule with its authorities.
+//! The language and its parse are [`crate::policy`] (one parser: a hook file is a policy
+//! file, and the hook's files from before authorities keep their meaning there); what the keys
+//! mean for a push is written once, in [`super::POLICY_HELP`] (`gitsign hook --help`); how a
+//! rule judges a verified object is [`super::judge`], through [`crate::policy::judge`].
 //!
 //! Unknown keys are errors, so a misspelt `identites` cannot silently drop a constraint. Each
-//! rule needs at least one identity and one issuer constraint, like `gitsign verify`: "any
-//! signer at all" is not a policy. Regexps are RE2 syntax, unanchored unless anchored (as in
-//! cosign and `gitsign verify`). Named authorities (`authorities = […]`) are not judged by the
-//! hook yet: a rule naming them is refused at its line, so no push is judged by half a rule.
+//! rule needs at least one authority (or identity and issuer constraints), like `gitsign
+//! verify`: "any signer at all" is not a policy. Regexps are RE2 syntax, unanchored unless
+//! anchored (as in cosign and `gitsign verify`).
 
-use crate::policy::NoFiles;
+use std::path::Path;
+
+use crate::policy::{Authority, Directory, FileSource, NoFiles};
 pub use crate::policy::{Cutoff, DefaultAction, Deletions, RefGlob, Transparency};
-use crate::verify::policy::Policy;
 
 /// One `[[rule]]`.
 #[derive(Debug, Clone)]
@@ -20,8 +20,9 @@ pub struct Rule {
     /// 1-based line of the rule's `refs` key, to name the rule in messages.
     pub line: usize,
     pub refs: Vec<RefGlob>,
-    /// Identity and issuer constraints (any-of within each).
-    pub policy: Policy,
+    /// Who may sign, in the rule's order (a rule's inline identities and issuers last, as
+    /// one authority).
+    pub authorities: Vec<Authority>,
     pub transparency: Transparency,
     pub unsigned_before: Option<Cutoff>,
     pub deletions: Deletions,
@@ -54,40 +55,31 @@ impl From<crate::policy::ParseError> for PolicyFileError {
 }
 
 impl PolicyFile {
-    /// Parse and validate; every error carries the line and column it is about.
+    /// Parse and validate a policy that names no key files; every error carries the line and
+    /// column it is about.
     pub fn parse(text: &str) -> Result<PolicyFile, PolicyFileError> {
-        let file = crate::policy::PolicyFile::parse(text, "policy", &NoFiles)?;
+        Self::parse_with(text, &NoFiles)
+    }
+
+    /// Parse and validate the policy at `path`, its key files read beside it.
+    pub fn parse_at(text: &str, path: &Path) -> Result<PolicyFile, PolicyFileError> {
+        Self::parse_with(text, &Directory::of(path))
+    }
+
+    fn parse_with(text: &str, files: &dyn FileSource) -> Result<PolicyFile, PolicyFileError> {
+        let file = crate::policy::PolicyFile::parse(text, "policy", files)?;
         let rules = file
             .rules
             .iter()
-            .map(|r| {
-                // The parser gives a rule with inline identities exactly one inline
-                // authority holding one entry: the rule's any-of identities and issuers.
-                let mut authorities = file.authorities_of(r);
-                match (authorities.next(), authorities.next()) {
-                    (Some(a), None) if a.is_inline() && a.sigstore.len() == 1 => {
-                        let entry = &a.sigstore[0];
-                        Ok(Rule {
-                            line: r.line,
-                            refs: r.refs.clone(),
-                            policy: Policy {
-                                identity: Some(entry.identity.clone()),
-                                issuer: Some(entry.issuer.clone()),
-                                ..Policy::default()
-                            },
-                            transparency: r.transparency,
-                            unsigned_before: r.unsigned_before.clone(),
-                            deletions: r.deletions,
-                        })
-                    }
-                    _ => Err(PolicyFileError {
-                        line: r.line,
-                        column: 1,
-                        message: "the hook does not judge named authorities yet: list the rule's identities and issuers in the rule (identities, identity-regexps, issuers, issuer-regexps)".into(),
-                    }),
-                }
+            .map(|r| Rule {
+                line: r.line,
+                refs: r.refs.clone(),
+                authorities: file.authorities_of(r).cloned().collect(),
+                transparency: r.transparency,
+                unsigned_before: r.unsigned_before.clone(),
+                deletions: r.deletions,
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         Ok(PolicyFile {
             default: file.default,
             rules,
@@ -152,7 +144,12 @@ deletions = "reject"
             Deletions::Allow,
             "deletions default to allow"
         );
-        let id = main.policy.identity.as_ref().expect("identity matcher");
+        assert_eq!(
+            main.authorities.len(),
+            1,
+            "the rule's identities are one authority"
+        );
+        let id = &main.authorities[0].sigstore[0].identity;
         assert!(id.matches("alice@example.com") && id.matches("bob@example.com"));
         assert!(
             !id.matches("mallory@evil.example"),

@@ -130,6 +130,61 @@ fn admits(authority: &Authority, signer: &Signer, keys: &dyn KeyFormats) -> Resu
     }
 }
 
+/// The first of `authorities` that admits `signer`, or why none does.
+pub fn judge_among<'a>(
+    authorities: &[&'a Authority],
+    signer: &Signer,
+    keys: &dyn KeyFormats,
+) -> Result<&'a Authority, Refusal> {
+    let mut outside: Option<(&Authority, Validity)> = None;
+    for &authority in authorities {
+        match admits(authority, signer, keys) {
+            Ok(true) => return Ok(authority),
+            Ok(false) => {}
+            Err(v) => {
+                outside.get_or_insert((authority, v));
+            }
+        }
+    }
+    if let Some((authority, validity)) = outside {
+        return Err(Refusal::OutsideValidity {
+            signer: signer.to_string(),
+            authority: authority.name.clone(),
+            validity: validity.to_string(),
+            at: match signer.time() {
+                Some(t) => format!("at {}", crate::encoding::rfc3339(t)),
+                None => "at a time nothing proves".into(),
+            },
+        });
+    }
+    // One Sigstore identity among them all (every hook rule before authorities): say
+    // precisely what did not match.
+    if let Signer::Sigstore(s) = signer {
+        let mut entries = authorities.iter().flat_map(|a| a.sigstore.iter());
+        if let (Some(only), None) = (entries.next(), entries.next()) {
+            if let Err(e) = entry_matches(only, s) {
+                return Err(Refusal::Identity(e));
+            }
+        }
+    }
+    Err(Refusal::NoAuthority {
+        signer: signer.to_string(),
+        authorities: authorities
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Whether one of `authorities` names `signer`, whatever the time: a signer worth proving
+/// the time of (the proof then decides the validity bounds).
+pub fn names_signer(authorities: &[&Authority], signer: &Signer, keys: &dyn KeyFormats) -> bool {
+    authorities
+        .iter()
+        .any(|a| admits(a, signer, keys) != Ok(false))
+}
+
 impl PolicyFile {
     /// The first of `rule`'s authorities that admits `signer`, or why none does.
     pub fn judge<'p>(
@@ -138,49 +193,12 @@ impl PolicyFile {
         signer: &Signer,
         keys: &dyn KeyFormats,
     ) -> Result<&'p Authority, Refusal> {
-        let mut outside: Option<(&Authority, Validity)> = None;
-        for authority in rule
+        let authorities: Vec<&'p Authority> = rule
             .authorities
             .iter()
             .filter_map(|&i| self.authorities.get(i))
-        {
-            match admits(authority, signer, keys) {
-                Ok(true) => return Ok(authority),
-                Ok(false) => {}
-                Err(v) => {
-                    outside.get_or_insert((authority, v));
-                }
-            }
-        }
-        if let Some((authority, validity)) = outside {
-            return Err(Refusal::OutsideValidity {
-                signer: signer.to_string(),
-                authority: authority.name.clone(),
-                validity: validity.to_string(),
-                at: match signer.time() {
-                    Some(t) => format!("at {}", crate::encoding::rfc3339(t)),
-                    None => "at a time nothing proves".into(),
-                },
-            });
-        }
-        // One Sigstore identity in the whole rule (every hook rule before authorities): say
-        // precisely what did not match.
-        if let Signer::Sigstore(s) = signer {
-            let mut entries = self.authorities_of(rule).flat_map(|a| a.sigstore.iter());
-            if let (Some(only), None) = (entries.next(), entries.next()) {
-                if let Err(e) = entry_matches(only, s) {
-                    return Err(Refusal::Identity(e));
-                }
-            }
-        }
-        Err(Refusal::NoAuthority {
-            signer: signer.to_string(),
-            authorities: self
-                .authorities_of(rule)
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+            .collect();
+        judge_among(&authorities, signer, keys)
     }
 
     /// Every authority (named or inline) with an entry admitting `signer` at its time.

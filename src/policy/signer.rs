@@ -5,6 +5,7 @@
 //! admits them.
 
 use crate::verify::policy::Identity;
+use crate::verify::{Anchor, Report};
 use crate::x509::Cert;
 
 /// A Sigstore signer: what its verified certificate says, and when it signed.
@@ -30,6 +31,24 @@ impl SigstoreSigner {
             identity: identity.clone(),
             signing_time,
         }
+    }
+
+    /// The signer of a verification report, at the time its anchor proves (a log entry's
+    /// integration time, a timestamp's time; none for an unanchored report). The CMS
+    /// signingTime is the signer's own claim and never bounds anything. `None` without an
+    /// identity (nothing verified far enough to read one).
+    pub fn from_report(report: &Report) -> Option<SigstoreSigner> {
+        let time = match report.anchor.as_ref() {
+            Some(Anchor::Tlog {
+                integrated_time, ..
+            }) => Some(*integrated_time),
+            Some(Anchor::Timestamp { time, .. }) => Some(*time),
+            Some(Anchor::Unanchored { .. }) | None => None,
+        };
+        Some(SigstoreSigner::from_identity(
+            report.identity.as_ref()?,
+            time,
+        ))
     }
 }
 

@@ -289,6 +289,41 @@ fn hook_refuses_the_wrong_identity_and_leaves_the_ref_alone() {
     );
 }
 
+/// The policy language's named authorities: an identity is admitted only with its own issuer.
+#[test]
+fn hook_judges_named_authorities_binding_identity_to_issuer() {
+    // billy is listed, and Google's issuer is listed, but not as a pair.
+    let policy = r#"
+default = "reject"
+[authority.maintainers]
+sigstore = [
+  { identity = "billy@chainguard.dev", issuer = "https://github.com/login/oauth" },
+  { identity = "alice@example.com", issuer = "https://accounts.google.com" },
+]
+[[rule]]
+refs = ["refs/heads/*"]
+authorities = ["maintainers"]
+transparency = "embedded"
+"#;
+    let s = Server::with_fixture_base(policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "the push fails: {err}");
+    assert!(
+        err.contains(&format!("remote: {TIP} config: allow enableSigstoreGo with any Rekor mode: the signer 'billy@chainguard.dev' (issuer 'https://accounts.google.com') is not admitted by any authority of the rule (maintainers)")),
+        "{err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(BASE));
+
+    s.set_policy(&policy.replace(
+        r#"issuer = "https://github.com/login/oauth""#,
+        r#"issuer = "https://accounts.google.com""#,
+    ));
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "billy with his own issuer: {err}");
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(TIP));
+}
+
 #[test]
 fn hook_refuses_a_tampered_commit() {
     let s = Server::with_fixture_base(BILLY, BASE, &TREES);
