@@ -15,10 +15,12 @@
 //! `(rule at line N)`; `default`, `transparency`, `unsigned-before` and `deletions` are
 //! unchanged (the hook's own tests run through this parser).
 
+pub mod init;
 pub mod judge;
 pub(crate) mod parse;
 pub mod signer;
 pub mod source;
+pub mod tally;
 #[cfg(test)]
 mod tests;
 
@@ -27,6 +29,7 @@ pub use judge::{KeyFormats, Refusal};
 pub use parse::ParseError;
 pub use signer::{Signer, SigstoreSigner};
 pub use source::{Directory, FileSource, GitTree, NoFiles, SourceError};
+pub use tally::AuthorityTally;
 
 use crate::verify::policy::Matcher;
 
