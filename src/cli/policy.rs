@@ -190,7 +190,7 @@ fn summary(p: &PolicyFile) -> String {
             .iter()
             .map(|g| escape(g.as_str()).into_owned())
             .collect();
-        let who: Vec<&str> = p.authorities_of(r).map(|a| a.name.as_str()).collect();
+        let who: Vec<&str> = r.authorities.iter().map(|a| a.name.as_str()).collect();
         out.push_str(&format!(
             "rule (line {}) {}: {}\n",
             r.line,

@@ -42,19 +42,16 @@ impl Rule {
         }
         match SigstoreSigner::from_report(report) {
             Some(signer) => {
-                judge_among(
-                    &self.authority_refs(),
-                    &Signer::Sigstore(signer),
-                    &NoKeyFormats,
-                )
-                .map_err(|e| Refusal {
-                    reason: e.to_string(),
-                    hint: Some(if self.authorities.iter().all(Authority::is_inline) {
-                        "the signer must match the rule's identities and issuers"
-                    } else {
-                        "the signer must be one the rule's authorities admit"
-                    }),
-                })?;
+                judge_among(&self.authorities, &Signer::Sigstore(signer), &NoKeyFormats).map_err(
+                    |e| Refusal {
+                        reason: e.to_string(),
+                        hint: Some(if self.authorities.iter().all(Authority::is_inline) {
+                            "the signer must match the rule's identities and issuers"
+                        } else {
+                            "the signer must be one the rule's authorities admit"
+                        }),
+                    },
+                )?;
             }
             None => {
                 return Err(Refusal {
@@ -102,10 +99,6 @@ impl Rule {
         }
     }
 
-    fn authority_refs(&self) -> Vec<&Authority> {
-        self.authorities.iter().collect()
-    }
-
     /// Is a new commit exempt as old history (`unsigned-before`)? `ancestors_of_cutoff` holds
     /// the cutoff commit and its ancestors among the pushed commits.
     pub fn exempt(
@@ -127,9 +120,8 @@ impl Rule {
 /// entry proves it). Only such objects are worth a Rekor lookup.
 pub fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
     rule.transparency != Transparency::Embedded
-        && SigstoreSigner::from_report(report).is_some_and(|s| {
-            names_signer(&rule.authority_refs(), &Signer::Sigstore(s), &NoKeyFormats)
-        })
+        && SigstoreSigner::from_report(report)
+            .is_some_and(|s| names_signer(&rule.authorities, &Signer::Sigstore(s), &NoKeyFormats))
 }
 
 /// When Rekor cannot be asked: what the server operator or the pusher can do.

@@ -11,22 +11,8 @@
 
 use std::path::Path;
 
-use crate::policy::{Authority, Directory, FileSource, NoFiles};
-pub use crate::policy::{Cutoff, DefaultAction, Deletions, RefGlob, Transparency};
-
-/// One `[[rule]]`.
-#[derive(Debug, Clone)]
-pub struct Rule {
-    /// 1-based line of the rule's `refs` key, to name the rule in messages.
-    pub line: usize,
-    pub refs: Vec<RefGlob>,
-    /// Who may sign, in the rule's order (a rule's inline identities and issuers last, as
-    /// one authority).
-    pub authorities: Vec<Authority>,
-    pub transparency: Transparency,
-    pub unsigned_before: Option<Cutoff>,
-    pub deletions: Deletions,
-}
+pub use crate::policy::{Cutoff, DefaultAction, Deletions, RefGlob, Rule, Transparency};
+use crate::policy::{Directory, FileSource, NoFiles};
 
 /// A parsed, validated policy file.
 #[derive(Debug, Clone)]
@@ -68,21 +54,9 @@ impl PolicyFile {
 
     fn parse_with(text: &str, files: &dyn FileSource) -> Result<PolicyFile, PolicyFileError> {
         let file = crate::policy::PolicyFile::parse(text, "policy", files)?;
-        let rules = file
-            .rules
-            .iter()
-            .map(|r| Rule {
-                line: r.line,
-                refs: r.refs.clone(),
-                authorities: file.authorities_of(r).cloned().collect(),
-                transparency: r.transparency,
-                unsigned_before: r.unsigned_before.clone(),
-                deletions: r.deletions,
-            })
-            .collect();
         Ok(PolicyFile {
             default: file.default,
-            rules,
+            rules: file.rules,
         })
     }
 

@@ -244,7 +244,7 @@ mod tests {
         let rule = p.rule_for("refs/heads/main").expect("the rule");
         for s in history() {
             assert!(
-                p.judge(rule, &Signer::Sigstore(s.clone()), &NoKeyFormats)
+                rule.admit(&Signer::Sigstore(s.clone()), &NoKeyFormats)
                     .is_ok(),
                 "{:?} signed the range and is admitted",
                 s.identity.sans
@@ -266,12 +266,8 @@ mod tests {
             ),
         ] {
             assert!(
-                p.judge(
-                    rule,
-                    &Signer::Sigstore(signer(san, issuer, 0)),
-                    &NoKeyFormats
-                )
-                .is_err(),
+                rule.admit(&Signer::Sigstore(signer(san, issuer, 0)), &NoKeyFormats)
+                    .is_err(),
                 "{san} with {issuer} did not sign the range"
             );
         }
@@ -280,8 +276,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            p.judge(
-                rule,
+            rule.admit(
                 &Signer::Sigstore(signer(&format!("{RELEASE}@refs/tags/v9.0.0"), ACTIONS, 0)),
                 &NoKeyFormats
             )
@@ -306,17 +301,12 @@ mod tests {
         assert_eq!(entries.len(), 1);
         let rule = &p.rules[0];
         assert!(
-            p.judge(
-                rule,
-                &Signer::Sigstore(signer(evil, GOOGLE, 0)),
-                &NoKeyFormats
-            )
-            .is_ok(),
+            rule.admit(&Signer::Sigstore(signer(evil, GOOGLE, 0)), &NoKeyFormats)
+                .is_ok(),
             "the identity round-trips exactly"
         );
-        assert!(p
-            .judge(
-                rule,
+        assert!(rule
+            .admit(
                 &Signer::Sigstore(signer("anyone", "anywhere", 0)),
                 &NoKeyFormats
             )

@@ -37,25 +37,10 @@ impl KeyFormats for NoKeyFormats {
     }
 }
 
-/// Why a rule's authorities do not admit a signer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The rule's one Sigstore identity does not match: the precise mismatch, worded as
-    /// `gitsign verify`'s identity flags word it.
-    #[error(transparent)]
-    Identity(#[from] PolicyError),
-    /// No authority of the rule admits the signer.
-    #[error("the signer {signer} is not admitted by any authority of the rule ({authorities})")]
-    NoAuthority { signer: String, authorities: String },
-    /// An authority admits the signer, but not at the time it signed.
-    #[error("the signer {signer} is admitted by authority '{authority}' only {validity}, and signed {at}")]
-    OutsideValidity {
-        signer: String,
-        authority: String,
-        validity: String,
-        at: String,
-    },
-}
+/// Why a rule's authorities do not admit a signer: the identity policy's own refusal, so a
+/// policy file's verdict reads (and is coded, `identity_mismatch`) as `gitsign verify`'s
+/// identity flags' does. A rule with one Sigstore identity gives the precise mismatch.
+pub type Refusal = PolicyError;
 
 /// An entry's identity, issuer and v1 claims as the one-policy check `gitsign verify` uses,
 /// so the mismatch texts are the same.
@@ -132,12 +117,12 @@ fn admits(authority: &Authority, signer: &Signer, keys: &dyn KeyFormats) -> Resu
 
 /// The first of `authorities` that admits `signer`, or why none does.
 pub fn judge_among<'a>(
-    authorities: &[&'a Authority],
+    authorities: &'a [Authority],
     signer: &Signer,
     keys: &dyn KeyFormats,
 ) -> Result<&'a Authority, Refusal> {
     let mut outside: Option<(&Authority, Validity)> = None;
-    for &authority in authorities {
+    for authority in authorities {
         match admits(authority, signer, keys) {
             Ok(true) => return Ok(authority),
             Ok(false) => {}
@@ -147,7 +132,7 @@ pub fn judge_among<'a>(
         }
     }
     if let Some((authority, validity)) = outside {
-        return Err(Refusal::OutsideValidity {
+        return Err(PolicyError::OutsideValidity {
             signer: signer.to_string(),
             authority: authority.name.clone(),
             validity: validity.to_string(),
@@ -162,12 +147,10 @@ pub fn judge_among<'a>(
     if let Signer::Sigstore(s) = signer {
         let mut entries = authorities.iter().flat_map(|a| a.sigstore.iter());
         if let (Some(only), None) = (entries.next(), entries.next()) {
-            if let Err(e) = entry_matches(only, s) {
-                return Err(Refusal::Identity(e));
-            }
+            entry_matches(only, s)?;
         }
     }
-    Err(Refusal::NoAuthority {
+    Err(PolicyError::NotAdmitted {
         signer: signer.to_string(),
         authorities: authorities
             .iter()
@@ -179,28 +162,31 @@ pub fn judge_among<'a>(
 
 /// Whether one of `authorities` names `signer`, whatever the time: a signer worth proving
 /// the time of (the proof then decides the validity bounds).
-pub fn names_signer(authorities: &[&Authority], signer: &Signer, keys: &dyn KeyFormats) -> bool {
+pub fn names_signer(authorities: &[Authority], signer: &Signer, keys: &dyn KeyFormats) -> bool {
     authorities
         .iter()
         .any(|a| admits(a, signer, keys) != Ok(false))
 }
 
-impl PolicyFile {
-    /// The first of `rule`'s authorities that admits `signer`, or why none does.
-    pub fn judge<'p>(
-        &'p self,
-        rule: &Rule,
-        signer: &Signer,
-        keys: &dyn KeyFormats,
-    ) -> Result<&'p Authority, Refusal> {
-        let authorities: Vec<&'p Authority> = rule
-            .authorities
-            .iter()
-            .filter_map(|&i| self.authorities.get(i))
-            .collect();
-        judge_among(&authorities, signer, keys)
+impl Rule {
+    /// The first of the rule's authorities that admits `signer`, or why none does.
+    pub fn admit(&self, signer: &Signer, keys: &dyn KeyFormats) -> Result<&Authority, Refusal> {
+        judge_among(&self.authorities, signer, keys)
     }
 
+    /// Every OpenPGP key file of the rule's authorities: what a key ring for the rule is
+    /// built from.
+    pub fn openpgp_files(&self) -> impl Iterator<Item = &KeyFile> {
+        self.authorities.iter().flat_map(|a| a.openpgp.iter())
+    }
+
+    /// Every SSH allowed-signers file of the rule's authorities.
+    pub fn ssh_files(&self) -> impl Iterator<Item = &KeyFile> {
+        self.authorities.iter().flat_map(|a| a.ssh.iter())
+    }
+}
+
+impl PolicyFile {
     /// Every authority (named or inline) with an entry admitting `signer` at its time.
     pub fn authorities_for(&self, signer: &Signer, keys: &dyn KeyFormats) -> Vec<&Authority> {
         self.authorities
@@ -232,16 +218,5 @@ impl PolicyFile {
             .iter()
             .filter(|a| a.ssh.iter().any(|f| keys.ssh_admits(f, key, principal)))
             .collect()
-    }
-
-    /// Every OpenPGP key file of `rule`'s authorities: what a key ring for the rule is
-    /// built from.
-    pub fn openpgp_files<'a>(&'a self, rule: &'a Rule) -> impl Iterator<Item = &'a KeyFile> {
-        self.authorities_of(rule).flat_map(|a| a.openpgp.iter())
-    }
-
-    /// Every SSH allowed-signers file of `rule`'s authorities.
-    pub fn ssh_files<'a>(&'a self, rule: &'a Rule) -> impl Iterator<Item = &'a KeyFile> {
-        self.authorities_of(rule).flat_map(|a| a.ssh.iter())
     }
 }

@@ -6,7 +6,7 @@
 //! OpenPGP key files, SSH allowed-signers files — and *rules* that give refs to authorities.
 //! [`PolicyFile::parse`] reads one (TOML; every error names file, line and column), with key
 //! files read through a [`FileSource`] (the policy's directory, or the tree of the commit
-//! holding a committed policy). [`PolicyFile::judge`] says which authority of a rule admits
+//! holding a committed policy). [`Rule::admit`] says which authority of a rule admits
 //! a verified [`Signer`], or why none does. Pure over the file source; no printing.
 //!
 //! The hook's policy files from before authorities keep their meaning: a rule's
@@ -264,9 +264,9 @@ pub struct Rule {
     /// 1-based line of the rule's `refs` key, to name the rule in messages.
     pub line: usize,
     pub refs: Vec<RefGlob>,
-    /// Positions in [`PolicyFile::authorities`], in the order the rule lists them (a rule's
-    /// inline identities come last).
-    pub authorities: Vec<usize>,
+    /// Who may sign, in the order the rule lists them (a rule's inline identities and issuers
+    /// last, as one authority).
+    pub authorities: Vec<Authority>,
     pub transparency: Transparency,
     pub unsigned_before: Option<Cutoff>,
     pub deletions: Deletions,
@@ -310,32 +310,23 @@ impl PolicyFile {
         self.authorities.iter().find(|a| a.name == name)
     }
 
-    /// A rule's authorities, in its order.
-    pub fn authorities_of<'a>(&'a self, rule: &'a Rule) -> impl Iterator<Item = &'a Authority> {
-        rule.authorities
-            .iter()
-            .filter_map(|&i| self.authorities.get(i))
-    }
-
     /// Things that are valid but probably not meant: authorities no rule and no
     /// `policy-authorities` names.
     pub fn warnings(&self) -> Vec<String> {
-        let mut used = vec![false; self.authorities.len()];
-        for &i in self
-            .rules
-            .iter()
-            .flat_map(|r| r.authorities.iter())
-            .chain(self.policy_authorities.iter())
-        {
-            if let Some(u) = used.get_mut(i) {
-                *u = true;
-            }
-        }
+        let used = |name: &str| {
+            self.rules
+                .iter()
+                .flat_map(|r| r.authorities.iter())
+                .any(|a| a.name == name)
+                || self
+                    .policy_authorities
+                    .iter()
+                    .any(|&i| self.authorities.get(i).is_some_and(|a| a.name == name))
+        };
         self.authorities
             .iter()
-            .zip(used)
-            .filter(|(_, used)| !used)
-            .map(|(a, _)| {
+            .filter(|a| !used(&a.name))
+            .map(|a| {
                 format!(
                     "{}:{}: authority '{}' is named by no rule and not in policy-authorities",
                     self.file, a.line, a.name

@@ -531,7 +531,7 @@ impl Ctx<'_> {
             }
             refs.push(RefGlob::new(g.get_ref().clone()));
         }
-        let mut authorities = Vec::new();
+        let mut authorities: Vec<usize> = Vec::new();
         if let Some(names) = &raw.authorities {
             if names.get_ref().is_empty() {
                 return Err(self.err(
@@ -608,7 +608,10 @@ impl Ctx<'_> {
         Ok(Rule {
             line,
             refs,
-            authorities,
+            authorities: authorities
+                .iter()
+                .filter_map(|&i| all.get(i).cloned())
+                .collect(),
             transparency,
             unsigned_before,
             deletions,

@@ -2,7 +2,7 @@
 //! authority did: the line a range verification ends with, in text and JSON. Every authority
 //! of the rule has a row, zero included (an authority that signed nothing is news too).
 
-use super::{Authority, PolicyFile, Rule};
+use super::{Authority, Rule};
 
 /// Accepted signatures per authority of one rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,10 +15,11 @@ pub struct AuthorityTally {
 
 impl AuthorityTally {
     /// A zero row for each of `rule`'s authorities.
-    pub fn for_rule(policy: &PolicyFile, rule: &Rule) -> AuthorityTally {
+    pub fn for_rule(rule: &Rule) -> AuthorityTally {
         AuthorityTally {
-            rows: policy
-                .authorities_of(rule)
+            rows: rule
+                .authorities
+                .iter()
                 .map(|a| (a.name.clone(), 0))
                 .collect(),
             admitted_by_none: 0,
@@ -68,7 +69,7 @@ impl AuthorityTally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::NoFiles;
+    use crate::policy::{NoFiles, PolicyFile};
 
     #[test]
     fn every_authority_of_the_rule_has_a_row() {
@@ -79,7 +80,7 @@ mod tests {
         )
         .expect("parses");
         let rule = &p.rules[0];
-        let mut t = AuthorityTally::for_rule(&p, rule);
+        let mut t = AuthorityTally::for_rule(rule);
         let a = p.authority("a").expect("a");
         t.accepted(a);
         t.accepted(a);

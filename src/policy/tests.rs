@@ -131,7 +131,14 @@ fn the_example_parses_into_named_authorities_and_a_rule() {
     assert_eq!(p.policy_authorities, vec![0]);
     let rule = p.rule_for("refs/tags/v1").expect("tags have a rule");
     assert_eq!(rule.line, 14);
-    assert_eq!(rule.authorities, vec![0, 1, 2], "the rule's order");
+    assert_eq!(
+        rule.authorities
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["maintainers", "github-web-flow", "laptops"],
+        "the rule's order"
+    );
     assert!(p.rule_for("refs/heads/dev").is_none());
     assert!(p.warnings().is_empty(), "{:?}", p.warnings());
 }
@@ -435,7 +442,7 @@ deletions = "reject"
             unreachable!("built as Sigstore")
         };
         let was = before.check(&s.identity);
-        let now = p.judge(main, &signer, &NoKeyFormats);
+        let now = main.admit(&signer, &NoKeyFormats);
         assert_eq!(
             now.as_ref()
                 .map(|a| a.name.as_str())
@@ -460,7 +467,7 @@ fn a_rule_may_name_authorities_and_keep_inline_identities() {
         "three named, then the inline one"
     );
     let who = |s: Signer| {
-        p.judge(rule, &s, &FakeFormats)
+        rule.admit(&s, &FakeFormats)
             .map(|a| a.name.clone())
             .map_err(|e| e.to_string())
     };
@@ -479,7 +486,7 @@ fn the_judge_binds_each_identity_to_its_issuer() {
     let p = parse(EXAMPLE);
     let rule = p.rule_for("refs/heads/main").expect("main");
     let who = |s: Signer| {
-        p.judge(rule, &s, &FakeFormats)
+        rule.admit(&s, &FakeFormats)
             .map(|a| a.name.clone())
             .map_err(|e| e.to_string())
     };
@@ -538,8 +545,7 @@ fn the_judge_binds_each_identity_to_its_issuer() {
         "the allowed-signers file binds the key to its principal"
     );
     assert!(
-        p.judge(
-            rule,
+        rule.admit(
             &Signer::OpenPgp {
                 fingerprint: "5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23".into(),
                 time: None
@@ -561,8 +567,8 @@ fn the_judge_binds_each_identity_to_its_issuer() {
             .len(),
         1
     );
-    assert_eq!(p.openpgp_files(rule).count(), 1);
-    assert_eq!(p.ssh_files(rule).count(), 1);
+    assert_eq!(rule.openpgp_files().count(), 1);
+    assert_eq!(rule.ssh_files().count(), 1);
 }
 
 #[test]
@@ -596,9 +602,8 @@ authorities = ["release"]
         })
     };
     let mid_2024 = Some(1_720_000_000);
-    assert!(p
-        .judge(
-            rule,
+    assert!(rule
+        .admit(
             &signer(
                 Some("https://github.com/acme/app"),
                 "github-hosted",
@@ -607,9 +612,8 @@ authorities = ["release"]
             &NoKeyFormats
         )
         .is_ok());
-    let e = p
-        .judge(
-            rule,
+    let e = rule
+        .admit(
             &signer(Some("https://github.com/acme/app"), "self-hosted", mid_2024),
             &NoKeyFormats,
         )
@@ -620,17 +624,12 @@ authorities = ["release"]
         "one entry in the rule: the precise mismatch"
     );
     assert!(
-        p.judge(
-            rule,
-            &signer(None, "github-hosted", mid_2024),
-            &NoKeyFormats
-        )
-        .is_err(),
+        rule.admit(&signer(None, "github-hosted", mid_2024), &NoKeyFormats)
+            .is_err(),
         "a certificate without the extension does not match"
     );
-    let late = p
-        .judge(
-            rule,
+    let late = rule
+        .admit(
             &signer(
                 Some("https://github.com/acme/app"),
                 "github-hosted",
@@ -650,8 +649,7 @@ authorities = ["release"]
     );
     assert!(
         matches!(
-            p.judge(
-                rule,
+            rule.admit(
                 &signer(Some("https://github.com/acme/app"), "github-hosted", None),
                 &NoKeyFormats
             ),

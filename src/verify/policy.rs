@@ -268,6 +268,17 @@ pub enum PolicyError {
         got: String,
         want: String,
     },
+    /// A policy file's rule: none of its authorities admits the signer ([`crate::policy`]).
+    #[error("the signer {signer} is not admitted by any authority of the rule ({authorities})")]
+    NotAdmitted { signer: String, authorities: String },
+    /// A policy file's rule: an authority admits the signer, but not at the time it signed.
+    #[error("the signer {signer} is admitted by authority '{authority}' only {validity}, and signed {at}")]
+    OutsideValidity {
+        signer: String,
+        authority: String,
+        validity: String,
+        at: String,
+    },
 }
 
 impl Policy {
