@@ -23,6 +23,7 @@ pub mod source;
 pub mod tally;
 #[cfg(test)]
 mod tests;
+mod verdict;
 
 pub use crate::x509::fulcio::FulcioExtension;
 pub use judge::{KeyFormats, Refusal};
