@@ -20,8 +20,9 @@ pub trait KeyFormats {
     /// Whether the armored OpenPGP key file holds the key (primary or subkey) with
     /// `fingerprint` (hex, any case).
     fn openpgp_holds(&self, file: &KeyFile, fingerprint: &str) -> bool;
-    /// Whether the allowed-signers file admits `key` (OpenSSH public key text) for `principal`.
-    fn ssh_admits(&self, file: &KeyFile, key: &str, principal: &str) -> bool;
+    /// Whether the allowed-signers file admits the key with `fingerprint` (`SHA256:…`) for
+    /// `principal`.
+    fn ssh_admits(&self, file: &KeyFile, fingerprint: &str, principal: &str) -> bool;
 }
 
 /// No key formats: OpenPGP and SSH signers are admitted by no key file.
@@ -102,10 +103,14 @@ fn admits(authority: &Authority, signer: &Signer, keys: &dyn KeyFormats) -> Resu
             .iter()
             .filter(|f| keys.openpgp_holds(f, fingerprint))
             .any(|f| consider(f.validity)),
-        Signer::Ssh { key, principal, .. } => authority
+        Signer::Ssh {
+            fingerprint,
+            principal,
+            ..
+        } => authority
             .ssh
             .iter()
-            .filter(|f| keys.ssh_admits(f, key, principal))
+            .filter(|f| keys.ssh_admits(f, fingerprint, principal))
             .any(|f| consider(f.validity)),
     };
     match (found, outside) {
@@ -207,16 +212,21 @@ impl PolicyFile {
             .collect()
     }
 
-    /// The authorities whose allowed-signers files admit `key` for `principal` (at any time).
+    /// The authorities whose allowed-signers files admit the key with `fingerprint` for
+    /// `principal` (at any time).
     pub fn authorities_for_ssh(
         &self,
-        key: &str,
+        fingerprint: &str,
         principal: &str,
         keys: &dyn KeyFormats,
     ) -> Vec<&Authority> {
         self.authorities
             .iter()
-            .filter(|a| a.ssh.iter().any(|f| keys.ssh_admits(f, key, principal)))
+            .filter(|a| {
+                a.ssh
+                    .iter()
+                    .any(|f| keys.ssh_admits(f, fingerprint, principal))
+            })
             .collect()
     }
 }

@@ -61,10 +61,10 @@ pub enum Signer {
         fingerprint: String,
         time: Option<i64>,
     },
-    /// The key that verified (OpenSSH public key text, `ssh-ed25519 AAAA…`), the principal
-    /// it verified for, and the signing time.
+    /// The key that verified (its fingerprint, `SHA256:…` as `ssh-keygen -l` prints it), the
+    /// principal it verified for, and the signing time.
     Ssh {
-        key: String,
+        fingerprint: String,
         principal: String,
         time: Option<i64>,
     },
@@ -90,12 +90,11 @@ impl std::fmt::Display for Signer {
                 s.identity.issuer.as_deref().unwrap_or("")
             ),
             Signer::OpenPgp { fingerprint, .. } => write!(f, "OpenPGP key {fingerprint}"),
-            Signer::Ssh { key, principal, .. } => {
-                // Type and the start of the key: enough to tell keys apart in a message.
-                let short: String = key.chars().take(40).collect();
-                let ellipsis = if key.chars().count() > 40 { "…" } else { "" };
-                write!(f, "SSH key {short}{ellipsis} (principal '{principal}')")
-            }
+            Signer::Ssh {
+                fingerprint,
+                principal,
+                ..
+            } => write!(f, "SSH key {fingerprint} (principal '{principal}')"),
         }
     }
 }

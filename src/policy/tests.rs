@@ -35,13 +35,13 @@ fn files() -> Files {
         ),
         (
             "allowed_signers",
-            b"carol@example.com ssh-ed25519 AAAAcarol\n".as_slice(),
+            b"carol@example.com SHA256:carol\n".as_slice(),
         ),
     ]))
 }
 
 /// Stands in for the OpenPGP and SSH readers: a key file "holds" the fingerprints on its
-/// `FPR` lines; an allowed-signers line is `principal key`.
+/// `FPR` lines; an allowed-signers line is `principal fingerprint`.
 struct FakeFormats;
 
 impl KeyFormats for FakeFormats {
@@ -52,10 +52,10 @@ impl KeyFormats for FakeFormats {
             .any(|f| f.eq_ignore_ascii_case(fingerprint))
     }
 
-    fn ssh_admits(&self, file: &KeyFile, key: &str, principal: &str) -> bool {
+    fn ssh_admits(&self, file: &KeyFile, fingerprint: &str, principal: &str) -> bool {
         String::from_utf8_lossy(&file.bytes).lines().any(|l| {
             l.split_once(' ')
-                .is_some_and(|(p, k)| p == principal && k == key)
+                .is_some_and(|(p, k)| p == principal && k == fingerprint)
         })
     }
 }
@@ -529,7 +529,7 @@ fn the_judge_binds_each_identity_to_its_issuer() {
     .is_err());
     assert_eq!(
         who(Signer::Ssh {
-            key: "ssh-ed25519 AAAAcarol".into(),
+            fingerprint: "SHA256:carol".into(),
             principal: "carol@example.com".into(),
             time: None
         }),
@@ -537,7 +537,7 @@ fn the_judge_binds_each_identity_to_its_issuer() {
     );
     assert!(
         who(Signer::Ssh {
-            key: "ssh-ed25519 AAAAcarol".into(),
+            fingerprint: "SHA256:carol".into(),
             principal: "mallory@example.com".into(),
             time: None
         })
@@ -563,7 +563,7 @@ fn the_judge_binds_each_identity_to_its_issuer() {
         ["github-web-flow"]
     );
     assert_eq!(
-        p.authorities_for_ssh("ssh-ed25519 AAAAcarol", "carol@example.com", &FakeFormats)
+        p.authorities_for_ssh("SHA256:carol", "carol@example.com", &FakeFormats)
             .len(),
         1
     );
