@@ -193,17 +193,37 @@ pub fn to_prove(
     plan: &Plan<'_>,
     reports: &HashMap<ObjectId, Report>,
 ) -> Vec<(ObjectId, ObjectKind)> {
+    let worth = WorthProving::new(plan);
     let mut seen = HashSet::new();
     plan.checks
         .iter()
-        .filter(|c| {
-            reports.get(&c.id).is_some_and(|r| {
-                matches!(r.outcome, Outcome::Undecided(Undecided::NoTimeAnchor))
-                    && admits_looked_up(c.rule, r)
-            }) && seen.insert(c.id)
-        })
+        .filter(|c| reports.get(&c.id).is_some_and(|r| worth.admits(&c.id, r)) && seen.insert(c.id))
         .map(|c| (c.id, c.kind))
         .collect()
+}
+
+/// [`to_prove`] asked one object at a time (the verification driver's filter).
+pub struct WorthProving<'p> {
+    rules: HashMap<ObjectId, Vec<&'p Rule>>,
+}
+
+impl<'p> WorthProving<'p> {
+    pub fn new(plan: &Plan<'p>) -> WorthProving<'p> {
+        let mut rules: HashMap<ObjectId, Vec<&'p Rule>> = HashMap::new();
+        for c in &plan.checks {
+            rules.entry(c.id).or_default().push(c.rule);
+        }
+        WorthProving { rules }
+    }
+
+    /// Whether object `id`, whose first verification gave `report`, is worth an online proof.
+    pub fn admits(&self, id: &ObjectId, report: &Report) -> bool {
+        matches!(report.outcome, Outcome::Undecided(Undecided::NoTimeAnchor))
+            && self
+                .rules
+                .get(id)
+                .is_some_and(|rules| rules.iter().any(|r| admits_looked_up(r, report)))
+    }
 }
 
 /// Judge each planned check by its ref's rule. `reports` holds one report per planned object

@@ -220,6 +220,25 @@ pub enum ObjectKind {
     Tag,
 }
 
+impl ObjectKind {
+    /// The signed payload and signature of raw object `raw` of this kind (`None`: unsigned).
+    pub fn split(self, raw: &[u8], hash: HashKind) -> Option<object::Split> {
+        match self {
+            ObjectKind::Commit => object::split_commit(raw, hash),
+            ObjectKind::Tag => object::split_tag(raw),
+        }
+    }
+
+    /// The ids a Rekor entry may log raw object `raw` of this kind under, given its `split`.
+    pub fn ids(self, raw: &[u8], hash: HashKind, split: &object::Split) -> object_id::ObjectIds {
+        let k = match self {
+            ObjectKind::Commit => object_id::Kind::Commit,
+            ObjectKind::Tag => object_id::Kind::Tag,
+        };
+        object_id::stored_object_ids(raw, k, hash, &split.payload, &split.signature)
+    }
+}
+
 impl<'a> Verifier<'a> {
     /// A verifier for `root` that requires every check but those in `waivers`.
     pub fn new(root: &'a TrustedRoot, waivers: Waivers) -> Verifier<'a> {
@@ -246,25 +265,11 @@ impl<'a> Verifier<'a> {
         hash: HashKind,
         policy: &Policy,
     ) -> Checked {
-        let split = match kind {
-            ObjectKind::Commit => object::split_commit(raw, hash),
-            ObjectKind::Tag => object::split_tag(raw),
-        };
-        let Some(split) = split else {
+        let Some(split) = kind.split(raw, hash) else {
             return Checked::done(Report::bad(Failure::Unsigned));
         };
         self.check_detached(&split.payload, &split.signature, policy, || {
-            let k = match kind {
-                ObjectKind::Commit => object_id::Kind::Commit,
-                ObjectKind::Tag => object_id::Kind::Tag,
-            };
-            Some(object_id::stored_object_ids(
-                raw,
-                k,
-                hash,
-                &split.payload,
-                &split.signature,
-            ))
+            Some(kind.ids(raw, hash, &split))
         })
     }
 

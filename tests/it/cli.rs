@@ -179,6 +179,12 @@ fn verify_range_lists_each_commit_and_json_matches() {
             .expect("listed");
         assert_eq!(o["verdict"], "good");
         assert_eq!(o["identity"], m["signer_san"]);
+        assert_eq!(o["format"], "sigstore", "a gitsign commit: {o}");
+        assert_eq!(
+            o["signer"]["identity"], m["signer_san"],
+            "the signer is the certificate's identity: {o}"
+        );
+        assert_eq!(o["signer"]["issuer"], o["issuer"], "and its issuer: {o}");
         assert_eq!(o["tlog_index"], m["tlog_log_index"]);
         assert_eq!(o["integrated_time"], m["tlog_integrated_time"]);
     }
@@ -738,4 +744,51 @@ fn json_format_reports_errors_as_json_on_stdout() {
         err.contains("gitsign: error: "),
         "and rendered on stderr: {err}"
     );
+}
+
+/// Real PGP- and SSH-signed commits (tests/data/gitsign-commits/other-formats): `gitsign
+/// verify` names each one's format, told here from the armor git wrote, and no Sigstore signer;
+/// an unsigned commit has format `none`.
+#[test]
+fn verify_names_the_signature_format_of_every_commit() {
+    let repo = TestRepo::new();
+    let dir = util::data("gitsign-commits/other-formats");
+    let mut want = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("other-formats dir") {
+        let raw = std::fs::read(entry.expect("entry").path()).expect("read");
+        let text = String::from_utf8_lossy(&raw);
+        let format = if text.contains("\ngpgsig -----BEGIN SSH SIGNATURE-----") {
+            "ssh"
+        } else if text.contains("\ngpgsig -----BEGIN PGP SIGNATURE-----") {
+            "openpgp"
+        } else {
+            panic!("the fixture is PGP or SSH signed: {text}")
+        };
+        want.push((repo.write_object("commit", &raw), format));
+    }
+    let unsigned = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\nunsigned\n";
+    want.push((repo.write_object("commit", unsigned), "none"));
+    assert_eq!(want.len(), 7, "3 PGP, 3 SSH and one unsigned commit");
+    for (id, format) in &want {
+        let (code, out, err) = util::output(repo.gitsign().args([
+            "verify",
+            id,
+            "--format",
+            "json",
+            "--certificate-identity",
+            SIGNER,
+            "--certificate-oidc-issuer",
+            GOOGLE,
+        ]));
+        assert_eq!(code, 1, "not a gitsign signature: bad: {err}");
+        let o: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+        assert_eq!(o["format"], *format, "{id}: {o}");
+        assert!(o["signer"].is_null(), "no Sigstore signer: {o}");
+        let code = if *format == "none" {
+            "unsigned"
+        } else {
+            "foreign_format"
+        };
+        assert_eq!(o["code"], code, "{o}");
+    }
 }
