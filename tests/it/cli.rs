@@ -792,3 +792,51 @@ fn verify_names_the_signature_format_of_every_commit() {
         assert_eq!(o["code"], code, "{o}");
     }
 }
+
+/// One rule for unusable Rekor lookup settings, whichever command verifies: they decide only
+/// the commits that need a lookup (undecided, naming the setting and where it came from);
+/// commits carrying their log entry verify as before, in `gitsign verify` and in git's
+/// `--verify` mode alike.
+#[test]
+fn invalid_rekor_settings_leave_only_commits_that_need_a_lookup_undecided() {
+    let repo = repo();
+    let mut cmd = repo.gitsign();
+    cmd.env("GITSIGN_REKOR_CONCURRENCY", "many").args([
+        "verify",
+        TIP,
+        ONLINE,
+        "--format",
+        "json",
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
+    ]);
+    let (code, out, err) = util::output(&mut cmd);
+    assert_eq!(code, 2, "one commit undecided, none bad: {out}{err}");
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(objs.len(), 2, "both commits are reported: {out}");
+    let by = |sha: &str| {
+        objs.iter()
+            .find(|o| o["sha"] == sha)
+            .unwrap_or_else(|| panic!("{sha} reported: {out}"))
+    };
+    assert_eq!(by(TIP)["verdict"], "good", "its entry is embedded: {out}");
+    let online = by(ONLINE);
+    assert_eq!(online["code"], "lookup_unconfigured", "{online}");
+    assert!(
+        online["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("GITSIGN_REKOR_CONCURRENCY") && r.contains("many")),
+        "the setting and its value are named: {online}"
+    );
+    let (code, _, err) = util::output(
+        x509_git(&repo)
+            .env("GITSIGN_REKOR_CONCURRENCY", "many")
+            .args(["verify-commit", TIP]),
+    );
+    assert_eq!(code, 0, "git verify-commit of an embedded entry: {err}");
+}
