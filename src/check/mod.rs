@@ -276,3 +276,88 @@ impl<'a> Checker<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::TrustedRoot;
+    use crate::verify::Waivers;
+
+    /// Real Go gitsign commits (tests/data/gitsign-commits): one with its Rekor entry
+    /// embedded, one made in online mode (no entry), and a real SSH-signed one.
+    const EMBEDDED: &str = "30e099f11647d8f47f25382a730f909e4a1911fd";
+    const ONLINE: &str = "05ca6a291e4504639f44fd74cf04de90dd6ed9cf";
+    const SSH: &str = "other-formats/08f24471de2a602d8302154798141e4013b00c2a";
+
+    fn commit(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/data/gitsign-commits/{name}.commit",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn object(raw: &[u8]) -> Signed<'_> {
+        Signed::Object {
+            raw,
+            kind: ObjectKind::Commit,
+            hash: HashKind::Sha1,
+        }
+    }
+
+    fn setup(rekor: Rekor) -> VerifySetup {
+        VerifySetup {
+            root: TrustedRoot::public_good(),
+            waivers: Waivers::default(),
+            rekor,
+        }
+    }
+
+    #[test]
+    fn verdicts_come_back_in_order_with_format_and_signer_and_only_admitted_objects_are_proven() {
+        let (embedded, online, ssh) = (commit(EMBEDDED), commit(ONLINE), commit(SSH));
+        let unsigned = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nunsigned\n".to_vec();
+        let items = [
+            object(&embedded),
+            object(&online),
+            object(&unsigned),
+            object(&ssh),
+        ];
+        // Unusable lookup settings: no network, and the online-mode commit says why.
+        let setup = setup(Rekor::Unusable(
+            "invalid value 'x' for GITSIGN_TIMEOUT".into(),
+        ));
+        let policy = Policy::default();
+        let checker = Checker::new(&setup, &policy, Kept::Nowhere);
+        let batch = checker.check(&items);
+        let got: Vec<(Option<&str>, &str)> = batch
+            .verified
+            .iter()
+            .map(|v| (v.report.outcome.code(), v.format.name()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (None, "sigstore"),
+                (Some("lookup_unconfigured"), "sigstore"),
+                (Some("unsigned"), "none"),
+                (Some("foreign_format"), "ssh"),
+            ],
+            "one verdict per item, in order"
+        );
+        assert_eq!(
+            batch.verified[0].signer.as_ref().map(Signer::identity),
+            Some("billy@chainguard.dev"),
+            "the Sigstore signer is the certificate's identity"
+        );
+        assert!(batch.verified[2..].iter().all(|v| v.signer.is_none()));
+        assert!(batch.warnings.is_empty(), "{:?}", batch.warnings);
+
+        let filtered = checker.check_where(&items, |i, _| i != 1);
+        assert_eq!(
+            filtered.verified[1].report.outcome.code(),
+            Some("no_time_anchor"),
+            "an object the filter does not admit keeps its first verdict"
+        );
+    }
+}

@@ -530,7 +530,7 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<Verified, CliError> {
         payload: &payload,
         signature: &signature,
     }]);
-    super::verify::warn(&batch.warnings);
+    output::eprint_warnings(&batch.warnings);
     batch.verified.into_iter().next().ok_or_else(|| {
         CliError::new(
             Exit::Internal,

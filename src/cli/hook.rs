@@ -303,9 +303,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             .get(i)
             .is_some_and(|(id, _)| worth.admits(id, report))
     });
-    for w in &batch.warnings {
-        crate::ui::eprint(&super::output::warning(w));
-    }
+    super::output::eprint_warnings(&batch.warnings);
     let mut proven = Proven::default();
     for ((id, _), v) in unknown.iter().zip(batch.verified) {
         match &v.proof {

@@ -1,5 +1,6 @@
 //! Rendering verification reports: Go gitsign's summary lines, one line per object for ranges,
-//! and JSON Lines for machines. Pure (reports in, strings out) but for [`json_error`].
+//! and JSON Lines for machines. Pure (reports in, strings out) but for [`json_error`] and
+//! [`eprint_warnings`].
 
 use std::io::Write as _;
 
@@ -225,6 +226,13 @@ pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
     })
 }
 
+/// The warnings the library returned, on stderr.
+pub fn eprint_warnings(warnings: &[crate::proofs::Warning]) {
+    for w in warnings {
+        crate::ui::eprint(&warning(w));
+    }
+}
+
 /// An error as one JSON object on stdout (`--format json`), beside its rendering on stderr,
 /// so a machine reading stdout learns why there are no verdicts.
 pub fn json_error(e: &super::CliError) {
@@ -337,5 +345,36 @@ mod tests {
             "{line}"
         );
         assert_eq!(json("x", "commit", &r)["code"], "not_in_log");
+    }
+
+    #[test]
+    fn json_carries_format_and_signer_and_text_names_a_keyed_format() {
+        let v = Verified::sigstore(report(Outcome::Good, tlog()));
+        let j = json("x", "commit", &v);
+        assert_eq!(j["format"], "sigstore");
+        assert_eq!(j["signer"]["identity"], "alice@example.com");
+        assert_eq!(j["signer"]["issuer"], "https://accounts.google.com");
+        assert!(
+            summary(&v, true).contains(
+                "gitsign: Good signature from [alice@example.com](https://accounts.google.com)\n"
+            ),
+            "Go gitsign's line, from the signer"
+        );
+        let ssh = Verified {
+            report: Report::bad(crate::verify::Failure::ForeignFormat(
+                crate::git::object::SignatureFormat::Ssh,
+            )),
+            format: Format::Ssh,
+            signer: None,
+            proof: None,
+        };
+        let j = json("x", "commit", &ssh);
+        assert_eq!(j["format"], "ssh");
+        assert!(j["signer"].is_null());
+        assert!(
+            summary(&ssh, true).contains("gitsign: Signature made using an SSH key\n"),
+            "{}",
+            summary(&ssh, true)
+        );
     }
 }

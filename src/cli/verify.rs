@@ -217,13 +217,6 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     result
 }
 
-/// Render the warnings the library met, once each, on stderr.
-pub fn warn(warnings: &[crate::proofs::Warning]) {
-    for w in warnings {
-        crate::ui::eprint(&output::warning(w));
-    }
-}
-
 fn verify_range(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(args.offline))?;
@@ -261,7 +254,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     // overlaps verification ([`crate::check::Checker::check_range`]).
     let mut early: Result<Option<Exit>, CliError> = Ok(None);
     let walked = checker.check_range(&shared, &selection, CHUNK, |ids, batch| {
-        warn(&batch.warnings);
+        output::eprint_warnings(&batch.warnings);
         for (id, v) in ids.iter().zip(batch.verified) {
             if let Some((fetched, source)) = &v.proof {
                 if args.attach_proofs && *source != ProofSource::Note {
@@ -305,7 +298,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let total = tally.total();
     if args.attach_proofs {
         let (notes, warnings) = checker.notes();
-        warn(&warnings);
+        output::eprint_warnings(&warnings);
         let added = notes
             .attach(&shared.to_thread_local(), &to_attach)
             .map_err(|e| {

@@ -154,7 +154,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
         let verdict = match check_one(args, &id, name, &files)? {
             Verdict::Ready(input) => {
                 let batch = checker.check(&[Signed::Input(&input)]);
-                super::verify::warn(&batch.warnings);
+                output::eprint_warnings(&batch.warnings);
                 match batch.verified.into_iter().next() {
                     Some(v) => Verdict::Checked(Box::new(v)),
                     None => Verdict::Undecided("the verifier returned no verdict".into()),

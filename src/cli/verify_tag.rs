@@ -54,7 +54,7 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
         kind: ObjectKind::Tag,
         hash: repo.hash_kind(),
     }]);
-    super::verify::warn(&batch.warnings);
+    output::eprint_warnings(&batch.warnings);
     let Some(verified) = batch.verified.into_iter().next() else {
         return Err(CliError::new(
             Exit::Internal,
