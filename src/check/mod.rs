@@ -310,6 +310,7 @@ mod tests {
             root: TrustedRoot::public_good(),
             waivers: Waivers::default(),
             rekor,
+            detached_sct: None,
         }
     }
 

@@ -5,7 +5,7 @@
 
 use crate::proofs::Rekor;
 use crate::trust::TrustedRoot;
-use crate::verify::{Verifier, Waivers};
+use crate::verify::{sct::DetachedSct, Verifier, Waivers};
 
 /// The verification settings of one command.
 pub struct VerifySetup {
@@ -15,11 +15,13 @@ pub struct VerifySetup {
     pub waivers: Waivers,
     /// Whether online-mode signatures may be looked up ([`Rekor::from_config`]).
     pub rekor: Rekor,
+    /// The SCT for leaf certificates that embed none (`--sct FILE`).
+    pub detached_sct: Option<DetachedSct>,
 }
 
 impl VerifySetup {
     /// The verifier of these settings.
     pub fn verifier(&self) -> Verifier<'_> {
-        Verifier::new(&self.root, self.waivers)
+        Verifier::new(&self.root, self.waivers).with_detached_sct(self.detached_sct.as_ref())
     }
 }

@@ -245,6 +245,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             // Each ref's rule says what it accepts; no setting waives the signing time.
             ignore_tlog: None,
             ignore_sct: false,
+            sct: None,
             // Rekor settings are read only when some rule could use a lookup.
             offline: args.offline
                 || policy

@@ -13,7 +13,7 @@ use crate::check::VerifySetup;
 use crate::config::{Config, Key};
 use crate::proofs::Rekor;
 use crate::trust::TrustedRoot;
-use crate::verify::Waivers;
+use crate::verify::{sct::DetachedSct, Waivers};
 
 /// What a command's flags say about verification.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,6 +27,8 @@ pub struct VerifyFlags<'a> {
     pub ignore_sct: bool,
     /// `--offline`: never ask Rekor.
     pub offline: bool,
+    /// `--sct FILE`: a detached SCT for a certificate that embeds none.
+    pub sct: Option<&'a str>,
 }
 
 /// The verification settings `flags` and `config` select.
@@ -40,10 +42,26 @@ pub fn verify_setup(mut config: Config, flags: &VerifyFlags<'_>) -> Result<Verif
         None => false,
     };
     let ignore_sct = flags.ignore_sct || config.bool(Key::InsecureIgnoreSct)?;
+    let detached_sct = match flags.sct {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the detached SCT '{path}' (from --sct)"))?;
+            let sct = DetachedSct::from_json(&bytes)
+                .with_context(|| format!("parsing the detached SCT '{path}' (from --sct)"))
+                .map_err(|e| {
+                    CliError::new(Exit::Config, e).hint(
+                        "the file must hold a CT log's add-chain response (RFC 6962 §4.1): sct_version, id, timestamp, extensions, signature",
+                    )
+                })?;
+            Some(sct)
+        }
+        None => None,
+    };
     Ok(VerifySetup {
         root,
         waivers: Waivers::from_flags(ignore_tlog, ignore_sct),
         rekor: Rekor::from_config(flags.offline, &config),
+        detached_sct,
     })
 }
 

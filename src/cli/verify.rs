@@ -118,6 +118,8 @@ pub struct VerifyArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub sct: SctArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -177,8 +179,17 @@ impl TrustArgs {
             ignore_tlog: Some(self.insecure_ignore_tlog),
             ignore_sct: self.insecure_ignore_sct,
             offline,
+            sct: None,
         }
     }
+}
+
+/// `--sct FILE`, as Go gitsign's `verify` and `verify-tag` take it (cosign's flag).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SctArgs {
+    /// Detached SCT (a CT log's add-chain response, RFC 6962 JSON) for a certificate that embeds none
+    #[arg(long, value_name = "FILE")]
+    pub sct: Option<String>,
 }
 
 pub fn open_repo() -> Result<Repo, CliError> {
@@ -219,7 +230,11 @@ pub fn run(args: &VerifyArgs) -> CliResult {
 
 fn verify_range(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(args.offline))?;
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        ..args.trust.flags(args.offline)
+    };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {

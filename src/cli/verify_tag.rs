@@ -1,6 +1,9 @@
 //! `gitsign verify-tag`: an annotated tag's in-body signature against an identity policy.
 
-use super::verify::{open_repo, policy, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
+use super::setup::VerifyFlags;
+use super::verify::{
+    open_repo, policy, Format, IdentityArgs, IssuerArgs, SctArgs, TrustArgs, WorkflowArgs,
+};
 use super::{output, CliError, CliResult, Exit};
 use crate::check::{Checker, Kept, Signed};
 use crate::verify::ObjectKind;
@@ -21,6 +24,8 @@ pub struct VerifyTagArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub sct: SctArgs,
     /// Never use the network: a tag without an embedded or kept proof is reported undecided
     #[arg(long)]
     pub offline: bool,
@@ -41,7 +46,11 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
 
 fn verify_tag(args: &VerifyTagArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(args.offline))?;
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        ..args.trust.flags(args.offline)
+    };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let (id, raw) = repo.tag(&args.tag).map_err(|e| {
         CliError::new(Exit::Config, anyhow::Error::new(e))

@@ -42,6 +42,8 @@ pub const UNANCHORED_OFFSET: i64 = 60;
 pub struct Verifier<'a> {
     pub root: &'a TrustedRoot,
     pub waivers: Waivers,
+    /// The SCT for a leaf that embeds none (`--sct FILE`).
+    pub detached_sct: Option<&'a sct::DetachedSct>,
 }
 
 /// The checks a user may waive; every one is required by default.
@@ -242,7 +244,19 @@ impl ObjectKind {
 impl<'a> Verifier<'a> {
     /// A verifier for `root` that requires every check but those in `waivers`.
     pub fn new(root: &'a TrustedRoot, waivers: Waivers) -> Verifier<'a> {
-        Verifier { root, waivers }
+        Verifier {
+            root,
+            waivers,
+            detached_sct: None,
+        }
+    }
+
+    /// This verifier, taking `sct` for a leaf certificate that embeds none.
+    pub fn with_detached_sct(self, sct: Option<&'a sct::DetachedSct>) -> Verifier<'a> {
+        Verifier {
+            detached_sct: sct,
+            ..self
+        }
     }
 
     /// Verify a raw git object (exact bytes from the object database).
@@ -742,7 +756,7 @@ fn check_times(
     }
     if opts.waivers.sct == Sct::Required {
         if let Some(c) = &first_chain {
-            sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
+            sct::verify_sct(leaf, &c.issuer, opts.root, opts.detached_sct).map_err(Failure::Sct)?;
         }
     }
     Ok(())

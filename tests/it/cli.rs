@@ -840,3 +840,45 @@ fn invalid_rekor_settings_leave_only_commits_that_need_a_lookup_undecided() {
     );
     assert_eq!(code, 0, "git verify-commit of an embedded entry: {err}");
 }
+
+/// `--sct FILE` (Go gitsign's and cosign's detached SCT): read and parsed before anything is
+/// verified, a bad file is a configuration error naming it; a certificate that embeds its SCT
+/// is checked by that one, as cosign does, whatever the file holds.
+#[test]
+fn verify_sct_file_is_checked_up_front_and_an_embedded_sct_wins() {
+    let repo = repo();
+    let verify = |extra: &[&str]| {
+        util::output(
+            repo.gitsign()
+                .args([
+                    "verify",
+                    TIP,
+                    "--certificate-identity",
+                    SIGNER,
+                    "--certificate-oidc-issuer",
+                    GOOGLE,
+                ])
+                .args(extra),
+        )
+    };
+    let (code, _, err) = verify(&["--sct", "/nonexistent/sct.json"]);
+    assert_eq!(code, 2, "an unreadable file: {err}");
+    assert!(err.contains("/nonexistent/sct.json"), "named: {err}");
+    let garbage = repo.path().join("garbage.json");
+    std::fs::write(&garbage, b"{\"sct_version\": 0}").expect("write");
+    let (code, _, err) = verify(&["--sct", garbage.to_str().expect("utf8")]);
+    assert_eq!(code, 2, "not an add-chain response: {err}");
+    assert!(err.contains("Hint:") && err.contains("add-chain"), "{err}");
+    // A well-formed response from a log no trust root lists: unused, the SCT is embedded.
+    let foreign = repo.path().join("foreign.json");
+    std::fs::write(
+        &foreign,
+        format!(
+            "{{\"sct_version\":0,\"id\":\"{}\",\"timestamp\":1,\"extensions\":\"\",\"signature\":\"BAMAAA==\"}}",
+            "A".repeat(43) + "="
+        ),
+    )
+    .expect("write");
+    let (code, _, err) = verify(&["--sct", foreign.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "the embedded SCT is the one checked: {err}");
+}
