@@ -882,3 +882,163 @@ fn verify_sct_file_is_checked_up_front_and_an_embedded_sct_wins() {
     let (code, _, err) = verify(&["--sct", foreign.to_str().expect("utf8")]);
     assert_eq!(code, 0, "the embedded SCT is the one checked: {err}");
 }
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--sct FILE` end to end: a real May 2022 Go gitsign commit, whose certificate embeds no SCT,
+/// verifies with a detached SCT (an RFC 6962 add-chain response) from a CT log the trust root
+/// lists — the certificate extracted, the log key made and the SCT signed by OpenSSL; without
+/// the file, or with its time changed, the SCT check fails.
+#[test]
+fn verify_takes_a_detached_sct_for_a_certificate_that_embeds_none() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let manifest = util::json("gitsign-commits/manifest.json");
+    let c = manifest["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .find(|c| c["cert_has_sct_extension"] == false)
+        .expect("the May 2022 commits carry no SCT");
+    let raw = util::read(&format!(
+        "gitsign-commits/{}",
+        c["file"].as_str().expect("file")
+    ));
+    let repo = TestRepo::new();
+    let sha = repo.write_object("commit", &raw);
+    let dir = repo.path();
+    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1)
+        .expect("signed");
+    let pkcs7 = String::from_utf8_lossy(&split.signature).replace("SIGNED MESSAGE", "PKCS7");
+    std::fs::write(dir.join("sig.pem"), pkcs7).expect("write");
+    openssl(
+        dir,
+        &[
+            "pkcs7",
+            "-in",
+            "sig.pem",
+            "-print_certs",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ct.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ec", "-in", "ct.key", "-pubout", "-outform", "DER", "-out", "ct.der",
+        ],
+    );
+    let leaf = std::fs::read(dir.join("leaf.der")).expect("leaf");
+    let spki = std::fs::read(dir.join("ct.der")).expect("spki");
+    openssl(
+        dir,
+        &["dgst", "-sha256", "-binary", "-out", "log.id", "ct.der"],
+    );
+    let log_id = std::fs::read(dir.join("log.id")).expect("id");
+    let sct_json = |timestamp: u64, signed_at: u64| {
+        // RFC 6962 §3.2: the digitally-signed input of an x509_entry SCT.
+        let mut signed = vec![0u8, 0];
+        signed.extend_from_slice(&signed_at.to_be_bytes());
+        signed.extend_from_slice(&[0, 0]);
+        signed.extend_from_slice(&(leaf.len() as u32).to_be_bytes()[1..]);
+        signed.extend_from_slice(&leaf);
+        signed.extend_from_slice(&[0, 0]);
+        std::fs::write(dir.join("signed.bin"), &signed).expect("write");
+        openssl(
+            dir,
+            &[
+                "dgst",
+                "-sha256",
+                "-sign",
+                "ct.key",
+                "-out",
+                "sct.sig",
+                "signed.bin",
+            ],
+        );
+        openssl(
+            dir,
+            &["dgst", "-sha256", "-binary", "-out", "log.id", "ct.der"],
+        );
+        let sig = std::fs::read(dir.join("sct.sig")).expect("sig");
+        let mut ds = vec![4u8, 3];
+        ds.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+        ds.extend_from_slice(&sig);
+        serde_json::json!({
+            "sct_version": 0,
+            "id": b64(&log_id),
+            "timestamp": timestamp,
+            "extensions": "",
+            "signature": b64(&ds),
+        })
+        .to_string()
+    };
+    let mut root = util::json("trust/trusted_root.json");
+    root["ctlogs"]
+        .as_array_mut()
+        .expect("ctlogs")
+        .push(serde_json::json!({
+            "baseUrl": "https://ct.example",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": b64(&spki),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": {"start": "2021-01-01T00:00:00Z"},
+            },
+            "logId": {"keyId": b64(&log_id)},
+        }));
+    std::fs::write(dir.join("root.json"), root.to_string()).expect("write");
+    let at = 1_652_000_000_000;
+    std::fs::write(dir.join("good.json"), sct_json(at, at)).expect("write");
+    std::fs::write(dir.join("moved.json"), sct_json(at + 1, at)).expect("write");
+    let verify = |extra: &[&str]| {
+        util::output(
+            repo.gitsign()
+                .args(["verify", &sha, "--format", "json", "--insecure-ignore-tlog"])
+                .args(["--trusted-root", "root.json"])
+                .args(["--certificate-identity-regexp", "."])
+                .args(["--certificate-oidc-issuer-regexp", "."])
+                .args(extra),
+        )
+    };
+    let (code, out, err) = verify(&["--sct", "good.json"]);
+    assert_eq!(
+        code, 0,
+        "the detached SCT vouches for the certificate: {out}{err}"
+    );
+    let (code, out, _) = verify(&[]);
+    assert_eq!(code, 1, "without it the SCT check fails: {out}");
+    assert!(out.contains("\"code\":\"sct\""), "{out}");
+    let (code, out, _) = verify(&["--sct", "moved.json"]);
+    assert_eq!(code, 1, "the SCT's time is signed: {out}");
+    assert!(out.contains("\"code\":\"sct\""), "{out}");
+}
