@@ -71,8 +71,9 @@ proves them: by a proof kept in the repository (gitsign/proofs, notes under
 refs/notes/gitsign), else by a Rekor lookup (gitsign.rekor, gitsign.timeout,
 gitsign.rekorConcurrency, gitsign.rekorDeadline). Proofs found are kept, so a
 re-push needs no lookup. If Rekor cannot be reached or answers with an error,
-those objects are refused, naming Rekor and the error. With --offline Rekor is
-never contacted, and online-mode signatures without a kept proof are refused.
+those objects are refused, naming Rekor and the error; if a lookup setting is
+invalid, they are refused naming the setting. With --offline Rekor is never
+contacted, and online-mode signatures without a kept proof are refused.
 
 Trust: signatures are verified against the server's trusted root: --trusted-root
 (gitsign hook install --trusted-root FILE writes it into the hook), else git
