@@ -91,6 +91,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn one_line_joins_an_error_and_its_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("inner\nline"));
+        assert_eq!(
+            one_line(&e),
+            "outer: inner\nline",
+            "causes in order, text as it reads"
+        );
+        assert_eq!(
+            escape(&one_line(&e)),
+            "outer: inner\\nline",
+            "escaped where shown"
+        );
+    }
+
+    #[test]
     fn plain_text_is_borrowed_unchanged() {
         for s in [
             "alice@example.com",

@@ -103,12 +103,7 @@ pub fn problem(report: &Report) -> Option<(String, Option<String>)> {
     match &report.outcome {
         Outcome::Good => None,
         Outcome::Bad(f) => {
-            let mut msg = f.to_string();
-            let mut src = std::error::Error::source(f);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
+            let msg = crate::text::one_line(f);
             Some((escape(&msg).into_owned(), f.hint().map(str::to_owned)))
         }
         Outcome::Undecided(why) => Some((
