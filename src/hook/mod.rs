@@ -187,23 +187,9 @@ impl Decision<'_> {
     }
 }
 
-/// The objects worth an online proof: undecided for want of a log entry, and checked under
-/// some rule that would accept an entry found outside the signature and names their signer
-/// (no lookup for an object refused anyway). Each once, in plan order.
-pub fn to_prove(
-    plan: &Plan<'_>,
-    reports: &HashMap<ObjectId, Report>,
-) -> Vec<(ObjectId, ObjectKind)> {
-    let worth = WorthProving::new(plan);
-    let mut seen = HashSet::new();
-    plan.checks
-        .iter()
-        .filter(|c| reports.get(&c.id).is_some_and(|r| worth.admits(&c.id, r)) && seen.insert(c.id))
-        .map(|c| (c.id, c.kind))
-        .collect()
-}
-
-/// [`to_prove`] asked one object at a time (the verification driver's filter).
+/// Which objects are worth an online proof: undecided for want of a log entry, and checked
+/// under some rule that would accept an entry found outside the signature and names their
+/// signer (no lookup for an object refused anyway). The verification driver's filter.
 pub struct WorthProving<'p> {
     rules: HashMap<ObjectId, Vec<&'p Rule>>,
 }
@@ -462,9 +448,13 @@ mod tests {
             let plan = plan::plan(&[update(Some(1), Some(3), "refs/heads/main")], &p, &repo())
                 .expect("plans");
             let reports: HashMap<_, _> = [(oid(2), no_entry(who)), (oid(3), no_entry(who))].into();
-            let got: Vec<_> = to_prove(&plan, &reports)
-                .into_iter()
-                .map(|(id, _)| id)
+            let worth = WorthProving::new(&plan);
+            let mut seen = HashSet::new();
+            let got: Vec<_> = plan
+                .checks
+                .iter()
+                .map(|c| c.id)
+                .filter(|id| worth.admits(id, &reports[id]) && seen.insert(*id))
                 .collect();
             assert_eq!(
                 got, want,
