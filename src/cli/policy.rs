@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::{CliError, CliResult, Exit};
 use crate::config::Key;
-use crate::policy::{Directory, FileSource, GitTree, PolicyFile, LANGUAGE_HELP};
+use crate::policy::{Directory, FileSource, GitTree, PolicyFile, Rule, LANGUAGE_HELP};
 use crate::text::escape;
 
 /// The policy file used when neither FILE nor `gitsign.policy` names one (the hook's default).
@@ -92,6 +92,89 @@ fn check(args: &CheckArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS); // broken pipe: the reader has gone
     }
     Ok(Exit::Good.into())
+}
+
+/// The rule `gitsign verify` judges a range by: the policy file, the ref, and its rule.
+pub struct RangeRule {
+    pub file: String,
+    pub refname: String,
+    pub rule: Rule,
+}
+
+/// Where `gitsign verify`'s policy comes from: `--policy FILE`, else (no identity flag given)
+/// git config `gitsign.policy`, relative to the git directory as for the hook.
+pub fn verify_policy_path(
+    flag: Option<&Path>,
+    config: &crate::config::Config,
+    git_dir: &Path,
+) -> Option<PathBuf> {
+    match flag {
+        Some(p) => Some(p.to_path_buf()),
+        None => config.get(Key::Policy).map(|p| git_dir.join(p)),
+    }
+}
+
+/// Load the policy at `path` and choose the rule for `refname`, else for the ref the range's
+/// tip names. Every failure decides nothing (exit 2): a bad policy, a ref no rule governs.
+pub fn range_rule(
+    path: &Path,
+    refname: Option<&str>,
+    specs: &[String],
+    repo: &gix::Repository,
+) -> Result<RangeRule, CliError> {
+    let policy = check_file(path).map_err(|e| CliError {
+        kind: if e.kind == Exit::Negative {
+            Exit::Config
+        } else {
+            e.kind
+        },
+        ..e
+    })?;
+    let (name, from) = match refname {
+        Some(r) => (r.to_owned(), "--ref"),
+        None => {
+            let tip = crate::git::refname::tip_of(specs).ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!("the range names no tip revision"),
+                )
+                .hint("pass --ref REF to say which rule of the policy applies")
+            })?;
+            (tip.to_owned(), "the range's tip")
+        }
+    };
+    let full = if name.starts_with("refs/") {
+        name.clone()
+    } else {
+        crate::git::refname::full_name(repo, &name)
+            .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?
+            .ok_or_else(|| {
+                CliError::new(
+                    Exit::Usage,
+                    anyhow::anyhow!(
+                        "'{}' ({from}) names no ref, so no rule of the policy can be chosen",
+                        escape(&name)
+                    ),
+                )
+                .hint("pass --ref REF (e.g. --ref refs/heads/main) to say which rule applies")
+            })?
+    };
+    let rule = policy.rule_for(&full).cloned().ok_or_else(|| {
+        CliError::new(
+            Exit::Config,
+            anyhow::anyhow!(
+                "no rule of the policy {} governs {} (from {from})",
+                escape(&policy.file),
+                escape(&full)
+            ),
+        )
+        .hint("add a [[rule]] whose refs match it, or pass --ref for a ref a rule governs")
+    })?;
+    Ok(RangeRule {
+        file: policy.file.clone(),
+        refname: full,
+        rule,
+    })
 }
 
 fn invalid(e: crate::policy::ParseError) -> CliError {

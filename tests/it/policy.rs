@@ -171,3 +171,237 @@ fn a_committed_policy_reads_its_key_files_from_the_same_tree() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown revision 'no-such-rev'"), "{err}");
 }
+
+/// Embedded-Rekor chain signed by billy@chainguard.dev via Google: BASE <- MID <- TIP (the
+/// hook tests' fixture commits).
+const BASE: &str = "58d9abba022e21de32b3425eed0a256d51e62fcd";
+const MID: &str = "a336df86075474ca9a3e2c7183cf209cec375ba2";
+const TIP: &str = "30e099f11647d8f47f25382a730f909e4a1911fd";
+
+/// billy is a maintainer through Google; on `dev`, only through GitHub.
+const BILLY_POLICY: &str = r#"[authority.maintainers]
+sigstore = [{ identity = "billy@chainguard.dev", issuer = "https://accounts.google.com" }]
+[authority.github]
+sigstore = [{ identity = "billy@chainguard.dev", issuer = "https://github.com/login/oauth" }]
+
+[[rule]]
+refs = ["refs/heads/main", "refs/tags/*"]
+authorities = ["maintainers"]
+[[rule]]
+refs = ["refs/heads/dev"]
+authorities = ["github"]
+"#;
+
+/// A repository holding the fixture chain, shallow at BASE, with main, dev and a tag at TIP,
+/// and the policy above at `policy.toml`.
+fn fixture_repo() -> TestRepo {
+    let repo = TestRepo::new();
+    for sha in [BASE, MID, TIP] {
+        let raw = crate::util::read(&format!("gitsign-commits/{sha}.commit"));
+        assert_eq!(repo.write_object("commit", &raw), sha);
+    }
+    std::fs::write(repo.path().join(".git/shallow"), format!("{BASE}\n")).expect("shallow");
+    for r in ["refs/heads/main", "refs/heads/dev", "refs/tags/v1"] {
+        repo.git(&["update-ref", r, TIP]);
+    }
+    std::fs::write(repo.path().join("policy.toml"), BILLY_POLICY).expect("write policy");
+    repo
+}
+
+fn verify(repo: &TestRepo, args: &[&str]) -> (i32, String, String) {
+    output(
+        repo.gitsign()
+            .env(
+                "GITSIGN_TRUSTED_ROOT",
+                crate::util::data("trust/trusted_root.json"),
+            )
+            .args(["verify", "--offline"])
+            .args(args),
+    )
+}
+
+#[test]
+fn verify_judges_a_range_by_the_rule_of_its_ref_and_tallies_authorities() {
+    let repo = fixture_repo();
+    let (code, out, err) = verify(
+        &repo,
+        &["--policy", "policy.toml", &format!("{BASE}..main")],
+    );
+    assert_eq!(
+        code, 0,
+        "billy via Google is a maintainer on main: {out}{err}"
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
+    assert!(
+        out.lines()
+            .all(|l| l.contains(" good ") && l.ends_with(" authority maintainers")),
+        "each line names the authority that admitted it: {out}"
+    );
+    assert!(
+        err.contains("gitsign: policy policy.toml, rule at line 7 for refs/heads/main: authorities: maintainers 2; admitted by none: 0\n"),
+        "the run ends with the per-authority tally: {err}"
+    );
+
+    // The tag's rule is main's; dev's rule binds billy to GitHub.
+    let (code, _, err) = verify(&repo, &["--policy", "policy.toml", &format!("{BASE}..v1")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("for refs/tags/v1: authorities: maintainers 2"),
+        "{err}"
+    );
+    let (code, out, err) = verify(&repo, &["--policy", "policy.toml", &format!("{BASE}..dev")]);
+    assert_eq!(code, 1, "the same commits are refused on dev: {out}{err}");
+    assert!(
+        out.contains(&format!(
+            "{} bad       identity_mismatch: issuer mismatch: certificate was issued for 'https://accounts.google.com', policy wants 'https://github.com/login/oauth'",
+            &TIP[..12]
+        )),
+        "the refusal says what did not match: {out}"
+    );
+    assert!(
+        err.contains(
+            "rule at line 10 for refs/heads/dev: authorities: github 0; admitted by none: 2"
+        ),
+        "{err}"
+    );
+
+    // --ref chooses the rule when the tip is an id.
+    let (code, _, err) = verify(
+        &repo,
+        &["--policy", "policy.toml", &format!("{BASE}..{TIP}")],
+    );
+    assert_eq!(code, 2, "an id names no ref: {err}");
+    assert!(
+        err.contains(&format!("'{TIP}' (the range's tip) names no ref")),
+        "{err}"
+    );
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--policy",
+            "policy.toml",
+            "--ref",
+            "refs/heads/dev",
+            &format!("{BASE}..{TIP}"),
+        ],
+    );
+    assert_eq!(code, 1, "dev's rule: {err}");
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--policy",
+            "policy.toml",
+            "--ref",
+            "refs/notes/x",
+            &format!("{BASE}..main"),
+        ],
+    );
+    assert_eq!(code, 2, "no rule governs the ref: {err}");
+    assert!(
+        err.contains("no rule of the policy policy.toml governs refs/notes/x (from --ref)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn verify_policy_json_names_the_authority_and_ends_with_the_tally() {
+    let repo = fixture_repo();
+    let (code, out, err) = verify(
+        &repo,
+        &[
+            "--policy",
+            "policy.toml",
+            "--format",
+            "json",
+            &format!("{BASE}..main"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 3, "two commits and the tally: {out}");
+    for l in &lines[..2] {
+        assert_eq!(l["verdict"], "good", "{l}");
+        assert_eq!(l["authority"], "maintainers", "{l}");
+    }
+    assert_eq!(
+        lines[2],
+        serde_json::json!({
+            "policy": "policy.toml",
+            "ref": "refs/heads/main",
+            "rule_line": 7,
+            "tally": {"authorities": [{"name": "maintainers", "accepted": 2}], "admitted_by_none": 0},
+        })
+    );
+}
+
+#[test]
+fn verify_reads_git_config_policy_and_identity_flags_still_work() {
+    let repo = fixture_repo();
+    // No flag and no configured policy: what is missing is said.
+    let (code, _, err) = verify(&repo, &[&format!("{BASE}..main")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("an identity and an issuer are required"),
+        "{err}"
+    );
+    assert!(err.contains("git config gitsign.policy"), "{err}");
+
+    // A hook policy from before authorities, where the hook finds it.
+    std::fs::write(
+        repo.path().join(".git/hook-policy.toml"),
+        "[[rule]]\nrefs = [\"refs/heads/*\"]\nidentities = [\"billy@chainguard.dev\"]\nissuers = [\"https://accounts.google.com\"]\n",
+    )
+    .expect("write");
+    repo.git(&["config", "gitsign.policy", "hook-policy.toml"]);
+    let (code, out, err) = verify(&repo, &[&format!("{BASE}..main")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.lines()
+            .all(|l| l.ends_with(" authority (rule at line 2)")),
+        "{out}"
+    );
+    assert!(
+        err.contains("rule at line 2 for refs/heads/main: authorities: (rule at line 2) 2; admitted by none: 0"),
+        "{err}"
+    );
+
+    // Identity flags win over the configured policy, as before: no tally.
+    let (code, out, err) = verify(
+        &repo,
+        &[
+            "--certificate-identity",
+            "billy@chainguard.dev",
+            "--certificate-oidc-issuer",
+            "https://accounts.google.com",
+            &format!("{BASE}..main"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains("authority") && !err.contains("gitsign: policy"),
+        "{out}{err}"
+    );
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--certificate-identity",
+            "billy@chainguard.dev",
+            &format!("{BASE}..main"),
+        ],
+    );
+    assert_eq!(code, 2, "an identity without an issuer: {err}");
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--policy",
+            "policy.toml",
+            "--certificate-identity",
+            "x",
+            "HEAD",
+        ],
+    );
+    assert_eq!(code, 2, "a policy or identity flags, not both: {err}");
+}
