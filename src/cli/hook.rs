@@ -206,7 +206,7 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
         )
         .hint(hint)
     })?;
-    PolicyFile::parse(&text).map_err(|e| {
+    PolicyFile::parse_at(&text, path).map_err(|e| {
         CliError::new(
             Exit::Config,
             anyhow::anyhow!(

@@ -324,6 +324,43 @@ transparency = "embedded"
     assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(TIP));
 }
 
+/// Key files are read beside the policy: a missing one refuses every push, naming where.
+#[test]
+fn hook_reads_key_files_beside_its_policy() {
+    let policy = r#"
+default = "reject"
+[authority.maintainers]
+sigstore = [{ identity = "billy@chainguard.dev", issuer = "https://accounts.google.com" }]
+[authority.web-flow]
+openpgp = ["keys/web-flow.asc"]
+[[rule]]
+refs = ["refs/heads/*"]
+authorities = ["maintainers", "web-flow"]
+transparency = "embedded"
+"#;
+    let s = Server::with_fixture_base(policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "no key file yet: {err}");
+    assert!(
+        err.contains("at line 6, column 12: cannot read the OpenPGP key file 'keys/web-flow.asc' of authority 'web-flow'"),
+        "{err}"
+    );
+    let keys = s.policy_path().with_file_name("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    // The bytes are kept for the OpenPGP verifier; the hook judges Sigstore signers only.
+    std::fs::write(
+        keys.join("web-flow.asc"),
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n",
+    )
+    .expect("key");
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(
+        code, 0,
+        "the key file is beside the policy; billy is a maintainer: {err}"
+    );
+}
+
 #[test]
 fn hook_refuses_a_tampered_commit() {
     let s = Server::with_fixture_base(BILLY, BASE, &TREES);
