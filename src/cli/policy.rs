@@ -32,6 +32,31 @@ pub struct PolicyArgs {
 #[derive(clap::Subcommand, Debug)]
 pub enum PolicyCommand {
     Check(CheckArgs),
+    Init(InitArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(
+    about = "Propose a policy from the signers of a range",
+    long_about = "Verify the commits of RANGE and print, on stdout, a policy that admits exactly \
+the Sigstore signers whose signatures verified: one entry per identity and issuer, with how many \
+commits each signed and when (a CI workflow's identities, one per ref it ran for, become one \
+anchored identity-regexp on the workflow). The rule names --ref, else the ref the range's tip \
+names. Review every entry before trusting it: the proposal says who signed, not who should."
+)]
+pub struct InitArgs {
+    /// Commits whose signers to propose (e.g. v1.0..main)
+    #[arg(long, value_name = "RANGE")]
+    pub from: String,
+    /// Ref the proposed rule governs (default: the ref the range's tip names)
+    #[arg(long = "ref", value_name = "REF")]
+    pub refname: Option<String>,
+    /// Never contact Rekor: online-mode signatures without a kept proof are left out
+    #[arg(long)]
+    pub offline: bool,
+    /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
+    #[arg(long, value_name = "FILE")]
+    pub trusted_root: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -55,7 +80,102 @@ pub struct CheckArgs {
 pub fn run(args: &PolicyArgs) -> CliResult {
     match &args.command {
         PolicyCommand::Check(a) => check(a),
+        PolicyCommand::Init(a) => init(a),
     }
+}
+
+/// The full ref name `refname` stands for, else the range's tip's, and which it was.
+fn ref_for(
+    refname: Option<&str>,
+    specs: &[String],
+    repo: &gix::Repository,
+) -> Result<(String, &'static str), CliError> {
+    let (name, from) = match refname {
+        Some(r) => (r.to_owned(), "--ref"),
+        None => (
+            crate::git::refname::tip_of(specs)
+                .ok_or_else(|| {
+                    CliError::new(
+                        Exit::Usage,
+                        anyhow::anyhow!("the range names no tip revision"),
+                    )
+                    .hint("pass --ref REF to say which ref the rule governs")
+                })?
+                .to_owned(),
+            "the range's tip",
+        ),
+    };
+    if name.starts_with("refs/") {
+        return Ok((name, from));
+    }
+    let full = crate::git::refname::full_name(repo, &name)
+        .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!("'{}' ({from}) names no ref", escape(&name)),
+            )
+            .hint("pass --ref REF (e.g. --ref refs/heads/main) to say which ref applies")
+        })?;
+    Ok((full, from))
+}
+
+fn init(args: &InitArgs) -> CliResult {
+    let repo = crate::git::repo::Repo::open().map_err(|e| {
+        CliError::new(Exit::Io, anyhow::Error::new(e))
+            .hint("run gitsign policy init inside a git repository")
+    })?;
+    let specs = vec![args.from.clone()];
+    let shared = repo.shared();
+    let (refname, _) = ref_for(args.refname.as_deref(), &specs, &shared.to_thread_local())?;
+    let flags = super::setup::VerifyFlags {
+        trusted_root: args.trusted_root.as_deref(),
+        ignore_tlog: Some(false),
+        ignore_sct: false,
+        offline: args.offline,
+        sct: None,
+    };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
+    let selection = repo
+        .select(&specs)
+        .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
+    let any = crate::verify::policy::Policy::default();
+    let checker = crate::check::Checker::new(&setup, &any, crate::check::Kept::In(&shared));
+    let mut signers = Vec::new();
+    let mut left_out = 0usize;
+    let walked = checker.check_range(&shared, &selection, 512, |_, batch| {
+        super::output::eprint_warnings(&batch.warnings);
+        for v in batch.verified {
+            match crate::policy::SigstoreSigner::from_report(&v.report) {
+                Some(s) if v.report.is_good() => signers.push(s),
+                _ => left_out += 1,
+            }
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    walked.map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
+    if signers.is_empty() {
+        return Err(CliError::new(
+            Exit::Negative,
+            anyhow::anyhow!(
+                "no commit of '{}' has a Sigstore signature that verifies ({left_out} left out)",
+                escape(&args.from)
+            ),
+        )
+        .hint("`gitsign verify RANGE --certificate-identity-regexp . --certificate-oidc-issuer-regexp .` says why each commit does not verify"));
+    }
+    let seen = crate::policy::init::group(&signers);
+    let text = crate::policy::init::propose(&seen, &args.from, &refname);
+    crate::ui::eprint(&format!(
+        "gitsign: proposed {} identity/issuer pair(s) from {} verified commit(s); {left_out} commit(s) left out (unsigned, not Sigstore, or not verified)\n",
+        seen.len(),
+        signers.len()
+    ));
+    let mut out = std::io::stdout().lock();
+    if out.write_all(text.as_bytes()).is_err() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    Ok(Exit::Good.into())
 }
 
 /// FILE, else `gitsign.policy` (relative to the git directory), else the default there.
@@ -130,35 +250,7 @@ pub fn range_rule(
         },
         ..e
     })?;
-    let (name, from) = match refname {
-        Some(r) => (r.to_owned(), "--ref"),
-        None => {
-            let tip = crate::git::refname::tip_of(specs).ok_or_else(|| {
-                CliError::new(
-                    Exit::Usage,
-                    anyhow::anyhow!("the range names no tip revision"),
-                )
-                .hint("pass --ref REF to say which rule of the policy applies")
-            })?;
-            (tip.to_owned(), "the range's tip")
-        }
-    };
-    let full = if name.starts_with("refs/") {
-        name.clone()
-    } else {
-        crate::git::refname::full_name(repo, &name)
-            .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?
-            .ok_or_else(|| {
-                CliError::new(
-                    Exit::Usage,
-                    anyhow::anyhow!(
-                        "'{}' ({from}) names no ref, so no rule of the policy can be chosen",
-                        escape(&name)
-                    ),
-                )
-                .hint("pass --ref REF (e.g. --ref refs/heads/main) to say which rule applies")
-            })?
-    };
+    let (full, from) = ref_for(refname, specs, repo)?;
     let rule = policy.rule_for(&full).cloned().ok_or_else(|| {
         CliError::new(
             Exit::Config,

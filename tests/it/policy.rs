@@ -405,3 +405,60 @@ fn verify_reads_git_config_policy_and_identity_flags_still_work() {
     );
     assert_eq!(code, 2, "a policy or identity flags, not both: {err}");
 }
+
+#[test]
+fn policy_init_proposes_a_policy_that_verify_accepts_the_range_with() {
+    let repo = fixture_repo();
+    let (code, proposal, err) = output(
+        repo.gitsign()
+            .env(
+                "GITSIGN_TRUSTED_ROOT",
+                crate::util::data("trust/trusted_root.json"),
+            )
+            .args([
+                "policy",
+                "init",
+                "--offline",
+                "--from",
+                &format!("{BASE}..main"),
+            ]),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(
+            "proposed 1 identity/issuer pair(s) from 2 verified commit(s); 0 commit(s) left out"
+        ),
+        "{err}"
+    );
+    assert!(
+        proposal.contains(
+            "  { identity = \"billy@chainguard.dev\", issuer = \"https://accounts.google.com\" },\n"
+        ),
+        "the fixture's one signer, bound to its issuer: {proposal}"
+    );
+    assert!(
+        proposal.contains("refs = [\"refs/heads/main\"]"),
+        "the rule governs the tip's ref: {proposal}"
+    );
+    std::fs::write(repo.path().join("proposal.toml"), &proposal).expect("write");
+    let (code, _, err) = check(&repo, &["proposal.toml"]);
+    assert_eq!(code, 0, "the proposal is a valid policy: {err}");
+    let (code, out, err) = verify(
+        &repo,
+        &["--policy", "proposal.toml", &format!("{BASE}..main")],
+    );
+    assert_eq!(
+        code, 0,
+        "the range verifies under its own proposal: {out}{err}"
+    );
+    assert!(
+        err.contains("authorities: signers 2; admitted by none: 0"),
+        "{err}"
+    );
+    // The proposal is for main: dev has no rule in it.
+    let (code, _, err) = verify(
+        &repo,
+        &["--policy", "proposal.toml", &format!("{BASE}..dev")],
+    );
+    assert_eq!(code, 2, "{err}");
+}
