@@ -293,6 +293,19 @@ fn range_rule(
 }
 
 fn verify_range(args: &VerifyArgs) -> CliResult {
+    // The identity flags' policy; a policy file judges signers after verification instead,
+    // which then runs with no identity constraint.
+    let (identity, issuer) = identity_flags(args);
+    let mut policy = if identity && issuer {
+        policy(&args.identity, &args.issuer, &args.workflow)?
+    } else {
+        Policy::default()
+    };
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        ..args.trust.flags(args.offline)
+    };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -302,17 +315,10 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         specs.push("HEAD".into());
     }
     let by_rule = range_rule(args, &specs, &repo)?;
-    // A policy judges signers after verification: verify with no identity constraint.
-    let policy = match by_rule {
-        Some(_) => Policy::default(),
-        None => policy(&args.identity, &args.issuer, &args.workflow)?,
-    };
+    if by_rule.is_some() {
+        policy = Policy::default();
+    }
     let mut authority_tally = by_rule.as_ref().map(|r| AuthorityTally::for_rule(&r.rule));
-    let flags = VerifyFlags {
-        sct: args.sct.sct.as_deref(),
-        ..args.trust.flags(args.offline)
-    };
-    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
