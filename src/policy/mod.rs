@@ -1,6 +1,7 @@
-//! Trust written down once: the policy language read by `gitsign policy check` and the
-//! pre-receive hook (and meant for `gitsign verify` and git's verification path), its parser
-//! and its judge. The language is stated once, in [`LANGUAGE_HELP`] (`gitsign policy --help`).
+//! Trust written down once: the policy language read by `gitsign policy check`, `gitsign verify
+//! --policy` and the pre-receive hook (git's `--verify` path does not read it: git names no
+//! ref), its parser and its judge. The language is stated once, in [`LANGUAGE_HELP`]
+//! (`gitsign policy --help`); [`init`] proposes a first policy from a history's signers.
 //!
 //! A policy names *authorities* — who may sign: Sigstore identities bound to their issuers,
 //! OpenPGP key files, SSH allowed-signers files — and *rules* that give refs to authorities.
