@@ -269,6 +269,23 @@ fn range_rule(
             shared.git_dir(),
         )
     };
+    let w = &args.workflow;
+    let workflow = [
+        &w.certificate_github_workflow_trigger,
+        &w.certificate_github_workflow_sha,
+        &w.certificate_github_workflow_name,
+        &w.certificate_github_workflow_repository,
+        &w.certificate_github_workflow_ref,
+    ]
+    .iter()
+    .any(|f| f.is_some());
+    if path.is_some() && workflow {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("the --certificate-github-workflow-* flags constrain the identity flags' signer, and a policy is given"),
+        )
+        .hint("put the workflow's values in the policy's sigstore entry (github-workflow-repository = \"…\", …)"));
+    }
     let Some(path) = path else {
         if !(identity && issuer) || args.refname.is_some() {
             return Err(CliError::new(

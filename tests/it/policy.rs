@@ -404,6 +404,21 @@ fn verify_reads_git_config_policy_and_identity_flags_still_work() {
         ],
     );
     assert_eq!(code, 2, "a policy or identity flags, not both: {err}");
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--policy",
+            "policy.toml",
+            "--certificate-github-workflow-ref",
+            "refs/heads/main",
+            "HEAD",
+        ],
+    );
+    assert_eq!(
+        code, 2,
+        "workflow flags are not silently dropped under a policy: {err}"
+    );
+    assert!(err.contains("github-workflow-repository"), "{err}");
 }
 
 #[test]
