@@ -45,7 +45,7 @@ anchored identity-regexp on the workflow). The rule names --ref, else the ref th
 names. Review every entry before trusting it: the proposal says who signed, not who should."
 )]
 pub struct InitArgs {
-    /// Commits whose signers to propose (e.g. v1.0..main)
+    /// Commits whose signers to propose: a range (v1.0..main), or a revision and its history
     #[arg(long, value_name = "RANGE")]
     pub from: String,
     /// Ref the proposed rule governs (default: the ref the range's tip names)
@@ -57,6 +57,9 @@ pub struct InitArgs {
     /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<String>,
+    /// Propose also signers whose signing time nothing proves (online-mode signatures offline)
+    #[arg(long)]
+    pub insecure_ignore_tlog: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -130,15 +133,19 @@ fn init(args: &InitArgs) -> CliResult {
     let (refname, _) = ref_for(args.refname.as_deref(), &specs, &shared.to_thread_local())?;
     let flags = super::setup::VerifyFlags {
         trusted_root: args.trusted_root.as_deref(),
-        ignore_tlog: Some(false),
+        ignore_tlog: Some(args.insecure_ignore_tlog),
         ignore_sct: false,
         offline: args.offline,
         sct: None,
     };
     let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
-    let selection = repo
+    let mut selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
+    // One revision stands for its history here: who signed main, not main's last commit.
+    if selection.include.is_empty() {
+        selection.include = std::mem::take(&mut selection.single);
+    }
     let any = crate::verify::policy::Policy::default();
     let checker = crate::check::Checker::new(&setup, &any, crate::check::Kept::In(&shared));
     let mut signers = Vec::new();

@@ -119,12 +119,15 @@ pub fn propose(seen: &[Seen], range: &str, refname: &str) -> String {
         toml_string(range)
     );
     for s in seen {
-        out.push_str(&format!(
-            "  # {} signature(s), {} to {}\n",
-            s.count,
-            day(s.first),
-            day(s.last)
-        ));
+        out.push_str(&match (s.first, s.last) {
+            (Some(_), Some(_)) => format!(
+                "  # {} signature(s), {} to {}\n",
+                s.count,
+                day(s.first),
+                day(s.last)
+            ),
+            _ => format!("  # {} signature(s), signing time not proven\n", s.count),
+        });
         let identity = match &s.identity {
             IdentityPattern::Exact(id) => format!("identity = {}", toml_string(id)),
             IdentityPattern::Workflow { prefix } => format!(
