@@ -131,7 +131,8 @@ pub fn run(args: &AttestArgs) -> CliResult {
         })?;
 
     let config = super::load_config()?;
-    let root = super::load_trust(&config)?;
+    // Signing trust, as commit signing's: stale TUF metadata that cannot be refreshed refuses.
+    let root = super::load_trust_for(&config, crate::tuf::Purpose::Sign)?;
     let unsigned = Envelope {
         payload_type: attest::PAYLOAD_TYPE.to_owned(),
         payload,

@@ -411,3 +411,57 @@ fn interop_with_go_gitsigns_attest() {
         "Go's files are kept"
     );
 }
+
+/// Regression (hostile review): concurrent `attest` runs failed after their Rekor entry was
+/// written (the ref's compare-and-swap lost to another run and was not tried again). All must
+/// land, each keeping the others' entries.
+#[test]
+fn concurrent_attests_all_land() {
+    let s = setup();
+    const N: usize = 12;
+    let bodies: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("p{i}.json"), format!("{{\"run\":{i}}}")))
+        .collect();
+    for (file, body) in &bodies {
+        std::fs::write(s.repo.path().join(file), body).expect("write predicate");
+    }
+    let results: Vec<(i32, String, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .map(|(file, _)| {
+                let s = &s;
+                scope.spawn(move || {
+                    let p = s.repo.path().join(file);
+                    let p = p.to_str().expect("utf8 path").to_owned();
+                    s.gitsign(&["attest", "-f", &p, "--type", PROVENANCE])
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("attest thread"))
+            .collect()
+    });
+    for (i, (code, _, err)) in results.iter().enumerate() {
+        assert_eq!(*code, 0, "attest run {i} lands: {err}");
+    }
+    let head = s.repo.git(&["rev-parse", "HEAD"]);
+    let listed = s.repo.git(&[
+        "ls-tree",
+        "--name-only",
+        &format!("refs/attestations/commits:{}", head.trim()),
+    ]);
+    for (file, _) in &bodies {
+        assert!(
+            listed.lines().any(|l| l == file),
+            "{file} is stored beside the others: {listed}"
+        );
+    }
+    assert_eq!(
+        s.local.stack.log_size(),
+        N as u64,
+        "one Rekor entry per run, none wasted"
+    );
+    let (code, out, err) = s.verify(&["--type", PROVENANCE]);
+    assert_eq!(code, 0, "every attestation verifies: {out}{err}");
+}
