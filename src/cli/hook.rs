@@ -314,9 +314,12 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             reports.insert(*id, p.report);
         }
     }
-    keep_facts(&facts, &reports, &known);
-
     let decision = hook::decide(&plan, &reports);
+    // Facts only for a push that is accepted: a refused push's objects are discarded by git,
+    // and keeping their facts would let anyone grow the store by pushing (and being refused).
+    if decision.accepted() {
+        keep_facts(&facts, &reports, &known);
+    }
     let summary = summary(&objects, plan.exempt.len(), known.len(), &proven);
     crate::ui::eprint(&render(
         &decision,
@@ -507,7 +510,11 @@ const HOOK_MARKER: &str = "written by `gitsign hook install`";
 
 fn install(args: &InstallArgs) -> CliResult {
     let dir = match &args.repo {
-        Some(p) => p.clone(),
+        // Absolute and without `..`: gix's discovery panics on a relative path that climbs
+        // (`../repo`), and the hook names absolute paths anyway.
+        Some(p) => std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .with_context(|| format!("resolving the repository path '{}'", p.display()))?,
         None => std::env::current_dir().context("reading the current directory")?,
     };
     let repo = gix::discover(&dir).map_err(|e| {

@@ -12,7 +12,8 @@
 //! Layout: `<git common dir>/gitsign/facts/<root digest, 16 hex>/<id[..2]>/<id[2..]>.json`,
 //! outside refs and objects, so facts never travel with a push, a fetch or notes. Bounded: one
 //! file of at most [`MAX_FACT_BYTES`] per object and trust root, for objects that verified good
-//! (so at most one per signed object the repository received). Files are opened as regular
+//! (so at most one per signed object the repository received: the hook keeps facts only for
+//! an accepted push, never for the objects of a refused one, which git discards). Files are opened as regular
 //! files only (no symlink followed, a FIFO neither waited on nor read) and read up to the cap;
 //! anything unreadable, oversized, malformed or about another object is ignored and the object
 //! verified afresh. Both through [`crate::fsutil`].

@@ -1122,8 +1122,9 @@ fn hook_judges_a_new_ref_by_its_rule_even_for_commits_already_on_main() {
     s.add_fixtures(&[MID, TIP]);
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(code, 0, "main's rule admits billy: {err}");
-    // The first refusal verifies BASE (main never had to); its fact serves the second.
-    for (target, known) in [("refs/heads/release/1", 2), ("refs/tags/v1", 3)] {
+    // Each refusal verifies BASE (main never had to) and keeps no fact of it: a refused push
+    // keeps no facts; MID's and TIP's, from main's accepted push, serve both.
+    for (target, known) in [("refs/heads/release/1", 2), ("refs/tags/v1", 2)] {
         let (code, err) = s.push(&[&format!("{TIP}:{target}")]);
         assert_ne!(code, 0, "{target} wants eve: {err}");
         assert!(
@@ -1312,4 +1313,76 @@ fn hook_keeps_verified_facts_and_ignores_hostile_fact_files() {
     );
     let text = std::fs::read_to_string(fact(TIP)).expect("a regular fact file again");
     assert!(text.contains(TIP), "{text}");
+}
+
+/// Every `*.json` file under the receiving repository's facts store.
+fn fact_files(s: &Server) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&s.bare.path().join("gitsign/facts"), &mut out);
+    out
+}
+
+/// Regression (hostile review): the hook kept verified facts for the objects of refused
+/// pushes, which git discards, so a pusher could grow the store without bound by pushing
+/// validly signed commits that the policy refuses. Facts are kept for accepted pushes only.
+#[test]
+fn hook_keeps_no_facts_for_a_refused_push() {
+    let policy = BILLY.replace("billy@chainguard.dev", "someone-else@example.com");
+    let s = Server::with_fixture_base(&policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "the policy refuses billy's commits: {err}");
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(BASE));
+    assert_eq!(
+        fact_files(&s),
+        Vec::<PathBuf>::new(),
+        "no facts for the objects of a refused push"
+    );
+    s.set_policy(BILLY);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "accepted under billy's policy: {err}");
+    assert_eq!(
+        fact_files(&s).len(),
+        2,
+        "facts for MID and TIP once accepted"
+    );
+}
+
+/// Regression (hostile review): `gitsign hook install ../repo` failed (the repository
+/// discovery panicked on a relative path that climbs).
+#[test]
+fn hook_install_takes_a_relative_path() {
+    let top = tempfile::tempdir().expect("temp dir");
+    let bare = top.path().join("repo.git");
+    let work = top.path().join("work");
+    std::fs::create_dir(&work).expect("dir");
+    let (code, _, err) = output(
+        hermetic("git", top.path())
+            .current_dir(top.path())
+            .args(["init", "-q", "--bare", "repo.git"]),
+    );
+    assert_eq!(code, 0, "git init: {err}");
+    for rel in ["../repo.git", "../repo.git/", "../work/../repo.git"] {
+        let (code, _, err) = output(
+            hermetic(gitsign_bin(), top.path())
+                .current_dir(&work)
+                .args(["hook", "install", "--force", rel]),
+        );
+        assert_eq!(code, 0, "gitsign hook install {rel}: {err}");
+        let hook = std::fs::read_to_string(bare.join("hooks/pre-receive")).expect("hook written");
+        assert!(
+            hook.contains("hook pre-receive"),
+            "{rel}: the hook runs gitsign: {hook}"
+        );
+    }
 }
