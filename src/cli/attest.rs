@@ -45,8 +45,14 @@ pub struct AttestArgs {
     /// Predicate to attest (a JSON object: SLSA provenance, test results, …)
     #[arg(short = 'f', long = "filepath", value_name = "FILE")]
     pub filepath: PathBuf,
-    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1)
-    #[arg(long = "type", value_name = "URI")]
+    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1); empty when not given, as
+    /// Go gitsign's
+    #[arg(
+        long = "type",
+        value_name = "URI",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub predicate_type: String,
     /// What the attestation is about: the commit or its tree
     #[arg(long, value_enum, default_value_t = Subject::Commit, value_name = "TYPE")]
@@ -194,8 +200,12 @@ pub fn run(args: &AttestArgs) -> CliResult {
             Subject::Commit => "commit",
             Subject::Tree => "tree",
         },
-        creds.identity,
-        args.predicate_type,
+        crate::text::escape(&creds.identity),
+        if args.predicate_type.is_empty() {
+            "no predicate type".into()
+        } else {
+            crate::text::escape(&args.predicate_type)
+        },
         logged.verified.log_index,
         args.objtype.ref_name()
     ));

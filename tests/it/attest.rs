@@ -465,3 +465,45 @@ fn concurrent_attests_all_land() {
     let (code, out, err) = s.verify(&["--type", PROVENANCE]);
     assert_eq!(code, 0, "every attestation verifies: {out}{err}");
 }
+
+/// Regression (hostile review): the README and the commands disagreed on whether `--type`
+/// is required. As Go gitsign's `attest`, it is optional (an empty predicate type), and
+/// `verify-attestation` without it checks attestations of every type.
+#[test]
+fn type_is_optional_in_attest_and_verify_attestation_as_in_go() {
+    let s = setup();
+    let path = s.repo.path().join("notes.json");
+    std::fs::write(&path, "{\"n\":1}").expect("write predicate");
+    let p = path.to_str().expect("utf8 path").to_owned();
+    let (code, _, err) = s.gitsign(&["attest", "-f", &p]);
+    assert_eq!(
+        code, 0,
+        "attest without --type, as Go gitsign allows: {err}"
+    );
+    let head = s.repo.git(&["rev-parse", "HEAD"]);
+    let sig = s.repo.git(&[
+        "cat-file",
+        "blob",
+        &format!("refs/attestations/commits:{}/notes.json.sig", head.trim()),
+    ]);
+    let envelope: serde_json::Value = serde_json::from_str(&sig).expect("envelope JSON");
+    let payload = base64_decode(envelope["payload"].as_str().expect("payload"));
+    let statement: serde_json::Value = serde_json::from_slice(&payload).expect("statement");
+    assert_eq!(
+        statement["predicateType"], "",
+        "an empty predicate type, as Go gitsign writes without --type"
+    );
+    let (code, out, err) = s.verify(&[]);
+    assert_eq!(code, 0, "verify-attestation without --type: {out}{err}");
+    let (code, out, err) = s.verify(&["--type", PROVENANCE]);
+    assert_eq!(
+        code, 1,
+        "with --type, attestations of other types are skipped, and none is left: {out}{err}"
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(
+        !readme.contains("`--type` is required"),
+        "the README says what the commands do"
+    );
+}
