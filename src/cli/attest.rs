@@ -209,6 +209,6 @@ pub fn run(args: &AttestArgs) -> CliResult {
         logged.verified.log_index,
         args.objtype.ref_name()
     ));
-    println!("{commit}");
+    super::output::print(format!("{commit}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

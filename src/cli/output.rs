@@ -171,6 +171,20 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
     })
 }
 
+/// Write `bytes` to stdout and flush. A reader that has gone (a broken pipe: `| head`) ends
+/// the output quietly — `Ok`, and the command exits as it would have; any other failure
+/// (`>/dev/full`, an I/O error) means the output was not delivered: an error (exit 2).
+pub fn print(bytes: &[u8]) -> Result<(), super::CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(super::CliError::new(
+            super::Exit::Io,
+            anyhow::Error::new(e).context("writing to stdout"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// An error as one JSON object on stdout (`--format json`), beside its rendering on stderr,
 /// so a machine reading stdout learns why there are no verdicts.
 pub fn json_error(e: &super::CliError) {

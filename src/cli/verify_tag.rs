@@ -66,7 +66,9 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
         None => checked.report,
     };
     match args.format {
-        Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
+        Format::Json => output::print(
+            format!("{}\n", output::json(&id.to_string(), "tag", &report)).as_bytes(),
+        )?,
         Format::Human => {
             crate::ui::eprint(&output::summary(&report, true));
             crate::ui::eprint(&output::notes(&report));
