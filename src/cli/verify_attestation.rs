@@ -191,7 +191,9 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                 let signer = crate::text::escape(&signer);
                 crate::ui::eprint(&format!("gitsign: {verb} {label}{signer}\n"));
                 if let Some((msg, hint)) = output::problem(&report) {
-                    crate::ui::eprint(&format!("gitsign: error: {name}: {msg}\n"));
+                    // The name comes from the ref's tree: untrusted, escaped as the label is.
+                    let line = crate::text::escape(&format!("{name}: {msg}")).into_owned();
+                    crate::ui::eprint(&format!("gitsign: error: {line}\n"));
                     if let Some(h) = hint {
                         crate::ui::eprint(&format!("Hint: {h}\n"));
                     }

@@ -507,3 +507,42 @@ fn type_is_optional_in_attest_and_verify_attestation_as_in_go() {
         "the README says what the commands do"
     );
 }
+
+/// Regression (hostile review): attestation names come from the ref's tree, which anyone who
+/// can push there writes; one reached the terminal unescaped. Every line is escaped.
+#[test]
+fn hostile_attestation_names_reach_the_terminal_escaped() {
+    let s = setup();
+    let (code, _, err) = s.attest("p.json", "{\"a\":1}", &[]);
+    assert_eq!(code, 0, "{err}");
+    let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let evil = "ev\u{1b}[2J\u{1b}]0;pwned\u{7}il";
+    for suffix in ["", ".sig", ".sigstore.json"] {
+        let bytes = s.repo.git(&[
+            "cat-file",
+            "blob",
+            &format!("refs/attestations/commits:{head}/p.json{suffix}"),
+        ]);
+        replace(&s.repo, &head, &format!("{evil}{suffix}"), bytes.as_bytes());
+    }
+    let issuer = s.local.stack.oidc_issuer();
+    let mut cmd = s.repo.gitsign();
+    stack_env(&mut cmd, &s.local.stack);
+    cmd.args([
+        "verify-attestation",
+        "--certificate-identity",
+        "someone-else@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+    ]);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 1, "the wrong identity is refused: {out}{err}");
+    assert!(
+        err.contains("ev\\x1b[2J"),
+        "the hostile name is shown escaped: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !out.contains('\u{1b}'),
+        "no control character reaches the terminal: {err:?}"
+    );
+}
