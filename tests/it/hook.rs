@@ -1386,3 +1386,96 @@ fn hook_install_takes_a_relative_path() {
         );
     }
 }
+
+/// Twenty pushes at once into one repository with the hook installed — signed history to the
+/// same ref and to new refs, unsigned commits to others — are each judged as alone, and the
+/// facts they keep are whole, one per verified object, none for the refused objects.
+#[test]
+fn twenty_parallel_pushes_are_each_judged_and_keep_whole_facts() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let unsigned: Vec<String> = (0..6)
+        .map(|i| unsigned_commit(&s.work, &[BASE], &format!("unsigned {i}")))
+        .collect();
+    // (refspec, accepted?)
+    let mut pushes: Vec<(String, bool)> = Vec::new();
+    for i in 0..7 {
+        pushes.push((format!("{TIP}:refs/heads/main"), true));
+        pushes.push((format!("{TIP}:refs/heads/b{i}"), true));
+    }
+    for (i, c) in unsigned.iter().enumerate() {
+        pushes.push((format!("{c}:refs/heads/u{i}"), false));
+    }
+    assert_eq!(pushes.len(), 20);
+    let results: Vec<(i32, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pushes
+            .iter()
+            .map(|(spec, _)| {
+                let s = &s;
+                scope.spawn(move || s.push(&[spec.as_str()]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("push thread"))
+            .collect()
+    });
+    for ((spec, accepted), (code, err)) in pushes.iter().zip(&results) {
+        if *accepted {
+            // Pushes of one value to one ref race for git's ref lock after the hook: the
+            // hook's verdict is what is judged here.
+            assert!(
+                err.contains("gitsign: push accepted"),
+                "{spec}: signed as the policy requires, accepted: {err}"
+            );
+        } else {
+            assert_ne!(*code, 0, "{spec}: unsigned, refused: {err}");
+            assert!(
+                err.contains("gitsign: push rejected"),
+                "{spec}: the hook's refusal: {err}"
+            );
+        }
+    }
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(TIP));
+    for i in 0..7 {
+        assert_eq!(s.ref_of(&format!("refs/heads/b{i}")).as_deref(), Some(TIP));
+    }
+    for i in 0..6 {
+        assert_eq!(s.ref_of(&format!("refs/heads/u{i}")), None, "u{i} refused");
+    }
+    let facts = fact_files(&s);
+    for f in &facts {
+        let text = std::fs::read_to_string(f).expect("fact");
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: a whole fact: {e}", f.display()));
+        assert!(
+            text.contains("billy@chainguard.dev"),
+            "{}: a fact of a signed commit: {v}",
+            f.display()
+        );
+    }
+    let named = |id: &str| {
+        facts
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(&format!("{}.json", &id[2..])))
+    };
+    assert!(named(MID) && named(TIP), "MID and TIP are kept: {facts:?}");
+    assert!(
+        !unsigned.iter().any(|c| named(c)),
+        "nothing of the refused pushes: {facts:?}"
+    );
+    let mut dirs = vec![s.bare.path().join("gitsign/facts")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            assert!(
+                !p.to_string_lossy().ends_with(".tmp"),
+                "no temporary fact is left: {}",
+                p.display()
+            );
+            if p.is_dir() {
+                dirs.push(p);
+            }
+        }
+    }
+}
