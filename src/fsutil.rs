@@ -28,6 +28,9 @@ pub enum Access {
     /// Only us: the file 0600, a directory we create 0700, and an existing directory must be
     /// ours (or root's) and not writable by others, or nothing is written.
     Private,
+    /// A program others run (a git hook): exactly 0755, set before the rename, so the file
+    /// is never in place without its execute bits.
+    Executable,
 }
 
 fn refused(why: String) -> std::io::Error {
@@ -110,6 +113,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> std::io::Resul
     ));
     let written = (|| {
         let mut file = create_new(&tmp, access)?;
+        #[cfg(unix)]
+        if access == Access::Executable {
+            // Whatever the umask took: the mode is exact before the file is in place.
+            use std::os::unix::fs::PermissionsExt as _;
+            file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
+        }
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
@@ -126,7 +135,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> std::io::Resul
 /// closed to others ([`private_dir`]).
 pub fn ensure_dir(dir: &Path, access: Access) -> std::io::Result<()> {
     match access {
-        Access::Shared => std::fs::create_dir_all(dir),
+        Access::Shared | Access::Executable => std::fs::create_dir_all(dir),
         Access::Private => private_dir(dir).map(|_| ()).map_err(std::io::Error::from),
     }
 }
@@ -260,6 +269,7 @@ fn create_new(path: &Path, access: Access) -> std::io::Result<std::fs::File> {
         o.mode(match access {
             Access::Shared => 0o666,
             Access::Private => 0o600,
+            Access::Executable => 0o755,
         });
         o.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
     }
@@ -465,6 +475,9 @@ mod tests {
             !open.join("secret").exists(),
             "nothing is written into an open directory"
         );
+        let hook = dir.path().join("hooks").join("pre-receive");
+        write_atomic(&hook, b"#!/bin/sh\n", Access::Executable).expect("write");
+        assert_eq!(mode(&hook), 0o755, "a program is exactly 0755");
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         assert!(
             matches!(private_dir(&open), Ok(Made::Existing)),

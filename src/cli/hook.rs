@@ -575,13 +575,10 @@ fn install(args: &InstallArgs) -> CliResult {
     let script = format!(
         "#!/bin/sh\n# pre-receive hook {HOOK_MARKER}: every pushed commit and tag must satisfy the\n# signature policy (see `gitsign hook pre-receive --help`).\n{command}\n"
     );
-    std::fs::write(&path, script).with_context(|| format!("writing '{}'", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("making '{}' executable", path.display()))?;
-    }
+    // Atomically and executable from the start: a push arriving meanwhile runs the old hook
+    // or the new one, never half a script nor (no execute bit) no hook at all.
+    crate::fsutil::write_atomic(&path, script.as_bytes(), crate::fsutil::Access::Executable)
+        .with_context(|| format!("writing '{}'", path.display()))?;
     crate::ui::eprint(&format!("gitsign: installed '{}'\n", path.display()));
     Ok(ExitCode::SUCCESS)
 }
