@@ -10,7 +10,8 @@
 //! (`O_CREAT|O_EXCL`, a random name, no symlink followed) in the destination's directory, are
 //! flushed to disk, and the file is renamed over the destination, then the directory is
 //! flushed: a reader sees the old file or the new one, never part of one, and a crash leaves
-//! no torn file behind. The temporary file is removed when any step fails. A private file
+//! no torn file behind. Caches that check what they read may skip the two flushes
+//! ([`Durability::Cache`]), which cost a hundred times the rename. The temporary file is removed when any step fails. A private file
 //! ([`Access::Private`]) is created 0600 in a directory that must belong to us and be closed
 //! to writes by others; a directory we create for it is 0700.
 //!
@@ -19,6 +20,19 @@
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
+
+/// Whether [`write_atomic`] waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// The file and the rename are flushed to disk (`fsync` of the file, then of the
+    /// directory) before returning: after a crash the new file is there, whole. About 6 ms a
+    /// write on an ext4 virtual disk, where a rename alone takes 0.06 ms.
+    Durable,
+    /// A cache whose entries are checked when read and cheap to make again (proofs, facts):
+    /// the rename alone makes the file visible whole to every reader; after a crash an entry
+    /// may be missing or empty, which the reader takes as absent.
+    Cache,
+}
 
 /// Who may read a file written with [`write_atomic`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +108,12 @@ fn open_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
 /// Replace `path` with `bytes` atomically (see the module documentation), creating missing
 /// directories. A reader never sees a part of the file, and a failure leaves the old file (if
 /// any) in place and no temporary file behind.
-pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> std::io::Result<()> {
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    access: Access,
+    durability: Durability,
+) -> std::io::Result<()> {
     let name = path.file_name().ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -120,10 +139,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], access: Access) -> std::io::Resul
             file.set_permissions(std::fs::Permissions::from_mode(0o755))?;
         }
         file.write_all(bytes)?;
-        file.sync_all()?;
+        if durability == Durability::Durable {
+            file.sync_all()?;
+        }
         drop(file);
         std::fs::rename(&tmp, path)?;
-        sync_dir(dir)
+        match durability {
+            Durability::Durable => sync_dir(dir),
+            Durability::Cache => Ok(()),
+        }
     })();
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -375,8 +399,8 @@ mod tests {
     fn an_atomic_write_replaces_and_leaves_no_temporary_file() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("a").join("b").join("f.json");
-        write_atomic(&path, b"one", Access::Shared).expect("first write");
-        write_atomic(&path, b"two", Access::Shared).expect("second write");
+        write_atomic(&path, b"one", Access::Shared, Durability::Durable).expect("first write");
+        write_atomic(&path, b"two", Access::Shared, Durability::Durable).expect("second write");
         assert_eq!(std::fs::read(&path).expect("read"), b"two");
         assert!(
             leftovers(path.parent().expect("parent")).is_empty(),
@@ -392,7 +416,7 @@ mod tests {
         std::fs::create_dir(&path).expect("dir");
         std::fs::write(path.join("inside"), b"x").expect("write");
         assert!(
-            write_atomic(&path, b"new", Access::Shared).is_err(),
+            write_atomic(&path, b"new", Access::Shared, Durability::Durable).is_err(),
             "a rename over a non-empty directory fails"
         );
         assert!(leftovers(dir.path()).is_empty(), "the temporary is removed");
@@ -411,7 +435,7 @@ mod tests {
         let path = dir.path().join("f");
         let a = vec![b'a'; 256 * 1024];
         let b = vec![b'b'; 256 * 1024];
-        write_atomic(&path, &a, Access::Shared).expect("first write");
+        write_atomic(&path, &a, Access::Shared, Durability::Durable).expect("first write");
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let writers: Vec<_> = [a.clone(), b.clone()]
             .into_iter()
@@ -421,7 +445,13 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut n = 0;
                     while !stop.load(std::sync::atomic::Ordering::Relaxed) && n < 200 {
-                        write_atomic(&path, &content, Access::Shared).expect("write");
+                        // One writer waits for the disk, the other does not: both are atomic.
+                        let durability = if content[0] == b'a' {
+                            Durability::Durable
+                        } else {
+                            Durability::Cache
+                        };
+                        write_atomic(&path, &content, Access::Shared, durability).expect("write");
                         n += 1;
                     }
                 })
@@ -456,7 +486,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt as _;
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("mine").join("secret");
-        write_atomic(&path, b"s", Access::Private).expect("write");
+        write_atomic(&path, b"s", Access::Private, Durability::Durable).expect("write");
         let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o7777;
         assert_eq!(mode(&path), 0o600, "the file is ours alone");
         assert_eq!(
@@ -468,7 +498,13 @@ mod tests {
         std::fs::create_dir(&open).expect("dir");
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
         assert!(
-            write_atomic(&open.join("secret"), b"s", Access::Private).is_err(),
+            write_atomic(
+                &open.join("secret"),
+                b"s",
+                Access::Private,
+                Durability::Durable
+            )
+            .is_err(),
             "a directory anyone may write is refused for a private file"
         );
         assert!(
@@ -476,7 +512,13 @@ mod tests {
             "nothing is written into an open directory"
         );
         let hook = dir.path().join("hooks").join("pre-receive");
-        write_atomic(&hook, b"#!/bin/sh\n", Access::Executable).expect("write");
+        write_atomic(
+            &hook,
+            b"#!/bin/sh\n",
+            Access::Executable,
+            Durability::Durable,
+        )
+        .expect("write");
         assert_eq!(mode(&hook), 0o755, "a program is exactly 0755");
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o1777)).expect("chmod");
         assert!(

@@ -577,8 +577,13 @@ fn install(args: &InstallArgs) -> CliResult {
     );
     // Atomically and executable from the start: a push arriving meanwhile runs the old hook
     // or the new one, never half a script nor (no execute bit) no hook at all.
-    crate::fsutil::write_atomic(&path, script.as_bytes(), crate::fsutil::Access::Executable)
-        .with_context(|| format!("writing '{}'", path.display()))?;
+    crate::fsutil::write_atomic(
+        &path,
+        script.as_bytes(),
+        crate::fsutil::Access::Executable,
+        crate::fsutil::Durability::Durable,
+    )
+    .with_context(|| format!("writing '{}'", path.display()))?;
     crate::ui::eprint(&format!("gitsign: installed '{}'\n", path.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -246,7 +246,12 @@ impl Facts {
         if bytes.len() as u64 > MAX_FACT_BYTES {
             return Ok(());
         }
-        fsutil::write_atomic(&self.path(id), &bytes, fsutil::Access::Shared)
+        fsutil::write_atomic(
+            &self.path(id),
+            &bytes,
+            fsutil::Access::Shared,
+            fsutil::Durability::Cache,
+        )
     }
 }
 

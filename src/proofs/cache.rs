@@ -57,6 +57,7 @@ impl Cache {
             &path,
             format!("{}\n", proof.json).as_bytes(),
             fsutil::Access::Shared,
+            fsutil::Durability::Cache,
         )
     }
 }

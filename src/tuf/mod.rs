@@ -354,11 +354,15 @@ impl Cache for DirCache {
 
 /// Write through a temporary sibling and rename: a reader never sees half a file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TufError> {
-    crate::fsutil::write_atomic(path, bytes, crate::fsutil::Access::Shared).map_err(|source| {
-        TufError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+    crate::fsutil::write_atomic(
+        path,
+        bytes,
+        crate::fsutil::Access::Shared,
+        crate::fsutil::Durability::Durable,
+    )
+    .map_err(|source| TufError::Io {
+        path: path.to_path_buf(),
+        source,
     })
 }
 
