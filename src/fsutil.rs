@@ -330,7 +330,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let small = dir.path().join("small");
         std::fs::write(&small, b"{}").expect("write");
-        assert_eq!(read_capped(&small, 16).expect("a small file"), b"{}");
+        assert_eq!(
+            read_capped(&small, 16).expect("a small file"),
+            b"{}",
+            "a small regular file is read whole"
+        );
         let exact = dir.path().join("exact");
         std::fs::write(&exact, vec![b' '; 16]).expect("write");
         assert_eq!(
@@ -401,7 +405,11 @@ mod tests {
         let path = dir.path().join("a").join("b").join("f.json");
         write_atomic(&path, b"one", Access::Shared, Durability::Durable).expect("first write");
         write_atomic(&path, b"two", Access::Shared, Durability::Durable).expect("second write");
-        assert_eq!(std::fs::read(&path).expect("read"), b"two");
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            b"two",
+            "the second write replaced the first"
+        );
         assert!(
             leftovers(path.parent().expect("parent")).is_empty(),
             "no temporary file is left"

@@ -599,7 +599,11 @@ mod tests {
     fn explicit_sources_are_a_named_provider_or_sigstore_id_token() {
         let none = |_: &str| None;
         let env_token = |k: &str| (k == "SIGSTORE_ID_TOKEN").then(|| "t".to_owned());
-        assert_eq!(explicit_provider(&settings(None), &none).ok(), Some(None));
+        assert_eq!(
+            explicit_provider(&settings(None), &none).ok(),
+            Some(None),
+            "nothing given, nothing explicit"
+        );
         assert_eq!(
             explicit_provider(&settings(None), &env_token).ok(),
             Some(Some(Provider::EnvVar)),

@@ -514,7 +514,7 @@ fn type_is_optional_in_attest_and_verify_attestation_as_in_go() {
 fn hostile_attestation_names_reach_the_terminal_escaped() {
     let s = setup();
     let (code, _, err) = s.attest("p.json", "{\"a\":1}", &[]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 0, "attest: {err}");
     let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
     let evil = "ev\u{1b}[2J\u{1b}]0;pwned\u{7}il";
     for suffix in ["", ".sig", ".sigstore.json"] {

@@ -828,7 +828,11 @@ fn an_explicit_token_wins_over_a_cached_credential_of_another_identity() {
     let alice = stack.mint_token(IDENTITY);
     let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &alice);
     assert_eq!(code, 0, "the first signer fills the cache: {err}");
-    assert_eq!(signer_of(&out), vec![IDENTITY.to_owned()]);
+    assert_eq!(
+        signer_of(&out),
+        vec![IDENTITY.to_owned()],
+        "alice signs first"
+    );
 
     let bob = stack.mint_token("bob@example.com");
     let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &bob);
@@ -846,7 +850,11 @@ fn an_explicit_token_wins_over_a_cached_credential_of_another_identity() {
 
     let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &alice);
     assert_eq!(code, 0, "alice signs again: {err}");
-    assert_eq!(signer_of(&out), vec![IDENTITY.to_owned()]);
+    assert_eq!(
+        signer_of(&out),
+        vec![IDENTITY.to_owned()],
+        "alice's token names alice"
+    );
     assert_eq!(
         stack.request_count(CERTS),
         2,

@@ -1342,7 +1342,11 @@ fn hook_keeps_no_facts_for_a_refused_push() {
     s.add_fixtures(&[MID, TIP]);
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_ne!(code, 0, "the policy refuses billy's commits: {err}");
-    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(BASE));
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main stays at BASE"
+    );
     assert_eq!(
         fact_files(&s),
         Vec::<PathBuf>::new(),
@@ -1406,7 +1410,7 @@ fn twenty_parallel_pushes_are_each_judged_and_keep_whole_facts() {
     for (i, c) in unsigned.iter().enumerate() {
         pushes.push((format!("{c}:refs/heads/u{i}"), false));
     }
-    assert_eq!(pushes.len(), 20);
+    assert_eq!(pushes.len(), 20, "twenty pushes");
     let results: Vec<(i32, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = pushes
             .iter()
@@ -1438,9 +1442,17 @@ fn twenty_parallel_pushes_are_each_judged_and_keep_whole_facts() {
             );
         }
     }
-    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(TIP));
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(TIP),
+        "main moved to TIP"
+    );
     for i in 0..7 {
-        assert_eq!(s.ref_of(&format!("refs/heads/b{i}")).as_deref(), Some(TIP));
+        assert_eq!(
+            s.ref_of(&format!("refs/heads/b{i}")).as_deref(),
+            Some(TIP),
+            "b{i} created at TIP"
+        );
     }
     for i in 0..6 {
         assert_eq!(s.ref_of(&format!("refs/heads/u{i}")), None, "u{i} refused");

@@ -264,7 +264,15 @@ mod tests {
             origin_of("http://127.0.0.1:4711/rekor-v2/shard-1"),
             "127.0.0.1"
         );
-        assert_eq!(origin_of("http://[::1]:80/x"), "::1");
-        assert_eq!(origin_of("https://u@h.example:1/"), "h.example");
+        assert_eq!(
+            origin_of("http://[::1]:80/x"),
+            "::1",
+            "IPv6 without brackets"
+        );
+        assert_eq!(
+            origin_of("https://u@h.example:1/"),
+            "h.example",
+            "no user, no port"
+        );
     }
 }
