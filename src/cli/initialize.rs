@@ -53,13 +53,16 @@ pub fn run(args: &InitializeArgs) -> CliResult {
         )
         .hint("check the --mirror URL and the network; pass the repository's initial root.json with --root if it is not the public-good one")
     })?;
-    println!(
-        "Initialized TUF from {} (root version {}, expires {}); cached in {}",
-        done.mirror,
-        done.root_version,
-        crate::encoding::rfc3339(done.root_expires),
-        settings.dir.display()
-    );
+    super::output::print(
+        format!(
+            "Initialized TUF from {} (root version {}, expires {}); cached in {}\n",
+            done.mirror,
+            done.root_version,
+            crate::encoding::rfc3339(done.root_expires),
+            settings.dir.display()
+        )
+        .as_bytes(),
+    )?;
     if !done.signing_config {
         crate::ui::eprint(&format!(
             "gitsign: warning: '{}' publishes no {}; signing uses the configured or default service URLs\n",

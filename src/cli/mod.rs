@@ -170,6 +170,17 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    // No arguments at all: the help on stdout and success, as Go gitsign (cobra) does.
+    if args.len() <= 1 {
+        let help = <Cli as clap::CommandFactory>::command().render_help();
+        return match output::print(help.to_string().as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                crate::ui::eprint(&crate::ui::render_error(&e.error, e.hint.as_deref()));
+                e.kind.into()
+            }
+        };
+    }
     // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
     // (An option is never a subcommand's name, so git's calls skip building the command tree.)
     let subcommand = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {

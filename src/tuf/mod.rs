@@ -354,16 +354,16 @@ impl Cache for DirCache {
 
 /// Write through a temporary sibling and rename: a reader never sees half a file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TufError> {
-    let io = |p: &Path| {
-        let p = p.to_path_buf();
-        move |source| TufError::Io { path: p, source }
-    };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::fsutil::write_atomic(
+        path,
+        bytes,
+        crate::fsutil::Access::Shared,
+        crate::fsutil::Durability::Durable,
+    )
+    .map_err(|source| TufError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

@@ -418,3 +418,46 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
     );
     e.stack.clear_faults();
 }
+
+/// Regression (hostile review): `attest` signed with stale TUF trust it could not refresh,
+/// where commit signing refuses. It must refuse the same way, before anything is logged.
+#[test]
+fn attest_with_expired_metadata_and_no_mirror_is_refused_as_signing_is() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    e.commit_trusting_the_stack("to attest");
+    e.initialize_fresh();
+    e.expire_cache(ttl);
+    e.stack.set_faults(
+        sigstore_local::Service::Tuf,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let logged = e.stack.log_size();
+    let predicate = e.tuf_root.path().join("provenance.json");
+    std::fs::write(&predicate, "{\"built\":true}").expect("test setup");
+    let (code, _, err) = e.gitsign(&[
+        "attest",
+        "-f",
+        predicate.to_str().expect("utf8 path"),
+        "--type",
+        "https://slsa.dev/provenance/v1",
+    ]);
+    assert_ne!(code, 0, "attesting with stale trust must be refused: {err}");
+    assert!(
+        err.contains("cannot sign: the TUF trusted root is out of date")
+            && err.contains("HTTP 503"),
+        "the reason is said as for commits: {err}"
+    );
+    assert_eq!(e.stack.log_size(), logged, "nothing was logged");
+    let (code, _, _) = output(e.repo.cmd("git").args([
+        "rev-parse",
+        "-q",
+        "--verify",
+        "refs/attestations/commits",
+    ]));
+    assert_ne!(code, 0, "nothing was stored");
+    e.stack.clear_faults();
+}
