@@ -52,18 +52,26 @@ pub enum TufError {
     Malformed { file: String, reason: String },
     #[error("{role} metadata has {valid} valid signature(s), {threshold} required")]
     Signature {
-        role: Role,
+        role: String,
         valid: u64,
         threshold: u64,
     },
     #[error(
         "{role} metadata is version {got}, its parent pins version {expected} (mix-and-match)"
     )]
-    Version { role: Role, expected: u64, got: u64 },
+    Version {
+        role: String,
+        expected: u64,
+        got: u64,
+    },
     #[error("{role} metadata rolled back from version {trusted} to {got}")]
-    Rollback { role: Role, trusted: u64, got: u64 },
+    Rollback {
+        role: String,
+        trusted: u64,
+        got: u64,
+    },
     #[error("{role} metadata expired at {}", crate::encoding::rfc3339(*.expires))]
-    Expired { role: Role, expires: i64 },
+    Expired { role: String, expires: i64 },
     #[error("'{file}' is {got} bytes, {expected} pinned")]
     Length {
         file: String,
@@ -173,8 +181,9 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
             None => up.refresh(),
         })
         .and_then(|t| {
-            let root = up.target(&t, TRUSTED_ROOT_TARGET)?;
-            let config = up.target(&t, SIGNING_CONFIG_TARGET).ok();
+            let mut t = t;
+            let root = up.target(&mut t, TRUSTED_ROOT_TARGET)?;
+            let config = up.target(&mut t, SIGNING_CONFIG_TARGET).ok();
             Ok((root, config))
         });
     match (fresh, purpose) {
@@ -244,9 +253,9 @@ pub fn initialize(
         cache: &cache,
         now,
     };
-    let trusted = up.refresh()?;
-    up.target(&trusted, TRUSTED_ROOT_TARGET)?;
-    let signing_config = up.target(&trusted, SIGNING_CONFIG_TARGET).is_ok();
+    let mut trusted = up.refresh()?;
+    up.target(&mut trusted, TRUSTED_ROOT_TARGET)?;
+    let signing_config = up.target(&mut trusted, SIGNING_CONFIG_TARGET).is_ok();
     let remote_json = serde_json::json!({ "mirror": mirror });
     write_atomic(
         &settings.dir.join(REMOTE_FILE),

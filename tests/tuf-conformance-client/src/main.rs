@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use gitsign::tuf::updater::{Cache, Remote, Updater};
+use gitsign::tuf::updater::{quote, Cache, Remote, Updater};
 use gitsign::tuf::TufError;
 
 const USAGE: &str = "usage: tuf-conformance-client --metadata-dir DIR [--metadata-url URL] \
@@ -109,8 +109,10 @@ fn run(args: &Args) -> Result<(), String> {
                 targets: Some(need(&args.target_dir, "--target-dir")?.clone()),
             };
             let up = updater(&remote, &cache);
-            let trusted = up.refresh().map_err(|e| chain(&e))?;
-            up.target(&trusted, name).map(|_| ()).map_err(|e| chain(&e))
+            let mut trusted = up.refresh().map_err(|e| chain(&e))?;
+            up.target(&mut trusted, name)
+                .map(|_| ())
+                .map_err(|e| chain(&e))
         }
         _ => Err(USAGE.to_owned()),
     }
@@ -161,9 +163,13 @@ impl HttpRemote {
 
 impl Remote for HttpRemote {
     fn fetch(&self, path: &str, max_len: u64) -> Result<Option<Vec<u8>>, TufError> {
-        match (path.strip_prefix("targets/"), &self.targets) {
-            (Some(t), Some(base)) => self.get(format!("{base}/{t}"), max_len),
-            _ => self.get(format!("{}/{path}", self.metadata), max_len),
+        self.get(format!("{}/{path}", self.metadata), max_len)
+    }
+
+    fn fetch_target(&self, path: &str, max_len: u64) -> Result<Option<Vec<u8>>, TufError> {
+        match &self.targets {
+            Some(base) => self.get(format!("{base}/{path}"), max_len),
+            None => Ok(None),
         }
     }
 }
@@ -204,18 +210,4 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), TufError> {
             path: path.to_owned(),
             source,
         })
-}
-
-/// Python's `urllib.parse.quote(s, safe="")`: every byte but ASCII letters, digits and `_.-~`
-/// percent-encoded, so a target path or role name is one file name.
-fn quote(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"_.-~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
