@@ -253,13 +253,19 @@ fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> 
         return Ok(None);
     };
     let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
-        CliError::new(
-            Exit::Config,
-            anyhow::Error::new(e).context(
+        let (what, hint) = match purpose {
+            crate::tuf::Purpose::Sign => (
                 "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
+                "sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json",
             ),
-        )
-        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json")
+            // Only a configured private mirror with no verified cache gets here: its trust
+            // is never silently replaced by the embedded public-good root.
+            crate::tuf::Purpose::Verify => (
+                "cannot verify: the TUF mirror's trusted root cannot be loaded, and the embedded public-good root does not stand in for a configured mirror",
+                "run gitsign initialize again once the mirror is reachable, or set gitsign.trustedRoot to a trusted_root.json",
+            ),
+        };
+        CliError::new(Exit::Config, anyhow::Error::new(e).context(what)).hint(hint)
     })?;
     let Some(loaded) = loaded else {
         return Ok(None);
@@ -352,8 +358,27 @@ pub fn tuf_signing_config(
         )
         .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.fulcio and gitsign.rekor")
     })?;
-    let Some(bytes) = loaded.and_then(|l| l.signing_config) else {
+    let Some(loaded) = loaded else {
         return Ok(None);
+    };
+    let bytes = match loaded.signing_config {
+        crate::tuf::SigningConfigState::Absent => return Ok(None),
+        crate::tuf::SigningConfigState::Present(b) => b,
+        // Listed by the verified targets but withheld or tampered with: never read as
+        // "the mirror has none", which would sign against the default services.
+        crate::tuf::SigningConfigState::Unusable(why) => {
+            let what = format!(
+                "the TUF mirror '{}' lists {} but it cannot be used ({why})",
+                crate::text::escape(&mirror),
+                crate::tuf::SIGNING_CONFIG_TARGET
+            );
+            let what = match purpose {
+                crate::tuf::Purpose::Sign => format!("cannot sign: {what}"),
+                crate::tuf::Purpose::Verify => what,
+            };
+            return Err(CliError::new(Exit::Config, anyhow::anyhow!(what))
+                .hint("sign again once the mirror serves its signing config (gitsign initialize refreshes it), or set gitsign.fulcio and gitsign.rekor"));
+        }
     };
     let parsed = crate::tuf::signing_config::parse(&bytes).map_err(|e| {
         CliError::new(

@@ -157,21 +157,61 @@ pub fn url_to_path(url: &str) -> String {
 pub struct Loaded {
     /// `None`: use the embedded trusted root.
     pub trusted_root: Option<Vec<u8>>,
-    pub signing_config: Option<Vec<u8>>,
-    /// Said once to the user: which older trust is used and why.
+    /// The signing config; `Absent` only when the verified targets do not list it.
+    pub signing_config: SigningConfigState,
+    /// Said once to the user: which older trust is used and why (escaped, printable).
     pub note: Option<String>,
 }
 
+/// What the verified targets say about the signing config.
+#[derive(Debug, Clone, Default)]
+pub enum SigningConfigState {
+    /// The verified targets do not list it: the mirror publishes none.
+    #[default]
+    Absent,
+    Present(Vec<u8>),
+    /// Listed, but it could not be fetched or does not match its pinned length and hashes
+    /// (withheld or tampered with): the cause, escaped, printable.
+    Unusable(String),
+}
+
+impl SigningConfigState {
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            SigningConfigState::Present(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+/// The signing config a verified target set vouches for: absent only when not listed.
+fn signing_config_of(up: &Updater<'_>, t: &mut updater::Trusted) -> SigningConfigState {
+    match up.find(t, SIGNING_CONFIG_TARGET) {
+        Ok(None) => SigningConfigState::Absent,
+        Ok(Some(_)) => match up.target(t, SIGNING_CONFIG_TARGET) {
+            Ok(b) => SigningConfigState::Present(b),
+            Err(e) => SigningConfigState::Unusable(crate::text::escape(&error_chain(&e)).into()),
+        },
+        Err(e) => SigningConfigState::Unusable(crate::text::escape(&error_chain(&e)).into()),
+    }
+}
+
 /// The TUF-provided trust, or `Ok(None)` when `gitsign initialize` never ran.
+///
+/// The update runs over a [`Staged`] cache: new metadata reaches the disk only together with
+/// the trusted root it vouches for, so a refresh that verified new metadata and then failed
+/// to fetch `trusted_root.json` leaves the previous complete set, and verification falls
+/// back to that set's trusted root, not to the embedded one.
 pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Loaded>, TufError> {
     let Some(mirror) = settings.mirror() else {
         return Ok(None);
     };
     let cache = DirCache(settings.cache_dir(&mirror));
+    let staged = Staged::new(&cache);
     let remote = Mirror::new(&mirror)?;
     let up = Updater {
         remote: &remote,
-        cache: &cache,
+        cache: &staged,
         now,
     };
     let fresh = up
@@ -180,12 +220,12 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
             Some(t) => Ok(t),
             None => up.refresh(),
         })
-        .and_then(|t| {
-            let mut t = t;
+        .and_then(|mut t| {
             let root = up.target(&mut t, TRUSTED_ROOT_TARGET)?;
-            let config = up.target(&mut t, SIGNING_CONFIG_TARGET).ok();
+            let config = signing_config_of(&up, &mut t);
             Ok((root, config))
-        });
+        })
+        .and_then(|found| staged.commit().map(|()| found));
     match (fresh, purpose) {
         (Ok((root, config)), _) => Ok(Some(Loaded {
             trusted_root: Some(root),
@@ -194,23 +234,38 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
         })),
         (Err(e), Purpose::Sign) => Err(e),
         (Err(e), Purpose::Verify) => {
-            let cached = up.cached_any_age().and_then(|t| {
-                let root = up.cached_target(&t, TRUSTED_ROOT_TARGET)?;
-                Some((root, up.cached_target(&t, SIGNING_CONFIG_TARGET)))
+            let disk = Updater {
+                remote: &remote,
+                cache: &cache,
+                now,
+            };
+            let cached = disk.cached_any_age().and_then(|t| {
+                let root = disk.cached_target(&t, TRUSTED_ROOT_TARGET)?;
+                let config = match t.targets.targets.get(SIGNING_CONFIG_TARGET) {
+                    None => SigningConfigState::Absent,
+                    Some(_) => match disk.cached_target(&t, SIGNING_CONFIG_TARGET) {
+                        Some(b) => SigningConfigState::Present(b),
+                        None => SigningConfigState::Unusable("not in the cache".into()),
+                    },
+                };
+                Some((root, config))
             });
-            let why = error_chain(&e);
-            Ok(Some(match cached {
-                Some((root, config)) => Loaded {
+            let why = crate::text::escape(&error_chain(&e)).into_owned();
+            let shown = crate::text::escape(&mirror).into_owned();
+            match cached {
+                Some((root, config)) => Ok(Some(Loaded {
                     trusted_root: Some(root),
                     signing_config: config,
-                    note: Some(format!("cannot refresh the TUF metadata of '{mirror}' ({why}); verifying with the cached trusted root")),
-                },
-                None => Loaded {
+                    note: Some(format!("cannot refresh the TUF metadata of '{shown}' ({why}); verifying with the cached trusted root")),
+                })),
+                // A private mirror's trust is never silently replaced by public-good's.
+                None if mirror != DEFAULT_MIRROR => Err(e),
+                None => Ok(Some(Loaded {
                     trusted_root: None,
-                    signing_config: None,
-                    note: Some(format!("cannot refresh the TUF metadata of '{mirror}' ({why}); verifying with the embedded trusted root")),
-                },
-            }))
+                    signing_config: SigningConfigState::Absent,
+                    note: Some(format!("cannot refresh the TUF metadata of '{shown}' ({why}); verifying with the embedded trusted root")),
+                })),
+            }
         }
     }
 }
@@ -222,52 +277,160 @@ pub struct Initialized {
     pub root_version: u64,
     pub root_expires: i64,
     pub targets: Vec<String>,
-    pub signing_config: bool,
+    pub signing_config: SigningConfigState,
+}
+
+/// Why `gitsign initialize` failed: the error and the likely cause, for the hint.
+#[derive(Debug, thiserror::Error)]
+pub enum InitializeError {
+    #[error("the initial root.json is not usable")]
+    InitialRoot(#[source] TufError),
+    #[error("the TUF metadata of the mirror has expired")]
+    Expired(#[source] TufError),
+    #[error("the mirror's TUF metadata cannot be fetched or verified")]
+    Update(#[source] TufError),
 }
 
 /// `gitsign initialize`: start over for `mirror` from `root` (default: the embedded
-/// public-good root), update and fetch the targets; only then make it the active mirror.
+/// public-good root), update and fetch the targets in a new directory beside the cache, and
+/// only once all of it verified swap it in and make it the active mirror: a failed re-run
+/// leaves the previous cache as it was.
 pub fn initialize(
     settings: &Settings,
     mirror: &str,
     root: Option<&[u8]>,
     now: i64,
-) -> Result<Initialized, TufError> {
+) -> Result<Initialized, InitializeError> {
     let mirror = mirror.trim_end_matches('/').to_owned();
     let root = root.unwrap_or(PUBLIC_GOOD_ROOT);
-    let anchor = metadata::parse_root(root, "root.json")?;
-    anchor.verify_by(&anchor.signed, Role::Root)?;
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| TufError::Io { path, source }
-    };
+    let anchor = metadata::parse_root(root, "root.json").map_err(InitializeError::InitialRoot)?;
+    anchor
+        .verify_by(&anchor.signed, Role::Root)
+        .map_err(InitializeError::InitialRoot)?;
     let dir = settings.cache_dir(&mirror);
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+    let fresh_dir = dir.with_extension(format!("new{}", std::process::id()));
+    let result = build_cache(&fresh_dir, &mirror, root, now).and_then(|done| {
+        swap_in(&fresh_dir, &dir).map_err(InitializeError::Update)?;
+        let remote_json = serde_json::json!({ "mirror": mirror });
+        write_atomic(
+            &settings.dir.join(REMOTE_FILE),
+            remote_json.to_string().as_bytes(),
+        )
+        .map_err(InitializeError::Update)?;
+        Ok(done)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&fresh_dir);
     }
-    let cache = DirCache(dir);
-    cache.write("root.json", root)?;
-    let remote = Mirror::new(&mirror)?;
+    result
+}
+
+fn build_cache(
+    dir: &Path,
+    mirror: &str,
+    root: &[u8],
+    now: i64,
+) -> Result<Initialized, InitializeError> {
+    let _ = std::fs::remove_dir_all(dir);
+    let cache = DirCache(dir.to_path_buf());
+    cache
+        .write("root.json", root)
+        .map_err(InitializeError::Update)?;
+    let remote = Mirror::new(mirror).map_err(InitializeError::Update)?;
     let up = Updater {
         remote: &remote,
         cache: &cache,
         now,
     };
-    let mut trusted = up.refresh()?;
-    up.target(&mut trusted, TRUSTED_ROOT_TARGET)?;
-    let signing_config = up.target(&mut trusted, SIGNING_CONFIG_TARGET).is_ok();
-    let remote_json = serde_json::json!({ "mirror": mirror });
-    write_atomic(
-        &settings.dir.join(REMOTE_FILE),
-        remote_json.to_string().as_bytes(),
-    )?;
+    let classify = |e: TufError| match e {
+        TufError::Expired { .. } => InitializeError::Expired(e),
+        e => InitializeError::Update(e),
+    };
+    let mut trusted = up.refresh().map_err(classify)?;
+    up.target(&mut trusted, TRUSTED_ROOT_TARGET)
+        .map_err(classify)?;
+    let signing_config = signing_config_of(&up, &mut trusted);
     Ok(Initialized {
-        mirror,
+        mirror: mirror.to_owned(),
         root_version: trusted.root.version,
         root_expires: trusted.root.expires,
         targets: trusted.targets.targets.keys().cloned().collect(),
         signing_config,
     })
+}
+
+/// Replace `dir` by `fresh`: the old one is renamed aside first and removed last, so a
+/// crash in between leaves one complete cache under one of the two names.
+fn swap_in(fresh: &Path, dir: &Path) -> Result<(), TufError> {
+    let io = |p: &Path| {
+        let p = p.to_path_buf();
+        move |source| TufError::Io { path: p, source }
+    };
+    let old = dir.with_extension(format!("old{}", std::process::id()));
+    let had_old = dir.exists();
+    if had_old {
+        std::fs::rename(dir, &old).map_err(io(dir))?;
+    }
+    if let Err(e) = std::fs::rename(fresh, dir) {
+        if had_old {
+            let _ = std::fs::rename(&old, dir);
+        }
+        return Err(io(dir)(e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+/// Writes held back until [`Staged::commit`]: the disk cache moves from one complete set
+/// (metadata and the targets it vouches for) to the next, never to half of one.
+struct Staged<'a> {
+    disk: &'a DirCache,
+    pending: std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>,
+}
+
+impl<'a> Staged<'a> {
+    fn new(disk: &'a DirCache) -> Staged<'a> {
+        Staged {
+            disk,
+            pending: Default::default(),
+        }
+    }
+
+    /// Write what is pending: targets first, then the metadata, the timestamp last (a
+    /// crash in between leaves a set `cached()` finds inconsistent, so it refreshes).
+    fn commit(&self) -> Result<(), TufError> {
+        let pending = self.pending.take();
+        let rank = |name: &str| match name {
+            n if n.starts_with("targets/") => 0,
+            "root.json" => 1,
+            "timestamp.json" => 3,
+            _ => 2,
+        };
+        let mut names: Vec<&String> = pending.keys().collect();
+        names.sort_by_key(|n| rank(n));
+        for name in names {
+            self.disk.write(name, &pending[name])?;
+        }
+        Ok(())
+    }
+}
+
+impl Cache for Staged<'_> {
+    fn read(&self, name: &str) -> Option<Vec<u8>> {
+        if let Some(b) = self.pending.borrow().get(name) {
+            return Some(b.clone());
+        }
+        self.disk.read(name)
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> Result<(), TufError> {
+        self.pending
+            .borrow_mut()
+            .insert(name.to_owned(), bytes.to_vec());
+        Ok(())
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -315,17 +478,31 @@ impl Remote for Mirror {
         match self {
             Mirror::File(dir) => {
                 let p = dir.join(path);
-                let len = match std::fs::metadata(&p) {
-                    Ok(m) => m.len(),
+                let meta = match std::fs::metadata(&p) {
+                    Ok(m) => m,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                     Err(source) => return Err(TufError::Io { path: p, source }),
                 };
-                if len > max_len {
+                // Only regular files: a FIFO or device would block or never end.
+                if !meta.is_file() {
+                    return Ok(None);
+                }
+                if meta.len() > max_len {
                     return Err(too_large());
                 }
-                std::fs::read(&p)
-                    .map(Some)
-                    .map_err(|source| TufError::Io { path: p, source })
+                // Read at most one byte past the limit: the file may grow after the check.
+                use std::io::Read as _;
+                let mut bytes = Vec::new();
+                std::fs::File::open(&p)
+                    .and_then(|f| f.take(max_len + 1).read_to_end(&mut bytes))
+                    .map_err(|source| TufError::Io {
+                        path: p.clone(),
+                        source,
+                    })?;
+                if bytes.len() as u64 > max_len {
+                    return Err(too_large());
+                }
+                Ok(Some(bytes))
             }
             Mirror::Http { base, http } => {
                 let url = format!("{base}/{path}");

@@ -519,3 +519,397 @@ fn empty_targets() -> Targets {
         delegations: None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::{hex, rfc3339};
+    use ring::signature::{Ed25519KeyPair, KeyPair as _};
+    use serde_json::{json, Value};
+    use std::cell::RefCell;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// An Ed25519 signer (key ids here are short names; any unique string does).
+    struct Signer {
+        pair: Ed25519KeyPair,
+    }
+
+    impl Signer {
+        fn new() -> Signer {
+            let rng = ring::rand::SystemRandom::new();
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("test setup");
+            Signer {
+                pair: Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("test setup"),
+            }
+        }
+
+        fn public(&self) -> Value {
+            json!({"keytype": "ed25519", "scheme": "ed25519",
+                   "keyval": {"public": hex(self.pair.public_key().as_ref())}})
+        }
+    }
+
+    /// The envelope of `signed`, signed by each (key id, signer) given.
+    fn sign(signed: &Value, by: &[(&str, &Signer)]) -> Vec<u8> {
+        let bytes = super::super::canonical::canonical(signed).expect("test setup");
+        let sigs: Vec<Value> = by
+            .iter()
+            .map(|(id, s)| json!({"keyid": id, "sig": hex(s.pair.sign(&bytes).as_ref())}))
+            .collect();
+        serde_json::to_vec(&json!({"signed": signed, "signatures": sigs})).expect("test setup")
+    }
+
+    fn meta_of(bytes: &[u8], version: u64) -> Value {
+        json!({"version": version, "length": bytes.len(),
+               "hashes": {"sha256": hex(&crate::crypto::sha256(bytes))}})
+    }
+
+    #[derive(Default)]
+    struct Mem {
+        files: RefCell<BTreeMap<String, Vec<u8>>>,
+        fetched: RefCell<Vec<String>>,
+    }
+
+    impl Remote for Mem {
+        fn fetch(&self, path: &str, max_len: u64) -> Result<Option<Vec<u8>>, TufError> {
+            self.fetched.borrow_mut().push(path.to_owned());
+            match self.files.borrow().get(path) {
+                Some(b) if b.len() as u64 > max_len => Err(TufError::TooLarge {
+                    file: path.into(),
+                    limit: max_len,
+                }),
+                other => Ok(other.cloned()),
+            }
+        }
+    }
+
+    impl Cache for Mem {
+        fn read(&self, name: &str) -> Option<Vec<u8>> {
+            self.files.borrow().get(name).cloned()
+        }
+        fn write(&self, name: &str, bytes: &[u8]) -> Result<(), TufError> {
+            self.files.borrow_mut().insert(name.into(), bytes.to_vec());
+            Ok(())
+        }
+    }
+
+    /// A one-key-per-role repository; `targets` and the delegated roles are given as
+    /// `signed` bodies, each delegated one signed by `delegate`.
+    struct Repo {
+        key: Signer,
+        delegate: Signer,
+        remote: Mem,
+        cache: Mem,
+    }
+
+    impl Repo {
+        fn new() -> Repo {
+            Repo {
+                key: Signer::new(),
+                delegate: Signer::new(),
+                remote: Mem::default(),
+                cache: Mem::default(),
+            }
+        }
+
+        fn root(&self, consistent: bool, extra_keys: Value, timestamp_role: Value) -> Vec<u8> {
+            let mut keys = json!({"k": self.key.public()});
+            if let (Some(k), Some(extra)) = (keys.as_object_mut(), extra_keys.as_object()) {
+                k.extend(extra.clone());
+            }
+            let role = json!({"keyids": ["k"], "threshold": 1});
+            let signed = json!({"_type": "root", "spec_version": "1.0.31", "version": 1,
+                "expires": rfc3339(NOW + 86_400), "consistent_snapshot": consistent,
+                "keys": keys,
+                "roles": {"root": role, "timestamp": timestamp_role, "snapshot": role,
+                          "targets": role}});
+            sign(&signed, &[("k", &self.key)])
+        }
+
+        /// Publish targets (and delegated roles), snapshot and a timestamp signed by `ts_by`.
+        fn publish(&self, consistent: bool, targets: Value, delegated: &[(&str, Value)]) {
+            let mut files = self.remote.files.borrow_mut();
+            let mut meta = serde_json::Map::new();
+            let t = sign(&targets, &[("k", &self.key)]);
+            meta.insert("targets.json".into(), meta_of(&t, 1));
+            let name = |v: u64, role: &str| {
+                if consistent {
+                    format!("{v}.{}", role_file(role))
+                } else {
+                    role_file(role)
+                }
+            };
+            files.insert(name(1, "targets"), t);
+            for (role, body) in delegated {
+                let b = sign(body, &[("d", &self.delegate)]);
+                meta.insert(format!("{role}.json"), meta_of(&b, 1));
+                files.insert(name(1, role), b);
+            }
+            let snap = json!({"_type": "snapshot", "spec_version": "1.0.31", "version": 1,
+                "expires": rfc3339(NOW + 86_400), "meta": meta});
+            let s = sign(&snap, &[("k", &self.key)]);
+            let ts = json!({"_type": "timestamp", "spec_version": "1.0.31", "version": 1,
+                "expires": rfc3339(NOW + 86_400), "meta": {"snapshot.json": meta_of(&s, 1)}});
+            files.insert(name(1, "snapshot"), s);
+            files.insert("timestamp.json".into(), sign(&ts, &[("k", &self.key)]));
+        }
+
+        fn updater(&self) -> Updater<'_> {
+            Updater {
+                remote: &self.remote,
+                cache: &self.cache,
+                now: NOW,
+            }
+        }
+    }
+
+    fn targets_body(targets: Value, delegations: Value) -> Value {
+        let mut t = json!({"_type": "targets", "spec_version": "1.0.31", "version": 1,
+            "expires": rfc3339(NOW + 86_400), "targets": targets});
+        if !delegations.is_null() {
+            t["delegations"] = delegations;
+        }
+        t
+    }
+
+    fn target_entry(content: &[u8], hashes: &[&str]) -> Value {
+        use sha2::Digest as _;
+        let mut h = serde_json::Map::new();
+        for alg in hashes {
+            let v = match *alg {
+                "sha256" => hex(&crate::crypto::sha256(content)),
+                _ => hex(&sha2::Sha512::digest(content)),
+            };
+            h.insert((*alg).into(), v.into());
+        }
+        json!({"length": content.len(), "hashes": h})
+    }
+
+    #[test]
+    fn consistent_snapshot_prefixes_the_file_name_with_any_listed_hash() {
+        use sha2::Digest as _;
+        let repo = Repo::new();
+        repo.cache
+            .write(
+                "root.json",
+                &repo.root(true, json!({}), json!({"keyids": ["k"], "threshold": 1})),
+            )
+            .expect("test setup");
+        let body = b"hello";
+        repo.publish(
+            true,
+            targets_body(
+                json!({"dir/a.txt": target_entry(body, &["sha256"]),
+                       "b.txt": target_entry(body, &["sha512"])}),
+                Value::Null,
+            ),
+            &[],
+        );
+        let sha256 = hex(&crate::crypto::sha256(body));
+        let sha512 = hex(&sha2::Sha512::digest(body));
+        let mut files = repo.remote.files.borrow_mut();
+        files.insert(format!("targets/dir/{sha256}.a.txt"), body.to_vec());
+        files.insert(format!("targets/{sha512}.b.txt"), body.to_vec());
+        drop(files);
+        let up = repo.updater();
+        let mut t = up.refresh().expect("the repository verifies");
+        assert_eq!(
+            up.target(&mut t, "dir/a.txt").expect("found under dir/<hash>.a.txt"),
+            body,
+            "the hash prefix goes before the file name, not before the path (issue: dir/a.txt was fetched as <hash>.dir/a.txt)"
+        );
+        assert_eq!(
+            up.target(&mut t, "b.txt")
+                .expect("found under <sha512>.b.txt"),
+            body,
+            "a target listing only sha512 is still fetched by its hash-prefixed name"
+        );
+    }
+
+    #[test]
+    fn a_public_key_under_two_key_ids_counts_once() {
+        let repo = Repo::new();
+        // The timestamp role lists "k" and "k2", the same public key, threshold 2.
+        let root = repo.root(
+            false,
+            json!({"k2": repo.key.public()}),
+            json!({"keyids": ["k", "k2"], "threshold": 2}),
+        );
+        repo.cache.write("root.json", &root).expect("test setup");
+        repo.publish(false, targets_body(json!({}), Value::Null), &[]);
+        let body: Value = serde_json::from_slice(&repo.remote.files.borrow()["timestamp.json"])
+            .expect("test setup");
+        let twice = sign(&body["signed"], &[("k", &repo.key), ("k2", &repo.key)]);
+        repo.remote
+            .files
+            .borrow_mut()
+            .insert("timestamp.json".into(), twice);
+        let err = repo
+            .updater()
+            .refresh()
+            .expect_err("one key is not a threshold of two");
+        assert!(
+            matches!(
+                err,
+                TufError::Signature {
+                    valid: 1,
+                    threshold: 2,
+                    ..
+                }
+            ),
+            "the same public key under two ids must count once, got: {err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_signature_key_ids_are_refused() {
+        let repo = Repo::new();
+        let root = repo.root(false, json!({}), json!({"keyids": ["k"], "threshold": 1}));
+        let mut v: Value = serde_json::from_slice(&root).expect("test setup");
+        let sig = v["signatures"][0].clone();
+        v["signatures"]
+            .as_array_mut()
+            .expect("test setup")
+            .push(sig);
+        let twice = serde_json::to_vec(&v).expect("test setup");
+        assert!(
+            matches!(
+                parse_root(&twice, "root.json"),
+                Err(TufError::Malformed { .. })
+            ),
+            "two signatures under one key id must be refused, not counted or ignored"
+        );
+    }
+
+    #[test]
+    fn each_role_is_persisted_as_it_verifies() {
+        let repo = Repo::new();
+        repo.cache
+            .write(
+                "root.json",
+                &repo.root(false, json!({}), json!({"keyids": ["k"], "threshold": 1})),
+            )
+            .expect("test setup");
+        repo.publish(false, targets_body(json!({}), Value::Null), &[]);
+        // Break targets.json after the snapshot pinned it.
+        repo.remote
+            .files
+            .borrow_mut()
+            .insert("targets.json".into(), b"{}".to_vec());
+        assert!(repo.updater().refresh().is_err(), "targets.json is broken");
+        let cached = repo.cache.files.borrow();
+        assert!(
+            cached.contains_key("timestamp.json") && cached.contains_key("snapshot.json"),
+            "timestamp and snapshot verified and are kept (spec 5.4.5, 5.5.7)"
+        );
+        assert!(
+            !cached.contains_key("targets.json"),
+            "what failed is not written"
+        );
+    }
+
+    /// The specification's search: preorder, depth first, `terminating` stops it, a role
+    /// visited once, patterns per path segment.
+    #[test]
+    fn delegations_are_searched_preorder_depth_first() {
+        let repo = Repo::new();
+        repo.cache
+            .write(
+                "root.json",
+                &repo.root(false, json!({}), json!({"keyids": ["k"], "threshold": 1})),
+            )
+            .expect("test setup");
+        let d = |name: &str, paths: Value, terminating: bool| {
+            json!({"name": name, "keyids": ["d"], "threshold": 1, "terminating": terminating,
+                   "paths": paths})
+        };
+        let keys = json!({"d": repo.delegate.public()});
+        let body = b"x";
+        repo.publish(
+            false,
+            targets_body(
+                json!({}),
+                json!({"keys": keys, "roles": [
+                    d("a", json!(["*.txt"]), false),
+                    d("b", json!(["*"]), true),
+                    d("c", json!(["*"]), false)]}),
+            ),
+            &[
+                // a delegates back to itself (a cycle) and to a1.
+                (
+                    "a",
+                    targets_body(
+                        json!({}),
+                        json!({"keys": keys, "roles": [
+                    d("a", json!(["*"]), false), d("a1", json!(["f.txt"]), false)]}),
+                    ),
+                ),
+                (
+                    "a1",
+                    targets_body(
+                        json!({"f.txt": target_entry(body, &["sha256"])}),
+                        Value::Null,
+                    ),
+                ),
+                (
+                    "b",
+                    targets_body(
+                        json!({"g.bin": target_entry(body, &["sha256"])}),
+                        Value::Null,
+                    ),
+                ),
+                (
+                    "c",
+                    targets_body(
+                        json!({"h.bin": target_entry(body, &["sha256"])}),
+                        Value::Null,
+                    ),
+                ),
+            ],
+        );
+        let up = repo.updater();
+        let mut t = up.refresh().expect("the repository verifies");
+        assert!(
+            up.find(&mut t, "f.txt").expect("searchable").is_some(),
+            "found in a1 below a"
+        );
+        assert!(
+            up.find(&mut t, "g.bin").expect("searchable").is_some(),
+            "found in b"
+        );
+        assert!(
+            up.find(&mut t, "h.bin").expect("searchable").is_none(),
+            "b is terminating: c is never consulted"
+        );
+        assert!(
+            up.find(&mut t, "dir/f.txt").expect("searchable").is_none(),
+            "'*.txt' does not match across a '/'"
+        );
+        let fetched = repo.remote.fetched.borrow().clone();
+        assert!(
+            !fetched.iter().any(|f| f == "c.json"),
+            "the role after a terminating one is not even fetched: {fetched:?}"
+        );
+    }
+
+    #[test]
+    fn path_patterns_match_per_segment_as_fnmatch() {
+        use super::super::metadata::path_matches;
+        for (t, p, want) in [
+            ("a.txt", "*.txt", true),
+            ("d/a.txt", "*.txt", false),
+            ("d/a.txt", "d/*", true),
+            ("d/a.txt", "*/*.txt", true),
+            ("a1", "a?", true),
+            ("a12", "a?", false),
+            ("b", "[abc]", true),
+            ("d", "[!abc]", true),
+            ("a", "[!abc]", false),
+            ("m", "[a-z]", true),
+            ("", "*", true),
+        ] {
+            assert_eq!(path_matches(t, p), want, "'{t}' against '{p}'");
+        }
+    }
+}

@@ -405,16 +405,137 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
             && err.contains("HTTP 503"),
         "{err}"
     );
-    // With no cache at all, verification falls back to the embedded root and says so.
+    // With no cache at all, a configured mirror's trust is not replaced by the embedded
+    // public-good root: verification cannot decide, and says why.
     std::fs::remove_dir_all(e.cache()).expect("test setup");
     let (code, _, err) = e.verify("HEAD");
-    assert_ne!(
-        code, 0,
-        "the embedded public-good root does not trust the stack"
+    assert_eq!(
+        code, 2,
+        "no trust to verify with is 'could not decide': {err}"
     );
     assert!(
-        err.contains("verifying with the embedded trusted root"),
+        err.contains("the embedded public-good root does not stand in for a configured mirror")
+            && !err.contains("verifying with the embedded trusted root"),
         "{err}"
     );
     e.stack.clear_faults();
+}
+
+/// Overwrite every published copy of target `name` (`targets/<sha256>.<name>`) with `bytes`,
+/// or remove them when `bytes` is `None`.
+fn tamper_target(e: &Env, name: &str, bytes: Option<&[u8]>) {
+    let dir = e.stack.tuf_repo_dir().join("targets");
+    let mut hit = 0;
+    for entry in std::fs::read_dir(&dir).expect("test setup") {
+        let path = entry.expect("test setup").path();
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        if file.ends_with(&format!(".{name}")) {
+            hit += 1;
+            match bytes {
+                Some(b) => std::fs::write(&path, b).expect("test setup"),
+                None => std::fs::remove_file(&path).expect("test setup"),
+            }
+        }
+    }
+    assert!(hit > 0, "the mirror publishes {name}");
+}
+
+/// Regression: a signing config the verified targets list but the mirror withholds or serves
+/// tampered was reported as "publishes no signing config", and signing used default URLs.
+#[test]
+fn a_tampered_signing_config_is_not_reported_as_absent() {
+    let e = Env::new(None);
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    tamper_target(
+        &e,
+        "signing_config.v0.2.json",
+        Some(b"{\"tampered\": true}"),
+    );
+    let (code, out, err) = e.initialize(&e.stack.tuf_mirror_url());
+    assert_eq!(
+        code, 0,
+        "the trusted root is fine, initialize succeeds: {out}{err}"
+    );
+    assert!(
+        !err.contains("publishes no"),
+        "a listed signing config is not absent: {err}"
+    );
+    assert!(
+        err.contains("lists signing_config.v0.2.json but it cannot be used")
+            && err.contains("pinned"),
+        "the warning names the real cause (the pinned length or hash): {err}"
+    );
+    let (code, out, err) = e.gitsign(&["version"]);
+    assert_eq!(code, 0, "version still answers: {out}{err}");
+    assert!(
+        out.contains("signing config: unusable")
+            && out.contains("lists signing_config.v0.2.json but it cannot be used"),
+        "version reports the signing config unusable, with the cause: {out}"
+    );
+    assert!(
+        !out.contains("the mirror has none"),
+        "version must not call it absent: {out}"
+    );
+}
+
+/// Regression: a failed `gitsign initialize` re-run deleted the previous verified cache.
+#[test]
+fn a_failed_initialize_rerun_keeps_the_previous_cache() {
+    let e = Env::new(None);
+    e.initialize_fresh();
+    let before = std::fs::read(e.cache().join("targets/trusted_root.json")).expect("cached");
+    e.stack
+        .tuf_apply(&Action::ExpireTimestamp)
+        .expect("test setup");
+    let (code, _, err) = e.initialize(&e.stack.tuf_mirror_url());
+    assert_eq!(code, 2, "initialize from a frozen mirror fails: {err}");
+    assert!(
+        err.contains("expired") && err.contains("clock") && err.contains("frozen"),
+        "the hint names the likely cause of expired metadata (clock, frozen mirror): {err}"
+    );
+    assert_eq!(
+        std::fs::read(e.cache().join("targets/trusted_root.json")).ok(),
+        Some(before),
+        "the previous verified cache is still in place"
+    );
+    let stray: Vec<_> = std::fs::read_dir(e.tuf_root.path().join("gitsign-rs"))
+        .expect("test setup")
+        .filter_map(|d| d.ok())
+        .map(|d| d.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new") || n.contains(".old"))
+        .collect();
+    assert!(stray.is_empty(), "no half-built cache is left: {stray:?}");
+}
+
+/// Regression: after a validly signed update, a failing `trusted_root.json` download made
+/// verification fall back to the embedded public-good root (the new targets.json was already
+/// cached and no longer matched the cached trusted root).
+#[test]
+fn a_failed_trusted_root_download_keeps_the_cached_trust() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    let good = e.commit_trusting_the_stack("signed before the update");
+    e.initialize_fresh();
+    let cached_targets = std::fs::read(e.cache().join("targets.json")).expect("cached");
+    // A new shard changes trusted_root.json: new, validly signed targets metadata.
+    e.stack
+        .tuf_apply(&Action::AddRekorV2Shard)
+        .expect("test setup");
+    e.expire_cache(ttl);
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    tamper_target(&e, "trusted_root.json", None);
+    let (code, out, err) = e.verify(&good);
+    assert_eq!(
+        code, 0,
+        "verification uses the cached trusted root of the mirror: {out}{err}"
+    );
+    assert!(
+        err.contains("verifying with the cached trusted root") && !err.contains("embedded"),
+        "never the embedded public-good root for a configured mirror: {err}"
+    );
+    assert_eq!(
+        std::fs::read(e.cache().join("targets.json")).ok(),
+        Some(cached_targets),
+        "new metadata is committed only together with the targets it vouches for"
+    );
 }
