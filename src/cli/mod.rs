@@ -343,6 +343,21 @@ pub fn load_trust_for(
 pub fn tuf_signing_config(
     purpose: crate::tuf::Purpose,
 ) -> Result<Option<(crate::tuf::signing_config::SigningConfig, String)>, CliError> {
+    Ok(tuf_signing_config_noted(purpose)?.map(|(c, m, _)| (c, m)))
+}
+
+/// [`tuf_signing_config`] with the note of a stale cache that could not be refreshed (only
+/// for verification: signing refuses stale trust).
+pub fn tuf_signing_config_noted(
+    purpose: crate::tuf::Purpose,
+) -> Result<
+    Option<(
+        crate::tuf::signing_config::SigningConfig,
+        String,
+        Option<String>,
+    )>,
+    CliError,
+> {
     let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
         return Ok(None);
     };
@@ -361,6 +376,7 @@ pub fn tuf_signing_config(
     let Some(loaded) = loaded else {
         return Ok(None);
     };
+    let note = loaded.note;
     let bytes = match loaded.signing_config {
         crate::tuf::SigningConfigState::Absent => return Ok(None),
         crate::tuf::SigningConfigState::Present(b) => b,
@@ -390,7 +406,7 @@ pub fn tuf_signing_config(
         )
         .hint("run gitsign initialize again once the mirror serves a valid signing_config.v0.2.json, or set gitsign.fulcio and gitsign.rekor")
     })?;
-    Ok(Some((parsed, mirror)))
+    Ok(Some((parsed, mirror, note)))
 }
 
 /// The settings signing uses: service URLs from explicit settings, else the TUF signing

@@ -159,7 +159,8 @@ pub struct Loaded {
     pub trusted_root: Option<Vec<u8>>,
     /// The signing config; `Absent` only when the verified targets do not list it.
     pub signing_config: SigningConfigState,
-    /// Said once to the user: which older trust is used and why (escaped, printable).
+    /// Said once to the user: which older trust is used and why (escaped, printable); set
+    /// exactly when this is a stale cache that could not be refreshed.
     pub note: Option<String>,
 }
 
@@ -433,6 +434,47 @@ impl Cache for Staged<'_> {
     }
 }
 
+/// What `gitsign version` says about the embedded trust: the TUF root's version and expiry,
+/// and the newest `validFor.start` among the embedded trusted root's keys (Unix seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Embedded {
+    pub tuf_root_version: u64,
+    pub tuf_root_expires: i64,
+    pub trusted_root_newest_key: Option<i64>,
+}
+
+pub fn embedded() -> Option<Embedded> {
+    let root = metadata::parse_root(PUBLIC_GOOD_ROOT, "root.json")
+        .ok()?
+        .signed;
+    let trusted: serde_json::Value =
+        serde_json::from_str(crate::trust::PUBLIC_GOOD_TRUSTED_ROOT).ok()?;
+    let mut newest = None;
+    let mut starts = vec![&trusted];
+    while let Some(v) = starts.pop() {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(t) = m
+                    .get("validFor")
+                    .and_then(|f| f.get("start"))
+                    .and_then(|s| s.as_str())
+                    .and_then(crate::encoding::parse_rfc3339)
+                {
+                    newest = newest.max(Some(t));
+                }
+                starts.extend(m.values());
+            }
+            serde_json::Value::Array(a) => starts.extend(a),
+            _ => {}
+        }
+    }
+    Some(Embedded {
+        tuf_root_version: root.version,
+        tuf_root_expires: root.expires,
+        trusted_root_newest_key: newest,
+    })
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
@@ -592,5 +634,93 @@ mod tests {
         assert_eq!(root.signed.version, 15, "root-signing's version 15");
         root.verify_by(&root.signed, Role::Root)
             .expect("the embedded root carries a threshold of its own keys");
+    }
+}
+
+#[cfg(test)]
+mod mirror_tests {
+    use super::*;
+    use std::io::{Read as _, Write as _};
+
+    /// Regression: a 404 page longer than the pinned length was reported as "larger than N
+    /// bytes" (and retried) instead of as the missing file it is.
+    #[test]
+    fn a_long_404_is_missing_not_too_large() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("test setup");
+        let port = listener.local_addr().expect("test setup").port();
+        let server = std::thread::spawn(move || {
+            for _ in 0..2 {
+                let Ok((mut s, _)) = listener.accept() else {
+                    return;
+                };
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf);
+                let body = vec![b'x'; 100_000];
+                let head = format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes());
+                let _ = s.write_all(&body);
+            }
+        });
+        let mirror = Mirror::new(&format!("http://127.0.0.1:{port}")).expect("test setup");
+        let got = mirror.fetch("targets/x.json", 100);
+        assert!(
+            matches!(got, Ok(None)),
+            "a 404 is 'not there', whatever its length: {got:?}"
+        );
+        drop(mirror);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        let _ = server.join();
+    }
+
+    #[test]
+    fn a_file_mirror_reads_only_bounded_regular_files() {
+        let dir = tempfile::tempdir().expect("test setup");
+        std::fs::create_dir(dir.path().join("a-directory.json")).expect("test setup");
+        std::fs::write(dir.path().join("big.json"), vec![b'x'; 101]).expect("test setup");
+        std::fs::write(dir.path().join("ok.json"), b"{}").expect("test setup");
+        let mirror = Mirror::new(&format!("file://{}", dir.path().display())).expect("test setup");
+        assert!(
+            matches!(mirror.fetch("a-directory.json", 100), Ok(None)),
+            "a directory is not a file of the mirror"
+        );
+        assert!(
+            matches!(
+                mirror.fetch("big.json", 100),
+                Err(TufError::TooLarge { limit: 100, .. })
+            ),
+            "the size limits of HTTP apply"
+        );
+        assert_eq!(
+            mirror.fetch("ok.json", 100).expect("readable"),
+            Some(b"{}".to_vec()),
+            "a small regular file is read"
+        );
+    }
+
+    /// The embedded root must not lag the newest public-good root in the test data: a stale
+    /// embedded root makes every fresh `gitsign initialize` walk (and trust) more rotations.
+    #[test]
+    fn the_embedded_root_is_not_older_than_the_newest_in_the_test_data() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tuf-public-good");
+        let newest = std::fs::read_dir(&dir)
+            .expect("the test data is there")
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_suffix(".root.json")?.parse::<u64>().ok()
+            })
+            .max()
+            .expect("the test data holds roots");
+        let embedded = metadata::parse_root(PUBLIC_GOOD_ROOT, "root.json")
+            .expect("the embedded root parses")
+            .signed
+            .version;
+        assert!(
+            embedded >= newest,
+            "the embedded TUF root is version {embedded}, tests/data/tuf-public-good has {newest}: update src/assets/public-good-tuf-root.json"
+        );
     }
 }

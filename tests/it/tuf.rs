@@ -398,6 +398,14 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
         err.contains("verifying with the cached trusted root"),
         "{err}"
     );
+    // Regression: version showed the signing config of this expired, unrefreshable cache
+    // as current.
+    let (code, out, err) = e.gitsign(&["version"]);
+    assert_eq!(code, 0, "version answers: {out}{err}");
+    assert!(
+        out.contains("signing config: TUF") && out.contains("(stale: cannot refresh"),
+        "version says the signing config is stale, and why: {out}"
+    );
     let (code, _, err) = e.commit("must not be signed");
     assert_eq!(code, 128, "git reports the refused signature: {err}");
     assert!(
@@ -537,5 +545,41 @@ fn a_failed_trusted_root_download_keeps_the_cached_trust() {
         std::fs::read(e.cache().join("targets.json")).ok(),
         Some(cached_targets),
         "new metadata is committed only together with the targets it vouches for"
+    );
+}
+
+/// `gitsign version` shows the embedded TUF root's version and expiry (read here from the
+/// asset itself) and the embedded trusted root's newest key.
+#[test]
+fn version_shows_the_embedded_trust() {
+    let asset = json_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/assets/public-good-tuf-root.json"),
+    );
+    let version = asset["signed"]["version"]
+        .as_u64()
+        .expect("the asset has a version");
+    let expires = asset["signed"]["expires"]
+        .as_str()
+        .expect("the asset has an expiry");
+    let repo = TestRepo::new();
+    let (code, out, err) = output(repo.gitsign().arg("version"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "embedded TUF root: version {version}, expires {expires}"
+        )),
+        "the embedded root's version and expiry: {out}"
+    );
+    assert!(
+        out.contains("embedded trusted root: newest key valid from 20"),
+        "the embedded trusted root's newest key: {out}"
+    );
+    let (code, out, err) = output(repo.gitsign().args(["version", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(
+        v["embeddedTrust"]["tufRootVersion"].as_u64(),
+        Some(version),
+        "JSON carries it too: {out}"
     );
 }
