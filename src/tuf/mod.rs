@@ -4,13 +4,14 @@
 //! embedded here (version 15 of sigstore/root-signing) or one given to `gitsign initialize`.
 //!
 //! Why our own client: `tough`, the maintained Rust TUF client, is async since 0.17 (tokio,
-//! futures, reqwest); gitsign is a blocking one-shot CLI on `ureq`, and needs only the
-//! top-level roles of one repository. The workflow in [`updater`] follows the
-//! specification's client workflow step by step (root rotation walk, timestamp → snapshot →
-//! targets, rollback, mix-and-match, expiry, hashes, lengths, size limits) over
-//! [`metadata`] (pure parsing and threshold checks) and [`canonical`] (the signed bytes). It
-//! is cross-checked against python-tuf with the local stack's repository
-//! (`tests/sigstore-local`) and against the real public-good metadata (`tests/data`).
+//! futures, reqwest); gitsign is a blocking one-shot CLI on `ureq`. The workflow in
+//! [`updater`] follows the specification's client workflow step by step (root rotation walk,
+//! timestamp → snapshot → targets → delegated targets, rollback, mix-and-match, expiry,
+//! hashes, lengths, size limits) over [`metadata`] (pure parsing and threshold checks) and
+//! [`canonical`] (the signed bytes). It passes the TUF conformance suite
+//! (`scripts/tuf-conformance`, through `tests/tuf-conformance-client`), and is cross-checked
+//! against python-tuf with the local stack's repository (`tests/sigstore-local`) and against
+//! the real public-good metadata (`tests/data`).
 //!
 //! Cache: `$TUF_ROOT/gitsign-rs/` (`$TUF_ROOT` defaults to `~/.sigstore/root`, as in Go
 //! gitsign and cosign): `remote.json` (`{"mirror": URL}`, written by `gitsign initialize`) and
@@ -21,8 +22,10 @@
 //!
 //! Until `gitsign initialize` ran there is no `remote.json` and nothing here is used: the
 //! embedded trusted root applies, with no network. Once initialized, an unexpired cache
-//! works offline; expired metadata is refreshed from the mirror. If that fails, verification
-//! falls back to the cached (or embedded) trusted root with a note, and signing refuses.
+//! works offline; expired metadata is refreshed from the mirror, and the new metadata reaches
+//! the cache only together with the targets it vouches for. If that fails, verification
+//! falls back to the mirror's last verified trusted root with a note (to the embedded one
+//! only for the public-good mirror), and signing refuses.
 
 pub mod canonical;
 pub mod metadata;
