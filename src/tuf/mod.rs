@@ -47,55 +47,74 @@ pub const SIGNING_CONFIG_TARGET: &str = "signing_config.v0.2.json";
 /// Our subdirectory of `$TUF_ROOT`.
 const SUBDIR: &str = "gitsign-rs";
 const REMOTE_FILE: &str = "remote.json";
-const TIMEOUT: Duration = Duration::from_secs(20);
+/// Total time one process spends waiting on TUF mirrors: each request gets half of what is
+/// left (its one retry the other half), so a hanging mirror costs at most this much, once,
+/// instead of 20 s per request and per retry in every command.
+const BUDGET: Duration = Duration::from_secs(15);
+/// After a mirror failed to answer, verification does not wait on it again for this long
+/// (the failure is remembered in the cache directory); signing always tries.
+pub const FAILURE_MEMORY: i64 = 300;
+const FAILURE_FILE: &str = "last-failure.json";
 
+/// When this process first reached for a mirror: the start of [`BUDGET`].
+fn budget_start() -> std::time::Instant {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    *START.get_or_init(std::time::Instant::now)
+}
+
+/// Every text field can come from a mirror (unverified metadata included): each is
+/// escaped with [`crate::text::escape`] when displayed.
 #[derive(Debug, thiserror::Error)]
 pub enum TufError {
-    #[error("'{file}' is not valid TUF metadata: {reason}")]
+    #[error("'{}' is not valid TUF metadata: {}", esc(file), esc(reason))]
     Malformed { file: String, reason: String },
-    #[error("{role} metadata has {valid} valid signature(s), {threshold} required")]
+    #[error(
+        "{} metadata has {valid} valid signature(s), {threshold} required",
+        esc(role)
+    )]
     Signature {
         role: String,
         valid: u64,
         threshold: u64,
     },
     #[error(
-        "{role} metadata is version {got}, its parent pins version {expected} (mix-and-match)"
+        "{} metadata is version {got}, its parent pins version {expected} (mix-and-match)",
+        esc(role)
     )]
     Version {
         role: String,
         expected: u64,
         got: u64,
     },
-    #[error("{role} metadata rolled back from version {trusted} to {got}")]
+    #[error("{} metadata rolled back from version {trusted} to {got}", esc(role))]
     Rollback {
         role: String,
         trusted: u64,
         got: u64,
     },
-    #[error("{role} metadata expired at {}", crate::encoding::rfc3339(*.expires))]
+    #[error("{} metadata expired at {}", esc(role), crate::encoding::rfc3339(*.expires))]
     Expired { role: String, expires: i64 },
-    #[error("'{file}' is {got} bytes, {expected} pinned")]
+    #[error("'{}' is {got} bytes, {expected} pinned", esc(file))]
     Length {
         file: String,
         expected: u64,
         got: u64,
     },
-    #[error("'{file}' does not match its pinned hash")]
+    #[error("'{}' does not match its pinned hash", esc(file))]
     Hash { file: String },
-    #[error("'{file}' is larger than {limit} bytes")]
+    #[error("'{}' is larger than {limit} bytes", esc(file))]
     TooLarge { file: String, limit: u64 },
-    #[error("'{0}' is missing from the TUF repository")]
+    #[error("'{}' is missing from the TUF repository", esc(.0))]
     Missing(String),
     #[error("no trusted TUF root in the cache")]
     NoTrustedRoot,
-    #[error("cannot fetch '{url}'")]
+    #[error("cannot fetch '{}'", esc(url))]
     Fetch {
         url: String,
         #[source]
         source: crate::http::HttpError,
     },
-    #[error("'{url}' answered HTTP {status}")]
+    #[error("'{}' answered HTTP {status}", esc(url))]
     Status { url: String, status: u16 },
     #[error("cannot use '{}'", .path.display())]
     Io {
@@ -103,8 +122,19 @@ pub enum TufError {
         #[source]
         source: std::io::Error,
     },
-    #[error("unsupported TUF mirror '{0}' (expected http://, https:// or file://)")]
+    #[error("unsupported TUF mirror '{}' (expected http://, https:// or file://)", esc(.0))]
     BadMirror(String),
+    #[error("the TUF mirror took longer than {0} s in total; not waiting longer")]
+    Slow(u64),
+    #[error(
+        "the TUF mirror failed {ago} s ago ({}); not retried for another {wait} s",
+        esc(why)
+    )]
+    RecentFailure { ago: u64, why: String, wait: u64 },
+}
+
+fn esc(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::escape(s)
 }
 
 /// What the trust is for: verification may fall back to older trust, signing may not.
@@ -218,11 +248,16 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
         cache: &staged,
         now,
     };
+    let recent_failure = match purpose {
+        Purpose::Verify => recent_failure(&cache, now),
+        Purpose::Sign => None,
+    };
     let fresh = up
         .cached()
-        .and_then(|c| match c {
-            Some(t) => Ok(t),
-            None => up.refresh(),
+        .and_then(|c| match (c, recent_failure) {
+            (Some(t), _) => Ok(t),
+            (None, Some(e)) => Err(e),
+            (None, None) => up.refresh(),
         })
         .and_then(|mut t| {
             let root = up.target(&mut t, TRUSTED_ROOT_TARGET)?;
@@ -230,6 +265,16 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
             Ok((root, config))
         })
         .and_then(|found| staged.commit().map(|()| found));
+    match &fresh {
+        Ok(_) => {
+            let _ = std::fs::remove_file(cache.0.join(FAILURE_FILE));
+        }
+        Err(e @ (TufError::Fetch { .. } | TufError::Slow(_) | TufError::Status { .. })) => {
+            let v = serde_json::json!({"at": now, "error": error_chain(e)});
+            let _ = cache.write(FAILURE_FILE, v.to_string().as_bytes());
+        }
+        Err(_) => {}
+    }
     match (fresh, purpose) {
         (Ok((root, config)), _) => Ok(Some(Loaded {
             trusted_root: Some(root),
@@ -272,6 +317,22 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
             }
         }
     }
+}
+
+/// The mirror's failure to answer, when it happened less than [`FAILURE_MEMORY`] ago.
+fn recent_failure(cache: &DirCache, now: i64) -> Option<TufError> {
+    let v: serde_json::Value = serde_json::from_slice(&cache.read(FAILURE_FILE)?).ok()?;
+    let at = v.get("at")?.as_i64()?;
+    let ago = now.checked_sub(at)?;
+    if !(0..FAILURE_MEMORY).contains(&ago) {
+        return None;
+    }
+    let why = v.get("error")?.as_str()?.to_owned();
+    Some(TufError::RecentFailure {
+        ago: ago as u64,
+        why,
+        wait: (FAILURE_MEMORY - ago) as u64,
+    })
 }
 
 /// What `gitsign initialize` reports.
@@ -491,10 +552,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 
 /// A mirror over HTTP(S) or a local directory (`file://`, for air-gapped sites).
 enum Mirror {
-    Http {
-        base: String,
-        http: crate::http::Http,
-    },
+    Http { base: String },
     File(PathBuf),
 }
 
@@ -505,9 +563,9 @@ impl Mirror {
             return Ok(Mirror::File(PathBuf::from(path)));
         }
         if url.starts_with("https://") || url.starts_with("http://") {
+            budget_start();
             return Ok(Mirror::Http {
                 base: url.to_owned(),
-                http: crate::http::Http::new(TIMEOUT),
             });
         }
         Err(TufError::BadMirror(url.to_owned()))
@@ -549,7 +607,12 @@ impl Remote for Mirror {
                 }
                 Ok(Some(bytes))
             }
-            Mirror::Http { base, http } => {
+            Mirror::Http { base } => {
+                let left = BUDGET.saturating_sub(budget_start().elapsed());
+                if left < Duration::from_millis(200) {
+                    return Err(TufError::Slow(BUDGET.as_secs()));
+                }
+                let http = crate::http::Http::new(left / 2);
                 let url = format!("{base}/{path}");
                 let reply = match http.get_limited(&url, max_len) {
                     Ok(r) => r,

@@ -398,6 +398,20 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
         err.contains("verifying with the cached trusted root"),
         "{err}"
     );
+    // Regression: every process waited on the failing mirror again. The failure is
+    // remembered: the next verification does not ask the mirror, and says so.
+    let before = e.tuf_requests();
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(code, 0, "still verified from the cache: {out}{err}");
+    assert_eq!(
+        e.tuf_requests(),
+        before,
+        "a mirror that just failed is not asked again by the next process"
+    );
+    assert!(
+        err.contains("not retried for another") && err.contains("HTTP 503"),
+        "the note says the mirror is not retried, and why: {err}"
+    );
     // Regression: version showed the signing config of this expired, unrefreshable cache
     // as current.
     let (code, out, err) = e.gitsign(&["version"]);
@@ -581,5 +595,36 @@ fn version_shows_the_embedded_trust() {
         v["embeddedTrust"]["tufRootVersion"].as_u64(),
         Some(version),
         "JSON carries it too: {out}"
+    );
+}
+
+/// Regression: text from TUF metadata, an unverified `timestamp.json`'s fields included,
+/// reached the terminal unescaped.
+#[test]
+fn text_from_unverified_metadata_is_escaped() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    let good = e.commit_trusting_the_stack("signed while the mirror was honest");
+    e.initialize_fresh();
+    e.expire_cache(ttl);
+    let hostile = serde_json::json!({
+        "signed": {"_type": "time\u{1b}[2J\u{1b}[31mstamp", "spec_version": "1.0",
+                   "version": 99, "expires": "2099-01-01T00:00:00Z", "meta": {}},
+        "signatures": []
+    });
+    std::fs::write(
+        e.stack.tuf_repo_dir().join("timestamp.json"),
+        hostile.to_string(),
+    )
+    .expect("test setup");
+    let (code, out, err) = e.verify(&good);
+    assert_eq!(code, 0, "falls back to the cached trust: {out}{err}");
+    assert!(
+        err.contains("not valid TUF metadata"),
+        "the refusal is reported: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !out.contains('\u{1b}'),
+        "no escape character from the mirror reaches the terminal: {err:?}"
     );
 }
