@@ -247,9 +247,9 @@ pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
 
 /// The TUF-provided trust (`None` before `gitsign initialize`); a fallback note is said once
 /// per process.
-fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
+fn tuf_trust(config: &Config, purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
     static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+    let Some(settings) = tuf_settings(config)? else {
         return Ok(None);
     };
     let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
@@ -295,7 +295,7 @@ pub fn load_trust_for(
                 .with_context(|| format!("parsing the trusted root '{path}'"))
                 .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
         }
-        None => match tuf_trust(purpose)? {
+        None => match tuf_trust(config, purpose)? {
             Some(bytes) => TrustedRoot::from_json(&bytes)
                 .context("parsing the trusted root from TUF")
                 .map_err(|e| {
@@ -341,24 +341,49 @@ pub fn load_trust_for(
 /// The TUF signing config (`None` before `gitsign initialize`, or when the mirror has none)
 /// and its mirror. Signing refuses stale TUF trust it cannot refresh, as for the trusted root.
 pub fn tuf_signing_config(
+    config: &Config,
     purpose: crate::tuf::Purpose,
 ) -> Result<Option<(crate::tuf::signing_config::SigningConfig, String)>, CliError> {
-    Ok(tuf_signing_config_noted(purpose)?.map(|(c, m, _)| (c, m)))
+    Ok(tuf_signing_config_noted(config, purpose)?.map(|(c, m, _)| (c, m)))
 }
+
+/// Where the TUF cache is and how long it is used without asking the mirror
+/// (`gitsign.tufCacheValidity`); `None` with neither `TUF_ROOT` nor `HOME`.
+fn tuf_settings(config: &Config) -> Result<Option<crate::tuf::Settings>, CliError> {
+    let Some(mut settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+        return Ok(None);
+    };
+    // 0 is allowed here: refresh on every use.
+    let raw = config.get(Key::TufCacheValidity).unwrap_or("86400").trim();
+    let validity = raw.parse::<u64>().map_err(|_| {
+        CliError::new(
+            Exit::Config,
+            anyhow::anyhow!(
+                "invalid value '{}' for {}: expected a whole number of seconds",
+                crate::text::escape(raw),
+                source_of(config, Key::TufCacheValidity)
+            ),
+        )
+        .hint("gitsign.tufCacheValidity is a number of seconds (0: refresh on every use)")
+    })?;
+    settings.cache_validity = i64::try_from(validity).unwrap_or(i64::MAX);
+    Ok(Some(settings))
+}
+
+/// A TUF signing config, its mirror, and the note of a stale cache.
+type NotedSigningConfig = (
+    crate::tuf::signing_config::SigningConfig,
+    String,
+    Option<String>,
+);
 
 /// [`tuf_signing_config`] with the note of a stale cache that could not be refreshed (only
 /// for verification: signing refuses stale trust).
 pub fn tuf_signing_config_noted(
+    config: &Config,
     purpose: crate::tuf::Purpose,
-) -> Result<
-    Option<(
-        crate::tuf::signing_config::SigningConfig,
-        String,
-        Option<String>,
-    )>,
-    CliError,
-> {
-    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+) -> Result<Option<NotedSigningConfig>, CliError> {
+    let Some(settings) = tuf_settings(config)? else {
         return Ok(None);
     };
     let Some(mirror) = settings.mirror() else {
@@ -421,7 +446,7 @@ pub fn sign_settings(config: &Config) -> Result<crate::sign::flow::Settings, Cli
     let tuf = if all_explicit {
         None
     } else {
-        tuf_signing_config(crate::tuf::Purpose::Sign)?
+        tuf_signing_config(config, crate::tuf::Purpose::Sign)?
     };
     let from_tuf = tuf.as_ref().map(|(c, m)| crate::config::settings::FromTuf {
         config: c,

@@ -178,7 +178,7 @@ pub fn run(args: &VersionArgs) -> CliResult {
 /// verification: a stale cache that cannot be refreshed is reported, not fatal.
 fn services(config: &crate::config::Config) -> (String, Vec<crate::config::Setting>) {
     use crate::config::settings::{self, FromTuf};
-    let tuf = super::tuf_signing_config_noted(crate::tuf::Purpose::Verify);
+    let tuf = super::tuf_signing_config_noted(config, crate::tuf::Purpose::Verify);
     let (origin, tuf) = match &tuf {
         Ok(Some((c, mirror, None))) => (
             format!("TUF {}", printable(mirror)),

@@ -55,6 +55,11 @@ const BUDGET: Duration = Duration::from_secs(15);
 /// (the failure is remembered in the cache directory); signing always tries.
 pub const FAILURE_MEMORY: i64 = 300;
 const FAILURE_FILE: &str = "last-failure.json";
+/// When the metadata was last refreshed from the mirror (Unix seconds).
+const REFRESH_FILE: &str = "last-refresh";
+/// How long cached metadata is used without asking the mirror (sigstore-go's default cache
+/// validity, one day), unless it expires first; `gitsign.tufCacheValidity`.
+pub const DEFAULT_CACHE_VALIDITY: i64 = 86_400;
 
 /// When this process first reached for a mirror: the start of [`BUDGET`].
 fn budget_start() -> std::time::Instant {
@@ -149,6 +154,9 @@ pub enum Purpose {
 pub struct Settings {
     /// `$TUF_ROOT/gitsign-rs`.
     pub dir: PathBuf,
+    /// Seconds after a refresh during which unexpired cached metadata is used without asking
+    /// the mirror.
+    pub cache_validity: i64,
 }
 
 impl Settings {
@@ -160,6 +168,7 @@ impl Settings {
         };
         Some(Settings {
             dir: base.join(SUBDIR),
+            cache_validity: DEFAULT_CACHE_VALIDITY,
         })
     }
 
@@ -248,24 +257,13 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
         cache: &staged,
         now,
     };
-    let recent_failure = match purpose {
-        Purpose::Verify => recent_failure(&cache, now),
-        Purpose::Sign => None,
-    };
-    let fresh = up
-        .cached()
-        .and_then(|c| match (c, recent_failure) {
-            (Some(t), _) => Ok(t),
-            (None, Some(e)) => Err(e),
-            (None, None) => up.refresh(),
-        })
-        .and_then(|mut t| {
-            let root = up.target(&mut t, TRUSTED_ROOT_TARGET)?;
-            let config = signing_config_of(&up, &mut t);
-            Ok((root, config))
-        })
-        .and_then(|found| staged.commit().map(|()| found));
-    match &fresh {
+    let last_refresh = cache
+        .read(REFRESH_FILE)
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|t| t.trim().parse::<i64>().ok());
+    // Due: the last refresh is older than the validity (or unknown).
+    let due = last_refresh.is_none_or(|t| now.saturating_sub(t) >= settings.cache_validity);
+    let record = |result: &Result<updater::Trusted, TufError>| match result {
         Ok(_) => {
             let _ = std::fs::remove_file(cache.0.join(FAILURE_FILE));
         }
@@ -274,12 +272,59 @@ pub fn load(settings: &Settings, purpose: Purpose, now: i64) -> Result<Option<Lo
             let _ = cache.write(FAILURE_FILE, v.to_string().as_bytes());
         }
         Err(_) => {}
-    }
+    };
+    let mut refreshed = false;
+    let mut note = None;
+    let trusted = match up.cached() {
+        Err(e) => Err(e),
+        Ok(Some(t)) if !due => Ok(t),
+        // Unexpired but due: refresh, and keep using the valid cache when that fails.
+        Ok(Some(t)) => {
+            let attempt = match recent_failure(&cache, now) {
+                Some(e) => Err(e),
+                None => up.refresh(),
+            };
+            record(&attempt);
+            match attempt {
+                Ok(n) => {
+                    refreshed = true;
+                    Ok(n)
+                }
+                Err(e) => {
+                    staged.discard();
+                    let why = crate::text::escape(&error_chain(&e)).into_owned();
+                    note = Some(format!("cannot refresh the TUF metadata of '{}' ({why}); using the cached metadata, valid until {}", crate::text::escape(&mirror), crate::encoding::rfc3339(t.expires())));
+                    Ok(t)
+                }
+            }
+        }
+        Ok(None) => {
+            let attempt = match (purpose, recent_failure(&cache, now)) {
+                (Purpose::Verify, Some(e)) => Err(e),
+                _ => up.refresh(),
+            };
+            record(&attempt);
+            refreshed = attempt.is_ok();
+            attempt
+        }
+    };
+    let fresh = trusted
+        .and_then(|mut t| {
+            let root = up.target(&mut t, TRUSTED_ROOT_TARGET)?;
+            let config = signing_config_of(&up, &mut t);
+            Ok((root, config))
+        })
+        .and_then(|found| {
+            if refreshed {
+                staged.write(REFRESH_FILE, now.to_string().as_bytes())?;
+            }
+            staged.commit().map(|()| found)
+        });
     match (fresh, purpose) {
         (Ok((root, config)), _) => Ok(Some(Loaded {
             trusted_root: Some(root),
             signing_config: config,
-            note: None,
+            note,
         })),
         (Err(e), Purpose::Sign) => Err(e),
         (Err(e), Purpose::Verify) => {
@@ -415,6 +460,9 @@ fn build_cache(
     up.target(&mut trusted, TRUSTED_ROOT_TARGET)
         .map_err(classify)?;
     let signing_config = signing_config_of(&up, &mut trusted);
+    cache
+        .write(REFRESH_FILE, now.to_string().as_bytes())
+        .map_err(InitializeError::Update)?;
     Ok(Initialized {
         mirror: mirror.to_owned(),
         root_version: trusted.root.version,
@@ -465,6 +513,11 @@ impl<'a> Staged<'a> {
 
     /// Write what is pending: targets first, then the metadata, the timestamp last (a
     /// crash in between leaves a set `cached()` finds inconsistent, so it refreshes).
+    /// Forget what is pending (a refresh that failed halfway).
+    fn discard(&self) {
+        self.pending.take();
+    }
+
     fn commit(&self) -> Result<(), TufError> {
         let pending = self.pending.take();
         let rank = |name: &str| match name {

@@ -60,6 +60,7 @@ pub struct Trusted {
     pub root: Root,
     pub targets: Targets,
     snapshot: Snapshot,
+    timestamp_expires: i64,
     /// Delegated targets roles loaded so far, by name.
     delegated: BTreeMap<String, Targets>,
 }
@@ -148,6 +149,7 @@ impl Updater<'_> {
                 root: root.clone(),
                 targets: empty_targets(),
                 snapshot: snap,
+                timestamp_expires: ts.expires,
                 delegated: BTreeMap::new(),
             };
             trusted.targets = self.cached_role(&trusted, "targets", None).ok()?;
@@ -176,6 +178,7 @@ impl Updater<'_> {
             root,
             targets: t.signed,
             snapshot,
+            timestamp_expires: 0,
             delegated: BTreeMap::new(),
         })
     }
@@ -189,6 +192,7 @@ impl Updater<'_> {
             root,
             targets: empty_targets(),
             snapshot,
+            timestamp_expires: ts.expires,
             delegated: BTreeMap::new(),
         };
         trusted.targets = self.load_role(&trusted, "targets", None)?;
@@ -502,6 +506,15 @@ impl Updater<'_> {
 }
 
 impl Trusted {
+    /// The earliest expiry of the top-level roles this set was built from.
+    pub fn expires(&self) -> i64 {
+        self.root
+            .expires
+            .min(self.timestamp_expires)
+            .min(self.snapshot.expires)
+            .min(self.targets.expires)
+    }
+
     fn role(&self, name: &str) -> Option<&Targets> {
         if name == "targets" {
             Some(&self.targets)

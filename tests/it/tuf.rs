@@ -628,3 +628,64 @@ fn text_from_unverified_metadata_is_escaped() {
         "no escape character from the mirror reaches the terminal: {err:?}"
     );
 }
+
+/// The runtime cache validity (`gitsign.tufCacheValidity`, one day by default): an unexpired
+/// cache is refreshed once it is older than that, and a failing refresh keeps the valid cache.
+#[test]
+fn the_cache_is_refreshed_after_its_validity_and_kept_when_that_fails() {
+    let e = Env::new(None);
+    e.initialize_fresh();
+    let verify_with = |validity: &str| {
+        let mut cmd = e.repo.gitsign();
+        cmd.args([
+            "verify",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &e.stack.oidc_issuer(),
+            "HEAD",
+        ]);
+        e.env(&mut cmd);
+        cmd.env("GITSIGN_TUF_CACHE_VALIDITY", validity);
+        output(&mut cmd)
+    };
+    let (code, _, err) = e.commit("signed with TUF trust");
+    assert_eq!(code, 0, "{err}");
+    let before = e.tuf_requests();
+    let (code, out, err) = verify_with("86400");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(e.tuf_requests(), before, "within a day: no TUF request");
+    let (code, out, err) = verify_with("0");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        e.tuf_requests() > before,
+        "validity 0: the unexpired cache is refreshed"
+    );
+    assert!(
+        !err.contains("warning"),
+        "a refresh that works is silent: {err}"
+    );
+    e.stack.set_faults(
+        sigstore_local::Service::Tuf,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let (code, out, err) = verify_with("0");
+    e.stack.clear_faults();
+    assert_eq!(code, 0, "the valid cache still verifies: {out}{err}");
+    assert!(
+        err.contains("using the cached metadata, valid until") && err.contains("HTTP 503"),
+        "the failed refresh is said, with its cause: {err}"
+    );
+    let (code, out, err) = verify_with("soon");
+    assert_eq!(
+        code, 2,
+        "an invalid value is a configuration error: {out}{err}"
+    );
+    assert!(
+        err.contains("GITSIGN_TUF_CACHE_VALIDITY"),
+        "the error names the source: {err}"
+    );
+}
