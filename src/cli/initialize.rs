@@ -46,7 +46,7 @@ pub fn run(args: &InitializeArgs) -> CliResult {
     let done = tuf::initialize(&settings, &args.mirror, root.as_deref(), now()).map_err(|e| {
         let hint = match (&e, &args.root) {
             (tuf::InitializeError::InitialRoot(_), Some(p)) => format!(
-                "the --root file '{}' must be the repository's root.json, self-signed by a threshold of its own root keys",
+                "the --root file '{}' must be the repository's root.json, self-signed by a threshold of its own root keys in a form gitsign reads (ecdsa P-256/P-384 and RSA as PEM public keys, ed25519 as hex)",
                 p.display()
             ),
             (tuf::InitializeError::InitialRoot(_), None) => {

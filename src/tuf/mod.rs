@@ -418,7 +418,7 @@ pub fn initialize(
         .verify_by(&anchor.signed, Role::Root)
         .map_err(InitializeError::InitialRoot)?;
     let dir = settings.cache_dir(&mirror);
-    let fresh_dir = dir.with_extension(format!("new{}", std::process::id()));
+    let fresh_dir = sibling(&dir, "new");
     let result = build_cache(&fresh_dir, &mirror, root, now).and_then(|done| {
         swap_in(&fresh_dir, &dir).map_err(InitializeError::Update)?;
         let remote_json = serde_json::json!({ "mirror": mirror });
@@ -472,6 +472,13 @@ fn build_cache(
     })
 }
 
+/// `<dir>.<what><pid>` beside `dir` (mirror directory names hold dots: not an extension).
+fn sibling(dir: &Path, what: &str) -> PathBuf {
+    let mut name = dir.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{what}{}", std::process::id()));
+    dir.with_file_name(name)
+}
+
 /// Replace `dir` by `fresh`: the old one is renamed aside first and removed last, so a
 /// crash in between leaves one complete cache under one of the two names.
 fn swap_in(fresh: &Path, dir: &Path) -> Result<(), TufError> {
@@ -479,7 +486,7 @@ fn swap_in(fresh: &Path, dir: &Path) -> Result<(), TufError> {
         let p = p.to_path_buf();
         move |source| TufError::Io { path: p, source }
     };
-    let old = dir.with_extension(format!("old{}", std::process::id()));
+    let old = sibling(dir, "old");
     let had_old = dir.exists();
     if had_old {
         std::fs::rename(dir, &old).map_err(io(dir))?;

@@ -689,3 +689,40 @@ fn the_cache_is_refreshed_after_its_validity_and_kept_when_that_fails() {
         "the error names the source: {err}"
     );
 }
+
+/// Regression: every initialize failure hinted "check the --mirror URL and the network",
+/// also when the --root file was the problem.
+#[test]
+fn an_unusable_initial_root_is_blamed_on_the_root_file() {
+    let e = Env::new(None);
+    let bad = e.tuf_root.path().join("not-a-root.json");
+    let mut root = json_file(&e.stack.tuf_root_path());
+    // Same content, but the root role's only key is now one gitsign cannot read.
+    for (_, key) in root["signed"]["keys"]
+        .as_object_mut()
+        .expect("test setup")
+        .iter_mut()
+    {
+        key["keyval"]["public"] = "not a key".into();
+    }
+    std::fs::write(&bad, root.to_string()).expect("test setup");
+    let (code, _, err) = e.gitsign(&[
+        "initialize",
+        "--mirror",
+        &e.stack.tuf_mirror_url(),
+        "--root",
+        bad.to_str().expect("test setup"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("initial root.json is not usable")
+            && err.contains("the --root file")
+            && !err.contains("check the --mirror URL"),
+        "the hint names the --root file, not the network: {err}"
+    );
+    assert_eq!(
+        e.tuf_requests(),
+        0,
+        "nothing is fetched with an unusable root"
+    );
+}
