@@ -779,6 +779,82 @@ mod tests {
         }
     }
 
+    /// RSASSA-PSS keys (`rsa` / `rsassa-pss-sha256`, allowed by the specification): a
+    /// signature made by openssl verifies, a PKCS #1 v1.5 one by the same key does not.
+    #[test]
+    fn rsassa_pss_keys_verify_what_openssl_signs() {
+        use std::process::Command;
+        let dir = tempfile::tempdir().expect("test setup");
+        let key = dir.path().join("key.pem");
+        let ok = Command::new("openssl")
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
+            .arg(&key)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!("skipped: openssl not available (rsassa_pss_keys_verify_what_openssl_signs)");
+            return;
+        }
+        let public = Command::new("openssl")
+            .args(["pkey", "-pubout", "-in"])
+            .arg(&key)
+            .output()
+            .expect("openssl runs");
+        let public = String::from_utf8(public.stdout).expect("PEM is text");
+        let signed = serde_json::json!({"_type": "timestamp", "spec_version": "1.0.31",
+            "version": 1, "expires": "2099-01-01T00:00:00Z",
+            "meta": {"snapshot.json": {"version": 1}}});
+        let bytes = canonical(&signed).expect("test setup");
+        let msg = dir.path().join("msg");
+        std::fs::write(&msg, &bytes).expect("test setup");
+        let sign = |pss: bool| {
+            let mut cmd = Command::new("openssl");
+            cmd.args(["dgst", "-sha256", "-sign"]).arg(&key);
+            if pss {
+                cmd.args([
+                    "-sigopt",
+                    "rsa_padding_mode:pss",
+                    "-sigopt",
+                    "rsa_pss_saltlen:digest",
+                ]);
+            }
+            let out = cmd.arg(&msg).output().expect("openssl runs");
+            assert!(out.status.success(), "openssl signs");
+            hex(&out.stdout)
+        };
+        let root_json = serde_json::json!({"signed": {"_type": "root", "spec_version": "1.0.31",
+            "version": 1, "expires": "2099-01-01T00:00:00Z", "consistent_snapshot": true,
+            "keys": {"r": {"keytype": "rsa", "scheme": "rsassa-pss-sha256",
+                           "keyval": {"public": public}}},
+            "roles": {"root": {"keyids": ["r"], "threshold": 1},
+                      "timestamp": {"keyids": ["r"], "threshold": 1},
+                      "snapshot": {"keyids": ["r"], "threshold": 1},
+                      "targets": {"keyids": ["r"], "threshold": 1}}},
+            "signatures": []});
+        let root = parse_root(root_json.to_string().as_bytes(), "root.json")
+            .expect("the root parses")
+            .signed;
+        for (pss, want) in [(true, true), (false, false)] {
+            let env = serde_json::json!({"signed": signed,
+                "signatures": [{"keyid": "r", "sig": sign(pss)}]});
+            let ts = parse_timestamp(env.to_string().as_bytes(), "timestamp.json")
+                .expect("the timestamp parses");
+            assert_eq!(
+                ts.verify_by(&root, Role::Timestamp).is_ok(),
+                want,
+                "PSS signature: {pss}; only PSS verifies under rsassa-pss-sha256"
+            );
+        }
+    }
+
     #[test]
     fn pinned_length_and_hashes() {
         let mut h = BTreeMap::new();
