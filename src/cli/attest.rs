@@ -45,8 +45,14 @@ pub struct AttestArgs {
     /// Predicate to attest (a JSON object: SLSA provenance, test results, …)
     #[arg(short = 'f', long = "filepath", value_name = "FILE")]
     pub filepath: PathBuf,
-    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1)
-    #[arg(long = "type", value_name = "URI")]
+    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1); empty when not given, as
+    /// Go gitsign's
+    #[arg(
+        long = "type",
+        value_name = "URI",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub predicate_type: String,
     /// What the attestation is about: the commit or its tree
     #[arg(long, value_enum, default_value_t = Subject::Commit, value_name = "TYPE")]
@@ -131,7 +137,8 @@ pub fn run(args: &AttestArgs) -> CliResult {
         })?;
 
     let config = super::load_config()?;
-    let root = super::setup::load_trust(&config)?;
+    // Signing trust, as commit signing's: stale TUF metadata that cannot be refreshed refuses.
+    let root = super::setup::load_trust_for(&config, crate::tuf::Purpose::Sign)?;
     let unsigned = Envelope {
         payload_type: attest::PAYLOAD_TYPE.to_owned(),
         payload,
@@ -193,11 +200,15 @@ pub fn run(args: &AttestArgs) -> CliResult {
             Subject::Commit => "commit",
             Subject::Tree => "tree",
         },
-        creds.identity,
-        args.predicate_type,
+        crate::text::escape(&creds.identity),
+        if args.predicate_type.is_empty() {
+            "no predicate type".into()
+        } else {
+            crate::text::escape(&args.predicate_type)
+        },
         logged.verified.log_index,
         args.objtype.ref_name()
     ));
-    println!("{commit}");
+    super::output::print(format!("{commit}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }
