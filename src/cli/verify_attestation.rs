@@ -56,6 +56,8 @@ pub struct VerifyAttestationArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub vsa: super::vsa::CheckArgs,
 }
 
 /// The verdict on one stored attestation.
@@ -123,6 +125,9 @@ fn check_one(
 }
 
 pub fn run(args: &VerifyAttestationArgs) -> CliResult {
+    if let Some(path) = &args.vsa.vsa {
+        return super::vsa::check(args, path);
+    }
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     // A bundle carries its log entry: nothing is looked up.
     let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(true))?;
