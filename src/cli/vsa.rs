@@ -335,11 +335,17 @@ pub fn check(args: &VerifyAttestationArgs, path: &Path) -> CliResult {
 /// What a verified summary says, one fact a line.
 fn describe(r: &Reading) -> String {
     use crate::text::escape;
-    let mut out = format!(
-        "verification result: {} ({})\n",
-        r.verdict.as_str(),
-        escape(&r.levels.join(", "))
-    );
+    let levels: Vec<&str> = r
+        .levels
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l != vsa::FAILED_LEVEL)
+        .collect();
+    let mut out = format!("verification result: {}", r.verdict.as_str());
+    if !levels.is_empty() {
+        out.push_str(&format!(" ({})", escape(&levels.join(", "))));
+    }
+    out.push('\n');
     if let Some(name) = &r.name {
         out.push_str(&format!("ref: {}\n", escape(name)));
     }
