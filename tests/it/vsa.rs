@@ -466,3 +466,39 @@ fn tampered_summaries_are_refused() {
         "says why: {err}"
     );
 }
+
+#[test]
+fn a_summary_needs_one_tip() {
+    let repo = TestRepo::new();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "one"]);
+    repo.git(&["branch", "other"]);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "two"]);
+    let out = repo.path().join("x.json");
+    let run = |revs: &[&str]| {
+        let mut cmd = repo.gitsign();
+        cmd.args([
+            "verify",
+            "--offline",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            "https://issuer.example.com",
+            "--vsa-resource-uri",
+            "git+https://example.com/acme/app",
+            "--vsa",
+            out.to_str().expect("utf8"),
+        ])
+        .args(revs);
+        output(&mut cmd)
+    };
+    let (code, _, err) = run(&["--all"]);
+    assert_eq!(code, 2, "--all has many tips, refused by the parser: {err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, _, err) = run(&["main", "other"]);
+    assert_eq!(code, 2, "two revisions are two tips: {err}");
+    assert!(
+        err.contains("--vsa summarizes the commits up to one tip, and the revisions name 2"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing is written");
+}
