@@ -226,7 +226,8 @@ pub struct CheckArgs {
 /// Why a summary file is refused before its signature is checked.
 fn refuse(label: &str, why: &str) -> CliResult {
     crate::ui::eprint(&format!(
-        "gitsign: Bad {label}: {}\n",
+        "gitsign: Bad {}: {}\n",
+        crate::text::escape(label),
         crate::text::escape(why)
     ));
     Ok(Exit::Negative.into())
