@@ -129,6 +129,8 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    #[command(flatten)]
+    pub vsa: super::vsa::VsaArgs,
 }
 
 /// Commits verified between two writes of output.
@@ -347,5 +349,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
+    super::vsa::write(args, &repo, &specs, &selection, &tally)?;
     Ok(Exit::of(&tally).into())
 }

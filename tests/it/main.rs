@@ -25,3 +25,4 @@ mod tsa_chain;
 mod tuf;
 mod ui;
 mod util;
+mod vsa;
