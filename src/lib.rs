@@ -34,7 +34,8 @@
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
-//!   stores them under `refs/attestations/`.
+//!   stores them under `refs/attestations/`, and the SLSA verification summary (VSA) of a
+//!   `gitsign verify` run.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.

@@ -11,11 +11,13 @@
 //! one verification core ([`crate::verify::Verifier::verify_input`]). Pure: bytes in, values out.
 //!
 //! [`source`] builds the statement `gitsign show` prints: Go gitsign's git predicate
-//! (`https://gitsign.sigstore.dev/predicate/git/v0.1`) describing a commit and its signature.
+//! (`https://gitsign.sigstore.dev/predicate/git/v0.1`) describing a commit and its signature;
+//! [`vsa`] the SLSA verification summary `gitsign verify --vsa` signs about what it verified.
 
 pub mod source;
 pub mod store;
 pub mod strict_json;
+pub mod vsa;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};

@@ -22,6 +22,7 @@ pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
 pub mod version;
+pub mod vsa;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

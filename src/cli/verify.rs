@@ -142,6 +142,8 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    #[command(flatten)]
+    pub vsa: super::vsa::VsaArgs,
 }
 
 /// Commits verified between two writes of output.
@@ -486,5 +488,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
+    super::vsa::write(args, &repo, &specs, &selection, &tally, by_rule.as_ref())?;
     Ok(Exit::of(&tally).into())
 }

@@ -698,13 +698,18 @@ struct DirCache(PathBuf);
 
 impl Cache for DirCache {
     fn read(&self, name: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.0.join(name)).ok()
+        // No symlink followed, regular files only, and no more than any metadata or target
+        // the updater would accept from a mirror: a planted FIFO or huge file reads as absent.
+        crate::fsutil::read_capped(&self.0.join(name), CACHE_FILE_MAX).ok()
     }
 
     fn write(&self, name: &str, bytes: &[u8]) -> Result<(), TufError> {
         write_atomic(&self.0.join(name), bytes)
     }
 }
+
+/// The largest file the on-disk cache reads: above every role's and target's download limit.
+const CACHE_FILE_MAX: u64 = 16 * 1024 * 1024;
 
 /// Write through a temporary sibling and rename: a reader never sees half a file.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TufError> {
