@@ -24,6 +24,8 @@
 //!   token, certificate, transparency log, timestamp), each verifying what it receives against
 //!   the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
+//! - [`facts`]: what verifying an object proved, kept per repository (one append-only store)
+//!   so verifying it again under the same trust costs no cryptography.
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
@@ -43,7 +45,7 @@
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
-//! 5. `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
+//! 5. `facts`, `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
 //! 6. `cli`.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -73,6 +75,7 @@ pub mod crypto;
 pub mod der;
 pub mod docs;
 pub mod encoding;
+pub mod facts;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
