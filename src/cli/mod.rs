@@ -10,6 +10,7 @@ pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
 pub mod debug;
+pub mod facts;
 pub mod gpg;
 pub mod hook;
 pub mod initialize;
@@ -159,6 +160,7 @@ pub enum Command {
     Attest(attest::AttestArgs),
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
+    Facts(facts::FactsArgs),
     Initialize(initialize::InitializeArgs),
     /// Print the version, the build, the environment and the effective settings
     Version(version::VersionArgs),
@@ -215,6 +217,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::Attest(a) => attest::run(&a),
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
+        Command::Facts(a) => facts::run(&a),
         Command::Initialize(a) => initialize::run(&a),
         Command::Version(a) => version::run(&a),
         Command::Debug(a) => debug::run(&a),

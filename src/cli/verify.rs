@@ -129,6 +129,9 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    /// Neither reuse nor keep verified facts (.git/gitsign/facts.log): verify every commit afresh
+    #[arg(long)]
+    pub no_facts: bool,
 }
 
 /// Commits verified between two writes of output.
@@ -258,7 +261,10 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         progress.set_total(repo.count_with_commit_graph(&selection));
     }
     let shared = repo.shared();
-    let checker = Checker::new(&setup, &policy, Kept::In(&shared));
+    let mut checker = Checker::new(&setup, &policy, Kept::In(&shared));
+    if !args.no_facts {
+        checker = checker.with_facts(&setup, repo.common_dir());
+    }
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

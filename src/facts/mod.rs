@@ -13,7 +13,7 @@
 //! carry no gitsign signature (unsigned, OpenPGP, SSH), which no trust or waiver changes.
 //! Never kept: undecided verdicts (a later proof may decide them) and the other bad ones.
 //!
-//! Where ([`store`]): one append-only file per repository, `<git common dir>/gitsign/facts`,
+//! Where ([`store`]): one append-only file per repository, `<git common dir>/gitsign/facts.log`,
 //! outside refs, objects and notes, so facts never travel with a push, a fetch or notes. What
 //! it trusts: whoever can write the git directory can already rewrite its objects and refs;
 //! the checksums catch damage (a torn or edited record), not an attacker with that access.
@@ -36,7 +36,7 @@ const VERSION: u32 = 1;
 
 /// The file of a repository's facts, under its common git directory.
 pub fn path(common_dir: &std::path::Path) -> std::path::PathBuf {
-    common_dir.join("gitsign").join("facts")
+    common_dir.join("gitsign").join("facts.log")
 }
 
 /// A digest of the trust root a verdict depends on: its authorities, logs and their validity
@@ -99,19 +99,25 @@ pub enum Checked {
     Detached,
 }
 
-/// Everything a fact depends on besides the object: one digest.
+impl Checked {
+    /// The name kept with a fact: `commit`, `commit-sha256`, `tag` or `detached`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Checked::Commit { sha256: false } => "commit",
+            Checked::Commit { sha256: true } => "commit-sha256",
+            Checked::Tag => "tag",
+            Checked::Detached => "detached",
+        }
+    }
+}
+
+/// Everything a fact depends on besides the object: one digest, and what was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Depends([u8; 32]);
+pub struct Depends([u8; 32], Checked);
 
 impl Depends {
     pub fn new(root_digest: &[u8; 32], waivers: Waivers, checked: Checked) -> Depends {
-        let checked: &[u8] = match checked {
-            Checked::Commit { sha256: false } => b"commit sha1",
-            Checked::Commit { sha256: true } => b"commit sha256",
-            Checked::Tag => b"tag",
-            Checked::Detached => b"detached",
-        };
-        Depends(crate::memo::key(
+        let digest = crate::memo::key(
             b"gitsign facts depends v1",
             &[
                 root_digest,
@@ -119,9 +125,10 @@ impl Depends {
                     u8::from(waivers.time == TimeAnchor::Waived),
                     u8::from(waivers.sct == Sct::Waived),
                 ],
-                checked,
+                checked.name().as_bytes(),
             ],
-        ))
+        );
+        Depends(digest, checked)
     }
 
     pub fn hex(&self) -> String {
@@ -146,8 +153,10 @@ pub struct Fact {
     version: u32,
     /// The object (hex): an object id, or a detached payload and signature's digest.
     pub object: String,
-    /// [`Depends`] in hex, so a store can be pruned of other trust roots' facts.
+    /// [`Depends`] in hex.
     pub depends: String,
+    /// What was checked ([`Checked::name`]): which facts name git objects, for pruning.
+    pub checked: String,
     proved: Proved,
 }
 
@@ -284,8 +293,24 @@ impl Fact {
             version: VERSION,
             object: crate::encoding::hex(object),
             depends: depends.hex(),
+            checked: depends.1.name().to_owned(),
             proved,
         })
+    }
+
+    /// Read a stored value whatever it depends on (for pruning).
+    pub fn parse(value: &str) -> Option<Fact> {
+        serde_json::from_str::<Fact>(value)
+            .ok()
+            .filter(|f| f.version == VERSION)
+    }
+
+    /// The git object the fact is about, if it is about one (not a detached signature).
+    pub fn git_object(&self) -> Option<gix::ObjectId> {
+        if self.checked == Checked::Detached.name() {
+            return None;
+        }
+        gix::ObjectId::from_hex(self.object.as_bytes()).ok()
     }
 
     /// The store line's value.
@@ -394,6 +419,15 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// A store at `path` to append to without reading what it holds.
+    pub fn empty(path: &std::path::Path, depends: Depends) -> Facts {
+        Facts {
+            store: Store::empty(path),
+            depends,
+            pending: Vec::new(),
+        }
+    }
+
     pub fn open(path: &std::path::Path, depends: Depends) -> Facts {
         Facts {
             store: Store::open(path),
@@ -405,6 +439,21 @@ impl Facts {
     /// Why the store on disk was ignored, if it was.
     pub fn warning(&self) -> Option<&str> {
         self.store.warning()
+    }
+
+    /// The report kept for `object` under `policy` in the store at `path`, found without
+    /// loading the store ([`Store::find`]), and the warning met if the record was damaged.
+    pub fn find(
+        path: &std::path::Path,
+        depends: &Depends,
+        object: &[u8],
+        policy: &Policy,
+    ) -> (Option<Report>, Option<String>) {
+        let (value, warning) = Store::find(path, &depends.key(object));
+        let report = value
+            .and_then(|v| Fact::from_json(&v, object, depends))
+            .map(|f| f.report(policy));
+        (report, warning)
     }
 
     /// The report kept for `object` under `policy`, if a fact is kept.

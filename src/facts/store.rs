@@ -78,6 +78,15 @@ pub struct Store {
 }
 
 impl Store {
+    /// The store at `path` without reading it: to append to only.
+    pub fn empty(path: &Path) -> Store {
+        Store {
+            path: path.to_owned(),
+            records: HashMap::new(),
+            warning: None,
+        }
+    }
+
     /// Load the store at `path` (absent: empty). A damaged or oversized file is removed and
     /// the store starts empty, with [`Store::warning`] saying so.
     pub fn open(path: &Path) -> Store {
@@ -111,6 +120,44 @@ impl Store {
         }
         // `rest` is a last line without its newline: a write in progress, skipped.
         store
+    }
+
+    /// The value of `key` in the store at `path`, found from the end without loading the
+    /// rest: for a process that looks up one fact (git's `--verify`), whose cost must not
+    /// grow with the store. A damaged record found is a warning (the store is removed).
+    pub fn find(path: &Path, key: &Key) -> (Option<String>, Option<String>) {
+        let mut quiet = Store {
+            path: path.to_owned(),
+            records: HashMap::new(),
+            warning: None,
+        };
+        let bytes = match read_capped(path, MAX_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return (None, None),
+            Err(why) => {
+                quiet.discard(&why);
+                return (None, quiet.warning);
+            }
+        };
+        let key_hex = crate::encoding::hex(key);
+        // Complete lines only: a last line without its newline is a write in progress.
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &bytes[..end],
+            None => return (None, None),
+        };
+        for line in complete.rsplit(|&b| b == b'\n') {
+            if line.get(17..81) != Some(key_hex.as_bytes()) {
+                continue;
+            }
+            return match parse_line(line) {
+                Some((_, value)) => (Some(value.to_owned()), None),
+                None => {
+                    quiet.discard("a record does not match its checksum");
+                    (None, quiet.warning)
+                }
+            };
+        }
+        (None, None)
     }
 
     fn discard(&mut self, why: &str) {
@@ -332,6 +379,31 @@ mod tests {
             "the later record wins"
         );
         assert_eq!(again.get(&key(2)), Some("two"));
+    }
+
+    #[test]
+    fn one_fact_is_found_without_loading_the_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        assert_eq!(Store::find(&path, &key(1)), (None, None), "no file");
+        let mut s = Store::open(&path);
+        s.append(&[(key(1), "old".into()), (key(2), "two".into())])
+            .expect("appended");
+        s.append(&[(key(1), "new".into())]).expect("appended");
+        assert_eq!(
+            Store::find(&path, &key(1)).0.as_deref(),
+            Some("new"),
+            "the last wins"
+        );
+        assert_eq!(Store::find(&path, &key(2)).0.as_deref(), Some("two"));
+        assert_eq!(Store::find(&path, &key(3)), (None, None));
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("two", "TWO")).expect("tamper");
+        let (found, warning) = Store::find(&path, &key(2));
+        assert!(
+            found.is_none() && warning.is_some(),
+            "a damaged record is not used"
+        );
     }
 
     #[test]

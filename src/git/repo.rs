@@ -43,6 +43,11 @@ pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoE
     Ok(obj.detach().data)
 }
 
+/// Drop what a walk kept of `id`: its reader needs it no more (a verdict is already known).
+pub fn forget_walked(id: &ObjectId) {
+    let _ = WALKED.take(id);
+}
+
 /// Commits a walk read, kept for the one reader of each ([`raw_object`]), so a walked commit
 /// is inflated once, not once to find its parents and again to verify it (a third of the CPU
 /// outside ECDSA of `verify --all` on a history without commit-graph went to inflating the same
@@ -140,6 +145,11 @@ impl Repo {
     pub fn discover(dir: &std::path::Path) -> Result<Repo, RepoError> {
         let repo = gix::discover(dir).map_err(|e| RepoError::NotARepository(boxed(e)))?;
         Ok(Repo { repo })
+    }
+
+    /// The main git directory (shared by linked worktrees): where gitsign keeps its files.
+    pub fn common_dir(&self) -> &std::path::Path {
+        self.repo.common_dir()
     }
 
     pub fn hash_kind(&self) -> HashKind {
