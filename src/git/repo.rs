@@ -273,6 +273,10 @@ impl Repo {
         if !sel.include.is_empty() {
             let mut repo = self.repo.clone();
             repo.object_cache_size_if_unset(WALK_CACHE_BYTES);
+            // With a commit-graph the walk reads no commit (parents and dates come from the
+            // graph), so there is nothing to hand over: a reader that needs the bytes reads
+            // them, one that does not (a verdict kept as a fact) costs no inflating.
+            let graph = repo.commit_graph_if_enabled().ok().flatten().is_some();
             let walk = repo
                 .rev_walk(sel.include.iter().copied())
                 .sorting(gix::revision::walk::Sorting::ByCommitTime(
@@ -284,8 +288,10 @@ impl Repo {
             for info in walk {
                 let id = info.map_err(|e| RepoError::Walk(boxed(e)))?.id;
                 // The walk just read it (an object cache hit): kept for its reader.
-                if let Ok(obj) = repo.find_object(id) {
-                    WALKED.keep(id, obj.detach().data);
+                if !graph {
+                    if let Ok(obj) = repo.find_object(id) {
+                        WALKED.keep(id, obj.detach().data);
+                    }
                 }
                 pending.push(id);
                 if pending.len() >= batch && !f(std::mem::take(&mut pending)) {
