@@ -129,7 +129,7 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
-    /// Neither reuse nor keep verified facts (.git/gitsign/facts.log): verify every commit afresh
+    /// Neither reuse nor keep verified facts (.git/gitsign/facts.log): verify every commit afresh (implied by --attach-proofs)
     #[arg(long)]
     pub no_facts: bool,
 }
@@ -262,7 +262,8 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     }
     let shared = repo.shared();
     let mut checker = Checker::new(&setup, &policy, Kept::In(&shared));
-    if !args.no_facts {
+    // Attaching proofs needs the proofs: a commit answered from its fact brings none.
+    if !args.no_facts && !args.attach_proofs {
         checker = checker.with_facts(&setup, repo.common_dir());
     }
     let mut to_attach: Vec<(String, String)> = Vec::new();
