@@ -132,6 +132,8 @@ pub struct VerifyArgs {
     /// Neither reuse nor keep verified facts (.git/gitsign/facts.log): verify every commit afresh (implied by --attach-proofs)
     #[arg(long)]
     pub no_facts: bool,
+    #[command(flatten)]
+    pub vsa: super::vsa::VsaArgs,
 }
 
 /// Commits verified between two writes of output.
@@ -354,5 +356,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
+    super::vsa::write(args, &repo, &specs, &selection, &tally)?;
     Ok(Exit::of(&tally).into())
 }

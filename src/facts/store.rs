@@ -16,7 +16,7 @@
 //! treated as damaged.
 
 use std::collections::HashMap;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
@@ -247,47 +247,13 @@ fn refused(why: &str) -> std::io::Error {
 }
 
 /// `Ok(None)` when the file does not exist; `Err(why)` when it is not a regular file, cannot
-/// be read, or is larger than `cap`.
+/// be read, or is larger than `cap` ([`crate::fsutil::read_capped`]).
 fn read_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>, String> {
-    let file = match open_read(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let meta = file.metadata().map_err(|e| e.to_string())?;
-    if !meta.is_file() {
-        return Err("not a regular file".into());
+    match crate::fsutil::read_capped(path, cap) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
     }
-    if meta.len() > cap {
-        return Err(format!("larger than {cap} bytes"));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > cap {
-        return Err(format!("larger than {cap} bytes"));
-    }
-    Ok(Some(bytes))
-}
-
-#[cfg(unix)]
-fn open_read(path: &Path) -> std::io::Result<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
-    Ok(std::fs::File::from(fd))
-}
-
-#[cfg(not(unix))]
-fn open_read(path: &Path) -> std::io::Result<std::fs::File> {
-    if !std::fs::symlink_metadata(path)?.is_file() {
-        return Err(refused("not a regular file"));
-    }
-    std::fs::File::open(path)
 }
 
 /// Open for appending, created if missing, never through a symlink nor onto a FIFO.
@@ -324,30 +290,15 @@ fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// Write `bytes` to a new file beside `path` and rename it over `path`.
+/// Write `bytes` to a new file beside `path` and rename it over `path`
+/// ([`crate::fsutil::write_atomic`]).
 fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    crate::fsutil::write_atomic(
+        path,
+        bytes,
+        crate::fsutil::Access::Shared,
+        crate::fsutil::Durability::Cache,
+    )
 }
 
 #[cfg(test)]

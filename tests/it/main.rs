@@ -26,3 +26,4 @@ mod tsa_chain;
 mod tuf;
 mod ui;
 mod util;
+mod vsa;
