@@ -24,6 +24,8 @@
 //!   token, certificate, transparency log, timestamp), each verifying what it receives against
 //!   the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
+//! - [`facts`]: what verifying an object proved, kept per repository (one append-only store)
+//!   so verifying it again under the same trust costs no cryptography.
 //! - [`check`]: the verification driver every verifying command calls: the first pass per
 //!   signature format, the online proofs and the merge, once, streamed per chunk of a range;
 //!   [`check::VerifySetup`], the verification settings built once (loaded by `cli::setup`).
@@ -52,8 +54,8 @@
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
-//! 5. `policy`, `proofs`, `check`, `hook`, `attest`, `sign`, then `cache` (it signs with
-//!    `sign::flow`);
+//! 5. `facts`, `policy`, `proofs`, `check`, `hook`, `attest`, `sign`, then `cache` (it signs
+//!    with `sign::flow`);
 //! 6. `cli`.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -89,6 +91,7 @@ pub mod crypto;
 pub mod der;
 pub mod docs;
 pub mod encoding;
+pub mod facts;
 pub mod fsutil;
 pub mod fulcio;
 pub mod git;

@@ -23,6 +23,7 @@ use std::sync::OnceLock;
 use gix::ObjectId;
 use rayon::prelude::*;
 
+use crate::facts;
 use crate::git::object::HashKind;
 use crate::git::object_id;
 use crate::git::repo::{raw_object, Repo, RepoError, Selection};
@@ -113,6 +114,20 @@ pub struct Checker<'a> {
     rekor: &'a Rekor,
     kept: Kept<'a>,
     prover: OnceLock<Prover<'a>>,
+    facts: Option<FactsAt>,
+}
+
+/// Where verified facts are kept and what they depend on ([`crate::facts`]).
+struct FactsAt {
+    path: std::path::PathBuf,
+    root: [u8; 32],
+    waivers: crate::verify::Waivers,
+}
+
+impl FactsAt {
+    fn depends(&self, checked: facts::Checked) -> facts::Depends {
+        facts::Depends::new(&self.root, self.waivers, checked)
+    }
 }
 
 impl<'a> Checker<'a> {
@@ -124,7 +139,23 @@ impl<'a> Checker<'a> {
             rekor: &setup.rekor,
             kept,
             prover: OnceLock::new(),
+            facts: None,
         }
+    }
+
+    /// Reuse and keep verified facts in the store of the repository whose common git
+    /// directory is `common_dir` ([`crate::facts`]): ranges ([`Checker::check_range`]) and
+    /// detached signatures (git's `--verify`) look each object up before verifying it, and
+    /// keep what they prove. Not with a detached SCT (`--sct`), which is no part of the key.
+    pub fn with_facts(mut self, setup: &VerifySetup, common_dir: &std::path::Path) -> Checker<'a> {
+        if setup.detached_sct.is_none() {
+            self.facts = Some(FactsAt {
+                path: facts::path(common_dir),
+                root: facts::root_digest(&setup.root),
+                waivers: setup.waivers,
+            });
+        }
+        self
     }
 
     /// The prover, made when first needed (it opens the repository in [`Kept::Discovered`]).
@@ -179,7 +210,42 @@ impl<'a> Checker<'a> {
 
     /// Check every item: one verdict each, in order.
     pub fn check(&self, items: &[Signed<'_>]) -> Batch {
-        self.check_where(items, |_, _| true)
+        let [Signed::Detached { payload, signature }] = items else {
+            return self.check_where(items, |_, _| true);
+        };
+        let Some(at) = &self.facts else {
+            return self.check_where(items, |_, _| true);
+        };
+        // One detached signature (git's `--verify`): its fact is looked up without loading
+        // the store, and what is proved now is appended.
+        let depends = at.depends(facts::Checked::Detached);
+        let object = facts::detached_object(payload, signature);
+        let (kept, warning) = facts::Facts::find(&at.path, &depends, &object, self.policy);
+        let mut warnings: Vec<Warning> = warning.map(Warning::FactsIgnored).into_iter().collect();
+        if let Some(report) = kept {
+            return Batch {
+                verified: vec![Verified {
+                    format: kept_format(&report),
+                    signer: Signer::of_report(&report),
+                    report,
+                    proof: None,
+                }],
+                warnings,
+            };
+        }
+        let mut batch = self.check_where(items, |_, _| true);
+        if let Some(v) = batch.verified.first() {
+            let mut store = facts::Facts::empty(&at.path, depends);
+            store.note(&object, &v.report);
+            if let Err(e) = store.flush() {
+                warnings.push(Warning::FactsNotKept {
+                    path: at.path.display().to_string(),
+                    error: e.to_string(),
+                });
+            }
+        }
+        batch.warnings.extend(warnings);
+        batch
     }
 
     /// [`Checker::check`], proving online only the items `may_prove(index, first report)`
@@ -235,6 +301,14 @@ impl<'a> Checker<'a> {
         mut on_chunk: impl FnMut(&[ObjectId], Batch) -> ControlFlow<()>,
     ) -> Result<(), RangeError> {
         let hash = Repo::from_shared(shared).hash_kind();
+        let mut store = self.facts.as_ref().map(|at| {
+            let sha256 = hash == HashKind::Sha256;
+            facts::Facts::open(&at.path, at.depends(facts::Checked::Commit { sha256 }))
+        });
+        let mut store_warning = store
+            .as_ref()
+            .and_then(|s| s.warning())
+            .map(|w| Warning::FactsIgnored(w.to_owned()));
         let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(1);
         std::thread::scope(|scope| {
             let walker = scope.spawn(move || {
@@ -242,7 +316,26 @@ impl<'a> Checker<'a> {
             });
             let checked = (|| {
                 for ids in chunks.iter() {
-                    let first: Vec<Result<FirstPass, RepoError>> = ids
+                    // Kept facts first: an object with a fact is neither read nor verified.
+                    let kept: Vec<Option<Report>> = ids
+                        .iter()
+                        .map(|id| {
+                            let report = store
+                                .as_ref()
+                                .and_then(|s| s.report(id.as_bytes(), self.policy));
+                            if report.is_some() {
+                                crate::git::repo::forget_walked(id);
+                            }
+                            report
+                        })
+                        .collect();
+                    let todo: Vec<ObjectId> = ids
+                        .iter()
+                        .zip(&kept)
+                        .filter(|(_, k)| k.is_none())
+                        .map(|(id, _)| *id)
+                        .collect();
+                    let first: Vec<Result<FirstPass, RepoError>> = todo
                         .par_iter()
                         .map_init(
                             || shared.to_thread_local(),
@@ -260,7 +353,40 @@ impl<'a> Checker<'a> {
                         .into_iter()
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(RangeError::Read)?;
-                    if on_chunk(&ids, self.finish(first, |_, _| true)).is_break() {
+                    let mut fresh = self.finish(first, |_, _| true);
+                    if let Some(s) = store.as_mut() {
+                        for (id, v) in todo.iter().zip(&fresh.verified) {
+                            s.note(id.as_bytes(), &v.report);
+                        }
+                        if let Err(e) = s.flush() {
+                            if let Some(at) = &self.facts {
+                                fresh.warnings.push(Warning::FactsNotKept {
+                                    path: at.path.display().to_string(),
+                                    error: e.to_string(),
+                                });
+                            }
+                            store = None;
+                        }
+                    }
+                    fresh.warnings.extend(store_warning.take());
+                    let mut fresh_verified = fresh.verified.into_iter();
+                    let verified = kept
+                        .into_iter()
+                        .filter_map(|k| match k {
+                            Some(report) => Some(Verified {
+                                format: kept_format(&report),
+                                signer: Signer::of_report(&report),
+                                report,
+                                proof: None,
+                            }),
+                            None => fresh_verified.next(),
+                        })
+                        .collect();
+                    let batch = Batch {
+                        verified,
+                        warnings: fresh.warnings,
+                    };
+                    if on_chunk(&ids, batch).is_break() {
                         break;
                     }
                 }
@@ -274,6 +400,20 @@ impl<'a> Checker<'a> {
             };
             checked.and(walked)
         })
+    }
+}
+
+/// The format of a report rebuilt from a kept fact: what its verdict says it was.
+fn kept_format(report: &Report) -> Format {
+    use crate::git::object::SignatureFormat;
+    match &report.outcome {
+        crate::verify::Outcome::Bad(Failure::Unsigned) => Format::None,
+        crate::verify::Outcome::Bad(Failure::ForeignFormat(SignatureFormat::Openpgp)) => {
+            Format::Openpgp
+        }
+        crate::verify::Outcome::Bad(Failure::ForeignFormat(SignatureFormat::Ssh)) => Format::Ssh,
+        crate::verify::Outcome::Bad(Failure::ForeignFormat(_)) => Format::None,
+        _ => Format::Sigstore,
     }
 }
 

@@ -580,7 +580,13 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<Verified, CliError> {
     // An online-mode signature (no embedded entry): the proof kept in the repository's cache
     // or notes, else a Rekor lookup of the object id (kept for next time). The repository is
     // opened only then.
-    let batch = Checker::new(&setup, &policy, Kept::Discovered).check(&[Signed::Detached {
+    // The facts kept in the repository git runs us in: a signature verified before under the
+    // same trust is answered from its fact ([`crate::facts`]).
+    let mut checker = Checker::new(&setup, &policy, Kept::Discovered);
+    if let Ok(Some(location)) = crate::config::repository() {
+        checker = checker.with_facts(&setup, &location.common_dir);
+    }
+    let batch = checker.check(&[Signed::Detached {
         payload: &payload,
         signature: &signature,
     }]);

@@ -10,6 +10,7 @@ pub mod completion;
 #[cfg(unix)]
 pub mod credential_cache;
 pub mod debug;
+pub mod facts;
 pub mod gpg;
 pub mod hook;
 pub mod initialize;
@@ -162,6 +163,7 @@ pub enum Command {
     VerifyAttestation(verify_attestation::VerifyAttestationArgs),
     Show(show::ShowArgs),
     Policy(policy::PolicyArgs),
+    Facts(facts::FactsArgs),
     Initialize(initialize::InitializeArgs),
     /// Print the version, the build, the environment and the effective settings
     Version(version::VersionArgs),
@@ -230,6 +232,7 @@ fn dispatch(cli: Cli) -> CliResult {
         Command::VerifyAttestation(a) => verify_attestation::run(&a),
         Command::Show(a) => show::run(&a),
         Command::Policy(a) => policy::run(&a),
+        Command::Facts(a) => facts::run(&a),
         Command::Initialize(a) => initialize::run(&a),
         Command::Version(a) => version::run(&a),
         Command::Debug(a) => debug::run(&a),

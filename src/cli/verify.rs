@@ -142,6 +142,9 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    /// Neither reuse nor keep verified facts (.git/gitsign/facts.log): verify every commit afresh (implied by --attach-proofs)
+    #[arg(long)]
+    pub no_facts: bool,
     #[command(flatten)]
     pub vsa: super::vsa::VsaArgs,
 }
@@ -353,7 +356,11 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         progress.set_total(repo.count_with_commit_graph(&selection));
     }
     let shared = repo.shared();
-    let checker = Checker::new(&setup, &policy, Kept::In(&shared));
+    let mut checker = Checker::new(&setup, &policy, Kept::In(&shared));
+    // Attaching proofs needs the proofs: a commit answered from its fact brings none.
+    if !args.no_facts && !args.attach_proofs {
+        checker = checker.with_facts(&setup, repo.common_dir());
+    }
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -31,12 +31,62 @@ fn boxed(
     Box::new(e)
 }
 
-/// The exact bytes of object `id` in `repo`.
+/// The exact bytes of object `id` in `repo`: handed over by the walk that read them, if it
+/// did ([`Repo::walk`]), else read from the object database.
 pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoError> {
+    if let Some(bytes) = WALKED.take(&id) {
+        return Ok(bytes);
+    }
     let obj = repo
         .find_object(id)
         .map_err(|e| RepoError::Object(id.to_string(), boxed(e)))?;
-    Ok(obj.data.clone())
+    Ok(obj.detach().data)
+}
+
+/// Drop what a walk kept of `id`: its reader needs it no more (a verdict is already known).
+pub fn forget_walked(id: &ObjectId) {
+    let _ = WALKED.take(id);
+}
+
+/// Commits a walk read, kept for the one reader of each ([`raw_object`]), so a walked commit
+/// is inflated once, not once to find its parents and again to verify it (a third of the CPU
+/// outside ECDSA of `verify --all` on a history without commit-graph went to inflating the same
+/// commits again). Object ids name exact bytes, so a kept commit is the object itself.
+/// Bounded: a walk runs at most a chunk or two ahead of its readers; when the cap is reached
+/// nothing more is kept and readers read the object database.
+static WALKED: Walked = Walked(std::sync::Mutex::new(None));
+/// At most this many bytes of commits are kept.
+const WALKED_MAX_BYTES: usize = 32 << 20;
+/// The object cache of a walk's repository handle: a commit read to order the walk (a tip, a
+/// parent whose date the queue needs) is read from the pack once, however often the walk
+/// looks at it before handing it over.
+const WALK_CACHE_BYTES: usize = 16 << 20;
+
+/// The kept commits by id, and their total size.
+type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
+
+struct Walked(std::sync::Mutex<Option<Kept>>);
+
+impl Walked {
+    fn keep(&self, id: ObjectId, bytes: Vec<u8>) {
+        if let Ok(mut g) = self.0.lock() {
+            let (map, size) = g.get_or_insert_with(Default::default);
+            if *size + bytes.len() <= WALKED_MAX_BYTES {
+                *size += bytes.len();
+                if let Some(old) = map.insert(id, bytes) {
+                    *size -= old.len();
+                }
+            }
+        }
+    }
+
+    fn take(&self, id: &ObjectId) -> Option<Vec<u8>> {
+        let mut g = self.0.lock().ok()?;
+        let (map, size) = g.as_mut()?;
+        let bytes = map.remove(id)?;
+        *size -= bytes.len();
+        Some(bytes)
+    }
 }
 
 pub struct Repo {
@@ -97,6 +147,11 @@ impl Repo {
         Ok(Repo { repo })
     }
 
+    /// The main git directory (shared by linked worktrees): where gitsign keeps its files.
+    pub fn common_dir(&self) -> &std::path::Path {
+        self.repo.common_dir()
+    }
+
     pub fn hash_kind(&self) -> HashKind {
         match self.repo.object_hash() {
             gix::hash::Kind::Sha1 => HashKind::Sha1,
@@ -105,6 +160,14 @@ impl Repo {
     }
 
     fn peel_to_commit(&self, id: ObjectId, spec: &str) -> Result<ObjectId, RepoError> {
+        // A commit is told from its header (no inflating); anything else is read and peeled.
+        if self
+            .repo
+            .find_header(id)
+            .is_ok_and(|h| h.kind() == gix::object::Kind::Commit)
+        {
+            return Ok(id);
+        }
         let obj = self
             .repo
             .find_object(id)
@@ -132,8 +195,10 @@ impl Repo {
                     if r.name().as_bstr().starts_with(b"refs/notes/") {
                         continue;
                     }
+                    // The ref's object without peeling: most name a commit, which needs no
+                    // read here (the walk reads it); a tag is peeled below.
                     let mut r = r;
-                    if let Ok(id) = r.peel_to_id() {
+                    if let Ok(id) = r.follow_to_object() {
                         if let Ok(c) = self.peel_to_commit(id.detach(), spec) {
                             sel.include.push(c);
                         }
@@ -206,8 +271,13 @@ impl Repo {
         let batch = batch.max(1);
         let mut pending = sel.single.clone();
         if !sel.include.is_empty() {
-            let walk = self
-                .repo
+            let mut repo = self.repo.clone();
+            repo.object_cache_size_if_unset(WALK_CACHE_BYTES);
+            // With a commit-graph the walk reads no commit (parents and dates come from the
+            // graph), so there is nothing to hand over: a reader that needs the bytes reads
+            // them, one that does not (a verdict kept as a fact) costs no inflating.
+            let graph = repo.commit_graph_if_enabled().ok().flatten().is_some();
+            let walk = repo
                 .rev_walk(sel.include.iter().copied())
                 .sorting(gix::revision::walk::Sorting::ByCommitTime(
                     Default::default(),
@@ -216,7 +286,14 @@ impl Repo {
                 .all()
                 .map_err(|e| RepoError::Walk(boxed(e)))?;
             for info in walk {
-                pending.push(info.map_err(|e| RepoError::Walk(boxed(e)))?.id);
+                let id = info.map_err(|e| RepoError::Walk(boxed(e)))?.id;
+                // The walk just read it (an object cache hit): kept for its reader.
+                if !graph {
+                    if let Ok(obj) = repo.find_object(id) {
+                        WALKED.keep(id, obj.detach().data);
+                    }
+                }
+                pending.push(id);
                 if pending.len() >= batch && !f(std::mem::take(&mut pending)) {
                     return Ok(());
                 }

@@ -23,10 +23,9 @@ use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
 use crate::fsutil;
-use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
+use crate::trust::TrustedRoot;
 use crate::verify::policy::Identity;
 use crate::verify::{Anchor, EntrySource, Logged, Outcome, Report};
 use crate::x509::fulcio::FulcioExtension;
@@ -43,48 +42,11 @@ const VERSION: u32 = 2;
 /// trust root's authorities, logs and their validity windows, and the SCT option. Computed over
 /// the parsed root, so it follows the root actually used wherever it came from.
 pub fn root_digest(root: &TrustedRoot, insecure_ignore_sct: bool) -> String {
-    let mut h = Sha256::new();
-    let mut field = |bytes: &[u8]| {
-        h.update((bytes.len() as u64).to_be_bytes());
-        h.update(bytes);
-    };
-    field(b"gitsign facts v2");
-    field(&[u8::from(insecure_ignore_sct)]);
-    let validity = |v: &Validity| {
-        let mut b = Vec::with_capacity(18);
-        for t in [v.start, v.end] {
-            b.push(u8::from(t.is_some()));
-            b.extend(t.unwrap_or(0).to_be_bytes());
-        }
-        b
-    };
-    let authorities = |tag: &[u8], all: &[Authority], field: &mut dyn FnMut(&[u8])| {
-        field(tag);
-        field(&(all.len() as u64).to_be_bytes());
-        for a in all {
-            field(a.uri.as_bytes());
-            field(&validity(&a.valid_for));
-            field(&(a.chain_der.len() as u64).to_be_bytes());
-            for der in &a.chain_der {
-                field(der);
-            }
-        }
-    };
-    authorities(b"ca", &root.certificate_authorities, &mut field);
-    authorities(b"tsa", &root.timestamp_authorities, &mut field);
-    let logs = |tag: &[u8], all: &[LogKey], field: &mut dyn FnMut(&[u8])| {
-        field(tag);
-        field(&(all.len() as u64).to_be_bytes());
-        for l in all {
-            field(l.base_url.as_bytes());
-            field(&l.key_id);
-            field(&l.spki_der);
-            field(&validity(&l.valid_for));
-        }
-    };
-    logs(b"tlog", &root.tlogs, &mut field);
-    logs(b"ctlog", &root.ctlogs, &mut field);
-    crate::encoding::hex(&h.finalize())
+    let root = crate::facts::root_digest(root);
+    crate::encoding::hex(&crate::memo::key(
+        b"gitsign hook facts v2",
+        &[&root, &[u8::from(insecure_ignore_sct)]],
+    ))
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]

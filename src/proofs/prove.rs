@@ -74,6 +74,12 @@ pub enum Warning {
         dir: String,
         error: String,
     },
+    /// The kept verified facts were damaged: ignored, and written anew ([`crate::facts`]).
+    #[error("{0}")]
+    FactsIgnored(String),
+    /// Verified facts could not be written to the repository's store.
+    #[error("could not keep verified facts in {path}: {error}")]
+    FactsNotKept { path: String, error: String },
 }
 
 impl Warning {
@@ -81,7 +87,8 @@ impl Warning {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Warning::NotesIgnored { .. } => Some("check it with `git notes --ref=gitsign list`; objects that need a proof from it are looked up instead"),
-            Warning::NotKept { .. } => None,
+            Warning::NotKept { .. } | Warning::FactsIgnored(_) => None,
+            Warning::FactsNotKept { .. } => Some("check that the repository's git directory is writable, or pass --no-facts"),
         }
     }
 }

@@ -175,7 +175,7 @@ pub fn verify_sct(
         entry.extend_from_slice(&[0, 0]); // entry_type x509_entry
         entry.extend_from_slice(&len.to_be_bytes()[1..]);
         entry.extend_from_slice(&leaf.der);
-        return verify_one(&detached.sct(), &entry, root, &[b"x509", &leaf.der]);
+        return verify_one(&detached.sct(), &entry, root, &[b"x509", leaf.der_digest()]);
     };
     let scts = parse_list(&ext.value)?;
     if scts.is_empty() {
@@ -192,7 +192,7 @@ pub fn verify_sct(
     entry.extend_from_slice(&tbs);
     let mut err = SctError::UnknownLog;
     for sct in scts {
-        match verify_one(&sct, &entry, root, &[&issuer.spki_der, &leaf.der]) {
+        match verify_one(&sct, &entry, root, &[&issuer.spki_der, leaf.der_digest()]) {
             Ok(secs) => return Ok(secs),
             Err(SctError::UnknownLog) => {}
             Err(e) => err = e,

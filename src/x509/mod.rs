@@ -62,6 +62,7 @@ pub struct Cert {
     pub extensions: Vec<Extension>,
     parsed: x509_cert::Certificate,
     issuer_dn: std::sync::OnceLock<String>,
+    digest: std::sync::OnceLock<[u8; 32]>,
 }
 
 /// Certificates [`Cert::parse_shared`] has parsed, by DER.
@@ -163,6 +164,7 @@ impl Cert {
             extensions,
             parsed,
             issuer_dn: std::sync::OnceLock::new(),
+            digest: std::sync::OnceLock::new(),
         })
     }
 
@@ -298,6 +300,13 @@ impl Cert {
     pub fn oidc_issuer(&self) -> Option<String> {
         self.utf8_extension(&oid::FULCIO_ISSUER_V2)
             .or_else(|| self.raw_string_extension(&oid::FULCIO_ISSUER_V1))
+    }
+
+    /// SHA-256 of the DER, computed once per certificate: what the memo of proven facts keys
+    /// a certificate by ([`crate::memo`]), as strong as its full bytes and 32 bytes to hash
+    /// instead of the 1-3 KB of a certificate for every link and SCT looked up.
+    pub fn der_digest(&self) -> &[u8; 32] {
+        self.digest.get_or_init(|| crate::crypto::sha256(&self.der))
     }
 
     /// PEM of the certificate, as Rekor stores it in hashedrekord entries.

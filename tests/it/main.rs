@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod conformance;
 mod dropin;
+mod facts;
 mod faults;
 mod fixtures;
 mod gitconfig;

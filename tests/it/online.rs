@@ -38,9 +38,12 @@ fn verify(
     env: &[(&str, &str)],
 ) -> (i32, String, String) {
     let mut cmd = crate::util::hermetic(gitsign_bin(), repo_dir);
+    // The proofs (cache, notes, Rekor) are what these tests exercise: kept facts would answer
+    // a second verification before any proof is read (tests/it/facts.rs tests them).
     cmd.current_dir(repo_dir)
         .args([
             "verify",
+            "--no-facts",
             "--certificate-identity",
             IDENTITY,
             "--certificate-oidc-issuer",

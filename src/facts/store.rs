@@ -1,0 +1,481 @@
+//! The kept-facts file: an append-only log of checksummed records, read whole into a map.
+//!
+//! One record a line: `<checksum, 16 hex> <key, 64 hex> <value>\n`, the value one line of text
+//! (compact JSON never holds a raw newline), the checksum the first 8 bytes of SHA-256 over a
+//! tag, the key and the value. The last record of a key wins.
+//!
+//! Concurrency: a batch of records goes to the file in one `write(2)` on an `O_APPEND`
+//! descriptor, so the kernel puts each batch at the end whole: two writers interleave whole
+//! batches, never bytes, and neither loses the other's records. A reader that meets a last
+//! line without its newline (a write in progress, or a crash in the middle of one) skips it.
+//!
+//! Damage: a complete line that is not a well-formed record with its checksum means the file
+//! is not what we wrote; the whole store is then ignored (one warning, returned) and removed,
+//! and the next verifications write it again. Bounds: the file is opened without following a
+//! symlink, never waited on (a FIFO is refused), and read up to [`MAX_BYTES`]; a larger one is
+//! treated as damaged.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest as _, Sha256};
+
+/// The largest store read (about 150,000 facts of ~400 bytes); a larger file is rebuilt.
+pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A record's key: SHA-256 over what the fact is about and what it depended on.
+pub type Key = [u8; 32];
+
+const CHECKSUM_TAG: &[u8] = b"gitsign kept fact v1\0";
+
+fn checksum(key_hex: &[u8], value: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(CHECKSUM_TAG);
+    h.update(key_hex);
+    h.update(b" ");
+    h.update(value);
+    crate::encoding::hex(&h.finalize()[..8])
+}
+
+/// One line of the file, newline included.
+pub fn record(key: &Key, value: &str) -> Vec<u8> {
+    let key_hex = crate::encoding::hex(key);
+    let sum = checksum(key_hex.as_bytes(), value.as_bytes());
+    let mut line = Vec::with_capacity(16 + 1 + 64 + 1 + value.len() + 1);
+    line.extend_from_slice(sum.as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(key_hex.as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(value.as_bytes());
+    line.push(b'\n');
+    line
+}
+
+/// A complete line (without its newline) as (key, value); `None` when it is not a record.
+fn parse_line(line: &[u8]) -> Option<(Key, &str)> {
+    let sum = line.get(..16)?;
+    let key_hex = line.get(17..81)?;
+    if line.get(16) != Some(&b' ') || line.get(81) != Some(&b' ') {
+        return None;
+    }
+    let value = line.get(82..)?;
+    if checksum(key_hex, value).as_bytes() != sum {
+        return None;
+    }
+    let key: Key = crate::encoding::unhex(std::str::from_utf8(key_hex).ok()?)?
+        .try_into()
+        .ok()?;
+    Some((key, std::str::from_utf8(value).ok()?))
+}
+
+/// The facts of one file, loaded.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    records: HashMap<Key, String>,
+    warning: Option<String>,
+}
+
+impl Store {
+    /// The store at `path` without reading it: to append to only.
+    pub fn empty(path: &Path) -> Store {
+        Store {
+            path: path.to_owned(),
+            records: HashMap::new(),
+            warning: None,
+        }
+    }
+
+    /// Load the store at `path` (absent: empty). A damaged or oversized file is removed and
+    /// the store starts empty, with [`Store::warning`] saying so.
+    pub fn open(path: &Path) -> Store {
+        let mut store = Store {
+            path: path.to_owned(),
+            records: HashMap::new(),
+            warning: None,
+        };
+        let bytes = match read_capped(path, MAX_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return store,
+            Err(why) => {
+                store.discard(&why);
+                return store;
+            }
+        };
+        let mut rest = &bytes[..];
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let (line, tail) = rest.split_at(end);
+            rest = &tail[1..];
+            match parse_line(line) {
+                Some((key, value)) => {
+                    store.records.insert(key, value.to_owned());
+                }
+                None => {
+                    store.records.clear();
+                    store.discard("a record does not match its checksum");
+                    return store;
+                }
+            }
+        }
+        // `rest` is a last line without its newline: a write in progress, skipped.
+        store
+    }
+
+    /// The value of `key` in the store at `path`, found from the end without loading the
+    /// rest: for a process that looks up one fact (git's `--verify`), whose cost must not
+    /// grow with the store. A damaged record found is a warning (the store is removed).
+    pub fn find(path: &Path, key: &Key) -> (Option<String>, Option<String>) {
+        let mut quiet = Store {
+            path: path.to_owned(),
+            records: HashMap::new(),
+            warning: None,
+        };
+        let bytes = match read_capped(path, MAX_BYTES) {
+            Ok(Some(b)) => b,
+            Ok(None) => return (None, None),
+            Err(why) => {
+                quiet.discard(&why);
+                return (None, quiet.warning);
+            }
+        };
+        let key_hex = crate::encoding::hex(key);
+        // Complete lines only: a last line without its newline is a write in progress.
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &bytes[..end],
+            None => return (None, None),
+        };
+        for line in complete.rsplit(|&b| b == b'\n') {
+            if line.get(17..81) != Some(key_hex.as_bytes()) {
+                continue;
+            }
+            return match parse_line(line) {
+                Some((_, value)) => (Some(value.to_owned()), None),
+                None => {
+                    quiet.discard("a record does not match its checksum");
+                    (None, quiet.warning)
+                }
+            };
+        }
+        (None, None)
+    }
+
+    fn discard(&mut self, why: &str) {
+        self.warning = Some(format!(
+            "ignoring the kept facts in '{}' ({why}); they are verified again and kept anew",
+            self.path.display()
+        ));
+        let _ = std::fs::remove_file(&self.path);
+    }
+
+    /// Why the store on disk was ignored, if it was (said once by the caller).
+    pub fn warning(&self) -> Option<&str> {
+        self.warning.as_deref()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    pub fn get(&self, key: &Key) -> Option<&str> {
+        self.records.get(key).map(String::as_str)
+    }
+
+    /// Every record, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &str)> {
+        self.records.iter().map(|(k, v)| (k, v.as_str()))
+    }
+
+    /// Append `batch` in one write (see the module documentation) and keep it in the map.
+    /// Values holding a newline are left out (they would not read back as one record).
+    pub fn append(&mut self, batch: &[(Key, String)]) -> std::io::Result<()> {
+        let mut bytes = Vec::new();
+        for (key, value) in batch {
+            if value.contains('\n') || self.records.get(key) == Some(value) {
+                continue;
+            }
+            bytes.extend(record(key, value));
+        }
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut file = open_append(&self.path)?;
+        file.write_all(&bytes)?;
+        for (key, value) in batch {
+            if !value.contains('\n') {
+                self.records.insert(*key, value.clone());
+            }
+        }
+        Ok(())
+    }
+
+    /// Keep only the records `keep` accepts: the file is written anew beside the old one and
+    /// renamed over it. Returns how many records were dropped.
+    pub fn retain(&mut self, keep: impl Fn(&Key, &str) -> bool) -> std::io::Result<usize> {
+        let before = self.records.len();
+        self.records.retain(|k, v| keep(k, v));
+        let mut bytes = Vec::new();
+        for (k, v) in &self.records {
+            bytes.extend(record(k, v));
+        }
+        replace(&self.path, &bytes)?;
+        Ok(before - self.records.len())
+    }
+}
+
+/// Remove the store at `path`; absent is fine.
+pub fn clear(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+fn refused(why: &str) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, why.to_owned())
+}
+
+/// `Ok(None)` when the file does not exist; `Err(why)` when it is not a regular file, cannot
+/// be read, or is larger than `cap` ([`crate::fsutil::read_capped`]).
+fn read_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>, String> {
+    match crate::fsutil::read_capped(path, cap) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Open for appending, created if missing, never through a symlink nor onto a FIFO.
+#[cfg(unix)]
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )?;
+    let file = std::fs::File::from(fd);
+    if !file.metadata()?.is_file() {
+        return Err(refused("the kept facts are not a regular file"));
+    }
+    Ok(file)
+}
+
+#[cfg(not(unix))]
+fn open_append(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.is_file() {
+            return Err(refused("the kept facts are not a regular file"));
+        }
+    }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+}
+
+/// Write `bytes` to a new file beside `path` and rename it over `path`
+/// ([`crate::fsutil::write_atomic`]).
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    crate::fsutil::write_atomic(
+        path,
+        bytes,
+        crate::fsutil::Access::Shared,
+        crate::fsutil::Durability::Cache,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> Key {
+        [n; 32]
+    }
+
+    #[test]
+    fn records_round_trip_and_the_last_of_a_key_wins() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let mut s = Store::open(&path);
+        assert!(
+            s.is_empty() && s.warning().is_none(),
+            "no file: empty, quiet"
+        );
+        s.append(&[(key(1), "{\"a\":1}".into()), (key(2), "two".into())])
+            .expect("appended");
+        s.append(&[(key(1), "{\"a\":2}".into())]).expect("appended");
+        let again = Store::open(&path);
+        assert_eq!(again.warning(), None);
+        assert_eq!(again.len(), 2);
+        assert_eq!(
+            again.get(&key(1)),
+            Some("{\"a\":2}"),
+            "the later record wins"
+        );
+        assert_eq!(again.get(&key(2)), Some("two"));
+    }
+
+    #[test]
+    fn one_fact_is_found_without_loading_the_store() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        assert_eq!(Store::find(&path, &key(1)), (None, None), "no file");
+        let mut s = Store::open(&path);
+        s.append(&[(key(1), "old".into()), (key(2), "two".into())])
+            .expect("appended");
+        s.append(&[(key(1), "new".into())]).expect("appended");
+        assert_eq!(
+            Store::find(&path, &key(1)).0.as_deref(),
+            Some("new"),
+            "the last wins"
+        );
+        assert_eq!(Store::find(&path, &key(2)).0.as_deref(), Some("two"));
+        assert_eq!(Store::find(&path, &key(3)), (None, None));
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("two", "TWO")).expect("tamper");
+        let (found, warning) = Store::find(&path, &key(2));
+        assert!(
+            found.is_none() && warning.is_some(),
+            "a damaged record is not used"
+        );
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped_quietly() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let mut s = Store::open(&path);
+        s.append(&[(key(1), "one".into())]).expect("appended");
+        let mut torn = record(&key(2), "two");
+        torn.truncate(torn.len() - 3);
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(&torn))
+            .expect("torn write");
+        let again = Store::open(&path);
+        assert_eq!(again.warning(), None, "a write in progress is not damage");
+        assert_eq!(again.get(&key(1)), Some("one"));
+        assert_eq!(again.get(&key(2)), None, "the torn record is not read");
+    }
+
+    #[test]
+    fn a_tampered_record_discards_the_store_with_one_warning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let mut s = Store::open(&path);
+        s.append(&[(key(1), "{\"who\":\"alice\"}".into()), (key(2), "x".into())])
+            .expect("appended");
+        let text = std::fs::read_to_string(&path).expect("read");
+        std::fs::write(&path, text.replace("alice", "mallo")).expect("tamper");
+        let again = Store::open(&path);
+        assert!(again.is_empty(), "nothing of a damaged store is used");
+        let warning = again.warning().expect("a warning");
+        assert!(warning.contains("checksum"), "{warning}");
+        assert!(
+            !path.exists(),
+            "the damaged file is removed, to be written anew"
+        );
+        assert!(Store::open(&path).warning().is_none(), "said once");
+    }
+
+    #[test]
+    fn retain_rewrites_and_clear_removes() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let mut s = Store::open(&path);
+        s.append(&[
+            (key(1), "a".into()),
+            (key(2), "b".into()),
+            (key(3), "c".into()),
+        ])
+        .expect("appended");
+        let dropped = s.retain(|k, _| k != &key(2)).expect("rewritten");
+        assert_eq!(dropped, 1);
+        let again = Store::open(&path);
+        assert_eq!((again.len(), again.get(&key(2))), (2, None));
+        clear(&path).expect("cleared");
+        assert!(!path.exists());
+        clear(&path).expect("clearing nothing is fine");
+    }
+
+    #[test]
+    fn concurrent_writers_lose_no_record() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let writers: Vec<_> = (0..4u8)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..50u8 {
+                        let mut s = Store::open(&path);
+                        let mut k = [w; 32];
+                        k[31] = i;
+                        // Long values make a torn or interleaved write show.
+                        s.append(&[(k, format!("{w}-{i}-{}", "x".repeat(5000)))])
+                            .expect("appended");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("writer");
+        }
+        let all = Store::open(&path);
+        assert_eq!(all.warning(), None, "no record was torn");
+        assert_eq!(all.len(), 200, "every writer's every record is there");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_fifos_and_oversized_files_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, record(&key(1), "one")).expect("write");
+        let link = dir.path().join("facts");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        let mut s = Store::open(&link);
+        assert!(s.is_empty(), "a symlink is not followed");
+        assert!(s.warning().is_some());
+        std::os::unix::fs::symlink(&target, &link).expect("symlink again");
+        assert!(
+            s.append(&[(key(2), "two".into())]).is_err(),
+            "nor written through"
+        );
+        assert_eq!(
+            std::fs::read(&target).expect("read"),
+            record(&key(1), "one"),
+            "the symlink's target is untouched"
+        );
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
+        assert!(
+            Store::open(&fifo).warning().is_some(),
+            "a FIFO is refused, not waited on"
+        );
+    }
+}
