@@ -75,7 +75,7 @@ fn login(http: &gitsign::http::Http, req: &Request<'_>) -> anyhow::Result<Creden
 
 fn run(repo_dir: &str, commits: u64) -> anyhow::Result<String> {
     let config = Config::resolve(&[], |k| std::env::var(k).ok());
-    let root = gitsign::cli::load_trust(&config).map_err(|e| e.error)?;
+    let root = gitsign::cli::setup::load_trust(&config).map_err(|e| e.error)?;
     let settings = gitsign::cli::sign_settings(&config).map_err(|e| e.error)?;
     let request = Request::new(&[], &settings, &root, None);
     let http = gitsign::http::Http::new(std::time::Duration::from_secs(30));

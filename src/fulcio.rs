@@ -143,7 +143,7 @@ pub fn check(
     let shared: Vec<std::sync::Arc<Cert>> =
         extra.iter().cloned().map(std::sync::Arc::new).collect();
     let path = chain::verify_chain(leaf, &shared, root, at).map_err(FulcioError::Chain)?;
-    sct::verify_sct(leaf, &path.issuer, root).map_err(FulcioError::Sct)?;
+    sct::verify_sct(leaf, &path.issuer, root, None).map_err(FulcioError::Sct)?;
     Ok(Issued {
         leaf: leaf.clone(),
         issuers: path.issuers,

@@ -27,6 +27,9 @@
 //!   token, certificate, transparency log, timestamp), each verifying what it receives against
 //!   the trust root.
 //! - [`proofs`]: online-mode Rekor lookups and the proofs they find, kept in a cache and git notes.
+//! - [`check`]: the verification driver every verifying command calls: the first pass per
+//!   signature format, the online proofs and the merge, once, streamed per chunk of a range;
+//!   [`check::VerifySetup`], the verification settings built once (loaded by `cli::setup`).
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
@@ -46,7 +49,7 @@
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
-//! 5. `proofs`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
+//! 5. `proofs`, `check`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
 //! 6. `cli`.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -62,6 +65,10 @@
 //! | where the Rekor body is rebuilt | [`verify::rekor_body::body_for`] (the signer's upload: [`verify::rekor_body::hashedrekord_body`]) |
 //! | how a Rekor v2 entry is told, rebuilt and checked | [`verify::tlog_v2::verify_embedded`] (the upload: [`rekor::v2::upload_entry`]) |
 //! | how an online-mode signature is proven | [`proofs::Prover::prove`] |
+//! | where check → prove → merge is composed for every verifying command | [`check::Checker::check_where`] (ranges: [`check::Checker::check_range`]) |
+//! | which verifier a signature format goes to | [`check::format::first_pass`] |
+//! | where the verification settings are chosen | [`cli::setup::verify_setup`] |
+//! | what unusable Rekor lookup settings mean | [`proofs::Rekor::from_config`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
@@ -69,6 +76,7 @@
 
 pub mod attest;
 pub mod cache;
+pub mod check;
 pub mod cli;
 pub mod cms;
 pub mod config;

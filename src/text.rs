@@ -61,6 +61,18 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// An error and its causes on one line, `error: cause: cause`, as they read (not escaped: the
+/// text may come from a server, so it goes through [`escape`] where it is shown).
+pub fn one_line(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let _ = write!(msg, ": {s}");
+        src = s.source();
+    }
+    msg
+}
+
 /// Bytes of unknown encoding as one line: valid UTF-8 escaped as [`escape`] does, every byte
 /// of an invalid sequence as `\xNN`.
 pub fn escape_bytes(bytes: &[u8]) -> String {
@@ -77,6 +89,24 @@ pub fn escape_bytes(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_line_joins_an_error_and_its_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("inner\nline"));
+        assert_eq!(
+            one_line(&e),
+            "outer: inner\nline",
+            "causes in order, text as it reads"
+        );
+        assert_eq!(
+            escape(&one_line(&e)),
+            "outer: inner\\nline",
+            "escaped where shown"
+        );
+    }
 
     #[test]
     fn plain_text_is_borrowed_unchanged() {

@@ -131,7 +131,7 @@ pub fn run(args: &AttestArgs) -> CliResult {
         })?;
 
     let config = super::load_config()?;
-    let root = super::load_trust(&config)?;
+    let root = super::setup::load_trust(&config)?;
     let unsigned = Envelope {
         payload_type: attest::PAYLOAD_TYPE.to_owned(),
         payload,

@@ -11,11 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use super::setup::VerifyFlags;
 use super::{output, CliError, CliResult, Exit};
-use crate::config::Key;
+use crate::check::{Checker, Kept, Signed, Verified};
 use crate::gpg_status;
-use crate::proofs::Prover;
-use crate::verify::{self, policy::Policy, Outcome};
+use crate::verify::{policy::Policy, Outcome};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
@@ -381,7 +381,7 @@ fn sign_inner(
     payload: &[u8],
     log: &mut SignLog,
 ) -> Result<crate::sign::flow::Signed, CliError> {
-    let root = super::load_trust_for(config, crate::tuf::Purpose::Sign)?;
+    let root = super::setup::load_trust_for(config, crate::tuf::Purpose::Sign)?;
     let committer = if settings.match_committer {
         Some(committer()?)
     } else {
@@ -461,18 +461,19 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let _ = status.write_all(gpg_status::new_sig().as_bytes());
     let result = verify_inner(input);
-    let report = match result {
-        Ok(r) => r,
+    let verified = match result {
+        Ok(v) => v,
         Err(e) => {
             let _ = status.write_all(gpg_status::err_sig("0000000000000000", 4).as_bytes());
             return Err(e);
         }
     };
+    let report = &verified.report;
     let (fpr, uid) = match (&report.cert, &report.identity) {
         (Some(c), Some(i)) => (c.sha1_fingerprint.clone(), i.subject().to_owned()),
         _ => ("0000000000000000".to_owned(), String::new()),
     };
-    let summary = output::summary(&report, false) + &output::notes(&report);
+    let summary = output::summary(&verified, false) + &output::notes(report);
     let exit = match &report.outcome {
         Outcome::Good => {
             let _ = status.write_all(gpg_status::good_sig(&fpr, &uid).as_bytes());
@@ -497,7 +498,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
             Exit::Undecided
         }
     };
-    if let Some((msg, hint)) = output::problem(&report) {
+    if let Some((msg, hint)) = output::problem(report) {
         crate::ui::eprint(&format!("gitsign: error: {msg}\n"));
         if let Some(h) = hint {
             let h = if matches!(report.outcome, Outcome::Undecided(_)) {
@@ -512,32 +513,30 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     Ok(exit.into())
 }
 
-fn verify_inner(input: &VerifyInput<'_>) -> Result<verify::Report, CliError> {
+fn verify_inner(input: &VerifyInput<'_>) -> Result<Verified, CliError> {
     let (payload, signature) = input.read()?;
-    let config = super::load_config()?;
-    let root = super::load_trust(&config)?;
-    let policy = Policy::default();
-    let waivers = verify::Waivers::from_flags(
-        config.bool(Key::InsecureIgnoreTlog)?,
-        config.bool(Key::InsecureIgnoreSct)?,
-    );
-    let verifier = verify::Verifier::new(&root, waivers);
-    let checked = verifier.check_detached(&payload, &signature, &policy, || {
-        crate::git::object_id::signed_object_ids(&payload, &signature)
-    });
-    let Some(needs) = checked.needs_entry else {
-        return Ok(checked.report);
+    // git's verification has no flags: the trust root, waivers and Rekor settings are the
+    // configuration's.
+    let flags = VerifyFlags {
+        ignore_tlog: Some(false),
+        ..VerifyFlags::default()
     };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
+    let policy = Policy::default();
     // An online-mode signature (no embedded entry): the proof kept in the repository's cache
-    // or notes, else a Rekor lookup of the object id (kept for next time).
-    let repo = crate::git::repo::shared_repository()
-        .ok()
-        .map(|r| r.to_thread_local());
-    let prover = Prover::new(repo.as_ref(), super::verify::rekor_access(false, &config));
-    Ok(prover
-        .prove(&[&needs], &verifier)
-        .pop()
-        .map_or(checked.report, |p| p.report))
+    // or notes, else a Rekor lookup of the object id (kept for next time). The repository is
+    // opened only then.
+    let batch = Checker::new(&setup, &policy, Kept::Discovered).check(&[Signed::Detached {
+        payload: &payload,
+        signature: &signature,
+    }]);
+    output::eprint_warnings(&batch.warnings);
+    batch.verified.into_iter().next().ok_or_else(|| {
+        CliError::new(
+            Exit::Internal,
+            anyhow::anyhow!("the verifier returned no verdict for the signature"),
+        )
+    })
 }
 
 #[cfg(test)]

@@ -16,15 +16,17 @@ use anyhow::Context as _;
 use gix::ObjectId;
 use rayon::prelude::*;
 
+use super::setup::VerifyFlags;
 use super::{CliError, CliResult, Exit};
+use crate::check::{Checker, Kept, Signed};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
 use crate::hook::facts::{root_digest, Facts};
 use crate::hook::policy::{PolicyFile, Transparency};
 use crate::hook::{self, Decision, POLICY_HELP};
-use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
-use crate::verify::{self, policy::Policy, NeedsEntry, ObjectKind, Report};
+use crate::proofs::ProofSource;
+use crate::verify::{policy::Policy, ObjectKind, Report, Sct};
 
 /// Rejected objects listed one per line before the rest is only counted.
 const MAX_LISTED: usize = 20;
@@ -141,7 +143,7 @@ pub fn run(args: &HookArgs) -> CliResult {
                 &CheckArgs {
                     policy: a.policy.as_deref(),
                     trusted_root: a.trusted_root.as_deref(),
-                    network: network(a.offline),
+                    offline: a.offline,
                 },
             )
         }
@@ -153,26 +155,11 @@ pub fn run(args: &HookArgs) -> CliResult {
                 &CheckArgs {
                     policy: a.policy.as_deref(),
                     trusted_root: a.trusted_root.as_deref(),
-                    network: network(a.offline),
+                    offline: a.offline,
                 },
             )
         }
         HookCommand::Install(a) => install(a),
-    }
-}
-
-/// Whether the hook may contact Rekor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Network {
-    Rekor,
-    Offline,
-}
-
-fn network(offline: bool) -> Network {
-    if offline {
-        Network::Offline
-    } else {
-        Network::Rekor
     }
 }
 
@@ -238,7 +225,8 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
 struct CheckArgs<'a> {
     policy: Option<&'a Path>,
     trusted_root: Option<&'a Path>,
-    network: Network,
+    /// Never contact Rekor.
+    offline: bool,
 }
 
 fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
@@ -246,31 +234,26 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("git runs hooks inside the receiving repository; run gitsign hook there")
     })?;
-    let mut config = super::load_config()?;
-    if let Some(p) = args.trusted_root {
-        config.set_flag(
-            Key::TrustedRoot,
-            p.to_string_lossy().into_owned(),
-            "--trusted-root",
-        );
-    }
+    let config = super::load_config()?;
     let (path, source) = policy_path(args.policy, &config, repo.git_dir());
     let policy = load_policy(&path, &source)?;
-    let root = super::load_trust(&config)?;
-    let ignore_sct = config.bool(Key::InsecureIgnoreSct)?;
-    // Rekor settings are read (and invalid values refuse the push) only when some rule could
-    // use a lookup.
-    let rekor = match args.network {
-        Network::Rekor
-            if policy
-                .rules
-                .iter()
-                .any(|r| r.transparency != Transparency::Embedded) =>
-        {
-            Rekor::Online(Lookups::from_config(&config)?)
-        }
-        _ => Rekor::Offline,
-    };
+    let trusted_root = args.trusted_root.map(|p| p.to_string_lossy().into_owned());
+    let setup = super::setup::verify_setup(
+        config,
+        &VerifyFlags {
+            trusted_root: trusted_root.as_deref(),
+            // Each ref's rule says what it accepts; no setting waives the signing time.
+            ignore_tlog: None,
+            ignore_sct: false,
+            sct: None,
+            // Rekor settings are read only when some rule could use a lookup.
+            offline: args.offline
+                || policy
+                    .rules
+                    .iter()
+                    .all(|r| r.transparency == Transparency::Embedded),
+        },
+    )?;
     let file = path.display().to_string();
 
     let plan = hook::plan::plan(updates, &policy, &repo).map_err(|e| {
@@ -279,40 +262,57 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     })?;
     let objects = plan.objects();
     let empty = Policy::default();
-    let verifier = verify::Verifier::new(&root, verify::Waivers::from_flags(false, ignore_sct));
-    let facts = Facts::new(repo.common_dir(), root_digest(&root, ignore_sct));
-    let Verified {
-        mut reports,
-        needs,
-        known,
-    } = verify_all(
-        &objects,
-        &plan.raws,
-        &facts,
-        repo.hash_kind(),
-        &verifier,
-        &empty,
+    let facts = Facts::new(
+        repo.common_dir(),
+        root_digest(&setup.root, setup.waivers.sct == Sct::Waived),
     );
-
-    let online = hook::to_prove(&plan, &reports);
-    // Online-mode objects are finished as `gitsign verify` finishes them: kept proofs, notes,
-    // then (unless offline) Rekor, whose anchoring proofs the prover keeps.
-    let mut proven = Proven::default();
-    let pending: Vec<(ObjectId, &NeedsEntry)> = online
+    // Objects verified before, whose facts are kept, are decided by them with no cryptography.
+    let kept: Vec<Option<Report>> = objects.par_iter().map(|(id, _)| facts.get(id)).collect();
+    let known: HashSet<ObjectId> = objects
         .iter()
-        .filter_map(|(id, _)| Some((*id, needs.get(id)?)))
+        .zip(&kept)
+        .filter(|(_, k)| k.is_some())
+        .map(|((id, _), _)| *id)
         .collect();
-    if !pending.is_empty() {
-        let prover = Prover::new(Some(repo.repository()), rekor);
-        let entries: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| *n).collect();
-        for ((id, _), p) in pending.iter().zip(prover.prove(&entries, &verifier)) {
-            match &p.proof {
-                Some((_, ProofSource::Rekor)) => proven.fetched += 1,
-                Some(_) => proven.kept += 1,
-                None => {}
-            }
-            reports.insert(*id, p.report);
+    let mut reports: HashMap<ObjectId, Report> = objects
+        .iter()
+        .zip(kept)
+        .filter_map(|((id, _), k)| Some((*id, k?)))
+        .collect();
+    // The others go through the verification driver, as `gitsign verify` checks them: the
+    // first pass on every core, then the online-mode objects some rule would accept with a
+    // looked-up entry are proven from kept proofs, notes, then (unless offline) Rekor, whose
+    // anchoring proofs are kept.
+    let unknown: Vec<(ObjectId, ObjectKind)> = objects
+        .iter()
+        .filter(|(id, _)| !known.contains(id))
+        .copied()
+        .collect();
+    let hash = repo.hash_kind();
+    let items: Vec<Signed<'_>> = unknown
+        .iter()
+        .map(|(id, kind)| Signed::Object {
+            raw: plan.raws.get(id).map(Vec::as_slice).unwrap_or_default(),
+            kind: *kind,
+            hash,
+        })
+        .collect();
+    let shared = repo.repository().clone().into_sync();
+    let worth = hook::WorthProving::new(&plan);
+    let batch = Checker::new(&setup, &empty, Kept::In(&shared)).check_where(&items, |i, report| {
+        unknown
+            .get(i)
+            .is_some_and(|(id, _)| worth.admits(id, report))
+    });
+    super::output::eprint_warnings(&batch.warnings);
+    let mut proven = Proven::default();
+    for ((id, _), v) in unknown.iter().zip(batch.verified) {
+        match &v.proof {
+            Some((_, ProofSource::Rekor)) => proven.fetched += 1,
+            Some(_) => proven.kept += 1,
+            None => {}
         }
+        reports.insert(*id, v.report);
     }
     keep_facts(&facts, &reports, &known);
 
@@ -428,59 +428,6 @@ struct Proven {
     kept: usize,
     /// Anchored by an entry a Rekor lookup returned now.
     fetched: usize,
-}
-
-/// The first verification pass of a push.
-struct Verified {
-    reports: HashMap<ObjectId, Report>,
-    /// What the objects lacking only a log entry need to be finished by the prover.
-    needs: HashMap<ObjectId, NeedsEntry>,
-    /// The objects whose report came from kept facts.
-    known: HashSet<ObjectId>,
-}
-
-/// Verify each object once, on every core (signature checks dominate the hook's time),
-/// except those whose facts are kept: their report is the fact, with no cryptography.
-fn verify_all(
-    objects: &[(ObjectId, ObjectKind)],
-    raws: &HashMap<ObjectId, Vec<u8>>,
-    facts: &Facts,
-    hash: object::HashKind,
-    verifier: &verify::Verifier<'_>,
-    policy: &Policy,
-) -> Verified {
-    let checked: Vec<(ObjectId, verify::Checked, bool)> = objects
-        .par_iter()
-        .map(|(id, kind)| match facts.get(id) {
-            Some(report) => (
-                *id,
-                verify::Checked {
-                    report,
-                    needs_entry: None,
-                },
-                true,
-            ),
-            None => {
-                let raw = raws.get(id).map(Vec::as_slice).unwrap_or_default();
-                (*id, verifier.check_object(raw, *kind, hash, policy), false)
-            }
-        })
-        .collect();
-    let mut out = Verified {
-        reports: HashMap::new(),
-        needs: HashMap::new(),
-        known: HashSet::new(),
-    };
-    for (id, c, known) in checked {
-        if known {
-            out.known.insert(id);
-        }
-        if let Some(n) = c.needs_entry {
-            out.needs.insert(id, n);
-        }
-        out.reports.insert(id, c.report);
-    }
-    out
 }
 
 /// Keep the facts of the objects verified good now (not those read from facts). A failure to

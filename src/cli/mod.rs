@@ -14,6 +14,7 @@ pub mod gpg;
 pub mod hook;
 pub mod initialize;
 pub mod output;
+pub mod setup;
 pub mod show;
 pub mod verify;
 pub mod verify_attestation;
@@ -24,11 +25,9 @@ pub mod version;
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, Key, Source};
-use crate::trust::TrustedRoot;
 
 /// How a command ends: the one place exit codes are chosen (README "Exit status").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,100 +237,6 @@ pub fn load_config() -> Result<Config, CliError> {
     Ok(config)
 }
 
-/// The trust root the configuration selects for verification: `trustedRoot` file, the
-/// TUF-updated root after `gitsign initialize`, or the embedded public-good root, with the
-/// Fulcio CAs replaced by `fulcioRoot` when set.
-pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
-    load_trust_for(config, crate::tuf::Purpose::Verify)
-}
-
-/// The TUF-provided trust (`None` before `gitsign initialize`); a fallback note is said once
-/// per process.
-fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
-    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
-        return Ok(None);
-    };
-    let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
-        CliError::new(
-            Exit::Config,
-            anyhow::Error::new(e).context(
-                "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
-            ),
-        )
-        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json")
-    })?;
-    let Some(loaded) = loaded else {
-        return Ok(None);
-    };
-    if let Some(note) = &loaded.note {
-        if !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
-            crate::ui::eprint(&format!("gitsign: warning: {note}\n"));
-        }
-    }
-    Ok(loaded.trusted_root)
-}
-
-/// [`load_trust`] for `purpose`: signing refuses stale TUF trust it cannot refresh.
-pub fn load_trust_for(
-    config: &Config,
-    purpose: crate::tuf::Purpose,
-) -> Result<TrustedRoot, CliError> {
-    let mut root = match config.get(Key::TrustedRoot) {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| {
-                format!(
-                    "reading the trusted root '{path}' (from {})",
-                    source_of(config, Key::TrustedRoot)
-                )
-            })?;
-            TrustedRoot::from_json(&bytes)
-                .with_context(|| format!("parsing the trusted root '{path}'"))
-                .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
-        }
-        None => match tuf_trust(purpose)? {
-            Some(bytes) => TrustedRoot::from_json(&bytes)
-                .context("parsing the trusted root from TUF")
-                .map_err(|e| {
-                    CliError::new(Exit::Config, e)
-                        .hint("run gitsign initialize again, or set gitsign.trustedRoot")
-                })?,
-            None => TrustedRoot::public_good(),
-        },
-    };
-    if let Some(path) = config.get(Key::FulcioRoot) {
-        let pem = std::fs::read(path).with_context(|| {
-            format!(
-                "reading the Fulcio root '{path}' (from {})",
-                source_of(config, Key::FulcioRoot)
-            )
-        })?;
-        root = root
-            .with_fulcio_pem_bundle(&pem)
-            .with_context(|| format!("parsing the Fulcio root '{path}'"))
-            .map_err(|e| {
-                CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
-            })?;
-    }
-    if let Some(path) = config.get(Key::TimestampCertChain) {
-        let pem = std::fs::read(path).with_context(|| {
-            format!(
-                "reading the timestamp authority chain '{path}' (from {})",
-                source_of(config, Key::TimestampCertChain)
-            )
-        })?;
-        root = root
-            .with_timestamp_pem_chain(&pem)
-            .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
-            .map_err(|e| {
-                CliError::new(Exit::Config, e).hint(
-                    "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
-                )
-            })?;
-    }
-    Ok(root)
-}
-
 /// The TUF signing config (`None` before `gitsign initialize`, or when the mirror has none)
 /// and its mirror. Signing refuses stale TUF trust it cannot refresh, as for the trusted root.
 pub fn tuf_signing_config(
@@ -396,11 +301,4 @@ pub fn sign_settings(config: &Config) -> Result<crate::sign::flow::Settings, Cli
         })?;
     crate::sign::flow::Settings::from_config(config, &services)
         .map_err(|e| CliError::new(Exit::Config, anyhow::Error::new(e)).hint(hint))
-}
-
-fn source_of(config: &Config, key: Key) -> String {
-    config
-        .source(key)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "the default".into())
 }

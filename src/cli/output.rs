@@ -1,20 +1,40 @@
 //! Rendering verification reports: Go gitsign's summary lines, one line per object for ranges,
-//! and JSON Lines for machines. Pure (reports in, strings out) but for [`json_error`].
+//! and JSON Lines for machines. Pure (reports in, strings out) but for [`json_error`] and
+//! [`eprint_warnings`].
 
 use std::io::Write as _;
 
+use crate::check::{Format, Signer, Verified};
 use crate::encoding::rfc3339;
 use crate::text::escape;
 use crate::verify::{Anchor, Outcome, Report};
 
+/// The signer as text: `[SAN, …](issuer)` for Sigstore, as Go gitsign prints it.
+pub fn signer_text(signer: &Signer) -> String {
+    match signer {
+        Signer::Sigstore { sans, issuer } => format!(
+            "[{}]({})",
+            escape(&sans.join(", ")),
+            escape(issuer.as_deref().unwrap_or(""))
+        ),
+    }
+}
+
+/// The signer in one `identity (issuer)` phrase, for range lines.
+fn signer_phrase(signer: &Signer) -> String {
+    let who = format!("{} ({})", signer.identity(), signer.issuer().unwrap_or("?"));
+    escape(&who).into_owned()
+}
+
 /// Go gitsign's `PrintSummary` lines (what `git verify-commit` users know), plus our warnings.
-pub fn summary(report: &Report, claims_checked: bool) -> String {
+pub fn summary(verified: &Verified, claims_checked: bool) -> String {
+    let report = &verified.report;
     let mut out = String::new();
     if let Some(Anchor::Tlog { log_index, .. }) = &report.anchor {
         out.push_str(&format!("tlog index: {log_index}\n"));
     }
-    match (&report.cert, &report.identity) {
-        (Some(cert), Some(id)) => {
+    match (&report.cert, &verified.signer) {
+        (Some(cert), Some(signer)) => {
             out.push_str(&format!(
                 "gitsign: Signature made using certificate ID 0x{} | {}\n",
                 cert.sha1_fingerprint,
@@ -26,12 +46,17 @@ pub fn summary(report: &Report, claims_checked: bool) -> String {
                 Outcome::Undecided(_) => "Unverified",
             };
             out.push_str(&format!(
-                "gitsign: {verb} signature from [{}]({})\n",
-                escape(&id.sans.join(", ")),
-                escape(id.issuer.as_deref().unwrap_or(""))
+                "gitsign: {verb} signature from {}\n",
+                signer_text(signer)
             ));
         }
-        _ => out.push_str("gitsign: Signature made using unknown certificate\n"),
+        _ => match verified.format {
+            Format::Openpgp => out.push_str("gitsign: Signature made using an OpenPGP key\n"),
+            Format::Ssh => out.push_str("gitsign: Signature made using an SSH key\n"),
+            Format::Sigstore | Format::None => {
+                out.push_str("gitsign: Signature made using unknown certificate\n")
+            }
+        },
     }
     let sig_ok = report.cert.is_some();
     // True exactly when a Rekor entry was verified (embedded or looked up), whatever was
@@ -78,12 +103,7 @@ pub fn problem(report: &Report) -> Option<(String, Option<String>)> {
     match &report.outcome {
         Outcome::Good => None,
         Outcome::Bad(f) => {
-            let mut msg = f.to_string();
-            let mut src = std::error::Error::source(f);
-            while let Some(s) = src {
-                msg.push_str(&format!(": {s}"));
-                src = s.source();
-            }
+            let msg = crate::text::one_line(f);
             Some((escape(&msg).into_owned(), f.hint().map(str::to_owned)))
         }
         Outcome::Undecided(why) => Some((
@@ -93,16 +113,40 @@ pub fn problem(report: &Report) -> Option<(String, Option<String>)> {
     }
 }
 
+/// `gitsign: error: [LABEL: ]REASON` and its `Hint:` line for a report that is not good (the
+/// label names the object; empty for none), else nothing.
+pub fn problem_lines(report: &Report, label: &str) -> String {
+    let Some((msg, hint)) = problem(report) else {
+        return String::new();
+    };
+    let mut out = if label.is_empty() {
+        format!("gitsign: error: {msg}\n")
+    } else {
+        format!("gitsign: error: {label}: {msg}\n")
+    };
+    if let Some(h) = hint {
+        out.push_str(&format!("Hint: {h}\n"));
+    }
+    out
+}
+
+/// A warning the library returned, with its hint.
+pub fn warning(w: &crate::proofs::Warning) -> String {
+    let mut out = format!("gitsign: warning: {}\n", escape(&w.to_string()));
+    if let Some(h) = w.hint() {
+        out.push_str(&format!("Hint: {h}\n"));
+    }
+    out
+}
+
 /// One line for a range listing: `<sha> <VERDICT> <who or why>`.
-pub fn range_line(id: &str, report: &Report) -> String {
+pub fn range_line(id: &str, verified: &Verified) -> String {
+    let report = &verified.report;
     let short = id.get(..12).unwrap_or(id);
-    let who = report
-        .identity
+    let who = verified
+        .signer
         .as_ref()
-        .map(|i| {
-            let who = format!("{} ({})", i.subject(), i.issuer.as_deref().unwrap_or("?"));
-            escape(&who).into_owned()
-        })
+        .map(signer_phrase)
         .unwrap_or_default();
     match &report.outcome {
         Outcome::Good => {
@@ -131,7 +175,8 @@ pub fn range_line(id: &str, report: &Report) -> String {
 }
 
 /// One JSON object per verified object.
-pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
+pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
+    let report = &verified.report;
     let reasons: Vec<String> = match &report.outcome {
         Outcome::Good => Vec::new(),
         Outcome::Bad(_) => vec![problem(report).map(|p| p.0).unwrap_or_default()],
@@ -161,6 +206,11 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
         "tlog_index": tlog_index,
         "integrated_time": integrated_time,
         "time_anchor": anchor,
+        "format": verified.format.name(),
+        "signer": verified.signer.as_ref().map(|s| serde_json::json!({
+            "identity": s.identity(),
+            "issuer": s.issuer(),
+        })),
         "certificate": report.cert.as_ref().map(|c| serde_json::json!({
             "sha1": c.sha1_fingerprint,
             "serial": c.serial,
@@ -169,6 +219,13 @@ pub fn json(id: &str, kind: &str, report: &Report) -> serde_json::Value {
             "issuer": c.issuer_dn,
         })),
     })
+}
+
+/// The warnings the library returned, on stderr.
+pub fn eprint_warnings(warnings: &[crate::proofs::Warning]) {
+    for w in warnings {
+        crate::ui::eprint(&warning(w));
+    }
 }
 
 /// An error as one JSON object on stdout (`--format json`), beside its rendering on stderr,
@@ -258,7 +315,7 @@ mod tests {
             (report(Outcome::Undecided(Undecided::Offline), None), false),
         ];
         for (r, want) in cases {
-            let s = summary(&r, true);
+            let s = summary(&Verified::sigstore(r.clone()), true);
             assert!(
                 s.contains(&format!("Validated Rekor entry: {want}\n")),
                 "{:?} / {:?}: {s}",
@@ -276,11 +333,43 @@ mod tests {
             }),
             None,
         );
+        let r = Verified::sigstore(r);
         let line = range_line("0123456789abcdef", &r);
         assert!(
             line.starts_with("0123456789ab undecided ") && line.contains("https://rekor.example"),
             "{line}"
         );
         assert_eq!(json("x", "commit", &r)["code"], "not_in_log");
+    }
+
+    #[test]
+    fn json_carries_format_and_signer_and_text_names_a_keyed_format() {
+        let v = Verified::sigstore(report(Outcome::Good, tlog()));
+        let j = json("x", "commit", &v);
+        assert_eq!(j["format"], "sigstore");
+        assert_eq!(j["signer"]["identity"], "alice@example.com");
+        assert_eq!(j["signer"]["issuer"], "https://accounts.google.com");
+        assert!(
+            summary(&v, true).contains(
+                "gitsign: Good signature from [alice@example.com](https://accounts.google.com)\n"
+            ),
+            "Go gitsign's line, from the signer"
+        );
+        let ssh = Verified {
+            report: Report::bad(crate::verify::Failure::ForeignFormat(
+                crate::git::object::SignatureFormat::Ssh,
+            )),
+            format: Format::Ssh,
+            signer: None,
+            proof: None,
+        };
+        let j = json("x", "commit", &ssh);
+        assert_eq!(j["format"], "ssh");
+        assert!(j["signer"].is_null());
+        assert!(
+            summary(&ssh, true).contains("gitsign: Signature made using an SSH key\n"),
+            "{}",
+            summary(&ssh, true)
+        );
     }
 }

@@ -1,16 +1,14 @@
 //! `gitsign verify`: commits, revisions and ranges against an identity policy.
 
 use std::io::Write;
+use std::ops::ControlFlow;
 
+use super::setup::VerifyFlags;
 use super::{output, CliError, CliResult, Exit};
-use crate::config::Key;
-use rayon::prelude::*;
-
-use crate::git::repo::{raw_object, Repo};
-use crate::proofs::{Lookups, ProofSource, Prover, Rekor};
-use crate::verify::{
-    self, policy::Matcher, policy::Policy, policy::Re2, ObjectKind, Report, Tally,
-};
+use crate::check::{Checker, Kept};
+use crate::git::repo::Repo;
+use crate::proofs::ProofSource;
+use crate::verify::{policy::Matcher, policy::Policy, policy::Re2, Tally};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -120,6 +118,8 @@ pub struct VerifyArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub sct: SctArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -171,22 +171,25 @@ pub fn policy(id: &IdentityArgs, iss: &IssuerArgs, wf: &WorkflowArgs) -> Result<
     })
 }
 
-/// Config with the trust flags applied, the trust root, and the two waivers.
-pub fn trust_setup(t: &TrustArgs) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
-    trust_setup_with(super::load_config()?, t)
+impl TrustArgs {
+    /// The verification flags these trust flags and `--offline` give.
+    pub fn flags(&self, offline: bool) -> VerifyFlags<'_> {
+        VerifyFlags {
+            trusted_root: self.trusted_root.as_deref(),
+            ignore_tlog: Some(self.insecure_ignore_tlog),
+            ignore_sct: self.insecure_ignore_sct,
+            offline,
+            sct: None,
+        }
+    }
 }
 
-pub fn trust_setup_with(
-    mut config: crate::config::Config,
-    t: &TrustArgs,
-) -> Result<(crate::trust::TrustedRoot, bool, bool), CliError> {
-    if let Some(p) = &t.trusted_root {
-        config.set_flag(Key::TrustedRoot, p.clone(), "--trusted-root");
-    }
-    let root = super::load_trust(&config)?;
-    let ignore_tlog = t.insecure_ignore_tlog || config.bool(Key::InsecureIgnoreTlog)?;
-    let ignore_sct = t.insecure_ignore_sct || config.bool(Key::InsecureIgnoreSct)?;
-    Ok((root, ignore_tlog, ignore_sct))
+/// `--sct FILE`, as Go gitsign's `verify` and `verify-tag` take it (cosign's flag).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SctArgs {
+    /// Detached SCT (a CT log's add-chain response, RFC 6962 JSON) for a certificate that embeds none
+    #[arg(long, value_name = "FILE")]
+    pub sct: Option<String>,
 }
 
 pub fn open_repo() -> Result<Repo, CliError> {
@@ -194,18 +197,6 @@ pub fn open_repo() -> Result<Repo, CliError> {
         CliError::new(Exit::Io, anyhow::Error::new(e))
             .hint("run gitsign verify inside a git repository")
     })
-}
-
-/// How the prover may reach Rekor: never with `--offline`, else with the configured lookup
-/// settings, or not at all when those are unusable (named in each verdict that needed them).
-pub fn rekor_access(offline: bool, config: &crate::config::Config) -> Rekor {
-    if offline {
-        return Rekor::Offline;
-    }
-    match Lookups::from_config(config) {
-        Ok(lk) => Rekor::Online(lk),
-        Err(e) => Rekor::Unusable(e.to_string()),
-    }
 }
 
 /// "1 commit", "2 commits", "0 commits".
@@ -227,15 +218,6 @@ fn write_failed(written: std::io::Result<()>, so_far: &Tally) -> Result<Option<E
     }
 }
 
-/// One commit of a chunk on its way through the pipeline.
-struct Checked {
-    id: gix::ObjectId,
-    report: Report,
-    needs_entry: Option<verify::NeedsEntry>,
-    /// The proof that anchored it and where it came from.
-    proof: Option<(crate::rekor::Fetched, ProofSource)>,
-}
-
 pub fn run(args: &VerifyArgs) -> CliResult {
     let result = verify_range(args);
     if args.format == Format::Json {
@@ -248,13 +230,11 @@ pub fn run(args: &VerifyArgs) -> CliResult {
 
 fn verify_range(args: &VerifyArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let config = super::load_config()?;
-    let rekor = if args.offline {
-        Rekor::Offline
-    } else {
-        Rekor::Online(Lookups::from_config(&config)?)
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        ..args.trust.flags(args.offline)
     };
-    let (root, ignore_tlog, ignore_sct) = trust_setup_with(config, &args.trust)?;
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -266,8 +246,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
-    let verifier =
-        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
     let single = selection.single.len() == 1 && selection.include.is_empty();
     let mut progress = crate::ui::Progress::new(
         "verifying",
@@ -279,125 +257,72 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     if progress.enabled() && !selection.include.is_empty() {
         progress.set_total(repo.count_with_commit_graph(&selection));
     }
-    let hash = repo.hash_kind();
     let shared = repo.shared();
-    let local = shared.to_thread_local();
-    let prover = Prover::new(Some(&local), rekor);
+    let checker = Checker::new(&setup, &policy, Kept::In(&shared));
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut tally = Tally::default();
-    // Commits are verified on every core a chunk at a time and printed in walk order, so the
-    // output is identical to a sequential run and memory stays flat on long ranges. Within a
-    // chunk: (1) verify each commit with what its signature carries; (2) the prover finishes
-    // the online-mode commits that lack only a log entry, from kept proofs (cache, notes) or
-    // Rekor, concurrently ([`crate::proofs::Prover`], shared with `gitsign hook`).
-    //
-    // The range is walked on its own thread, a chunk ahead at most, so verification starts
-    // with the first chunk and overlaps the walk (which reads every commit object when the
-    // repository has no commit-graph), and the range is never held whole.
-    let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<gix::ObjectId>>(1);
-    let walk_repo = &shared;
-    let walk_selection = &selection;
-    let early = std::thread::scope(|scope| -> Result<Option<Exit>, CliError> {
-        let walker = scope.spawn(move || {
-            Repo::from_shared(walk_repo)
-                .walk(walk_selection, CHUNK, |batch| sender.send(batch).is_ok())
-        });
-        let chunks = chunks;
-        for chunk in chunks.iter() {
-            let chunk = chunk.as_slice();
-            let first: Vec<Result<Checked, CliError>> = chunk
-                .par_iter()
-                .map_init(
-                    || shared.to_thread_local(),
-                    |repo, id| {
-                        let raw = raw_object(repo, *id)
-                            .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
-                        let checked =
-                            verifier.check_object(&raw, ObjectKind::Commit, hash, &policy);
-                        Ok(Checked {
-                            id: *id,
-                            report: checked.report,
-                            needs_entry: checked.needs_entry,
-                            proof: None,
-                        })
-                    },
-                )
-                .collect();
-            let mut checked = Vec::with_capacity(first.len());
-            for c in first {
-                checked.push(c?);
-            }
-            let pending: Vec<usize> = (0..checked.len())
-                .filter(|&i| checked[i].needs_entry.is_some())
-                .collect();
-            let needs: Vec<&verify::NeedsEntry> = pending
-                .iter()
-                .filter_map(|&i| checked[i].needs_entry.as_ref())
-                .collect();
-            let proven = prover.prove(&needs, &verifier);
-            for (i, p) in pending.into_iter().zip(proven) {
-                checked[i].report = p.report;
-                checked[i].proof = p.proof;
-            }
-            for c in checked {
-                if let Some((fetched, source)) = &c.proof {
-                    if args.attach_proofs && *source != ProofSource::Note {
-                        to_attach.push((c.id.to_string(), fetched.json.clone()));
-                    }
-                }
-                let (sha, report) = (c.id.to_string(), c.report);
-                tally.add(&report.outcome);
-                let written = match args.format {
-                    Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &report)),
-                    // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.
-                    Format::Human if single => {
-                        let written = out
-                            .write_all(output::summary(&report, true).as_bytes())
-                            .and_then(|_| out.flush());
-                        crate::ui::eprint(&output::notes(&report));
-                        if let Some((msg, hint)) = output::problem(&report) {
-                            crate::ui::eprint(&format!("gitsign: error: {sha}: {msg}\n"));
-                            if let Some(h) = hint {
-                                crate::ui::eprint(&format!("Hint: {h}\n"));
-                            }
-                        }
-                        written
-                    }
-                    Format::Human => out.write_all(output::range_line(&sha, &report).as_bytes()),
-                };
-                if let Some(exit) = write_failed(written, &tally)? {
-                    return Ok(Some(exit));
+    // The driver verifies a chunk at a time on every core, proves the online-mode commits
+    // (kept proofs, notes, Rekor, concurrently) and hands the chunk over in walk order, so the
+    // output is identical to a sequential run, memory stays flat on long ranges, and the walk
+    // overlaps verification ([`crate::check::Checker::check_range`]).
+    let mut early: Result<Option<Exit>, CliError> = Ok(None);
+    let walked = checker.check_range(&shared, &selection, CHUNK, |ids, batch| {
+        output::eprint_warnings(&batch.warnings);
+        for (id, v) in ids.iter().zip(batch.verified) {
+            if let Some((fetched, source)) = &v.proof {
+                if args.attach_proofs && *source != ProofSource::Note {
+                    to_attach.push((id.to_string(), fetched.json.clone()));
                 }
             }
-            progress.advance(chunk.len());
+            let sha = id.to_string();
+            tally.add(&v.report.outcome);
+            let written = match args.format {
+                Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &v)),
+                // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.
+                Format::Human if single => {
+                    let written = out
+                        .write_all(output::summary(&v, true).as_bytes())
+                        .and_then(|_| out.flush());
+                    crate::ui::eprint(&output::notes(&v.report));
+                    crate::ui::eprint(&output::problem_lines(&v.report, &sha));
+                    written
+                }
+                Format::Human => out.write_all(output::range_line(&sha, &v).as_bytes()),
+            };
+            match write_failed(written, &tally) {
+                Ok(None) => {}
+                other => {
+                    early = other;
+                    return ControlFlow::Break(());
+                }
+            }
         }
-        match walker.join() {
-            Ok(Ok(())) => Ok(None),
-            Ok(Err(e)) => Err(CliError::new(Exit::Io, anyhow::Error::new(e))),
-            Err(_) => Err(CliError::new(
-                Exit::Io,
-                anyhow::anyhow!("walking the range failed"),
-            )),
-        }
-    })?;
+        progress.advance(ids.len());
+        ControlFlow::Continue(())
+    });
     progress.finish();
-    if let Some(exit) = early {
+    if let Some(exit) = early? {
         return Ok(exit.into());
     }
+    walked.map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
     if let Some(exit) = write_failed(out.flush(), &tally)? {
         return Ok(exit.into());
     }
     let total = tally.total();
     if args.attach_proofs {
-        let added = prover.notes().attach(&local, &to_attach).map_err(|e| {
-            CliError::new(
-                Exit::Io,
-                anyhow::Error::new(e).context("attaching proofs as git notes"),
-            )
-            .hint("check that the repository is writable")
-        })?;
+        let (notes, warnings) = checker.notes();
+        output::eprint_warnings(&warnings);
+        let added = notes
+            .attach(&shared.to_thread_local(), &to_attach)
+            .map_err(|e| {
+                CliError::new(
+                    Exit::Io,
+                    anyhow::Error::new(e).context("attaching proofs as git notes"),
+                )
+                .hint("check that the repository is writable")
+            })?;
         crate::ui::eprint(&format!(
             "gitsign: attached {added} Rekor proof(s) as notes under {}; share them with `git push <remote> {}`\n",
             crate::proofs::NOTES_REF,

@@ -4,10 +4,11 @@
 //! subject must be that object, its predicate type the one asked for, and the predicate copy
 //! stored beside the envelope the predicate that was signed.
 
-use super::verify::{policy, trust_setup, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
+use super::verify::{policy, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
 use super::{output, CliError, CliResult, Exit};
 use crate::attest::{self, store, Envelope, Statement, Subject};
-use crate::verify::{self, policy::Policy, Outcome};
+use crate::check::{Checker, Kept, Signed, Verified};
+use crate::verify::{self, Outcome};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -65,8 +66,10 @@ enum Verdict {
     Bad(String),
     /// Nothing here to decide with.
     Undecided(String),
-    /// The core's report.
-    Checked(Box<verify::Report>),
+    /// Ready for the verifier: the envelope and its bundle as the core's input.
+    Ready(Box<verify::VerificationInput>),
+    /// The verifier's verdict.
+    Checked(Box<Verified>),
 }
 
 fn blob(files: &[(String, String)], name: &str) -> Result<Option<Vec<u8>>, CliError> {
@@ -81,8 +84,6 @@ fn check_one(
     id: &str,
     name: &str,
     files: &[(String, String)],
-    verifier: &verify::Verifier<'_>,
-    policy: &Policy,
 ) -> Result<Verdict, CliError> {
     let sig = blob(files, &format!("{name}{}", attest::SIG_SUFFIX))?.unwrap_or_default();
     let envelope = match Envelope::parse(&sig) {
@@ -112,26 +113,20 @@ fn check_one(
             attest::BUNDLE_SUFFIX
         )));
     };
-    let report = match verify::bundle::parse(&bundle)
-        .and_then(|b| attest::verification_input(&b, &envelope))
-    {
-        Ok(input) => verifier.verify_input(&input, policy),
-        Err(f) => verify::Report {
-            outcome: Outcome::Bad(f),
-            identity: None,
-            cert: None,
-            anchor: None,
-            signing_time: None,
+    Ok(
+        match verify::bundle::parse(&bundle).and_then(|b| attest::verification_input(&b, &envelope))
+        {
+            Ok(input) => Verdict::Ready(Box::new(input)),
+            Err(f) => Verdict::Checked(Box::new(Verified::sigstore(verify::Report::bad(f)))),
         },
-    };
-    Ok(Verdict::Checked(Box::new(report)))
+    )
 }
 
 pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let (root, ignore_tlog, ignore_sct) = trust_setup(&args.trust)?;
-    let verifier =
-        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
+    // A bundle carries its log entry: nothing is looked up.
+    let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(true))?;
+    let checker = Checker::new(&setup, &policy, Kept::Nowhere);
     let what = match args.objtype {
         Subject::Commit => "commit",
         Subject::Tree => "tree",
@@ -156,7 +151,19 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     for name in names {
         let label =
             crate::text::escape(&format!("attestation '{name}' on {what} {id}")).into_owned();
-        match check_one(args, &id, name, &files, &verifier, &policy)? {
+        let verdict = match check_one(args, &id, name, &files)? {
+            Verdict::Ready(input) => {
+                let batch = checker.check(&[Signed::Input(&input)]);
+                output::eprint_warnings(&batch.warnings);
+                match batch.verified.into_iter().next() {
+                    Some(v) => Verdict::Checked(Box::new(v)),
+                    None => Verdict::Undecided("the verifier returned no verdict".into()),
+                }
+            }
+            other => other,
+        };
+        match verdict {
+            Verdict::Ready(_) => continue,
             Verdict::Skipped => continue,
             Verdict::Bad(why) => {
                 considered += 1;
@@ -170,32 +177,21 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
                 let why = crate::text::escape(&why.to_string()).into_owned();
                 crate::ui::eprint(&format!("gitsign: Unverified {label}: {why}\n"));
             }
-            Verdict::Checked(report) => {
+            Verdict::Checked(verified) => {
+                let report = &verified.report;
                 considered += 1;
                 let verb = match report.outcome {
                     Outcome::Good => "Good",
                     Outcome::Bad(_) => "Bad",
                     Outcome::Undecided(_) => "Unverified",
                 };
-                let signer = report
-                    .identity
+                let signer = verified
+                    .signer
                     .as_ref()
-                    .map(|i| {
-                        format!(
-                            " from [{}]({})",
-                            i.sans.join(", "),
-                            i.issuer.as_deref().unwrap_or("")
-                        )
-                    })
+                    .map(|s| format!(" from {}", output::signer_text(s)))
                     .unwrap_or_default();
-                let signer = crate::text::escape(&signer);
                 crate::ui::eprint(&format!("gitsign: {verb} {label}{signer}\n"));
-                if let Some((msg, hint)) = output::problem(&report) {
-                    crate::ui::eprint(&format!("gitsign: error: {name}: {msg}\n"));
-                    if let Some(h) = hint {
-                        crate::ui::eprint(&format!("Hint: {h}\n"));
-                    }
-                }
+                crate::ui::eprint(&output::problem_lines(report, name));
                 tally.add(&report.outcome);
             }
         }

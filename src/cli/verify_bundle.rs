@@ -7,9 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::verify::{
-    policy, trust_setup, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
-};
+use super::verify::{policy, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
 use super::{output, CliError, CliResult, Exit};
 use crate::encoding::rfc3339;
 use crate::verify::{self, bundle, Outcome, Report};
@@ -123,8 +121,10 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
         &args.workflow,
     )
     .map_err(|e| fail(args, "usage", e))?;
-    let (root, ignore_tlog, ignore_sct) =
-        trust_setup(&args.trust).map_err(|e| fail(args, "trusted_root", e))?;
+    // A bundle carries its proofs: nothing is looked up.
+    let setup = super::load_config()
+        .and_then(|config| super::setup::verify_setup(config, &args.trust.flags(true)))
+        .map_err(|e| fail(args, "trusted_root", e))?;
     let key = match &args.key {
         Some(path) => {
             let pem = read(path, "public key").map_err(|e| fail(args, "io", e))?;
@@ -145,8 +145,7 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
     let bundle_json = read(&args.bundle, "bundle").map_err(|e| fail(args, "io", e))?;
     let artifact = read(&args.artifact, "artifact").map_err(|e| fail(args, "io", e))?;
 
-    let verifier =
-        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
+    let verifier = setup.verifier();
     let report =
         match bundle::parse(&bundle_json).and_then(|b| b.to_input(&artifact, key.as_deref())) {
             Ok(input) => verifier.verify_input(&input, &policy),
@@ -165,7 +164,8 @@ pub fn run(args: &VerifyBundleArgs) -> CliResult {
     );
     let written = match args.format {
         Format::Json => {
-            let mut v = output::json(&id, "bundle", &report);
+            let verified = crate::check::Verified::sigstore(report.clone());
+            let mut v = output::json(&id, "bundle", &verified);
             if let Some(obj) = v.as_object_mut() {
                 obj.insert("bundle".into(), args.bundle.clone().into());
                 obj.insert("artifact".into(), args.artifact.clone().into());

@@ -1,11 +1,12 @@
 //! `gitsign verify-tag`: an annotated tag's in-body signature against an identity policy.
 
+use super::setup::VerifyFlags;
 use super::verify::{
-    open_repo, policy, trust_setup_with, Format, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs,
+    open_repo, policy, Format, IdentityArgs, IssuerArgs, SctArgs, TrustArgs, WorkflowArgs,
 };
 use super::{output, CliError, CliResult, Exit};
-use crate::proofs::Prover;
-use crate::verify::{self, ObjectKind};
+use crate::check::{Checker, Kept, Signed};
+use crate::verify::ObjectKind;
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -23,6 +24,8 @@ pub struct VerifyTagArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub sct: SctArgs,
     /// Never use the network: a tag without an embedded or kept proof is reported undecided
     #[arg(long)]
     pub offline: bool,
@@ -43,42 +46,42 @@ pub fn run(args: &VerifyTagArgs) -> CliResult {
 
 fn verify_tag(args: &VerifyTagArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
-    let config = super::load_config()?;
-    let (root, ignore_tlog, ignore_sct) = trust_setup_with(config.clone(), &args.trust)?;
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        ..args.trust.flags(args.offline)
+    };
+    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let (id, raw) = repo.tag(&args.tag).map_err(|e| {
         CliError::new(Exit::Config, anyhow::Error::new(e))
             .hint("list annotated tags with `git tag -l`")
     })?;
-    let verifier =
-        verify::Verifier::new(&root, verify::Waivers::from_flags(ignore_tlog, ignore_sct));
-    let checked = verifier.check_object(&raw, ObjectKind::Tag, repo.hash_kind(), &policy);
+    let shared = repo.shared();
     // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
-    let report = match &checked.needs_entry {
-        Some(needs) => {
-            let local = repo.shared().to_thread_local();
-            let rekor = super::verify::rekor_access(args.offline, &config);
-            Prover::new(Some(&local), rekor)
-                .prove(&[needs], &verifier)
-                .pop()
-                .map_or(checked.report, |p| p.report)
-        }
-        None => checked.report,
+    let batch = Checker::new(&setup, &policy, Kept::In(&shared)).check(&[Signed::Object {
+        raw: &raw,
+        kind: ObjectKind::Tag,
+        hash: repo.hash_kind(),
+    }]);
+    output::eprint_warnings(&batch.warnings);
+    let Some(verified) = batch.verified.into_iter().next() else {
+        return Err(CliError::new(
+            Exit::Internal,
+            anyhow::anyhow!("the verifier returned no verdict for the tag"),
+        ));
     };
     match args.format {
-        Format::Json => println!("{}", output::json(&id.to_string(), "tag", &report)),
+        Format::Json => println!("{}", output::json(&id.to_string(), "tag", &verified)),
         Format::Human => {
-            crate::ui::eprint(&output::summary(&report, true));
-            crate::ui::eprint(&output::notes(&report));
-            if let Some((msg, hint)) = output::problem(&report) {
-                crate::ui::eprint(&format!("gitsign: error: tag {}: {msg}\n", args.tag));
-                if let Some(h) = hint {
-                    crate::ui::eprint(&format!("Hint: {h}\n"));
-                }
-            }
+            crate::ui::eprint(&output::summary(&verified, true));
+            crate::ui::eprint(&output::notes(&verified.report));
+            crate::ui::eprint(&output::problem_lines(
+                &verified.report,
+                &format!("tag {}", args.tag),
+            ));
         }
     }
     let mut tally = crate::verify::Tally::default();
-    tally.add(&report.outcome);
+    tally.add(&verified.report.outcome);
     Ok(Exit::of(&tally).into())
 }

@@ -26,14 +26,8 @@ impl Rule {
     /// A definite failure wins over identity, identity over the time proof.
     pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
         if let Outcome::Bad(f) = &report.outcome {
-            let mut reason = f.to_string();
-            let mut src = std::error::Error::source(f);
-            while let Some(s) = src {
-                reason.push_str(&format!(": {s}"));
-                src = s.source();
-            }
             return Err(Refusal {
-                reason,
+                reason: crate::text::one_line(f),
                 hint: failure_hint(f),
             });
         }

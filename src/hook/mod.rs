@@ -71,8 +71,9 @@ proves them: by a proof kept in the repository (gitsign/proofs, notes under
 refs/notes/gitsign), else by a Rekor lookup (gitsign.rekor, gitsign.timeout,
 gitsign.rekorConcurrency, gitsign.rekorDeadline). Proofs found are kept, so a
 re-push needs no lookup. If Rekor cannot be reached or answers with an error,
-those objects are refused, naming Rekor and the error. With --offline Rekor is
-never contacted, and online-mode signatures without a kept proof are refused.
+those objects are refused, naming Rekor and the error; if a lookup setting is
+invalid, they are refused naming the setting. With --offline Rekor is never
+contacted, and online-mode signatures without a kept proof are refused.
 
 Trust: signatures are verified against the server's trusted root: --trusted-root
 (gitsign hook install --trusted-root FILE writes it into the hook), else git
@@ -186,24 +187,30 @@ impl Decision<'_> {
     }
 }
 
-/// The objects worth an online proof: undecided for want of a log entry, and checked under
-/// some rule that would accept an entry found outside the signature and names their signer
-/// (no lookup for an object refused anyway). Each once, in plan order.
-pub fn to_prove(
-    plan: &Plan<'_>,
-    reports: &HashMap<ObjectId, Report>,
-) -> Vec<(ObjectId, ObjectKind)> {
-    let mut seen = HashSet::new();
-    plan.checks
-        .iter()
-        .filter(|c| {
-            reports.get(&c.id).is_some_and(|r| {
-                matches!(r.outcome, Outcome::Undecided(Undecided::NoTimeAnchor))
-                    && admits_looked_up(c.rule, r)
-            }) && seen.insert(c.id)
-        })
-        .map(|c| (c.id, c.kind))
-        .collect()
+/// Which objects are worth an online proof: undecided for want of a log entry, and checked
+/// under some rule that would accept an entry found outside the signature and names their
+/// signer (no lookup for an object refused anyway). The verification driver's filter.
+pub struct WorthProving<'p> {
+    rules: HashMap<ObjectId, Vec<&'p Rule>>,
+}
+
+impl<'p> WorthProving<'p> {
+    pub fn new(plan: &Plan<'p>) -> WorthProving<'p> {
+        let mut rules: HashMap<ObjectId, Vec<&'p Rule>> = HashMap::new();
+        for c in &plan.checks {
+            rules.entry(c.id).or_default().push(c.rule);
+        }
+        WorthProving { rules }
+    }
+
+    /// Whether object `id`, whose first verification gave `report`, is worth an online proof.
+    pub fn admits(&self, id: &ObjectId, report: &Report) -> bool {
+        matches!(report.outcome, Outcome::Undecided(Undecided::NoTimeAnchor))
+            && self
+                .rules
+                .get(id)
+                .is_some_and(|rules| rules.iter().any(|r| admits_looked_up(r, report)))
+    }
 }
 
 /// Judge each planned check by its ref's rule. `reports` holds one report per planned object
@@ -441,9 +448,13 @@ mod tests {
             let plan = plan::plan(&[update(Some(1), Some(3), "refs/heads/main")], &p, &repo())
                 .expect("plans");
             let reports: HashMap<_, _> = [(oid(2), no_entry(who)), (oid(3), no_entry(who))].into();
-            let got: Vec<_> = to_prove(&plan, &reports)
-                .into_iter()
-                .map(|(id, _)| id)
+            let worth = WorthProving::new(&plan);
+            let mut seen = HashSet::new();
+            let got: Vec<_> = plan
+                .checks
+                .iter()
+                .map(|c| c.id)
+                .filter(|id| worth.admits(id, &reports[id]) && seen.insert(*id))
                 .collect();
             assert_eq!(
                 got, want,

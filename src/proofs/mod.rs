@@ -23,7 +23,7 @@ pub mod prove;
 pub use cache::Cache;
 pub use lookup::{lookup, LookupError, Lookups, Wanted};
 pub use notes::{Notes, NotesError};
-pub use prove::{ProofSource, Proven, Prover, Rekor};
+pub use prove::{ProofSource, Proven, Prover, Rekor, Warning};
 
 /// The notes ref proofs are attached under.
 pub const NOTES_REF: &str = "refs/notes/gitsign";

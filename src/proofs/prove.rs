@@ -19,14 +19,23 @@
 //! Unreadable notes (a malformed `refs/notes/gitsign`) have one rule everywhere: a warning,
 //! once, and the notes count as absent — they only spare lookups, so ignoring them never
 //! accepts anything, and objects that carry their own proof still verify (issue 16.8).
+//! The prover prints nothing: its warnings are returned ([`Prover::take_warnings`]) for the
+//! command to render.
+
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 
-use super::{Cache, LookupError, Lookups, Notes, Wanted, NOTES_REF};
+use super::{Cache, Lookups, Notes, Wanted, NOTES_REF};
+use crate::config::Config;
 use crate::rekor::Fetched;
-use crate::verify::{self, NeedsEntry, Outcome, Report, Undecided};
+use crate::verify::{self, NeedsEntry, Report, Undecided};
 
 /// Whether the prover may ask Rekor.
+///
+/// One rule for unusable lookup settings, whichever command verifies: they decide nothing but
+/// the objects that need a lookup, which stay undecided naming the setting and its source
+/// ([`Undecided::LookupUnconfigured`]); objects that carry or keep their proof still verify.
 pub enum Rekor {
     /// Never (`--offline`): objects without a kept proof stay [`Undecided::Offline`].
     Offline,
@@ -35,6 +44,46 @@ pub enum Rekor {
     /// The lookup settings are unusable (the error, naming the setting and its source):
     /// objects without a kept proof stay [`Undecided::LookupUnconfigured`].
     Unusable(String),
+}
+
+impl Rekor {
+    /// The one constructor: [`Rekor::Offline`] when `offline`, else the lookup settings of
+    /// `config` (`gitsign.rekor`, `gitsign.timeout`, `gitsign.rekorConcurrency`,
+    /// `gitsign.rekorDeadline`), or [`Rekor::Unusable`] naming the invalid one.
+    pub fn from_config(offline: bool, config: &Config) -> Rekor {
+        if offline {
+            return Rekor::Offline;
+        }
+        match Lookups::from_config(config) {
+            Ok(lk) => Rekor::Online(lk),
+            Err(e) => Rekor::Unusable(e.to_string()),
+        }
+    }
+}
+
+/// Something the prover could not do that decided nothing, for the command to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Warning {
+    /// `refs/notes/gitsign` could not be read: its proofs count as absent.
+    #[error("ignoring the proofs in {NOTES_REF}: {error}")]
+    NotesIgnored { error: String },
+    /// A proof Rekor returned could not be written to the proof cache.
+    #[error("could not keep the proof of {id} in {dir}: {error}")]
+    NotKept {
+        id: String,
+        dir: String,
+        error: String,
+    },
+}
+
+impl Warning {
+    /// What the user can do about it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Warning::NotesIgnored { .. } => Some("check it with `git notes --ref=gitsign list`; objects that need a proof from it are looked up instead"),
+            Warning::NotKept { .. } => None,
+        }
+    }
 }
 
 /// Where the proof that anchored an object came from.
@@ -52,57 +101,60 @@ pub struct Proven {
     pub proof: Option<(Fetched, ProofSource)>,
 }
 
-impl Proven {
-    /// Whether Rekor could not be asked (unreachable, error answer, past the deadline).
-    pub fn lookup_failed(&self) -> bool {
-        matches!(
-            self.report.outcome,
-            Outcome::Undecided(Undecided::LookupFailed { .. })
-        )
-    }
-}
-
 /// Finishes online-mode objects from kept proofs, notes or Rekor.
-pub struct Prover {
+pub struct Prover<'r> {
     /// Shared by the verifying threads, each reading notes through its own handle.
     repo: Option<gix::ThreadSafeRepository>,
     cache: Option<Cache>,
-    notes: Notes,
-    rekor: Rekor,
+    /// Read on first use: most verifications need no kept proof.
+    notes: OnceLock<Notes>,
+    rekor: &'r Rekor,
+    warnings: Mutex<Vec<Warning>>,
 }
 
-impl Prover {
-    /// The prover of `repo` (`None` outside a repository: nothing kept, only Rekor). Its notes
-    /// are read once; unreadable notes are a warning and count as absent.
-    pub fn new(repo: Option<&gix::Repository>, rekor: Rekor) -> Prover {
-        let notes = match repo.map(Notes::load) {
-            Some(Ok(notes)) => notes,
-            Some(Err(e)) => {
-                let mut msg = e.to_string();
-                let mut src = std::error::Error::source(&e);
-                while let Some(s) = src {
-                    msg.push_str(&format!(": {s}"));
-                    src = s.source();
-                }
-                crate::ui::eprint(&format!(
-                    "gitsign: warning: ignoring the proofs in {NOTES_REF}: {}\nHint: check it with `git notes --ref=gitsign list`; objects that need a proof from it are looked up instead\n",
-                    crate::text::escape(&msg)
-                ));
-                Notes::default()
-            }
-            None => Notes::default(),
-        };
+impl<'r> Prover<'r> {
+    /// The prover of `repo` (`None` outside a repository: nothing kept, only Rekor).
+    pub fn new(repo: Option<&gix::ThreadSafeRepository>, rekor: &'r Rekor) -> Prover<'r> {
         Prover {
-            repo: repo.map(|r| r.clone().into_sync()),
-            cache: repo.map(|r| Cache::new(r.common_dir())),
-            notes,
+            repo: repo.cloned(),
+            cache: repo.map(|r| Cache::new(r.to_thread_local().common_dir())),
+            notes: OnceLock::new(),
             rekor,
+            warnings: Mutex::new(Vec::new()),
         }
     }
 
-    /// The notes read (for attaching new proofs on top of them).
+    /// The notes read (for attaching new proofs on top of them), read once; unreadable notes
+    /// are a warning and count as absent.
     pub fn notes(&self) -> &Notes {
-        &self.notes
+        self.notes.get_or_init(|| {
+            let Some(repo) = &self.repo else {
+                return Notes::default();
+            };
+            match Notes::load(&repo.to_thread_local()) {
+                Ok(notes) => notes,
+                Err(e) => {
+                    self.warn(Warning::NotesIgnored {
+                        error: crate::text::one_line(&e),
+                    });
+                    Notes::default()
+                }
+            }
+        })
+    }
+
+    /// The warnings since the last call.
+    pub fn take_warnings(&self) -> Vec<Warning> {
+        self.warnings
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
+
+    fn warn(&self, w: Warning) {
+        if let Ok(mut all) = self.warnings.lock() {
+            all.push(w);
+        }
     }
 
     /// The proofs kept for object `hex`: the proof cache first, then the note.
@@ -111,7 +163,7 @@ impl Prover {
         if let Some(f) = self.cache.as_ref().and_then(|c| c.get(hex)) {
             kept.push((f, ProofSource::Cache));
         }
-        if let Some(f) = repo.and_then(|r| self.notes.get(r, hex)) {
+        if let Some(f) = repo.and_then(|r| self.notes().get(r, hex)) {
             kept.push((f, ProofSource::Note));
         }
         kept
@@ -119,7 +171,7 @@ impl Prover {
 
     /// Finish every pending object: one result per object, in order.
     pub fn prove(&self, pending: &[&NeedsEntry], verifier: &verify::Verifier<'_>) -> Vec<Proven> {
-        let unfound = match &self.rekor {
+        let unfound = match self.rekor {
             Rekor::Offline => Undecided::Offline,
             // Replaced by the lookup's answer below.
             Rekor::Online(lk) => Undecided::NotInLog {
@@ -140,7 +192,7 @@ impl Prover {
                 },
             )
             .collect();
-        let Rekor::Online(lk) = &self.rekor else {
+        let Rekor::Online(lk) = self.rekor else {
             return proven;
         };
         // 2. Rekor, for the objects no kept proof anchored.
@@ -172,7 +224,7 @@ impl Prover {
                 Err(e) => Proven {
                     report: pending[i].undecided(Undecided::LookupFailed {
                         rekor_url: lk.url().to_owned(),
-                        error: lookup_error_text(&e),
+                        error: crate::text::one_line(&e),
                     }),
                     proof: None,
                 },
@@ -192,10 +244,11 @@ impl Prover {
     fn keep(&self, hex: &str, fetched: &Fetched) {
         let Some(cache) = &self.cache else { return };
         if let Err(e) = cache.put(hex, fetched) {
-            crate::ui::eprint(&format!(
-                "gitsign: warning: could not keep the proof of {hex} in {}: {e}\n",
-                cache.dir().display()
-            ));
+            self.warn(Warning::NotKept {
+                id: hex.to_owned(),
+                dir: cache.dir().display().to_string(),
+                error: e.to_string(),
+            });
         }
     }
 }
@@ -213,15 +266,4 @@ fn complete(
         report,
         proof: anchoring.and_then(|i| candidates.into_iter().nth(i)),
     }
-}
-
-/// The lookup error and its causes on one line.
-fn lookup_error_text(e: &LookupError) -> String {
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(&format!(": {s}"));
-        src = s.source();
-    }
-    msg
 }

@@ -42,6 +42,8 @@ pub const UNANCHORED_OFFSET: i64 = 60;
 pub struct Verifier<'a> {
     pub root: &'a TrustedRoot,
     pub waivers: Waivers,
+    /// The SCT for a leaf that embeds none (`--sct FILE`).
+    pub detached_sct: Option<&'a sct::DetachedSct>,
 }
 
 /// The checks a user may waive; every one is required by default.
@@ -236,10 +238,41 @@ pub enum ObjectKind {
     Tag,
 }
 
+impl ObjectKind {
+    /// The signed payload and signature of raw object `raw` of this kind (`None`: unsigned).
+    pub fn split(self, raw: &[u8], hash: HashKind) -> Option<object::Split> {
+        match self {
+            ObjectKind::Commit => object::split_commit(raw, hash),
+            ObjectKind::Tag => object::split_tag(raw),
+        }
+    }
+
+    /// The ids a Rekor entry may log raw object `raw` of this kind under, given its `split`.
+    pub fn ids(self, raw: &[u8], hash: HashKind, split: &object::Split) -> object_id::ObjectIds {
+        let k = match self {
+            ObjectKind::Commit => object_id::Kind::Commit,
+            ObjectKind::Tag => object_id::Kind::Tag,
+        };
+        object_id::stored_object_ids(raw, k, hash, &split.payload, &split.signature)
+    }
+}
+
 impl<'a> Verifier<'a> {
     /// A verifier for `root` that requires every check but those in `waivers`.
     pub fn new(root: &'a TrustedRoot, waivers: Waivers) -> Verifier<'a> {
-        Verifier { root, waivers }
+        Verifier {
+            root,
+            waivers,
+            detached_sct: None,
+        }
+    }
+
+    /// This verifier, taking `sct` for a leaf certificate that embeds none.
+    pub fn with_detached_sct(self, sct: Option<&'a sct::DetachedSct>) -> Verifier<'a> {
+        Verifier {
+            detached_sct: sct,
+            ..self
+        }
     }
 
     /// Verify a raw git object (exact bytes from the object database).
@@ -262,25 +295,11 @@ impl<'a> Verifier<'a> {
         hash: HashKind,
         policy: &Policy,
     ) -> Checked {
-        let split = match kind {
-            ObjectKind::Commit => object::split_commit(raw, hash),
-            ObjectKind::Tag => object::split_tag(raw),
-        };
-        let Some(split) = split else {
+        let Some(split) = kind.split(raw, hash) else {
             return Checked::done(Report::bad(Failure::Unsigned));
         };
         self.check_detached(&split.payload, &split.signature, policy, || {
-            let k = match kind {
-                ObjectKind::Commit => object_id::Kind::Commit,
-                ObjectKind::Tag => object_id::Kind::Tag,
-            };
-            Some(object_id::stored_object_ids(
-                raw,
-                k,
-                hash,
-                &split.payload,
-                &split.signature,
-            ))
+            Some(kind.ids(raw, hash, &split))
         })
     }
 
@@ -753,7 +772,7 @@ fn check_times(
     }
     if opts.waivers.sct == Sct::Required {
         if let Some(c) = &first_chain {
-            sct::verify_sct(leaf, &c.issuer, opts.root).map_err(Failure::Sct)?;
+            sct::verify_sct(leaf, &c.issuer, opts.root, opts.detached_sct).map_err(Failure::Sct)?;
         }
     }
     Ok(())

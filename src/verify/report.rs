@@ -203,7 +203,8 @@ pub struct Report {
 }
 
 impl Report {
-    pub(super) fn bad(f: impl Into<Failure>) -> Report {
+    /// A bad verdict for `f`, with nothing else known.
+    pub fn bad(f: impl Into<Failure>) -> Report {
         Report {
             outcome: Outcome::Bad(f.into()),
             identity: None,

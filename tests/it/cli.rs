@@ -179,6 +179,12 @@ fn verify_range_lists_each_commit_and_json_matches() {
             .expect("listed");
         assert_eq!(o["verdict"], "good");
         assert_eq!(o["identity"], m["signer_san"]);
+        assert_eq!(o["format"], "sigstore", "a gitsign commit: {o}");
+        assert_eq!(
+            o["signer"]["identity"], m["signer_san"],
+            "the signer is the certificate's identity: {o}"
+        );
+        assert_eq!(o["signer"]["issuer"], o["issuer"], "and its issuer: {o}");
         assert_eq!(o["tlog_index"], m["tlog_log_index"]);
         assert_eq!(o["integrated_time"], m["tlog_integrated_time"]);
     }
@@ -738,4 +744,301 @@ fn json_format_reports_errors_as_json_on_stdout() {
         err.contains("gitsign: error: "),
         "and rendered on stderr: {err}"
     );
+}
+
+/// Real PGP- and SSH-signed commits (tests/data/gitsign-commits/other-formats): `gitsign
+/// verify` names each one's format, told here from the armor git wrote, and no Sigstore signer;
+/// an unsigned commit has format `none`.
+#[test]
+fn verify_names_the_signature_format_of_every_commit() {
+    let repo = TestRepo::new();
+    let dir = util::data("gitsign-commits/other-formats");
+    let mut want = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("other-formats dir") {
+        let raw = std::fs::read(entry.expect("entry").path()).expect("read");
+        let text = String::from_utf8_lossy(&raw);
+        let format = if text.contains("\ngpgsig -----BEGIN SSH SIGNATURE-----") {
+            "ssh"
+        } else if text.contains("\ngpgsig -----BEGIN PGP SIGNATURE-----") {
+            "openpgp"
+        } else {
+            panic!("the fixture is PGP or SSH signed: {text}")
+        };
+        want.push((repo.write_object("commit", &raw), format));
+    }
+    let unsigned = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nauthor A <a@example.com> 1700000000 +0000\ncommitter A <a@example.com> 1700000000 +0000\n\nunsigned\n";
+    want.push((repo.write_object("commit", unsigned), "none"));
+    assert_eq!(want.len(), 7, "3 PGP, 3 SSH and one unsigned commit");
+    for (id, format) in &want {
+        let (code, out, err) = util::output(repo.gitsign().args([
+            "verify",
+            id,
+            "--format",
+            "json",
+            "--certificate-identity",
+            SIGNER,
+            "--certificate-oidc-issuer",
+            GOOGLE,
+        ]));
+        assert_eq!(code, 1, "not a gitsign signature: bad: {err}");
+        let o: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+        assert_eq!(o["format"], *format, "{id}: {o}");
+        assert!(o["signer"].is_null(), "no Sigstore signer: {o}");
+        let code = if *format == "none" {
+            "unsigned"
+        } else {
+            "foreign_format"
+        };
+        assert_eq!(o["code"], code, "{o}");
+    }
+}
+
+/// One rule for unusable Rekor lookup settings, whichever command verifies: they decide only
+/// the commits that need a lookup (undecided, naming the setting and where it came from);
+/// commits carrying their log entry verify as before, in `gitsign verify` and in git's
+/// `--verify` mode alike.
+#[test]
+fn invalid_rekor_settings_leave_only_commits_that_need_a_lookup_undecided() {
+    let repo = repo();
+    let mut cmd = repo.gitsign();
+    cmd.env("GITSIGN_REKOR_CONCURRENCY", "many").args([
+        "verify",
+        TIP,
+        ONLINE,
+        "--format",
+        "json",
+        "--certificate-identity-regexp",
+        ".",
+        "--certificate-oidc-issuer-regexp",
+        ".",
+    ]);
+    let (code, out, err) = util::output(&mut cmd);
+    assert_eq!(code, 2, "one commit undecided, none bad: {out}{err}");
+    let objs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(objs.len(), 2, "both commits are reported: {out}");
+    let by = |sha: &str| {
+        objs.iter()
+            .find(|o| o["sha"] == sha)
+            .unwrap_or_else(|| panic!("{sha} reported: {out}"))
+    };
+    assert_eq!(by(TIP)["verdict"], "good", "its entry is embedded: {out}");
+    let online = by(ONLINE);
+    assert_eq!(online["code"], "lookup_unconfigured", "{online}");
+    assert!(
+        online["reasons"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("GITSIGN_REKOR_CONCURRENCY") && r.contains("many")),
+        "the setting and its value are named: {online}"
+    );
+    let (code, _, err) = util::output(
+        x509_git(&repo)
+            .env("GITSIGN_REKOR_CONCURRENCY", "many")
+            .args(["verify-commit", TIP]),
+    );
+    assert_eq!(code, 0, "git verify-commit of an embedded entry: {err}");
+}
+
+/// `--sct FILE` (Go gitsign's and cosign's detached SCT): read and parsed before anything is
+/// verified, a bad file is a configuration error naming it; a certificate that embeds its SCT
+/// is checked by that one, as cosign does, whatever the file holds.
+#[test]
+fn verify_sct_file_is_checked_up_front_and_an_embedded_sct_wins() {
+    let repo = repo();
+    let verify = |extra: &[&str]| {
+        util::output(
+            repo.gitsign()
+                .args([
+                    "verify",
+                    TIP,
+                    "--certificate-identity",
+                    SIGNER,
+                    "--certificate-oidc-issuer",
+                    GOOGLE,
+                ])
+                .args(extra),
+        )
+    };
+    let (code, _, err) = verify(&["--sct", "/nonexistent/sct.json"]);
+    assert_eq!(code, 2, "an unreadable file: {err}");
+    assert!(err.contains("/nonexistent/sct.json"), "named: {err}");
+    let garbage = repo.path().join("garbage.json");
+    std::fs::write(&garbage, b"{\"sct_version\": 0}").expect("write");
+    let (code, _, err) = verify(&["--sct", garbage.to_str().expect("utf8")]);
+    assert_eq!(code, 2, "not an add-chain response: {err}");
+    assert!(err.contains("Hint:") && err.contains("add-chain"), "{err}");
+    // A well-formed response from a log no trust root lists: unused, the SCT is embedded.
+    let foreign = repo.path().join("foreign.json");
+    std::fs::write(
+        &foreign,
+        format!(
+            "{{\"sct_version\":0,\"id\":\"{}\",\"timestamp\":1,\"extensions\":\"\",\"signature\":\"BAMAAA==\"}}",
+            "A".repeat(43) + "="
+        ),
+    )
+    .expect("write");
+    let (code, _, err) = verify(&["--sct", foreign.to_str().expect("utf8")]);
+    assert_eq!(code, 0, "the embedded SCT is the one checked: {err}");
+}
+
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--sct FILE` end to end: a real May 2022 Go gitsign commit, whose certificate embeds no SCT,
+/// verifies with a detached SCT (an RFC 6962 add-chain response) from a CT log the trust root
+/// lists — the certificate extracted, the log key made and the SCT signed by OpenSSL; without
+/// the file, or with its time changed, the SCT check fails.
+#[test]
+fn verify_takes_a_detached_sct_for_a_certificate_that_embeds_none() {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let manifest = util::json("gitsign-commits/manifest.json");
+    let c = manifest["commits"]
+        .as_array()
+        .expect("commits")
+        .iter()
+        .find(|c| c["cert_has_sct_extension"] == false)
+        .expect("the May 2022 commits carry no SCT");
+    let raw = util::read(&format!(
+        "gitsign-commits/{}",
+        c["file"].as_str().expect("file")
+    ));
+    let repo = TestRepo::new();
+    let sha = repo.write_object("commit", &raw);
+    let dir = repo.path();
+    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1)
+        .expect("signed");
+    let pkcs7 = String::from_utf8_lossy(&split.signature).replace("SIGNED MESSAGE", "PKCS7");
+    std::fs::write(dir.join("sig.pem"), pkcs7).expect("write");
+    openssl(
+        dir,
+        &[
+            "pkcs7",
+            "-in",
+            "sig.pem",
+            "-print_certs",
+            "-out",
+            "leaf.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509", "-in", "leaf.pem", "-outform", "DER", "-out", "leaf.der",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ct.key",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "ec", "-in", "ct.key", "-pubout", "-outform", "DER", "-out", "ct.der",
+        ],
+    );
+    let leaf = std::fs::read(dir.join("leaf.der")).expect("leaf");
+    let spki = std::fs::read(dir.join("ct.der")).expect("spki");
+    openssl(
+        dir,
+        &["dgst", "-sha256", "-binary", "-out", "log.id", "ct.der"],
+    );
+    let log_id = std::fs::read(dir.join("log.id")).expect("id");
+    let sct_json = |timestamp: u64, signed_at: u64| {
+        // RFC 6962 §3.2: the digitally-signed input of an x509_entry SCT.
+        let mut signed = vec![0u8, 0];
+        signed.extend_from_slice(&signed_at.to_be_bytes());
+        signed.extend_from_slice(&[0, 0]);
+        signed.extend_from_slice(&(leaf.len() as u32).to_be_bytes()[1..]);
+        signed.extend_from_slice(&leaf);
+        signed.extend_from_slice(&[0, 0]);
+        std::fs::write(dir.join("signed.bin"), &signed).expect("write");
+        openssl(
+            dir,
+            &[
+                "dgst",
+                "-sha256",
+                "-sign",
+                "ct.key",
+                "-out",
+                "sct.sig",
+                "signed.bin",
+            ],
+        );
+        openssl(
+            dir,
+            &["dgst", "-sha256", "-binary", "-out", "log.id", "ct.der"],
+        );
+        let sig = std::fs::read(dir.join("sct.sig")).expect("sig");
+        let mut ds = vec![4u8, 3];
+        ds.extend_from_slice(&(sig.len() as u16).to_be_bytes());
+        ds.extend_from_slice(&sig);
+        serde_json::json!({
+            "sct_version": 0,
+            "id": b64(&log_id),
+            "timestamp": timestamp,
+            "extensions": "",
+            "signature": b64(&ds),
+        })
+        .to_string()
+    };
+    let mut root = util::json("trust/trusted_root.json");
+    root["ctlogs"]
+        .as_array_mut()
+        .expect("ctlogs")
+        .push(serde_json::json!({
+            "baseUrl": "https://ct.example",
+            "hashAlgorithm": "SHA2_256",
+            "publicKey": {
+                "rawBytes": b64(&spki),
+                "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                "validFor": {"start": "2021-01-01T00:00:00Z"},
+            },
+            "logId": {"keyId": b64(&log_id)},
+        }));
+    std::fs::write(dir.join("root.json"), root.to_string()).expect("write");
+    let at = 1_652_000_000_000;
+    std::fs::write(dir.join("good.json"), sct_json(at, at)).expect("write");
+    std::fs::write(dir.join("moved.json"), sct_json(at + 1, at)).expect("write");
+    let verify = |extra: &[&str]| {
+        util::output(
+            repo.gitsign()
+                .args(["verify", &sha, "--format", "json", "--insecure-ignore-tlog"])
+                .args(["--trusted-root", "root.json"])
+                .args(["--certificate-identity-regexp", "."])
+                .args(["--certificate-oidc-issuer-regexp", "."])
+                .args(extra),
+        )
+    };
+    let (code, out, err) = verify(&["--sct", "good.json"]);
+    assert_eq!(
+        code, 0,
+        "the detached SCT vouches for the certificate: {out}{err}"
+    );
+    let (code, out, _) = verify(&[]);
+    assert_eq!(code, 1, "without it the SCT check fails: {out}");
+    assert!(out.contains("\"code\":\"sct\""), "{out}");
+    let (code, out, _) = verify(&["--sct", "moved.json"]);
+    assert_eq!(code, 1, "the SCT's time is signed: {out}");
+    assert!(out.contains("\"code\":\"sct\""), "{out}");
 }

@@ -1313,3 +1313,33 @@ fn hook_keeps_verified_facts_and_ignores_hostile_fact_files() {
     let text = std::fs::read_to_string(fact(TIP)).expect("a regular fact file again");
     assert!(text.contains(TIP), "{text}");
 }
+
+/// Unusable Rekor lookup settings follow the rule of every verifying command: they decide only
+/// the objects that need a lookup — refused here, each naming the setting — without asking
+/// Rekor, and the rest of the push is judged as usual.
+#[test]
+fn hook_refuses_online_mode_signatures_naming_an_invalid_rekor_setting() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let (s, ids, _) = online_server(stack, 2, "online");
+    let before = rekor_requests(stack);
+    let (code, err) = s.push_via(
+        stack,
+        &["HEAD:refs/heads/main"],
+        &[("GITSIGN_REKOR_CONCURRENCY", "many")],
+    );
+    assert_ne!(code, 0, "online-mode commits cannot be proven: {err}");
+    assert_eq!(rekor_requests(stack), before, "Rekor is not asked: {err}");
+    for id in &ids {
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&format!("remote: {id} ")))
+            .unwrap_or_else(|| panic!("a line for {id}: {err}"));
+        assert!(
+            line.contains("GITSIGN_REKOR_CONCURRENCY") && line.contains("many"),
+            "the setting and its value are named: {line}"
+        );
+    }
+    assert!(err.contains("2 of 2 objects refused"), "{err}");
+    assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
+}

@@ -390,6 +390,7 @@ fn is_spoofing(c: char) -> bool {
 /// What each renderer prints for a certificate naming `san` and `issuer`, one string per
 /// rendered line-oriented output, with the number of lines it must have.
 fn renders(san: &str, issuer: &str) -> Vec<(String, usize)> {
+    use gitsign::check::Verified;
     use gitsign::cli::output;
     let mismatch = verify::Outcome::Bad(verify::Failure::Policy(
         verify::policy::PolicyError::IdentityMismatch {
@@ -407,11 +408,11 @@ fn renders(san: &str, issuer: &str) -> Vec<(String, usize)> {
         }),
     ] {
         let r = report_naming(san, issuer, outcome);
-        let summary_lines = output::summary(&report_naming("x", "x", r.outcome.clone()), true)
-            .lines()
-            .count();
-        out.push((output::summary(&r, true), summary_lines));
-        out.push((output::range_line("0123456789abcdef", &r), 1));
+        let plain = Verified::sigstore(report_naming("x", "x", r.outcome.clone()));
+        let summary_lines = output::summary(&plain, true).lines().count();
+        let v = Verified::sigstore(r.clone());
+        out.push((output::summary(&v, true), summary_lines));
+        out.push((output::range_line("0123456789abcdef", &v), 1));
         if let Some((msg, _)) = output::problem(&r) {
             out.push((format!("gitsign: error: {msg}\n"), 1));
         }

@@ -286,7 +286,7 @@ fn json_lines_fields_and_undecided_codes_are_documented() {
         anchor: None,
         signing_time: None,
     };
-    let v = gitsign::cli::output::json("0", "commit", &report);
+    let v = gitsign::cli::output::json("0", "commit", &gitsign::check::Verified::sigstore(report));
     let keys = v.as_object().expect("an object").keys();
     for key in keys {
         assert!(

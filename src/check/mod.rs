@@ -1,0 +1,364 @@
+//! The verification driver: every verifying command (`gitsign verify`, `verify-tag`, git's
+//! `--verify` mode, `gitsign hook`, `verify-attestation`) checks its objects here, against one
+//! [`VerifySetup`], in one composition:
+//!
+//! 1. the first pass, on every core: each signature goes to the verifier of its format
+//!    ([`format::first_pass`], the one dispatch on formats), which proves everything a
+//!    signature carries;
+//! 2. the online proofs: what the first pass left undecided for want of a log entry only is
+//!    finished by the [`Prover`] — kept proofs, notes, then Rekor, concurrently;
+//! 3. the merge: one [`Verified`] per object, in the order given.
+//!
+//! A revision range is walked on its own thread a chunk ahead ([`Checker::check_range`]), so a
+//! long range streams: each chunk's verdicts are handed over, in walk order, as soon as they
+//! are final, with the warnings met on the way. Nothing here prints: warnings are returned for
+//! the command to render.
+
+pub mod format;
+pub mod setup;
+
+use std::ops::ControlFlow;
+use std::sync::OnceLock;
+
+use gix::ObjectId;
+use rayon::prelude::*;
+
+use crate::git::object::HashKind;
+use crate::git::object_id;
+use crate::git::repo::{raw_object, Repo, RepoError, Selection};
+use crate::proofs::{Notes, ProofSource, Prover, Rekor, Warning};
+use crate::rekor::Fetched;
+use crate::verify::{
+    policy::Policy, Failure, NeedsEntry, ObjectKind, Report, VerificationInput, Verifier,
+};
+
+pub use format::{FirstPass, Format, Signer};
+pub use setup::VerifySetup;
+
+/// One signed thing to check.
+#[derive(Debug, Clone, Copy)]
+pub enum Signed<'a> {
+    /// A raw git object, exact bytes from the object database.
+    Object {
+        raw: &'a [u8],
+        kind: ObjectKind,
+        hash: HashKind,
+    },
+    /// A detached signature (PEM or DER) over a commit or tag payload: git's `--verify`.
+    Detached {
+        payload: &'a [u8],
+        signature: &'a [u8],
+    },
+    /// A verification input already built (a Sigstore bundle): it carries its own proofs.
+    Input(&'a VerificationInput),
+}
+
+/// The final answer about one object.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub report: Report,
+    /// The signature's format.
+    pub format: Format,
+    /// Who signed, as the format names them (also when the verdict is not good).
+    pub signer: Option<Signer>,
+    /// The proof found outside the signature that anchored it, and where it came from.
+    pub proof: Option<(Fetched, ProofSource)>,
+}
+
+impl Verified {
+    /// A Sigstore verdict reached without the driver (a bundle that does not parse).
+    pub fn sigstore(report: Report) -> Verified {
+        Verified {
+            signer: Signer::of_report(&report),
+            report,
+            format: Format::Sigstore,
+            proof: None,
+        }
+    }
+}
+
+/// The verdicts on a batch of objects, in order, and the warnings met on the way.
+#[derive(Debug, Default)]
+pub struct Batch {
+    pub verified: Vec<Verified>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Where kept proofs (proof cache, notes) are read and written.
+#[derive(Clone, Copy)]
+pub enum Kept<'a> {
+    /// Nowhere: outside a repository, only Rekor.
+    Nowhere,
+    /// In this repository.
+    In(&'a gix::ThreadSafeRepository),
+    /// In the process's repository, if there is one, opened only when a proof is needed.
+    Discovered,
+}
+
+/// Why a range could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeError {
+    #[error(transparent)]
+    Read(RepoError),
+    #[error(transparent)]
+    Walk(RepoError),
+    #[error("walking the range failed")]
+    WalkerPanicked,
+}
+
+/// The driver: a verifier, an identity policy and a prover, composed once.
+pub struct Checker<'a> {
+    verifier: Verifier<'a>,
+    policy: &'a Policy,
+    rekor: &'a Rekor,
+    kept: Kept<'a>,
+    prover: OnceLock<Prover<'a>>,
+}
+
+impl<'a> Checker<'a> {
+    /// Check against `setup`, requiring `policy`, with proofs kept where `kept` says.
+    pub fn new(setup: &'a VerifySetup, policy: &'a Policy, kept: Kept<'a>) -> Checker<'a> {
+        Checker {
+            verifier: setup.verifier(),
+            policy,
+            rekor: &setup.rekor,
+            kept,
+            prover: OnceLock::new(),
+        }
+    }
+
+    /// The prover, made when first needed (it opens the repository in [`Kept::Discovered`]).
+    fn prover(&self) -> &Prover<'a> {
+        self.prover.get_or_init(|| match self.kept {
+            Kept::Nowhere => Prover::new(None, self.rekor),
+            Kept::In(repo) => Prover::new(Some(repo), self.rekor),
+            Kept::Discovered => Prover::new(crate::git::repo::shared_repository().ok(), self.rekor),
+        })
+    }
+
+    /// The notes proofs are kept in (to attach new proofs on top of them), and the warning
+    /// met reading them.
+    pub fn notes(&self) -> (&Notes, Vec<Warning>) {
+        let prover = self.prover();
+        (prover.notes(), prover.take_warnings())
+    }
+
+    /// The first pass over one signed thing.
+    pub fn first_pass(&self, signed: &Signed<'_>) -> FirstPass {
+        match *signed {
+            Signed::Object { raw, kind, hash } => {
+                let Some(split) = kind.split(raw, hash) else {
+                    return FirstPass::decided(Report::bad(Failure::Unsigned), Format::None);
+                };
+                format::first_pass(
+                    &self.verifier,
+                    &split.payload,
+                    &split.signature,
+                    self.policy,
+                    || Some(kind.ids(raw, hash, &split)),
+                )
+            }
+            Signed::Detached { payload, signature } => {
+                format::first_pass(&self.verifier, payload, signature, self.policy, || {
+                    object_id::signed_object_ids(payload, signature)
+                })
+            }
+            Signed::Input(input) => {
+                let report = self.verifier.verify_input(input, self.policy);
+                FirstPass {
+                    signer: Signer::of_report(&report),
+                    checked: crate::verify::Checked {
+                        report,
+                        needs_entry: None,
+                    },
+                    format: Format::Sigstore,
+                }
+            }
+        }
+    }
+
+    /// Check every item: one verdict each, in order.
+    pub fn check(&self, items: &[Signed<'_>]) -> Batch {
+        self.check_where(items, |_, _| true)
+    }
+
+    /// [`Checker::check`], proving online only the items `may_prove(index, first report)`
+    /// admits (the hook's rules that accept a looked-up entry); the others keep the first
+    /// pass's verdict.
+    pub fn check_where(
+        &self,
+        items: &[Signed<'_>],
+        may_prove: impl Fn(usize, &Report) -> bool,
+    ) -> Batch {
+        let first: Vec<FirstPass> = items.par_iter().map(|s| self.first_pass(s)).collect();
+        self.finish(first, may_prove)
+    }
+
+    /// Steps 2 and 3: prove what the first pass left for want of a log entry, and merge.
+    fn finish(&self, first: Vec<FirstPass>, may_prove: impl Fn(usize, &Report) -> bool) -> Batch {
+        let mut pending: Vec<(usize, NeedsEntry)> = Vec::new();
+        let mut verified = Vec::with_capacity(first.len());
+        for (i, f) in first.into_iter().enumerate() {
+            if let Some(needs) = f.checked.needs_entry {
+                if may_prove(i, &f.checked.report) {
+                    pending.push((i, needs));
+                }
+            }
+            verified.push(Verified {
+                report: f.checked.report,
+                format: f.format,
+                signer: f.signer,
+                proof: None,
+            });
+        }
+        let mut warnings = Vec::new();
+        if !pending.is_empty() {
+            let needs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| n).collect();
+            let prover = self.prover();
+            for ((i, _), p) in pending.iter().zip(prover.prove(&needs, &self.verifier)) {
+                verified[*i].report = p.report;
+                verified[*i].proof = p.proof;
+            }
+            warnings = prover.take_warnings();
+        }
+        Batch { verified, warnings }
+    }
+
+    /// Check the commits `selection` names, walked on its own thread `chunk` at a time: each
+    /// chunk's verdicts go to `on_chunk` in walk order as soon as they are final; it returns
+    /// [`ControlFlow::Break`] to stop (a reader gone).
+    pub fn check_range(
+        &self,
+        shared: &gix::ThreadSafeRepository,
+        selection: &Selection,
+        chunk: usize,
+        mut on_chunk: impl FnMut(&[ObjectId], Batch) -> ControlFlow<()>,
+    ) -> Result<(), RangeError> {
+        let hash = Repo::from_shared(shared).hash_kind();
+        let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(1);
+        std::thread::scope(|scope| {
+            let walker = scope.spawn(move || {
+                Repo::from_shared(shared).walk(selection, chunk, |batch| sender.send(batch).is_ok())
+            });
+            let checked = (|| {
+                for ids in chunks.iter() {
+                    let first: Vec<Result<FirstPass, RepoError>> = ids
+                        .par_iter()
+                        .map_init(
+                            || shared.to_thread_local(),
+                            |repo, id| {
+                                let raw = raw_object(repo, *id)?;
+                                Ok(self.first_pass(&Signed::Object {
+                                    raw: &raw,
+                                    kind: ObjectKind::Commit,
+                                    hash,
+                                }))
+                            },
+                        )
+                        .collect();
+                    let first = first
+                        .into_iter()
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(RangeError::Read)?;
+                    if on_chunk(&ids, self.finish(first, |_, _| true)).is_break() {
+                        break;
+                    }
+                }
+                Ok(())
+            })();
+            // Ends the walk early when the loop stopped before it did.
+            drop(chunks);
+            let walked = match walker.join() {
+                Ok(r) => r.map_err(RangeError::Walk),
+                Err(_) => Err(RangeError::WalkerPanicked),
+            };
+            checked.and(walked)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust::TrustedRoot;
+    use crate::verify::Waivers;
+
+    /// Real Go gitsign commits (tests/data/gitsign-commits): one with its Rekor entry
+    /// embedded, one made in online mode (no entry), and a real SSH-signed one.
+    const EMBEDDED: &str = "30e099f11647d8f47f25382a730f909e4a1911fd";
+    const ONLINE: &str = "05ca6a291e4504639f44fd74cf04de90dd6ed9cf";
+    const SSH: &str = "other-formats/08f24471de2a602d8302154798141e4013b00c2a";
+
+    fn commit(name: &str) -> Vec<u8> {
+        let path = format!(
+            "{}/tests/data/gitsign-commits/{name}.commit",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn object(raw: &[u8]) -> Signed<'_> {
+        Signed::Object {
+            raw,
+            kind: ObjectKind::Commit,
+            hash: HashKind::Sha1,
+        }
+    }
+
+    fn setup(rekor: Rekor) -> VerifySetup {
+        VerifySetup {
+            root: TrustedRoot::public_good(),
+            waivers: Waivers::default(),
+            rekor,
+            detached_sct: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_come_back_in_order_with_format_and_signer_and_only_admitted_objects_are_proven() {
+        let (embedded, online, ssh) = (commit(EMBEDDED), commit(ONLINE), commit(SSH));
+        let unsigned = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nunsigned\n".to_vec();
+        let items = [
+            object(&embedded),
+            object(&online),
+            object(&unsigned),
+            object(&ssh),
+        ];
+        // Unusable lookup settings: no network, and the online-mode commit says why.
+        let setup = setup(Rekor::Unusable(
+            "invalid value 'x' for GITSIGN_TIMEOUT".into(),
+        ));
+        let policy = Policy::default();
+        let checker = Checker::new(&setup, &policy, Kept::Nowhere);
+        let batch = checker.check(&items);
+        let got: Vec<(Option<&str>, &str)> = batch
+            .verified
+            .iter()
+            .map(|v| (v.report.outcome.code(), v.format.name()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (None, "sigstore"),
+                (Some("lookup_unconfigured"), "sigstore"),
+                (Some("unsigned"), "none"),
+                (Some("foreign_format"), "ssh"),
+            ],
+            "one verdict per item, in order"
+        );
+        assert_eq!(
+            batch.verified[0].signer.as_ref().map(Signer::identity),
+            Some("billy@chainguard.dev"),
+            "the Sigstore signer is the certificate's identity"
+        );
+        assert!(batch.verified[2..].iter().all(|v| v.signer.is_none()));
+        assert!(batch.warnings.is_empty(), "{:?}", batch.warnings);
+
+        let filtered = checker.check_where(&items, |i, _| i != 1);
+        assert_eq!(
+            filtered.verified[1].report.outcome.code(),
+            Some("no_time_anchor"),
+            "an object the filter does not admit keeps its first verdict"
+        );
+    }
+}

@@ -1,0 +1,167 @@
+//! The verification settings of a command, built once from its flags, git config and the
+//! environment into one [`VerifySetup`]: the trust root (`--trusted-root`, `gitsign.trustedRoot`,
+//! the TUF-updated root, or the embedded public-good root; `gitsign.fulcioRoot` and
+//! `gitsign.timestampCertChain` on top), the waivers (`--insecure-ignore-tlog`,
+//! `--insecure-ignore-sct` and their settings) and Rekor access ([`Rekor::from_config`]: one rule
+//! for unusable lookup settings). The loaders read files and the environment; the value they
+//! return is plain data the library checks against.
+
+use anyhow::Context as _;
+
+use super::{initialize, CliError, Exit};
+use crate::check::VerifySetup;
+use crate::config::{Config, Key};
+use crate::proofs::Rekor;
+use crate::trust::TrustedRoot;
+use crate::verify::{sct::DetachedSct, Waivers};
+
+/// What a command's flags say about verification.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VerifyFlags<'a> {
+    /// `--trusted-root FILE`.
+    pub trusted_root: Option<&'a str>,
+    /// `--insecure-ignore-tlog`; `None` where the waiver is not offered at all (the hook, whose
+    /// rules say what each ref accepts), so neither the flag nor the setting applies.
+    pub ignore_tlog: Option<bool>,
+    /// `--insecure-ignore-sct`.
+    pub ignore_sct: bool,
+    /// `--offline`: never ask Rekor.
+    pub offline: bool,
+    /// `--sct FILE`: a detached SCT for a certificate that embeds none.
+    pub sct: Option<&'a str>,
+}
+
+/// The verification settings `flags` and `config` select.
+pub fn verify_setup(mut config: Config, flags: &VerifyFlags<'_>) -> Result<VerifySetup, CliError> {
+    if let Some(p) = flags.trusted_root {
+        config.set_flag(Key::TrustedRoot, p.to_owned(), "--trusted-root");
+    }
+    let root = load_trust(&config)?;
+    let ignore_tlog = match flags.ignore_tlog {
+        Some(flag) => flag || config.bool(Key::InsecureIgnoreTlog)?,
+        None => false,
+    };
+    let ignore_sct = flags.ignore_sct || config.bool(Key::InsecureIgnoreSct)?;
+    let detached_sct = match flags.sct {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("reading the detached SCT '{path}' (from --sct)"))?;
+            let sct = DetachedSct::from_json(&bytes)
+                .with_context(|| format!("parsing the detached SCT '{path}' (from --sct)"))
+                .map_err(|e| {
+                    CliError::new(Exit::Config, e).hint(
+                        "the file must hold a CT log's add-chain response (RFC 6962 §4.1): sct_version, id, timestamp, extensions, signature",
+                    )
+                })?;
+            Some(sct)
+        }
+        None => None,
+    };
+    Ok(VerifySetup {
+        root,
+        waivers: Waivers::from_flags(ignore_tlog, ignore_sct),
+        rekor: Rekor::from_config(flags.offline, &config),
+        detached_sct,
+    })
+}
+
+/// The trust root the configuration selects for verification: `trustedRoot` file, the
+/// TUF-updated root after `gitsign initialize`, or the embedded public-good root, with the
+/// Fulcio CAs replaced by `fulcioRoot` when set.
+pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
+    load_trust_for(config, crate::tuf::Purpose::Verify)
+}
+
+/// The TUF-provided trust (`None` before `gitsign initialize`); a fallback note is said once
+/// per process.
+fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
+    static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+        return Ok(None);
+    };
+    let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
+        CliError::new(
+            Exit::Config,
+            anyhow::Error::new(e).context(
+                "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
+            ),
+        )
+        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json")
+    })?;
+    let Some(loaded) = loaded else {
+        return Ok(None);
+    };
+    if let Some(note) = &loaded.note {
+        if !NOTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            crate::ui::eprint(&format!("gitsign: warning: {note}\n"));
+        }
+    }
+    Ok(loaded.trusted_root)
+}
+
+/// [`load_trust`] for `purpose`: signing refuses stale TUF trust it cannot refresh.
+pub fn load_trust_for(
+    config: &Config,
+    purpose: crate::tuf::Purpose,
+) -> Result<TrustedRoot, CliError> {
+    let mut root = match config.get(Key::TrustedRoot) {
+        Some(path) => {
+            let bytes = std::fs::read(path).with_context(|| {
+                format!(
+                    "reading the trusted root '{path}' (from {})",
+                    source_of(config, Key::TrustedRoot)
+                )
+            })?;
+            TrustedRoot::from_json(&bytes)
+                .with_context(|| format!("parsing the trusted root '{path}'"))
+                .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
+        }
+        None => match tuf_trust(purpose)? {
+            Some(bytes) => TrustedRoot::from_json(&bytes)
+                .context("parsing the trusted root from TUF")
+                .map_err(|e| {
+                    CliError::new(Exit::Config, e)
+                        .hint("run gitsign initialize again, or set gitsign.trustedRoot")
+                })?,
+            None => TrustedRoot::public_good(),
+        },
+    };
+    if let Some(path) = config.get(Key::FulcioRoot) {
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "reading the Fulcio root '{path}' (from {})",
+                source_of(config, Key::FulcioRoot)
+            )
+        })?;
+        root = root
+            .with_fulcio_pem_bundle(&pem)
+            .with_context(|| format!("parsing the Fulcio root '{path}'"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
+            })?;
+    }
+    if let Some(path) = config.get(Key::TimestampCertChain) {
+        let pem = std::fs::read(path).with_context(|| {
+            format!(
+                "reading the timestamp authority chain '{path}' (from {})",
+                source_of(config, Key::TimestampCertChain)
+            )
+        })?;
+        root = root
+            .with_timestamp_pem_chain(&pem)
+            .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e).hint(
+                    "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
+                )
+            })?;
+    }
+    Ok(root)
+}
+
+fn source_of(config: &Config, key: Key) -> String {
+    config
+        .source(key)
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "the default".into())
+}
