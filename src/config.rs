@@ -64,6 +64,8 @@ pub enum Key {
     RekorVersion,
     EnableSigstoreGo,
     LoginTimeout,
+    SshAllowedSignersFile,
+    SshRevocationFile,
 }
 
 impl Key {
@@ -99,6 +101,8 @@ impl Key {
         Key::RekorVersion,
         Key::EnableSigstoreGo,
         Key::LoginTimeout,
+        Key::SshAllowedSignersFile,
+        Key::SshRevocationFile,
     ];
 
     /// The git config name (`gitsign.rekorMode`).
@@ -342,6 +346,22 @@ pub const TABLE: &[Row] = &[
         None,
         Some("GITSIGN_LOGIN_TIMEOUT"),
         Some("300"),
+    ),
+    // git's own keys for SSH signatures (gpg-interface.c), read where git reads them so that
+    // `gitsign verify` trusts the signers `git verify-commit` trusts.
+    (
+        Key::SshAllowedSignersFile,
+        "gpg.ssh.allowedSignersFile",
+        None,
+        None,
+        None,
+    ),
+    (
+        Key::SshRevocationFile,
+        "gpg.ssh.revocationFile",
+        None,
+        None,
+        None,
     ),
 ];
 
@@ -720,7 +740,11 @@ mod tests {
         );
         for (key, r) in Key::ALL.iter().zip(TABLE) {
             assert_eq!(r.0, *key, "Key::ALL lists the keys in table order");
-            assert!(r.1.starts_with("gitsign."), "{} is a gitsign.* key", r.1);
+            assert!(
+                r.1.starts_with("gitsign.") || r.1.starts_with("gpg.ssh."),
+                "{} is a gitsign.* key or one of git's gpg.ssh.* keys",
+                r.1
+            );
             assert_eq!(
                 TABLE
                     .iter()

@@ -33,7 +33,7 @@ use crate::verify::{
 };
 
 pub use format::{FirstPass, Format, Signer};
-pub use setup::VerifySetup;
+pub use setup::{Keys, VerifySetup};
 
 /// One signed thing to check.
 #[derive(Debug, Clone, Copy)]
@@ -109,6 +109,7 @@ pub enum RangeError {
 /// The driver: a verifier, an identity policy and a prover, composed once.
 pub struct Checker<'a> {
     verifier: Verifier<'a>,
+    keys: &'a Keys,
     policy: &'a Policy,
     rekor: &'a Rekor,
     kept: Kept<'a>,
@@ -120,6 +121,7 @@ impl<'a> Checker<'a> {
     pub fn new(setup: &'a VerifySetup, policy: &'a Policy, kept: Kept<'a>) -> Checker<'a> {
         Checker {
             verifier: setup.verifier(),
+            keys: &setup.keys,
             policy,
             rekor: &setup.rekor,
             kept,
@@ -152,17 +154,21 @@ impl<'a> Checker<'a> {
                 };
                 format::first_pass(
                     &self.verifier,
+                    self.keys,
                     &split.payload,
                     &split.signature,
                     self.policy,
                     || Some(kind.ids(raw, hash, &split)),
                 )
             }
-            Signed::Detached { payload, signature } => {
-                format::first_pass(&self.verifier, payload, signature, self.policy, || {
-                    object_id::signed_object_ids(payload, signature)
-                })
-            }
+            Signed::Detached { payload, signature } => format::first_pass(
+                &self.verifier,
+                self.keys,
+                payload,
+                signature,
+                self.policy,
+                || object_id::signed_object_ids(payload, signature),
+            ),
             Signed::Input(input) => {
                 let report = self.verifier.verify_input(input, self.policy);
                 FirstPass {
@@ -311,6 +317,7 @@ mod tests {
             waivers: Waivers::default(),
             rekor,
             detached_sct: None,
+            keys: crate::check::Keys::default(),
         }
     }
 
@@ -342,7 +349,7 @@ mod tests {
                 (None, "sigstore"),
                 (Some("lookup_unconfigured"), "sigstore"),
                 (Some("unsigned"), "none"),
-                (Some("foreign_format"), "ssh"),
+                (Some("unknown_key"), "ssh"),
             ],
             "one verdict per item, in order"
         );

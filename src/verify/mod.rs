@@ -156,7 +156,6 @@ impl Failure {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Failure::Unsigned => Some("sign commits with `git commit -S` and gpg.format=x509, gpg.x509.program=gitsign"),
-            Failure::ForeignFormat(_) => Some("verify OpenPGP and SSH signatures with `git verify-commit` and gpg.format set to match"),
             Failure::Cms(CmsError::DigestMismatch) => Some("the signed content changed after signing: the object was modified or the signature belongs to another object"),
             Failure::Sct(SctError::Missing) => Some("certificates Fulcio issued before June 2022 carry no SCT; pass --insecure-ignore-sct to accept them"),
             Failure::Chain(ChainError::Untrusted(_)) => Some("check that the trusted root (--trusted-root, gitsign.trustedRoot) is the one of the Sigstore instance that signed"),
@@ -174,7 +173,7 @@ impl Failure {
 /// functions' sources.
 pub const FAILURE_CODES: &[(&str, &str)] = &[
     ("unsigned", "the object carries no signature"),
-    ("foreign_format", "an OpenPGP or SSH signature, not a gitsign one"),
+    ("foreign_format", "a signature no verifier here reads: an armor that is neither CMS, OpenPGP nor SSH (or OpenPGP/SSH where only a Sigstore signature is read)"),
     ("digest_mismatch", "the signed content is not what was signed: the object (or the bundle's artifact) changed, or the signature belongs to another object"),
     ("bad_signature", "the signature does not verify with the certificate's (or the given) key"),
     ("cms_error", "the CMS SignedData is malformed or of an unsupported shape"),

@@ -11,6 +11,7 @@ mod go_interop;
 mod hardening;
 mod hook;
 mod interop;
+mod key_formats;
 mod key_shapes;
 mod man;
 mod online;

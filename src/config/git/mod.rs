@@ -126,11 +126,16 @@ pub fn locate(env: &Environment<'_>) -> Result<Option<Location>, GitConfigError>
 }
 
 /// The `gitsign.*` values as `git config --get-regexp '^gitsign\.'` lists them, a key
-/// without value being `true`.
+/// without value being `true`, and git's own `gpg.ssh.allowedSignersFile` and
+/// `gpg.ssh.revocationFile`.
 pub fn gitsign_pairs(entries: &[Entry]) -> Vec<(String, String)> {
     entries
         .iter()
-        .filter(|e| e.key.starts_with(b"gitsign."))
+        .filter(|e| {
+            e.key.starts_with(b"gitsign.")
+                || e.key == "gpg.ssh.allowedsignersfile"
+                || e.key == "gpg.ssh.revocationfile"
+        })
         .map(|e| {
             let value = e
                 .value
