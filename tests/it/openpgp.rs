@@ -293,6 +293,9 @@ fn a_signing_subkey_signs_for_its_primary_key() {
         "the subkey signed on behalf of the primary key, as gpg reports"
     );
     assert_eq!(&signer.key_fingerprint, sub);
+    // The same certificate exported binary (`gpg --export`, no armor) reads the same.
+    let binary = ring_of(&[&gpg.ok(&["--export", &primary])]);
+    assert_eq!(openpgp::verify(PAYLOAD, &sig, &binary), Ok(signer));
 }
 
 #[test]
