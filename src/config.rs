@@ -572,7 +572,7 @@ impl Config {
             None => git::read_in(&env, repository()?),
         }
         .map_err(ConfigError::GitConfig)?;
-        let config = Config::resolve(&git::gitsign_pairs(&entries), |k| std::env::var(k).ok());
+        let config = Config::resolve(&git::setting_pairs(&entries), |k| std::env::var(k).ok());
         config.validate()?;
         Ok(config)
     }
