@@ -72,6 +72,7 @@
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
+//! | how an OpenPGP or SSH signature is judged | [`openpgp::verify`], [`ssh::verify`] |
 //! | how untrusted text is shown | [`text::escape`] |
 
 pub mod attest;
