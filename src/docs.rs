@@ -32,7 +32,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::Timeout => "seconds one network request (Fulcio, Rekor, timestamp authority) may take before its single retry (default 30)",
         Key::RekorConcurrency => "Rekor lookup requests in flight when verifying a range (default 16)",
         Key::RekorDeadline => "seconds all Rekor lookups of one verification may take (default 300)",
-        Key::Policy => "the pre-receive hook's policy file, relative to the git directory (default `gitsign-policy.toml`)",
+        Key::Policy => "the policy file (authorities and rules, `gitsign policy --help`), relative to the git directory: the pre-receive hook's (default `gitsign-policy.toml`), and `gitsign verify`'s when no identity flag is given",
         Key::CredentialCache => "socket of `gitsign-credential-cache`: one login for many signatures",
         Key::CacheScope => "`directory` (default, like Go gitsign) or `user`: one login for every repository",
         Key::CredentialStore => "`agent` (default: the daemon) or `keyring` (Linux kernel keyutils, macOS Keychain, Windows Credential Manager)",
@@ -41,6 +41,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::LoginTimeout => "seconds a browser or device login may take (default 300)",
         Key::SshAllowedSignersFile => "git's allowed signers file: the SSH keys whose signatures `gitsign verify` and `verify-tag` accept, and their principals (`--ssh-allowed-signers` overrides it)",
         Key::SshRevocationFile => "git's revoked SSH keys, one public key a line (binary KRLs are refused)",
+        Key::TufCacheValidity => "seconds after a TUF refresh during which the cached trusted root and signing config are used without asking the mirror, unless their metadata expires first (default 86400, one day, as sigstore-go; 0: every use); when a due refresh fails, the unexpired cache is used with a warning",
     }
 }
 
@@ -98,7 +99,7 @@ pub const FILES: &[(&str, &str)] = &[
     (".git/gitsign/", "proofs of online-mode signatures found in Rekor, re-verified whenever used"),
     ("refs/notes/gitsign", "the same proofs as git notes (`gitsign verify --attach-proofs`), to push and fetch"),
     ("refs/attestations/commits, refs/attestations/trees", "attestations (`gitsign attest`), one directory per commit or tree id holding NAME, NAME.sig (DSSE envelope) and NAME.sigstore.json (bundle), as Go gitsign lays them out"),
-    ("gitsign-policy.toml", "the pre-receive hook's policy, in the git directory unless `gitsign.policy` or `--policy` names another"),
+    ("gitsign-policy.toml", "the pre-receive hook's policy, in the git directory unless `gitsign.policy` or `--policy` names another; `gitsign verify` reads `gitsign.policy` (or `--policy`) too"),
     ("$XDG_CACHE_HOME/sigstore/gitsign/cache.sock", "the credential cache's socket (`~/.cache` when `XDG_CACHE_HOME` is unset)"),
 ];
 

@@ -31,25 +31,32 @@
 //!   signature format, the online proofs and the merge, once, streamed per chunk of a range;
 //!   [`check::VerifySetup`], the verification settings built once (loaded by `cli::setup`).
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
+//! - [`policy`]: the policy language — authorities (Sigstore identities bound to issuers,
+//!   OpenPGP key files, SSH allowed-signers files) and rules giving refs to them — its parser
+//!   (key files read through a [`policy::FileSource`]) and its judge ([`policy::Rule::admit`]).
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
-//!   stores them under `refs/attestations/`.
+//!   stores them under `refs/attestations/`, and the SLSA verification summary (VSA) of a
+//!   `gitsign verify` run.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`hardening`]: no core dumps while secrets are in memory.
+//! - [`fsutil`]: the one way to read (no-follow, regular, capped) and write (atomic, private
+//!   when asked) the files gitsign keeps.
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `openpgp`, `ssh`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
-//! 5. `proofs`, `check`, `hook`, `attest`, `sign`, then `cache` (it signs with `sign::flow`);
+//! 5. `policy`, `proofs`, `check`, `hook`, `attest`, `sign`, then `cache` (it signs with
+//!    `sign::flow`);
 //! 6. `cli`.
 //!
 //! Pure cores (`git::object`, `cms`, `verify`) take bytes and return values; only `cli`
@@ -71,6 +78,7 @@
 //! | what unusable Rekor lookup settings mean | [`proofs::Rekor::from_config`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
+//! | which authority admits a signer | [`policy::Rule::admit`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
 //! | how an OpenPGP or SSH signature is judged | [`openpgp::verify`], [`ssh::verify`] |
 //! | how untrusted text is shown | [`text::escape`] |
@@ -85,6 +93,7 @@ pub mod crypto;
 pub mod der;
 pub mod docs;
 pub mod encoding;
+pub mod fsutil;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;
@@ -97,6 +106,7 @@ pub mod oid;
 pub mod oidc;
 pub mod openpgp;
 pub mod pem;
+pub mod policy;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;

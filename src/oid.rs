@@ -65,6 +65,23 @@ pub const FULCIO_GITHUB_WORKFLOW_REPOSITORY: ObjectIdentifier = oid("1.3.6.1.4.1
 pub const FULCIO_GITHUB_WORKFLOW_REF: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.6");
 /// Issuer as a DER UTF8String.
 pub const FULCIO_ISSUER_V2: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.8");
+// 57264.1.9 onward: provider-generic build and source claims, DER UTF8Strings.
+pub const FULCIO_BUILD_SIGNER_URI: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.9");
+pub const FULCIO_BUILD_SIGNER_DIGEST: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.10");
+pub const FULCIO_RUNNER_ENVIRONMENT: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.11");
+pub const FULCIO_SOURCE_REPOSITORY_URI: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.12");
+pub const FULCIO_SOURCE_REPOSITORY_DIGEST: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.13");
+pub const FULCIO_SOURCE_REPOSITORY_REF: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.14");
+pub const FULCIO_SOURCE_REPOSITORY_IDENTIFIER: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.15");
+pub const FULCIO_SOURCE_REPOSITORY_OWNER_URI: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.16");
+pub const FULCIO_SOURCE_REPOSITORY_OWNER_IDENTIFIER: ObjectIdentifier =
+    oid("1.3.6.1.4.1.57264.1.17");
+pub const FULCIO_BUILD_CONFIG_URI: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.18");
+pub const FULCIO_BUILD_CONFIG_DIGEST: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.19");
+pub const FULCIO_BUILD_TRIGGER: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.20");
+pub const FULCIO_RUN_INVOCATION_URI: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.21");
+pub const FULCIO_SOURCE_REPOSITORY_VISIBILITY: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.22");
+pub const FULCIO_DEPLOYMENT_ENVIRONMENT: ObjectIdentifier = oid("1.3.6.1.4.1.57264.1.23");
 
 // The Rekor entry gitsign embeds as an unsigned attribute. Current layout: one attribute
 // whose value is an OCTET STRING holding the protobuf entry; in the 2023 layout the same OID

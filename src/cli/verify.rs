@@ -7,6 +7,7 @@ use super::setup::VerifyFlags;
 use super::{output, CliError, CliResult, Exit};
 use crate::check::{Checker, Kept};
 use crate::git::repo::Repo;
+use crate::policy::{judge::NoKeyFormats, AuthorityTally};
 use crate::proofs::ProofSource;
 use crate::verify::{policy::Matcher, policy::Policy, policy::Re2, Tally};
 
@@ -111,8 +112,14 @@ transparency log entry embedded in the signature (or an RFC 3161 timestamp); sig
 in Go gitsign's online Rekor mode carry none and are looked up in Rekor (gitsign.rekor), \
 concurrently for ranges. Every proof found is kept in .git/gitsign/ (and, with \
 --attach-proofs, in git notes under refs/notes/gitsign, which `gitsign verify` reads too), so \
-the next verification needs no network. One identity flag and one issuer flag are required.",
-    after_long_help = EXAMPLES
+the next verification needs no network. One identity flag and one issuer flag are required, \
+or a policy (--policy FILE, else git config gitsign.policy): each commit is then judged by the \
+rule of --ref (default: the ref the range's tip names, e.g. main → refs/heads/main), and is good \
+when its signature verifies and one of the rule's authorities admits its signer; the run ends \
+with how many commits each authority accepted (gitsign policy --help has the language).",
+    after_long_help = EXAMPLES,
+    mut_group("identity", |g| g.required(false)),
+    mut_group("issuer", |g| g.required(false))
 )]
 pub struct VerifyArgs {
     /// Revisions or ranges to verify (default: HEAD)
@@ -127,6 +134,12 @@ pub struct VerifyArgs {
     pub issuer: IssuerArgs,
     #[command(flatten)]
     pub workflow: WorkflowArgs,
+    /// Policy file whose rule for --ref judges each commit, instead of the identity flags
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "issuer"])]
+    pub policy: Option<std::path::PathBuf>,
+    /// Ref whose rule judges the commits (default: the ref the range's tip names)
+    #[arg(long = "ref", value_name = "REF")]
+    pub refname: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -142,6 +155,8 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    #[command(flatten)]
+    pub vsa: super::vsa::VsaArgs,
 }
 
 /// Commits verified between two writes of output.
@@ -241,8 +256,83 @@ pub fn run(args: &VerifyArgs) -> CliResult {
     result
 }
 
+/// Whether any identity or issuer flag was given.
+fn identity_flags(args: &VerifyArgs) -> (bool, bool) {
+    (
+        args.identity.certificate_identity.is_some()
+            || args.identity.certificate_identity_regexp.is_some(),
+        args.issuer.certificate_oidc_issuer.is_some()
+            || args.issuer.certificate_oidc_issuer_regexp.is_some(),
+    )
+}
+
+/// The policy's rule for the range, when commits are judged by a policy rather than by the
+/// identity flags (which must then name both an identity and an issuer).
+fn range_rule(
+    args: &VerifyArgs,
+    specs: &[String],
+    repo: &Repo,
+) -> Result<Option<super::policy::RangeRule>, CliError> {
+    let (identity, issuer) = identity_flags(args);
+    let shared = repo.shared();
+    let path = if identity || issuer {
+        None
+    } else {
+        super::policy::verify_policy_path(
+            args.policy.as_deref(),
+            &super::load_config()?,
+            shared.git_dir(),
+        )
+    };
+    let w = &args.workflow;
+    let workflow = [
+        &w.certificate_github_workflow_trigger,
+        &w.certificate_github_workflow_sha,
+        &w.certificate_github_workflow_name,
+        &w.certificate_github_workflow_repository,
+        &w.certificate_github_workflow_ref,
+    ]
+    .iter()
+    .any(|f| f.is_some());
+    if path.is_some() && workflow {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("the --certificate-github-workflow-* flags constrain the identity flags' signer, and a policy is given"),
+        )
+        .hint("put the workflow's values in the policy's sigstore entry (github-workflow-repository = \"…\", …)"));
+    }
+    let Some(path) = path else {
+        if !(identity && issuer) || args.refname.is_some() {
+            return Err(CliError::new(
+                Exit::Usage,
+                anyhow::anyhow!(if args.refname.is_some() {
+                    "--ref chooses a rule of a policy, and no policy is given"
+                } else {
+                    "an identity and an issuer are required: one of --certificate-identity or --certificate-identity-regexp, and one of --certificate-oidc-issuer or --certificate-oidc-issuer-regexp"
+                }),
+            )
+            .hint("or judge by a policy: --policy FILE, or git config gitsign.policy (gitsign policy --help)"));
+        }
+        return Ok(None);
+    };
+    super::policy::range_rule(
+        &path,
+        args.refname.as_deref(),
+        specs,
+        &shared.to_thread_local(),
+    )
+    .map(Some)
+}
+
 fn verify_range(args: &VerifyArgs) -> CliResult {
-    let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
+    // The identity flags' policy; a policy file judges signers after verification instead,
+    // which then runs with no identity constraint.
+    let (identity, issuer) = identity_flags(args);
+    let mut policy = if identity && issuer {
+        policy(&args.identity, &args.issuer, &args.workflow)?
+    } else {
+        Policy::default()
+    };
     let flags = VerifyFlags {
         sct: args.sct.sct.as_deref(),
         keys: true,
@@ -259,6 +349,11 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     if specs.is_empty() {
         specs.push("HEAD".into());
     }
+    let by_rule = range_rule(args, &specs, &repo)?;
+    if by_rule.is_some() {
+        policy = Policy::default();
+    }
+    let mut authority_tally = by_rule.as_ref().map(|r| AuthorityTally::for_rule(&r.rule));
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
@@ -286,16 +381,27 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let mut early: Result<Option<Exit>, CliError> = Ok(None);
     let walked = checker.check_range(&shared, &selection, CHUNK, |ids, batch| {
         output::eprint_warnings(&batch.warnings);
-        for (id, v) in ids.iter().zip(batch.verified) {
+        for (id, mut v) in ids.iter().zip(batch.verified) {
             if let Some((fetched, source)) = &v.proof {
                 if args.attach_proofs && *source != ProofSource::Note {
                     to_attach.push((id.to_string(), fetched.json.clone()));
                 }
             }
             let sha = id.to_string();
+            // Under a policy: good only when one of the rule's authorities admits the signer.
+            let authority = match (&by_rule, authority_tally.as_mut()) {
+                (Some(r), Some(t)) => r.rule.judge_report(&mut v.report, None, &NoKeyFormats, t),
+                _ => None,
+            };
             tally.add(&v.report.outcome);
             let written = match args.format {
-                Format::Json => writeln!(out, "{}", output::json(&sha, "commit", &v)),
+                Format::Json => {
+                    let mut line = output::json(&sha, "commit", &v);
+                    if by_rule.is_some() {
+                        line["authority"] = serde_json::json!(authority);
+                    }
+                    writeln!(out, "{line}")
+                }
                 // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.
                 Format::Human if single => {
                     let written = out
@@ -303,9 +409,21 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                         .and_then(|_| out.flush());
                     crate::ui::eprint(&output::notes(&v.report));
                     crate::ui::eprint(&output::problem_lines(&v.report, &sha));
+                    if let Some(name) = &authority {
+                        crate::ui::eprint(&format!(
+                            "gitsign: signer admitted by authority {name}\n"
+                        ));
+                    }
                     written
                 }
-                Format::Human => out.write_all(output::range_line(&sha, &v).as_bytes()),
+                Format::Human => {
+                    let mut line = output::range_line(&sha, &v);
+                    if let Some(name) = &authority {
+                        line.truncate(line.trim_end().len());
+                        line.push_str(&format!(" authority {name}\n"));
+                    }
+                    out.write_all(line.as_bytes())
+                }
             };
             match write_failed(written, &tally) {
                 Ok(None) => {}
@@ -323,6 +441,29 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         return Ok(exit.into());
     }
     walked.map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
+    // Under a policy, the run ends with what each authority accepted.
+    if let (Some(r), Some(t)) = (&by_rule, &authority_tally) {
+        match args.format {
+            Format::Json => {
+                let line = serde_json::json!({
+                    "policy": r.file,
+                    "ref": r.refname,
+                    "rule_line": r.rule.line,
+                    "tally": t.json(),
+                });
+                if let Some(exit) = write_failed(writeln!(out, "{line}"), &tally)? {
+                    return Ok(exit.into());
+                }
+            }
+            Format::Human => crate::ui::eprint(&format!(
+                "gitsign: policy {}, rule at line {} for {}: {}\n",
+                crate::text::escape(&r.file),
+                r.rule.line,
+                crate::text::escape(&r.refname),
+                t.text()
+            )),
+        }
+    }
     if let Some(exit) = write_failed(out.flush(), &tally)? {
         return Ok(exit.into());
     }
@@ -363,5 +504,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
+    super::vsa::write(args, &repo, &specs, &selection, &tally, by_rule.as_ref())?;
     Ok(Exit::of(&tally).into())
 }

@@ -1,6 +1,8 @@
 //! git objects: raw bytes from the object database, the signed payload / signature split,
-//! revision ranges, and the receiving end of a push (`push`: quarantine, new commits).
+//! revision ranges, the ref a range is about (`refname`), and the receiving end of a push
+//! (`push`: quarantine, new commits).
 pub mod object;
 pub mod object_id;
 pub mod push;
+pub mod refname;
 pub mod repo;

@@ -12,27 +12,32 @@
 //! Layout: `<git common dir>/gitsign/facts/<root digest, 16 hex>/<id[..2]>/<id[2..]>.json`,
 //! outside refs and objects, so facts never travel with a push, a fetch or notes. Bounded: one
 //! file of at most [`MAX_FACT_BYTES`] per object and trust root, for objects that verified good
-//! (so at most one per signed object the repository received). Files are opened as regular
+//! (so at most one per signed object the repository received: the hook keeps facts only for
+//! an accepted push, never for the objects of a refused one, which git discards). Files are opened as regular
 //! files only (no symlink followed, a FIFO neither waited on nor read) and read up to the cap;
 //! anything unreadable, oversized, malformed or about another object is ignored and the object
-//! verified afresh.
+//! verified afresh. Both through [`crate::fsutil`].
 
-use std::io::Read as _;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::fsutil;
 use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
 use crate::verify::policy::Identity;
 use crate::verify::{Anchor, EntrySource, Logged, Outcome, Report};
+use crate::x509::fulcio::FulcioExtension;
 
 /// The largest fact file read or written (a fact is a few hundred bytes; SANs are bounded by
 /// the certificate, which Fulcio limits).
 pub const MAX_FACT_BYTES: u64 = 16 * 1024;
 
-const VERSION: u32 = 1;
+/// 2: facts keep every Fulcio extension (`extensions`), which policies may constrain; facts
+/// of version 1 lack them, so they are not read (their trust-root digest differs too).
+const VERSION: u32 = 2;
 
 /// A digest of everything a verification's verdict depends on besides the object's bytes: the
 /// trust root's authorities, logs and their validity windows, and the SCT option. Computed over
@@ -43,7 +48,7 @@ pub fn root_digest(root: &TrustedRoot, insecure_ignore_sct: bool) -> String {
         h.update((bytes.len() as u64).to_be_bytes());
         h.update(bytes);
     };
-    field(b"gitsign facts v1");
+    field(b"gitsign facts v2");
     field(&[u8::from(insecure_ignore_sct)]);
     let validity = |v: &Validity| {
         let mut b = Vec::with_capacity(18);
@@ -95,6 +100,8 @@ struct Fact {
     github_workflow_name: Option<String>,
     github_workflow_repository: Option<String>,
     github_workflow_ref: Option<String>,
+    /// Every Fulcio extension of the certificate, by its policy key.
+    extensions: BTreeMap<String, String>,
     anchor: FactAnchor,
     signing_time: Option<i64>,
 }
@@ -155,6 +162,11 @@ impl Fact {
             github_workflow_name: identity.github_workflow_name.clone(),
             github_workflow_repository: identity.github_workflow_repository.clone(),
             github_workflow_ref: identity.github_workflow_ref.clone(),
+            extensions: identity
+                .extensions
+                .iter()
+                .map(|(e, v)| (e.key().to_owned(), v.clone()))
+                .collect(),
             anchor,
             signing_time: report.signing_time,
         })
@@ -172,6 +184,12 @@ impl Fact {
                 github_workflow_name: self.github_workflow_name,
                 github_workflow_repository: self.github_workflow_repository,
                 github_workflow_ref: self.github_workflow_ref,
+                // A key this build does not know cannot be constrained by its policies.
+                extensions: self
+                    .extensions
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((FulcioExtension::from_key(&k)?, v)))
+                    .collect(),
             }),
             cert: None,
             anchor: Some(match self.anchor {
@@ -227,7 +245,7 @@ impl Facts {
 
     /// The report kept for `id`, if a good one is.
     pub fn get(&self, id: &ObjectId) -> Option<Report> {
-        let bytes = read_regular(&self.path(id), MAX_FACT_BYTES)?;
+        let bytes = fsutil::read_capped(&self.path(id), MAX_FACT_BYTES).ok()?;
         let fact: Fact = serde_json::from_slice(&bytes).ok()?;
         (fact.version == VERSION
             && ObjectId::from_hex(fact.object.as_bytes()).ok() == Some(*id)
@@ -236,7 +254,7 @@ impl Facts {
     }
 
     /// Keep what `report` established about `id`; a report that is not good keeps nothing.
-    /// Written to a temporary file and renamed, so a reader never sees half a fact.
+    /// Written atomically ([`fsutil::write_atomic`]), so a reader never sees half a fact.
     pub fn put(&self, id: &ObjectId, report: &Report) -> std::io::Result<()> {
         let Some(fact) = Fact::of(id, &self.root, report) else {
             return Ok(());
@@ -245,57 +263,13 @@ impl Facts {
         if bytes.len() as u64 > MAX_FACT_BYTES {
             return Ok(());
         }
-        let path = self.path(id);
-        let dir = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{}.{}.tmp", id, std::process::id()));
-        let written = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            std::io::Write::write_all(&mut f, &bytes)?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        fsutil::write_atomic(
+            &self.path(id),
+            &bytes,
+            fsutil::Access::Shared,
+            fsutil::Durability::Cache,
+        )
     }
-}
-
-/// The bytes of `path` if it is a regular file of at most `cap` bytes: a symlink is not
-/// followed and a FIFO is not waited on (opened non-blocking, then refused as not a file).
-fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let file = open_no_follow(path)?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > cap {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= cap).then_some(bytes)
-}
-
-#[cfg(unix)]
-fn open_no_follow(path: &Path) -> Option<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()
-    .map(std::fs::File::from)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> Option<std::fs::File> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    std::fs::File::open(path).ok()
 }
 
 #[cfg(test)]
@@ -313,6 +287,12 @@ mod tests {
                 sans: vec!["alice@example.com".into()],
                 issuer: Some("https://accounts.example.com".into()),
                 github_workflow_ref: Some("refs/heads/main".into()),
+                // Kept so rules constraining them judge a kept fact as a fresh verification.
+                extensions: [
+                    (FulcioExtension::GithubWorkflowRef, "refs/heads/main".into()),
+                    (FulcioExtension::RunnerEnvironment, "github-hosted".into()),
+                ]
+                .into(),
                 ..Identity::default()
             }),
             cert: None,

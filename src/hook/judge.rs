@@ -1,12 +1,15 @@
 //! How one rule judges one verified object: [`Rule::judge`] turns a verification report (made
 //! with an empty identity policy, so one verification serves every rule) into an acceptance or
-//! a [`Refusal`] with its reason and hint; [`Rule::exempt`] is `unsigned-before`;
+//! a [`Refusal`] with its reason and hint — whether the signer is admitted is
+//! [`crate::policy::judge`]'s answer, the time proof the hook's own; [`Rule::exempt`] is `unsigned-before`;
 //! [`admits_looked_up`] says whether a Rekor lookup could change the verdict. The texts the
 //! pusher reads for refused objects are here. Pure: no I/O.
 
 use std::collections::HashSet;
 
 use super::policy::{Cutoff, Rule, Transparency};
+use crate::policy::judge::{judge_among, names_signer, NoKeyFormats};
+use crate::policy::{Authority, Signer, SigstoreSigner};
 use crate::verify::chain::ChainError;
 use crate::verify::tlog::TlogError;
 use crate::verify::{Anchor, EntrySource, Failure, Outcome, Report};
@@ -31,11 +34,19 @@ impl Rule {
                 hint: failure_hint(f),
             });
         }
-        match &report.identity {
-            Some(id) => self.policy.check(id).map_err(|e| Refusal {
-                reason: e.to_string(),
-                hint: Some("the signer must match the rule's identities and issuers"),
-            })?,
+        match SigstoreSigner::from_report(report) {
+            Some(signer) => {
+                judge_among(&self.authorities, &Signer::Sigstore(signer), &NoKeyFormats).map_err(
+                    |e| Refusal {
+                        reason: e.to_string(),
+                        hint: Some(if self.authorities.iter().all(Authority::is_inline) {
+                            "the signer must match the rule's identities and issuers"
+                        } else {
+                            "the signer must be one the rule's authorities admit"
+                        }),
+                    },
+                )?;
+            }
             None => {
                 return Err(Refusal {
                     reason: "the signer's identity could not be read".into(),
@@ -99,13 +110,12 @@ impl Rule {
 }
 
 /// Whether `rule` would accept `report` with a log entry found outside the signature: it
-/// admits such entries and names the signer. Only such objects are worth a Rekor lookup.
+/// admits such entries and one of its authorities names the signer (whatever the time: the
+/// entry proves it). Only such objects are worth a Rekor lookup.
 pub fn admits_looked_up(rule: &Rule, report: &Report) -> bool {
     rule.transparency != Transparency::Embedded
-        && report
-            .identity
-            .as_ref()
-            .is_some_and(|id| rule.policy.check(id).is_ok())
+        && SigstoreSigner::from_report(report)
+            .is_some_and(|s| names_signer(&rule.authorities, &Signer::Sigstore(s), &NoKeyFormats))
 }
 
 /// When Rekor cannot be asked: what the server operator or the pusher can do.
@@ -276,5 +286,63 @@ mod tests {
             r.exempt(i64::MAX, "aa", &set) && !r.exempt(0, "bb", &set),
             "the cutoff's ancestry only"
         );
+    }
+
+    /// Named authorities: identities bound to their issuers, bounds on the proven time.
+    #[test]
+    fn named_authorities_judge_pushes_too() {
+        let text = "[authority.team]\nsigstore = [\n  { identity = 'alice@example.com', issuer = 'https://accounts.google.com', valid-before = 2000-01-01T00:00:00Z },\n  { identity = 'bob@example.com', issuer = 'https://github.com/login/oauth' },\n]\n[[rule]]\nrefs = ['refs/*']\nauthorities = ['team']\n";
+        let rule = PolicyFile::parse(text).expect("parses").rules.remove(0);
+        let tlog = |t: i64| {
+            Some(Anchor::Tlog {
+                log_index: 1,
+                integrated_time: t,
+                log_url: String::new(),
+                source: EntrySource::Embedded,
+            })
+        };
+        let mut bob = report(Outcome::Good, tlog(1_700_000_000), "bob@example.com");
+        let e = rule
+            .judge(&bob)
+            .expect_err("bob with Google's issuer is not the listed pair");
+        assert!(
+            e.reason
+                .contains("not admitted by any authority of the rule (team)"),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            e.hint,
+            Some("the signer must be one the rule's authorities admit")
+        );
+        if let Some(id) = bob.identity.as_mut() {
+            id.issuer = Some("https://github.com/login/oauth".into());
+        }
+        assert_eq!(rule.judge(&bob), Ok(()), "bob with his own issuer");
+        let alice_late = report(Outcome::Good, tlog(1_700_000_000), "alice@example.com");
+        let e = rule.judge(&alice_late).expect_err("after valid-before");
+        assert!(
+            e.reason
+                .contains("only until 2000-01-01T00:00:00Z, and signed at 2023-11-14T22:13:20Z"),
+            "the proven time, not the CMS signingTime, is bounded: {}",
+            e.reason
+        );
+        assert_eq!(
+            rule.judge(&report(
+                Outcome::Good,
+                tlog(900_000_000),
+                "alice@example.com"
+            )),
+            Ok(())
+        );
+        let undecided = Outcome::Undecided(crate::verify::Undecided::NoTimeAnchor);
+        assert!(
+            admits_looked_up(&rule, &report(undecided.clone(), None, "alice@example.com")),
+            "a bounded signer is worth proving: the proof gives the time"
+        );
+        assert!(!admits_looked_up(
+            &rule,
+            &report(undecided, None, "mallory@example.com")
+        ));
     }
 }

@@ -44,7 +44,10 @@ policy refuses every push, naming the file, line and problem.
     deletions = \"allow\"           # or \"reject\"
 
 Each rule needs an identity and an issuer constraint (regexps are RE2, unanchored
-unless anchored); unknown keys are errors. transparency = \"embedded\" requires
+unless anchored), or names authorities = [\"NAME\"] defined in [authority.NAME]
+tables (Sigstore identities bound to their issuers, with Fulcio extension values
+and validity bounds, OpenPGP and SSH key files beside the policy: gitsign policy
+--help; the hook judges Sigstore signers only); unknown keys are errors. transparency = \"embedded\" requires
 the Rekor entry embedded in the signature, and refuses online-mode signatures
 (Go gitsign's rekorMode=online) even when Rekor has their entry; \"online\" also
 admits signatures whose entry is found outside the signature, and \"any\" also an

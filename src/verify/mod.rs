@@ -181,7 +181,7 @@ pub const FAILURE_CODES: &[(&str, &str)] = &[
     ("outside_certificate_validity", "the proven signing time is outside the certificate's validity"),
     ("untrusted_chain", "the certificate does not chain to a Fulcio CA of the trusted root valid at the signing time"),
     ("sct", "the certificate's SCT is missing or does not verify against the trusted root's CT logs"),
-    ("identity_mismatch", "the identity or issuer does not meet the policy (`--certificate-identity`…, the hook's rule)"),
+    ("identity_mismatch", "the identity or issuer does not meet the policy (`--certificate-identity`…, or no authority of the policy's rule admits the signer)"),
     ("no_time_anchor", "nothing proves the signing time and nothing ever will (a Rekor v2 entry, or a bundle, without a timestamp); undecided instead when a lookup could still find an entry"),
     ("timestamp_mismatch", "the RFC 3161 timestamp is over other bytes than the signature"),
     ("timestamp_untrusted", "the timestamp's authority is not in the trusted root (or `gitsign.timestampCertChain`) at its time"),

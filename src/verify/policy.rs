@@ -6,9 +6,12 @@
 //! Regexps are anchored only where the user anchors them, as in cosign (Go `regexp.MatchString`),
 //! and written in Go's RE2 syntax ([`Re2`]).
 
+use std::collections::BTreeMap;
+
 use regex::Regex;
 
 use crate::oid;
+use crate::x509::fulcio::FulcioExtension;
 use crate::x509::Cert;
 
 /// What the certificate says about its subject.
@@ -22,6 +25,10 @@ pub struct Identity {
     pub github_workflow_name: Option<String>,
     pub github_workflow_repository: Option<String>,
     pub github_workflow_ref: Option<String>,
+    /// Every Fulcio extension the certificate carries (the v1 claims above included), for
+    /// policies that constrain them ([`crate::policy`]).
+    #[serde(skip)]
+    pub extensions: BTreeMap<FulcioExtension, String>,
 }
 
 impl Identity {
@@ -40,6 +47,7 @@ impl Identity {
             github_workflow_repository: cert
                 .raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REPOSITORY),
             github_workflow_ref: cert.raw_string_extension(&oid::FULCIO_GITHUB_WORKFLOW_REF),
+            extensions: cert.fulcio_extensions(),
         }
     }
 
@@ -259,6 +267,17 @@ pub enum PolicyError {
         field: &'static str,
         got: String,
         want: String,
+    },
+    /// A policy file's rule: none of its authorities admits the signer ([`crate::policy`]).
+    #[error("the signer {signer} is not admitted by any authority of the rule ({authorities})")]
+    NotAdmitted { signer: String, authorities: String },
+    /// A policy file's rule: an authority admits the signer, but not at the time it signed.
+    #[error("the signer {signer} is admitted by authority '{authority}' only {validity}, and signed {at}")]
+    OutsideValidity {
+        signer: String,
+        authority: String,
+        validity: String,
+        at: String,
     },
 }
 

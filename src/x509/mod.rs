@@ -1,10 +1,12 @@
 //! X.509 certificates as Sigstore issues them: the fields verification needs, decoded once.
 //!
-//! [`chain`] validates a certificate path for a Fulcio or a timestamp authority certificate.
+//! [`chain`] validates a certificate path for a Fulcio or a timestamp authority certificate;
+//! [`fulcio`] is the table of Fulcio extensions a policy can constrain.
 //!
 //! Fulcio extensions follow Fulcio's `docs/oid-info.md`: 1.3.6.1.4.1.57264.1.1 (issuer, raw
 //! string, deprecated) and 1.3.6.1.4.1.57264.1.8 (issuer, DER UTF8String); 1.1.2–1.1.6 the
-//! GitHub workflow trigger, sha, name, repository and ref (raw strings).
+//! GitHub workflow trigger, sha, name, repository and ref (raw strings); 1.9–1.23 the
+//! provider-generic build and source claims (DER UTF8Strings).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +19,7 @@ use crate::der::{children, ctx, expect, read, Tlv};
 use crate::oid;
 
 pub mod chain;
+pub mod fulcio;
 
 /// Extensions a verifier may see marked critical and still understand.
 const KNOWN_CRITICAL: [ObjectIdentifier; 6] = [

@@ -172,3 +172,78 @@ fn commit_graph_counts_match_git_rev_list() {
     assert_eq!(count(&[&range]), Some(want), "{range}");
     assert_eq!(count(&[&head]), Some(1), "a single commit");
 }
+
+/// `gitsign policy init` over a real history: the identity/issuer pairs it proposes are the
+/// independent manifest's (workflow identities grouped by workflow), and under the proposal
+/// `gitsign verify --policy` admits every signed commit.
+#[test]
+fn policy_init_proposes_the_manifests_signers_and_verify_admits_them_all() {
+    let name = "malcontent";
+    let expected = manifest(name);
+    let pairs: std::collections::BTreeSet<(String, String)> = expected
+        .values()
+        .map(|e| {
+            let id = match e.identity.split_once("@refs/") {
+                Some((workflow, _)) if e.identity.starts_with("https://") => format!("{workflow}@"),
+                _ => e.identity.clone(),
+            };
+            (id, e.issuer.clone())
+        })
+        .collect();
+    let home = tempfile::tempdir().expect("home");
+    let repo = lay_out(name, home.path());
+    let gitsign = |args: &[&str]| {
+        output(
+            hermetic(crate::util::gitsign_bin(), home.path())
+                .current_dir(&repo)
+                .env("GITSIGN_TRUSTED_ROOT", data("trust/trusted_root.json"))
+                .args(args),
+        )
+    };
+    let (code, proposal, err) = gitsign(&[
+        "policy",
+        "init",
+        "--offline",
+        "--insecure-ignore-tlog",
+        "--from=--all",
+        "--ref",
+        "refs/*",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "proposed {} identity/issuer pair(s) from {} verified commit(s)",
+            pairs.len(),
+            expected.len()
+        )),
+        "{} pairs in the manifest: {err}",
+        pairs.len()
+    );
+    let file = home.path().join("proposal.toml");
+    std::fs::write(&file, &proposal).expect("write proposal");
+    let (code, out, err) = gitsign(&[
+        "verify",
+        "--all",
+        "--offline",
+        "--insecure-ignore-tlog",
+        "--ref",
+        "refs/heads/main",
+        "--policy",
+        file.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, 1, "unsigned commits remain bad: {err}");
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.ends_with(" authority signers"))
+            .count(),
+        expected.len(),
+        "every signed commit is admitted by the proposal"
+    );
+    assert!(
+        err.contains(&format!(
+            "authorities: signers {}; admitted by none: 0",
+            expected.len()
+        )),
+        "{err}"
+    );
+}
