@@ -64,6 +64,8 @@ pub enum Key {
     RekorVersion,
     EnableSigstoreGo,
     LoginTimeout,
+    SshAllowedSignersFile,
+    SshRevocationFile,
     TufCacheValidity,
 }
 
@@ -100,6 +102,8 @@ impl Key {
         Key::RekorVersion,
         Key::EnableSigstoreGo,
         Key::LoginTimeout,
+        Key::SshAllowedSignersFile,
+        Key::SshRevocationFile,
         Key::TufCacheValidity,
     ];
 
@@ -345,6 +349,22 @@ pub const TABLE: &[Row] = &[
         Some("GITSIGN_LOGIN_TIMEOUT"),
         Some("300"),
     ),
+    // git's own keys for SSH signatures (gpg-interface.c), read where git reads them so that
+    // `gitsign verify` trusts the signers `git verify-commit` trusts.
+    (
+        Key::SshAllowedSignersFile,
+        "gpg.ssh.allowedSignersFile",
+        None,
+        None,
+        None,
+    ),
+    (
+        Key::SshRevocationFile,
+        "gpg.ssh.revocationFile",
+        None,
+        None,
+        None,
+    ),
     // Seconds after a TUF refresh during which the unexpired cache is used without asking
     // the mirror: one day, sigstore-go's default cache validity.
     (
@@ -563,7 +583,7 @@ impl Config {
             None => git::read_in(&env, repository()?),
         }
         .map_err(ConfigError::GitConfig)?;
-        let config = Config::resolve(&git::gitsign_pairs(&entries), |k| std::env::var(k).ok());
+        let config = Config::resolve(&git::setting_pairs(&entries), |k| std::env::var(k).ok());
         config.validate()?;
         Ok(config)
     }
@@ -731,7 +751,11 @@ mod tests {
         );
         for (key, r) in Key::ALL.iter().zip(TABLE) {
             assert_eq!(r.0, *key, "Key::ALL lists the keys in table order");
-            assert!(r.1.starts_with("gitsign."), "{} is a gitsign.* key", r.1);
+            assert!(
+                r.1.starts_with("gitsign.") || r.1.starts_with("gpg.ssh."),
+                "{} is a gitsign.* key or one of git's gpg.ssh.* keys",
+                r.1
+            );
             assert_eq!(
                 TABLE
                     .iter()

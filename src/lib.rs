@@ -9,6 +9,9 @@
 //! - [`git`]: raw commit/tag bytes, the signed payload / signature split, revision ranges.
 //! - [`pem`], [`cms`]: the PEM `SIGNED MESSAGE` armor and CMS SignedData (RFC 5652): reader
 //!   (`cms::decode`), encoder (`cms::encode`), attached signatures.
+//! - [`openpgp`], [`ssh`]: OpenPGP and SSH (SSHSIG) signatures of commits and tags, verified
+//!   natively against configured keys (an OpenPGP key ring; git's allowed signers and
+//!   revocation files).
 //! - [`trust`]: the Sigstore trusted root (Fulcio CAs, Rekor and CT log keys, TSAs).
 //! - [`tuf`]: the trusted root and signing config kept current through TUF (`gitsign initialize`).
 //! - [`crypto`]: public keys and signature checks; [`key`]: the ephemeral signing key.
@@ -50,7 +53,7 @@
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
 //! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `config`;
-//! 2. `crypto`, `key`, `x509`, then `cms`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
+//! 2. `crypto`, `key`, `x509`, then `cms`, `openpgp`, `ssh`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
 //!    SCT, log entry and timestamp checks);
@@ -79,6 +82,7 @@
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which authority admits a signer | [`policy::Rule::admit`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
+//! | how an OpenPGP or SSH signature is judged | [`openpgp::verify`], [`ssh::verify`] |
 //! | how untrusted text is shown | [`text::escape`] |
 
 pub mod attest;
@@ -103,11 +107,13 @@ pub mod key;
 pub mod memo;
 pub mod oid;
 pub mod oidc;
+pub mod openpgp;
 pub mod pem;
 pub mod policy;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;
+pub mod ssh;
 pub mod text;
 pub mod trust;
 pub mod tsa;

@@ -3,9 +3,11 @@
 //! about the format and the signer.
 //!
 //! Sigstore signatures (CMS in git's x509 armor, or DER) go to [`crate::verify::Verifier`];
-//! OpenPGP and SSH signatures are [`Failure::ForeignFormat`] until a verifier for them plugs in
-//! here as one match arm each ([`first_pass`]), filling [`Format`] and [`Signer`] in.
+//! OpenPGP signatures to [`crate::openpgp::verify`] and SSH signatures to
+//! [`crate::ssh::verify`], against the configured [`Keys`], one match arm each
+//! ([`first_pass`]), filling [`Format`] and [`Signer`] in.
 
+use super::Keys;
 use crate::git::object::{self, SignatureFormat};
 use crate::git::object_id::ObjectIds;
 use crate::verify::{self, policy::Policy, Failure, Report};
@@ -55,6 +57,16 @@ pub enum Signer {
         sans: Vec<String>,
         issuer: Option<String>,
     },
+    /// An OpenPGP certificate: its primary key's fingerprint, the (sub)key that signed, and
+    /// its primary user id.
+    Openpgp {
+        fingerprint: String,
+        key: String,
+        user_id: Option<String>,
+    },
+    /// An SSH key named in the allowed signers file: the principal git reports, and the key's
+    /// `SHA256:` fingerprint.
+    Ssh { principal: String, key: String },
 }
 
 impl Signer {
@@ -66,17 +78,30 @@ impl Signer {
         })
     }
 
-    /// The identity: the first SAN for Sigstore.
+    /// The identity: the first SAN for Sigstore, the primary key's fingerprint for OpenPGP,
+    /// the principal for SSH.
     pub fn identity(&self) -> &str {
         match self {
             Signer::Sigstore { sans, .. } => sans.first().map(String::as_str).unwrap_or(""),
+            Signer::Openpgp { fingerprint, .. } => fingerprint,
+            Signer::Ssh { principal, .. } => principal,
         }
     }
 
-    /// Who vouched for the identity: the OIDC issuer for Sigstore.
+    /// Who vouched for the identity: the OIDC issuer for Sigstore; none for a key the user
+    /// configured.
     pub fn issuer(&self) -> Option<&str> {
         match self {
             Signer::Sigstore { issuer, .. } => issuer.as_deref(),
+            Signer::Openpgp { .. } | Signer::Ssh { .. } => None,
+        }
+    }
+
+    /// The key that signed (OpenPGP (sub)key fingerprint, SSH `SHA256:` fingerprint).
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Signer::Sigstore { .. } => None,
+            Signer::Openpgp { key, .. } | Signer::Ssh { key, .. } => Some(key),
         }
     }
 }
@@ -107,6 +132,7 @@ impl FirstPass {
 /// Rekor entry may log the object under (asked for only by an online-mode Sigstore signature).
 pub fn first_pass(
     verifier: &verify::Verifier<'_>,
+    keys: &Keys,
     payload: &[u8],
     signature: &[u8],
     policy: &Policy,
@@ -123,15 +149,50 @@ pub fn first_pass(
                 signer,
             }
         }
-        Format::Openpgp => FirstPass::decided(
-            Report::bad(Failure::ForeignFormat(SignatureFormat::Openpgp)),
-            format,
-        ),
-        Format::Ssh => FirstPass::decided(
-            Report::bad(Failure::ForeignFormat(SignatureFormat::Ssh)),
-            format,
-        ),
+        Format::Openpgp => match crate::openpgp::verify(payload, signature, &keys.openpgp) {
+            Ok(s) => FirstPass {
+                signer: Some(Signer::Openpgp {
+                    fingerprint: s.primary_fingerprint,
+                    key: s.key_fingerprint,
+                    user_id: s.user_id,
+                }),
+                ..FirstPass::decided(Report::good_by_key(Some(s.created)), format)
+            },
+            Err(e) => FirstPass::decided(Report::bad(Failure::Openpgp(e)), format),
+        },
+        Format::Ssh => {
+            let at = signer_time(payload);
+            match crate::ssh::verify(payload, signature, &keys.ssh_allowed, &keys.ssh_revoked, at) {
+                Ok(s) => FirstPass {
+                    signer: Some(Signer::Ssh {
+                        principal: s.principal,
+                        key: s.key_fingerprint,
+                    }),
+                    ..FirstPass::decided(Report::good_by_key(None), format)
+                },
+                Err(e) => FirstPass::decided(Report::bad(Failure::Ssh(e)), format),
+            }
+        }
     }
+}
+
+/// The time SSH allowed signers' `valid-after`/`valid-before` are judged at, as git passes it
+/// to `ssh-keygen -Overify-time`: the committer's (a tag's tagger's) time from the payload;
+/// without one, ssh-keygen's default, now.
+fn signer_time(payload: &[u8]) -> i64 {
+    object::header_value(payload, "committer")
+        .or_else(|| object::header_value(payload, "tagger"))
+        .and_then(|v| {
+            let v = std::str::from_utf8(v).ok()?;
+            let mut fields = v.rsplit(' ');
+            fields.next()?; // time zone
+            fields.next()?.parse().ok()
+        })
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        })
 }
 
 #[cfg(test)]
@@ -155,7 +216,7 @@ mod tests {
     }
 
     #[test]
-    fn openpgp_and_ssh_signatures_are_foreign_until_their_verifier_plugs_in() {
+    fn openpgp_and_ssh_signatures_go_to_their_verifiers() {
         let root = crate::trust::TrustedRoot::public_good();
         let verifier = verify::Verifier::new(&root, verify::Waivers::default());
         for (sig, format) in [
@@ -168,9 +229,21 @@ mod tests {
                 Format::Ssh,
             ),
         ] {
-            let first = first_pass(&verifier, b"tree 0\n", sig, &Policy::default(), || None);
+            let keys = Keys::default();
+            let first = first_pass(
+                &verifier,
+                &keys,
+                b"tree 0\n",
+                sig,
+                &Policy::default(),
+                || None,
+            );
             assert_eq!(first.format, format);
-            assert_eq!(first.checked.report.outcome.code(), Some("foreign_format"));
+            assert_eq!(
+                first.checked.report.outcome.code(),
+                Some("signature_malformed"),
+                "read by the format's verifier, not called foreign"
+            );
             assert!(first.signer.is_none() && first.checked.needs_entry.is_none());
         }
     }

@@ -34,7 +34,7 @@ use crate::verify::{
 };
 
 pub use format::{FirstPass, Format, Signer};
-pub use setup::VerifySetup;
+pub use setup::{Keys, VerifySetup};
 
 /// One signed thing to check.
 #[derive(Debug, Clone, Copy)]
@@ -110,6 +110,7 @@ pub enum RangeError {
 /// The driver: a verifier, an identity policy and a prover, composed once.
 pub struct Checker<'a> {
     verifier: Verifier<'a>,
+    keys: &'a Keys,
     policy: &'a Policy,
     rekor: &'a Rekor,
     kept: Kept<'a>,
@@ -135,6 +136,7 @@ impl<'a> Checker<'a> {
     pub fn new(setup: &'a VerifySetup, policy: &'a Policy, kept: Kept<'a>) -> Checker<'a> {
         Checker {
             verifier: setup.verifier(),
+            keys: &setup.keys,
             policy,
             rekor: &setup.rekor,
             kept,
@@ -183,17 +185,21 @@ impl<'a> Checker<'a> {
                 };
                 format::first_pass(
                     &self.verifier,
+                    self.keys,
                     &split.payload,
                     &split.signature,
                     self.policy,
                     || Some(kind.ids(raw, hash, &split)),
                 )
             }
-            Signed::Detached { payload, signature } => {
-                format::first_pass(&self.verifier, payload, signature, self.policy, || {
-                    object_id::signed_object_ids(payload, signature)
-                })
-            }
+            Signed::Detached { payload, signature } => format::first_pass(
+                &self.verifier,
+                self.keys,
+                payload,
+                signature,
+                self.policy,
+                || object_id::signed_object_ids(payload, signature),
+            ),
             Signed::Input(input) => {
                 let report = self.verifier.verify_input(input, self.policy);
                 FirstPass {
@@ -451,6 +457,7 @@ mod tests {
             waivers: Waivers::default(),
             rekor,
             detached_sct: None,
+            keys: crate::check::Keys::default(),
         }
     }
 
@@ -482,7 +489,7 @@ mod tests {
                 (None, "sigstore"),
                 (Some("lookup_unconfigured"), "sigstore"),
                 (Some("unsigned"), "none"),
-                (Some("foreign_format"), "ssh"),
+                (Some("unknown_key"), "ssh"),
             ],
             "one verdict per item, in order"
         );

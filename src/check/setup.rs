@@ -3,7 +3,9 @@
 //! Plain data: the loaders that read files, git config and the environment to build it sit at
 //! the edge (`cli::setup`).
 
+use crate::openpgp::Keyring;
 use crate::proofs::Rekor;
+use crate::ssh::{AllowedSigners, Revoked};
 use crate::trust::TrustedRoot;
 use crate::verify::{sct::DetachedSct, Verifier, Waivers};
 
@@ -17,6 +19,21 @@ pub struct VerifySetup {
     pub rekor: Rekor,
     /// The SCT for leaf certificates that embed none (`--sct FILE`).
     pub detached_sct: Option<DetachedSct>,
+    /// The keys OpenPGP and SSH signatures are checked against.
+    pub keys: Keys,
+}
+
+/// The keys OpenPGP and SSH signatures are checked against, parsed once per command and
+/// shared by the first pass on every core. Empty by default: every such signature is then by
+/// an unknown key.
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    /// `--openpgp-keys FILE`… (never GnuPG's keyring).
+    pub openpgp: Keyring,
+    /// git's allowed signers (`--ssh-allowed-signers`, `gpg.ssh.allowedSignersFile`).
+    pub ssh_allowed: AllowedSigners,
+    /// git's revoked SSH keys (`gpg.ssh.revocationFile`).
+    pub ssh_revoked: Revoked,
 }
 
 impl VerifySetup {

@@ -252,6 +252,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
                     .rules
                     .iter()
                     .all(|r| r.transparency == Transparency::Embedded),
+            ..VerifyFlags::default()
         },
     )?;
     let file = path.display().to_string();

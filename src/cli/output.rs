@@ -9,7 +9,9 @@ use crate::encoding::rfc3339;
 use crate::text::escape;
 use crate::verify::{Anchor, Outcome, Report};
 
-/// The signer as text: `[SAN, …](issuer)` for Sigstore, as Go gitsign prints it.
+/// The signer as text: `[SAN, …](issuer)` for Sigstore, as Go gitsign prints it; the key's
+/// fingerprint and user id for OpenPGP (`gpg`'s order); the principal and key for SSH (as
+/// `ssh-keygen -Y verify` says it).
 pub fn signer_text(signer: &Signer) -> String {
     match signer {
         Signer::Sigstore { sans, issuer } => format!(
@@ -17,13 +19,35 @@ pub fn signer_text(signer: &Signer) -> String {
             escape(&sans.join(", ")),
             escape(issuer.as_deref().unwrap_or(""))
         ),
+        Signer::Openpgp {
+            fingerprint,
+            key,
+            user_id,
+        } => {
+            let sub = if key == fingerprint {
+                String::new()
+            } else {
+                format!(" (subkey {})", escape(key))
+            };
+            match user_id {
+                Some(uid) => format!("\"{}\" key {}{sub}", escape(uid), escape(fingerprint)),
+                None => format!("key {}{sub}", escape(fingerprint)),
+            }
+        }
+        Signer::Ssh { principal, key } => format!("{} with key {}", escape(principal), escape(key)),
     }
 }
 
-/// The signer in one `identity (issuer)` phrase, for range lines.
+/// The signer in one phrase, for range lines: `identity (issuer)` for Sigstore, the key for
+/// OpenPGP and SSH.
 fn signer_phrase(signer: &Signer) -> String {
-    let who = format!("{} ({})", signer.identity(), signer.issuer().unwrap_or("?"));
-    escape(&who).into_owned()
+    match signer {
+        Signer::Sigstore { .. } => {
+            let who = format!("{} ({})", signer.identity(), signer.issuer().unwrap_or("?"));
+            escape(&who).into_owned()
+        }
+        Signer::Openpgp { .. } | Signer::Ssh { .. } => signer_text(signer),
+    }
 }
 
 /// Go gitsign's `PrintSummary` lines (what `git verify-commit` users know), plus our warnings.
@@ -50,6 +74,22 @@ pub fn summary(verified: &Verified, claims_checked: bool) -> String {
                 signer_text(signer)
             ));
         }
+        (None, Some(signer @ (Signer::Openpgp { .. } | Signer::Ssh { .. }))) => {
+            let what = match verified.format {
+                Format::Ssh => "an SSH key",
+                _ => "an OpenPGP key",
+            };
+            out.push_str(&format!("gitsign: Signature made using {what}\n"));
+            let verb = match report.outcome {
+                Outcome::Good => "Good",
+                Outcome::Bad(_) => "Bad",
+                Outcome::Undecided(_) => "Unverified",
+            };
+            out.push_str(&format!(
+                "gitsign: {verb} signature from {}\n",
+                signer_text(signer)
+            ));
+        }
         _ => match verified.format {
             Format::Openpgp => out.push_str("gitsign: Signature made using an OpenPGP key\n"),
             Format::Ssh => out.push_str("gitsign: Signature made using an SSH key\n"),
@@ -58,7 +98,11 @@ pub fn summary(verified: &Verified, claims_checked: bool) -> String {
             }
         },
     }
-    let sig_ok = report.cert.is_some();
+    let sig_ok = report.cert.is_some()
+        || matches!(
+            verified.signer,
+            Some(Signer::Openpgp { .. } | Signer::Ssh { .. })
+        );
     // True exactly when a Rekor entry was verified (embedded or looked up), whatever was
     // decided after it; a timestamp alone is not a Rekor entry.
     let tlog_ok = report.tlog_verified();
@@ -211,6 +255,11 @@ pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
         "signer": verified.signer.as_ref().map(|s| serde_json::json!({
             "identity": s.identity(),
             "issuer": s.issuer(),
+            "key": s.key(),
+            "user_id": match s {
+                Signer::Openpgp { user_id, .. } => user_id.as_deref(),
+                _ => None,
+            },
         })),
         "certificate": report.cert.as_ref().map(|c| serde_json::json!({
             "sha1": c.sha1_fingerprint,

@@ -137,6 +137,7 @@ fn init(args: &InitArgs) -> CliResult {
         ignore_sct: false,
         offline: args.offline,
         sct: None,
+        ..Default::default()
     };
     let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let mut selection = repo

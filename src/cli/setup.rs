@@ -9,9 +9,11 @@
 use anyhow::Context as _;
 
 use super::{initialize, CliError, Exit};
-use crate::check::VerifySetup;
+use crate::check::{Keys, VerifySetup};
 use crate::config::{Config, Key};
 use crate::proofs::Rekor;
+use crate::ssh::{AllowedSigners, Revoked};
+use crate::text::escape;
 use crate::trust::TrustedRoot;
 use crate::verify::{sct::DetachedSct, Waivers};
 
@@ -29,6 +31,14 @@ pub struct VerifyFlags<'a> {
     pub offline: bool,
     /// `--sct FILE`: a detached SCT for a certificate that embeds none.
     pub sct: Option<&'a str>,
+    /// Whether OpenPGP and SSH signatures are checked here (`verify`, `verify-tag`); else
+    /// (git's `--verify` mode, which git calls for x509 signatures only, and the hook, whose
+    /// rules name Sigstore identities only) no key file is read.
+    pub keys: bool,
+    /// `--openpgp-keys FILE`…: the OpenPGP keys whose signatures are accepted.
+    pub openpgp_keys: &'a [String],
+    /// `--ssh-allowed-signers FILE`, over `gpg.ssh.allowedSignersFile`.
+    pub ssh_allowed_signers: Option<&'a str>,
 }
 
 /// The verification settings `flags` and `config` select.
@@ -57,12 +67,107 @@ pub fn verify_setup(mut config: Config, flags: &VerifyFlags<'_>) -> Result<Verif
         }
         None => None,
     };
+    let keys = if flags.keys {
+        load_keys(&mut config, flags)?
+    } else {
+        Keys::default()
+    };
     Ok(VerifySetup {
         root,
         waivers: Waivers::from_flags(ignore_tlog, ignore_sct),
         rekor: Rekor::from_config(flags.offline, &config),
         detached_sct,
+        keys,
     })
+}
+
+/// The OpenPGP key files named on the command line, and git's SSH allowed signers and
+/// revocation files (`gpg.ssh.allowedSignersFile`, `gpg.ssh.revocationFile`, paths expanded
+/// as git's `git_config_pathname` does for `~/`), each parsed once.
+fn load_keys(config: &mut Config, flags: &VerifyFlags<'_>) -> Result<Keys, CliError> {
+    let mut keys = Keys::default();
+    for path in flags.openpgp_keys {
+        let bytes = std::fs::read(path).with_context(|| {
+            format!("reading the OpenPGP key file '{path}' (from --openpgp-keys)")
+        })?;
+        let warnings = keys
+            .openpgp
+            .add_file(&bytes)
+            .with_context(|| format!("parsing the OpenPGP key file '{path}' (from --openpgp-keys)"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e)
+                    .hint("export the keys with `gpg --armor --export KEYID > FILE`")
+            })?;
+        for w in warnings {
+            crate::ui::eprint(&format!(
+                "gitsign: warning: {}: {}\n",
+                escape(path),
+                escape(&w)
+            ));
+        }
+    }
+    if let Some(p) = flags.ssh_allowed_signers {
+        config.set_flag(
+            Key::SshAllowedSignersFile,
+            p.to_owned(),
+            "--ssh-allowed-signers",
+        );
+    }
+    if let Some(path) = config.get(Key::SshAllowedSignersFile).map(expand_home) {
+        let source = source_of(config, Key::SshAllowedSignersFile);
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("reading the SSH allowed signers file '{path}' (from {source})")
+        })?;
+        let local = |t: chrono::NaiveDateTime| {
+            use chrono::TimeZone as _;
+            chrono::Local
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|t| t.timestamp())
+        };
+        keys.ssh_allowed = AllowedSigners::parse(&text, &local)
+            .with_context(|| format!("parsing the SSH allowed signers file '{path}' (from {source})"))
+            .map_err(|e| {
+                CliError::new(Exit::Config, e)
+                    .hint("each line is `principals [options] keytype base64-key`, as ssh-keygen(1) describes under ALLOWED SIGNERS")
+            })?;
+    }
+    if let Some(path) = config.get(Key::SshRevocationFile).map(expand_home) {
+        let source = source_of(config, Key::SshRevocationFile);
+        // git warns and goes on without a revocation file that does not exist.
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                keys.ssh_revoked = Revoked::parse(&bytes)
+                    .with_context(|| {
+                        format!("parsing the SSH revocation file '{path}' (from {source})")
+                    })
+                    .map_err(|e| CliError::new(Exit::Config, e))?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::ui::eprint(&format!(
+                "gitsign: warning: ssh signing revocation file configured but not found: {}\n",
+                escape(&path)
+            )),
+            Err(e) => {
+                return Err(anyhow::Error::new(e)
+                    .context(format!(
+                        "reading the SSH revocation file '{path}' (from {source})"
+                    ))
+                    .into())
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// git's `interpolate_path` for `~/` (the home directory); other paths as they are.
+fn expand_home(path: &str) -> String {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home)
+            .join(rest)
+            .to_string_lossy()
+            .into_owned(),
+        _ => path.to_owned(),
+    }
 }
 
 /// The trust root the configuration selects for verification: `trustedRoot` file, the

@@ -83,6 +83,17 @@ pub struct TrustArgs {
     pub insecure_ignore_sct: bool,
 }
 
+/// The keys OpenPGP and SSH signatures are checked against.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct KeyArgs {
+    /// OpenPGP public key file (armored or binary) whose signatures to accept (can be repeated; GnuPG's keyring is never read)
+    #[arg(long, value_name = "FILE")]
+    pub openpgp_keys: Vec<String>,
+    /// git's allowed signers file for SSH signatures (default: git config gpg.ssh.allowedSignersFile)
+    #[arg(long, value_name = "FILE")]
+    pub ssh_allowed_signers: Option<String>,
+}
+
 #[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
     /// Summary for one commit, one line per commit for ranges
@@ -133,6 +144,8 @@ pub struct VerifyArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub sct: SctArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -197,7 +210,7 @@ impl TrustArgs {
             ignore_tlog: Some(self.insecure_ignore_tlog),
             ignore_sct: self.insecure_ignore_sct,
             offline,
-            sct: None,
+            ..VerifyFlags::default()
         }
     }
 }
@@ -325,6 +338,9 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     };
     let flags = VerifyFlags {
         sct: args.sct.sct.as_deref(),
+        keys: true,
+        openpgp_keys: &args.keys.openpgp_keys,
+        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
         ..args.trust.flags(args.offline)
     };
     let setup = super::setup::verify_setup(super::load_config()?, &flags)?;

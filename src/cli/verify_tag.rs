@@ -26,6 +26,8 @@ pub struct VerifyTagArgs {
     pub trust: TrustArgs,
     #[command(flatten)]
     pub sct: SctArgs,
+    #[command(flatten)]
+    pub keys: super::verify::KeyArgs,
     /// Never use the network: a tag without an embedded or kept proof is reported undecided
     #[arg(long)]
     pub offline: bool,
@@ -48,6 +50,9 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     let flags = VerifyFlags {
         sct: args.sct.sct.as_deref(),
+        keys: true,
+        openpgp_keys: &args.keys.openpgp_keys,
+        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
         ..args.trust.flags(args.offline)
     };
     let setup = super::setup::verify_setup(super::load_config()?, &flags)?;

@@ -10,8 +10,10 @@
 //!
 //! What is kept ([`Fact::of`]): a verification whose every check but the policy passed (good,
 //! or bad only by the policy) with a proven or explicitly waived signing time, and objects that
-//! carry no gitsign signature (unsigned, OpenPGP, SSH), which no trust or waiver changes.
-//! Never kept: undecided verdicts (a later proof may decide them) and the other bad ones.
+//! are unsigned or carry a signature in a format nothing here reads, which no trust or waiver
+//! changes. Never kept: undecided verdicts (a later proof may decide them), the other bad ones,
+//! and OpenPGP and SSH verdicts, which depend on the keys given (the facts' key holds no key
+//! set digest).
 //!
 //! Where ([`store`]): one append-only file per repository, `<git common dir>/gitsign/facts.log`,
 //! outside refs, objects and notes, so facts never travel with a push, a fetch or notes. What

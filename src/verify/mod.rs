@@ -122,6 +122,10 @@ pub enum Failure {
     Bundle(#[from] bundle::BundleError),
     #[error("nothing proves when the signature was made: no signed entry timestamp and no RFC 3161 timestamp")]
     NoTimeAnchor,
+    #[error(transparent)]
+    Openpgp(#[from] crate::openpgp::Failure),
+    #[error(transparent)]
+    Ssh(#[from] crate::ssh::Failure),
 }
 
 impl Failure {
@@ -143,6 +147,8 @@ impl Failure {
             Failure::Signature(_) => "bad_signature",
             Failure::Bundle(e) => e.code(),
             Failure::NoTimeAnchor => "no_time_anchor",
+            Failure::Openpgp(e) => e.code(),
+            Failure::Ssh(e) => e.code(),
         }
     }
 
@@ -150,12 +156,13 @@ impl Failure {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Failure::Unsigned => Some("sign commits with `git commit -S` and gpg.format=x509, gpg.x509.program=gitsign"),
-            Failure::ForeignFormat(_) => Some("verify OpenPGP and SSH signatures with `git verify-commit` and gpg.format set to match"),
             Failure::Cms(CmsError::DigestMismatch) => Some("the signed content changed after signing: the object was modified or the signature belongs to another object"),
             Failure::Sct(SctError::Missing) => Some("certificates Fulcio issued before June 2022 carry no SCT; pass --insecure-ignore-sct to accept them"),
             Failure::Chain(ChainError::Untrusted(_)) => Some("check that the trusted root (--trusted-root, gitsign.trustedRoot) is the one of the Sigstore instance that signed"),
             Failure::Policy(_) => Some("check --certificate-identity and --certificate-oidc-issuer against the identity printed above"),
             Failure::Timestamp(e) if timestamp_code(e) == "timestamp_untrusted" => Some("the RFC 3161 token's authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)"),
+            Failure::Openpgp(crate::openpgp::Failure::UnknownKey { .. }) => Some("add the signer's public key file with --openpgp-keys if you trust it"),
+            Failure::Ssh(crate::ssh::Failure::UnknownKey { .. }) => Some("name the key in the allowed signers file (gpg.ssh.allowedSignersFile, --ssh-allowed-signers) if you trust it"),
             _ => None,
         }
     }
@@ -166,7 +173,7 @@ impl Failure {
 /// functions' sources.
 pub const FAILURE_CODES: &[(&str, &str)] = &[
     ("unsigned", "the object carries no signature"),
-    ("foreign_format", "an OpenPGP or SSH signature, not a gitsign one"),
+    ("foreign_format", "a signature no verifier here reads: an armor that is neither CMS, OpenPGP nor SSH (or OpenPGP/SSH where only a Sigstore signature is read)"),
     ("digest_mismatch", "the signed content is not what was signed: the object (or the bundle's artifact) changed, or the signature belongs to another object"),
     ("bad_signature", "the signature does not verify with the certificate's (or the given) key"),
     ("cms_error", "the CMS SignedData is malformed or of an unsupported shape"),
@@ -200,6 +207,14 @@ pub const FAILURE_CODES: &[(&str, &str)] = &[
     ("bundle_root_in_chain", "the bundle's chain carries a root: roots come only from the trusted root"),
     ("key_required", "the bundle is signed with a key: pass it with `--key`"),
     ("key_mismatch", "`--key` given for a certificate bundle, or a malformed key"),
+    ("signature_malformed", "the OpenPGP or SSH signature cannot be parsed, or is of a kind git does not make"),
+    ("weak_hash", "the OpenPGP signature uses MD5, SHA-1 or RIPEMD-160"),
+    ("unknown_key", "a well-formed OpenPGP or SSH signature by a key nobody configured (`--openpgp-keys`, the allowed signers file); its fingerprint is in the reason"),
+    ("key_expired", "the OpenPGP key had expired at the signature's time, or the SSH allowed signer's `valid-before` had passed at the commit's time"),
+    ("key_not_yet_valid", "the OpenPGP key was created after the signature's time, or the SSH allowed signer's `valid-after` was still ahead at the commit's time"),
+    ("key_revoked", "the OpenPGP key (or signing subkey) is revoked, or the SSH key is in the revocation file"),
+    ("key_not_for_signing", "the OpenPGP (sub)key's flags do not allow signing, or a signing subkey lacks its back-signature"),
+    ("wrong_namespace", "the SSH signature is not for namespace `git`, or the allowed signer's `namespaces=` excludes it"),
     ("dsse_payload", "the DSSE payload is not a well-formed in-toto statement"),
     ("subject_mismatch", "no subject of the in-toto statement has the artifact's digest"),
 ];
@@ -785,6 +800,8 @@ mod failure_codes {
             include_str!("mod.rs"),
             include_str!("tlog/mod.rs"),
             include_str!("bundle.rs"),
+            include_str!("../openpgp/mod.rs"),
+            include_str!("../ssh/mod.rs"),
         ];
         let mut codes = Vec::new();
         for src in sources {

@@ -214,6 +214,18 @@ impl Report {
         }
     }
 
+    /// A good verdict on a signature by a configured key (OpenPGP, SSH): no certificate, no
+    /// log entry; `signing_time` as the signature claims it, if it does.
+    pub fn good_by_key(signing_time: Option<i64>) -> Report {
+        Report {
+            outcome: Outcome::Good,
+            identity: None,
+            cert: None,
+            anchor: None,
+            signing_time,
+        }
+    }
+
     pub fn is_good(&self) -> bool {
         self.outcome == Outcome::Good
     }

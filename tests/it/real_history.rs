@@ -47,7 +47,7 @@ fn manifest(name: &str) -> BTreeMap<String, Expected> {
 
 /// Copy `tests/data/real-history/NAME.git` into `dir`, adding the `refs/` directory git needs
 /// and cannot keep in a tree while it is empty (all refs are in `packed-refs`).
-fn lay_out(name: &str, dir: &Path) -> std::path::PathBuf {
+pub(crate) fn lay_out(name: &str, dir: &Path) -> std::path::PathBuf {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).expect("create dir");
         for entry in std::fs::read_dir(from).expect("read fixture dir") {

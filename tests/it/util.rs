@@ -161,3 +161,48 @@ pub fn run_with_stdin(mut cmd: Command, input: &[u8]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Every commit object of a repository (`git cat-file --batch-all-objects`): id and raw bytes.
+pub fn all_commits(git_dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["cat-file", "--batch-all-objects", "--unordered", "--batch"])
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git cat-file runs");
+    assert!(out.status.success(), "git cat-file --batch-all-objects");
+    let mut rest = &out.stdout[..];
+    let mut commits = Vec::new();
+    while !rest.is_empty() {
+        let eol = rest.iter().position(|b| *b == b'\n').expect("header line");
+        let header = String::from_utf8_lossy(&rest[..eol]).into_owned();
+        let mut fields = header.split(' ');
+        let (sha, kind, size) = (
+            fields.next().expect("id").to_owned(),
+            fields.next().expect("type").to_owned(),
+            fields.next().expect("size").parse::<usize>().expect("size"),
+        );
+        let body = &rest[eol + 1..eol + 1 + size];
+        if kind == "commit" {
+            commits.push((sha, body.to_vec()));
+        }
+        rest = &rest[eol + 2 + size..];
+    }
+    commits
+}
+
+/// The committer (or tagger) time of a raw object, Unix seconds.
+pub fn signer_time(raw: &[u8]) -> i64 {
+    let value = gitsign::git::object::header_value(raw, "committer")
+        .or_else(|| gitsign::git::object::header_value(raw, "tagger"))
+        .expect("committer or tagger line");
+    let text = String::from_utf8_lossy(value);
+    let mut fields = text.rsplit(' ');
+    let _tz = fields.next();
+    fields
+        .next()
+        .and_then(|t| t.parse().ok())
+        .expect("a timestamp before the time zone")
+}

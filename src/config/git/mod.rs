@@ -128,9 +128,23 @@ pub fn locate(env: &Environment<'_>) -> Result<Option<Location>, GitConfigError>
 /// The `gitsign.*` values as `git config --get-regexp '^gitsign\.'` lists them, a key
 /// without value being `true`.
 pub fn gitsign_pairs(entries: &[Entry]) -> Vec<(String, String)> {
+    pairs(entries, |key| key.starts_with(b"gitsign."))
+}
+
+/// Every value the settings table reads: [`gitsign_pairs`] and git's own
+/// `gpg.ssh.allowedSignersFile` and `gpg.ssh.revocationFile`, in git's order.
+pub fn setting_pairs(entries: &[Entry]) -> Vec<(String, String)> {
+    pairs(entries, |key| {
+        key.starts_with(b"gitsign.")
+            || key == "gpg.ssh.allowedsignersfile"
+            || key == "gpg.ssh.revocationfile"
+    })
+}
+
+fn pairs(entries: &[Entry], wanted: impl Fn(&BString) -> bool) -> Vec<(String, String)> {
     entries
         .iter()
-        .filter(|e| e.key.starts_with(b"gitsign."))
+        .filter(|e| wanted(&e.key))
         .map(|e| {
             let value = e
                 .value

@@ -1,0 +1,281 @@
+//! OpenPGP signatures of git objects (`gpg.format=openpgp`, RFC 9580 / RFC 4880): pure, the
+//! signed payload and the armored detached signature git stores in, the signer or a typed
+//! failure out. No `gpg` is run and no GnuPG keyring is read: keys come only from the files
+//! the user names ([`Keyring`]).
+//!
+//! What is checked, in order (the verdict GnuPG's `--verify` gives, with two deliberate
+//! differences noted):
+//!
+//! 1. one v4 or v6 signature packet of type binary or text (what `gpg -bsa` writes for git);
+//! 2. its hash: MD5, SHA-1 and RIPEMD-160 are refused (`weak_hash`) — GnuPG still accepts SHA-1
+//!    data signatures by default;
+//! 3. the issuer: the issuer fingerprint subpacket, else the issuer key id, names a (sub)key of
+//!    the ring, or the signature is by an `unknown_key`;
+//! 4. the signature over payload and trailer with that key (`bad_signature`);
+//! 5. the key at the signature's creation time: not revoked, created before, not expired, and
+//!    allowed to sign. GnuPG judges expiry *now* (`EXPKEYSIG` for every signature of a key that
+//!    has expired since); here a signature made while the key was valid stays good, as the
+//!    signature time is what the key's owner vouched for.
+
+mod keyring;
+
+pub use keyring::{Keyring, KeyringError};
+
+use keyring::{hex_upper, Key, Material};
+use pgp::composed::{Deserializable, DetachedSignature};
+use pgp::crypto::hash::HashAlgorithm;
+use pgp::packet::{SignatureType, SignatureVersion};
+
+/// Who made a good signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signer {
+    /// Fingerprint of the certificate's primary key (uppercase hex, as `gpg` prints it).
+    pub primary_fingerprint: String,
+    /// Fingerprint of the (sub)key that signed.
+    pub key_fingerprint: String,
+    /// The certificate's primary user id, for display (untrusted text: escape before showing).
+    pub user_id: Option<String>,
+    /// The signature's creation time (Unix seconds), as the signer claims it.
+    pub created: i64,
+}
+
+/// Why an OpenPGP signature is not good.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Failure {
+    #[error("the OpenPGP signature is malformed: {0}")]
+    Malformed(String),
+    #[error("OpenPGP {0} signatures are not accepted (only binary and text document signatures)")]
+    UnsupportedType(String),
+    #[error("the OpenPGP signature uses {0}, a hash too weak to trust")]
+    WeakHash(String),
+    #[error("signed by OpenPGP key {issuer}, which is not among the configured keys")]
+    UnknownKey { issuer: String },
+    #[error("the OpenPGP signature by key {key} does not verify")]
+    BadSignature { key: String },
+    #[error("OpenPGP key {key} had expired when the signature was made")]
+    KeyExpired {
+        key: String,
+        expired: i64,
+        signed: i64,
+    },
+    #[error("OpenPGP key {key} was created after the signature's time")]
+    KeyNotYetValid {
+        key: String,
+        created: i64,
+        signed: i64,
+    },
+    #[error("OpenPGP key {key} is revoked{}", reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default())]
+    KeyRevoked { key: String, reason: Option<String> },
+    #[error("OpenPGP key {key} is not allowed to make signatures")]
+    NotSigningKey { key: String },
+}
+
+impl Failure {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::Malformed(_) => "signature_malformed",
+            Failure::UnsupportedType(_) => "signature_malformed",
+            Failure::WeakHash(_) => "weak_hash",
+            Failure::UnknownKey { .. } => "unknown_key",
+            Failure::BadSignature { .. } => "bad_signature",
+            Failure::KeyExpired { .. } => "key_expired",
+            Failure::KeyNotYetValid { .. } => "key_not_yet_valid",
+            Failure::KeyRevoked { .. } => "key_revoked",
+            Failure::NotSigningKey { .. } => "key_not_for_signing",
+        }
+    }
+}
+
+/// Hashes never trusted for data signatures.
+fn weak(alg: HashAlgorithm) -> bool {
+    matches!(
+        alg,
+        HashAlgorithm::None | HashAlgorithm::Md5 | HashAlgorithm::Sha1 | HashAlgorithm::Ripemd160
+    )
+}
+
+/// Verifies the detached `signature` (ASCII armor, as in a `gpgsig` header) over `payload`
+/// with the keys of `ring`.
+pub fn verify(payload: &[u8], signature: &[u8], ring: &Keyring) -> Result<Signer, Failure> {
+    let (sig, _) = DetachedSignature::from_armor_single(signature)
+        .map_err(|e| Failure::Malformed(e.to_string()))?;
+    let sig = sig.signature;
+    if !matches!(sig.version(), SignatureVersion::V4 | SignatureVersion::V6) {
+        return Err(Failure::Malformed(format!(
+            "version {:?} signatures are not supported",
+            sig.version()
+        )));
+    }
+    match sig.typ() {
+        Some(SignatureType::Binary | SignatureType::Text) => {}
+        other => {
+            return Err(Failure::UnsupportedType(
+                other.map_or_else(|| "unknown".into(), |t| format!("{t:?}")),
+            ))
+        }
+    }
+    let alg = sig
+        .hash_alg()
+        .ok_or_else(|| Failure::Malformed("no hash algorithm".into()))?;
+    if weak(alg) {
+        return Err(Failure::WeakHash(alg.to_string()));
+    }
+    let signed = sig
+        .created()
+        .map(|t| i64::from(t.as_secs()))
+        .ok_or_else(|| Failure::Malformed("no signature creation time".into()))?;
+
+    let fingerprints = sig.issuer_fingerprint();
+    let key_ids = sig.issuer_key_id();
+    let named = |key: &Key| {
+        if fingerprints.is_empty() {
+            key_ids.is_empty() || key_ids.iter().any(|id| **id == key.key_id)
+        } else {
+            fingerprints.iter().any(|fp| **fp == key.fingerprint)
+        }
+    };
+    let candidates: Vec<_> = ring
+        .certs
+        .iter()
+        .flat_map(|cert| cert.keys().map(move |key| (cert, key)))
+        .filter(|(_, key)| named(key))
+        .collect();
+    if candidates.is_empty() {
+        let issuer = fingerprints
+            .first()
+            .map(|fp| hex_upper(fp.as_bytes()))
+            .or_else(|| key_ids.first().map(|id| hex_upper(id.as_ref())))
+            .unwrap_or_else(|| "(no issuer named)".into());
+        return Err(Failure::UnknownKey { issuer });
+    }
+
+    let mut first_failure = None;
+    for (cert, key) in candidates {
+        let key_name = hex_upper(key.fingerprint.as_bytes());
+        let checked = match &key.material {
+            Material::Primary(k) => sig.verify(k, payload),
+            Material::Subkey(k) => sig.verify(k, payload),
+        };
+        if checked.is_err() {
+            first_failure.get_or_insert(Failure::BadSignature { key: key_name });
+            continue;
+        }
+        // The signature is the key's; now whether the key was good for it at its time.
+        let verdict = judge_key(&cert.primary, key, signed);
+        match verdict {
+            Ok(()) => {
+                return Ok(Signer {
+                    primary_fingerprint: hex_upper(cert.primary.fingerprint.as_bytes()),
+                    key_fingerprint: key_name,
+                    user_id: cert.user_id.clone(),
+                    created: signed,
+                })
+            }
+            Err(f) => return Err(f),
+        }
+    }
+    Err(first_failure.unwrap_or(Failure::UnknownKey {
+        issuer: "(no issuer named)".into(),
+    }))
+}
+
+/// Whether `key` (a subkey of `primary`, or `primary` itself) was valid for a signature made
+/// at `signed`.
+fn judge_key(primary: &Key, key: &Key, signed: i64) -> Result<(), Failure> {
+    for k in [primary, key] {
+        let name = hex_upper(k.fingerprint.as_bytes());
+        if let Some(r) = k.revocations.iter().find(|r| r.voids(signed)) {
+            return Err(Failure::KeyRevoked {
+                key: name,
+                reason: r.reason.clone(),
+            });
+        }
+        if signed < k.created {
+            return Err(Failure::KeyNotYetValid {
+                key: name,
+                created: k.created,
+                signed,
+            });
+        }
+        if let Some(expired) = k.expires.filter(|e| signed >= *e) {
+            return Err(Failure::KeyExpired {
+                key: name,
+                expired,
+                signed,
+            });
+        }
+    }
+    if !key.can_sign {
+        return Err(Failure::NotSigningKey {
+            key: hex_upper(key.fingerprint.as_bytes()),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(rel: &str) -> Vec<u8> {
+        let path = format!("{}/tests/data/{rel}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn web_flow() -> Keyring {
+        let mut ring = Keyring::new();
+        let warnings = ring
+            .add_file(&data("keys/github-web-flow.asc"))
+            .expect("GitHub's published keys parse");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        ring
+    }
+
+    #[test]
+    fn web_flow_keys_load_with_their_expiry() {
+        let ring = web_flow();
+        let keys: Vec<_> = ring
+            .certs
+            .iter()
+            .map(|c| {
+                (
+                    hex_upper(c.primary.fingerprint.as_bytes()),
+                    c.primary.expires,
+                )
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("968479A1AFF927E37D1A566BB5690EEEBB952194".to_owned(), None),
+                (
+                    "5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23".to_owned(),
+                    Some(1_705_435_200)
+                ),
+            ],
+            "gpg --list-keys: the old key expires 2024-01-16T20:00:00Z"
+        );
+    }
+
+    /// A web-flow commit of wolfictl (f52b47fc) by the 2017 key, issuer key id only, made
+    /// 2024-01-11, five days before that key expired; gpg: EXPKEYSIG (expired now), VALIDSIG.
+    #[test]
+    fn old_web_flow_signature_made_before_expiry_is_good() {
+        let signer = verify(
+            &data("openpgp/web-flow-2017.payload"),
+            &data("openpgp/web-flow-2017.sig.asc"),
+            &web_flow(),
+        )
+        .expect("made while the key was valid");
+        assert_eq!(
+            signer.primary_fingerprint,
+            "5DE3E0509C47EA3CF04A42D34AEE18F83AFDEB23"
+        );
+        assert_eq!(signer.created, 1_704_993_226);
+        assert_eq!(
+            signer.user_id.as_deref(),
+            Some("GitHub (web-flow commit signing) <noreply@github.com>")
+        );
+    }
+}
