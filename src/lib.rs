@@ -36,12 +36,13 @@
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`hardening`]: no core dumps while secrets are in memory.
+//! - [`platform`]: what differs between operating systems in where a user's files are (home).
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `platform`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
@@ -92,6 +93,7 @@ pub mod memo;
 pub mod oid;
 pub mod oidc;
 pub mod pem;
+pub mod platform;
 pub mod proofs;
 pub mod rekor;
 pub mod sign;
