@@ -189,8 +189,11 @@ fn wipe_on_signal(memory: Arc<Mutex<Memory>>, socket: Option<PathBuf>) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use crate::test_env::env_os;
 
+    /// The daemon's socket is a Unix one: on Windows it does not start (`/c` is no absolute path there).
+    #[cfg(unix)]
     #[test]
     fn the_default_socket_is_go_gitsigns() {
         if cfg!(target_os = "macos") {
