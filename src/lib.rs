@@ -47,12 +47,13 @@
 //! - [`hardening`]: no core dumps while secrets are in memory.
 //! - [`fsutil`]: the one way to read (no-follow, regular, capped) and write (atomic, private
 //!   when asked) the files gitsign keeps.
+//! - [`platform`]: what differs between operating systems in where a user's files are (home).
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `platform`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `openpgp`, `ssh`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
@@ -109,6 +110,7 @@ pub mod oid;
 pub mod oidc;
 pub mod openpgp;
 pub mod pem;
+pub mod platform;
 pub mod policy;
 pub mod proofs;
 pub mod rekor;

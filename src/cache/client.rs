@@ -22,6 +22,12 @@ pub enum ClientError {
     },
     #[error("the daemon on '{path}' runs as uid {uid}, not as this user")]
     ForeignDaemon { path: PathBuf, uid: u32 },
+    #[error("cannot tell which user runs the daemon on '{path}'")]
+    PeerUnknown {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("the daemon closed the connection or sent a bad answer")]
     Protocol(#[source] ProtocolError),
     #[error("the daemon refused: {0}")]
@@ -38,14 +44,21 @@ fn exchange(path: &Path, req: &Request) -> Result<Response, ClientError> {
     let mut stream = UnixStream::connect(path).map_err(connect)?;
     stream.set_read_timeout(Some(TIMEOUT)).map_err(connect)?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(connect)?;
-    if let Some(uid) = super::server::peer_uid(&stream)
-        .ok()
-        .filter(|&uid| uid != super::server::own_uid())
-    {
-        return Err(ClientError::ForeignDaemon {
-            path: path.to_owned(),
-            uid,
-        });
+    // Never skipped: a daemon whose uid cannot be read is not trusted with a key.
+    match super::server::peer_uid(&stream) {
+        Ok(uid) if uid == super::server::own_uid() => {}
+        Ok(uid) => {
+            return Err(ClientError::ForeignDaemon {
+                path: path.to_owned(),
+                uid,
+            })
+        }
+        Err(source) => {
+            return Err(ClientError::PeerUnknown {
+                path: path.to_owned(),
+                source,
+            })
+        }
     }
     protocol::write_frame(&mut stream, &protocol::encode_request(req))
         .map_err(ClientError::Protocol)?;

@@ -1,11 +1,23 @@
 //! `gitsign.credentialStore = keyring`: the same credential in the OS keyring instead of the
-//! daemon — on Linux the kernel's keyutils (in kernel memory, no D-Bus or secret service
-//! needed), the Keychain on macOS, the Credential Manager on Windows.
+//! daemon. What is kept where, and for how long, differs by OS:
+//!
+//! | OS | store | where the private key is | until |
+//! |---|---|---|---|
+//! | Linux | kernel keyutils, user-session keyring (no D-Bus or secret service) | kernel memory only | the kernel destroys it [`super::MIN_VALIDITY_SECS`] before the certificate expires (key timeout), or at logout |
+//! | macOS | login Keychain, generic password | on disk, encrypted by the Keychain (not synced to iCloud) | read after expiry, or deleted |
+//! | Windows | Credential Manager, generic credential, `CRED_PERSIST_ENTERPRISE` (what the `keyring` crate writes) | on disk, encrypted with DPAPI, and copied with a roaming profile | read after expiry, or deleted |
+//!
+//! On macOS and Windows the store has no expiry of its own: the certificate's `notAfter` is in
+//! the entry, and every read checks it and deletes an expiring entry instead of returning it,
+//! so an expired key is never used, but an entry nobody reads again stays (encrypted) until
+//! it is deleted by hand (`gitsign-credential-cache` in Keychain Access or Credential
+//! Manager). Use the daemon (Linux, macOS) to keep keys off disk.
 //!
 //! The entry's service is `gitsign-credential-cache`, its user the SHA-256 of the cache key,
-//! its secret the credential in the wire format's encoding ([`super::protocol`]). The expiry
-//! rule is the daemon's: an entry with less than [`super::MIN_VALIDITY_SECS`] left is
-//! deleted instead of returned.
+//! its secret the credential in the wire format's encoding ([`super::protocol`]). A
+//! credential larger than the store takes ([`MAX_SECRET`]) is refused with its size rather
+//! than cut: a Fulcio chain for a GitHub Actions identity (a leaf with a dozen workflow
+//! extensions) can exceed Credential Manager's 2,560 bytes, and is then not kept.
 
 use zeroize::Zeroizing;
 
@@ -13,6 +25,28 @@ use super::protocol::{self, Credential};
 
 /// The keyring service name of every entry.
 pub const SERVICE: &str = "gitsign-credential-cache";
+
+/// Windows Credential Manager's largest secret, `CRED_MAX_CREDENTIAL_BLOB_SIZE` (5 × 512 bytes).
+pub const CREDENTIAL_MANAGER_MAX: usize = 2560;
+/// The largest payload of a keyutils `user` key (`/proc/sys/kernel/keys/maxbytes` is larger).
+pub const KEYUTILS_MAX: usize = 32_767;
+
+/// The largest secret this OS's store takes. The Keychain has no limit near a credential's
+/// size; keyutils' is used there as a bound.
+pub const MAX_SECRET: usize = if cfg!(windows) {
+    CREDENTIAL_MANAGER_MAX
+} else {
+    KEYUTILS_MAX
+};
+
+/// The name of this OS's store, for messages.
+const STORE: &str = if cfg!(windows) {
+    "Windows Credential Manager"
+} else if cfg!(target_os = "macos") {
+    "the macOS Keychain"
+} else {
+    "the kernel keyring"
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyringError {
@@ -22,6 +56,20 @@ pub enum KeyringError {
     Store(#[source] ::keyring::Error),
     #[error("the credential is not worth keeping: {0}")]
     Expiring(String),
+    #[error("the credential is {len} bytes and {store} keeps at most {max}")]
+    TooLarge {
+        len: usize,
+        max: usize,
+        store: &'static str,
+    },
+}
+
+/// A refusal when `len` bytes exceed `max`, before the store is touched.
+fn check_size(len: usize, max: usize, store: &'static str) -> Result<(), KeyringError> {
+    if len > max {
+        return Err(KeyringError::TooLarge { len, max, store });
+    }
+    Ok(())
 }
 
 fn entry(key: &[u8]) -> Result<::keyring::Entry, KeyringError> {
@@ -62,10 +110,10 @@ pub fn get(key: &[u8], now: i64) -> Result<Option<Credential>, KeyringError> {
 pub fn put(key: &[u8], credential: &Credential, now: i64) -> Result<(), KeyringError> {
     let not_after = super::check_validity(credential, now, super::MIN_VALIDITY_SECS)
         .map_err(|e| KeyringError::Expiring(e.to_string()))?;
+    let secret = protocol::encode_credential(credential);
+    check_size(secret.len(), MAX_SECRET, STORE)?;
     let entry = entry(key)?;
-    entry
-        .set_secret(&protocol::encode_credential(credential))
-        .map_err(KeyringError::Store)?;
+    entry.set_secret(&secret).map_err(KeyringError::Store)?;
     expire(&entry, not_after - super::MIN_VALIDITY_SECS - now);
     Ok(())
 }
@@ -91,5 +139,25 @@ pub fn delete(key: &[u8]) -> Result<(), KeyringError> {
     match entry(key)?.delete_credential() {
         Ok(()) | Err(::keyring::Error::NoEntry) => Ok(()),
         Err(e) => Err(KeyringError::Store(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_credential_too_large_for_the_store_is_refused_with_its_size() {
+        let e = check_size(3000, CREDENTIAL_MANAGER_MAX, "Windows Credential Manager")
+            .expect_err("3,000 bytes exceed Credential Manager's blob limit");
+        assert_eq!(
+            e.to_string(),
+            "the credential is 3000 bytes and Windows Credential Manager keeps at most 2560",
+            "the refusal names the size and the limit"
+        );
+        assert!(
+            check_size(2560, CREDENTIAL_MANAGER_MAX, "x").is_ok(),
+            "the limit itself fits"
+        );
     }
 }

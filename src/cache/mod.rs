@@ -12,7 +12,8 @@
 //! [`MIN_VALIDITY_SECS`] left is never handed out (it is dropped, and its key wiped). A
 //! credential that comes back is checked again before use — its key must match the
 //! certificate and the chain must verify against the trust root now — so a stale, foreign or
-//! corrupted entry costs a login, never a bad signature. Keys never reach a disk or a log.
+//! corrupted entry costs a login, never a bad signature. Keys never reach a log, and the daemon
+//! never writes them to disk; the keyring store does on macOS and Windows (see [`keyring`]).
 
 #[cfg(unix)]
 pub mod client;

@@ -3,7 +3,8 @@
 //!
 //! Security model (issue 6): the socket's directory is one nobody else can write (0700 when we
 //! create it; a shared sticky one such as /tmp is left as it is) and the socket 0600; on top of
-//! that the peer's uid is read with `SO_PEERCRED` on every connection and anything but our own
+//! that the peer's uid is read from the kernel on every connection (`SO_PEERCRED` on Linux,
+//! `getpeereid` on macOS and the BSDs; elsewhere the daemon does not start) and anything but our own
 //! uid is closed unanswered — file modes can be loosened by mistake, the kernel's answer
 //! cannot. Keys live only in [`Memory`], in zeroizing buffers, wiped when they expire (checked
 //! on every request and by a sweep every [`SWEEP_INTERVAL`]), when replaced and on exit.
@@ -129,24 +130,57 @@ pub fn own_uid() -> u32 {
     rustix::process::geteuid().as_raw()
 }
 
+/// Whether the kernel tells this process a socket peer's uid ([`peer_uid`]).
+pub const PEER_CHECK: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+));
+
 /// The uid of the process at the other end, from the kernel (`SO_PEERCRED`).
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
     Ok(rustix::net::sockopt::socket_peercred(stream)?.uid.as_raw())
 }
 
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
+/// The effective uid of the process at the other end, from the kernel (`getpeereid`: the
+/// credentials it had when it called `connect` or `listen`).
+#[cfg(any(
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+))]
+pub fn peer_uid(stream: &UnixStream) -> std::io::Result<u32> {
+    let (uid, _gid) = nix::unistd::getpeereid(stream).map_err(std::io::Error::from)?;
+    Ok(uid.as_raw())
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "freebsd",
+    target_os = "openbsd",
+    target_os = "netbsd",
+    target_os = "dragonfly"
+)))]
 pub fn peer_uid(_stream: &UnixStream) -> std::io::Result<u32> {
     Err(std::io::Error::new(
         std::io::ErrorKind::Unsupported,
-        "SO_PEERCRED is Linux-only",
+        "this system does not tell a socket peer's uid",
     ))
 }
 
 /// Listen on `path`: its directory created 0700 when missing, an existing one checked and left
 /// as it is, a leftover socket nobody answers on replaced, the new socket 0600.
 pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
-    if cfg!(not(any(target_os = "linux", target_os = "android"))) {
+    if !PEER_CHECK {
         return Err(ServerError::NoPeerCredentials);
     }
     let dir = path

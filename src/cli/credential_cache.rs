@@ -4,14 +4,21 @@
 //!
 //! It runs in the foreground until SIGTERM, SIGINT or SIGHUP, then wipes every key and removes
 //! the socket it created. Messages go to stderr and never carry key material.
+//!
+//! On Windows it parses its arguments (so `--help` and `--version` work) and refuses to start:
+//! its only guard is the peer's uid (`SO_PEERCRED`, `getpeereid`), and Windows offers nothing
+//! as strong over a socket without unsafe code of ours. `gitsign.credentialStore = keyring`
+//! (Credential Manager) is the store there.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+#[cfg(unix)]
 use std::sync::{Arc, Mutex};
 
 use clap::Parser;
 
+#[cfg(unix)]
 use crate::cache::server::{self, Memory};
 
 const LONG_ABOUT: &str = "\
@@ -25,7 +32,9 @@ Start it, then point gitsign at its socket:
 Credentials are filed by Fulcio URL, OIDC issuer, client id, connector and, unless
 gitsign.cacheScope is 'user', the working directory. They are never written to disk, never
 handed out with less than 30 seconds left on the certificate, and wiped when they expire and
-when the daemon exits. Only processes of the daemon's own user are answered.";
+when the daemon exits. Only processes of the daemon's own user are answered.
+
+Linux and macOS only: on Windows it refuses to start; use gitsign.credentialStore=keyring.";
 
 #[derive(Parser, Debug)]
 #[command(name = "gitsign-credential-cache", version, disable_version_flag = true, about = "Keep gitsign's signing credentials in memory", long_about = LONG_ABOUT)]
@@ -86,6 +95,18 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
 }
 
+#[cfg(not(unix))]
+fn serve(_args: &Args) -> Result<(), super::CliError> {
+    Err(super::CliError::new(
+        super::Exit::Config,
+        anyhow::anyhow!(
+            "the credential cache daemon runs on Linux and macOS only: Windows offers no check of the connecting user as strong as theirs"
+        ),
+    )
+    .hint("set gitsign.credentialStore to 'keyring' to keep the credential in Windows Credential Manager"))
+}
+
+#[cfg(unix)]
 fn serve(args: &Args) -> Result<(), super::CliError> {
     use anyhow::Context as _;
     harden();
@@ -136,6 +157,7 @@ fn serve(args: &Args) -> Result<(), super::CliError> {
 }
 
 /// No core dumps and no same-user ptrace of a process holding private keys.
+#[cfg(unix)]
 fn harden() {
     if let Err(e) = crate::hardening::forbid_core_dumps() {
         crate::ui::eprint(&format!(
@@ -145,6 +167,7 @@ fn harden() {
 }
 
 /// On SIGTERM, SIGINT or SIGHUP: wipe every key, remove the socket we created, exit 0.
+#[cfg(unix)]
 fn wipe_on_signal(memory: Arc<Mutex<Memory>>, socket: Option<PathBuf>) -> std::io::Result<()> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
@@ -166,8 +189,11 @@ fn wipe_on_signal(memory: Arc<Mutex<Memory>>, socket: Option<PathBuf>) -> std::i
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(unix)]
     use crate::test_env::env_os;
 
+    /// The daemon's socket is a Unix one: on Windows it does not start (`/c` is no absolute path there).
+    #[cfg(unix)]
     #[test]
     fn the_default_socket_is_go_gitsigns() {
         if cfg!(target_os = "macos") {

@@ -34,8 +34,13 @@ pub struct InitializeArgs {
 
 pub fn run(args: &InitializeArgs) -> CliResult {
     let settings = tuf::Settings::from_env(|k| std::env::var(k).ok()).ok_or_else(|| {
-        CliError::new(Exit::Config, anyhow::anyhow!("cannot locate the TUF cache"))
-            .hint("set TUF_ROOT or HOME")
+        CliError::new(Exit::Config, anyhow::anyhow!("cannot locate the TUF cache")).hint(
+            if cfg!(windows) {
+                "set TUF_ROOT or USERPROFILE"
+            } else {
+                "set TUF_ROOT or HOME"
+            },
+        )
     })?;
     let root = match &args.root {
         Some(p) => Some(

@@ -7,7 +7,6 @@
 
 pub mod attest;
 pub mod completion;
-#[cfg(unix)]
 pub mod credential_cache;
 pub mod debug;
 pub mod facts;

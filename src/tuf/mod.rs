@@ -160,11 +160,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// From `TUF_ROOT`, else `$HOME/.sigstore/root`; `None` with neither.
+    /// From `TUF_ROOT`, else `~/.sigstore/root` (the home directory as
+    /// [`crate::platform::host_home`] finds it: `%USERPROFILE%` on Windows); `None` with neither.
     pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<Settings> {
         let base = match var("TUF_ROOT").filter(|v| !v.is_empty()) {
             Some(v) => PathBuf::from(v),
-            None => PathBuf::from(var("HOME").filter(|v| !v.is_empty())?).join(".sigstore/root"),
+            None => {
+                let os_var = |k: &str| var(k).map(std::ffi::OsString::from);
+                crate::platform::host_home(&os_var)?.join(".sigstore/root")
+            }
         };
         Some(Settings {
             dir: base.join(SUBDIR),

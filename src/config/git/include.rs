@@ -10,6 +10,7 @@ use gix::bstr::{BStr, BString, ByteSlice, ByteVec};
 use super::locate::Context;
 use super::syntax::{canonical_key, parse_count, parse_file, parse_parameters};
 use super::{Entry, GitConfigError, Location};
+use crate::platform::Os;
 
 /// At most this many nested includes, as git's `MAX_INCLUDE_DEPTH`.
 const MAX_INCLUDE_DEPTH: usize = 10;
@@ -297,7 +298,9 @@ impl<'c> Reader<'c> {
     }
 
     /// Git's `include_by_gitdir`: the pattern against the git directory, its real path first.
+    /// On Windows both are compared as Git for Windows shows them ([`gitdir_text`]).
     fn gitdir_matches(&self, pattern: &BStr, origin: Origin<'_>, icase: bool) -> bool {
+        let os = Os::HOST;
         let Some(repo) = self.repo else { return false };
         let ctx = self.ctx;
         let mut pattern = match ctx.interpolate(pattern, true) {
@@ -306,6 +309,7 @@ impl<'c> Reader<'c> {
                 .unwrap_or_default(),
             None => pattern.to_owned(),
         };
+        pattern = gitdir_pattern(os, pattern.as_bstr());
         // A `./` pattern is relative to the including file's real directory, matched literally.
         let mut literal = 0;
         if pattern.starts_with(b"./") {
@@ -322,11 +326,11 @@ impl<'c> Reader<'c> {
             let Some(dir) = real.parent().and_then(|d| gix::path::into_bstr(d).ok()) else {
                 return false;
             };
-            let mut joined = dir.into_owned();
+            let mut joined = gitdir_text(os, dir.as_ref());
             literal = joined.len() + 1;
             joined.push_str(&pattern[1..]);
             pattern = joined;
-        } else if !Path::new(&pattern.to_os_str_lossy().into_owned()).is_absolute() {
+        } else if !is_absolute_pattern(os, pattern.as_bstr()) {
             pattern.insert_str(0, "**/");
         }
         if pattern.ends_with(b"/") {
@@ -342,25 +346,84 @@ impl<'c> Reader<'c> {
             let Ok(text) = gix::path::into_bstr(dir.as_path()) else {
                 return false;
             };
-            if literal > 0 {
-                let (Some(p), Some(t)) = (pattern.get(..literal), text.get(..literal)) else {
-                    return false;
-                };
-                if !(if icase {
-                    p.eq_ignore_ascii_case(t)
-                } else {
-                    p == t
-                }) {
-                    return false;
-                }
-            }
-            wildmatch(
-                pattern[literal..].as_bstr(),
-                text[literal..].as_bstr(),
-                icase,
-            )
+            let text = gitdir_text(os, text.as_ref());
+            pattern_matches(pattern.as_bstr(), literal, text.as_bstr(), icase)
         })
     }
+}
+
+/// The matching step of git's `include_by_gitdir`: the first `literal` bytes compared
+/// literally (so wildcards in the including file's directory mean nothing), the rest by
+/// wildmatch.
+fn pattern_matches(pattern: &BStr, literal: usize, text: &BStr, icase: bool) -> bool {
+    if literal > 0 {
+        let (Some(p), Some(t)) = (pattern.get(..literal), text.get(..literal)) else {
+            return false;
+        };
+        if !(if icase {
+            p.eq_ignore_ascii_case(t)
+        } else {
+            p == t
+        }) {
+            return false;
+        }
+    }
+    match (pattern.get(literal..), text.get(literal..)) {
+        (Some(p), Some(t)) => wildmatch(p.as_bstr(), t.as_bstr(), icase),
+        _ => false,
+    }
+}
+
+/// A git directory as git on `os` shows it to `gitdir:` patterns. Git for Windows' paths use
+/// `/` (its `strbuf_realpath` converts slashes), carry no `\\?\` verbatim prefix and, being
+/// resolved by `GetFinalPathNameByHandleW`, an upper-case drive letter: `c:\src\.git` is
+/// matched as `C:/src/.git`. The rest keeps its case: like git, `gitdir:` compares it
+/// case-sensitively on Windows too and `gitdir/i:` is the case-insensitive form.
+fn gitdir_text(os: Os, path: &BStr) -> BString {
+    if os == Os::Unix {
+        return path.to_owned();
+    }
+    let slashed = forward_slashes(path);
+    let mut text = if let Some(rest) = slashed.strip_prefix(b"//?/UNC/") {
+        let mut unc = BString::from("//");
+        unc.push_str(rest);
+        unc
+    } else if let Some(rest) = slashed.strip_prefix(b"//?/") {
+        BString::from(rest)
+    } else {
+        slashed
+    };
+    if text.get(1) == Some(&b':') {
+        if let Some(drive) = text.first_mut() {
+            drive.make_ascii_uppercase();
+        }
+    }
+    text
+}
+
+/// A `gitdir:` pattern as git on `os` uses it: on Windows `\` is a directory separator, as
+/// in the paths Git for Windows compares it with, not wildmatch's escape.
+fn gitdir_pattern(os: Os, pattern: &BStr) -> BString {
+    match os {
+        Os::Unix => pattern.to_owned(),
+        Os::Windows => forward_slashes(pattern),
+    }
+}
+
+fn forward_slashes(path: &BStr) -> BString {
+    path.iter()
+        .map(|&b| if b == b'\\' { b'/' } else { b })
+        .collect::<Vec<u8>>()
+        .into()
+}
+
+/// Git's `is_absolute_path`: a leading `/`, and on Windows also a drive (`C:`).
+fn is_absolute_pattern(os: Os, pattern: &BStr) -> bool {
+    pattern.starts_with(b"/")
+        || (os == Os::Windows
+            && pattern.len() >= 2
+            && pattern[0].is_ascii_alphabetic()
+            && pattern[1] == b':')
 }
 
 /// `includeIf.<condition>.<name>` split, as git's `parse_config_key(var, "includeif", ...)`.
@@ -385,4 +448,80 @@ fn wildmatch(pattern: &BStr, text: &BStr, icase: bool) -> bool {
         Mode::NO_MATCH_SLASH_LITERAL
     };
     gix::glob::wildmatch(pattern, text, mode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern as `gitdir_matches` builds it, against one git directory.
+    fn matches(os: Os, pattern: &str, git_dir: &str, icase: bool) -> bool {
+        let mut p = gitdir_pattern(os, pattern.into());
+        if !is_absolute_pattern(os, p.as_bstr()) {
+            p.insert_str(0, "**/");
+        }
+        if p.ends_with(b"/") {
+            p.push_str("**");
+        }
+        pattern_matches(
+            p.as_bstr(),
+            0,
+            gitdir_text(os, git_dir.into()).as_bstr(),
+            icase,
+        )
+    }
+
+    #[test]
+    fn gitdir_matches_windows_paths_as_git_for_windows() {
+        let dir = r"C:\Users\me\work\app\.git";
+        for pattern in [
+            r"C:\Users\me\work\",
+            "C:/Users/me/work/",
+            "work/app/",
+            "**/app/.git",
+        ] {
+            assert!(
+                matches(Os::Windows, pattern, dir, false),
+                "'{pattern}' matches '{dir}' on Windows"
+            );
+        }
+        assert!(
+            matches(Os::Windows, "C:/src/", r"c:\src\.git", false),
+            "the drive letter of the git directory is upper-cased, as git's real path has it"
+        );
+        assert!(
+            matches(Os::Windows, "C:/src/", r"\\?\C:\src\.git", false),
+            "a verbatim path is matched without its prefix"
+        );
+        assert!(
+            matches(
+                Os::Windows,
+                "//server/share/",
+                r"\\?\UNC\server\share\r\.git",
+                false
+            ),
+            "a verbatim UNC path is a //server/share path"
+        );
+        assert!(
+            !matches(Os::Windows, "C:/Users/Me/Work/", dir, false),
+            "gitdir: keeps its case on Windows, as in git"
+        );
+        assert!(
+            matches(Os::Windows, "c:/users/me/WORK/", dir, true),
+            "gitdir/i: folds case"
+        );
+        assert!(
+            !matches(
+                Os::Unix,
+                r"C:\Users\me\work\",
+                "C:/Users/me/work/app/.git",
+                false
+            ),
+            "on Unix a backslash is wildmatch's escape and a drive is no root"
+        );
+        assert!(
+            matches(Os::Unix, "/home/me/work/", "/home/me/work/app/.git", false),
+            "Unix paths are unchanged"
+        );
+    }
 }

@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use crate::http::Http;
 use crate::oidc::{percent_encode, IdToken, OidcError};
+use crate::platform::{self, Os};
 
 /// The variable Google's libraries read for the metadata server's `host[:port]`.
 pub const METADATA_HOST_ENV: &str = "GCE_METADATA_HOST";
@@ -156,7 +157,7 @@ fn source_access_token(
     let file = env("GOOGLE_APPLICATION_CREDENTIALS")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from)
-        .or_else(|| well_known_file(env).filter(|p| p.is_file()));
+        .or_else(|| well_known_file(Os::HOST, env).filter(|p| p.is_file()));
     if let Some(path) = file {
         return authorized_user(http, &path);
     }
@@ -178,10 +179,20 @@ fn source_access_token(
     access_token_of(&body, "the metadata server's answer")
 }
 
-fn well_known_file(env: Env<'_>) -> Option<PathBuf> {
-    let dir = match env("CLOUDSDK_CONFIG").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env("HOME")?).join(".config").join("gcloud"),
+/// gcloud's Application Default Credentials file: in `CLOUDSDK_CONFIG`, else gcloud's
+/// configuration directory — `%APPDATA%\gcloud` on Windows, `~/.config/gcloud` elsewhere (as
+/// Google's auth libraries look for it).
+fn well_known_file(os: Os, env: Env<'_>) -> Option<PathBuf> {
+    let set = |name: &str| env(name).filter(|d| !d.is_empty()).map(PathBuf::from);
+    let dir = match (set("CLOUDSDK_CONFIG"), os) {
+        (Some(d), _) => d,
+        (None, Os::Windows) => set("APPDATA")?.join("gcloud"),
+        (None, Os::Unix) => {
+            let os_env = |k: &str| env(k).map(std::ffi::OsString::from);
+            platform::home(os, &os_env, &|_| false)?
+                .join(".config")
+                .join("gcloud")
+        }
     };
     Some(dir.join("application_default_credentials.json"))
 }
@@ -237,6 +248,43 @@ fn authorized_user(http: &Http, path: &Path) -> Result<Zeroizing<String>, OidcEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn application_default_credentials_are_where_gcloud_writes_them() {
+        let table = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let file = "application_default_credentials.json";
+        let both = table(&[("HOME", "/h"), ("APPDATA", "C:/Users/u/AppData/Roaming")]);
+        assert_eq!(
+            well_known_file(Os::Unix, &both),
+            Some(PathBuf::from("/h/.config/gcloud").join(file)),
+            "~/.config/gcloud on Linux and macOS"
+        );
+        assert_eq!(
+            well_known_file(Os::Windows, &both),
+            Some(PathBuf::from("C:/Users/u/AppData/Roaming/gcloud").join(file)),
+            "%APPDATA%\\gcloud on Windows, even when HOME is set"
+        );
+        let custom = table(&[("CLOUDSDK_CONFIG", "/cfg"), ("APPDATA", "C:/A")]);
+        for os in [Os::Unix, Os::Windows] {
+            assert_eq!(
+                well_known_file(os, &custom),
+                Some(PathBuf::from("/cfg").join(file)),
+                "CLOUDSDK_CONFIG wins on {os:?}"
+            );
+        }
+        assert_eq!(
+            well_known_file(Os::Windows, &table(&[("HOME", "/h")])),
+            None,
+            "no APPDATA"
+        );
+    }
     use std::io::{BufRead as _, BufReader, Read as _, Write as _};
     use std::net::TcpListener;
     use std::time::Duration;

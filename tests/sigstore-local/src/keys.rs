@@ -273,15 +273,17 @@ pub fn verify_ca_der(spki_der: &[u8], msg: &[u8], sig_der: &[u8]) -> bool {
     }
 }
 
-/// Write a file readable only by the owner, atomically enough for a key (create_new).
+/// Write a file readable only by the owner, atomically enough for a key (create_new). On
+/// Windows the file gets the directory's inherited ACL (the user's profile is private).
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path).map_err(|e| Error::io(path, e))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::io(path, e))
