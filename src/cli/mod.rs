@@ -14,6 +14,7 @@ pub mod gpg;
 pub mod hook;
 pub mod initialize;
 pub mod output;
+pub mod anchored;
 pub mod policy;
 pub mod setup;
 pub mod show;

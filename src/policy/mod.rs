@@ -16,6 +16,7 @@
 //! `(rule at line N)`; `default`, `transparency`, `unsigned-before` and `deletions` are
 //! unchanged (the hook's own tests run through this parser).
 
+pub mod history;
 pub mod init;
 pub mod judge;
 pub(crate) mod parse;

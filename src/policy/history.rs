@@ -1,0 +1,305 @@
+//! A committed policy protected by its own history: `.gitsign/policy.toml` (and the key
+//! files beside it in `.gitsign/`) trusted from an anchor commit the user chooses
+//! (`gitsign.policyAnchor`, `gitsign verify --policy-anchor REV`). Pure over a
+//! [`PolicyHistory`] (parents, the `.gitsign` tree, the committed policy, verdicts).
+//!
+//! - The anchor is judged by its own policy.
+//! - Every later commit is judged by the policy in force at its first parent.
+//! - A commit that changes `.gitsign/` (its `.gitsign` tree differs from its first parent's)
+//!   changes the policy in force only when it is good under the rule of the ref, *and* one of
+//!   the `policy-authorities` of the policy in force admits its signer; otherwise the commit
+//!   is bad ([`crate::verify::Failure::UnauthorizedPolicyChange`]) and the old policy stays
+//!   in force for its descendants. So a person who may push cannot add their own key.
+//! - Commits brought in by a merge (whose first-parent chain does not reach the anchor) are
+//!   judged by the policy in force at the merge's first parent, and their own changes to
+//!   `.gitsign/` do not take effect (the merge's change, against its first parent, is judged).
+//! - Commits that are not descendants of the anchor are [`Standing::BeforeAnchor`].
+//!
+//! The map is computed parents before children over the first-parent chains from the
+//! commits asked about back to the anchor. Limit: a commit on a side branch forked after the
+//! anchor follows its own first-parent chain (its branch's evolution of the policy); when two
+//! merges bring in the same commit, the one met first on the first-parent chains claims it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use gix::ObjectId;
+
+use super::{PolicyFile, Signer, SigstoreSigner};
+use crate::verify::{Outcome, Report};
+
+/// The committed policy's directory and file, from the root of the tree.
+pub const POLICY_DIR: &str = ".gitsign";
+pub const POLICY_PATH: &str = ".gitsign/policy.toml";
+
+/// Why the policy in force could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("reading commit {commit}")]
+    Git {
+        commit: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("the policy anchor {0} holds no {POLICY_PATH}")]
+    NoPolicyAtAnchor(String),
+    #[error("the policy committed in {commit} is invalid")]
+    Policy {
+        commit: String,
+        #[source]
+        source: super::ParseError,
+    },
+}
+
+/// What the computation needs of a repository.
+pub trait PolicyHistory {
+    /// The commit's parents, first parent first.
+    fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError>;
+    /// The id of the commit's `.gitsign` tree entry (`None`: there is none); equal ids are
+    /// equal contents.
+    fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError>;
+    /// The policy committed in the commit's tree (`None`: there is no `.gitsign/policy.toml`).
+    fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError>;
+    /// The verdict on the commit's signature, with an empty identity policy.
+    fn report(&self, commit: ObjectId) -> Result<Report, HistoryError>;
+}
+
+/// What a commit's change to `.gitsign/` came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The commit does not change `.gitsign/` (or was brought in by a merge).
+    None,
+    /// The change takes effect for the commit's descendants.
+    Authorised,
+    /// The change does not take effect; why.
+    Refused(String),
+}
+
+/// How a commit stands towards the anchored policy.
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// Not a descendant of the anchor: not judged.
+    BeforeAnchor,
+    /// Judged by `policy` (in force at its first parent; the anchor's own for the anchor).
+    Judged {
+        policy: Arc<PolicyFile>,
+        change: Change,
+    },
+}
+
+/// The standing of every commit asked about (and of those on the way to the anchor).
+#[derive(Debug)]
+pub struct Evolution {
+    anchor: ObjectId,
+    refname: String,
+    standing: HashMap<ObjectId, Standing>,
+    /// The policy in force for a commit's children.
+    after: HashMap<ObjectId, Arc<PolicyFile>>,
+    /// Commits whose first-parent chain ends at a root without meeting the anchor.
+    unanchored: HashSet<ObjectId>,
+    /// The anchor's ancestors, computed when a commit is first found unanchored.
+    before: Option<HashSet<ObjectId>>,
+}
+
+fn label(id: &ObjectId) -> String {
+    id.to_hex().to_string()
+}
+
+impl Evolution {
+    /// The policy anchored at `anchor`; `refname` names the rule a policy-changing commit
+    /// must be good under.
+    pub fn new(
+        history: &dyn PolicyHistory,
+        anchor: ObjectId,
+        refname: &str,
+    ) -> Result<Evolution, HistoryError> {
+        let policy = history
+            .policy(anchor)?
+            .ok_or_else(|| HistoryError::NoPolicyAtAnchor(label(&anchor)))?;
+        let policy = Arc::new(policy);
+        let mut ev = Evolution {
+            anchor,
+            refname: refname.to_owned(),
+            standing: HashMap::new(),
+            after: HashMap::new(),
+            unanchored: HashSet::new(),
+            before: None,
+        };
+        ev.standing.insert(
+            anchor,
+            Standing::Judged {
+                policy: policy.clone(),
+                change: Change::None,
+            },
+        );
+        ev.after.insert(anchor, policy);
+        Ok(ev)
+    }
+
+    /// The standing of `commit` (`None`: it was not asked about).
+    pub fn standing(&self, commit: &ObjectId) -> Option<&Standing> {
+        self.standing.get(commit)
+    }
+
+    /// The policy in force for `commit`'s children (`None`: before the anchor, or not asked).
+    pub fn in_force_after(&self, commit: &ObjectId) -> Option<&Arc<PolicyFile>> {
+        self.after.get(commit)
+    }
+
+    /// Compute the standing of each of `commits` (and of the commits on their way to the
+    /// anchor), parents before children; commits already known are not computed again.
+    pub fn learn(
+        &mut self,
+        history: &dyn PolicyHistory,
+        commits: &[ObjectId],
+    ) -> Result<(), HistoryError> {
+        let mut merges: Vec<ObjectId> = Vec::new();
+        let mut unanchored = Vec::new();
+        for &c in commits {
+            if self.standing.contains_key(&c) {
+                continue;
+            }
+            let mut chain = Vec::new();
+            let mut at = Some(c);
+            let reached = loop {
+                let Some(x) = at else { break false };
+                if self.after.contains_key(&x) {
+                    break true;
+                }
+                if self.unanchored.contains(&x) {
+                    break false;
+                }
+                chain.push(x);
+                at = history.parents(x)?.first().copied();
+            };
+            if !reached {
+                self.unanchored.extend(chain.iter().copied());
+                unanchored.push(c);
+                continue;
+            }
+            for &x in chain.iter().rev() {
+                let parents = history.parents(x)?;
+                let Some(p) = parents.first().copied() else {
+                    continue;
+                };
+                if parents.len() > 1 {
+                    merges.push(x);
+                }
+                let Some(in_force) = self.after.get(&p).cloned() else {
+                    continue;
+                };
+                let (after, change) = if history.policy_dir(x)? != history.policy_dir(p)? {
+                    self.judge_change(history, x, &in_force)?
+                } else {
+                    (in_force.clone(), Change::None)
+                };
+                self.standing.insert(
+                    x,
+                    Standing::Judged {
+                        policy: in_force,
+                        change,
+                    },
+                );
+                self.after.insert(x, after);
+            }
+        }
+        // Commits a merge brought in: everything reachable from its other parents that is
+        // neither judged already nor an ancestor of the anchor.
+        for m in merges {
+            let parents = history.parents(m)?;
+            if parents.len() < 2 {
+                continue;
+            }
+            let Some(in_force) = parents.first().and_then(|p| self.after.get(p)).cloned() else {
+                continue;
+            };
+            if self.before.is_none() {
+                self.before = Some(ancestors(history, self.anchor)?);
+            }
+            let mut todo: Vec<ObjectId> = parents.iter().skip(1).copied().collect();
+            while let Some(x) = todo.pop() {
+                let is_before = self.before.as_ref().is_some_and(|b| b.contains(&x));
+                if self.after.contains_key(&x) || is_before {
+                    continue;
+                }
+                self.unanchored.remove(&x);
+                self.standing.insert(
+                    x,
+                    Standing::Judged {
+                        policy: in_force.clone(),
+                        change: Change::None,
+                    },
+                );
+                self.after.insert(x, in_force.clone());
+                todo.extend(history.parents(x)?);
+            }
+        }
+        for c in unanchored {
+            self.standing.entry(c).or_insert(Standing::BeforeAnchor);
+        }
+        Ok(())
+    }
+
+    /// Whether `commit`'s change to `.gitsign/` takes effect under `in_force`: the policy in
+    /// force after it, and what the change came to.
+    fn judge_change(
+        &self,
+        history: &dyn PolicyHistory,
+        commit: ObjectId,
+        in_force: &Arc<PolicyFile>,
+    ) -> Result<(Arc<PolicyFile>, Change), HistoryError> {
+        let refname = self.refname.as_str();
+        let refused = |why: String| Ok((in_force.clone(), Change::Refused(why)));
+        let report = history.report(commit)?;
+        if report.outcome != Outcome::Good {
+            return refused("its signature is not good".into());
+        }
+        let Some(signer) = SigstoreSigner::from_report(&report).map(Signer::Sigstore) else {
+            return refused("it names no signer".into());
+        };
+        if let Some(rule) = in_force.rule_for(refname) {
+            if let Err(e) = rule.admit(&signer, &super::judge::NoKeyFormats) {
+                return refused(e.to_string());
+            }
+        } else if in_force.default == super::DefaultAction::Reject {
+            return refused(format!("no rule of the policy in force governs {refname}"));
+        }
+        let authorities: Vec<_> = in_force
+            .policy_authorities
+            .iter()
+            .filter_map(|&i| in_force.authorities.get(i).cloned())
+            .collect();
+        if let Err(e) = super::judge::judge_among(&authorities, &signer, &super::judge::NoKeyFormats)
+        {
+            let names = authorities
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            return refused(if authorities.is_empty() {
+                "the policy in force names no policy-authorities".into()
+            } else {
+                format!("the signer is not a policy authority ({names}): {e}")
+            });
+        }
+        match history.policy(commit)? {
+            Some(p) => Ok((Arc::new(p), Change::Authorised)),
+            None => refused(format!("it removes {POLICY_PATH}")),
+        }
+    }
+}
+
+/// Every ancestor of `commit`, itself included.
+fn ancestors(
+    history: &dyn PolicyHistory,
+    commit: ObjectId,
+) -> Result<HashSet<ObjectId>, HistoryError> {
+    let mut seen = HashSet::new();
+    let mut todo = vec![commit];
+    while let Some(x) = todo.pop() {
+        if seen.insert(x) {
+            todo.extend(history.parents(x)?);
+        }
+    }
+    Ok(seen)
+}
