@@ -87,10 +87,11 @@ pub fn anchor(
     config: &crate::config::Config,
     repo: &gix::Repository,
 ) -> Result<Option<ObjectId>, CliError> {
-    let Some(rev) = flag
-        .map(str::to_owned)
-        .or_else(|| config.get(crate::config::Key::PolicyAnchor).map(str::to_owned))
-    else {
+    let Some(rev) = flag.map(str::to_owned).or_else(|| {
+        config
+            .get(crate::config::Key::PolicyAnchor)
+            .map(str::to_owned)
+    }) else {
         return Ok(None);
     };
     let id = repo
@@ -122,7 +123,10 @@ pub fn anchor(
 
 /// A history error as the command line shows it: the repository or the policy is unusable.
 pub fn history_error(e: HistoryError) -> CliError {
-    let policy = matches!(e, HistoryError::Policy { .. } | HistoryError::NoPolicyAtAnchor(_));
+    let policy = matches!(
+        e,
+        HistoryError::Policy { .. } | HistoryError::NoPolicyAtAnchor(_)
+    );
     let err = CliError::new(Exit::Config, anyhow::Error::new(e));
     if policy {
         err.hint("`gitsign policy check --revision REV .gitsign/policy.toml` shows what is wrong with a committed policy")

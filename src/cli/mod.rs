@@ -5,6 +5,7 @@
 //! signature, policy not met); 2 could not decide (no time anchor, usage, config, network,
 //! I/O); 255 internal bug.
 
+pub mod anchored;
 pub mod attest;
 pub mod completion;
 #[cfg(unix)]
@@ -14,7 +15,6 @@ pub mod gpg;
 pub mod hook;
 pub mod initialize;
 pub mod output;
-pub mod anchored;
 pub mod policy;
 pub mod setup;
 pub mod show;

@@ -332,7 +332,8 @@ fn anchored(
     }
     let local = repo.shared().to_thread_local();
     let config = super::load_config()?;
-    let Some(anchor) = super::anchored::anchor(args.policy_anchor.as_deref(), &config, &local)? else {
+    let Some(anchor) = super::anchored::anchor(args.policy_anchor.as_deref(), &config, &local)?
+    else {
         return Ok(None);
     };
     let (refname, _) = super::policy::ref_for(args.refname.as_deref(), specs, &local)?;

@@ -269,7 +269,8 @@ impl Evolution {
             .iter()
             .filter_map(|&i| in_force.authorities.get(i).cloned())
             .collect();
-        if let Err(e) = super::judge::judge_among(&authorities, &signer, &super::judge::NoKeyFormats)
+        if let Err(e) =
+            super::judge::judge_among(&authorities, &signer, &super::judge::NoKeyFormats)
         {
             let names = authorities
                 .iter()
@@ -302,4 +303,242 @@ fn ancestors(
         }
     }
     Ok(seen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::NoFiles;
+    use crate::verify::policy::Identity;
+    use crate::verify::{Anchor, EntrySource, Failure};
+
+    const GOOGLE: &str = "https://accounts.google.com";
+
+    /// A policy admitting `signers` on main, of whom `authorities` may change it.
+    fn policy_text(signers: &[&str], authorities: &[&str]) -> String {
+        let mut t = format!(
+            "policy-authorities = [{}]\n",
+            authorities
+                .iter()
+                .map(|a| format!("'{}'", a.split('@').next().unwrap_or(a)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        for s in signers {
+            let name = s.split('@').next().unwrap_or(s);
+            t.push_str(&format!(
+                "[authority.{name}]\nsigstore = [{{ identity = '{s}', issuer = '{GOOGLE}' }}]\n"
+            ));
+        }
+        let names: Vec<String> = signers
+            .iter()
+            .map(|s| format!("'{}'", s.split('@').next().unwrap_or(s)))
+            .collect();
+        t.push_str(&format!(
+            "[[rule]]\nrefs = ['refs/heads/main']\nauthorities = [{}]\n",
+            names.join(", ")
+        ));
+        t
+    }
+
+    struct Commit {
+        parents: Vec<ObjectId>,
+        /// The `.gitsign` tree: a policy text (its id is derived from it).
+        policy: Option<String>,
+        signer: String,
+    }
+
+    #[derive(Default)]
+    struct Fake {
+        commits: HashMap<ObjectId, Commit>,
+    }
+
+    fn id(n: u8) -> ObjectId {
+        ObjectId::from_bytes_or_panic(&[n; 20])
+    }
+
+    impl Fake {
+        fn add(&mut self, n: u8, parents: &[u8], policy: Option<String>, signer: &str) {
+            self.commits.insert(
+                id(n),
+                Commit {
+                    parents: parents.iter().map(|&p| id(p)).collect(),
+                    policy,
+                    signer: signer.to_owned(),
+                },
+            );
+        }
+
+        fn get(&self, c: ObjectId) -> Result<&Commit, HistoryError> {
+            self.commits.get(&c).ok_or_else(|| HistoryError::Git {
+                commit: label(&c),
+                source: "no such commit".into(),
+            })
+        }
+    }
+
+    impl PolicyHistory for Fake {
+        fn parents(&self, c: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+            Ok(self.get(c)?.parents.clone())
+        }
+
+        fn policy_dir(&self, c: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+            // Equal texts, equal ids (a hash of the text stands for the tree id).
+            Ok(self.get(c)?.policy.as_ref().map(|p| {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                p.hash(&mut h);
+                let mut bytes = [0u8; 20];
+                bytes[..8].copy_from_slice(&h.finish().to_le_bytes());
+                ObjectId::from_bytes_or_panic(&bytes)
+            }))
+        }
+
+        fn policy(&self, c: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+            match &self.get(c)?.policy {
+                None => Ok(None),
+                Some(text) => PolicyFile::parse(text, "p", &NoFiles)
+                    .map(Some)
+                    .map_err(|source| HistoryError::Policy {
+                        commit: label(&c),
+                        source,
+                    }),
+            }
+        }
+
+        fn report(&self, c: ObjectId) -> Result<Report, HistoryError> {
+            Ok(Report {
+                outcome: Outcome::Good,
+                identity: Some(Identity {
+                    sans: vec![self.get(c)?.signer.clone()],
+                    issuer: Some(GOOGLE.into()),
+                    ..Identity::default()
+                }),
+                cert: None,
+                anchor: Some(Anchor::Tlog {
+                    log_index: 1,
+                    integrated_time: 1_700_000_000,
+                    log_url: String::new(),
+                    source: EntrySource::Embedded,
+                }),
+                signing_time: None,
+            })
+        }
+    }
+
+    /// Who the policy judging `c` admits on main.
+    fn admits(ev: &Evolution, c: u8, who: &str) -> bool {
+        let Some(Standing::Judged { policy, .. }) = ev.standing(&id(c)) else {
+            panic!("commit {c} is judged");
+        };
+        let rule = policy.rule_for("refs/heads/main").expect("a rule for main");
+        let mut tally = crate::policy::AuthorityTally::for_rule(rule);
+        let mut report = Fake::default_report(who);
+        rule.judge_report(
+            &mut report,
+            None,
+            &crate::policy::judge::NoKeyFormats,
+            &mut tally,
+        )
+        .is_some()
+    }
+
+    impl Fake {
+        fn default_report(who: &str) -> Report {
+            let mut f = Fake::default();
+            f.add(0, &[], None, who);
+            f.report(id(0)).expect("report")
+        }
+    }
+
+    fn change(ev: &Evolution, c: u8) -> Change {
+        match ev.standing(&id(c)) {
+            Some(Standing::Judged { change, .. }) => change.clone(),
+            other => panic!("commit {c} is judged: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_policy_change_takes_effect_only_when_a_policy_authority_signs_it() {
+        let v1 = policy_text(
+            &["alice@example.com", "bob@example.com"],
+            &["alice@example.com"],
+        );
+        let with_carol = policy_text(
+            &["alice@example.com", "bob@example.com", "carol@example.com"],
+            &["alice@example.com"],
+        );
+        let with_mallory = policy_text(
+            &[
+                "alice@example.com",
+                "bob@example.com",
+                "mallory@example.com",
+            ],
+            &["alice@example.com"],
+        );
+        let mut h = Fake::default();
+        h.add(1, &[], None, "nobody@example.com"); // before the anchor
+        h.add(2, &[1], Some(v1.clone()), "alice@example.com"); // the anchor
+        h.add(3, &[2], Some(with_mallory), "bob@example.com"); // bob is no policy authority
+        h.add(4, &[3], Some(v1.clone()), "bob@example.com"); // back as it was: a change again
+        h.add(5, &[4], Some(with_carol.clone()), "alice@example.com"); // authorised
+        h.add(6, &[5], Some(with_carol), "carol@example.com");
+        let mut ev = Evolution::new(&h, id(2), "refs/heads/main").expect("anchor");
+        ev.learn(&h, &[id(6), id(5), id(4), id(3), id(2), id(1)])
+            .expect("learns");
+        assert!(matches!(ev.standing(&id(1)), Some(Standing::BeforeAnchor)));
+        assert_eq!(
+            change(&ev, 2),
+            Change::None,
+            "the anchor is judged by its own"
+        );
+        assert!(admits(&ev, 2, "bob@example.com"));
+        assert!(
+            matches!(change(&ev, 3), Change::Refused(why) if why.contains("policy authority")),
+            "bob may sign but not change the policy"
+        );
+        assert!(
+            !admits(&ev, 4, "mallory@example.com"),
+            "the refused change does not take effect for the descendants"
+        );
+        assert!(matches!(change(&ev, 4), Change::Refused(_)));
+        assert_eq!(change(&ev, 5), Change::Authorised);
+        assert!(
+            !admits(&ev, 5, "carol@example.com"),
+            "5 is judged by its parent's"
+        );
+        assert!(
+            admits(&ev, 6, "carol@example.com"),
+            "alice's change took effect"
+        );
+        assert_eq!(
+            Failure::UnauthorizedPolicyChange("x".into()).code(),
+            "unauthorized_policy_change"
+        );
+    }
+
+    #[test]
+    fn commits_a_merge_brings_in_are_judged_by_the_policy_at_its_first_parent() {
+        let v1 = policy_text(&["alice@example.com"], &["alice@example.com"]);
+        let mut h = Fake::default();
+        h.add(1, &[], None, "x@example.com");
+        h.add(2, &[1], None, "x@example.com"); // a side branch forked before the anchor
+        h.add(3, &[1], Some(v1.clone()), "alice@example.com"); // the anchor
+        h.add(4, &[3, 2], Some(v1), "alice@example.com"); // merges the side branch
+        let mut ev = Evolution::new(&h, id(3), "refs/heads/main").expect("anchor");
+        ev.learn(&h, &[id(4), id(2), id(3), id(1)]).expect("learns");
+        assert!(
+            admits(&ev, 2, "alice@example.com"),
+            "2 is judged, by 3's policy"
+        );
+        assert!(!admits(&ev, 2, "x@example.com"));
+        assert!(matches!(ev.standing(&id(1)), Some(Standing::BeforeAnchor)));
+        assert!(
+            matches!(
+                Evolution::new(&h, id(1), "refs/heads/main"),
+                Err(HistoryError::NoPolicyAtAnchor(_))
+            ),
+            "an anchor without a policy is an error"
+        );
+    }
 }
