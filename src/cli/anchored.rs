@@ -107,7 +107,7 @@ pub fn anchor(
             .hint("set gitsign.policyAnchor (or --policy-anchor) to a commit holding .gitsign/policy.toml")
         })?
         .object()
-        .and_then(|o| o.peel_to_commit().map_err(Into::into))
+        .and_then(|o| o.peel_to_commit())
         .map_err(|e| {
             CliError::new(
                 Exit::Config,

@@ -12,6 +12,7 @@ pub mod completion;
 pub mod credential_cache;
 pub mod debug;
 pub mod gpg;
+pub mod gpg_trust;
 pub mod hook;
 pub mod initialize;
 pub mod output;
