@@ -486,9 +486,13 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                             Format::Json => writeln!(
                                 out,
                                 "{}",
-                                serde_json::json!({"commit": sha, "type": "commit", "outcome": "before_anchor"})
+                                serde_json::json!({"sha": sha, "kind": "commit", "verdict": "before_anchor", "code": null})
                             ),
-                            Format::Human => writeln!(out, "{sha} before the policy anchor"),
+                            Format::Human => writeln!(
+                                out,
+                                "{} before the policy anchor (not judged)",
+                                sha.get(..12).unwrap_or(&sha)
+                            ),
                         };
                         match write_failed(written, &tally) {
                             Ok(None) => continue,

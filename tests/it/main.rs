@@ -15,6 +15,7 @@ mod key_shapes;
 mod man;
 mod online;
 mod policy;
+mod policy_anchor;
 mod props;
 mod providers;
 mod readme;
