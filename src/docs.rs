@@ -32,7 +32,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::Timeout => "seconds one network request (Fulcio, Rekor, timestamp authority) may take before its single retry (default 30)",
         Key::RekorConcurrency => "Rekor lookup requests in flight when verifying a range (default 16)",
         Key::RekorDeadline => "seconds all Rekor lookups of one verification may take (default 300)",
-        Key::Policy => "the policy file (authorities and rules, `gitsign policy --help`), relative to the git directory: the pre-receive hook's (default `gitsign-policy.toml`), and `gitsign verify`'s when no identity flag is given",
+        Key::Policy => "the policy file (authorities and rules, `gitsign policy --help`), relative to the git directory: the pre-receive hook's (default `gitsign-policy.toml`), `gitsign verify`'s when no identity flag is given, and git's verification's when set (`%G?` is G only for signers it admits, U for other valid signatures)",
         Key::PolicyAnchor => "the commit (any revision) from which the committed policy `.gitsign/policy.toml` is trusted: `gitsign verify` then judges each later commit by the policy in force at its first parent, and a change to `.gitsign/` takes effect only when one of the `policy-authorities` signed it; git's verification (`%G?`) gives G only to signers that policy accepts",
         Key::CredentialCache => "socket of `gitsign-credential-cache`: one login for many signatures",
         Key::CacheScope => "`directory` (default, like Go gitsign) or `user`: one login for every repository",

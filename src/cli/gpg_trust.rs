@@ -7,8 +7,8 @@
 //! git names neither the commit nor the ref: the rule is that of the checked-out branch
 //! (`HEAD`'s symbolic ref), or, with a detached `HEAD`, the rule matching `refs/heads/*`. The
 //! committed policy is the one in force at the first parent the payload names (its `parent`
-//! line: exact for commits); a root commit, a commit whose first parent is before the anchor,
-//! and a tag are judged by the policy in force at `HEAD`.
+//! line: exact for commits); a tag and a root commit are judged by the policy in force at
+//! `HEAD`, a commit whose first parent is before the anchor by the anchor's own.
 
 use std::sync::Arc;
 
