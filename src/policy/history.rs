@@ -283,9 +283,15 @@ impl Evolution {
                 format!("the signer is not a policy authority ({names}): {e}")
             });
         }
-        match history.policy(commit)? {
-            Some(p) => Ok((Arc::new(p), Change::Authorised)),
-            None => refused(format!("it removes {POLICY_PATH}")),
+        match history.policy(commit) {
+            Ok(Some(p)) => Ok((Arc::new(p), Change::Authorised)),
+            Ok(None) => refused(format!("it removes {POLICY_PATH}")),
+            // An authority's typo must not stop every later verification: the old policy
+            // stays in force.
+            Err(HistoryError::Policy { source, .. }) => {
+                refused(format!("the policy it commits is invalid: {source}"))
+            }
+            Err(e) => Err(e),
         }
     }
 }
@@ -482,9 +488,22 @@ mod tests {
         h.add(3, &[2], Some(with_mallory), "bob@example.com"); // bob is no policy authority
         h.add(4, &[3], Some(v1.clone()), "bob@example.com"); // back as it was: a change again
         h.add(5, &[4], Some(with_carol.clone()), "alice@example.com"); // authorised
-        h.add(6, &[5], Some(with_carol), "carol@example.com");
+        h.add(6, &[5], Some(with_carol.clone()), "carol@example.com");
+        // alice commits an invalid policy: refused, the old one stays in force.
+        h.add(
+            7,
+            &[6],
+            Some("default = 'maybe'\n".into()),
+            "alice@example.com",
+        );
+        h.add(
+            8,
+            &[7],
+            Some("default = 'maybe'\n".into()),
+            "carol@example.com",
+        );
         let mut ev = Evolution::new(&h, id(2), "refs/heads/main").expect("anchor");
-        ev.learn(&h, &[id(6), id(5), id(4), id(3), id(2), id(1)])
+        ev.learn(&h, &[id(8), id(6), id(5), id(4), id(3), id(2), id(1)])
             .expect("learns");
         assert!(matches!(ev.standing(&id(1)), Some(Standing::BeforeAnchor)));
         assert_eq!(

@@ -161,6 +161,30 @@ fn a_committed_policy_changes_only_by_its_authorities_and_git_honours_it() {
         "and takes effect for the commits after it"
     );
 
+    // --policy-anchor chooses another anchor: alice's last change, judged by its own policy;
+    // the commits before it are not judged.
+    let mut cmd = repo.gitsign();
+    cmd.args([
+        "verify",
+        "--policy-anchor",
+        &by_alice,
+        "--format",
+        "json",
+        &format!("{before}..main"),
+    ]);
+    stack_env(&mut cmd, stack);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(
+        code, 0,
+        "from alice's change on, every commit is good: {out}{err}"
+    );
+    for id in [&anchor, &by_bob, &by_mallory] {
+        assert!(
+            out.contains(&format!("{{\"code\":null,\"kind\":\"commit\",\"sha\":\"{id}\",\"verdict\":\"before_anchor\"}}")),
+            "{id} is before the anchor: {out}"
+        );
+    }
+
     // The commit before the anchor is reported as such, not judged.
     let mut cmd = repo.gitsign();
     cmd.args(["verify", "--all", "--ref", "refs/heads/main"]);
