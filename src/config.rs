@@ -65,6 +65,7 @@ pub enum Key {
     RekorVersion,
     EnableSigstoreGo,
     LoginTimeout,
+    TufCacheValidity,
 }
 
 impl Key {
@@ -101,6 +102,7 @@ impl Key {
         Key::RekorVersion,
         Key::EnableSigstoreGo,
         Key::LoginTimeout,
+        Key::TufCacheValidity,
     ];
 
     /// The git config name (`gitsign.rekorMode`).
@@ -127,7 +129,7 @@ type Row = (
 
 /// The table. Names and defaults are Go gitsign's (internal/config/config.go), except these
 /// rows of ours: `trustedRoot`, `insecureIgnore*`, `timeout`, `rekorConcurrency`,
-/// `rekorDeadline`, `policy`, `cacheScope`, `credentialStore`, `loginTimeout` and the git
+/// `rekorDeadline`, `policy`, `cacheScope`, `credentialStore`, `loginTimeout`, `tufCacheValidity` and the git
 /// config name of the credential cache socket (Go gitsign reads only
 /// `GITSIGN_CREDENTIAL_CACHE`); and the default of `rekorMode` (Go's is `online`).
 pub const TABLE: &[Row] = &[
@@ -346,6 +348,15 @@ pub const TABLE: &[Row] = &[
         None,
         Some("GITSIGN_LOGIN_TIMEOUT"),
         Some("300"),
+    ),
+    // Seconds after a TUF refresh during which the unexpired cache is used without asking
+    // the mirror: one day, sigstore-go's default cache validity.
+    (
+        Key::TufCacheValidity,
+        "gitsign.tufCacheValidity",
+        None,
+        Some("GITSIGN_TUF_CACHE_VALIDITY"),
+        Some("86400"),
     ),
 ];
 
@@ -742,6 +753,7 @@ mod tests {
             Key::RekorConcurrency,
             Key::RekorDeadline,
             Key::LoginTimeout,
+            Key::TufCacheValidity,
         ] {
             assert!(c.count(key).is_ok(), "{key:?} has a numeric default");
         }

@@ -170,6 +170,31 @@ impl PublicKey {
             .map_err(|_| CryptoError::BadSignature)
     }
 
+    /// Verify an RSASSA-PSS signature (MGF1 with the same digest, salt as long as the digest:
+    /// what TUF's `rsassa-pss-sha256` keys sign with).
+    pub fn verify_rsa_pss(
+        &self,
+        digest: Digest,
+        msg: &[u8],
+        sig: &[u8],
+    ) -> Result<(), CryptoError> {
+        use aws_lc_rs::signature as s;
+        let alg: &dyn s::VerificationAlgorithm = match (self.kind, digest) {
+            (KeyKind::Rsa, Digest::Sha256) => &s::RSA_PSS_2048_8192_SHA256,
+            (KeyKind::Rsa, Digest::Sha384) => &s::RSA_PSS_2048_8192_SHA384,
+            (KeyKind::Rsa, Digest::Sha512) => &s::RSA_PSS_2048_8192_SHA512,
+            _ => return Err(CryptoError::UnsupportedDigest),
+        };
+        s::UnparsedPublicKey::new(alg, &self.raw)
+            .verify(msg, sig)
+            .map_err(|_| CryptoError::BadSignature)
+    }
+
+    /// Whether this is an RSA key.
+    pub fn is_rsa(&self) -> bool {
+        self.kind == KeyKind::Rsa
+    }
+
     /// The raw 32-byte key, when this is an Ed25519 key (C2SP signed notes hash it into key ids).
     pub fn ed25519_raw(&self) -> Option<&[u8]> {
         (self.kind == KeyKind::Ed25519).then_some(self.raw.as_slice())

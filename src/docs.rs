@@ -40,6 +40,7 @@ pub fn meaning(key: Key) -> &'static str {
         Key::RekorVersion => "Rekor API to log signatures with: `1` (default) or `2` (rekor-tiles, at `gitsign.rekor`; needs `gitsign.timestampServerURL`, as v2 entries carry no time); needs `enableSigstoreGo`, as in Go gitsign",
         Key::EnableSigstoreGo => "Go gitsign's signing-path switch (default true); here it only gates `rekorVersion`",
         Key::LoginTimeout => "seconds a browser or device login may take (default 300)",
+        Key::TufCacheValidity => "seconds after a TUF refresh during which the cached trusted root and signing config are used without asking the mirror, unless their metadata expires first (default 86400, one day, as sigstore-go; 0: every use); when a due refresh fails, the unexpired cache is used with a warning",
     }
 }
 

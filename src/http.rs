@@ -9,6 +9,8 @@ use std::time::Duration;
 
 /// Largest response body read (a Rekor entry with proof is a few KiB; a JWKS a few hundred bytes).
 const MAX_BODY: u64 = 10 << 20;
+/// Most of a refusal's (non-2xx) body kept for its error message.
+const ERROR_BODY: u64 = 64 << 10;
 /// Pause before the single retry.
 const RETRY_PAUSE: Duration = Duration::from_millis(250);
 
@@ -194,12 +196,24 @@ impl Http {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp
-            .body_mut()
-            .with_config()
-            .limit(limit)
-            .read_to_vec()
-            .map_err(err)?;
+        let body = if (200..300).contains(&status) {
+            resp.body_mut()
+                .with_config()
+                .limit(limit)
+                .read_to_vec()
+                .map_err(err)?
+        } else {
+            // A refusal's body is only for the error message: its start is enough, and a
+            // long 404 page must read as the 404 it is, not as a body over the limit.
+            use std::io::Read as _;
+            let mut start = Vec::new();
+            resp.body_mut()
+                .as_reader()
+                .take(limit.min(ERROR_BODY))
+                .read_to_end(&mut start)
+                .map_err(|e| err(ureq::Error::Io(e)))?;
+            start
+        };
         Ok(Reply {
             status,
             body,

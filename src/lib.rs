@@ -35,17 +35,20 @@
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
-//!   stores them under `refs/attestations/`.
+//!   stores them under `refs/attestations/`, and the SLSA verification summary (VSA) of a
+//!   `gitsign verify` run.
 //! - [`cache`]: the credential cache (daemon, client, keyring store) so one login serves
 //!   many signatures.
 //! - [`gpg_status`]: `[GNUPG:]` status lines for git.
 //! - [`hardening`]: no core dumps while secrets are in memory.
+//! - [`fsutil`]: the one way to read (no-follow, regular, capped) and write (atomic, private
+//!   when asked) the files gitsign keeps.
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
 //! - [`ui`]: human output on stderr.
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
@@ -89,6 +92,7 @@ pub mod crypto;
 pub mod der;
 pub mod docs;
 pub mod encoding;
+pub mod fsutil;
 pub mod fulcio;
 pub mod git;
 pub mod gpg_status;

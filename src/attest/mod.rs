@@ -11,10 +11,13 @@
 //! one verification core ([`crate::verify::Verifier::verify_input`]). Pure: bytes in, values out.
 //!
 //! [`source`] builds the statement `gitsign show` prints: Go gitsign's git predicate
-//! (`https://gitsign.sigstore.dev/predicate/git/v0.1`) describing a commit and its signature.
+//! (`https://gitsign.sigstore.dev/predicate/git/v0.1`) describing a commit and its signature;
+//! [`vsa`] the SLSA verification summary `gitsign verify --vsa` signs about what it verified.
 
 pub mod source;
 pub mod store;
+pub mod strict_json;
+pub mod vsa;
 
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
@@ -95,7 +98,7 @@ pub fn statement(
 
 /// Go gitsign reads the predicate into a protobuf `Struct`: it must be a JSON object.
 fn predicate_object(bytes: &[u8]) -> Result<Map<String, Value>, AttestError> {
-    match serde_json::from_slice::<Value>(bytes) {
+    match strict_json::parse(bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(AttestError::Predicate("it is not an object".into())),
         Err(e) => Err(AttestError::Predicate(e.to_string())),
@@ -183,7 +186,7 @@ pub struct Statement {
 impl Statement {
     pub fn parse(payload: &[u8]) -> Result<Statement, AttestError> {
         let bad = |m: &str| AttestError::Statement(m.to_owned());
-        let v: Value = serde_json::from_slice(payload).map_err(|e| bad(&e.to_string()))?;
+        let v = strict_json::parse(payload).map_err(|e| bad(&e.to_string()))?;
         // protojson writes `_type`; Go's own test vectors also use the proto field name.
         let ty = v
             .get("_type")
@@ -261,9 +264,10 @@ impl Statement {
         Ok(())
     }
 
-    /// The predicate file stored beside the envelope must be the signed predicate.
+    /// The predicate file stored beside the envelope must be the signed predicate, as JSON
+    /// with no key given twice (a reader keeping the first of two would see another value).
     pub fn check_copy(&self, file: &[u8]) -> Result<(), AttestError> {
-        match serde_json::from_slice::<Value>(file) {
+        match strict_json::parse(file) {
             Ok(v) if v == self.predicate => Ok(()),
             _ => Err(AttestError::PredicateCopy),
         }
@@ -410,6 +414,18 @@ mod tests {
             "the copy is compared as JSON"
         );
         assert_eq!(s.check_copy(br#"{"a":2}"#), Err(AttestError::PredicateCopy));
+        // Regression (hostile review): serde_json keeps the last of repeated keys, so this
+        // copy compared equal to the signed `{"a":1}` while a first-wins reader sees 2.
+        assert_eq!(
+            s.check_copy(br#"{"a":2,"a":1}"#),
+            Err(AttestError::PredicateCopy),
+            "a copy with a repeated key is not the signed predicate"
+        );
+        let twice = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"gitTree":"f44de7aee552f119f94d70137b3bebb93f6bca5d"}}],"predicateType":"a","predicateType":"b","predicate":{}}"#;
+        assert!(
+            matches!(Statement::parse(twice), Err(AttestError::Statement(_))),
+            "a signed statement with a repeated key is refused"
+        );
     }
 
     #[test]

@@ -230,7 +230,14 @@ fn merged(existing: Vec<Entry>, new: Vec<Entry>) -> Vec<Entry> {
     out
 }
 
+/// How many times [`write`] builds its commit again on a ref that moved under it.
+const CAS_ATTEMPTS: u32 = 64;
+
 /// Store `files` (name, bytes) for object `id` as a new attestation commit; returns its id.
+///
+/// The ref moves by compare-and-swap (as Go's `CheckAndSetReference`); when another `attest`
+/// moved it first (or holds its lock), the commit is built again on the new head, so
+/// concurrent attestations all land, each keeping the others' entries.
 pub fn write(
     subject: Subject,
     id: &str,
@@ -238,6 +245,34 @@ pub fn write(
     files: &[(String, Vec<u8>)],
 ) -> Result<String, StoreError> {
     check_name(name)?;
+    let mut new = Vec::new();
+    for (file, bytes) in files {
+        new.push(Entry {
+            mode: "100644".into(),
+            kind: "blob".into(),
+            id: write_blob(bytes)?,
+            name: file.clone(),
+        });
+    }
+    let mut attempt = 0;
+    loop {
+        match write_once(subject, id, name, &new) {
+            Err(StoreError::Git { args, .. })
+                if args.starts_with("update-ref") && attempt + 1 < CAS_ATTEMPTS =>
+            {
+                attempt += 1;
+                // Spread the retries of concurrent writers: 1..=8 ms, then more.
+                let pause = u64::from(attempt.min(16)) + u64::from(std::process::id() % 8);
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One attempt of [`write`]: a commit on the current head with `new` entries for `id`, and
+/// the compare-and-swap of the ref from that head to it.
+fn write_once(subject: Subject, id: &str, name: &str, new: &[Entry]) -> Result<String, StoreError> {
     let old = head(subject)?;
     let (outer, inner) = match &old {
         Some(c) => {
@@ -250,16 +285,7 @@ pub fn write(
         }
         None => (Vec::new(), Vec::new()),
     };
-    let mut new = Vec::new();
-    for (file, bytes) in files {
-        new.push(Entry {
-            mode: "100644".into(),
-            kind: "blob".into(),
-            id: write_blob(bytes)?,
-            name: file.clone(),
-        });
-    }
-    let inner_id = make_tree(&merged(inner, new))?;
+    let inner_id = make_tree(&merged(inner, new.to_vec()))?;
     let outer_id = make_tree(&merged(
         outer,
         vec![Entry {
@@ -281,7 +307,6 @@ pub fn write(
         args.extend(["-p", parent.as_str()]);
     }
     let commit = line(git(&args, None)?, "commit-tree")?;
-    // Compare-and-swap, as Go's CheckAndSetReference: a concurrent attest is not lost.
     let zero = "0".repeat(commit.len());
     let expected = old.as_deref().unwrap_or(&zero);
     git(

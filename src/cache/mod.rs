@@ -248,10 +248,30 @@ pub fn credentials(
     say: &mut dyn FnMut(&str),
     now: &dyn Fn() -> i64,
 ) -> Result<Credentials, FlowError> {
+    // A token the user gave explicitly names who signs: it is obtained first, and a cached
+    // credential of anyone else is not used (the token's identity gets its own certificate).
+    let explicit = match crate::oidc::explicit_provider(req.oidc, env) {
+        Ok(Some(_)) => Some(
+            crate::oidc::identity(http, req.oidc, env, say, now()).map_err(FlowError::Identity)?,
+        ),
+        Ok(None) => None,
+        Err(e) => return Err(FlowError::Identity(e)),
+    };
     let mut reachable = true;
+    let mut keep = true;
     match cache.lookup(key, now()) {
         Ok(None) => {}
         Ok(Some(cached)) => match from_cached(&cached, req.root, now()) {
+            Ok(creds) if explicit.as_ref().is_some_and(|id| !same_identity(&creds, id)) => {
+                // The entry stays: a one-off token must not become what later logins-free
+                // signatures in this scope are made with.
+                keep = false;
+                say(&format!(
+                    "gitsign: the cached credentials are for '{}', not the identity of the token given ('{}'); signing with the token\n",
+                    crate::text::escape(&creds.identity),
+                    crate::text::escape(explicit.as_ref().map_or("", |id| id.claims.pop_subject())),
+                ))
+            }
             Ok(creds) if flow::check_credentials(req, &creds).is_ok() => return Ok(creds),
             Ok(creds) => say(&format!(
                 "gitsign: the cached credentials are for '{}', not the committer; signing in again\n",
@@ -264,8 +284,11 @@ pub fn credentials(
             say(&format!("gitsign: {} is unavailable ({}); signing in again\n", cache.describe(), chain_text(&e)));
         }
     }
-    let fresh = flow::login(http, req, env, say, now)?;
-    if reachable && *cache != Cache::Off {
+    let fresh = match &explicit {
+        Some(id) => flow::login_with(http, req, id, now)?,
+        None => flow::login(http, req, env, say, now)?,
+    };
+    if reachable && keep && *cache != Cache::Off {
         if let Err(e) = cache.store(key, &to_cached(&fresh), now()) {
             say(&format!(
                 "gitsign: could not keep the credentials in {} ({})\n",
@@ -275,6 +298,18 @@ pub fn credentials(
         }
     }
     Ok(fresh)
+}
+
+/// Whether cached credentials are those a token would get: the token has an email (Fulcio
+/// then names only that email) and the certificate names the same email from the same issuer.
+/// A token without an email gets a certificate whose names Fulcio derives from its claims, so
+/// it is never taken to match: it costs a certificate, never a signature by someone else.
+fn same_identity(creds: &Credentials, id: &crate::oidc::Identity) -> bool {
+    let Some(email) = id.claims.email.as_deref() else {
+        return false;
+    };
+    creds.email.as_deref() == Some(email)
+        && creds.issued.leaf.oidc_issuer().as_deref() == Some(id.claims.issuer.as_str())
 }
 
 /// An error and its causes on one line, escaped (causes may quote the daemon or a server).

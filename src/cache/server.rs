@@ -13,7 +13,7 @@
 //! at once (one thread each); more are closed at once.
 
 use std::collections::HashMap;
-use std::os::unix::fs::{DirBuilderExt, FileTypeExt, PermissionsExt};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -181,41 +181,21 @@ pub fn bind(path: &Path) -> Result<UnixListener, ServerError> {
 /// and owner — it may be shared (`--socket /tmp/x.sock`: chmodding /tmp to 0700 would strip
 /// its sticky bit from everyone; issue 16.6) — but is refused when it belongs to another user
 /// (root excepted) or others may write it without the sticky bit, as then anyone could swap
-/// the socket for their own. The clients' `SO_PEERCRED` check of the daemon stays the last word.
+/// the socket for their own ([`crate::fsutil::private_dir`]). The clients' `SO_PEERCRED` check of
+/// the daemon stays the last word.
 fn socket_directory(dir: &Path) -> Result<(), ServerError> {
-    use std::os::unix::fs::MetadataExt;
-    let dir_err = |source| ServerError::Directory {
-        path: dir.to_owned(),
-        source,
-    };
-    let existed = std::fs::symlink_metadata(dir).is_ok();
-    if !existed {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(dir_err)?;
-    }
-    let meta = std::fs::metadata(dir).map_err(dir_err)?;
-    if meta.uid() != own_uid() && meta.uid() != 0 {
-        return Err(ServerError::ForeignDirectory {
-            path: dir.to_owned(),
-            owner: meta.uid(),
-        });
-    }
-    if !existed {
-        // The umask may have taken bits from 0700; a directory we made is exactly ours.
-        return std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(dir_err);
-    }
-    let mode = meta.mode();
-    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
-        return Err(ServerError::UnsafeDirectory {
-            path: dir.to_owned(),
-            mode: mode & 0o7777,
-        });
-    }
-    Ok(())
+    use crate::fsutil::DirError;
+    crate::fsutil::private_dir(dir)
+        .map(|_| ())
+        .map_err(|e| match e {
+            DirError::Io { path, source } => ServerError::Directory { path, source },
+            DirError::NotADirectory { path } => ServerError::Directory {
+                path,
+                source: std::io::Error::other("not a directory"),
+            },
+            DirError::Foreign { path, owner } => ServerError::ForeignDirectory { path, owner },
+            DirError::Open { path, mode } => ServerError::UnsafeDirectory { path, mode },
+        })
 }
 
 /// Where the daemon reports (never key material): stderr in the binary, a buffer in tests.

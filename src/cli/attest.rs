@@ -45,8 +45,14 @@ pub struct AttestArgs {
     /// Predicate to attest (a JSON object: SLSA provenance, test results, …)
     #[arg(short = 'f', long = "filepath", value_name = "FILE")]
     pub filepath: PathBuf,
-    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1)
-    #[arg(long = "type", value_name = "URI")]
+    /// Predicate type URI (e.g. https://slsa.dev/provenance/v1); empty when not given, as
+    /// Go gitsign's
+    #[arg(
+        long = "type",
+        value_name = "URI",
+        default_value = "",
+        hide_default_value = true
+    )]
     pub predicate_type: String,
     /// What the attestation is about: the commit or its tree
     #[arg(long, value_enum, default_value_t = Subject::Commit, value_name = "TYPE")]
@@ -96,7 +102,7 @@ fn credentials(
 fn flow_error(e: FlowError) -> CliError {
     let hint = e.hint().replace(
         "nothing was signed, so git did not create the commit or tag",
-        "nothing was signed and no attestation was stored",
+        "nothing was signed, so nothing was stored or written",
     );
     CliError::new(
         Exit::from(&e),
@@ -105,44 +111,36 @@ fn flow_error(e: FlowError) -> CliError {
     .hint(hint)
 }
 
-pub fn run(args: &AttestArgs) -> CliResult {
-    let name = args
-        .filepath
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    store::check_name(&name).map_err(|e| {
-        CliError::new(Exit::Usage, e.into())
-            .hint("name the predicate file after what it holds, e.g. provenance.json")
-    })?;
-    let predicate = std::fs::read(&args.filepath)
-        .with_context(|| format!("reading the predicate '{}'", args.filepath.display()))?;
-    let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
-        CliError::new(
-            Exit::Usage,
-            anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
-        )
-        .hint("pass a commit: HEAD, a branch or an id")
-    })?;
-    let payload =
-        attest::statement(args.objtype, &id, &args.predicate_type, &predicate).map_err(|e| {
-            CliError::new(Exit::Usage, e.into())
-                .hint("the predicate must be a JSON object, as Go gitsign requires")
-        })?;
+/// An in-toto statement signed keylessly: the DSSE envelope and the Sigstore bundle over it.
+pub struct SignedStatement {
+    pub envelope: Envelope,
+    /// The Sigstore bundle (JSON): the envelope, the Fulcio certificate, the Rekor entry.
+    pub bundle: Vec<u8>,
+    /// Who signed, as the certificate names them.
+    pub identity: String,
+    /// The entry's index in the transparency log.
+    pub log_index: i64,
+}
 
-    let config = super::load_config()?;
-    let root = super::setup::load_trust(&config)?;
+/// Sign the in-toto statement `payload` as every attestation is signed: a DSSE envelope
+/// (payload type `application/vnd.in-toto+json`) signed with commit signing's identity,
+/// certificate and credential cache, logged in Rekor as a `hashedrekord` over the PAE bytes,
+/// kept with its inclusion proof in a Sigstore bundle, and checked by our own verifier
+/// before anything is written.
+pub fn sign_statement(config: &Config, payload: Vec<u8>) -> Result<SignedStatement, CliError> {
+    // Signing trust, as commit signing's: stale TUF metadata that cannot be refreshed refuses.
+    let root = super::setup::load_trust_for(config, crate::tuf::Purpose::Sign)?;
     let unsigned = Envelope {
         payload_type: attest::PAYLOAD_TYPE.to_owned(),
         payload,
         signature: Vec::new(),
     };
     let pae = unsigned.signed_bytes();
-    let mut settings = super::sign_settings(&config)?;
+    let mut settings = super::sign_settings(config)?;
     let req = request(&mut settings, &root, &pae)?;
     let timeout = config.positive_int(Key::Timeout)?.unwrap_or(10);
     let http = crate::http::Http::new(std::time::Duration::from_secs(timeout));
-    let creds = credentials(&config, &http, &req).map_err(flow_error)?;
+    let creds = credentials(config, &http, &req).map_err(flow_error)?;
     let signature = creds
         .key
         .sign(&pae)
@@ -179,11 +177,49 @@ pub fn run(args: &AttestArgs) -> CliResult {
         };
         return Err(flow_error(FlowError::SelfCheck(why)));
     }
+    Ok(SignedStatement {
+        envelope,
+        bundle,
+        identity: creds.identity,
+        log_index: logged.verified.log_index,
+    })
+}
+
+pub fn run(args: &AttestArgs) -> CliResult {
+    let name = args
+        .filepath
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    store::check_name(&name).map_err(|e| {
+        CliError::new(Exit::Usage, e.into())
+            .hint("name the predicate file after what it holds, e.g. provenance.json")
+    })?;
+    let predicate = std::fs::read(&args.filepath)
+        .with_context(|| format!("reading the predicate '{}'", args.filepath.display()))?;
+    let id = store::resolve(&args.revision, args.objtype).map_err(|e| {
+        CliError::new(
+            Exit::Usage,
+            anyhow::Error::new(e).context(format!("'{}' names no commit", args.revision)),
+        )
+        .hint("pass a commit: HEAD, a branch or an id")
+    })?;
+    let payload =
+        attest::statement(args.objtype, &id, &args.predicate_type, &predicate).map_err(|e| {
+            CliError::new(Exit::Usage, e.into())
+                .hint("the predicate must be a JSON object, as Go gitsign requires")
+        })?;
+
+    let config = super::load_config()?;
+    let signed = sign_statement(&config, payload)?;
 
     let files = vec![
         (name.clone(), predicate),
-        (format!("{name}{}", attest::SIG_SUFFIX), envelope.to_json()),
-        (format!("{name}{}", attest::BUNDLE_SUFFIX), bundle),
+        (
+            format!("{name}{}", attest::SIG_SUFFIX),
+            signed.envelope.to_json(),
+        ),
+        (format!("{name}{}", attest::BUNDLE_SUFFIX), signed.bundle),
     ];
     let commit = store::write(args.objtype, &id, &name, &files)
         .with_context(|| format!("storing the attestation under {}", args.objtype.ref_name()))?;
@@ -193,11 +229,15 @@ pub fn run(args: &AttestArgs) -> CliResult {
             Subject::Commit => "commit",
             Subject::Tree => "tree",
         },
-        creds.identity,
-        args.predicate_type,
-        logged.verified.log_index,
+        crate::text::escape(&signed.identity),
+        if args.predicate_type.is_empty() {
+            "no predicate type".into()
+        } else {
+            crate::text::escape(&args.predicate_type)
+        },
+        signed.log_index,
         args.objtype.ref_name()
     ));
-    println!("{commit}");
+    super::output::print(format!("{commit}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

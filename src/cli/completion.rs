@@ -16,6 +16,9 @@ pub struct CompletionArgs {
 
 pub fn run(args: &CompletionArgs) -> super::CliResult {
     let mut cmd = super::Cli::command();
-    clap_complete::generate(args.shell, &mut cmd, "gitsign", &mut std::io::stdout());
+    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "gitsign", &mut script);
+    super::output::print(&script)?;
     Ok(ExitCode::SUCCESS)
 }

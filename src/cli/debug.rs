@@ -65,9 +65,12 @@ fn token() -> CliResult {
         "provider": id.provider.name(),
         "claims": id.claims.all,
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&shown).unwrap_or_default()
-    );
+    super::output::print(
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
+        )
+        .as_bytes(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }

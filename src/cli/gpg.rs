@@ -170,19 +170,72 @@ pub fn parse(args: &[OsString]) -> Result<Option<GpgArgs>, String> {
     Ok(None)
 }
 
-/// Where status lines go: fd 1, fd 2, or another descriptor git opened for us.
+/// Where status lines go: fd 1, fd 2, or another descriptor git opened for us. The
+/// descriptor itself is written to (a duplicate of it, sharing its offset and mode), never
+/// reopened by name: `/dev/fd/N` would open the file behind it afresh, at offset 0 and for
+/// writing, overwriting what is there (with N=0, the payload being signed).
 fn status_writer(fd: Option<i32>) -> Result<Box<dyn Write>, CliError> {
     Ok(match fd {
         None => Box::new(std::io::sink()),
         Some(1) => Box::new(std::io::stdout()),
         Some(2) => Box::new(std::io::stderr()),
-        Some(n) => Box::new(
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(format!("/dev/fd/{n}"))
-                .with_context(|| format!("opening status fd {n}"))?,
-        ),
+        Some(n) => Box::new(inherited_fd(n).with_context(|| format!("writing to status fd {n}"))?),
     })
+}
+
+/// A duplicate of descriptor `n`, inherited from our parent. 0 comes from std's stdin handle;
+/// others from `pidfd_getfd` on our own process (Linux 5.6+), the one safe way to name an
+/// arbitrary inherited descriptor without `unsafe`.
+fn inherited_fd(n: i32) -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    if n == 0 {
+        use std::os::fd::AsFd as _;
+        return Ok(std::fs::File::from(
+            std::io::stdin().as_fd().try_clone_to_owned()?,
+        ));
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if n > 2 {
+        use rustix::process::{getpid, pidfd_getfd, pidfd_open, PidfdFlags, PidfdGetfdFlags};
+        let me = pidfd_open(getpid(), PidfdFlags::empty())?;
+        return Ok(std::fs::File::from(pidfd_getfd(
+            &me,
+            n,
+            PidfdGetfdFlags::empty(),
+        )?));
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        format!("descriptor {n} cannot be borrowed on this system"),
+    ))
+}
+
+/// Refuse to sign when stdout cannot carry the signature: closed (the Rust runtime reopens a
+/// closed stdout on /dev/null, where writes "succeed") or the null device. git would
+/// otherwise be told `SIG_CREATED` and record an object with no signature.
+fn check_signature_output() -> Result<(), CliError> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        let refuse = |why: &str| {
+            CliError::new(
+                Exit::Io,
+                anyhow::anyhow!("stdout {why}: the signature would be lost"),
+            )
+            .hint("run gitsign with stdout open to a file or pipe, as git does")
+        };
+        let out = match rustix::fs::fstat(std::io::stdout().as_fd()) {
+            Ok(st) => st,
+            Err(_) => return Err(refuse("is closed")),
+        };
+        let is_char = rustix::fs::FileType::from_raw_mode(out.st_mode)
+            == rustix::fs::FileType::CharacterDevice;
+        let null = rustix::fs::stat("/dev/null").ok();
+        if is_char && null.is_some_and(|n| n.st_rdev == out.st_rdev) {
+            return Err(refuse("is closed or the null device"));
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: &GpgArgs) -> CliResult {
@@ -272,6 +325,7 @@ fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult
         ));
     }
     let mut status = status_writer(args.status_fd)?;
+    check_signature_output()?;
     let config = super::load_config()?;
     let mut settings = super::sign_settings(&config)?;
     let mut log = SignLog::open(settings.log_path.as_deref());

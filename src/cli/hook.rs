@@ -314,9 +314,12 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         }
         reports.insert(*id, v.report);
     }
-    keep_facts(&facts, &reports, &known);
-
     let decision = hook::decide(&plan, &reports);
+    // Facts only for a push that is accepted: a refused push's objects are discarded by git,
+    // and keeping their facts would let anyone grow the store by pushing (and being refused).
+    if decision.accepted() {
+        keep_facts(&facts, &reports, &known);
+    }
     let summary = summary(&objects, plan.exempt.len(), known.len(), &proven);
     crate::ui::eprint(&render(
         &decision,
@@ -454,7 +457,11 @@ const HOOK_MARKER: &str = "written by `gitsign hook install`";
 
 fn install(args: &InstallArgs) -> CliResult {
     let dir = match &args.repo {
-        Some(p) => p.clone(),
+        // Absolute and without `..`: gix's discovery panics on a relative path that climbs
+        // (`../repo`), and the hook names absolute paths anyway.
+        Some(p) => std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .with_context(|| format!("resolving the repository path '{}'", p.display()))?,
         None => std::env::current_dir().context("reading the current directory")?,
     };
     let repo = gix::discover(&dir).map_err(|e| {
@@ -515,13 +522,15 @@ fn install(args: &InstallArgs) -> CliResult {
     let script = format!(
         "#!/bin/sh\n# pre-receive hook {HOOK_MARKER}: every pushed commit and tag must satisfy the\n# signature policy (see `gitsign hook pre-receive --help`).\n{command}\n"
     );
-    std::fs::write(&path, script).with_context(|| format!("writing '{}'", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("making '{}' executable", path.display()))?;
-    }
+    // Atomically and executable from the start: a push arriving meanwhile runs the old hook
+    // or the new one, never half a script nor (no execute bit) no hook at all.
+    crate::fsutil::write_atomic(
+        &path,
+        script.as_bytes(),
+        crate::fsutil::Access::Executable,
+        crate::fsutil::Durability::Durable,
+    )
+    .with_context(|| format!("writing '{}'", path.display()))?;
     crate::ui::eprint(&format!("gitsign: installed '{}'\n", path.display()));
     Ok(ExitCode::SUCCESS)
 }

@@ -44,28 +44,52 @@ pub fn run(args: &InitializeArgs) -> CliResult {
         None => None,
     };
     let done = tuf::initialize(&settings, &args.mirror, root.as_deref(), now()).map_err(|e| {
+        let hint = match (&e, &args.root) {
+            (tuf::InitializeError::InitialRoot(_), Some(p)) => format!(
+                "the --root file '{}' must be the repository's root.json, self-signed by a threshold of its own root keys in a form gitsign reads (ecdsa P-256/P-384 and RSA as PEM public keys, ed25519 as hex)",
+                p.display()
+            ),
+            (tuf::InitializeError::InitialRoot(_), None) => {
+                "the embedded public-good root is unusable; pass the repository's root.json with --root".to_owned()
+            }
+            (tuf::InitializeError::Expired(_), _) => {
+                "check the system clock; if it is right, the mirror serves metadata nobody re-signed (a frozen or stale mirror)".to_owned()
+            }
+            (tuf::InitializeError::Update(_), _) => {
+                "check the --mirror URL and the network; pass the repository's initial root.json with --root if it is not the public-good one".to_owned()
+            }
+        };
         CliError::new(
             Exit::Config,
             anyhow::Error::new(e).context(format!(
                 "cannot initialize TUF from '{}'",
-                args.mirror
+                crate::text::escape(&args.mirror)
             )),
         )
-        .hint("check the --mirror URL and the network; pass the repository's initial root.json with --root if it is not the public-good one")
+        .hint(&hint)
     })?;
-    println!(
-        "Initialized TUF from {} (root version {}, expires {}); cached in {}",
-        done.mirror,
-        done.root_version,
-        crate::encoding::rfc3339(done.root_expires),
-        settings.dir.display()
-    );
-    if !done.signing_config {
-        crate::ui::eprint(&format!(
+    super::output::print(
+        format!(
+            "Initialized TUF from {} (root version {}, expires {}); cached in {}\n",
+            crate::text::escape(&done.mirror),
+            done.root_version,
+            crate::encoding::rfc3339(done.root_expires),
+            settings.dir.display()
+        )
+        .as_bytes(),
+    )?;
+    match &done.signing_config {
+        tuf::SigningConfigState::Present(_) => {}
+        tuf::SigningConfigState::Absent => crate::ui::eprint(&format!(
             "gitsign: warning: '{}' publishes no {}; signing uses the configured or default service URLs\n",
-            done.mirror,
+            crate::text::escape(&done.mirror),
             tuf::SIGNING_CONFIG_TARGET
-        ));
+        )),
+        tuf::SigningConfigState::Unusable(why) => crate::ui::eprint(&format!(
+            "gitsign: warning: '{}' lists {} but it cannot be used ({why}); signing refuses until it can\n",
+            crate::text::escape(&done.mirror),
+            tuf::SIGNING_CONFIG_TARGET
+        )),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -24,6 +24,7 @@ pub mod verify_attestation;
 pub mod verify_bundle;
 pub mod verify_tag;
 pub mod version;
+pub mod vsa;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -174,6 +175,17 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    // No arguments at all: the help on stdout and success, as Go gitsign (cobra) does.
+    if args.len() <= 1 {
+        let help = <Cli as clap::CommandFactory>::command().render_help();
+        return match output::print(help.to_string().as_bytes()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                crate::ui::eprint(&crate::ui::render_error(&e.error, e.hint.as_deref()));
+                e.kind.into()
+            }
+        };
+    }
     // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
     // (An option is never a subcommand's name, so git's calls skip building the command tree.)
     let subcommand = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
@@ -245,9 +257,49 @@ pub fn load_config() -> Result<Config, CliError> {
 /// The TUF signing config (`None` before `gitsign initialize`, or when the mirror has none)
 /// and its mirror. Signing refuses stale TUF trust it cannot refresh, as for the trusted root.
 pub fn tuf_signing_config(
+    config: &Config,
     purpose: crate::tuf::Purpose,
 ) -> Result<Option<(crate::tuf::signing_config::SigningConfig, String)>, CliError> {
-    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+    Ok(tuf_signing_config_noted(config, purpose)?.map(|(c, m, _)| (c, m)))
+}
+
+/// Where the TUF cache is and how long it is used without asking the mirror
+/// (`gitsign.tufCacheValidity`); `None` with neither `TUF_ROOT` nor `HOME`.
+pub(super) fn tuf_settings(config: &Config) -> Result<Option<crate::tuf::Settings>, CliError> {
+    let Some(mut settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+        return Ok(None);
+    };
+    // 0 is allowed here: refresh on every use.
+    let raw = config.get(Key::TufCacheValidity).unwrap_or("86400").trim();
+    let validity = raw.parse::<u64>().map_err(|_| {
+        CliError::new(
+            Exit::Config,
+            anyhow::anyhow!(
+                "invalid value '{}' for {}: expected a whole number of seconds",
+                crate::text::escape(raw),
+                setup::source_of(config, Key::TufCacheValidity)
+            ),
+        )
+        .hint("gitsign.tufCacheValidity is a number of seconds (0: refresh on every use)")
+    })?;
+    settings.cache_validity = i64::try_from(validity).unwrap_or(i64::MAX);
+    Ok(Some(settings))
+}
+
+/// A TUF signing config, its mirror, and the note of a stale cache.
+type NotedSigningConfig = (
+    crate::tuf::signing_config::SigningConfig,
+    String,
+    Option<String>,
+);
+
+/// [`tuf_signing_config`] with the note of a stale cache that could not be refreshed (only
+/// for verification: signing refuses stale trust).
+pub fn tuf_signing_config_noted(
+    config: &Config,
+    purpose: crate::tuf::Purpose,
+) -> Result<Option<NotedSigningConfig>, CliError> {
+    let Some(settings) = tuf_settings(config)? else {
         return Ok(None);
     };
     let Some(mirror) = settings.mirror() else {
@@ -262,8 +314,28 @@ pub fn tuf_signing_config(
         )
         .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.fulcio and gitsign.rekor")
     })?;
-    let Some(bytes) = loaded.and_then(|l| l.signing_config) else {
+    let Some(loaded) = loaded else {
         return Ok(None);
+    };
+    let note = loaded.note;
+    let bytes = match loaded.signing_config {
+        crate::tuf::SigningConfigState::Absent => return Ok(None),
+        crate::tuf::SigningConfigState::Present(b) => b,
+        // Listed by the verified targets but withheld or tampered with: never read as
+        // "the mirror has none", which would sign against the default services.
+        crate::tuf::SigningConfigState::Unusable(why) => {
+            let what = format!(
+                "the TUF mirror '{}' lists {} but it cannot be used ({why})",
+                crate::text::escape(&mirror),
+                crate::tuf::SIGNING_CONFIG_TARGET
+            );
+            let what = match purpose {
+                crate::tuf::Purpose::Sign => format!("cannot sign: {what}"),
+                crate::tuf::Purpose::Verify => what,
+            };
+            return Err(CliError::new(Exit::Config, anyhow::anyhow!(what))
+                .hint("sign again once the mirror serves its signing config (gitsign initialize refreshes it), or set gitsign.fulcio and gitsign.rekor"));
+        }
     };
     let parsed = crate::tuf::signing_config::parse(&bytes).map_err(|e| {
         CliError::new(
@@ -275,7 +347,7 @@ pub fn tuf_signing_config(
         )
         .hint("run gitsign initialize again once the mirror serves a valid signing_config.v0.2.json, or set gitsign.fulcio and gitsign.rekor")
     })?;
-    Ok(Some((parsed, mirror)))
+    Ok(Some((parsed, mirror, note)))
 }
 
 /// The settings signing uses: service URLs from explicit settings, else the TUF signing
@@ -290,7 +362,7 @@ pub fn sign_settings(config: &Config) -> Result<crate::sign::flow::Settings, Cli
     let tuf = if all_explicit {
         None
     } else {
-        tuf_signing_config(crate::tuf::Purpose::Sign)?
+        tuf_signing_config(config, crate::tuf::Purpose::Sign)?
     };
     let from_tuf = tuf.as_ref().map(|(c, m)| crate::config::settings::FromTuf {
         config: c,

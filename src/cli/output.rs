@@ -122,7 +122,8 @@ pub fn problem_lines(report: &Report, label: &str) -> String {
     let mut out = if label.is_empty() {
         format!("gitsign: error: {msg}\n")
     } else {
-        format!("gitsign: error: {label}: {msg}\n")
+        // The label may come from a ref's tree or a tag name: untrusted, escaped.
+        format!("gitsign: error: {}: {msg}\n", escape(label))
     };
     if let Some(h) = hint {
         out.push_str(&format!("Hint: {h}\n"));
@@ -225,6 +226,20 @@ pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
 pub fn eprint_warnings(warnings: &[crate::proofs::Warning]) {
     for w in warnings {
         crate::ui::eprint(&warning(w));
+    }
+}
+
+/// Write `bytes` to stdout and flush. A reader that has gone (a broken pipe: `| head`) ends
+/// the output quietly — `Ok`, and the command exits as it would have; any other failure
+/// (`>/dev/full`, an I/O error) means the output was not delivered: an error (exit 2).
+pub fn print(bytes: &[u8]) -> Result<(), super::CliError> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(super::CliError::new(
+            super::Exit::Io,
+            anyhow::Error::new(e).context("writing to stdout"),
+        )),
+        _ => Ok(()),
     }
 }
 

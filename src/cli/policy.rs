@@ -224,6 +224,8 @@ fn check(args: &CheckArgs) -> CliResult {
 /// The rule `gitsign verify` judges a range by: the policy file, the ref, and its rule.
 pub struct RangeRule {
     pub file: String,
+    /// The policy's text, as read (what a verification summary records the digest of).
+    pub text: String,
     pub refname: String,
     pub rule: Rule,
 }
@@ -249,7 +251,7 @@ pub fn range_rule(
     specs: &[String],
     repo: &gix::Repository,
 ) -> Result<RangeRule, CliError> {
-    let policy = check_file(path).map_err(|e| CliError {
+    let (policy, text) = read_file(path).map_err(|e| CliError {
         kind: if e.kind == Exit::Negative {
             Exit::Config
         } else {
@@ -271,6 +273,7 @@ pub fn range_rule(
     })?;
     Ok(RangeRule {
         file: policy.file.clone(),
+        text,
         refname: full,
         rule,
     })
@@ -282,6 +285,11 @@ fn invalid(e: crate::policy::ParseError) -> CliError {
 }
 
 fn check_file(path: &Path) -> Result<PolicyFile, CliError> {
+    read_file(path).map(|(p, _)| p)
+}
+
+/// The policy at `path`, and its text.
+fn read_file(path: &Path) -> Result<(PolicyFile, String), CliError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         CliError::new(
             Exit::Io,
@@ -290,7 +298,8 @@ fn check_file(path: &Path) -> Result<PolicyFile, CliError> {
         .hint("the policy file must be readable UTF-8 TOML")
     })?;
     let name = path.display().to_string();
-    PolicyFile::parse(&text, &name, &Directory::of(path)).map_err(invalid)
+    let parsed = PolicyFile::parse(&text, &name, &Directory::of(path)).map_err(invalid)?;
+    Ok((parsed, text))
 }
 
 fn check_committed(rev: &str, file: &Path) -> Result<PolicyFile, CliError> {

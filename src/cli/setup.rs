@@ -74,19 +74,25 @@ pub fn load_trust(config: &Config) -> Result<TrustedRoot, CliError> {
 
 /// The TUF-provided trust (`None` before `gitsign initialize`); a fallback note is said once
 /// per process.
-fn tuf_trust(purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
+fn tuf_trust(config: &Config, purpose: crate::tuf::Purpose) -> Result<Option<Vec<u8>>, CliError> {
     static NOTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let Some(settings) = crate::tuf::Settings::from_env(|k| std::env::var(k).ok()) else {
+    let Some(settings) = super::tuf_settings(config)? else {
         return Ok(None);
     };
     let loaded = crate::tuf::load(&settings, purpose, initialize::now()).map_err(|e| {
-        CliError::new(
-            Exit::Config,
-            anyhow::Error::new(e).context(
+        let (what, hint) = match purpose {
+            crate::tuf::Purpose::Sign => (
                 "cannot sign: the TUF trusted root is out of date and cannot be refreshed",
+                "sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json",
             ),
-        )
-        .hint("sign again once the TUF mirror is reachable (gitsign initialize refreshes it), or set gitsign.trustedRoot to a trusted_root.json")
+            // Only a configured private mirror with no verified cache gets here: its trust
+            // is never silently replaced by the embedded public-good root.
+            crate::tuf::Purpose::Verify => (
+                "cannot verify: the TUF mirror's trusted root cannot be loaded, and the embedded public-good root does not stand in for a configured mirror",
+                "run gitsign initialize again once the mirror is reachable, or set gitsign.trustedRoot to a trusted_root.json",
+            ),
+        };
+        CliError::new(Exit::Config, anyhow::Error::new(e).context(what)).hint(hint)
     })?;
     let Some(loaded) = loaded else {
         return Ok(None);
@@ -116,7 +122,7 @@ pub fn load_trust_for(
                 .with_context(|| format!("parsing the trusted root '{path}'"))
                 .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
         }
-        None => match tuf_trust(purpose)? {
+        None => match tuf_trust(config, purpose)? {
             Some(bytes) => TrustedRoot::from_json(&bytes)
                 .context("parsing the trusted root from TUF")
                 .map_err(|e| {
@@ -159,7 +165,7 @@ pub fn load_trust_for(
     Ok(root)
 }
 
-fn source_of(config: &Config, key: Key) -> String {
+pub(super) fn source_of(config: &Config, key: Key) -> String {
     config
         .source(key)
         .map(|s| s.to_string())

@@ -1,7 +1,6 @@
 //! `gitsign show`: print the in-toto statement describing a commit or an annotated tag and
 //! its signature, as Go gitsign's `show` does ([`crate::attest::source`]).
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -55,9 +54,6 @@ pub fn run(args: &ShowArgs) -> CliResult {
         }
     };
     let text = serde_json::to_string_pretty(&statement).context("encoding the statement")?;
-    let mut out = std::io::stdout().lock();
-    if writeln!(out, "{text}").is_err() {
-        return Ok(ExitCode::SUCCESS); // broken pipe: the reader has gone
-    }
+    super::output::print(format!("{text}\n").as_bytes())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -151,6 +151,8 @@ pub struct VerifyArgs {
     /// Keep the Rekor proofs of verified commits as git notes under refs/notes/gitsign
     #[arg(long)]
     pub attach_proofs: bool,
+    #[command(flatten)]
+    pub vsa: super::vsa::VsaArgs,
 }
 
 /// Commits verified between two writes of output.
@@ -411,6 +413,13 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         specs.push("HEAD".into());
     }
     let anchored = anchored(args, &specs, &repo)?;
+    if anchored.is_some() && args.vsa.vsa.is_some() {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("--vsa records one policy, and a committed policy changes along the range"),
+        )
+        .hint("write the summary with --policy FILE (the policy in force at the tip, checked out) or the identity flags"));
+    }
     let by_rule = match anchored {
         Some(_) => None,
         None => range_rule(args, &specs, &repo)?,
@@ -619,5 +628,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
+    super::vsa::write(args, &repo, &specs, &selection, &tally, by_rule.as_ref())?;
     Ok(Exit::of(&tally).into())
 }

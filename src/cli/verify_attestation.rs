@@ -19,10 +19,15 @@ Examples:
 
   # After fetching them: git fetch origin 'refs/attestations/*:refs/attestations/*'
 
+  # The verification summary `gitsign verify --vsa main.vsa.json` wrote about main
+  gitsign verify-attestation --vsa main.vsa.json main \\
+      --certificate-identity ci@example.com --certificate-oidc-issuer https://accounts.google.com
+
 Exit status: 0 when every attestation considered verifies (and there is at least one),
 1 when there is none or any is bad (signature, log entry, identity, subject, type, or a
 changed predicate copy), 2 when something could not be decided (an attestation Go gitsign
-made keeps its certificate only in Rekor; usage, configuration or I/O errors).";
+made keeps its certificate only in Rekor; usage, configuration or I/O errors). With --vsa:
+0 for a good signature on a PASSED summary, 1 for a bad one or a FAILED verdict.";
 
 #[derive(clap::Args, Debug)]
 #[command(
@@ -56,6 +61,8 @@ pub struct VerifyAttestationArgs {
     pub workflow: WorkflowArgs,
     #[command(flatten)]
     pub trust: TrustArgs,
+    #[command(flatten)]
+    pub vsa: super::vsa::CheckArgs,
 }
 
 /// The verdict on one stored attestation.
@@ -123,6 +130,9 @@ fn check_one(
 }
 
 pub fn run(args: &VerifyAttestationArgs) -> CliResult {
+    if let Some(path) = &args.vsa.vsa {
+        return super::vsa::check(args, path);
+    }
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     // A bundle carries its log entry: nothing is looked up.
     let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(true))?;

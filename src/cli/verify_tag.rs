@@ -71,7 +71,9 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
         ));
     };
     match args.format {
-        Format::Json => println!("{}", output::json(&id.to_string(), "tag", &verified)),
+        Format::Json => output::print(
+            format!("{}\n", output::json(&id.to_string(), "tag", &verified)).as_bytes(),
+        )?,
         Format::Human => {
             crate::ui::eprint(&output::summary(&verified, true));
             crate::ui::eprint(&output::notes(&verified.report));

@@ -93,6 +93,7 @@ pub fn run(args: &VersionArgs) -> CliResult {
         Ok(c) => services(c),
         Err(_) => ("not read (configuration error)".to_owned(), Vec::new()),
     };
+    let embedded = crate::tuf::embedded();
     let mut out = String::new();
     if args.json {
         let v = serde_json::json!({
@@ -101,6 +102,11 @@ pub fn run(args: &VersionArgs) -> CliResult {
             "env": env.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
             "settings": settings,
             "signingConfig": origin,
+            "embeddedTrust": embedded.map(|e| serde_json::json!({
+                "tufRootVersion": e.tuf_root_version,
+                "tufRootExpires": crate::encoding::rfc3339(e.tuf_root_expires),
+                "trustedRootNewestKey": e.trusted_root_newest_key.map(crate::encoding::rfc3339),
+            })),
             "services": services,
             "configError": config.as_ref().err().map(|e| e.to_string()),
         });
@@ -123,6 +129,19 @@ pub fn run(args: &VersionArgs) -> CliResult {
             ));
         }
         out.push_str(&format!("signing config: {origin}\n"));
+        if let Some(e) = embedded {
+            out.push_str(&format!(
+                "embedded TUF root: version {}, expires {}\n",
+                e.tuf_root_version,
+                crate::encoding::rfc3339(e.tuf_root_expires)
+            ));
+            if let Some(t) = e.trusted_root_newest_key {
+                out.push_str(&format!(
+                    "embedded trusted root: newest key valid from {}\n",
+                    crate::encoding::rfc3339(t)
+                ));
+            }
+        }
         out.push_str("services:\n");
         for s in &services {
             out.push_str(&format!(
@@ -159,10 +178,19 @@ pub fn run(args: &VersionArgs) -> CliResult {
 /// verification: a stale cache that cannot be refreshed is reported, not fatal.
 fn services(config: &crate::config::Config) -> (String, Vec<crate::config::Setting>) {
     use crate::config::settings::{self, FromTuf};
-    let tuf = super::tuf_signing_config(crate::tuf::Purpose::Verify);
+    let tuf = super::tuf_signing_config_noted(config, crate::tuf::Purpose::Verify);
     let (origin, tuf) = match &tuf {
-        Ok(Some((c, mirror))) => (
+        Ok(Some((c, mirror, None))) => (
             format!("TUF {}", printable(mirror)),
+            Some(FromTuf { config: c, mirror }),
+        ),
+        // An expired cache that could not be refreshed: what signing would refuse.
+        Ok(Some((c, mirror, Some(note)))) => (
+            format!(
+                "TUF {} (stale: {}; signing refuses it until a refresh succeeds)",
+                printable(mirror),
+                printable(note)
+            ),
             Some(FromTuf { config: c, mirror }),
         ),
         Ok(None) => (

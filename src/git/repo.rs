@@ -279,6 +279,40 @@ impl Repo {
         self.repo.clone().into_sync()
     }
 
+    /// The branches and tags (`refs/heads/…`, `refs/tags/…`) that point at commit `id`,
+    /// through any annotated tag, sorted.
+    pub fn refs_at(&self, id: ObjectId) -> Result<Vec<String>, RepoError> {
+        let refs = self
+            .repo
+            .references()
+            .map_err(|e| RepoError::Walk(boxed(e)))?;
+        let all = refs.all().map_err(|e| RepoError::Walk(boxed(e)))?;
+        let mut out = Vec::new();
+        for r in all.flatten() {
+            let name = r.name().as_bstr().to_string();
+            if !(name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) {
+                continue;
+            }
+            let mut r = r;
+            let Ok(target) = r.peel_to_id() else {
+                continue;
+            };
+            if self.peel_to_commit(target.detach(), &name).ok() == Some(id) {
+                out.push(name);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    /// The URL of the remote `name` (`remote.<name>.url`), if configured.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        self.repo
+            .config_snapshot()
+            .string(format!("remote.{name}.url").as_str())
+            .map(|v| v.to_string())
+    }
+
     /// An annotated tag object by name (`v1.0` or `refs/tags/v1.0`) or id.
     pub fn tag(&self, name: &str) -> Result<(ObjectId, Vec<u8>), RepoError> {
         let candidates = [format!("refs/tags/{name}"), name.to_owned()];

@@ -12,19 +12,20 @@
 //! Layout: `<git common dir>/gitsign/facts/<root digest, 16 hex>/<id[..2]>/<id[2..]>.json`,
 //! outside refs and objects, so facts never travel with a push, a fetch or notes. Bounded: one
 //! file of at most [`MAX_FACT_BYTES`] per object and trust root, for objects that verified good
-//! (so at most one per signed object the repository received). Files are opened as regular
+//! (so at most one per signed object the repository received: the hook keeps facts only for
+//! an accepted push, never for the objects of a refused one, which git discards). Files are opened as regular
 //! files only (no symlink followed, a FIFO neither waited on nor read) and read up to the cap;
 //! anything unreadable, oversized, malformed or about another object is ignored and the object
-//! verified afresh.
+//! verified afresh. Both through [`crate::fsutil`].
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::fsutil;
 use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
 use crate::verify::policy::Identity;
 use crate::verify::{Anchor, EntrySource, Logged, Outcome, Report};
@@ -244,7 +245,7 @@ impl Facts {
 
     /// The report kept for `id`, if a good one is.
     pub fn get(&self, id: &ObjectId) -> Option<Report> {
-        let bytes = read_regular(&self.path(id), MAX_FACT_BYTES)?;
+        let bytes = fsutil::read_capped(&self.path(id), MAX_FACT_BYTES).ok()?;
         let fact: Fact = serde_json::from_slice(&bytes).ok()?;
         (fact.version == VERSION
             && ObjectId::from_hex(fact.object.as_bytes()).ok() == Some(*id)
@@ -253,7 +254,7 @@ impl Facts {
     }
 
     /// Keep what `report` established about `id`; a report that is not good keeps nothing.
-    /// Written to a temporary file and renamed, so a reader never sees half a fact.
+    /// Written atomically ([`fsutil::write_atomic`]), so a reader never sees half a fact.
     pub fn put(&self, id: &ObjectId, report: &Report) -> std::io::Result<()> {
         let Some(fact) = Fact::of(id, &self.root, report) else {
             return Ok(());
@@ -262,57 +263,13 @@ impl Facts {
         if bytes.len() as u64 > MAX_FACT_BYTES {
             return Ok(());
         }
-        let path = self.path(id);
-        let dir = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{}.{}.tmp", id, std::process::id()));
-        let written = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)?;
-            std::io::Write::write_all(&mut f, &bytes)?;
-            std::fs::rename(&tmp, &path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
+        fsutil::write_atomic(
+            &self.path(id),
+            &bytes,
+            fsutil::Access::Shared,
+            fsutil::Durability::Cache,
+        )
     }
-}
-
-/// The bytes of `path` if it is a regular file of at most `cap` bytes: a symlink is not
-/// followed and a FIFO is not waited on (opened non-blocking, then refused as not a file).
-fn read_regular(path: &Path, cap: u64) -> Option<Vec<u8>> {
-    let file = open_no_follow(path)?;
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > cap {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(cap + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= cap).then_some(bytes)
-}
-
-#[cfg(unix)]
-fn open_no_follow(path: &Path) -> Option<std::fs::File> {
-    use rustix::fs::{Mode, OFlags};
-    rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()
-    .map(std::fs::File::from)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> Option<std::fs::File> {
-    let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    std::fs::File::open(path).ok()
 }
 
 #[cfg(test)]

@@ -217,16 +217,41 @@ pub struct Identity {
     pub provider: Provider,
 }
 
+/// Other spellings accepted for a provider: Go gitsign's README names cosign's
+/// `google-impersonate` provider `google-impersonation`.
+const ALIASES: &[(&str, Provider)] = &[("google-impersonation", Provider::GoogleImpersonate)];
+
 /// Parse a configured provider name.
 pub fn parse_provider(name: &str) -> Result<Provider, OidcError> {
     let lower = name.trim().to_ascii_lowercase();
     SUPPORTED
         .iter()
+        .chain(ALIASES)
         .find(|(n, _)| *n == lower)
         .map(|(_, p)| *p)
         .ok_or_else(|| OidcError::UnsupportedProvider {
             name: name.to_owned(),
         })
+}
+
+/// The token source the user named explicitly, if any: a configured non-interactive provider,
+/// or, with none configured, a token in `SIGSTORE_ID_TOKEN`. A token from such a source names
+/// the identity to sign as, so it wins over a cached credential of another identity.
+pub fn explicit_provider(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Provider>, OidcError> {
+    if let Some(name) = settings
+        .provider
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        let p = parse_provider(name)?;
+        return Ok(p.ambient().then_some(p));
+    }
+    Ok(env("SIGSTORE_ID_TOKEN")
+        .is_some_and(|t| !t.trim().is_empty())
+        .then_some(Provider::EnvVar))
 }
 
 /// The provider to use: the configured one, else the first ambient one present, else
@@ -557,6 +582,46 @@ mod tests {
     }
 
     #[test]
+    fn go_gitsigns_google_impersonation_spelling_is_accepted() {
+        assert_eq!(
+            parse_provider("google-impersonation").ok(),
+            Some(Provider::GoogleImpersonate),
+            "the spelling of Go gitsign's README"
+        );
+        assert_eq!(
+            Provider::GoogleImpersonate.name(),
+            "google-impersonate",
+            "cosign's name stays the one shown"
+        );
+    }
+
+    #[test]
+    fn explicit_sources_are_a_named_provider_or_sigstore_id_token() {
+        let none = |_: &str| None;
+        let env_token = |k: &str| (k == "SIGSTORE_ID_TOKEN").then(|| "t".to_owned());
+        assert_eq!(
+            explicit_provider(&settings(None), &none).ok(),
+            Some(None),
+            "nothing given, nothing explicit"
+        );
+        assert_eq!(
+            explicit_provider(&settings(None), &env_token).ok(),
+            Some(Some(Provider::EnvVar)),
+            "a token in SIGSTORE_ID_TOKEN is explicit"
+        );
+        assert_eq!(
+            explicit_provider(&settings(Some("github-actions")), &env_token).ok(),
+            Some(Some(Provider::GithubActions)),
+            "a configured provider is explicit, and is the one used"
+        );
+        assert_eq!(
+            explicit_provider(&settings(Some("interactive")), &env_token).ok(),
+            Some(None),
+            "a browser login names nobody in advance"
+        );
+    }
+
+    #[test]
     fn selection_prefers_configured_then_ambient_then_interactive() {
         let none = |_: &str| None;
         let no_file = Path::new("/nonexistent/token");
@@ -628,10 +693,10 @@ mod tests {
 
     #[test]
     fn unsupported_providers_name_the_supported_ones() {
-        let err = parse_provider("google-impersonation").expect_err("not cosign's name");
+        let err = parse_provider("google-impersonator").expect_err("no such provider");
         assert_eq!(
             err.to_string(),
-            "token provider 'google-impersonation' is not supported (supported: envvar, filesystem, github-actions, buildkite-agent, spiffe, google-workload-identity, google-impersonate, interactive, device)"
+            "token provider 'google-impersonator' is not supported (supported: envvar, filesystem, github-actions, buildkite-agent, spiffe, google-workload-identity, google-impersonate, interactive, device)"
         );
     }
 

@@ -214,6 +214,18 @@ pub fn login(
 ) -> Result<Credentials, FlowError> {
     check_mode(req)?;
     let id = oidc::identity(http, req.oidc, env, say, now()).map_err(FlowError::Identity)?;
+    login_with(http, req, &id, now)
+}
+
+/// The certificate half of [`login`], for an identity token already obtained (the credential
+/// cache obtains an explicitly given token first, to compare it with what it holds).
+pub fn login_with(
+    http: &Http,
+    req: &Request<'_>,
+    id: &oidc::Identity,
+    now: &dyn Fn() -> i64,
+) -> Result<Credentials, FlowError> {
+    check_mode(req)?;
     let subject = id.claims.pop_subject().to_owned();
     // Before asking Fulcio: a token with an email gets a certificate naming only that email,
     // so it decides already; without one, the certificate's URIs decide (in `sign_with`).

@@ -411,3 +411,138 @@ fn interop_with_go_gitsigns_attest() {
         "Go's files are kept"
     );
 }
+
+/// Regression (hostile review): concurrent `attest` runs failed after their Rekor entry was
+/// written (the ref's compare-and-swap lost to another run and was not tried again). All must
+/// land, each keeping the others' entries.
+#[test]
+fn concurrent_attests_all_land() {
+    let s = setup();
+    const N: usize = 12;
+    let bodies: Vec<(String, String)> = (0..N)
+        .map(|i| (format!("p{i}.json"), format!("{{\"run\":{i}}}")))
+        .collect();
+    for (file, body) in &bodies {
+        std::fs::write(s.repo.path().join(file), body).expect("write predicate");
+    }
+    let results: Vec<(i32, String, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = bodies
+            .iter()
+            .map(|(file, _)| {
+                let s = &s;
+                scope.spawn(move || {
+                    let p = s.repo.path().join(file);
+                    let p = p.to_str().expect("utf8 path").to_owned();
+                    s.gitsign(&["attest", "-f", &p, "--type", PROVENANCE])
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("attest thread"))
+            .collect()
+    });
+    for (i, (code, _, err)) in results.iter().enumerate() {
+        assert_eq!(*code, 0, "attest run {i} lands: {err}");
+    }
+    let head = s.repo.git(&["rev-parse", "HEAD"]);
+    let listed = s.repo.git(&[
+        "ls-tree",
+        "--name-only",
+        &format!("refs/attestations/commits:{}", head.trim()),
+    ]);
+    for (file, _) in &bodies {
+        assert!(
+            listed.lines().any(|l| l == file),
+            "{file} is stored beside the others: {listed}"
+        );
+    }
+    assert_eq!(
+        s.local.stack.log_size(),
+        N as u64,
+        "one Rekor entry per run, none wasted"
+    );
+    let (code, out, err) = s.verify(&["--type", PROVENANCE]);
+    assert_eq!(code, 0, "every attestation verifies: {out}{err}");
+}
+
+/// Regression (hostile review): the README and the commands disagreed on whether `--type`
+/// is required. As Go gitsign's `attest`, it is optional (an empty predicate type), and
+/// `verify-attestation` without it checks attestations of every type.
+#[test]
+fn type_is_optional_in_attest_and_verify_attestation_as_in_go() {
+    let s = setup();
+    let path = s.repo.path().join("notes.json");
+    std::fs::write(&path, "{\"n\":1}").expect("write predicate");
+    let p = path.to_str().expect("utf8 path").to_owned();
+    let (code, _, err) = s.gitsign(&["attest", "-f", &p]);
+    assert_eq!(
+        code, 0,
+        "attest without --type, as Go gitsign allows: {err}"
+    );
+    let head = s.repo.git(&["rev-parse", "HEAD"]);
+    let sig = s.repo.git(&[
+        "cat-file",
+        "blob",
+        &format!("refs/attestations/commits:{}/notes.json.sig", head.trim()),
+    ]);
+    let envelope: serde_json::Value = serde_json::from_str(&sig).expect("envelope JSON");
+    let payload = base64_decode(envelope["payload"].as_str().expect("payload"));
+    let statement: serde_json::Value = serde_json::from_slice(&payload).expect("statement");
+    assert_eq!(
+        statement["predicateType"], "",
+        "an empty predicate type, as Go gitsign writes without --type"
+    );
+    let (code, out, err) = s.verify(&[]);
+    assert_eq!(code, 0, "verify-attestation without --type: {out}{err}");
+    let (code, out, err) = s.verify(&["--type", PROVENANCE]);
+    assert_eq!(
+        code, 1,
+        "with --type, attestations of other types are skipped, and none is left: {out}{err}"
+    );
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(
+        !readme.contains("`--type` is required"),
+        "the README says what the commands do"
+    );
+}
+
+/// Regression (hostile review): attestation names come from the ref's tree, which anyone who
+/// can push there writes; one reached the terminal unescaped. Every line is escaped.
+#[test]
+fn hostile_attestation_names_reach_the_terminal_escaped() {
+    let s = setup();
+    let (code, _, err) = s.attest("p.json", "{\"a\":1}", &[]);
+    assert_eq!(code, 0, "attest: {err}");
+    let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let evil = "ev\u{1b}[2J\u{1b}]0;pwned\u{7}il";
+    for suffix in ["", ".sig", ".sigstore.json"] {
+        let bytes = s.repo.git(&[
+            "cat-file",
+            "blob",
+            &format!("refs/attestations/commits:{head}/p.json{suffix}"),
+        ]);
+        replace(&s.repo, &head, &format!("{evil}{suffix}"), bytes.as_bytes());
+    }
+    let issuer = s.local.stack.oidc_issuer();
+    let mut cmd = s.repo.gitsign();
+    stack_env(&mut cmd, &s.local.stack);
+    cmd.args([
+        "verify-attestation",
+        "--certificate-identity",
+        "someone-else@example.com",
+        "--certificate-oidc-issuer",
+        &issuer,
+    ]);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 1, "the wrong identity is refused: {out}{err}");
+    assert!(
+        err.contains("ev\\x1b[2J"),
+        "the hostile name is shown escaped: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{7}') && !out.contains('\u{1b}'),
+        "no control character reaches the terminal: {err:?}"
+    );
+}

@@ -805,3 +805,59 @@ fn the_socket_directory_keeps_its_mode_unless_the_daemon_created_it() {
         "and the directory is left as it was"
     );
 }
+
+/// Regression (hostile review): an explicitly given token (`SIGSTORE_ID_TOKEN`) lost to the
+/// cached credential of another identity, so the signature named someone other than the one
+/// asked for. The token's identity must sign, and the other identity's entry stays cached.
+#[test]
+fn an_explicit_token_wins_over_a_cached_credential_of_another_identity() {
+    let local = start_stack();
+    let stack = &local.stack;
+    let daemon = Daemon::start(&[]);
+    let dir = tempfile::tempdir().expect("dir");
+    let signer_of = |pem: &[u8]| -> Vec<String> {
+        let der = gitsign::pem::decode_one(pem, gitsign::cms::PEM_LABEL).expect("PEM signature");
+        let msg = gitsign::cms::parse(&der).expect("signature parses");
+        gitsign::x509::Cert::parse(&msg.certificates[0])
+            .expect("leaf")
+            .subject_alt_names()
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let alice = stack.mint_token(IDENTITY);
+    let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &alice);
+    assert_eq!(code, 0, "the first signer fills the cache: {err}");
+    assert_eq!(
+        signer_of(&out),
+        vec![IDENTITY.to_owned()],
+        "alice signs first"
+    );
+
+    let bob = stack.mint_token("bob@example.com");
+    let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &bob);
+    assert_eq!(code, 0, "the second signer signs: {err}");
+    assert_eq!(
+        signer_of(&out),
+        vec!["bob@example.com".to_owned()],
+        "the token given names the signer, not the cache: {err}"
+    );
+    assert!(
+        err.contains("not the identity of the token given"),
+        "the skipped cache entry is said: {err}"
+    );
+    assert_eq!(stack.request_count(CERTS), 2, "bob got his own certificate");
+
+    let (code, out, err) = gpg_sign(signer(dir.path(), &daemon.socket), stack, &alice);
+    assert_eq!(code, 0, "alice signs again: {err}");
+    assert_eq!(
+        signer_of(&out),
+        vec![IDENTITY.to_owned()],
+        "alice's token names alice"
+    );
+    assert_eq!(
+        stack.request_count(CERTS),
+        2,
+        "alice's entry was kept and served: a one-off token does not replace it"
+    );
+}

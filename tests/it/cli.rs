@@ -1042,3 +1042,51 @@ fn verify_takes_a_detached_sct_for_a_certificate_that_embeds_none() {
     assert_eq!(code, 1, "the SCT's time is signed: {out}");
     assert!(out.contains("\"code\":\"sct\""), "{out}");
 }
+/// Regression (hostile review): `gitsign completion bash | head -1` panicked (exit 101) on
+/// the broken pipe. Every command that writes to stdout ends quietly, exit 0, when its reader
+/// has gone. The pipe's read end is closed before the command starts, so every write fails.
+#[test]
+fn commands_writing_to_stdout_end_quietly_on_a_closed_pipe() {
+    let repo = repo();
+    for args in [
+        &["completion", "bash"][..],
+        &["completion", "zsh"],
+        &["version"],
+        &["--help"],
+        &[],
+        &["show", TIP],
+    ] {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let out = repo
+            .gitsign()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .expect("gitsign runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "gitsign {args:?} with its reader gone exits 0: {err}"
+        );
+        assert!(
+            !err.contains("panicked") && !err.contains("error"),
+            "gitsign {args:?} ends quietly: {err}"
+        );
+    }
+}
+
+/// As Go gitsign (cobra): no arguments at all print the help on stdout and exit 0.
+#[test]
+fn no_arguments_print_help_and_succeed() {
+    let repo = repo();
+    let out = repo.gitsign().output().expect("gitsign runs");
+    assert_eq!(out.status.code(), Some(0), "no arguments is not an error");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Usage: gitsign") && text.contains("verify-attestation"),
+        "the help is on stdout: {text}"
+    );
+}

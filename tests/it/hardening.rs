@@ -335,3 +335,68 @@ fn grow_outer_length(der: &mut [u8], by: usize) -> bool {
     }
     true
 }
+
+/// Twenty `gitsign verify` runs at once on one repository share its proof cache: online-mode
+/// commits are looked up and their proofs written by all of them together. Every run gives
+/// the right verdict, and every proof file left is whole (a reader never sees a torn file;
+/// no temporary file is left behind).
+#[test]
+fn twenty_parallel_verifies_share_one_proof_cache() {
+    let local = crate::util::start_stack();
+    let stack = &local.stack;
+    let repo = TestRepo::new();
+    let ids = crate::online::online_commits(&repo, stack, 3, "parallel");
+    let issuer = stack.oidc_issuer();
+    let run = || {
+        let mut cmd = repo.gitsign();
+        cmd.args([
+            "verify",
+            "--certificate-identity",
+            crate::online::IDENTITY,
+            "--certificate-oidc-issuer",
+            &issuer,
+            "HEAD~3..HEAD",
+        ]);
+        crate::util::stack_env(&mut cmd, stack);
+        output(&mut cmd)
+    };
+    let results: Vec<(i32, String, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..20).map(|_| s.spawn(run)).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("verify thread"))
+            .collect()
+    });
+    for (i, (code, out, err)) in results.iter().enumerate() {
+        assert_eq!(*code, 0, "run {i} accepts the three commits: {out}{err}");
+        assert_eq!(out.matches(" good ").count(), 3, "run {i}: {out}");
+    }
+    let proofs = repo.path().join(".git/gitsign/proofs");
+    for id in &ids {
+        let path = proofs.join(&id[..2]).join(format!("{}.json", &id[2..]));
+        let text = std::fs::read_to_string(&path).expect("a proof per commit");
+        let v: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{id}: a whole proof: {e}"));
+        assert!(v.is_object(), "{id}: a proof is Rekor's JSON object");
+        let leftovers: Vec<_> = std::fs::read_dir(path.parent().expect("dir"))
+            .expect("proof dir")
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "no temporary file is left: {leftovers:?}"
+        );
+    }
+    // The cache now answers alone: a run with Rekor gone still accepts them.
+    stack.set_faults(
+        sigstore_local::Service::Rekor,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let (code, out, err) = run();
+    assert_eq!(code, 0, "the proofs written in parallel serve: {out}{err}");
+    stack.clear_faults();
+}

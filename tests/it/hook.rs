@@ -1194,8 +1194,9 @@ fn hook_judges_a_new_ref_by_its_rule_even_for_commits_already_on_main() {
     s.add_fixtures(&[MID, TIP]);
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(code, 0, "main's rule admits billy: {err}");
-    // The first refusal verifies BASE (main never had to); its fact serves the second.
-    for (target, known) in [("refs/heads/release/1", 2), ("refs/tags/v1", 3)] {
+    // Each refusal verifies BASE (main never had to) and keeps no fact of it: a refused push
+    // keeps no facts; MID's and TIP's, from main's accepted push, serve both.
+    for (target, known) in [("refs/heads/release/1", 2), ("refs/tags/v1", 2)] {
         let (code, err) = s.push(&[&format!("{TIP}:{target}")]);
         assert_ne!(code, 0, "{target} wants eve: {err}");
         assert!(
@@ -1414,4 +1415,183 @@ fn hook_refuses_online_mode_signatures_naming_an_invalid_rekor_setting() {
     }
     assert!(err.contains("2 of 2 objects refused"), "{err}");
     assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
+}
+
+/// Every `*.json` file under the receiving repository's facts store.
+fn fact_files(s: &Server) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&s.bare.path().join("gitsign/facts"), &mut out);
+    out
+}
+
+/// Regression (hostile review): the hook kept verified facts for the objects of refused
+/// pushes, which git discards, so a pusher could grow the store without bound by pushing
+/// validly signed commits that the policy refuses. Facts are kept for accepted pushes only.
+#[test]
+fn hook_keeps_no_facts_for_a_refused_push() {
+    let policy = BILLY.replace("billy@chainguard.dev", "someone-else@example.com");
+    let s = Server::with_fixture_base(&policy, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "the policy refuses billy's commits: {err}");
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(BASE),
+        "main stays at BASE"
+    );
+    assert_eq!(
+        fact_files(&s),
+        Vec::<PathBuf>::new(),
+        "no facts for the objects of a refused push"
+    );
+    s.set_policy(BILLY);
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_eq!(code, 0, "accepted under billy's policy: {err}");
+    assert_eq!(
+        fact_files(&s).len(),
+        2,
+        "facts for MID and TIP once accepted"
+    );
+}
+
+/// Regression (hostile review): `gitsign hook install ../repo` failed (the repository
+/// discovery panicked on a relative path that climbs).
+#[test]
+fn hook_install_takes_a_relative_path() {
+    let top = tempfile::tempdir().expect("temp dir");
+    let bare = top.path().join("repo.git");
+    let work = top.path().join("work");
+    std::fs::create_dir(&work).expect("dir");
+    let (code, _, err) = output(
+        hermetic("git", top.path())
+            .current_dir(top.path())
+            .args(["init", "-q", "--bare", "repo.git"]),
+    );
+    assert_eq!(code, 0, "git init: {err}");
+    for rel in ["../repo.git", "../repo.git/", "../work/../repo.git"] {
+        let (code, _, err) = output(
+            hermetic(gitsign_bin(), top.path())
+                .current_dir(&work)
+                .args(["hook", "install", "--force", rel]),
+        );
+        assert_eq!(code, 0, "gitsign hook install {rel}: {err}");
+        let hook = std::fs::read_to_string(bare.join("hooks/pre-receive")).expect("hook written");
+        assert!(
+            hook.contains("hook pre-receive"),
+            "{rel}: the hook runs gitsign: {hook}"
+        );
+    }
+}
+
+/// Twenty pushes at once into one repository with the hook installed — signed history to the
+/// same ref and to new refs, unsigned commits to others — are each judged as alone, and the
+/// facts they keep are whole, one per verified object, none for the refused objects.
+#[test]
+fn twenty_parallel_pushes_are_each_judged_and_keep_whole_facts() {
+    let s = Server::with_fixture_base(BILLY, BASE, &TREES);
+    s.add_fixtures(&[MID, TIP]);
+    let unsigned: Vec<String> = (0..6)
+        .map(|i| unsigned_commit(&s.work, &[BASE], &format!("unsigned {i}")))
+        .collect();
+    // (refspec, accepted?)
+    let mut pushes: Vec<(String, bool)> = Vec::new();
+    for i in 0..7 {
+        pushes.push((format!("{TIP}:refs/heads/main"), true));
+        pushes.push((format!("{TIP}:refs/heads/b{i}"), true));
+    }
+    for (i, c) in unsigned.iter().enumerate() {
+        pushes.push((format!("{c}:refs/heads/u{i}"), false));
+    }
+    assert_eq!(pushes.len(), 20, "twenty pushes");
+    let results: Vec<(i32, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = pushes
+            .iter()
+            .map(|(spec, _)| {
+                let s = &s;
+                scope.spawn(move || s.push(&[spec.as_str()]))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("push thread"))
+            .collect()
+    });
+    for ((spec, accepted), (code, err)) in pushes.iter().zip(&results) {
+        if *accepted {
+            // Pushes of one value to one ref race: a push that finds the ref already moved
+            // has nothing to send (git runs no hook), and one that loses git's ref lock after
+            // the hook fails there. The hook's verdict is what is judged here.
+            let up_to_date = *code == 0 && err.contains("Everything up-to-date");
+            assert!(
+                err.contains("gitsign: push accepted") || up_to_date,
+                "{spec}: signed as the policy requires, accepted: {err}"
+            );
+        } else {
+            assert_ne!(*code, 0, "{spec}: unsigned, refused: {err}");
+            assert!(
+                err.contains("gitsign: push rejected"),
+                "{spec}: the hook's refusal: {err}"
+            );
+        }
+    }
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(TIP),
+        "main moved to TIP"
+    );
+    for i in 0..7 {
+        assert_eq!(
+            s.ref_of(&format!("refs/heads/b{i}")).as_deref(),
+            Some(TIP),
+            "b{i} created at TIP"
+        );
+    }
+    for i in 0..6 {
+        assert_eq!(s.ref_of(&format!("refs/heads/u{i}")), None, "u{i} refused");
+    }
+    let facts = fact_files(&s);
+    for f in &facts {
+        let text = std::fs::read_to_string(f).expect("fact");
+        let v: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("{}: a whole fact: {e}", f.display()));
+        assert!(
+            text.contains("billy@chainguard.dev"),
+            "{}: a fact of a signed commit: {v}",
+            f.display()
+        );
+    }
+    let named = |id: &str| {
+        facts
+            .iter()
+            .any(|f| f.to_string_lossy().ends_with(&format!("{}.json", &id[2..])))
+    };
+    assert!(named(MID) && named(TIP), "MID and TIP are kept: {facts:?}");
+    assert!(
+        !unsigned.iter().any(|c| named(c)),
+        "nothing of the refused pushes: {facts:?}"
+    );
+    let mut dirs = vec![s.bare.path().join("gitsign/facts")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            assert!(
+                !p.to_string_lossy().ends_with(".tmp"),
+                "no temporary fact is left: {}",
+                p.display()
+            );
+            if p.is_dir() {
+                dirs.push(p);
+            }
+        }
+    }
 }

@@ -27,3 +27,4 @@ mod tsa_chain;
 mod tuf;
 mod ui;
 mod util;
+mod vsa;

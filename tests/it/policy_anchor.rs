@@ -161,6 +161,23 @@ fn a_committed_policy_changes_only_by_its_authorities_and_git_honours_it() {
         "and takes effect for the commits after it"
     );
 
+    // A verification summary records one policy: refused under a committed one.
+    let mut cmd = repo.gitsign();
+    cmd.args([
+        "verify",
+        "--vsa",
+        "summary.json",
+        &format!("{before}..main"),
+    ]);
+    stack_env(&mut cmd, stack);
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--vsa records one policy"), "{err}");
+    assert!(
+        !repo.path().join("summary.json").exists(),
+        "no summary written"
+    );
+
     // --policy-anchor chooses another anchor: alice's last change, judged by its own policy;
     // the commits before it are not judged.
     let mut cmd = repo.gitsign();

@@ -842,3 +842,126 @@ fn sha256_repository_commits_are_signed_in_both_rekor_modes() {
         "the online-mode commit verifies through a Rekor lookup by its SHA-256 id: {out}{err}"
     );
 }
+
+/// gitsign in git's sign mode through `sh -c SCRIPT` (which sets up descriptors as a caller
+/// might), the payload on stdin unless the script redirects it; (code, stdout, stderr).
+fn gpg_sign_sh(dir: &Path, stack: &Stack, token: &str, script: &str) -> (i32, Vec<u8>, String) {
+    use std::io::Write;
+    let mut cmd = crate::util::hermetic("sh", dir);
+    cmd.current_dir(dir)
+        .arg("-c")
+        .arg(script)
+        .arg(gitsign_bin());
+    sigstore_env(&mut cmd, stack, Some(token));
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sh");
+    let _ = child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nstatus fd\n");
+    let out = child.wait_with_output().expect("sh runs");
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Regression (hostile review): `--status-fd N` reopened `/dev/fd/N` by name, which opens
+/// the file behind the descriptor afresh at offset 0 and overwrites it. Status lines must go
+/// to the inherited descriptor itself: appended to a file opened for appending, and never
+/// into the payload when N is 0.
+#[test]
+fn status_lines_go_to_the_inherited_descriptor_not_a_reopened_file() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    let dir = tempfile::tempdir().expect("dir");
+    let status = dir.path().join("status.txt");
+    std::fs::write(&status, "KEEP THIS LINE\n").expect("status file");
+    let (code, out, err) = gpg_sign_sh(
+        dir.path(),
+        stack,
+        &token,
+        r#"exec "$0" --status-fd=3 -bsau "Test Author <author@example.com>" 3>>status.txt"#,
+    );
+    assert_eq!(code, 0, "signs with status fd 3: {err}");
+    assert!(
+        out.starts_with(b"-----BEGIN SIGNED MESSAGE-----"),
+        "the signature is on stdout"
+    );
+    let text = std::fs::read_to_string(&status).expect("status file");
+    assert!(
+        text.starts_with("KEEP THIS LINE\n[GNUPG:] BEGIN_SIGNING\n"),
+        "status lines are appended through fd 3, not written over the file: {text:?}"
+    );
+    assert!(
+        text.contains("[GNUPG:] SIG_CREATED D "),
+        "SIG_CREATED reaches fd 3: {text:?}"
+    );
+
+    let payload = dir.path().join("payload");
+    let bytes = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\n\nthe payload itself\n";
+    std::fs::write(&payload, bytes).expect("payload file");
+    let (code, out, err) = gpg_sign_sh(
+        dir.path(),
+        stack,
+        &token,
+        r#"exec "$0" --status-fd=0 -bsau "Test Author <author@example.com>" <payload"#,
+    );
+    assert_eq!(code, 0, "signs with status fd 0: {err}");
+    assert_eq!(
+        std::fs::read(&payload).expect("payload"),
+        bytes,
+        "the payload file behind fd 0 is not written to"
+    );
+    let sig = dir.path().join("sig");
+    std::fs::write(&sig, &out).expect("signature file");
+    let mut verify = crate::util::hermetic(gitsign_bin(), dir.path());
+    verify
+        .current_dir(dir.path())
+        .args(["--verify"])
+        .arg(&sig)
+        .arg(&payload);
+    sigstore_env(&mut verify, stack, None);
+    let (code, _, err) = output(&mut verify);
+    assert_eq!(code, 0, "the signature is over the payload as given: {err}");
+}
+
+/// Regression (hostile review): with stdout closed, signing exited 0 and told git
+/// `SIG_CREATED` though no signature was written (the runtime reopens a closed stdout on
+/// /dev/null), so git would record an unsigned object. It must fail before signing.
+#[test]
+fn signing_with_stdout_closed_fails_and_creates_nothing() {
+    let local = start();
+    let stack = &local.stack;
+    let token = stack.mint_token(IDENTITY);
+    let dir = tempfile::tempdir().expect("dir");
+    for (what, script) in [
+        (
+            "closed",
+            r#"exec "$0" --status-fd=2 -bsau "Test Author <author@example.com>" >&-"#,
+        ),
+        (
+            "/dev/null",
+            r#"exec "$0" --status-fd=2 -bsau "Test Author <author@example.com>" >/dev/null"#,
+        ),
+    ] {
+        let (code, _, err) = gpg_sign_sh(dir.path(), stack, &token, script);
+        assert_ne!(code, 0, "stdout {what}: signing fails: {err}");
+        assert!(
+            !err.contains("SIG_CREATED"),
+            "stdout {what}: git is not told a signature was made: {err}"
+        );
+        assert!(
+            err.contains("the signature would be lost"),
+            "stdout {what}: the reason is said: {err}"
+        );
+    }
+    assert_eq!(stack.log_size(), 0, "nothing was signed or logged");
+}

@@ -477,3 +477,48 @@ fn rekor_v2_commits_follow_the_signing_config_to_a_new_shard_and_all_verify() {
         assert_eq!(code, 0, "{what} verifies: {out}{err}");
     }
 }
+
+/// Regression: a signing config the verified targets list, but which the mirror withholds or
+/// serves altered, read as "the mirror publishes none", and signing went to the default
+/// (public-good) services.
+#[test]
+fn a_listed_but_tampered_signing_config_refuses_to_sign() {
+    let e = Env::new(None);
+    e.initialize();
+    let name = e
+        .stack
+        .tuf_mirror_url()
+        .trim_start_matches("http://")
+        .replace(['/', ':'], "-")
+        .to_lowercase();
+    let cached = e
+        .tuf_root
+        .path()
+        .join("gitsign-rs")
+        .join(name)
+        .join("targets/signing_config.v0.2.json");
+    std::fs::remove_file(&cached).expect("the signing config is cached");
+    let targets = e.stack.tuf_repo_dir().join("targets");
+    for entry in std::fs::read_dir(&targets).expect("test setup") {
+        let path = entry.expect("test setup").path();
+        if path
+            .to_string_lossy()
+            .ends_with(".signing_config.v0.2.json")
+        {
+            std::fs::write(&path, b"{\"caUrls\": []}").expect("test setup");
+        }
+    }
+    let (code, out, err) = e.sign_directly();
+    assert_ne!(code, 0, "nothing is signed: {err}");
+    assert!(out.is_empty(), "no signature on stdout: {out}");
+    assert!(
+        err.contains("cannot sign")
+            && err.contains("lists signing_config.v0.2.json but it cannot be used")
+            && err.contains("pinned"),
+        "the refusal names the real cause: {err}"
+    );
+    assert!(
+        !err.contains("fulcio.sigstore.dev"),
+        "no fallback to the default services: {err}"
+    );
+}

@@ -398,6 +398,28 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
         err.contains("verifying with the cached trusted root"),
         "{err}"
     );
+    // Regression: every process waited on the failing mirror again. The failure is
+    // remembered: the next verification does not ask the mirror, and says so.
+    let before = e.tuf_requests();
+    let (code, out, err) = e.verify("HEAD");
+    assert_eq!(code, 0, "still verified from the cache: {out}{err}");
+    assert_eq!(
+        e.tuf_requests(),
+        before,
+        "a mirror that just failed is not asked again by the next process"
+    );
+    assert!(
+        err.contains("not retried for another") && err.contains("HTTP 503"),
+        "the note says the mirror is not retried, and why: {err}"
+    );
+    // Regression: version showed the signing config of this expired, unrefreshable cache
+    // as current.
+    let (code, out, err) = e.gitsign(&["version"]);
+    assert_eq!(code, 0, "version answers: {out}{err}");
+    assert!(
+        out.contains("signing config: TUF") && out.contains("(stale: cannot refresh"),
+        "version says the signing config is stale, and why: {out}"
+    );
     let (code, _, err) = e.commit("must not be signed");
     assert_eq!(code, 128, "git reports the refused signature: {err}");
     assert!(
@@ -405,16 +427,345 @@ fn signing_with_expired_metadata_and_no_mirror_is_refused_verification_falls_bac
             && err.contains("HTTP 503"),
         "{err}"
     );
-    // With no cache at all, verification falls back to the embedded root and says so.
+    // With no cache at all, a configured mirror's trust is not replaced by the embedded
+    // public-good root: verification cannot decide, and says why.
     std::fs::remove_dir_all(e.cache()).expect("test setup");
     let (code, _, err) = e.verify("HEAD");
-    assert_ne!(
-        code, 0,
-        "the embedded public-good root does not trust the stack"
+    assert_eq!(
+        code, 2,
+        "no trust to verify with is 'could not decide': {err}"
     );
     assert!(
-        err.contains("verifying with the embedded trusted root"),
+        err.contains("the embedded public-good root does not stand in for a configured mirror")
+            && !err.contains("verifying with the embedded trusted root"),
         "{err}"
     );
+    e.stack.clear_faults();
+}
+
+/// Overwrite every published copy of target `name` (`targets/<sha256>.<name>`) with `bytes`,
+/// or remove them when `bytes` is `None`.
+fn tamper_target(e: &Env, name: &str, bytes: Option<&[u8]>) {
+    let dir = e.stack.tuf_repo_dir().join("targets");
+    let mut hit = 0;
+    for entry in std::fs::read_dir(&dir).expect("test setup") {
+        let path = entry.expect("test setup").path();
+        let file = path.file_name().and_then(|f| f.to_str()).unwrap_or("");
+        if file.ends_with(&format!(".{name}")) {
+            hit += 1;
+            match bytes {
+                Some(b) => std::fs::write(&path, b).expect("test setup"),
+                None => std::fs::remove_file(&path).expect("test setup"),
+            }
+        }
+    }
+    assert!(hit > 0, "the mirror publishes {name}");
+}
+
+/// Regression: a signing config the verified targets list but the mirror withholds or serves
+/// tampered was reported as "publishes no signing config", and signing used default URLs.
+#[test]
+fn a_tampered_signing_config_is_not_reported_as_absent() {
+    let e = Env::new(None);
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    tamper_target(
+        &e,
+        "signing_config.v0.2.json",
+        Some(b"{\"tampered\": true}"),
+    );
+    let (code, out, err) = e.initialize(&e.stack.tuf_mirror_url());
+    assert_eq!(
+        code, 0,
+        "the trusted root is fine, initialize succeeds: {out}{err}"
+    );
+    assert!(
+        !err.contains("publishes no"),
+        "a listed signing config is not absent: {err}"
+    );
+    assert!(
+        err.contains("lists signing_config.v0.2.json but it cannot be used")
+            && err.contains("pinned"),
+        "the warning names the real cause (the pinned length or hash): {err}"
+    );
+    let (code, out, err) = e.gitsign(&["version"]);
+    assert_eq!(code, 0, "version still answers: {out}{err}");
+    assert!(
+        out.contains("signing config: unusable")
+            && out.contains("lists signing_config.v0.2.json but it cannot be used"),
+        "version reports the signing config unusable, with the cause: {out}"
+    );
+    assert!(
+        !out.contains("the mirror has none"),
+        "version must not call it absent: {out}"
+    );
+}
+
+/// Regression: a failed `gitsign initialize` re-run deleted the previous verified cache.
+#[test]
+fn a_failed_initialize_rerun_keeps_the_previous_cache() {
+    let e = Env::new(None);
+    e.initialize_fresh();
+    let before = std::fs::read(e.cache().join("targets/trusted_root.json")).expect("cached");
+    e.stack
+        .tuf_apply(&Action::ExpireTimestamp)
+        .expect("test setup");
+    let (code, _, err) = e.initialize(&e.stack.tuf_mirror_url());
+    assert_eq!(code, 2, "initialize from a frozen mirror fails: {err}");
+    assert!(
+        err.contains("expired") && err.contains("clock") && err.contains("frozen"),
+        "the hint names the likely cause of expired metadata (clock, frozen mirror): {err}"
+    );
+    assert_eq!(
+        std::fs::read(e.cache().join("targets/trusted_root.json")).ok(),
+        Some(before),
+        "the previous verified cache is still in place"
+    );
+    let stray: Vec<_> = std::fs::read_dir(e.tuf_root.path().join("gitsign-rs"))
+        .expect("test setup")
+        .filter_map(|d| d.ok())
+        .map(|d| d.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".new") || n.contains(".old"))
+        .collect();
+    assert!(stray.is_empty(), "no half-built cache is left: {stray:?}");
+}
+
+/// Regression: after a validly signed update, a failing `trusted_root.json` download made
+/// verification fall back to the embedded public-good root (the new targets.json was already
+/// cached and no longer matched the cached trusted root).
+#[test]
+fn a_failed_trusted_root_download_keeps_the_cached_trust() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    let good = e.commit_trusting_the_stack("signed before the update");
+    e.initialize_fresh();
+    let cached_targets = std::fs::read(e.cache().join("targets.json")).expect("cached");
+    // A new shard changes trusted_root.json: new, validly signed targets metadata.
+    e.stack
+        .tuf_apply(&Action::AddRekorV2Shard)
+        .expect("test setup");
+    e.expire_cache(ttl);
+    e.stack.tuf_apply(&Action::Refresh).expect("test setup");
+    tamper_target(&e, "trusted_root.json", None);
+    let (code, out, err) = e.verify(&good);
+    assert_eq!(
+        code, 0,
+        "verification uses the cached trusted root of the mirror: {out}{err}"
+    );
+    assert!(
+        err.contains("verifying with the cached trusted root") && !err.contains("embedded"),
+        "never the embedded public-good root for a configured mirror: {err}"
+    );
+    assert_eq!(
+        std::fs::read(e.cache().join("targets.json")).ok(),
+        Some(cached_targets),
+        "new metadata is committed only together with the targets it vouches for"
+    );
+}
+
+/// `gitsign version` shows the embedded TUF root's version and expiry (read here from the
+/// asset itself) and the embedded trusted root's newest key.
+#[test]
+fn version_shows_the_embedded_trust() {
+    let asset = json_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/assets/public-good-tuf-root.json"),
+    );
+    let version = asset["signed"]["version"]
+        .as_u64()
+        .expect("the asset has a version");
+    let expires = asset["signed"]["expires"]
+        .as_str()
+        .expect("the asset has an expiry");
+    let repo = TestRepo::new();
+    let (code, out, err) = output(repo.gitsign().arg("version"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!(
+            "embedded TUF root: version {version}, expires {expires}"
+        )),
+        "the embedded root's version and expiry: {out}"
+    );
+    assert!(
+        out.contains("embedded trusted root: newest key valid from 20"),
+        "the embedded trusted root's newest key: {out}"
+    );
+    let (code, out, err) = output(repo.gitsign().args(["version", "--json"]));
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(
+        v["embeddedTrust"]["tufRootVersion"].as_u64(),
+        Some(version),
+        "JSON carries it too: {out}"
+    );
+}
+
+/// Regression: text from TUF metadata, an unverified `timestamp.json`'s fields included,
+/// reached the terminal unescaped.
+#[test]
+fn text_from_unverified_metadata_is_escaped() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    let good = e.commit_trusting_the_stack("signed while the mirror was honest");
+    e.initialize_fresh();
+    e.expire_cache(ttl);
+    let hostile = serde_json::json!({
+        "signed": {"_type": "time\u{1b}[2J\u{1b}[31mstamp", "spec_version": "1.0",
+                   "version": 99, "expires": "2099-01-01T00:00:00Z", "meta": {}},
+        "signatures": []
+    });
+    std::fs::write(
+        e.stack.tuf_repo_dir().join("timestamp.json"),
+        hostile.to_string(),
+    )
+    .expect("test setup");
+    let (code, out, err) = e.verify(&good);
+    assert_eq!(code, 0, "falls back to the cached trust: {out}{err}");
+    assert!(
+        err.contains("not valid TUF metadata"),
+        "the refusal is reported: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !out.contains('\u{1b}'),
+        "no escape character from the mirror reaches the terminal: {err:?}"
+    );
+}
+
+/// The runtime cache validity (`gitsign.tufCacheValidity`, one day by default): an unexpired
+/// cache is refreshed once it is older than that, and a failing refresh keeps the valid cache.
+#[test]
+fn the_cache_is_refreshed_after_its_validity_and_kept_when_that_fails() {
+    let e = Env::new(None);
+    e.initialize_fresh();
+    let verify_with = |validity: &str| {
+        let mut cmd = e.repo.gitsign();
+        cmd.args([
+            "verify",
+            "--certificate-identity",
+            IDENTITY,
+            "--certificate-oidc-issuer",
+            &e.stack.oidc_issuer(),
+            "HEAD",
+        ]);
+        e.env(&mut cmd);
+        cmd.env("GITSIGN_TUF_CACHE_VALIDITY", validity);
+        output(&mut cmd)
+    };
+    let (code, _, err) = e.commit("signed with TUF trust");
+    assert_eq!(code, 0, "{err}");
+    let before = e.tuf_requests();
+    let (code, out, err) = verify_with("86400");
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(e.tuf_requests(), before, "within a day: no TUF request");
+    let (code, out, err) = verify_with("0");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        e.tuf_requests() > before,
+        "validity 0: the unexpired cache is refreshed"
+    );
+    assert!(
+        !err.contains("warning"),
+        "a refresh that works is silent: {err}"
+    );
+    e.stack.set_faults(
+        sigstore_local::Service::Tuf,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let (code, out, err) = verify_with("0");
+    e.stack.clear_faults();
+    assert_eq!(code, 0, "the valid cache still verifies: {out}{err}");
+    assert!(
+        err.contains("using the cached metadata, valid until") && err.contains("HTTP 503"),
+        "the failed refresh is said, with its cause: {err}"
+    );
+    let (code, out, err) = verify_with("soon");
+    assert_eq!(
+        code, 2,
+        "an invalid value is a configuration error: {out}{err}"
+    );
+    assert!(
+        err.contains("GITSIGN_TUF_CACHE_VALIDITY"),
+        "the error names the source: {err}"
+    );
+}
+
+/// Regression: every initialize failure hinted "check the --mirror URL and the network",
+/// also when the --root file was the problem.
+#[test]
+fn an_unusable_initial_root_is_blamed_on_the_root_file() {
+    let e = Env::new(None);
+    let bad = e.tuf_root.path().join("not-a-root.json");
+    let mut root = json_file(&e.stack.tuf_root_path());
+    // Same content, but the root role's only key is now one gitsign cannot read.
+    for (_, key) in root["signed"]["keys"]
+        .as_object_mut()
+        .expect("test setup")
+        .iter_mut()
+    {
+        key["keyval"]["public"] = "not a key".into();
+    }
+    std::fs::write(&bad, root.to_string()).expect("test setup");
+    let (code, _, err) = e.gitsign(&[
+        "initialize",
+        "--mirror",
+        &e.stack.tuf_mirror_url(),
+        "--root",
+        bad.to_str().expect("test setup"),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("initial root.json is not usable")
+            && err.contains("the --root file")
+            && !err.contains("check the --mirror URL"),
+        "the hint names the --root file, not the network: {err}"
+    );
+    assert_eq!(
+        e.tuf_requests(),
+        0,
+        "nothing is fetched with an unusable root"
+    );
+}
+
+/// Regression (hostile review): `attest` signed with stale TUF trust it could not refresh,
+/// where commit signing refuses. It must refuse the same way, before anything is logged.
+#[test]
+fn attest_with_expired_metadata_and_no_mirror_is_refused_as_signing_is() {
+    let ttl = Duration::from_secs(6);
+    let e = Env::new(Some(ttl));
+    e.commit_trusting_the_stack("to attest");
+    e.initialize_fresh();
+    e.expire_cache(ttl);
+    e.stack.set_faults(
+        sigstore_local::Service::Tuf,
+        sigstore_local::Faults {
+            status: Some(503),
+            ..Default::default()
+        },
+    );
+    let logged = e.stack.log_size();
+    let predicate = e.tuf_root.path().join("provenance.json");
+    std::fs::write(&predicate, "{\"built\":true}").expect("test setup");
+    let (code, _, err) = e.gitsign(&[
+        "attest",
+        "-f",
+        predicate.to_str().expect("utf8 path"),
+        "--type",
+        "https://slsa.dev/provenance/v1",
+    ]);
+    assert_ne!(code, 0, "attesting with stale trust must be refused: {err}");
+    assert!(
+        err.contains("cannot sign: the TUF trusted root is out of date")
+            && err.contains("HTTP 503"),
+        "the reason is said as for commits: {err}"
+    );
+    assert_eq!(e.stack.log_size(), logged, "nothing was logged");
+    let (code, _, _) = output(e.repo.cmd("git").args([
+        "rev-parse",
+        "-q",
+        "--verify",
+        "refs/attestations/commits",
+    ]));
+    assert_ne!(code, 0, "nothing was stored");
     e.stack.clear_faults();
 }

@@ -101,7 +101,7 @@ fn ed25519_note_key_id(name: &str, raw_key: &[u8]) -> [u8; 32] {
 /// Parse a checkpoint and verify that a signature line by `log` signs it. Which lines are
 /// the log's: for an Ed25519 log (Rekor v2, a C2SP note verifier) the key hint is the note
 /// key id of (line name, key), and the name must be the checkpoint's origin, which must be
-/// the host of the log's URL; for other keys (Rekor v1) the hint is the first 4 bytes of
+/// the host name of the log's URL ([`origin_of`]); for other keys (Rekor v1) the hint is the first 4 bytes of
 /// SHA-256 of the DER SPKI. Lines by other keys (witnesses' cosignatures) are skipped.
 pub(crate) fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, TlogError> {
     let cp = parse_checkpoint(note)?;
@@ -135,11 +135,7 @@ pub(crate) fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, 
         return Err(TlogError::BadCheckpointSignature);
     }
     if ed25519.is_some() {
-        let host = log
-            .base_url
-            .split_once("://")
-            .map_or(log.base_url.as_str(), |(_, rest)| rest)
-            .trim_end_matches('/');
+        let host = origin_of(&log.base_url);
         if !host.is_empty() && host != cp.origin {
             return Err(TlogError::CheckpointOrigin {
                 origin: cp.origin.clone(),
@@ -148,6 +144,22 @@ pub(crate) fn verify_checkpoint(note: &str, log: &LogKey) -> Result<Checkpoint, 
         }
     }
     Ok(cp)
+}
+
+/// The checkpoint origin of a Rekor v2 log at `url`: its host name, without scheme, user,
+/// port or path — what sigstore-go names the note verifier (`url.URL.Hostname()` of the
+/// trusted root's base URL), so `http://127.0.0.1:4711/rekor-v2/shard-1` is `127.0.0.1`.
+pub fn origin_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    }
 }
 
 #[cfg(test)]
@@ -176,5 +188,91 @@ mod tests {
                 "{note:?} is not a signed checkpoint"
             );
         }
+    }
+
+    /// An Ed25519 log (Rekor v2) at `base_url` and a checkpoint it signed with `origin`.
+    fn ed25519_log_and_checkpoint(base_url: &str, origin: &str) -> (LogKey, String) {
+        use ring::signature::KeyPair as _;
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).expect("keygen");
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("key");
+        let raw = pair.public_key().as_ref().to_vec();
+        let mut spki = vec![
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        spki.extend_from_slice(&raw);
+        let log = LogKey {
+            base_url: base_url.to_owned(),
+            key_id: sha256(&spki).to_vec(),
+            key: crate::crypto::PublicKey::from_spki_der(&spki).expect("an Ed25519 SPKI"),
+            spki_der: spki,
+            valid_for: crate::trust::Validity {
+                start: None,
+                end: None,
+            },
+        };
+        let text = format!("{origin}\n1\n{}\n", "A".repeat(43) + "=");
+        let mut sig = ed25519_note_key_id(origin, &raw)[..4].to_vec();
+        sig.extend_from_slice(pair.sign(text.as_bytes()).as_ref());
+        let note = format!(
+            "{text}\n\u{2014} {origin} {}\n",
+            base64::engine::general_purpose::STANDARD.encode(sig)
+        );
+        (log, note)
+    }
+
+    /// Regression (hostile review): for an Ed25519 log whose URL has a port or a path, the
+    /// checkpoint's origin was compared with the URL minus its scheme (`host:port/path`)
+    /// here and with the host name in `tlog_v2`, so no entry could satisfy both.
+    #[test]
+    fn ed25519_checkpoints_of_logs_with_a_port_or_path_name_the_host() {
+        for url in [
+            "http://127.0.0.1:4711/rekor-v2/shard-1",
+            "https://log2025-1.rekor.example.dev/",
+            "https://rekor.example.dev:8443",
+        ] {
+            let host = origin_of(url);
+            let (log, note) = ed25519_log_and_checkpoint(url, host);
+            assert!(
+                verify_checkpoint(&note, &log).is_ok(),
+                "{url}: a checkpoint with origin '{host}' verifies"
+            );
+        }
+        let url = "http://127.0.0.1:4711/rekor-v2/shard-1";
+        let (log, note) = ed25519_log_and_checkpoint(url, "127.0.0.1:4711/rekor-v2/shard-1");
+        assert!(
+            matches!(
+                verify_checkpoint(&note, &log),
+                Err(TlogError::CheckpointOrigin { .. })
+            ),
+            "an origin other than the host name is refused, as sigstore-go refuses it"
+        );
+        let (log, note) = ed25519_log_and_checkpoint(url, "other.example");
+        assert!(
+            verify_checkpoint(&note, &log).is_err(),
+            "another log's origin"
+        );
+    }
+
+    #[test]
+    fn origins_are_go_hostnames() {
+        assert_eq!(
+            origin_of("https://log2025-1.rekor.sigstore.dev"),
+            "log2025-1.rekor.sigstore.dev"
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:4711/rekor-v2/shard-1"),
+            "127.0.0.1"
+        );
+        assert_eq!(
+            origin_of("http://[::1]:80/x"),
+            "::1",
+            "IPv6 without brackets"
+        );
+        assert_eq!(
+            origin_of("https://u@h.example:1/"),
+            "h.example",
+            "no user, no port"
+        );
     }
 }
