@@ -17,8 +17,9 @@
 //!
 //! The map is computed parents before children over the first-parent chains from the
 //! commits asked about back to the anchor. Limit: a commit on a side branch forked after the
-//! anchor follows its own first-parent chain (its branch's evolution of the policy); when two
-//! merges bring in the same commit, the one met first on the first-parent chains claims it.
+//! anchor follows its own first-parent chain (its branch's evolution of the policy, each
+//! change authorised by the policy it descends from); when two merges bring in the same
+//! commit, the one met first claims it.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -156,56 +157,15 @@ impl Evolution {
         let mut merges: Vec<ObjectId> = Vec::new();
         let mut unanchored = Vec::new();
         for &c in commits {
-            if self.standing.contains_key(&c) {
-                continue;
-            }
-            let mut chain = Vec::new();
-            let mut at = Some(c);
-            let reached = loop {
-                let Some(x) = at else { break false };
-                if self.after.contains_key(&x) {
-                    break true;
-                }
-                if self.unanchored.contains(&x) {
-                    break false;
-                }
-                chain.push(x);
-                at = history.parents(x)?.first().copied();
-            };
-            if !reached {
-                self.unanchored.extend(chain.iter().copied());
+            if !self.standing.contains_key(&c) && !self.chain(history, c, &mut merges)? {
                 unanchored.push(c);
-                continue;
-            }
-            for &x in chain.iter().rev() {
-                let parents = history.parents(x)?;
-                let Some(p) = parents.first().copied() else {
-                    continue;
-                };
-                if parents.len() > 1 {
-                    merges.push(x);
-                }
-                let Some(in_force) = self.after.get(&p).cloned() else {
-                    continue;
-                };
-                let (after, change) = if history.policy_dir(x)? != history.policy_dir(p)? {
-                    self.judge_change(history, x, &in_force)?
-                } else {
-                    (in_force.clone(), Change::None)
-                };
-                self.standing.insert(
-                    x,
-                    Standing::Judged {
-                        policy: in_force,
-                        change,
-                    },
-                );
-                self.after.insert(x, after);
             }
         }
-        // Commits a merge brought in: everything reachable from its other parents that is
-        // neither judged already nor an ancestor of the anchor.
-        for m in merges {
+        // Commits a merge brought in: everything reachable from its other parents whose own
+        // first-parent chain does not reach the anchor, and that is not an ancestor of it.
+        let mut next = 0;
+        while let Some(&m) = merges.get(next) {
+            next += 1;
             let parents = history.parents(m)?;
             if parents.len() < 2 {
                 continue;
@@ -219,7 +179,10 @@ impl Evolution {
             let mut todo: Vec<ObjectId> = parents.iter().skip(1).copied().collect();
             while let Some(x) = todo.pop() {
                 let is_before = self.before.as_ref().is_some_and(|b| b.contains(&x));
-                if self.after.contains_key(&x) || is_before {
+                if self.after.contains_key(&x)
+                    || is_before
+                    || self.chain(history, x, &mut merges)?
+                {
                     continue;
                 }
                 self.unanchored.remove(&x);
@@ -238,6 +201,60 @@ impl Evolution {
             self.standing.entry(c).or_insert(Standing::BeforeAnchor);
         }
         Ok(())
+    }
+
+    /// Follow `c`'s first parents back to a commit whose policy is known and compute the
+    /// chain's, oldest first (merges met are pushed on `merges`); false when the chain ends at
+    /// a root without meeting the anchor (its commits are then remembered as unanchored).
+    fn chain(
+        &mut self,
+        history: &dyn PolicyHistory,
+        c: ObjectId,
+        merges: &mut Vec<ObjectId>,
+    ) -> Result<bool, HistoryError> {
+        let mut chain = Vec::new();
+        let mut at = Some(c);
+        let reached = loop {
+            let Some(x) = at else { break false };
+            if self.after.contains_key(&x) {
+                break true;
+            }
+            if self.unanchored.contains(&x) {
+                break false;
+            }
+            chain.push(x);
+            at = history.parents(x)?.first().copied();
+        };
+        if !reached {
+            self.unanchored.extend(chain);
+            return Ok(false);
+        }
+        for &x in chain.iter().rev() {
+            let parents = history.parents(x)?;
+            let Some(p) = parents.first().copied() else {
+                continue;
+            };
+            if parents.len() > 1 {
+                merges.push(x);
+            }
+            let Some(in_force) = self.after.get(&p).cloned() else {
+                continue;
+            };
+            let (after, change) = if history.policy_dir(x)? != history.policy_dir(p)? {
+                self.judge_change(history, x, &in_force)?
+            } else {
+                (in_force.clone(), Change::None)
+            };
+            self.standing.insert(
+                x,
+                Standing::Judged {
+                    policy: in_force,
+                    change,
+                },
+            );
+            self.after.insert(x, after);
+        }
+        Ok(true)
     }
 
     /// Whether `commit`'s change to `.gitsign/` takes effect under `in_force`: the policy in
@@ -559,5 +576,43 @@ mod tests {
             ),
             "an anchor without a policy is an error"
         );
+    }
+
+    #[test]
+    fn a_side_branch_forked_after_the_anchor_keeps_its_own_chain_whatever_the_order() {
+        let v1 = policy_text(
+            &["alice@example.com", "bob@example.com"],
+            &["alice@example.com"],
+        );
+        let with_mallory = policy_text(
+            &[
+                "alice@example.com",
+                "bob@example.com",
+                "mallory@example.com",
+            ],
+            &["alice@example.com"],
+        );
+        let mut h = Fake::default();
+        h.add(3, &[], Some(v1), "alice@example.com"); // the anchor
+        h.add(4, &[3], Some(with_mallory.clone()), "bob@example.com"); // side: refused
+        h.add(5, &[4], Some(with_mallory.clone()), "mallory@example.com");
+        h.add(6, &[3], Some(with_mallory.clone()), "alice@example.com"); // main: authorised
+        h.add(7, &[6, 5], Some(with_mallory), "alice@example.com"); // the merge
+        for order in [vec![vec![7], vec![5, 4]], vec![vec![5, 4, 7]]] {
+            let mut ev = Evolution::new(&h, id(3), "refs/heads/main").expect("anchor");
+            for chunk in order {
+                let ids: Vec<ObjectId> = chunk.into_iter().map(id).collect();
+                ev.learn(&h, &ids).expect("learns");
+            }
+            assert!(matches!(change(&ev, 4), Change::Refused(_)));
+            assert!(
+                !admits(&ev, 5, "mallory@example.com"),
+                "bob's refused change does not count on his branch, merged or not"
+            );
+            assert!(
+                admits(&ev, 7, "mallory@example.com"),
+                "alice's does on main"
+            );
+        }
     }
 }
