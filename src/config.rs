@@ -58,6 +58,7 @@ pub enum Key {
     RekorConcurrency,
     RekorDeadline,
     Policy,
+    PolicyAnchor,
     CredentialCache,
     CacheScope,
     CredentialStore,
@@ -96,6 +97,7 @@ impl Key {
         Key::RekorConcurrency,
         Key::RekorDeadline,
         Key::Policy,
+        Key::PolicyAnchor,
         Key::CredentialCache,
         Key::CacheScope,
         Key::CredentialStore,
@@ -303,6 +305,8 @@ pub const TABLE: &[Row] = &[
     ),
     // The `gitsign hook` policy file; a relative path is relative to the git directory.
     (Key::Policy, "gitsign.policy", None, None, None),
+    // The commit from which the committed `.gitsign/policy.toml` is trusted.
+    (Key::PolicyAnchor, "gitsign.policyAnchor", None, None, None),
     (
         Key::CredentialCache,
         "gitsign.credentialCache",

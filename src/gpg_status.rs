@@ -38,6 +38,12 @@ pub fn trust_fully() -> String {
     line("TRUST_FULLY", "0 shell")
 }
 
+/// A valid signature whose signer is not trusted: git shows `%G?` as `U`, and
+/// `git merge --verify-signatures` refuses it (it wants at least marginal trust).
+pub fn trust_undefined() -> String {
+    line("TRUST_UNDEFINED", "0 shell")
+}
+
 pub fn begin_signing() -> String {
     line("BEGIN_SIGNING", "")
 }
@@ -77,6 +83,7 @@ mod tests {
             "[GNUPG:] ERRSIG 0000000000000000 19 8 00 0 9\n"
         );
         assert_eq!(trust_fully(), "[GNUPG:] TRUST_FULLY 0 shell\n");
+        assert_eq!(trust_undefined(), "[GNUPG:] TRUST_UNDEFINED 0 shell\n");
         assert_eq!(begin_signing(), "[GNUPG:] BEGIN_SIGNING\n");
         assert_eq!(
             sig_created(19, 8, 1700000000, "00ff"),

@@ -35,7 +35,8 @@
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
 //! - [`policy`]: the policy language — authorities (Sigstore identities bound to issuers,
 //!   OpenPGP key files, SSH allowed-signers files) and rules giving refs to them — its parser
-//!   (key files read through a [`policy::FileSource`]) and its judge ([`policy::Rule::admit`]).
+//!   (key files read through a [`policy::FileSource`]) and its judge ([`policy::Rule::admit`]);
+//!   a committed policy's evolution from its anchor ([`policy::history`]).
 //! - [`hook`]: the push decision of `gitsign hook`: policy file, per-ref plan, verdict
 //!   (`hook::decide`), and the verified facts kept in the receiving repository.
 //! - [`attest`]: in-toto attestations about commits and trees (DSSE), stored as Go gitsign
@@ -82,6 +83,8 @@
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which authority admits a signer | [`policy::Rule::admit`] |
+//! | which committed policy is in force at a commit | [`policy::history::Evolution`] |
+//! | whether git's `%G?` is G or U | [`cli::gpg_trust::trust`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
 //! | how an OpenPGP or SSH signature is judged | [`openpgp::verify`], [`ssh::verify`] |
 //! | how untrusted text is shown | [`text::escape`] |

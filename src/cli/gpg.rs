@@ -515,7 +515,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let _ = status.write_all(gpg_status::new_sig().as_bytes());
     let result = verify_inner(input);
-    let verified = match result {
+    let (verified, payload) = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = status.write_all(gpg_status::err_sig("0000000000000000", 4).as_bytes());
@@ -529,11 +529,30 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     };
     let summary = output::summary(&verified, false) + &output::notes(report);
     let exit = match &report.outcome {
+        // With a policy, only a signer it admits is trusted (`%G?` G); another valid
+        // signature is untrusted (`%G?` U, refused by `git merge --verify-signatures`).
         Outcome::Good => {
             let _ = status.write_all(gpg_status::good_sig(&fpr, &uid).as_bytes());
-            let _ = status.write_all(gpg_status::trust_fully().as_bytes());
-            crate::ui::eprint(&summary);
-            crate::ui::eprint("WARNING: git verify-commit does not verify cert claims. Prefer using `gitsign verify` instead.\n");
+            match super::gpg_trust::trust(&payload, report) {
+                super::gpg_trust::Trust::NoPolicy => {
+                    let _ = status.write_all(gpg_status::trust_fully().as_bytes());
+                    crate::ui::eprint(&summary);
+                    crate::ui::eprint("WARNING: git verify-commit does not verify cert claims. Prefer using `gitsign verify` instead.\n");
+                }
+                super::gpg_trust::Trust::Accepted(how) => {
+                    let _ = status.write_all(gpg_status::trust_fully().as_bytes());
+                    crate::ui::eprint(&(output::summary(&verified, true) + &output::notes(report)));
+                    crate::ui::eprint(&format!("gitsign: {how}\n"));
+                }
+                super::gpg_trust::Trust::Refused(why) => {
+                    let _ = status.write_all(gpg_status::trust_undefined().as_bytes());
+                    crate::ui::eprint(&summary);
+                    crate::ui::eprint(&format!(
+                        "gitsign: the signature is valid, but the policy does not accept its signer: {}\n",
+                        crate::text::escape(&why)
+                    ));
+                }
+            }
             Exit::Good
         }
         Outcome::Bad(_) => {
@@ -567,7 +586,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     Ok(exit.into())
 }
 
-fn verify_inner(input: &VerifyInput<'_>) -> Result<Verified, CliError> {
+fn verify_inner(input: &VerifyInput<'_>) -> Result<(Verified, Vec<u8>), CliError> {
     let (payload, signature) = input.read()?;
     // git's verification has no flags: the trust root, waivers and Rekor settings are the
     // configuration's.
@@ -591,12 +610,13 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<Verified, CliError> {
         signature: &signature,
     }]);
     output::eprint_warnings(&batch.warnings);
-    batch.verified.into_iter().next().ok_or_else(|| {
+    let verified = batch.verified.into_iter().next().ok_or_else(|| {
         CliError::new(
             Exit::Internal,
             anyhow::anyhow!("the verifier returned no verdict for the signature"),
         )
-    })
+    })?;
+    Ok((verified, payload))
 }
 
 #[cfg(test)]

@@ -5,12 +5,14 @@
 //! signature, policy not met); 2 could not decide (no time anchor, usage, config, network,
 //! I/O); 255 internal bug.
 
+pub mod anchored;
 pub mod attest;
 pub mod completion;
 pub mod credential_cache;
 pub mod debug;
 pub mod facts;
 pub mod gpg;
+pub mod gpg_trust;
 pub mod hook;
 pub mod initialize;
 pub mod output;

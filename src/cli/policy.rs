@@ -88,7 +88,7 @@ pub fn run(args: &PolicyArgs) -> CliResult {
 }
 
 /// The full ref name `refname` stands for, else the range's tip's, and which it was.
-fn ref_for(
+pub fn ref_for(
     refname: Option<&str>,
     specs: &[String],
     repo: &gix::Repository,

@@ -116,7 +116,13 @@ the next verification needs no network. One identity flag and one issuer flag ar
 or a policy (--policy FILE, else git config gitsign.policy): each commit is then judged by the \
 rule of --ref (default: the ref the range's tip names, e.g. main → refs/heads/main), and is good \
 when its signature verifies and one of the rule's authorities admits its signer; the run ends \
-with how many commits each authority accepted (gitsign policy --help has the language).",
+with how many commits each authority accepted (gitsign policy --help has the language). With \
+an anchor (--policy-anchor REV, else git config gitsign.policyAnchor) and neither identity flags \
+nor --policy, the committed .gitsign/policy.toml judges: the anchor by its own, every later \
+commit by the one in force at its first parent; a change to .gitsign/ takes effect only when \
+good and signed by one of the policy-authorities in force (else the commit is bad, \
+unauthorized_policy_change); commits that do not descend from the anchor are reported as \
+before the policy anchor.",
     after_long_help = EXAMPLES,
     mut_group("identity", |g| g.required(false)),
     mut_group("issuer", |g| g.required(false))
@@ -140,6 +146,9 @@ pub struct VerifyArgs {
     /// Ref whose rule judges the commits (default: the ref the range's tip names)
     #[arg(long = "ref", value_name = "REF")]
     pub refname: Option<String>,
+    /// Commit from which the committed .gitsign/policy.toml is trusted (default: git config gitsign.policyAnchor)
+    #[arg(long, value_name = "REV", conflicts_with_all = ["identity", "issuer", "policy"])]
+    pub policy_anchor: Option<String>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -327,6 +336,76 @@ fn range_rule(
     .map(Some)
 }
 
+/// The anchor of the committed policy and the ref whose rule judges, when commits are judged
+/// by the committed policy (`--policy-anchor`, else `gitsign.policyAnchor` when no identity
+/// flag and no --policy is given).
+fn anchored(
+    args: &VerifyArgs,
+    specs: &[String],
+    repo: &Repo,
+) -> Result<Option<(gix::ObjectId, String)>, CliError> {
+    let (identity, issuer) = identity_flags(args);
+    if args.policy_anchor.is_none() && (identity || issuer || args.policy.is_some()) {
+        return Ok(None);
+    }
+    let local = repo.shared().to_thread_local();
+    let config = super::load_config()?;
+    let Some(anchor) = super::anchored::anchor(args.policy_anchor.as_deref(), &config, &local)?
+    else {
+        return Ok(None);
+    };
+    let (refname, _) = super::policy::ref_for(args.refname.as_deref(), specs, &local)?;
+    Ok(Some((anchor, refname)))
+}
+
+/// What the committed policy makes of one commit.
+enum Anchored {
+    /// Not a descendant of the anchor: reported, not judged.
+    Before,
+    /// Judged: the authority that admitted a good signer.
+    Judged(Option<String>),
+}
+
+/// Judge `report` of commit `id` by the policy in force at its first parent.
+fn judge_anchored(
+    ev: &crate::policy::history::Evolution,
+    id: &gix::ObjectId,
+    refname: &str,
+    report: &mut crate::verify::Report,
+) -> Anchored {
+    use crate::policy::history::{Change, Standing};
+    use crate::verify::{Failure, Outcome};
+    let Some(Standing::Judged { policy, change }) = ev.standing(id) else {
+        return Anchored::Before;
+    };
+    let authority = match policy.rule_for(refname) {
+        Some(rule) => {
+            let mut t = AuthorityTally::for_rule(rule);
+            rule.judge_report(report, None, &NoKeyFormats, &mut t)
+        }
+        None if policy.default == crate::policy::DefaultAction::Reject
+            && report.outcome == Outcome::Good =>
+        {
+            report.outcome = Outcome::Bad(Failure::Policy(
+                crate::verify::policy::PolicyError::IdentityMismatch {
+                    got: "any signer".into(),
+                    want: format!("a rule of the committed policy governing {refname}"),
+                },
+            ));
+            None
+        }
+        None => None,
+    };
+    if let Change::Refused(why) = change {
+        // A change refused for want of a decision leaves the commit undecided.
+        if report.outcome == Outcome::Good {
+            report.outcome = Outcome::Bad(Failure::UnauthorizedPolicyChange(why.clone()));
+        }
+        return Anchored::Judged(None);
+    }
+    Anchored::Judged(authority)
+}
+
 fn verify_range(args: &VerifyArgs) -> CliResult {
     // The identity flags' policy; a policy file judges signers after verification instead,
     // which then runs with no identity constraint.
@@ -352,7 +431,18 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     if specs.is_empty() {
         specs.push("HEAD".into());
     }
-    let by_rule = range_rule(args, &specs, &repo)?;
+    let anchored = anchored(args, &specs, &repo)?;
+    if anchored.is_some() && args.vsa.vsa.is_some() {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("--vsa records one policy, and a committed policy changes along the range"),
+        )
+        .hint("write the summary with --policy FILE (the policy in force at the tip, checked out) or the identity flags"));
+    }
+    let by_rule = match anchored {
+        Some(_) => None,
+        None => range_rule(args, &specs, &repo)?,
+    };
     if by_rule.is_some() {
         policy = Policy::default();
     }
@@ -377,6 +467,20 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     if !args.no_facts && !args.attach_proofs {
         checker = checker.with_facts(&setup, repo.common_dir());
     }
+    // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
+    let history = super::anchored::GitHistory {
+        repo: shared.to_thread_local(),
+        checker: &checker,
+        hash: repo.hash_kind(),
+    };
+    let mut evolution = match &anchored {
+        Some((anchor, refname)) => Some(
+            crate::policy::history::Evolution::new(&history, *anchor, refname)
+                .map_err(super::anchored::history_error)?,
+        ),
+        None => None,
+    };
+    let mut history_failed: Option<CliError> = None;
     let mut to_attach: Vec<(String, String)> = Vec::new();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -388,6 +492,12 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let mut early: Result<Option<Exit>, CliError> = Ok(None);
     let walked = checker.check_range(&shared, &selection, CHUNK, |ids, batch| {
         output::eprint_warnings(&batch.warnings);
+        if let Some(ev) = evolution.as_mut() {
+            if let Err(e) = ev.learn(&history, ids) {
+                history_failed = Some(super::anchored::history_error(e));
+                return ControlFlow::Break(());
+            }
+        }
         for (id, mut v) in ids.iter().zip(batch.verified) {
             if let Some((fetched, source)) = &v.proof {
                 if args.attach_proofs && *source != ProofSource::Note {
@@ -396,15 +506,42 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
             let sha = id.to_string();
             // Under a policy: good only when one of the rule's authorities admits the signer.
-            let authority = match (&by_rule, authority_tally.as_mut()) {
+            let mut authority = match (&by_rule, authority_tally.as_mut()) {
                 (Some(r), Some(t)) => r.rule.judge_report(&mut v.report, None, &NoKeyFormats, t),
                 _ => None,
             };
+            // Under a committed policy: the policy in force at the first parent judges.
+            if let (Some(ev), Some((_, refname))) = (&evolution, &anchored) {
+                match judge_anchored(ev, id, refname, &mut v.report) {
+                    Anchored::Before => {
+                        let written = match args.format {
+                            Format::Json => writeln!(
+                                out,
+                                "{}",
+                                serde_json::json!({"sha": sha, "kind": "commit", "verdict": "before_anchor", "code": null})
+                            ),
+                            Format::Human => writeln!(
+                                out,
+                                "{} before the policy anchor (not judged)",
+                                sha.get(..12).unwrap_or(&sha)
+                            ),
+                        };
+                        match write_failed(written, &tally) {
+                            Ok(None) => continue,
+                            other => {
+                                early = other;
+                                return ControlFlow::Break(());
+                            }
+                        }
+                    }
+                    Anchored::Judged(name) => authority = name,
+                }
+            }
             tally.add(&v.report.outcome);
             let written = match args.format {
                 Format::Json => {
                     let mut line = output::json(&sha, "commit", &v);
-                    if by_rule.is_some() {
+                    if by_rule.is_some() || anchored.is_some() {
                         line["authority"] = serde_json::json!(authority);
                     }
                     writeln!(out, "{line}")
@@ -444,6 +581,9 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         ControlFlow::Continue(())
     });
     progress.finish();
+    if let Some(e) = history_failed {
+        return Err(e);
+    }
     if let Some(exit) = early? {
         return Ok(exit.into());
     }

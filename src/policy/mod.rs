@@ -1,6 +1,7 @@
 //! Trust written down once: the policy language read by `gitsign policy check`, `gitsign verify
-//! --policy` and the pre-receive hook (git's `--verify` path does not read it: git names no
-//! ref), its parser and its judge. The language is stated once, in [`LANGUAGE_HELP`]
+//! --policy`, the pre-receive hook and git's `--verify` path (which trusts only the signers it
+//! admits), its parser and its judge; [`history`] keeps a committed policy under its own
+//! authorities from an anchor commit. The language is stated once, in [`LANGUAGE_HELP`]
 //! (`gitsign policy --help`); [`init`] proposes a first policy from a history's signers.
 //!
 //! A policy names *authorities* — who may sign: Sigstore identities bound to their issuers,
@@ -16,6 +17,7 @@
 //! `(rule at line N)`; `default`, `transparency`, `unsigned-before` and `deletions` are
 //! unchanged (the hook's own tests run through this parser).
 
+pub mod history;
 pub mod init;
 pub mod judge;
 pub(crate) mod parse;

@@ -126,6 +126,10 @@ pub enum Failure {
     Openpgp(#[from] crate::openpgp::Failure),
     #[error(transparent)]
     Ssh(#[from] crate::ssh::Failure),
+    /// A committed policy's change that the policy in force does not authorise
+    /// ([`crate::policy::history`]).
+    #[error("the commit changes the committed policy without authority: {0}")]
+    UnauthorizedPolicyChange(String),
 }
 
 impl Failure {
@@ -149,6 +153,7 @@ impl Failure {
             Failure::NoTimeAnchor => "no_time_anchor",
             Failure::Openpgp(e) => e.code(),
             Failure::Ssh(e) => e.code(),
+            Failure::UnauthorizedPolicyChange(_) => "unauthorized_policy_change",
         }
     }
 
@@ -159,6 +164,7 @@ impl Failure {
             Failure::Cms(CmsError::DigestMismatch) => Some("the signed content changed after signing: the object was modified or the signature belongs to another object"),
             Failure::Sct(SctError::Missing) => Some("certificates Fulcio issued before June 2022 carry no SCT; pass --insecure-ignore-sct to accept them"),
             Failure::Chain(ChainError::Untrusted(_)) => Some("check that the trusted root (--trusted-root, gitsign.trustedRoot) is the one of the Sigstore instance that signed"),
+            Failure::UnauthorizedPolicyChange(_) => Some("a change to .gitsign/ takes effect only when signed by one of the policy-authorities of the policy in force; have one of them sign it (the old policy stays in force meanwhile)"),
             Failure::Policy(_) => Some("check --certificate-identity and --certificate-oidc-issuer against the identity printed above"),
             Failure::Timestamp(e) if timestamp_code(e) == "timestamp_untrusted" => Some("the RFC 3161 token's authority must be in the trusted root or in gitsign.timestampCertChain (GITSIGN_TIMESTAMP_CERT_CHAIN: its PEM chain, root CA included)"),
             Failure::Openpgp(crate::openpgp::Failure::UnknownKey { .. }) => Some("add the signer's public key file with --openpgp-keys if you trust it"),
@@ -182,6 +188,7 @@ pub const FAILURE_CODES: &[(&str, &str)] = &[
     ("untrusted_chain", "the certificate does not chain to a Fulcio CA of the trusted root valid at the signing time"),
     ("sct", "the certificate's SCT is missing or does not verify against the trusted root's CT logs"),
     ("identity_mismatch", "the identity or issuer does not meet the policy (`--certificate-identity`…, or no authority of the policy's rule admits the signer)"),
+    ("unauthorized_policy_change", "the commit changes the committed policy (`.gitsign/`) and is not good, or not signed by one of the `policy-authorities` of the policy in force: the change does not take effect"),
     ("no_time_anchor", "nothing proves the signing time and nothing ever will (a Rekor v2 entry, or a bundle, without a timestamp); undecided instead when a lookup could still find an entry"),
     ("timestamp_mismatch", "the RFC 3161 timestamp is over other bytes than the signature"),
     ("timestamp_untrusted", "the timestamp's authority is not in the trusted root (or `gitsign.timestampCertChain`) at its time"),

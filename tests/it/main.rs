@@ -18,6 +18,7 @@ mod man;
 mod online;
 mod openpgp;
 mod policy;
+mod policy_anchor;
 mod props;
 mod providers;
 mod readme;
