@@ -150,7 +150,9 @@ impl<'a> Checker<'a> {
     /// detached signatures (git's `--verify`) look each object up before verifying it, and
     /// keep what they prove. Not with a detached SCT (`--sct`), which is no part of the key.
     pub fn with_facts(mut self, setup: &VerifySetup, common_dir: &std::path::Path) -> Checker<'a> {
-        if setup.detached_sct.is_none() {
+        // Unix only: concurrent appends are whole records there (O_APPEND); on Windows the
+        // store's writers were seen to lose records, so nothing is kept or reused.
+        if cfg!(unix) && setup.detached_sct.is_none() {
             self.facts = Some(FactsAt {
                 path: facts::path(common_dir),
                 root: facts::root_digest(&setup.root),

@@ -416,6 +416,7 @@ mod tests {
         clear(&path).expect("clearing nothing is fine");
     }
 
+    #[cfg(unix)] // the store is used on Unix only (check::Checker::with_facts)
     #[test]
     fn concurrent_writers_lose_no_record() {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -115,6 +115,10 @@ impl FileSource for Directory {
     fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
         use std::io::Read as _;
         let full = self.path(path)?;
+        // Checked before opening: Windows refuses to open a directory ("access denied").
+        if full.is_dir() {
+            return Err(SourceError::NotAFile);
+        }
         let file = std::fs::File::open(&full).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => SourceError::Missing,
             _ => SourceError::Io(e),
