@@ -255,7 +255,7 @@ mod tests {
         );
         assert_eq!(
             Directory::of(Path::new("policy.toml")).describe("k"),
-            "./k",
+            Path::new(".").join("k").display().to_string(),
             "a bare file name is in the current directory"
         );
     }
