@@ -271,6 +271,22 @@ pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
     })
 }
 
+/// An attestation verdict's verb (`Good`, `Bad`, `Unverified`) and its ` from <signer>` suffix
+/// (empty without a signer), as `verify-attestation` and `verify-attestation --vsa` print them.
+pub fn verdict_words(verified: &Verified) -> (&'static str, String) {
+    let verb = match verified.report.outcome {
+        crate::verify::Outcome::Good => "Good",
+        crate::verify::Outcome::Bad(_) => "Bad",
+        crate::verify::Outcome::Undecided(_) => "Unverified",
+    };
+    let signer = verified
+        .signer
+        .as_ref()
+        .map(|s| format!(" from {}", signer_text(s)))
+        .unwrap_or_default();
+    (verb, signer)
+}
+
 /// The warnings the library returned, on stderr.
 pub fn eprint_warnings(warnings: &[crate::proofs::Warning]) {
     for w in warnings {

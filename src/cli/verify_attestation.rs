@@ -8,7 +8,7 @@ use super::verify::{policy, IdentityArgs, IssuerArgs, TrustArgs, WorkflowArgs};
 use super::{output, CliError, CliResult, Exit};
 use crate::attest::{self, store, Envelope, Statement, Subject};
 use crate::check::{Checker, Kept, Signed, Verified};
-use crate::verify::{self, Outcome};
+use crate::verify;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -190,16 +190,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
             Verdict::Checked(verified) => {
                 let report = &verified.report;
                 considered += 1;
-                let verb = match report.outcome {
-                    Outcome::Good => "Good",
-                    Outcome::Bad(_) => "Bad",
-                    Outcome::Undecided(_) => "Unverified",
-                };
-                let signer = verified
-                    .signer
-                    .as_ref()
-                    .map(|s| format!(" from {}", output::signer_text(s)))
-                    .unwrap_or_default();
+                let (verb, signer) = output::verdict_words(&verified);
                 crate::ui::eprint(&format!("gitsign: {verb} {label}{signer}\n"));
                 crate::ui::eprint(&output::problem_lines(report, name));
                 tally.add(&report.outcome);

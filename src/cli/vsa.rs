@@ -313,16 +313,7 @@ pub fn check(args: &VerifyAttestationArgs, path: &Path) -> CliResult {
         ));
     };
     let report = &verified.report;
-    let verb = match report.outcome {
-        Outcome::Good => "Good",
-        Outcome::Bad(_) => "Bad",
-        Outcome::Undecided(_) => "Unverified",
-    };
-    let signer = verified
-        .signer
-        .as_ref()
-        .map(|s| format!(" from {}", output::signer_text(s)))
-        .unwrap_or_default();
+    let (verb, signer) = output::verdict_words(&verified);
     crate::ui::eprint(&format!(
         "gitsign: {verb} signature on the {} about commit {id}{signer}\n",
         crate::text::escape(&label)
