@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 /// True for characters that move the cursor, change the terminal's state, break the line or
 /// reorder or hide text.
-fn is_unsafe(c: char) -> bool {
+pub fn is_unsafe(c: char) -> bool {
     c.is_control()
         || matches!(
             c,

@@ -11,6 +11,10 @@
 //! - `policy` what the commits were judged by: the identity options as canonical JSON
 //!   ([`flags_policy`], described by `uri` [`FLAGS_POLICY_URI`], its sha256 `digest` and the
 //!   text itself as `content`), or a policy file ([`PolicySource::File`]: its URI and sha256);
+//!   under a committed policy, the one that judged the tip commit (in force at its first
+//!   parent; the anchor's own for the anchor), named by [`committed_policy_uri`] — the
+//!   repository, the commit whose tree holds it and its path, as an SPDX download location
+//!   (`git+https://host/repo@COMMIT#.gitsign/policy.toml`) — with the sha256 of its bytes;
 //! - `verificationResult` `PASSED` when every commit verified, else `FAILED`;
 //! - `verifiedLevels` [`PASSED_LEVEL`] when passed (a verifier that sees the repository, not
 //!   the source control system's branch protection or provenance, can assert no more than
@@ -108,6 +112,12 @@ pub fn flags_policy(options: &[(&str, Option<&str>)], switches: &[(&str, bool)])
     }
     // serde_json's map is ordered by key (no `preserve_order`): the output is canonical.
     serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+}
+
+/// Where a committed policy is: `RESOURCE@COMMIT#PATH` (SPDX's `@revision` and
+/// `#sub_path`), which anyone with the repository can fetch and digest.
+pub fn committed_policy_uri(resource_uri: &str, commit: &str, path: &str) -> String {
+    format!("{resource_uri}@{commit}#{path}")
 }
 
 /// The summary's inputs.

@@ -50,6 +50,7 @@ impl PolicyHistory for GitHistory<'_> {
     fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
         let tree = self.tree(commit)?;
         let label = commit.to_hex().to_string();
+        let name = policy_name(commit);
         let text = match GitTree::new(&self.repo, tree, "", label.clone()).read(POLICY_PATH) {
             Ok(t) => t,
             Err(SourceError::Missing) => return Ok(None),
@@ -57,7 +58,7 @@ impl PolicyHistory for GitHistory<'_> {
         };
         let text = String::from_utf8_lossy(&text);
         let files = GitTree::new(&self.repo, tree, POLICY_PATH, label.clone());
-        PolicyFile::parse(&text, &format!("{label}:{POLICY_PATH}"), &files)
+        PolicyFile::parse(&text, &name, &files)
             .map(Some)
             .map_err(|source| HistoryError::Policy {
                 commit: label,
@@ -79,6 +80,18 @@ impl PolicyHistory for GitHistory<'_> {
             .map(|v| v.report)
             .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned)))
     }
+}
+
+/// How a committed policy is named ([`PolicyFile::file`]): `COMMIT:.gitsign/policy.toml`,
+/// which is also git's revision syntax for the file's blob.
+pub fn policy_name(commit: ObjectId) -> String {
+    format!("{}:{POLICY_PATH}", commit.to_hex())
+}
+
+/// The commit whose tree holds the committed policy named `name` ([`policy_name`]).
+pub fn policy_commit(name: &str) -> Option<ObjectId> {
+    let hex = name.strip_suffix(POLICY_PATH)?.strip_suffix(':')?;
+    ObjectId::from_hex(hex.as_bytes()).ok()
 }
 
 /// The anchor commit: `--policy-anchor REV`, else `gitsign.policyAnchor` (`None`: neither).

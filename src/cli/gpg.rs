@@ -369,6 +369,15 @@ fn run_sign(args: &GpgArgs, file: Option<&PathBuf>, detached: bool) -> CliResult
     };
     let _ = status.write_all(line.as_bytes());
     let _ = status.flush();
+    // Whom to trust, said while no policy is configured for the repository: once one is,
+    // the note has done its work and each commit stays one line ("signed as …").
+    if config.get(crate::config::Key::Policy).is_none()
+        && config.get(crate::config::Key::PolicyAnchor).is_none()
+    {
+        log.say(&super::signers::after_signing(
+            &crate::verify::policy::Identity::from_cert(&signed.leaf),
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

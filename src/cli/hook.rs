@@ -450,7 +450,7 @@ fn keep_facts(facts: &Facts, reports: &HashMap<ObjectId, Report>, known: &HashSe
 }
 
 /// Single-quote for sh.
-fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 

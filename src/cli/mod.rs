@@ -19,6 +19,7 @@ pub mod output;
 pub mod policy;
 pub mod setup;
 pub mod show;
+pub mod signers;
 pub mod verify;
 pub mod verify_attestation;
 pub mod verify_bundle;

@@ -284,6 +284,7 @@ fn range_rule(
     args: &VerifyArgs,
     specs: &[String],
     repo: &Repo,
+    setup: &crate::check::VerifySetup,
 ) -> Result<Option<super::policy::RangeRule>, CliError> {
     let (identity, issuer) = identity_flags(args);
     let shared = repo.shared();
@@ -314,6 +315,10 @@ fn range_rule(
         .hint("put the workflow's values in the policy's sigstore entry (github-workflow-repository = \"…\", …)"));
     }
     let Some(path) = path else {
+        // Nothing says whom to trust: name the tip's signers and what would trust them.
+        if !identity && !issuer && args.refname.is_none() {
+            return Err(super::signers::untrusted(setup, repo, specs));
+        }
         if !(identity && issuer) || args.refname.is_some() {
             return Err(CliError::new(
                 Exit::Usage,
@@ -366,22 +371,26 @@ enum Anchored {
     Judged(Option<String>),
 }
 
-/// Judge `report` of commit `id` by the policy in force at its first parent.
+/// Judge `report` of commit `id` by the policy in force at its first parent, counting it in
+/// `tally` (each rule met adds its authorities' rows; a refused policy change counts for no
+/// authority: its commit is bad, unauthorized_policy_change).
 fn judge_anchored(
     ev: &crate::policy::history::Evolution,
     id: &gix::ObjectId,
     refname: &str,
     report: &mut crate::verify::Report,
+    tally: &mut AuthorityTally,
 ) -> Anchored {
     use crate::policy::history::{Change, Standing};
     use crate::verify::{Failure, Outcome};
     let Some(Standing::Judged { policy, change }) = ev.standing(id) else {
         return Anchored::Before;
     };
+    let mut counted = AuthorityTally::default();
     let authority = match policy.rule_for(refname) {
         Some(rule) => {
-            let mut t = AuthorityTally::for_rule(rule);
-            rule.judge_report(report, None, &NoKeyFormats, &mut t)
+            tally.include_rule(rule);
+            rule.judge_report(report, None, &NoKeyFormats, &mut counted)
         }
         None if policy.default == crate::policy::DefaultAction::Reject
             && report.outcome == Outcome::Good =>
@@ -392,10 +401,14 @@ fn judge_anchored(
                     want: format!("a rule of the committed policy governing {refname}"),
                 },
             ));
+            counted.refused();
             None
         }
         None => None,
     };
+    if !matches!(change, Change::Refused(_)) {
+        tally.merge(&counted);
+    }
     if let Change::Refused(why) = change {
         // A change refused for want of a decision leaves the commit undecided.
         if report.outcome == Outcome::Good {
@@ -432,21 +445,18 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         specs.push("HEAD".into());
     }
     let anchored = anchored(args, &specs, &repo)?;
-    if anchored.is_some() && args.vsa.vsa.is_some() {
-        return Err(CliError::new(
-            Exit::Usage,
-            anyhow::anyhow!("--vsa records one policy, and a committed policy changes along the range"),
-        )
-        .hint("write the summary with --policy FILE (the policy in force at the tip, checked out) or the identity flags"));
-    }
     let by_rule = match anchored {
         Some(_) => None,
-        None => range_rule(args, &specs, &repo)?,
+        None => range_rule(args, &specs, &repo, &setup)?,
     };
     if by_rule.is_some() {
         policy = Policy::default();
     }
-    let mut authority_tally = by_rule.as_ref().map(|r| AuthorityTally::for_rule(&r.rule));
+    let mut authority_tally = match (&by_rule, &anchored) {
+        (Some(r), _) => Some(AuthorityTally::for_rule(&r.rule)),
+        (None, Some(_)) => Some(AuthorityTally::default()),
+        (None, None) => None,
+    };
     let selection = repo
         .select(&specs)
         .map_err(|e| CliError::new(Exit::Io, anyhow::Error::new(e)))?;
@@ -511,8 +521,10 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                 _ => None,
             };
             // Under a committed policy: the policy in force at the first parent judges.
-            if let (Some(ev), Some((_, refname))) = (&evolution, &anchored) {
-                match judge_anchored(ev, id, refname, &mut v.report) {
+            if let (Some(ev), Some((_, refname)), Some(t)) =
+                (&evolution, &anchored, authority_tally.as_mut())
+            {
+                match judge_anchored(ev, id, refname, &mut v.report, t) {
                     Anchored::Before => {
                         let written = match args.format {
                             Format::Json => writeln!(
@@ -611,6 +623,30 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             )),
         }
     }
+    // Under a committed policy, the same line: the rules met along the range, together.
+    if let (Some((anchor, refname)), Some(t)) = (&anchored, &authority_tally) {
+        let anchor = anchor.to_hex().to_string();
+        match args.format {
+            Format::Json => {
+                let line = serde_json::json!({
+                    "policy": crate::policy::history::POLICY_PATH,
+                    "policy_anchor": anchor,
+                    "ref": refname,
+                    "tally": t.json(),
+                });
+                if let Some(exit) = write_failed(writeln!(out, "{line}"), &tally)? {
+                    return Ok(exit.into());
+                }
+            }
+            Format::Human => crate::ui::eprint(&format!(
+                "gitsign: committed policy {} from anchor {}, for {}: {}\n",
+                crate::policy::history::POLICY_PATH,
+                anchor.get(..12).unwrap_or(&anchor),
+                crate::text::escape(refname),
+                t.text()
+            )),
+        }
+    }
     if let Some(exit) = write_failed(out.flush(), &tally)? {
         return Ok(exit.into());
     }
@@ -651,6 +687,11 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             }
         }
     }
-    super::vsa::write(args, &repo, &specs, &selection, &tally, by_rule.as_ref())?;
+    let judged_by = match (&by_rule, &evolution) {
+        (Some(r), _) => super::vsa::JudgedBy::File(r),
+        (None, Some(ev)) => super::vsa::JudgedBy::Committed(ev),
+        (None, None) => super::vsa::JudgedBy::Flags,
+    };
+    super::vsa::write(args, &repo, &specs, &selection, &tally, judged_by)?;
     Ok(Exit::of(&tally).into())
 }

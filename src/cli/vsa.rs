@@ -142,6 +142,57 @@ fn check_destination(path: &Path) -> Result<(), CliError> {
     }
 }
 
+/// What `gitsign verify` judged the commits by, for the summary.
+pub enum JudgedBy<'a> {
+    /// The identity options.
+    Flags,
+    /// A policy file's rule (`--policy`, `gitsign.policy`).
+    File(&'a super::policy::RangeRule),
+    /// The committed policy: the summary records the one that judged the tip.
+    Committed(&'a crate::policy::history::Evolution),
+}
+
+/// The committed policy that judged `tip`: its URI and bytes, read back from the commit
+/// whose tree holds it.
+fn committed(
+    ev: &crate::policy::history::Evolution,
+    tip: gix::ObjectId,
+    resource: &str,
+    repo: &gix::Repository,
+) -> Result<PolicySource, CliError> {
+    use crate::policy::history::{Standing, POLICY_PATH};
+    let Some(Standing::Judged { policy, .. }) = ev.standing(&tip) else {
+        return Err(usage(
+            format!("the tip {tip} is before the policy anchor: no committed policy judged it"),
+            "verify a range whose tip descends from the anchor (gitsign.policyAnchor, --policy-anchor)",
+        ));
+    };
+    let holder = super::anchored::policy_commit(&policy.file).ok_or_else(|| {
+        CliError::new(
+            Exit::Internal,
+            anyhow::anyhow!(
+                "the committed policy '{}' names no commit",
+                crate::text::escape(&policy.file)
+            ),
+        )
+    })?;
+    let bytes = repo
+        .rev_parse_single(policy.file.as_str())
+        .ok()
+        .and_then(|id| id.object().ok())
+        .map(|o| o.detach().data)
+        .ok_or_else(|| {
+            CliError::new(
+                Exit::Io,
+                anyhow::anyhow!("reading {POLICY_PATH} from commit {holder}"),
+            )
+        })?;
+    Ok(PolicySource::File {
+        uri: vsa::committed_policy_uri(resource, &holder.to_string(), POLICY_PATH),
+        bytes,
+    })
+}
+
 /// After `gitsign verify` checked `selection` (with verdicts `tally`): when `--vsa FILE` was
 /// given, sign the summary about its tip and write it. The run's exit status is unchanged
 /// unless this fails.
@@ -151,7 +202,7 @@ pub fn write(
     specs: &[String],
     selection: &Selection,
     tally: &Tally,
-    policy_file: Option<&super::policy::RangeRule>,
+    judged_by: JudgedBy<'_>,
 ) -> Result<(), CliError> {
     let Some(path) = &args.vsa.vsa else {
         return Ok(());
@@ -177,12 +228,13 @@ pub fn write(
     let commit = tip.to_string();
     let verdict = Verdict::of(tally);
     // Judged by a policy file: the summary records that file, not the (absent) identity flags.
-    let policy = match policy_file {
-        Some(r) => PolicySource::File {
+    let policy = match judged_by {
+        JudgedBy::File(r) => PolicySource::File {
             uri: r.file.clone(),
             bytes: r.text.clone().into_bytes(),
         },
-        None => policy(args),
+        JudgedBy::Committed(ev) => committed(ev, tip, &resource, &local)?,
+        JudgedBy::Flags => policy(args),
     };
     let payload = vsa::statement(&Summary {
         commit: &commit,

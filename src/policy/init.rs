@@ -80,7 +80,8 @@ pub fn group<'a>(signers: impl IntoIterator<Item = &'a SigstoreSigner>) -> Vec<S
     out
 }
 
-/// `s` as a TOML basic string.
+/// `s` as a TOML basic string, every character [`crate::text::escape`] would escape written
+/// as a `\uXXXX` escape (they are all in the Basic Multilingual Plane).
 fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -91,12 +92,47 @@ fn toml_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            // Also what would reorder or hide text on a terminal (bidi overrides, zero-width
+            // characters): the proposal is read by a person before it is trusted.
+            c if crate::text::is_unsafe(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }
     }
     out.push('"');
     out
+}
+
+/// The anchored regexp a workflow pattern stands for: `^…/release\.yml@`.
+fn workflow_regexp(prefix: &str) -> String {
+    format!("^{}@", regex::escape(prefix))
+}
+
+/// The Sigstore entry admitting `s`'s pair, as a policy's `sigstore` list holds it:
+/// `{ identity = "…", issuer = "…" }` (`identity-regexp` for a workflow).
+pub fn entry(s: &Seen) -> String {
+    let identity = match &s.identity {
+        IdentityPattern::Exact(id) => format!("identity = {}", toml_string(id)),
+        IdentityPattern::Workflow { prefix } => {
+            format!(
+                "identity-regexp = {}",
+                toml_string(&workflow_regexp(prefix))
+            )
+        }
+    };
+    format!("{{ {identity}, issuer = {} }}", toml_string(&s.issuer))
+}
+
+/// The `gitsign verify` options admitting the same pair as [`entry`], as (option, value):
+/// `--certificate-identity` (`--certificate-identity-regexp` for a workflow) and
+/// `--certificate-oidc-issuer`. The values are raw: the caller quotes them for display.
+pub fn verify_options(s: &Seen) -> [(&'static str, String); 2] {
+    let identity = match &s.identity {
+        IdentityPattern::Exact(id) => ("--certificate-identity", id.clone()),
+        IdentityPattern::Workflow { prefix } => {
+            ("--certificate-identity-regexp", workflow_regexp(prefix))
+        }
+    };
+    [identity, ("--certificate-oidc-issuer", s.issuer.clone())]
 }
 
 /// The proposed policy: one authority `signers` holding every pair, and one rule giving
@@ -128,17 +164,7 @@ pub fn propose(seen: &[Seen], range: &str, refname: &str) -> String {
             ),
             _ => format!("  # {} signature(s), signing time not proven\n", s.count),
         });
-        let identity = match &s.identity {
-            IdentityPattern::Exact(id) => format!("identity = {}", toml_string(id)),
-            IdentityPattern::Workflow { prefix } => format!(
-                "identity-regexp = {}",
-                toml_string(&format!("^{}@", regex::escape(prefix)))
-            ),
-        };
-        out.push_str(&format!(
-            "  {{ {identity}, issuer = {} }},\n",
-            toml_string(&s.issuer)
-        ));
+        out.push_str(&format!("  {},\n", entry(s)));
     }
     out.push_str(&format!(
         "]\n\n[[rule]]\nrefs = [{}]\nauthorities = [\"signers\"]\n",
@@ -285,6 +311,42 @@ mod tests {
             )
             .is_ok(),
             "a later release of the same workflow is admitted"
+        );
+    }
+
+    #[test]
+    fn one_entry_and_the_verify_options_admit_the_same_pair() {
+        let seen = group(&[
+            signer("alice@example.com", GOOGLE, 0),
+            signer(&format!("{RELEASE}@refs/tags/v1.0.0"), ACTIONS, 0),
+        ]);
+        let text: Vec<String> = seen.iter().map(entry).collect();
+        assert_eq!(
+            text,
+            vec![
+                format!("{{ identity = \"alice@example.com\", issuer = \"{GOOGLE}\" }}"),
+                format!("{{ identity-regexp = \"^https://github\\\\.com/acme/app/\\\\.github/workflows/release\\\\.yml@\", issuer = \"{ACTIONS}\" }}"),
+            ],
+            "a workflow by its anchored regexp, an address exactly"
+        );
+        assert_eq!(
+            verify_options(&seen[0]),
+            [
+                ("--certificate-identity", "alice@example.com".to_owned()),
+                ("--certificate-oidc-issuer", GOOGLE.to_owned())
+            ]
+        );
+        assert_eq!(
+            verify_options(&seen[1])[0],
+            (
+                "--certificate-identity-regexp",
+                "^https://github\\.com/acme/app/\\.github/workflows/release\\.yml@".to_owned()
+            )
+        );
+        let spoof = entry(&group(&[signer("eve\u{202e}moc.elpmaxe@", GOOGLE, 0)])[0]);
+        assert!(
+            spoof.contains("eve\\u202Emoc"),
+            "a bidi override is written as an escape, not shown: {spoof}"
         );
     }
 

@@ -26,6 +26,27 @@ impl AuthorityTally {
         }
     }
 
+    /// Add a zero row for each of `rule`'s authorities without one: under a committed policy
+    /// the rule changes along a range, and every authority of each rule met has a row.
+    pub fn include_rule(&mut self, rule: &Rule) {
+        for a in &rule.authorities {
+            if !self.rows.iter().any(|(n, _)| *n == a.name) {
+                self.rows.push((a.name.clone(), 0));
+            }
+        }
+    }
+
+    /// Add the counts of `other` (rows by name, new names last).
+    pub fn merge(&mut self, other: &AuthorityTally) {
+        for (name, n) in &other.rows {
+            match self.rows.iter_mut().find(|(m, _)| m == name) {
+                Some((_, m)) => *m += n,
+                None => self.rows.push((name.clone(), *n)),
+            }
+        }
+        self.admitted_by_none += other.admitted_by_none;
+    }
+
     /// Count a signature `authority` accepted.
     pub fn accepted(&mut self, authority: &Authority) {
         match self.rows.iter_mut().find(|(n, _)| *n == authority.name) {
@@ -86,6 +107,23 @@ mod tests {
         t.accepted(a);
         t.refused();
         assert_eq!(t.text(), "authorities: b 0, a 2; admitted by none: 1");
+        // Another policy's rule (a committed policy changed): its new authority gets a row,
+        // and counts merge by name.
+        let q = PolicyFile::parse(
+            "[authority.a]\nsigstore = [{ identity = 'x', issuer = 'y' }]\n[authority.c]\nsigstore = [{ identity = 'w', issuer = 'y' }]\n[[rule]]\nrefs = ['refs/*']\nauthorities = ['c', 'a']\n",
+            "q",
+            &NoFiles,
+        )
+        .expect("parses");
+        let mut merged = t.clone();
+        merged.include_rule(&q.rules[0]);
+        let mut one = AuthorityTally::default();
+        one.accepted(q.authority("a").expect("a"));
+        merged.merge(&one);
+        assert_eq!(
+            merged.text(),
+            "authorities: b 0, a 3, c 0; admitted by none: 1"
+        );
         assert_eq!(
             t.json().to_string(),
             r#"{"admitted_by_none":1,"authorities":[{"accepted":0,"name":"b"},{"accepted":2,"name":"a"}]}"#
