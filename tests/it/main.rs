@@ -25,6 +25,7 @@ mod readme;
 mod real_history;
 mod rekor_v2;
 mod sign;
+mod signers;
 mod signing_config;
 mod ssh;
 mod tsa_chain;

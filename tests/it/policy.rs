@@ -340,14 +340,37 @@ fn verify_policy_json_names_the_authority_and_ends_with_the_tally() {
 #[test]
 fn verify_reads_git_config_policy_and_identity_flags_still_work() {
     let repo = fixture_repo();
-    // No flag and no configured policy: what is missing is said.
+    // No flag and no configured policy: what is missing is said, with the tip's signer and
+    // the policy entry that would trust them.
     let (code, _, err) = verify(&repo, &[&format!("{BASE}..main")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("say whom to trust"), "{err}");
+    assert!(err.contains("git config gitsign.policy"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the tip: main ({}) is signed by billy@chainguard.dev, issuer https://accounts.google.com\n",
+            &TIP[..12]
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("sigstore = [{ identity = \"billy@chainguard.dev\", issuer = \"https://accounts.google.com\" }]"),
+        "{err}"
+    );
+    // One of the two options alone: which is missing is said, as before.
+    let (code, _, err) = verify(
+        &repo,
+        &[
+            "--certificate-identity",
+            "billy@chainguard.dev",
+            &format!("{BASE}..main"),
+        ],
+    );
     assert_eq!(code, 2, "{err}");
     assert!(
         err.contains("an identity and an issuer are required"),
         "{err}"
     );
-    assert!(err.contains("git config gitsign.policy"), "{err}");
 
     // A hook policy from before authorities, where the hook finds it.
     std::fs::write(

@@ -161,22 +161,78 @@ fn a_committed_policy_changes_only_by_its_authorities_and_git_honours_it() {
         "and takes effect for the commits after it"
     );
 
-    // A verification summary records one policy: refused under a committed one.
+    // The run ends with what each authority accepted, over the rules met along the range:
+    // bob's refused change counts for no one, mallory (judged by v1) for none.
+    let last: serde_json::Value = lines.last().cloned().expect("a last line");
+    assert_eq!(
+        last,
+        serde_json::json!({
+            "policy": ".gitsign/policy.toml",
+            "policy_anchor": anchor,
+            "ref": "refs/heads/main",
+            "tally": {
+                "authorities": [
+                    {"name": "alice", "accepted": 2},
+                    {"name": "bob", "accepted": 0},
+                    {"name": "carol", "accepted": 1},
+                ],
+                "admitted_by_none": 1,
+            },
+        }),
+        "{out}"
+    );
+
+    // A verification summary under a committed policy records the one that judged the tip
+    // (carol's commit: alice's, in force at its parent), by commit and path, and its digest.
     let mut cmd = repo.gitsign();
     cmd.args([
         "verify",
         "--vsa",
         "summary.json",
+        "--vsa-resource-uri",
+        "git+https://example.com/acme/app",
         &format!("{before}..main"),
-    ]);
+    ])
+    .env("SIGSTORE_ID_TOKEN", stack.mint_token(CAROL));
     stack_env(&mut cmd, stack);
     let (code, _, err) = output(&mut cmd);
-    assert_eq!(code, 2, "{err}");
-    assert!(err.contains("--vsa records one policy"), "{err}");
+    assert_eq!(code, 1, "two commits are bad: {err}");
     assert!(
-        !repo.path().join("summary.json").exists(),
-        "no summary written"
+        err.contains(&format!(
+            "gitsign: committed policy .gitsign/policy.toml from anchor {}, for refs/heads/main: authorities: alice 2, bob 0, carol 1; admitted by none: 1\n",
+            &anchor[..12]
+        )),
+        "the tally in text: {err}"
     );
+    assert!(err.contains("wrote the verification summary"), "{err}");
+    let mut check = repo.gitsign();
+    check.args([
+        "verify-attestation",
+        "--vsa",
+        "summary.json",
+        "--certificate-identity",
+        CAROL,
+        "--certificate-oidc-issuer",
+        &stack.oidc_issuer(),
+        "main",
+    ]);
+    stack_env(&mut check, stack);
+    let (code, _, err) = output(&mut check);
+    assert_eq!(code, 1, "a valid summary of a failed verification: {err}");
+    let digest: String = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(with_carol.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert!(
+        err.contains(&format!(
+            "policy: git+https://example.com/acme/app@{by_alice}#.gitsign/policy.toml (sha256:{digest})\n"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("verification result: FAILED"), "{err}");
 
     // --policy-anchor chooses another anchor: alice's last change, judged by its own policy;
     // the commits before it are not judged.
