@@ -113,7 +113,9 @@ in Go gitsign's online Rekor mode carry none and are looked up in Rekor (gitsign
 concurrently for ranges. Every proof found is kept in .git/gitsign/ (and, with \
 --attach-proofs, in git notes under refs/notes/gitsign, which `gitsign verify` reads too), so \
 the next verification needs no network. One identity flag and one issuer flag are required, \
-or a policy (--policy FILE, else git config gitsign.policy): each commit is then judged by the \
+or a policy (--policy FILE, else git config gitsign.policy), or an anchor (below); with none, \
+nothing says whom to trust: the command exits 2 naming the signers of the tip and the flags or \
+policy entry that would trust them. Under a policy each commit is judged by the \
 rule of --ref (default: the ref the range's tip names, e.g. main → refs/heads/main), and is good \
 when its signature verifies and one of the rule's authorities admits its signer; the run ends \
 with how many commits each authority accepted (gitsign policy --help has the language). With \
@@ -122,7 +124,9 @@ nor --policy, the committed .gitsign/policy.toml judges: the anchor by its own, 
 commit by the one in force at its first parent; a change to .gitsign/ takes effect only when \
 good and signed by one of the policy-authorities in force (else the commit is bad, \
 unauthorized_policy_change); commits that do not descend from the anchor are reported as \
-before the policy anchor.",
+before the policy anchor. The run ends with the same tally, over every rule met along the range \
+(a refused policy change counts for no authority), and --vsa records the committed policy that \
+judged the tip (REPOSITORY@COMMIT#.gitsign/policy.toml and its sha256).",
     after_long_help = EXAMPLES,
     mut_group("identity", |g| g.required(false)),
     mut_group("issuer", |g| g.required(false))
