@@ -25,17 +25,23 @@ const MAX_TIPS: usize = 8;
 /// What was found on one tip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Found {
-    /// A Sigstore signature that verified: its identity/issuer pair.
-    Sigstore(Seen),
+    /// A Sigstore signature that verified: its identity (first SAN) and identity/issuer pair.
+    Sigstore {
+        subject: String,
+        pair: Seen,
+    },
     /// An OpenPGP signature by this key (primary fingerprint when it verified, else the
     /// issuer the signature names).
     Openpgp {
         key: String,
     },
-    /// An SSH signature by this key (`SHA256:…`), with the principal when one was found.
+    /// An SSH signature by this key (`SHA256:…`), with the principal when one was found,
+    /// else the allowed signers line that would trust it (the committer's email and the
+    /// public key that verifies the signature).
     Ssh {
         key: String,
         principal: Option<String>,
+        line: Option<String>,
     },
     Unsigned,
     /// A signature that did not verify, named with why (escaped).
@@ -63,21 +69,19 @@ fn sigstore_phrase(identity: &str, issuer: &str) -> String {
 impl Found {
     fn phrase(&self) -> String {
         match self {
-            Found::Sigstore(s) => {
-                let id = match &s.identity {
-                    init::IdentityPattern::Exact(id) => id.clone(),
-                    init::IdentityPattern::Workflow { prefix } => format!("{prefix}@…"),
-                };
-                format!("signed by {}", sigstore_phrase(&id, &s.issuer))
+            Found::Sigstore { subject, pair } => {
+                format!("signed by {}", sigstore_phrase(subject, &pair.issuer))
             }
             Found::Openpgp { key } => format!("signed by OpenPGP key {}", escape(key)),
             Found::Ssh {
                 key,
                 principal: Some(p),
+                ..
             } => format!("signed by SSH key {} ({})", escape(key), escape(p)),
             Found::Ssh {
                 key,
                 principal: None,
+                ..
             } => format!("signed by SSH key {}", escape(key)),
             Found::Unsigned => "unsigned".into(),
             Found::NotVerified(why) => format!("signed, but the signature does not verify ({why})"),
@@ -100,14 +104,14 @@ fn file_stem(key: &str) -> String {
     }
 }
 
-/// What to write to trust `found` (indented lines): the `gitsign verify` options when one
-/// Sigstore pair is all there is, and an authority admitting every signer found. Empty when
-/// nothing verified.
+/// What to write to trust `found`, following "to trust this signer, " (indented lines): the
+/// `gitsign verify` options when one Sigstore pair is all there is, and an authority
+/// admitting every signer found. Empty when nothing verified.
 fn suggestion(found: &[Found]) -> String {
     let pairs: Vec<&Seen> = found
         .iter()
         .filter_map(|f| match f {
-            Found::Sigstore(s) => Some(s),
+            Found::Sigstore { pair, .. } => Some(pair),
             _ => None,
         })
         .collect();
@@ -122,15 +126,20 @@ fn suggestion(found: &[Found]) -> String {
     }
     let mut openpgp: Vec<String> = Vec::new();
     let mut ssh: Vec<String> = Vec::new();
+    let mut ssh_lines: Vec<String> = Vec::new();
     for f in found {
         match f {
             Found::Openpgp { key } => openpgp.push(file_stem(key)),
-            Found::Ssh { key, .. } => ssh.push(escape(key).into_owned()),
+            Found::Ssh { key, line, .. } => {
+                ssh.push(escape(key).into_owned());
+                ssh_lines.extend(line.iter().map(|l| escape(l).into_owned()));
+            }
             _ => {}
         }
     }
     openpgp.dedup();
     ssh.dedup();
+    ssh_lines.dedup();
     if pairs_dedup.is_empty() && openpgp.is_empty() && ssh.is_empty() {
         return String::new();
     }
@@ -141,11 +150,11 @@ fn suggestion(found: &[Found]) -> String {
             .map(|(flag, value)| format!("{flag} {}", super::hook::sh_quote(&escape(value))))
             .collect();
         out.push_str(&format!(
-            "    gitsign verify {}\n  or trust it in a policy (gitsign policy --help), with the entry:\n",
+            "verify with\n    gitsign verify {}\n  or trust it in a policy (gitsign policy --help), with the entry:\n",
             options.join(" ")
         ));
     } else {
-        out.push_str("  trust them in a policy (gitsign policy --help), with the entry:\n");
+        out.push_str("write a policy (gitsign policy --help) with the entry:\n");
     }
     out.push_str("    [authority.signers]\n");
     match pairs_dedup.as_slice() {
@@ -170,10 +179,17 @@ fn suggestion(found: &[Found]) -> String {
         ));
     }
     if !ssh.is_empty() {
-        out.push_str(&format!(
-            "    ssh = \"allowed_signers\"   # git's format: PRINCIPAL namespaces=\"git\" PUBLIC-KEY, for {}\n",
-            ssh.join(", ")
-        ));
+        if ssh_lines.is_empty() {
+            out.push_str(&format!(
+                "    ssh = \"allowed_signers\"   # git's format: PRINCIPAL namespaces=\"git\" PUBLIC-KEY, for {}\n",
+                ssh.join(", ")
+            ));
+        } else {
+            out.push_str("    ssh = \"allowed_signers\"   # beside the policy, in git's format:\n");
+            for l in &ssh_lines {
+                out.push_str(&format!("    #   {l}\n"));
+            }
+        }
     }
     out
 }
@@ -181,21 +197,48 @@ fn suggestion(found: &[Found]) -> String {
 /// After a signature was made as `identity`, when no policy is configured for the
 /// repository: who signed, and what trusts them.
 pub fn after_signing(identity: &Identity) -> String {
-    let seen = pair(identity);
+    let found = Found::Sigstore {
+        subject: identity.subject().to_owned(),
+        pair: pair(identity),
+    };
     format!(
-        "gitsign: signer {}; no policy is configured for this repository (gitsign.policy, gitsign.policyAnchor): to trust this signer, verify with\n{}",
+        "gitsign: signer {}; no policy is configured for this repository (gitsign.policy, gitsign.policyAnchor): to trust this signer, {}",
         sigstore_phrase(identity.subject(), identity.issuer.as_deref().unwrap_or("")),
-        suggestion(&[Found::Sigstore(seen)])
+        suggestion(&[found])
     )
 }
 
-/// What `report` of a tip says about its signer.
-fn found(verified: &crate::check::Verified) -> Found {
+/// The allowed signers line trusting the SSH key that made the signature of commit `raw`:
+/// the committer's email as principal, and the key, when the signature verifies under it.
+fn allowed_signers_line(raw: &[u8], hash: crate::git::object::HashKind) -> Option<String> {
+    use crate::git::object;
+    let split = object::split_commit(raw, hash)?;
+    let key = crate::ssh::signing_key(&split.payload, &split.signature)?;
+    let committer = object::header_value(&split.payload, "committer")?;
+    let committer = String::from_utf8_lossy(committer);
+    let email = committer
+        .split_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map(|(email, _)| email.trim())
+        .filter(|e| !e.is_empty() && !e.contains(char::is_whitespace))
+        .unwrap_or("PRINCIPAL");
+    Some(format!("{email} namespaces=\"git\" {key}"))
+}
+
+/// What `verified` (commit `raw`, a tip) says about its signer.
+fn found(
+    verified: &crate::check::Verified,
+    raw: &[u8],
+    hash: crate::git::object::HashKind,
+) -> Found {
     use crate::check::Signer;
     let report = &verified.report;
     match (&report.outcome, &verified.signer) {
         (Outcome::Good, Some(Signer::Sigstore { .. })) => match &report.identity {
-            Some(identity) => Found::Sigstore(pair(identity)),
+            Some(identity) => Found::Sigstore {
+                subject: identity.subject().to_owned(),
+                pair: pair(identity),
+            },
             None => Found::NotVerified("no identity".into()),
         },
         (Outcome::Good, Some(Signer::Openpgp { fingerprint, .. })) => Found::Openpgp {
@@ -204,6 +247,7 @@ fn found(verified: &crate::check::Verified) -> Found {
         (Outcome::Good, Some(Signer::Ssh { principal, key })) => Found::Ssh {
             key: key.clone(),
             principal: Some(principal.clone()),
+            line: None,
         },
         (Outcome::Bad(Failure::Unsigned), _) => Found::Unsigned,
         // Keys no option names: the signature says which key made it.
@@ -216,6 +260,7 @@ fn found(verified: &crate::check::Verified) -> Found {
             Found::Ssh {
                 key: fingerprint.clone(),
                 principal: None,
+                line: allowed_signers_line(raw, hash),
             }
         }
         _ => Found::NotVerified(
@@ -279,7 +324,7 @@ pub fn untrusted(setup: &VerifySetup, repo: &Repo, specs: &[String]) -> CliError
                 }]);
                 super::output::eprint_warnings(&batch.warnings);
                 match batch.verified.first() {
-                    Some(v) => found(v),
+                    Some(v) => found(v, &raw, repo.hash_kind()),
                     None => Found::NotVerified("no verdict".into()),
                 }
             }
@@ -302,9 +347,8 @@ pub fn untrusted(setup: &VerifySetup, repo: &Repo, specs: &[String]) -> CliError
         return usage(msg);
     }
     CliError::new(Exit::Usage, anyhow::anyhow!(msg)).hint(format!(
-        "to trust {}, verify with\n{}  (gitsign policy init --from RANGE proposes a whole policy from a range's signers)",
+        "to trust {}, {text}  (gitsign policy init --from RANGE proposes a whole policy from a range's signers)",
         if found_all.len() == 1 { "this signer" } else { "these signers" },
-        text
     ))
 }
 
@@ -368,14 +412,21 @@ mod tests {
     #[test]
     fn keys_and_several_pairs_become_one_authority() {
         let text = suggestion(&[
-            Found::Sigstore(pair(&identity("a@example.com", "https://i"))),
-            Found::Sigstore(pair(&identity("b@example.com", "https://i"))),
+            Found::Sigstore {
+                subject: "a@example.com".into(),
+                pair: pair(&identity("a@example.com", "https://i")),
+            },
+            Found::Sigstore {
+                subject: "b@example.com".into(),
+                pair: pair(&identity("b@example.com", "https://i")),
+            },
             Found::Openpgp {
                 key: "ABCDEF0123456789".into(),
             },
             Found::Ssh {
                 key: "SHA256:xyz".into(),
                 principal: None,
+                line: Some("dev@example.com namespaces=\"git\" ssh-ed25519 AAAA\u{1b}".into()),
             },
             Found::Unsigned,
         ]);
@@ -392,6 +443,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("ssh = \"allowed_signers\""), "{text}");
+        assert!(
+            text.contains("    #   dev@example.com namespaces=\"git\" ssh-ed25519 AAAA\\x1b\n"),
+            "the allowed signers line, escaped: {text}"
+        );
         assert_eq!(
             suggestion(&[Found::Unsigned]),
             "",

@@ -141,6 +141,19 @@ pub fn verify(
     Err(first_refusal.unwrap_or(Failure::UnknownKey { fingerprint }))
 }
 
+/// The public key that made `signature` over `payload`, in OpenSSH's one-line form
+/// (`ssh-ed25519 AAAA…`), when the signature verifies under it in namespace `git`: what an
+/// allowed signers line would name to trust it. `None` for anything else.
+pub fn signing_key(payload: &[u8], signature: &[u8]) -> Option<String> {
+    let sig = SshSig::from_pem(signature).ok()?;
+    if sig.namespace() != NAMESPACE {
+        return None;
+    }
+    let key = PublicKey::new(sig.public_key().clone(), "");
+    key.verify(NAMESPACE, payload, &sig).ok()?;
+    key.to_openssh().ok()
+}
+
 /// The first principal of a comma-separated list that is not a negation.
 fn first_principal(principals: &str) -> String {
     principals

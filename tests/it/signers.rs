@@ -283,3 +283,61 @@ fn verify_with_nothing_saying_whom_to_trust_exits_2_naming_the_tips_signer() {
         "what is missing is said: {err}"
     );
 }
+
+#[test]
+fn verify_with_nothing_saying_whom_to_trust_names_an_ssh_tips_key() {
+    if !have("ssh-keygen") && Command::new("ssh-keygen").arg("-?").output().is_err() {
+        println!("skipped: ssh-keygen is not installed");
+        return;
+    }
+    let repo = TestRepo::new();
+    let key = repo.path().join("id_ed25519");
+    let key_str = key.to_str().expect("utf8 path");
+    let (code, _, err) = output(
+        repo.cmd("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "dev", "-f", key_str]),
+    );
+    assert_eq!(code, 0, "ssh-keygen makes a key: {err}");
+    let (code, listed, err) =
+        output(
+            repo.cmd("ssh-keygen")
+                .args(["-l", "-f", &format!("{key_str}.pub")]),
+        );
+    assert_eq!(code, 0, "{err}");
+    let fingerprint = listed
+        .split_whitespace()
+        .nth(1)
+        .expect("ssh-keygen -l prints the fingerprint")
+        .to_owned();
+    repo.git(&["config", "gpg.format", "ssh"]);
+    repo.git(&["config", "user.signingkey", key_str]);
+    repo.git(&["commit", "-q", "-S", "--allow-empty", "-m", "ssh"]);
+
+    let (code, out, err) = output(repo.gitsign().args(["verify", "--offline"]));
+    assert_eq!(code, 2, "nothing was decided: {out}{err}");
+    assert!(
+        err.contains(&format!("is signed by SSH key {fingerprint}\n")),
+        "the key is named by its fingerprint: {err}"
+    );
+    assert!(
+        err.contains("ssh = \"allowed_signers\""),
+        "with the authority that would trust it: {err}"
+    );
+    assert!(
+        !err.contains("gitsign verify --certificate-identity"),
+        "no Sigstore options for an SSH key: {err}"
+    );
+    // The allowed signers line it prints (the committer's email, the key that verifies the
+    // signature) is what git's own verification needs to trust the key.
+    let pubkey = std::fs::read_to_string(format!("{key_str}.pub")).expect("public key");
+    let pubkey: Vec<&str> = pubkey.split_whitespace().take(2).collect();
+    let line = format!("author@example.com namespaces=\"git\" {}", pubkey.join(" "));
+    assert!(err.contains(&format!("    #   {line}\n")), "{err}");
+    std::fs::write(repo.path().join("allowed_signers"), format!("{line}\n")).expect("write");
+    repo.git(&["config", "gpg.ssh.allowedSignersFile", "allowed_signers"]);
+    let (code, out, err) = output(repo.cmd("git").args(["verify-commit", "HEAD"]));
+    assert_eq!(
+        code, 0,
+        "git accepts the key through the printed line: {out}{err}"
+    );
+}
