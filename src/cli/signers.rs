@@ -173,8 +173,12 @@ fn suggestion(found: &[Found]) -> String {
             .iter()
             .map(|k| format!("\"keys/{k}.asc\""))
             .collect();
+        let export = match openpgp.as_slice() {
+            [one] => format!("gpg --export --armor {one} > keys/{one}.asc"),
+            _ => "gpg --export --armor KEY > keys/KEY.asc".into(),
+        };
         out.push_str(&format!(
-            "    openpgp = [{}]   # gpg --export --armor KEY > keys/KEY.asc, beside the policy\n",
+            "    openpgp = [{}]   # {export}, beside the policy\n",
             files.join(", ")
         ));
     }
@@ -311,9 +315,12 @@ pub fn untrusted(setup: &VerifySetup, repo: &Repo, specs: &[String]) -> CliError
     for id in tips.iter().take(MAX_TIPS) {
         let hex = id.to_hex().to_string();
         let short = hex.get(..12).unwrap_or(&hex).to_owned();
+        // A revision that is the id itself is not repeated.
         let label = match name {
-            Some(n) => format!("{} ({short})", escape(n)),
-            None => short,
+            Some(n) if !hex.starts_with(&n.to_ascii_lowercase()) => {
+                format!("{} ({short})", escape(n))
+            }
+            _ => short,
         };
         let f = match crate::git::repo::raw_object(&local, *id) {
             Ok(raw) => {

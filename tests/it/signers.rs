@@ -341,3 +341,44 @@ fn verify_with_nothing_saying_whom_to_trust_names_an_ssh_tips_key() {
         "git accepts the key through the printed line: {out}{err}"
     );
 }
+
+/// A real OpenPGP-signed commit (GitHub's web-flow key, in malcontent's history): named by
+/// the key the signature says made it, and by the primary key once its key file is given.
+#[test]
+fn verify_with_nothing_saying_whom_to_trust_names_an_openpgp_tips_key() {
+    const COMMIT: &str = "0001702dc21aac83b892b897a055935e8087a135";
+    let home = tempfile::tempdir().expect("home");
+    let git_dir = crate::real_history::lay_out("malcontent", home.path());
+    let run = |extra: &[&str]| {
+        let mut cmd = util::hermetic(gitsign_bin(), home.path());
+        cmd.env("GIT_DIR", &git_dir)
+            .current_dir(home.path())
+            .args(["verify", "--offline"])
+            .args(extra)
+            .arg(COMMIT);
+        output(&mut cmd)
+    };
+    let (code, out, err) = run(&[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "the tip: {} is signed by OpenPGP key B5690EEEBB952194\n",
+            &COMMIT[..12]
+        )),
+        "the key id the signature names: {err}"
+    );
+    assert!(
+        err.contains("openpgp = [\"keys/B5690EEEBB952194.asc\"]   # gpg --export --armor B5690EEEBB952194 > keys/B5690EEEBB952194.asc"),
+        "{err}"
+    );
+    let keys = util::data("keys/github-web-flow.asc");
+    let (code, out, err) = run(&["--openpgp-keys", keys.to_str().expect("utf8 path")]);
+    assert_eq!(
+        code, 2,
+        "keys alone say nothing of Sigstore signers: {out}{err}"
+    );
+    assert!(
+        err.contains("is signed by OpenPGP key 968479A1AFF927E37D1A566BB5690EEEBB952194\n"),
+        "verified: the primary key's fingerprint: {err}"
+    );
+}
