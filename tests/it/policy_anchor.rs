@@ -258,6 +258,44 @@ fn a_committed_policy_changes_only_by_its_authorities_and_git_honours_it() {
         );
     }
 
+    // A passed summary of the same: the policy that judged the tip is the anchor's own.
+    let mut cmd = repo.gitsign();
+    cmd.args([
+        "verify",
+        "--policy-anchor",
+        &by_alice,
+        "--vsa",
+        "passed.json",
+        "--vsa-resource-uri",
+        "git+https://example.com/acme/app",
+        &format!("{before}..main"),
+    ])
+    .env("SIGSTORE_ID_TOKEN", stack.mint_token(CAROL));
+    stack_env(&mut cmd, stack);
+    let (code, _, err) = output(&mut cmd);
+    assert_eq!(code, 0, "{err}");
+    let mut check = repo.gitsign();
+    check.args([
+        "verify-attestation",
+        "--vsa",
+        "passed.json",
+        "--certificate-identity",
+        CAROL,
+        "--certificate-oidc-issuer",
+        &stack.oidc_issuer(),
+        "main",
+    ]);
+    stack_env(&mut check, stack);
+    let (code, _, err) = output(&mut check);
+    assert_eq!(code, 0, "a good signature on a passed summary: {err}");
+    assert!(err.contains("verification result: PASSED"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "policy: git+https://example.com/acme/app@{by_alice}#.gitsign/policy.toml (sha256:"
+        )),
+        "{err}"
+    );
+
     // The commit before the anchor is reported as such, not judged.
     let mut cmd = repo.gitsign();
     cmd.args(["verify", "--all", "--ref", "refs/heads/main"]);
