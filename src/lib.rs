@@ -84,6 +84,7 @@
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which authority admits a signer | [`policy::Rule::admit`] |
 //! | which committed policy is in force at a commit | [`policy::history::Evolution`] |
+//! | how a signer is written as a policy entry | [`policy::init::entry`] (shown after signing and by a flagless verify: [`cli::signers`]) |
 //! | whether git's `%G?` is G or U | [`cli::gpg_trust::trust`] |
 //! | which exit code an error gets | [`cli::Exit::code`] |
 //! | how an OpenPGP or SSH signature is judged | [`openpgp::verify`], [`ssh::verify`] |
