@@ -349,14 +349,36 @@ pub fn untrusted(setup: &VerifySetup, repo: &Repo, specs: &[String]) -> CliError
         "the tips"
     };
     let msg = format!("{missing}; {what}: {}", named.join("; "));
+    // A policy committed at HEAD is trusted only from an anchor the user chooses: say so.
+    let committed = commits_a_policy(&local).then_some(
+        "  (HEAD commits .gitsign/policy.toml: to judge by it, trust it from a commit you checked: git config gitsign.policyAnchor COMMIT)\n",
+    );
     let text = suggestion(&found_all);
     if text.is_empty() {
-        return usage(msg);
+        return match committed {
+            Some(c) => CliError::new(Exit::Usage, anyhow::anyhow!(msg)).hint(format!(
+                "pass --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), or a policy\n{}",
+                c.trim_end()
+            )),
+            None => usage(msg),
+        };
     }
     CliError::new(Exit::Usage, anyhow::anyhow!(msg)).hint(format!(
-        "to trust {}, {text}  (gitsign policy init --from RANGE proposes a whole policy from a range's signers)",
+        "to trust {}, {text}{}  (gitsign policy init --from RANGE proposes a whole policy from a range's signers)",
         if found_all.len() == 1 { "this signer" } else { "these signers" },
+        committed.unwrap_or_default(),
     ))
+}
+
+/// Whether HEAD's tree holds a committed policy (`.gitsign/policy.toml`).
+fn commits_a_policy(repo: &gix::Repository) -> bool {
+    let Ok(tree) = repo.head_tree() else {
+        return false;
+    };
+    tree.lookup_entry_by_path(crate::policy::history::POLICY_PATH)
+        .ok()
+        .flatten()
+        .is_some()
 }
 
 #[cfg(test)]

@@ -116,6 +116,26 @@ fn a_committed_policy_changes_only_by_its_authorities_and_git_honours_it() {
         &with_carol,
     );
     let by_carol = commit(&repo, stack, Some(CAROL), "code", "carol's\n");
+
+    // Before an anchor is chosen, the committed policy judges nothing; verify names the tip's
+    // signer and says how to trust the committed policy.
+    let mut cmd = repo.gitsign();
+    cmd.arg("verify");
+    stack_env(&mut cmd, stack);
+    let (code, out, err) = output(&mut cmd);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains(&format!(
+            "is signed by {CAROL}, issuer {}",
+            stack.oidc_issuer()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("HEAD commits .gitsign/policy.toml: to judge by it, trust it from a commit you checked: git config gitsign.policyAnchor COMMIT"),
+        "{err}"
+    );
+
     repo.git(&["config", "gitsign.policyAnchor", &anchor]);
 
     // No flags: the anchor is configured.
