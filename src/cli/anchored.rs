@@ -147,3 +147,27 @@ pub fn history_error(e: HistoryError) -> CliError {
         err
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_committed_policys_name_gives_back_its_commit() {
+        let id = ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").expect("hex");
+        let name = policy_name(id);
+        assert_eq!(
+            name,
+            "0123456789abcdef0123456789abcdef01234567:.gitsign/policy.toml"
+        );
+        assert_eq!(policy_commit(&name), Some(id));
+        for other in [
+            "policy.toml",
+            ".gitsign/policy.toml",
+            "xyz:.gitsign/policy.toml",
+            "0123456789abcdef0123456789abcdef01234567:other.toml",
+        ] {
+            assert_eq!(policy_commit(other), None, "{other} names no commit");
+        }
+    }
+}
