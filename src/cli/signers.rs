@@ -6,7 +6,11 @@
 //!
 //! Only a signature that verified is turned into a suggestion: an unverified certificate's
 //! identity is attacker-chosen, so it is named (escaped) with why it did not verify, never
-//! offered as an entry. Entries are rendered by [`crate::policy::init`], the one rendering
+//! offered as an entry. An SSH key no allowed signer names is offered once the signature
+//! verifies under the key it carries; an OpenPGP key no option names cannot be checked, so
+//! its key id is named with the `gpg --export` that writes its key file from the user's own
+//! keyring (where trusting it is the user's decision). Entries are rendered by
+//! [`crate::policy::init`], the one rendering
 //! of signers as policy text; every value shown is escaped ([`crate::text::escape`], TOML
 //! escapes in entries, single quotes for sh).
 
