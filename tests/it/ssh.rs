@@ -353,3 +353,38 @@ fn real_history_ssh_commits_verify_as_ssh_keygen_says_fido_keys_included() {
         "FIDO security-key signatures are among them: {key_types:?}"
     );
 }
+
+/// The key a signature carries is offered (as an allowed signers line's key) only when the
+/// signature verifies under it in git's namespace.
+#[test]
+fn the_signing_key_is_the_one_ssh_keygen_made_and_only_for_a_signature_it_verifies() {
+    if !have_ssh_keygen() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("scratch");
+    for (name, kind) in [
+        ("ed", &["-t", "ed25519"][..]),
+        ("p256", &["-t", "ecdsa", "-b", "256"][..]),
+    ] {
+        let (key, public, _) = make_key(dir.path(), name, kind);
+        let want: Vec<&str> = public.split_whitespace().take(2).collect();
+        let sig = sign(dir.path(), &key, "git", PAYLOAD);
+        assert_eq!(
+            ssh::signing_key(PAYLOAD, &sig).as_deref(),
+            Some(want.join(" ").as_str()),
+            "{name}: the key ssh-keygen wrote"
+        );
+        assert_eq!(
+            ssh::signing_key(&tampered(PAYLOAD), &sig),
+            None,
+            "{name}: a changed payload"
+        );
+        let other = sign(dir.path(), &key, "file", PAYLOAD);
+        assert_eq!(
+            ssh::signing_key(PAYLOAD, &other),
+            None,
+            "{name}: another namespace"
+        );
+    }
+    assert_eq!(ssh::signing_key(PAYLOAD, b"not a signature"), None);
+}
