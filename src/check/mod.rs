@@ -15,6 +15,7 @@
 //! the command to render.
 
 pub mod format;
+pub mod key_files;
 pub mod setup;
 
 use std::ops::ControlFlow;
@@ -34,6 +35,7 @@ use crate::verify::{
 };
 
 pub use format::{FirstPass, Format, Signer};
+pub use key_files::{KeyFileError, KeyFiles};
 pub use setup::{Keys, VerifySetup};
 
 /// One signed thing to check.

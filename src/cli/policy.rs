@@ -229,6 +229,9 @@ pub struct RangeRule {
     pub text: String,
     pub refname: String,
     pub rule: Rule,
+    /// Every authority of the policy: whose key files OpenPGP and SSH signatures are verified
+    /// against (a key of an authority the rule does not name verifies, and the rule refuses it).
+    pub authorities: Vec<crate::policy::Authority>,
 }
 
 /// Where `gitsign verify`'s policy comes from: `--policy FILE`, else (no identity flag given)
@@ -277,6 +280,7 @@ pub fn range_rule(
         text,
         refname: full,
         rule,
+        authorities: policy.authorities,
     })
 }
 

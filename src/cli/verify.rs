@@ -415,14 +415,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     } else {
         Policy::default()
     };
-    let flags = VerifyFlags {
-        sct: args.sct.sct.as_deref(),
-        keys: true,
-        openpgp_keys: &args.keys.openpgp_keys,
-        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
-        ..args.trust.flags(args.offline)
-    };
-    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -445,6 +437,30 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     };
     if by_rule.is_some() {
         policy = Policy::default();
+    }
+    // Under a policy, OpenPGP and SSH signatures verify against its authorities' key files.
+    let key_files = super::setup::policy_key_files();
+    let under_policy = by_rule.is_some() || anchored.is_some();
+    if under_policy
+        && (!args.keys.openpgp_keys.is_empty() || args.keys.ssh_allowed_signers.is_some())
+    {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("--openpgp-keys and --ssh-allowed-signers name the keys to trust, and a policy is given: its authorities name them"),
+        )
+        .hint("list the key files in an authority of the policy (openpgp = [\"keys/alice.asc\"], ssh = \"allowed_signers\"; gitsign policy --help)"));
+    }
+    let flags = VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        keys: !under_policy,
+        openpgp_keys: &args.keys.openpgp_keys,
+        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
+        ..args.trust.flags(args.offline)
+    };
+    let mut setup = super::setup::verify_setup(super::load_config()?, &flags)?;
+    if let Some(r) = &by_rule {
+        setup.keys =
+            super::setup::policy_keys(&super::load_config()?, &key_files, &r.file, &r.authorities)?;
     }
     let mut authority_tally = by_rule.as_ref().map(|r| AuthorityTally::for_rule(&r.rule));
     let selection = repo
@@ -507,7 +523,10 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             let sha = id.to_string();
             // Under a policy: good only when one of the rule's authorities admits the signer.
             let mut authority = match (&by_rule, authority_tally.as_mut()) {
-                (Some(r), Some(t)) => r.rule.judge_report(&mut v.report, None, &NoKeyFormats, t),
+                (Some(r), Some(t)) => {
+                    let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+                    r.rule.judge_report(&mut v.report, signer, &key_files, t)
+                }
                 _ => None,
             };
             // Under a committed policy: the policy in force at the first parent judges.

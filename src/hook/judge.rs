@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use super::policy::{Cutoff, Rule, Transparency};
 use crate::policy::judge::{judge_among, names_signer, NoKeyFormats};
+use crate::policy::KeyFormats;
 use crate::policy::{Authority, Signer, SigstoreSigner};
 use crate::verify::chain::ChainError;
 use crate::verify::tlog::TlogError;
@@ -25,27 +26,47 @@ pub struct Refusal {
 pub const HINT_ONLINE: &str = "sign in gitsign's offline Rekor mode (the default; gitsign.rekorMode=offline) so the transparency log entry is embedded in the signature";
 
 impl Rule {
-    /// Does a verification report (made with an empty identity policy) satisfy this rule?
-    /// A definite failure wins over identity, identity over the time proof.
+    /// Does a verification report (made with an empty identity policy) of a Sigstore
+    /// signature satisfy this rule? [`Rule::judge_signed`] with no other signer.
     pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
+        self.judge_signed(report, None, &NoKeyFormats)
+    }
+
+    /// Does a verification report (made with an empty identity policy) satisfy this rule?
+    /// `signer` is who the verifier says signed (`None`: the report's Sigstore certificate);
+    /// `keys` says which key files hold an OpenPGP or SSH signer's key. A definite failure
+    /// wins over identity, identity over the time proof. An OpenPGP or SSH signature that
+    /// verified and whose key one of the rule's authorities holds is accepted: such
+    /// signatures carry no time proof, so `transparency` is not theirs.
+    pub fn judge_signed(
+        &self,
+        report: &Report,
+        signer: Option<&Signer>,
+        keys: &dyn KeyFormats,
+    ) -> Result<(), Refusal> {
         if let Outcome::Bad(f) = &report.outcome {
             return Err(Refusal {
                 reason: crate::text::one_line(f),
                 hint: failure_hint(f),
             });
         }
+        let not_admitted = |e: crate::policy::Refusal| Refusal {
+            reason: e.to_string(),
+            hint: Some(if self.authorities.iter().all(Authority::is_inline) {
+                "the signer must match the rule's identities and issuers"
+            } else {
+                "the signer must be one the rule's authorities admit"
+            }),
+        };
+        if let Some(key_signer @ (Signer::OpenPgp { .. } | Signer::Ssh { .. })) = signer {
+            return judge_among(&self.authorities, key_signer, keys)
+                .map(|_| ())
+                .map_err(not_admitted);
+        }
         match SigstoreSigner::from_report(report) {
             Some(signer) => {
-                judge_among(&self.authorities, &Signer::Sigstore(signer), &NoKeyFormats).map_err(
-                    |e| Refusal {
-                        reason: e.to_string(),
-                        hint: Some(if self.authorities.iter().all(Authority::is_inline) {
-                            "the signer must match the rule's identities and issuers"
-                        } else {
-                            "the signer must be one the rule's authorities admit"
-                        }),
-                    },
-                )?;
+                judge_among(&self.authorities, &Signer::Sigstore(signer), keys)
+                    .map_err(not_admitted)?;
             }
             None => {
                 return Err(Refusal {
