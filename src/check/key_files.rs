@@ -30,14 +30,14 @@ use crate::ssh::{AllowedSigners, AllowedSignersError, Revoked};
 /// Why a policy's key file is unusable.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum KeyFileError {
-    #[error("the OpenPGP key file {file} (line {line} of the policy) cannot be read")]
+    #[error("the OpenPGP key file '{file}' (line {line} of the policy) cannot be read")]
     Openpgp {
         file: String,
         line: usize,
         #[source]
         source: Arc<KeyringError>,
     },
-    #[error("the SSH allowed-signers file {file} (line {line} of the policy) cannot be read")]
+    #[error("the SSH allowed-signers file '{file}' (line {line} of the policy) cannot be read")]
     Ssh {
         file: String,
         line: usize,
@@ -331,7 +331,7 @@ mod tests {
             .expect_err("the SSH file is refused");
         assert_eq!(
             e.to_string(),
-            "the SSH allowed-signers file keys/x (line 3 of the policy) cannot be read"
+            "the SSH allowed-signers file 'keys/x' (line 3 of the policy) cannot be read"
         );
         assert!(matches!(e, KeyFileError::Ssh { .. }));
         let e = files
