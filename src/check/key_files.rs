@@ -24,7 +24,7 @@ use chrono::NaiveDateTime;
 
 use super::Keys;
 use crate::openpgp::{Keyring, KeyringError};
-use crate::policy::{Authority, KeyFile, KeyFormats};
+use crate::policy::{Authority, KeyFile, KeyFormats, PolicyFile};
 use crate::ssh::{AllowedSigners, AllowedSignersError, Revoked};
 
 /// Why a policy's key file is unusable.
@@ -79,6 +79,8 @@ pub struct KeyFiles {
     local: Box<LocalTime>,
     openpgp: RwLock<HashMap<Vec<u8>, Parsed<Keyring>>>,
     ssh: RwLock<HashMap<Vec<u8>, Parsed<AllowedSigners>>>,
+    /// [`KeyFiles::keys_of`]'s unions, by the digest of the files they are made of.
+    unions: RwLock<HashMap<[u8; 32], Arc<Keys>>>,
 }
 
 impl std::fmt::Debug for KeyFiles {
@@ -107,6 +109,7 @@ impl KeyFiles {
             local: Box::new(local),
             openpgp: RwLock::default(),
             ssh: RwLock::default(),
+            unions: RwLock::default(),
         }
     }
 
@@ -190,6 +193,33 @@ impl KeyFiles {
                 }
             }
         }
+        keys
+    }
+}
+
+impl KeyFiles {
+    /// [`KeyFiles::keys`] of every authority of `policy`, with `revoked`, made once per
+    /// distinct set of key files (the policies of a committed history mostly share theirs).
+    pub fn keys_of(&self, policy: &PolicyFile, revoked: &Revoked) -> Arc<Keys> {
+        let mut all = Vec::new();
+        for a in &policy.authorities {
+            for (tag, f) in a
+                .openpgp
+                .iter()
+                .map(|f| (b'p', f))
+                .chain(a.ssh.iter().map(|f| (b's', f)))
+            {
+                all.push(tag);
+                all.extend_from_slice(&(f.bytes.len() as u64).to_be_bytes());
+                all.extend_from_slice(&f.bytes);
+            }
+        }
+        let digest = crate::crypto::sha256(&all);
+        if let Some(keys) = read(&self.unions).get(&digest) {
+            return keys.clone();
+        }
+        let keys = Arc::new(self.keys(&policy.authorities, revoked.clone()));
+        write(&self.unions).insert(digest, keys.clone());
         keys
     }
 }

@@ -4,10 +4,11 @@
 use gix::ObjectId;
 
 use super::{CliError, Exit};
-use crate::check::{Checker, Signed};
+use crate::check::{Checker, Format, KeyFiles, Signed, Verified};
 use crate::git::object::HashKind;
 use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
-use crate::policy::{FileSource, GitTree, PolicyFile, SourceError};
+use crate::policy::{FileSource, GitTree, KeyFormats, PolicyFile, Signer, SourceError};
+use crate::ssh::Revoked;
 use crate::verify::{ObjectKind, Report};
 
 /// A repository's commits, read for the policy history; policy-changing commits are
@@ -78,6 +79,94 @@ impl PolicyHistory for GitHistory<'_> {
             .next()
             .map(|v| v.report)
             .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned)))
+    }
+}
+
+/// [`GitHistory`] with the committed policies' key files: a policy-changing commit signed
+/// with an OpenPGP or SSH key is verified against the key files of the policy in force (from
+/// the tree of the commit that committed it) and judged by them, so an OpenPGP or SSH policy
+/// authority may change the policy.
+pub struct KeyedHistory<'a> {
+    pub git: GitHistory<'a>,
+    pub files: &'a KeyFiles,
+    /// git's SSH revocation file.
+    pub revoked: &'a Revoked,
+}
+
+impl KeyedHistory<'_> {
+    /// The verdict on `commit` (its raw bytes read), an OpenPGP or SSH signature verified
+    /// again against the key files of `policy`.
+    pub fn verify_by(&self, commit: ObjectId, verified: Verified, policy: &PolicyFile) -> Verified {
+        if !matches!(verified.format, Format::Openpgp | Format::Ssh) {
+            return verified;
+        }
+        let Ok(raw) = crate::git::repo::raw_object(&self.git.repo, commit) else {
+            return verified;
+        };
+        let keys = self.files.keys_of(policy, self.revoked);
+        self.git.checker.check_with_keys(
+            &Signed::Object {
+                raw: &raw,
+                kind: ObjectKind::Commit,
+                hash: self.git.hash,
+            },
+            &keys,
+        )
+    }
+}
+
+impl PolicyHistory for KeyedHistory<'_> {
+    fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+        self.git.parents(commit)
+    }
+
+    fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+        self.git.policy_dir(commit)
+    }
+
+    fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+        self.git.policy(commit)
+    }
+
+    fn report(&self, commit: ObjectId) -> Result<Report, HistoryError> {
+        self.git.report(commit)
+    }
+
+    fn signed(
+        &self,
+        commit: ObjectId,
+        in_force: &PolicyFile,
+    ) -> Result<(Report, Option<Signer>), HistoryError> {
+        let raw =
+            crate::git::repo::raw_object(&self.git.repo, commit).map_err(|e| git(commit, e))?;
+        let object = Signed::Object {
+            raw: &raw,
+            kind: ObjectKind::Commit,
+            hash: self.git.hash,
+        };
+        let Some(v) = self
+            .git
+            .checker
+            .check(&[object])
+            .verified
+            .into_iter()
+            .next()
+        else {
+            return Ok((Report::bad(crate::verify::Failure::Unsigned), None));
+        };
+        let v = match v.format {
+            Format::Openpgp | Format::Ssh => self
+                .git
+                .checker
+                .check_with_keys(&object, &self.files.keys_of(in_force, self.revoked)),
+            _ => v,
+        };
+        let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+        Ok((v.report, signer))
+    }
+
+    fn key_formats(&self) -> &dyn KeyFormats {
+        self.files
     }
 }
 

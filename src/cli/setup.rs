@@ -132,7 +132,7 @@ fn load_keys(config: &mut Config, flags: &VerifyFlags<'_>) -> Result<Keys, CliEr
 
 /// git's SSH revocation file (`gpg.ssh.revocationFile`), empty when none is configured; git
 /// warns and goes on when the configured file does not exist.
-fn load_revoked(config: &Config) -> Result<Revoked, CliError> {
+pub fn load_revoked(config: &Config) -> Result<Revoked, CliError> {
     let mut revoked = Revoked::default();
     if let Some(path) = config.get(Key::SshRevocationFile).map(expand_home) {
         let source = source_of(config, Key::SshRevocationFile);

@@ -7,7 +7,7 @@ use super::setup::VerifyFlags;
 use super::{output, CliError, CliResult, Exit};
 use crate::check::{Checker, Kept};
 use crate::git::repo::Repo;
-use crate::policy::{judge::NoKeyFormats, AuthorityTally};
+use crate::policy::AuthorityTally;
 use crate::proofs::ProofSource;
 use crate::verify::{policy::Matcher, policy::Policy, policy::Re2, Tally};
 
@@ -366,12 +366,15 @@ enum Anchored {
     Judged(Option<String>),
 }
 
-/// Judge `report` of commit `id` by the policy in force at its first parent.
+/// Judge `report` of commit `id`, signed by `signer`, by the policy in force at its first
+/// parent; `keys` says which key files hold an OpenPGP or SSH signer's key.
 fn judge_anchored(
     ev: &crate::policy::history::Evolution,
     id: &gix::ObjectId,
     refname: &str,
     report: &mut crate::verify::Report,
+    signer: Option<crate::policy::Signer>,
+    keys: &dyn crate::policy::KeyFormats,
 ) -> Anchored {
     use crate::policy::history::{Change, Standing};
     use crate::verify::{Failure, Outcome};
@@ -381,7 +384,7 @@ fn judge_anchored(
     let authority = match policy.rule_for(refname) {
         Some(rule) => {
             let mut t = AuthorityTally::for_rule(rule);
-            rule.judge_report(report, None, &NoKeyFormats, &mut t)
+            rule.judge_report(report, signer, keys, &mut t)
         }
         None if policy.default == crate::policy::DefaultAction::Reject
             && report.outcome == Outcome::Good =>
@@ -484,10 +487,18 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         checker = checker.with_facts(&setup, repo.common_dir());
     }
     // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
-    let history = super::anchored::GitHistory {
-        repo: shared.to_thread_local(),
-        checker: &checker,
-        hash: repo.hash_kind(),
+    let revoked = match anchored {
+        Some(_) => super::setup::load_revoked(&super::load_config()?)?,
+        None => crate::ssh::Revoked::default(),
+    };
+    let history = super::anchored::KeyedHistory {
+        git: super::anchored::GitHistory {
+            repo: shared.to_thread_local(),
+            checker: &checker,
+            hash: repo.hash_kind(),
+        },
+        files: &key_files,
+        revoked: &revoked,
     };
     let mut evolution = match &anchored {
         Some((anchor, refname)) => Some(
@@ -531,7 +542,15 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             };
             // Under a committed policy: the policy in force at the first parent judges.
             if let (Some(ev), Some((_, refname))) = (&evolution, &anchored) {
-                match judge_anchored(ev, id, refname, &mut v.report) {
+                // OpenPGP and SSH signatures verify against the key files of the policy in
+                // force.
+                if let Some(crate::policy::history::Standing::Judged { policy, .. }) =
+                    ev.standing(id)
+                {
+                    v = history.verify_by(*id, v, policy);
+                }
+                let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+                match judge_anchored(ev, id, refname, &mut v.report, signer, &key_files) {
                     Anchored::Before => {
                         let written = match args.format {
                             Format::Json => writeln!(

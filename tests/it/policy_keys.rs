@@ -257,3 +257,97 @@ fn verify_policy_refuses_configured_keys_and_unusable_key_files() {
         "{err}"
     );
 }
+
+/// A committed policy (`.gitsign/policy.toml`, key files beside it) anchored at a commit: each
+/// OpenPGP or SSH commit verifies against the key files of the policy in force, and a policy
+/// change takes effect only when an OpenPGP or SSH policy authority signs it.
+#[test]
+fn a_committed_policy_judges_openpgp_and_ssh_commits_and_changes_by_its_own_key_files() {
+    let Some(signers) = Signers::new() else {
+        return;
+    };
+    let repo = TestRepo::new();
+    let alice = signers.openpgp("alice");
+    let eve = signers.openpgp("eve");
+    let (carol, carol_pub) = signers.ssh("carol");
+    let (dave, dave_pub) = signers.ssh("dave");
+    let write = |rel: &str, content: &str| {
+        let path = repo.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+        repo.git(&["add", "-A"]);
+    };
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "before the policy"]);
+    let base = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    write(
+        ".gitsign/policy.toml",
+        "policy-authorities = [\"people\"]\n\
+         [authority.people]\nopenpgp = \"keys/alice.asc\"\n\
+         [authority.laptops]\nssh = \"allowed_signers\"\n\
+         [[rule]]\nrefs = [\"refs/heads/main\"]\nauthorities = [\"people\", \"laptops\"]\n",
+    );
+    write(".gitsign/keys/alice.asc", &signers.export(&alice));
+    write(
+        ".gitsign/allowed_signers",
+        &format!("carol@example.com {carol_pub}\n"),
+    );
+    let anchor = signers.commit_openpgp(&repo, &alice, "the policy");
+    let by_carol = signers.commit_ssh(&repo, &carol, "by carol");
+    let by_eve = signers.commit_openpgp(&repo, &eve, "by eve");
+    let with_dave = format!("carol@example.com {carol_pub}\ndave@example.com {dave_pub}\n");
+    write(".gitsign/allowed_signers", &with_dave);
+    let carol_adds_dave = signers.commit_ssh(&repo, &carol, "carol adds dave");
+    let dave_early = signers.commit_ssh(&repo, &dave, "dave too early");
+    write(
+        ".gitsign/allowed_signers",
+        &format!("# dave joins\n{with_dave}"),
+    );
+    let alice_adds_dave = signers.commit_openpgp(&repo, &alice, "alice adds dave");
+    let dave_late = signers.commit_ssh(&repo, &dave, "dave after alice");
+
+    let (code, lines, err) = verify(
+        &repo,
+        &["--policy-anchor", &anchor, &format!("{base}..main")],
+    );
+    assert_eq!(code, 1, "{err}");
+    let want = |v: &str, c: &str, a: &str| (v.to_owned(), c.to_owned(), a.to_owned());
+    for (id, expected, why) in [
+        (
+            &anchor,
+            want("good", "null", "people"),
+            "the anchor, by alice's OpenPGP key",
+        ),
+        (
+            &by_carol,
+            want("good", "null", "laptops"),
+            "carol's SSH key",
+        ),
+        (
+            &by_eve,
+            want("bad", "unknown_key", "null"),
+            "eve's key is in no authority",
+        ),
+        (
+            &carol_adds_dave,
+            want("bad", "unauthorized_policy_change", "null"),
+            "carol may sign, not change the policy",
+        ),
+        (
+            &dave_early,
+            want("bad", "unknown_key", "null"),
+            "carol's change did not take effect",
+        ),
+        (
+            &alice_adds_dave,
+            want("good", "null", "people"),
+            "alice is a policy authority",
+        ),
+        (
+            &dave_late,
+            want("good", "null", "laptops"),
+            "alice's change took effect",
+        ),
+    ] {
+        assert_eq!(verdict_of(&lines, id), expected, "{why}: {lines:?}");
+    }
+}
