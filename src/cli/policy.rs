@@ -211,9 +211,20 @@ fn check(args: &CheckArgs) -> CliResult {
             check_file(&path)?
         }
     };
-    let warnings = parsed.warnings();
-    for w in &warnings {
-        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(w)));
+    // The key files as the OpenPGP and SSH verifiers read them.
+    let key_warnings = super::setup::policy_key_files()
+        .check(&parsed.authorities)
+        .map_err(|e| {
+            let hint = e.hint();
+            CliError::new(
+                Exit::Negative,
+                anyhow::Error::new(e).context(format!("invalid policy: {}", escape(&parsed.file))),
+            )
+            .hint(hint)
+        })?;
+    let warnings = parsed.warnings().into_iter().chain(key_warnings);
+    for w in warnings {
+        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(&w)));
     }
     let mut out = std::io::stdout().lock();
     if out.write_all(summary(&parsed).as_bytes()).is_err() {
