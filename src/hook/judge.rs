@@ -292,6 +292,83 @@ mod tests {
         );
     }
 
+    /// Holds the fingerprints listed in the file, one a line (`principal fingerprint` for SSH).
+    struct Listed;
+
+    impl KeyFormats for Listed {
+        fn openpgp_holds(&self, file: &crate::policy::KeyFile, fingerprint: &str) -> bool {
+            String::from_utf8_lossy(&file.bytes)
+                .lines()
+                .any(|l| l == fingerprint)
+        }
+
+        fn ssh_admits(
+            &self,
+            file: &crate::policy::KeyFile,
+            fingerprint: &str,
+            principal: &str,
+            _: Option<i64>,
+        ) -> bool {
+            String::from_utf8_lossy(&file.bytes)
+                .lines()
+                .any(|l| l == format!("{principal} {fingerprint}"))
+        }
+    }
+
+    #[test]
+    fn key_signers_are_judged_by_the_rules_key_files_without_a_time_proof() {
+        struct Files;
+        impl crate::policy::FileSource for Files {
+            fn read(&self, path: &str) -> Result<Vec<u8>, crate::policy::SourceError> {
+                Ok(match path {
+                    "alice.asc" => b"AAAA".to_vec(),
+                    _ => b"carol@example.com SHA256:carol".to_vec(),
+                })
+            }
+            fn describe(&self, path: &str) -> String {
+                path.to_owned()
+            }
+        }
+        let text = "[authority.people]\nopenpgp = 'alice.asc'\nssh = 'allowed_signers'\n[[rule]]\nrefs = ['refs/*']\nauthorities = ['people']\ntransparency = 'embedded'\n";
+        let p = crate::policy::PolicyFile::parse(text, "p", &Files).expect("parses");
+        let rule = &p.rules[0];
+        let good = Report::good_by_key(Some(1));
+        let alice = Signer::OpenPgp {
+            fingerprint: "AAAA".into(),
+            time: Some(1),
+        };
+        assert_eq!(
+            rule.judge_signed(&good, Some(&alice), &Listed),
+            Ok(()),
+            "no log entry, yet an embedded rule accepts a key it holds"
+        );
+        let carol = Signer::Ssh {
+            fingerprint: "SHA256:carol".into(),
+            principal: "carol@example.com".into(),
+            time: Some(1),
+        };
+        assert_eq!(rule.judge_signed(&good, Some(&carol), &Listed), Ok(()));
+        let e = rule
+            .judge_signed(&good, Some(&alice), &NoKeyFormats)
+            .expect_err("a key no file holds");
+        assert!(
+            e.reason.contains(
+                "the signer OpenPGP key AAAA is not admitted by any authority of the rule (people)"
+            ),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            e.hint,
+            Some("the signer must be one the rule's authorities admit")
+        );
+        let bad = Report::bad(Failure::Unsigned);
+        assert!(
+            rule.judge_signed(&bad, Some(&alice), &Listed).is_err(),
+            "a bad signature stays refused whoever signed"
+        );
+    }
+
     #[test]
     fn exempts_old_history() {
         let mut r = rule("any");
