@@ -1,12 +1,16 @@
 //! The committed policy, anchored (`gitsign.policyAnchor`, `--policy-anchor REV`): the
 //! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`.
 
+use std::sync::Arc;
+
 use gix::ObjectId;
 
 use super::{CliError, Exit};
 use crate::check::{Checker, Format, KeyFiles, Signed, Verified};
 use crate::git::object::HashKind;
-use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
+use crate::policy::history::{
+    Evolution, HistoryError, PolicyHistory, Standing, POLICY_DIR, POLICY_PATH,
+};
 use crate::policy::{FileSource, GitTree, KeyFormats, PolicyFile, Signer, SourceError};
 use crate::ssh::Revoked;
 use crate::verify::{ObjectKind, Report};
@@ -94,24 +98,52 @@ pub struct KeyedHistory<'a> {
 }
 
 impl KeyedHistory<'_> {
-    /// The verdict on `commit` (its raw bytes read), an OpenPGP or SSH signature verified
-    /// again against the key files of `policy`.
-    pub fn verify_by(&self, commit: ObjectId, verified: Verified, policy: &PolicyFile) -> Verified {
-        if !matches!(verified.format, Format::Openpgp | Format::Ssh) {
-            return verified;
+    /// The verdicts of a chunk of commits (`verified[i]` of `ids[i]`) whose OpenPGP or SSH
+    /// signature is judged under `ev`: each verified again, on every core, against the key
+    /// files of the policy in force at it. The driver's first pass checked them against no
+    /// key, which it decides before any cryptography (an unknown key).
+    pub fn verify_chunk(
+        &self,
+        ev: &Evolution,
+        shared: &gix::ThreadSafeRepository,
+        ids: &[ObjectId],
+        verified: &mut [Verified],
+    ) {
+        use rayon::prelude::*;
+        let todo: Vec<(usize, &Arc<PolicyFile>)> = ids
+            .iter()
+            .zip(verified.iter())
+            .enumerate()
+            .filter(|(_, (_, v))| matches!(v.format, Format::Openpgp | Format::Ssh))
+            .filter_map(|(i, (id, _))| match ev.standing(id) {
+                Some(Standing::Judged { policy, .. }) => Some((i, policy)),
+                _ => None,
+            })
+            .collect();
+        let (checker, files, revoked, hash) =
+            (self.git.checker, self.files, self.revoked, self.git.hash);
+        let again: Vec<(usize, Verified)> = todo
+            .par_iter()
+            .map_init(
+                || shared.to_thread_local(),
+                |repo, (i, policy)| {
+                    let raw = crate::git::repo::raw_object(repo, *ids.get(*i)?).ok()?;
+                    let object = Signed::Object {
+                        raw: &raw,
+                        kind: ObjectKind::Commit,
+                        hash,
+                    };
+                    let keys = files.keys_of(policy, revoked);
+                    Some((*i, checker.check_with_keys(&object, &keys)))
+                },
+            )
+            .flatten()
+            .collect();
+        for (i, v) in again {
+            if let Some(slot) = verified.get_mut(i) {
+                *slot = v;
+            }
         }
-        let Ok(raw) = crate::git::repo::raw_object(&self.git.repo, commit) else {
-            return verified;
-        };
-        let keys = self.files.keys_of(policy, self.revoked);
-        self.git.checker.check_with_keys(
-            &Signed::Object {
-                raw: &raw,
-                kind: ObjectKind::Commit,
-                hash: self.git.hash,
-            },
-            &keys,
-        )
     }
 }
 

@@ -525,7 +525,12 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                 return ControlFlow::Break(());
             }
         }
-        for (id, mut v) in ids.iter().zip(batch.verified) {
+        let mut verified = batch.verified;
+        if let Some(ev) = evolution.as_ref() {
+            // OpenPGP and SSH signatures verify against the key files of the policy in force.
+            history.verify_chunk(ev, &shared, ids, &mut verified);
+        }
+        for (id, mut v) in ids.iter().zip(verified) {
             if let Some((fetched, source)) = &v.proof {
                 if args.attach_proofs && *source != ProofSource::Note {
                     to_attach.push((id.to_string(), fetched.json.clone()));
@@ -542,13 +547,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             };
             // Under a committed policy: the policy in force at the first parent judges.
             if let (Some(ev), Some((_, refname))) = (&evolution, &anchored) {
-                // OpenPGP and SSH signatures verify against the key files of the policy in
-                // force.
-                if let Some(crate::policy::history::Standing::Judged { policy, .. }) =
-                    ev.standing(id)
-                {
-                    v = history.verify_by(*id, v, policy);
-                }
                 let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
                 match judge_anchored(ev, id, refname, &mut v.report, signer, &key_files) {
                     Anchored::Before => {
