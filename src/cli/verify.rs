@@ -140,7 +140,7 @@ pub struct VerifyArgs {
     pub issuer: IssuerArgs,
     #[command(flatten)]
     pub workflow: WorkflowArgs,
-    /// Policy file whose rule for --ref judges each commit, instead of the identity flags
+    /// Policy file whose rule for --ref judges each commit, instead of the identity flags (and of --openpgp-keys and --ssh-allowed-signers: OpenPGP and SSH keys are its authorities' key files)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "issuer"])]
     pub policy: Option<std::path::PathBuf>,
     /// Ref whose rule judges the commits (default: the ref the range's tip names)
