@@ -395,6 +395,21 @@ mod tests {
         assert_eq!(keys.openpgp.len(), 2, "the file's two certificates, once");
         assert_eq!(keys.ssh_allowed.signers.len(), 1);
         assert_eq!(read(&files.openpgp).len(), 1, "parsed once");
+        let policy = |a: &Authority| PolicyFile {
+            file: "p".into(),
+            default: crate::policy::DefaultAction::Reject,
+            authorities: vec![a.clone()],
+            policy_authorities: Vec::new(),
+            rules: Vec::new(),
+        };
+        let (one, two) = (policy(&a), policy(&a));
+        assert!(
+            Arc::ptr_eq(
+                &files.keys_of(&one, &Revoked::default()),
+                &files.keys_of(&two, &Revoked::default())
+            ),
+            "two policies with the same key files share one union"
+        );
 
         // The old key's real signature verifies against the union.
         let data = |rel: &str| {
