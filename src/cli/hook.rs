@@ -349,6 +349,22 @@ fn policy_keys(
     super::setup::policy_keys(&super::load_config()?, key_files, file, authorities)
 }
 
+/// Whether the OpenPGP and SSH verifiers can read every key file of the policy at `path`.
+fn check_key_files(policy: &PolicyFile, path: &Path) -> Result<(), CliError> {
+    let authorities = policy.rules.iter().flat_map(|r| r.authorities.iter());
+    super::setup::policy_key_files()
+        .check(authorities)
+        .map(|_| ())
+        .map_err(|e| {
+            let hint = e.hint();
+            CliError::new(
+                Exit::Config,
+                anyhow::Error::new(e).context(format!("invalid policy file '{}'", path.display())),
+            )
+            .hint(hint)
+        })
+}
+
 /// What was checked and how, for the last line.
 fn summary(
     objects: &[(ObjectId, ObjectKind)],
@@ -499,7 +515,8 @@ fn install(args: &InstallArgs) -> CliResult {
         Some(p) => {
             let abs = std::path::absolute(p)
                 .with_context(|| format!("resolving the policy path '{}'", p.display()))?;
-            load_policy(&abs, "--policy")?;
+            let policy = load_policy(&abs, "--policy")?;
+            check_key_files(&policy, &abs)?;
             command.push_str(&format!(" --policy {}", sh_quote(&abs.to_string_lossy())));
         }
         None => {

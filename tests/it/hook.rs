@@ -361,11 +361,27 @@ transparency = "embedded"
         "{err}"
     );
     assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(BASE));
+    let install = || {
+        output(
+            hermetic(gitsign_bin(), s.bare.path())
+                .args(["hook", "install", "--force", "--policy"])
+                .arg(s.policy_path())
+                .arg(s.bare.path()),
+        )
+    };
+    let (code, _, err) = install();
+    assert_eq!(code, 2, "install validates the key files too: {err}");
+    assert!(
+        err.contains("keys/web-flow.asc' (line 6 of the policy) cannot be read"),
+        "{err}"
+    );
     std::fs::write(
         keys.join("web-flow.asc"),
         util::read("keys/github-web-flow.asc"),
     )
     .expect("key");
+    let (code, _, err) = install();
+    assert_eq!(code, 0, "the real keys: {err}");
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(
         code, 0,
