@@ -31,7 +31,8 @@
 //!   so verifying it again under the same trust costs no cryptography.
 //! - [`check`]: the verification driver every verifying command calls: the first pass per
 //!   signature format, the online proofs and the merge, once, streamed per chunk of a range;
-//!   [`check::VerifySetup`], the verification settings built once (loaded by `cli::setup`).
+//!   [`check::VerifySetup`], the verification settings built once (loaded by `cli::setup`);
+//!   [`check::KeyFiles`], a policy's OpenPGP and SSH key files as the formats read them.
 //! - [`sign`]: the signing pipeline (`sign::flow`) and the gpg algorithm ids git is told.
 //! - [`policy`]: the policy language — authorities (Sigstore identities bound to issuers,
 //!   OpenPGP key files, SSH allowed-signers files) and rules giving refs to them — its parser
@@ -83,6 +84,7 @@
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which authority admits a signer | [`policy::Rule::admit`] |
+//! | whether a policy's key file holds an OpenPGP or SSH signer's key | [`check::KeyFiles`] (`policy::KeyFormats`) |
 //! | which committed policy is in force at a commit | [`policy::history::Evolution`] |
 //! | how a signer is written as a policy entry | [`policy::init::entry`] (shown after signing and by a flagless verify: [`cli::signers`]) |
 //! | whether git's `%G?` is G or U | [`cli::gpg_trust::trust`] |

@@ -64,9 +64,14 @@ pub enum Signer {
         key: String,
         user_id: Option<String>,
     },
-    /// An SSH key named in the allowed signers file: the principal git reports, and the key's
-    /// `SHA256:` fingerprint.
-    Ssh { principal: String, key: String },
+    /// An SSH key named in the allowed signers file: the principal git reports, the key's
+    /// `SHA256:` fingerprint, and the time the file's validity bounds were judged at (the
+    /// committer's or tagger's, as git passes it to `ssh-keygen -Overify-time`).
+    Ssh {
+        principal: String,
+        key: String,
+        at: i64,
+    },
 }
 
 impl Signer {
@@ -94,6 +99,26 @@ impl Signer {
         match self {
             Signer::Sigstore { issuer, .. } => issuer.as_deref(),
             Signer::Openpgp { .. } | Signer::Ssh { .. } => None,
+        }
+    }
+
+    /// The signer as a policy judges it, with `report` the verdict on its signature: the
+    /// OpenPGP (sub)key that verified at the signature's creation time (the signer's claim:
+    /// nothing else dates an OpenPGP signature), the SSH key and principal at the committer's
+    /// time, the Sigstore certificate at the time its anchor proves.
+    pub fn judged(&self, report: &Report) -> Option<crate::policy::Signer> {
+        use crate::policy::{Signer as Judged, SigstoreSigner};
+        match self {
+            Signer::Sigstore { .. } => SigstoreSigner::from_report(report).map(Judged::Sigstore),
+            Signer::Openpgp { key, .. } => Some(Judged::OpenPgp {
+                fingerprint: key.clone(),
+                time: report.signing_time,
+            }),
+            Signer::Ssh { principal, key, at } => Some(Judged::Ssh {
+                fingerprint: key.clone(),
+                principal: principal.clone(),
+                time: Some(*at),
+            }),
         }
     }
 
@@ -167,6 +192,7 @@ pub fn first_pass(
                     signer: Some(Signer::Ssh {
                         principal: s.principal,
                         key: s.key_fingerprint,
+                        at,
                     }),
                     ..FirstPass::decided(Report::good_by_key(None), format)
                 },

@@ -15,6 +15,7 @@
 //! the command to render.
 
 pub mod format;
+pub mod key_files;
 pub mod setup;
 
 use std::ops::ControlFlow;
@@ -34,6 +35,7 @@ use crate::verify::{
 };
 
 pub use format::{FirstPass, Format, Signer};
+pub use key_files::{KeyFileError, KeyFiles};
 pub use setup::{Keys, VerifySetup};
 
 /// One signed thing to check.
@@ -180,6 +182,24 @@ impl<'a> Checker<'a> {
 
     /// The first pass over one signed thing.
     pub fn first_pass(&self, signed: &Signed<'_>) -> FirstPass {
+        self.first_pass_with(signed, self.keys)
+    }
+
+    /// The verdict on one signed thing whose OpenPGP or SSH signature is checked against
+    /// `keys` instead of the setup's (a committed policy's key files, which change along a
+    /// history). Only what the first pass decides: meant for OpenPGP and SSH signatures, which
+    /// need no online proof.
+    pub fn check_with_keys(&self, signed: &Signed<'_>, keys: &Keys) -> Verified {
+        let first = self.first_pass_with(signed, keys);
+        Verified {
+            report: first.checked.report,
+            format: first.format,
+            signer: first.signer,
+            proof: None,
+        }
+    }
+
+    fn first_pass_with(&self, signed: &Signed<'_>, keys: &Keys) -> FirstPass {
         match *signed {
             Signed::Object { raw, kind, hash } => {
                 let Some(split) = kind.split(raw, hash) else {
@@ -187,7 +207,7 @@ impl<'a> Checker<'a> {
                 };
                 format::first_pass(
                     &self.verifier,
-                    self.keys,
+                    keys,
                     &split.payload,
                     &split.signature,
                     self.policy,
@@ -196,7 +216,7 @@ impl<'a> Checker<'a> {
             }
             Signed::Detached { payload, signature } => format::first_pass(
                 &self.verifier,
-                self.keys,
+                keys,
                 payload,
                 signature,
                 self.policy,

@@ -1,13 +1,18 @@
 //! The committed policy, anchored (`gitsign.policyAnchor`, `--policy-anchor REV`): the
 //! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`.
 
+use std::sync::Arc;
+
 use gix::ObjectId;
 
 use super::{CliError, Exit};
-use crate::check::{Checker, Signed};
+use crate::check::{Checker, Format, KeyFiles, Signed, Verified};
 use crate::git::object::HashKind;
-use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
-use crate::policy::{FileSource, GitTree, PolicyFile, SourceError};
+use crate::policy::history::{
+    Evolution, HistoryError, PolicyHistory, Standing, POLICY_DIR, POLICY_PATH,
+};
+use crate::policy::{FileSource, GitTree, KeyFormats, PolicyFile, Signer, SourceError};
+use crate::ssh::Revoked;
 use crate::verify::{ObjectKind, Report};
 
 /// A repository's commits, read for the policy history; policy-changing commits are
@@ -92,6 +97,122 @@ pub fn policy_name(commit: ObjectId) -> String {
 pub fn policy_commit(name: &str) -> Option<ObjectId> {
     let hex = name.strip_suffix(POLICY_PATH)?.strip_suffix(':')?;
     ObjectId::from_hex(hex.as_bytes()).ok()
+}
+
+/// [`GitHistory`] with the committed policies' key files: a policy-changing commit signed
+/// with an OpenPGP or SSH key is verified against the key files of the policy in force (from
+/// the tree of the commit that committed it) and judged by them, so an OpenPGP or SSH policy
+/// authority may change the policy.
+pub struct KeyedHistory<'a> {
+    pub git: GitHistory<'a>,
+    pub files: &'a KeyFiles,
+    /// git's SSH revocation file.
+    pub revoked: &'a Revoked,
+}
+
+impl KeyedHistory<'_> {
+    /// The verdicts of a chunk of commits (`verified[i]` of `ids[i]`) whose OpenPGP or SSH
+    /// signature is judged under `ev`: each verified again, on every core, against the key
+    /// files of the policy in force at it. The driver's first pass checked them against no
+    /// key, which it decides before any cryptography (an unknown key).
+    pub fn verify_chunk(
+        &self,
+        ev: &Evolution,
+        shared: &gix::ThreadSafeRepository,
+        ids: &[ObjectId],
+        verified: &mut [Verified],
+    ) {
+        use rayon::prelude::*;
+        let todo: Vec<(usize, &Arc<PolicyFile>)> = ids
+            .iter()
+            .zip(verified.iter())
+            .enumerate()
+            .filter(|(_, (_, v))| matches!(v.format, Format::Openpgp | Format::Ssh))
+            .filter_map(|(i, (id, _))| match ev.standing(id) {
+                Some(Standing::Judged { policy, .. }) => Some((i, policy)),
+                _ => None,
+            })
+            .collect();
+        let (checker, files, revoked, hash) =
+            (self.git.checker, self.files, self.revoked, self.git.hash);
+        let again: Vec<(usize, Verified)> = todo
+            .par_iter()
+            .map_init(
+                || shared.to_thread_local(),
+                |repo, (i, policy)| {
+                    let raw = crate::git::repo::raw_object(repo, *ids.get(*i)?).ok()?;
+                    let object = Signed::Object {
+                        raw: &raw,
+                        kind: ObjectKind::Commit,
+                        hash,
+                    };
+                    let keys = files.keys_of(policy, revoked);
+                    Some((*i, checker.check_with_keys(&object, &keys)))
+                },
+            )
+            .flatten()
+            .collect();
+        for (i, v) in again {
+            if let Some(slot) = verified.get_mut(i) {
+                *slot = v;
+            }
+        }
+    }
+}
+
+impl PolicyHistory for KeyedHistory<'_> {
+    fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+        self.git.parents(commit)
+    }
+
+    fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+        self.git.policy_dir(commit)
+    }
+
+    fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+        self.git.policy(commit)
+    }
+
+    fn report(&self, commit: ObjectId) -> Result<Report, HistoryError> {
+        self.git.report(commit)
+    }
+
+    fn signed(
+        &self,
+        commit: ObjectId,
+        in_force: &PolicyFile,
+    ) -> Result<(Report, Option<Signer>), HistoryError> {
+        let raw =
+            crate::git::repo::raw_object(&self.git.repo, commit).map_err(|e| git(commit, e))?;
+        let object = Signed::Object {
+            raw: &raw,
+            kind: ObjectKind::Commit,
+            hash: self.git.hash,
+        };
+        let Some(v) = self
+            .git
+            .checker
+            .check(&[object])
+            .verified
+            .into_iter()
+            .next()
+        else {
+            return Ok((Report::bad(crate::verify::Failure::Unsigned), None));
+        };
+        let v = match v.format {
+            Format::Openpgp | Format::Ssh => self
+                .git
+                .checker
+                .check_with_keys(&object, &self.files.keys_of(in_force, self.revoked)),
+            _ => v,
+        };
+        let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+        Ok((v.report, signer))
+    }
+
+    fn key_formats(&self) -> &dyn KeyFormats {
+        self.files
+    }
 }
 
 /// The anchor commit: `--policy-anchor REV`, else `gitsign.policyAnchor` (`None`: neither).

@@ -93,10 +93,19 @@ fn judged(
             let anchor = super::anchored::anchor(None, &config, &repo)
                 .map_err(|e| format!("{:#}", e.error))?
                 .ok_or("no policy anchor")?;
-            let history = super::anchored::GitHistory {
-                repo: repo.clone(),
-                checker: &checker,
-                hash: crate::git::repo::Repo::from_shared(shared).hash_kind(),
+            // Policy changes signed with OpenPGP or SSH keys are judged by the key files of
+            // the policy in force.
+            let files = super::setup::policy_key_files();
+            let revoked =
+                super::setup::load_revoked(&config).map_err(|e| format!("{:#}", e.error))?;
+            let history = super::anchored::KeyedHistory {
+                git: super::anchored::GitHistory {
+                    repo: repo.clone(),
+                    checker: &checker,
+                    hash: crate::git::repo::Repo::from_shared(shared).hash_kind(),
+                },
+                files: &files,
+                revoked: &revoked,
             };
             let mut ev =
                 Evolution::new(&history, anchor, &refname).map_err(|e| format!("{e:#}"))?;

@@ -238,7 +238,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     let (path, source) = policy_path(args.policy, &config, repo.git_dir());
     let policy = load_policy(&path, &source)?;
     let trusted_root = args.trusted_root.map(|p| p.to_string_lossy().into_owned());
-    let setup = super::setup::verify_setup(
+    let mut setup = super::setup::verify_setup(
         config,
         &VerifyFlags {
             trusted_root: trusted_root.as_deref(),
@@ -256,6 +256,8 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         },
     )?;
     let file = path.display().to_string();
+    let key_files = super::setup::policy_key_files();
+    setup.keys = policy_keys(&policy, &file, &key_files)?;
 
     let plan = hook::plan::plan(updates, &policy, &repo).map_err(|e| {
         CliError::new(Exit::Io, anyhow::Error::new(e))
@@ -307,7 +309,11 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     });
     super::output::eprint_warnings(&batch.warnings);
     let mut proven = Proven::default();
+    let mut signers = HashMap::new();
     for ((id, _), v) in unknown.iter().zip(batch.verified) {
+        if let Some(signer) = v.signer.as_ref().and_then(|s| s.judged(&v.report)) {
+            signers.insert(*id, signer);
+        }
         match &v.proof {
             Some((_, ProofSource::Rekor)) => proven.fetched += 1,
             Some(_) => proven.kept += 1,
@@ -315,7 +321,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         }
         reports.insert(*id, v.report);
     }
-    let decision = hook::decide(&plan, &reports);
+    let decision = hook::decide_signed(&plan, &reports, &signers, &key_files);
     // Facts only for a push that is accepted: a refused push's objects are discarded by git,
     // and keeping their facts would let anyone grow the store by pushing (and being refused).
     if decision.accepted() {
@@ -330,6 +336,33 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         &summary,
     ));
     Ok(ExitCode::from(decision.exit_code()))
+}
+
+/// The keys OpenPGP and SSH signatures are verified against: the key files of every rule's
+/// authorities (beside the policy file), and git's SSH revocation file.
+fn policy_keys(
+    policy: &PolicyFile,
+    file: &str,
+    key_files: &crate::check::KeyFiles,
+) -> Result<crate::check::Keys, CliError> {
+    let authorities = policy.rules.iter().flat_map(|r| r.authorities.iter());
+    super::setup::policy_keys(&super::load_config()?, key_files, file, authorities)
+}
+
+/// Whether the OpenPGP and SSH verifiers can read every key file of the policy at `path`.
+fn check_key_files(policy: &PolicyFile, path: &Path) -> Result<(), CliError> {
+    let authorities = policy.rules.iter().flat_map(|r| r.authorities.iter());
+    super::setup::policy_key_files()
+        .check(authorities)
+        .map(|_| ())
+        .map_err(|e| {
+            let hint = e.hint();
+            CliError::new(
+                Exit::Config,
+                anyhow::Error::new(e).context(format!("invalid policy file '{}'", path.display())),
+            )
+            .hint(hint)
+        })
 }
 
 /// What was checked and how, for the last line.
@@ -482,7 +515,8 @@ fn install(args: &InstallArgs) -> CliResult {
         Some(p) => {
             let abs = std::path::absolute(p)
                 .with_context(|| format!("resolving the policy path '{}'", p.display()))?;
-            load_policy(&abs, "--policy")?;
+            let policy = load_policy(&abs, "--policy")?;
+            check_key_files(&policy, &abs)?;
             command.push_str(&format!(" --policy {}", sh_quote(&abs.to_string_lossy())));
         }
         None => {

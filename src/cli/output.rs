@@ -34,7 +34,9 @@ pub fn signer_text(signer: &Signer) -> String {
                 None => format!("key {}{sub}", escape(fingerprint)),
             }
         }
-        Signer::Ssh { principal, key } => format!("{} with key {}", escape(principal), escape(key)),
+        Signer::Ssh { principal, key, .. } => {
+            format!("{} with key {}", escape(principal), escape(key))
+        }
     }
 }
 

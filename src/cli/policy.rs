@@ -211,9 +211,20 @@ fn check(args: &CheckArgs) -> CliResult {
             check_file(&path)?
         }
     };
-    let warnings = parsed.warnings();
-    for w in &warnings {
-        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(w)));
+    // The key files as the OpenPGP and SSH verifiers read them.
+    let key_warnings = super::setup::policy_key_files()
+        .check(&parsed.authorities)
+        .map_err(|e| {
+            let hint = e.hint();
+            CliError::new(
+                Exit::Negative,
+                anyhow::Error::new(e).context(format!("invalid policy: {}", escape(&parsed.file))),
+            )
+            .hint(hint)
+        })?;
+    let warnings = parsed.warnings().into_iter().chain(key_warnings);
+    for w in warnings {
+        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(&w)));
     }
     let mut out = std::io::stdout().lock();
     if out.write_all(summary(&parsed).as_bytes()).is_err() {
@@ -229,6 +240,9 @@ pub struct RangeRule {
     pub text: String,
     pub refname: String,
     pub rule: Rule,
+    /// Every authority of the policy: whose key files OpenPGP and SSH signatures are verified
+    /// against (a key of an authority the rule does not name verifies, and the rule refuses it).
+    pub authorities: Vec<crate::policy::Authority>,
 }
 
 /// Where `gitsign verify`'s policy comes from: `--policy FILE`, else (no identity flag given)
@@ -277,6 +291,7 @@ pub fn range_rule(
         text,
         refname: full,
         rule,
+        authorities: policy.authorities,
     })
 }
 

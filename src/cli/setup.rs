@@ -9,7 +9,7 @@
 use anyhow::Context as _;
 
 use super::{initialize, CliError, Exit};
-use crate::check::{Keys, VerifySetup};
+use crate::check::{KeyFiles, Keys, VerifySetup};
 use crate::config::{Config, Key};
 use crate::proofs::Rekor;
 use crate::ssh::{AllowedSigners, Revoked};
@@ -31,9 +31,10 @@ pub struct VerifyFlags<'a> {
     pub offline: bool,
     /// `--sct FILE`: a detached SCT for a certificate that embeds none.
     pub sct: Option<&'a str>,
-    /// Whether OpenPGP and SSH signatures are checked here (`verify`, `verify-tag`); else
-    /// (git's `--verify` mode, which git calls for x509 signatures only, and the hook, whose
-    /// rules name Sigstore identities only) no key file is read.
+    /// Whether OpenPGP and SSH signatures are checked against the keys the user configured
+    /// (`verify`, `verify-tag`); else no key file is read here: git's `--verify` mode is
+    /// called for x509 signatures only, and under a policy (`verify --policy`, the hook) the
+    /// authorities' key files are the keys ([`policy_keys`]).
     pub keys: bool,
     /// `--openpgp-keys FILE`…: the OpenPGP keys whose signatures are accepted.
     pub openpgp_keys: &'a [String],
@@ -118,26 +119,27 @@ fn load_keys(config: &mut Config, flags: &VerifyFlags<'_>) -> Result<Keys, CliEr
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!("reading the SSH allowed signers file '{path}' (from {source})")
         })?;
-        let local = |t: chrono::NaiveDateTime| {
-            use chrono::TimeZone as _;
-            chrono::Local
-                .from_local_datetime(&t)
-                .earliest()
-                .map(|t| t.timestamp())
-        };
-        keys.ssh_allowed = AllowedSigners::parse(&text, &local)
+        keys.ssh_allowed = AllowedSigners::parse(&text, &local_time)
             .with_context(|| format!("parsing the SSH allowed signers file '{path}' (from {source})"))
             .map_err(|e| {
                 CliError::new(Exit::Config, e)
                     .hint("each line is `principals [options] keytype base64-key`, as ssh-keygen(1) describes under ALLOWED SIGNERS")
             })?;
     }
+    keys.ssh_revoked = load_revoked(config)?;
+    Ok(keys)
+}
+
+/// git's SSH revocation file (`gpg.ssh.revocationFile`), empty when none is configured; git
+/// warns and goes on when the configured file does not exist.
+pub fn load_revoked(config: &Config) -> Result<Revoked, CliError> {
+    let mut revoked = Revoked::default();
     if let Some(path) = config.get(Key::SshRevocationFile).map(expand_home) {
         let source = source_of(config, Key::SshRevocationFile);
         // git warns and goes on without a revocation file that does not exist.
         match std::fs::read(&path) {
             Ok(bytes) => {
-                keys.ssh_revoked = Revoked::parse(&bytes)
+                revoked = Revoked::parse(&bytes)
                     .with_context(|| {
                         format!("parsing the SSH revocation file '{path}' (from {source})")
                     })
@@ -156,7 +158,48 @@ fn load_keys(config: &mut Config, flags: &VerifyFlags<'_>) -> Result<Keys, CliEr
             }
         }
     }
-    Ok(keys)
+    Ok(revoked)
+}
+
+/// ssh-keygen's reading of allowed-signers times without `Z`: the process's time zone.
+fn local_time(t: chrono::NaiveDateTime) -> Option<i64> {
+    use chrono::TimeZone as _;
+    chrono::Local
+        .from_local_datetime(&t)
+        .earliest()
+        .map(|t| t.timestamp())
+}
+
+/// The key files of a policy's authorities, parsed when first asked for.
+pub fn policy_key_files() -> KeyFiles {
+    KeyFiles::new(local_time)
+}
+
+/// The keys OpenPGP and SSH signatures are verified against under a policy: the key files of
+/// its `authorities` (each parsed now, a file that cannot be read an error naming it), and
+/// git's SSH revocation file. `--openpgp-keys`, `--ssh-allowed-signers` and
+/// `gpg.ssh.allowedSignersFile` do not apply: the policy names who may sign.
+pub fn policy_keys<'a>(
+    config: &Config,
+    files: &KeyFiles,
+    policy: &str,
+    authorities: impl IntoIterator<Item = &'a crate::policy::Authority> + Clone,
+) -> Result<Keys, CliError> {
+    let warnings = files.check(authorities.clone()).map_err(|e| {
+        let hint = e.hint();
+        CliError::new(
+            Exit::Config,
+            anyhow::Error::new(e).context(format!(
+                "the policy {} names a key file that cannot be used",
+                escape(policy)
+            )),
+        )
+        .hint(hint)
+    })?;
+    for w in warnings {
+        crate::ui::eprint(&format!("gitsign: warning: {}\n", escape(&w)));
+    }
+    Ok(files.keys(authorities, load_revoked(config)?))
 }
 
 /// git's `interpolate_path` for `~/` (the home directory); other paths as they are.

@@ -252,7 +252,7 @@ fn found(
         (Outcome::Good, Some(Signer::Openpgp { fingerprint, .. })) => Found::Openpgp {
             key: fingerprint.clone(),
         },
-        (Outcome::Good, Some(Signer::Ssh { principal, key })) => Found::Ssh {
+        (Outcome::Good, Some(Signer::Ssh { principal, key, .. })) => Found::Ssh {
             key: key.clone(),
             principal: Some(principal.clone()),
             line: None,

@@ -7,7 +7,7 @@ use super::setup::VerifyFlags;
 use super::{output, CliError, CliResult, Exit};
 use crate::check::{Checker, Kept};
 use crate::git::repo::Repo;
-use crate::policy::{judge::NoKeyFormats, AuthorityTally};
+use crate::policy::AuthorityTally;
 use crate::proofs::ProofSource;
 use crate::verify::{policy::Matcher, policy::Policy, policy::Re2, Tally};
 
@@ -144,7 +144,7 @@ pub struct VerifyArgs {
     pub issuer: IssuerArgs,
     #[command(flatten)]
     pub workflow: WorkflowArgs,
-    /// Policy file whose rule for --ref judges each commit, instead of the identity flags
+    /// Policy file whose rule for --ref judges each commit, instead of the identity flags (and of --openpgp-keys and --ssh-allowed-signers: OpenPGP and SSH keys are its authorities' key files)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["identity", "issuer"])]
     pub policy: Option<std::path::PathBuf>,
     /// Ref whose rule judges the commits (default: the ref the range's tip names)
@@ -288,7 +288,7 @@ fn range_rule(
     args: &VerifyArgs,
     specs: &[String],
     repo: &Repo,
-    setup: &crate::check::VerifySetup,
+    setup: impl FnOnce() -> Result<crate::check::VerifySetup, CliError>,
 ) -> Result<Option<super::policy::RangeRule>, CliError> {
     let (identity, issuer) = identity_flags(args);
     let shared = repo.shared();
@@ -321,7 +321,7 @@ fn range_rule(
     let Some(path) = path else {
         // Nothing says whom to trust: name the tip's signers and what would trust them.
         if !identity && !issuer && args.refname.is_none() {
-            return Err(super::signers::untrusted(setup, repo, specs));
+            return Err(super::signers::untrusted(&setup()?, repo, specs));
         }
         if !(identity && issuer) || args.refname.is_some() {
             return Err(CliError::new(
@@ -375,15 +375,18 @@ enum Anchored {
     Judged(Option<String>),
 }
 
-/// Judge `report` of commit `id` by the policy in force at its first parent, counting it in
-/// `tally` (each rule met adds its authorities' rows; a refused policy change counts for no
-/// authority: its commit is bad, unauthorized_policy_change).
+/// Judge `report` of commit `id`, signed by `signer`, by the policy in force at its first
+/// parent, counting it in `tally` (each rule met adds its authorities' rows; a refused policy
+/// change counts for no authority: its commit is bad, unauthorized_policy_change); `keys` says
+/// which key files hold an OpenPGP or SSH signer's key.
 fn judge_anchored(
     ev: &crate::policy::history::Evolution,
     id: &gix::ObjectId,
     refname: &str,
     report: &mut crate::verify::Report,
     tally: &mut AuthorityTally,
+    signer: Option<crate::policy::Signer>,
+    keys: &dyn crate::policy::KeyFormats,
 ) -> Anchored {
     use crate::policy::history::{Change, Standing};
     use crate::verify::{Failure, Outcome};
@@ -394,7 +397,7 @@ fn judge_anchored(
     let authority = match policy.rule_for(refname) {
         Some(rule) => {
             tally.include_rule(rule);
-            rule.judge_report(report, None, &NoKeyFormats, &mut counted)
+            rule.judge_report(report, signer, keys, &mut counted)
         }
         None if policy.default == crate::policy::DefaultAction::Reject
             && report.outcome == Outcome::Good =>
@@ -423,6 +426,18 @@ fn judge_anchored(
     Anchored::Judged(authority)
 }
 
+/// The verification flags of `args`; `keys`: whether OpenPGP and SSH signatures are checked
+/// against the keys the user configured (not under a policy, whose authorities name them).
+fn verify_flags(args: &VerifyArgs, keys: bool) -> VerifyFlags<'_> {
+    VerifyFlags {
+        sct: args.sct.sct.as_deref(),
+        keys,
+        openpgp_keys: &args.keys.openpgp_keys,
+        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
+        ..args.trust.flags(args.offline)
+    }
+}
+
 fn verify_range(args: &VerifyArgs) -> CliResult {
     // The identity flags' policy; a policy file judges signers after verification instead,
     // which then runs with no identity constraint.
@@ -432,14 +447,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     } else {
         Policy::default()
     };
-    let flags = VerifyFlags {
-        sct: args.sct.sct.as_deref(),
-        keys: true,
-        openpgp_keys: &args.keys.openpgp_keys,
-        ssh_allowed_signers: args.keys.ssh_allowed_signers.as_deref(),
-        ..args.trust.flags(args.offline)
-    };
-    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -451,10 +458,30 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let anchored = anchored(args, &specs, &repo)?;
     let by_rule = match anchored {
         Some(_) => None,
-        None => range_rule(args, &specs, &repo, &setup)?,
+        None => range_rule(args, &specs, &repo, || {
+            super::setup::verify_setup(super::load_config()?, &verify_flags(args, true))
+        })?,
     };
     if by_rule.is_some() {
         policy = Policy::default();
+    }
+    // Under a policy, OpenPGP and SSH signatures verify against its authorities' key files.
+    let key_files = super::setup::policy_key_files();
+    let under_policy = by_rule.is_some() || anchored.is_some();
+    if under_policy
+        && (!args.keys.openpgp_keys.is_empty() || args.keys.ssh_allowed_signers.is_some())
+    {
+        return Err(CliError::new(
+            Exit::Usage,
+            anyhow::anyhow!("--openpgp-keys and --ssh-allowed-signers name the keys to trust, and a policy is given: its authorities name them"),
+        )
+        .hint("list the key files in an authority of the policy (openpgp = [\"keys/alice.asc\"], ssh = \"allowed_signers\"; gitsign policy --help)"));
+    }
+    let mut setup =
+        super::setup::verify_setup(super::load_config()?, &verify_flags(args, !under_policy))?;
+    if let Some(r) = &by_rule {
+        setup.keys =
+            super::setup::policy_keys(&super::load_config()?, &key_files, &r.file, &r.authorities)?;
     }
     let mut authority_tally = match (&by_rule, &anchored) {
         (Some(r), _) => Some(AuthorityTally::for_rule(&r.rule)),
@@ -482,10 +509,18 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         checker = checker.with_facts(&setup, repo.common_dir());
     }
     // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
-    let history = super::anchored::GitHistory {
-        repo: shared.to_thread_local(),
-        checker: &checker,
-        hash: repo.hash_kind(),
+    let revoked = match anchored {
+        Some(_) => super::setup::load_revoked(&super::load_config()?)?,
+        None => crate::ssh::Revoked::default(),
+    };
+    let history = super::anchored::KeyedHistory {
+        git: super::anchored::GitHistory {
+            repo: shared.to_thread_local(),
+            checker: &checker,
+            hash: repo.hash_kind(),
+        },
+        files: &key_files,
+        revoked: &revoked,
     };
     let mut evolution = match &anchored {
         Some((anchor, refname)) => Some(
@@ -512,7 +547,12 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
                 return ControlFlow::Break(());
             }
         }
-        for (id, mut v) in ids.iter().zip(batch.verified) {
+        let mut verified = batch.verified;
+        if let Some(ev) = evolution.as_ref() {
+            // OpenPGP and SSH signatures verify against the key files of the policy in force.
+            history.verify_chunk(ev, &shared, ids, &mut verified);
+        }
+        for (id, mut v) in ids.iter().zip(verified) {
             if let Some((fetched, source)) = &v.proof {
                 if args.attach_proofs && *source != ProofSource::Note {
                     to_attach.push((id.to_string(), fetched.json.clone()));
@@ -521,14 +561,18 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             let sha = id.to_string();
             // Under a policy: good only when one of the rule's authorities admits the signer.
             let mut authority = match (&by_rule, authority_tally.as_mut()) {
-                (Some(r), Some(t)) => r.rule.judge_report(&mut v.report, None, &NoKeyFormats, t),
+                (Some(r), Some(t)) => {
+                    let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+                    r.rule.judge_report(&mut v.report, signer, &key_files, t)
+                }
                 _ => None,
             };
             // Under a committed policy: the policy in force at the first parent judges.
             if let (Some(ev), Some((_, refname)), Some(t)) =
                 (&evolution, &anchored, authority_tally.as_mut())
             {
-                match judge_anchored(ev, id, refname, &mut v.report, t) {
+                let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
+                match judge_anchored(ev, id, refname, &mut v.report, t, signer, &key_files) {
                     Anchored::Before => {
                         let written = match args.format {
                             Format::Json => writeln!(

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use super::policy::{Cutoff, Rule, Transparency};
 use crate::policy::judge::{judge_among, names_signer, NoKeyFormats};
+use crate::policy::KeyFormats;
 use crate::policy::{Authority, Signer, SigstoreSigner};
 use crate::verify::chain::ChainError;
 use crate::verify::tlog::TlogError;
@@ -25,27 +26,47 @@ pub struct Refusal {
 pub const HINT_ONLINE: &str = "sign in gitsign's offline Rekor mode (the default; gitsign.rekorMode=offline) so the transparency log entry is embedded in the signature";
 
 impl Rule {
-    /// Does a verification report (made with an empty identity policy) satisfy this rule?
-    /// A definite failure wins over identity, identity over the time proof.
+    /// Does a verification report (made with an empty identity policy) of a Sigstore
+    /// signature satisfy this rule? [`Rule::judge_signed`] with no other signer.
     pub fn judge(&self, report: &Report) -> Result<(), Refusal> {
+        self.judge_signed(report, None, &NoKeyFormats)
+    }
+
+    /// Does a verification report (made with an empty identity policy) satisfy this rule?
+    /// `signer` is who the verifier says signed (`None`: the report's Sigstore certificate);
+    /// `keys` says which key files hold an OpenPGP or SSH signer's key. A definite failure
+    /// wins over identity, identity over the time proof. An OpenPGP or SSH signature that
+    /// verified and whose key one of the rule's authorities holds is accepted: such
+    /// signatures carry no time proof, so `transparency` is not theirs.
+    pub fn judge_signed(
+        &self,
+        report: &Report,
+        signer: Option<&Signer>,
+        keys: &dyn KeyFormats,
+    ) -> Result<(), Refusal> {
         if let Outcome::Bad(f) = &report.outcome {
             return Err(Refusal {
                 reason: crate::text::one_line(f),
                 hint: failure_hint(f),
             });
         }
+        let not_admitted = |e: crate::policy::Refusal| Refusal {
+            reason: e.to_string(),
+            hint: Some(if self.authorities.iter().all(Authority::is_inline) {
+                "the signer must match the rule's identities and issuers"
+            } else {
+                "the signer must be one the rule's authorities admit"
+            }),
+        };
+        if let Some(key_signer @ (Signer::OpenPgp { .. } | Signer::Ssh { .. })) = signer {
+            return judge_among(&self.authorities, key_signer, keys)
+                .map(|_| ())
+                .map_err(not_admitted);
+        }
         match SigstoreSigner::from_report(report) {
             Some(signer) => {
-                judge_among(&self.authorities, &Signer::Sigstore(signer), &NoKeyFormats).map_err(
-                    |e| Refusal {
-                        reason: e.to_string(),
-                        hint: Some(if self.authorities.iter().all(Authority::is_inline) {
-                            "the signer must match the rule's identities and issuers"
-                        } else {
-                            "the signer must be one the rule's authorities admit"
-                        }),
-                    },
-                )?;
+                judge_among(&self.authorities, &Signer::Sigstore(signer), keys)
+                    .map_err(not_admitted)?;
             }
             None => {
                 return Err(Refusal {
@@ -268,6 +289,83 @@ mod tests {
         assert!(
             wrong_and_undecided.reason.starts_with("identity mismatch"),
             "identity is reported before the missing time proof"
+        );
+    }
+
+    /// Holds the fingerprints listed in the file, one a line (`principal fingerprint` for SSH).
+    struct Listed;
+
+    impl KeyFormats for Listed {
+        fn openpgp_holds(&self, file: &crate::policy::KeyFile, fingerprint: &str) -> bool {
+            String::from_utf8_lossy(&file.bytes)
+                .lines()
+                .any(|l| l == fingerprint)
+        }
+
+        fn ssh_admits(
+            &self,
+            file: &crate::policy::KeyFile,
+            fingerprint: &str,
+            principal: &str,
+            _: Option<i64>,
+        ) -> bool {
+            String::from_utf8_lossy(&file.bytes)
+                .lines()
+                .any(|l| l == format!("{principal} {fingerprint}"))
+        }
+    }
+
+    #[test]
+    fn key_signers_are_judged_by_the_rules_key_files_without_a_time_proof() {
+        struct Files;
+        impl crate::policy::FileSource for Files {
+            fn read(&self, path: &str) -> Result<Vec<u8>, crate::policy::SourceError> {
+                Ok(match path {
+                    "alice.asc" => b"AAAA".to_vec(),
+                    _ => b"carol@example.com SHA256:carol".to_vec(),
+                })
+            }
+            fn describe(&self, path: &str) -> String {
+                path.to_owned()
+            }
+        }
+        let text = "[authority.people]\nopenpgp = 'alice.asc'\nssh = 'allowed_signers'\n[[rule]]\nrefs = ['refs/*']\nauthorities = ['people']\ntransparency = 'embedded'\n";
+        let p = crate::policy::PolicyFile::parse(text, "p", &Files).expect("parses");
+        let rule = &p.rules[0];
+        let good = Report::good_by_key(Some(1));
+        let alice = Signer::OpenPgp {
+            fingerprint: "AAAA".into(),
+            time: Some(1),
+        };
+        assert_eq!(
+            rule.judge_signed(&good, Some(&alice), &Listed),
+            Ok(()),
+            "no log entry, yet an embedded rule accepts a key it holds"
+        );
+        let carol = Signer::Ssh {
+            fingerprint: "SHA256:carol".into(),
+            principal: "carol@example.com".into(),
+            time: Some(1),
+        };
+        assert_eq!(rule.judge_signed(&good, Some(&carol), &Listed), Ok(()));
+        let e = rule
+            .judge_signed(&good, Some(&alice), &NoKeyFormats)
+            .expect_err("a key no file holds");
+        assert!(
+            e.reason.contains(
+                "the signer OpenPGP key AAAA is not admitted by any authority of the rule (people)"
+            ),
+            "{}",
+            e.reason
+        );
+        assert_eq!(
+            e.hint,
+            Some("the signer must be one the rule's authorities admit")
+        );
+        let bad = Report::bad(Failure::Unsigned);
+        assert!(
+            rule.judge_signed(&bad, Some(&alice), &Listed).is_err(),
+            "a bad signature stays refused whoever signed"
         );
     }
 

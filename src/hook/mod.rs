@@ -47,7 +47,7 @@ Each rule needs an identity and an issuer constraint (regexps are RE2, unanchore
 unless anchored), or names authorities = [\"NAME\"] defined in [authority.NAME]
 tables (Sigstore identities bound to their issuers, with Fulcio extension values
 and validity bounds, OpenPGP and SSH key files beside the policy: gitsign policy
---help; the hook judges Sigstore signers only); unknown keys are errors. transparency = \"embedded\" requires
+--help); unknown keys are errors. transparency = \"embedded\" requires
 the Rekor entry embedded in the signature, and refuses online-mode signatures
 (Go gitsign's rekorMode=online) even when Rekor has their entry; \"online\" also
 admits signatures whose entry is found outside the signature, and \"any\" also an
@@ -55,6 +55,14 @@ RFC 3161 timestamp. unsigned-before accepts, unchecked, commits that are the
 given commit or its ancestors, or whose committer date (set by the pusher) is
 older. Deleting a ref is allowed unless its rule says deletions = \"reject\";
 refs matched by no rule follow default for every update, deletions included.
+
+OpenPGP and SSH signatures are verified against the key files of the policy's
+authorities (paths relative to the policy file; SSH with git's
+gpg.ssh.revocationFile of the receiving repository): a key in no authority is an
+unknown key. A commit or tag signed by such a key is accepted when one of its
+rule's authorities holds the key (for SSH: admits it for the principal, in
+namespace git, at the committer's time); transparency does not apply to them,
+as they carry no time proof. A key file that cannot be read refuses every push.
 
 Each updated ref is judged by its own rule, on what it gains: the annotated tags
 its new value peels through (each by its own signature), and the commits
@@ -218,7 +226,25 @@ impl<'p> WorthProving<'p> {
 
 /// Judge each planned check by its ref's rule. `reports` holds one report per planned object
 /// (verified with an empty identity policy); an object without one is refused (fail closed).
+/// Sigstore signers only: [`decide_signed`] with no other signer.
 pub fn decide<'p>(plan: &Plan<'p>, reports: &HashMap<ObjectId, Report>) -> Decision<'p> {
+    decide_signed(
+        plan,
+        reports,
+        &HashMap::new(),
+        &crate::policy::judge::NoKeyFormats,
+    )
+}
+
+/// [`decide`], with `signers` naming who signed the objects whose signer is not their report's
+/// Sigstore certificate (OpenPGP and SSH signatures), and `keys` saying which of the rules'
+/// key files hold their keys.
+pub fn decide_signed<'p>(
+    plan: &Plan<'p>,
+    reports: &HashMap<ObjectId, Report>,
+    signers: &HashMap<ObjectId, crate::policy::Signer>,
+    keys: &dyn crate::policy::KeyFormats,
+) -> Decision<'p> {
     let mut refusals: Vec<Refused<'p>> = plan
         .ref_refusals
         .iter()
@@ -229,15 +255,18 @@ pub fn decide<'p>(plan: &Plan<'p>, reports: &HashMap<ObjectId, Report>) -> Decis
     let mut refused_objects = HashSet::new();
     for c in &plan.checks {
         let verdict = match reports.get(&c.id) {
-            Some(report) => c.rule.judge(report).map_err(|refusal| {
-                (
-                    refusal,
-                    matches!(
-                        report.outcome,
-                        Outcome::Undecided(Undecided::LookupFailed { .. })
-                    ) && admits_looked_up(c.rule, report),
-                )
-            }),
+            Some(report) => c
+                .rule
+                .judge_signed(report, signers.get(&c.id), keys)
+                .map_err(|refusal| {
+                    (
+                        refusal,
+                        matches!(
+                            report.outcome,
+                            Outcome::Undecided(Undecided::LookupFailed { .. })
+                        ) && admits_looked_up(c.rule, report),
+                    )
+                }),
             None => Err((
                 Refusal {
                     reason: "the object was not verified (internal error)".into(),

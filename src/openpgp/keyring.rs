@@ -109,6 +109,21 @@ impl Keyring {
         Ok(warnings)
     }
 
+    /// Adds every certificate of `other` (a policy's authorities' files, one ring for the
+    /// verifier).
+    pub fn extend(&mut self, other: &Keyring) {
+        self.certs.extend(other.certs.iter().cloned());
+    }
+
+    /// Whether a certificate of the ring has a primary key or subkey with `fingerprint` (hex,
+    /// any case): whether a key file holds the key that verified a signature.
+    pub fn holds(&self, fingerprint: &str) -> bool {
+        self.certs
+            .iter()
+            .flat_map(Cert::keys)
+            .any(|k| hex_upper(k.fingerprint.as_bytes()).eq_ignore_ascii_case(fingerprint))
+    }
+
     /// How many certificates the ring holds.
     pub fn len(&self) -> usize {
         self.certs.len()

@@ -63,6 +63,25 @@ pub trait PolicyHistory {
     fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError>;
     /// The verdict on the commit's signature, with an empty identity policy.
     fn report(&self, commit: ObjectId) -> Result<Report, HistoryError>;
+
+    /// The verdict on the commit's signature and who made it, an OpenPGP or SSH signature
+    /// verified against the key files of `in_force`. By default, [`Self::report`] and its
+    /// Sigstore signer.
+    fn signed(
+        &self,
+        commit: ObjectId,
+        in_force: &PolicyFile,
+    ) -> Result<(Report, Option<Signer>), HistoryError> {
+        let _ = in_force;
+        let report = self.report(commit)?;
+        let signer = SigstoreSigner::from_report(&report).map(Signer::Sigstore);
+        Ok((report, signer))
+    }
+
+    /// Which key files hold an OpenPGP or SSH signer's key. By default none does.
+    fn key_formats(&self) -> &dyn super::KeyFormats {
+        &super::judge::NoKeyFormats
+    }
 }
 
 /// What a commit's change to `.gitsign/` came to.
@@ -267,15 +286,16 @@ impl Evolution {
     ) -> Result<(Arc<PolicyFile>, Change), HistoryError> {
         let refname = self.refname.as_str();
         let refused = |why: String| Ok((in_force.clone(), Change::Refused(why)));
-        let report = history.report(commit)?;
+        let (report, signer) = history.signed(commit, in_force)?;
         if report.outcome != Outcome::Good {
             return refused("its signature is not good".into());
         }
-        let Some(signer) = SigstoreSigner::from_report(&report).map(Signer::Sigstore) else {
+        let Some(signer) = signer else {
             return refused("it names no signer".into());
         };
+        let keys = history.key_formats();
         if let Some(rule) = in_force.rule_for(refname) {
-            if let Err(e) = rule.admit(&signer, &super::judge::NoKeyFormats) {
+            if let Err(e) = rule.admit(&signer, keys) {
                 return refused(e.to_string());
             }
         } else if in_force.default == super::DefaultAction::Reject {
@@ -286,9 +306,7 @@ impl Evolution {
             .iter()
             .filter_map(|&i| in_force.authorities.get(i).cloned())
             .collect();
-        if let Err(e) =
-            super::judge::judge_among(&authorities, &signer, &super::judge::NoKeyFormats)
-        {
+        if let Err(e) = super::judge::judge_among(&authorities, &signer, keys) {
             let names = authorities
                 .iter()
                 .map(|a| a.name.as_str())

@@ -7,8 +7,8 @@
 //! - SSH: an allowed-signers file of the authority that admits the key for the principal.
 //!
 //! Whether a key file holds a key is the key formats' business ([`KeyFormats`], implemented
-//! by the OpenPGP and SSH verifiers over [`KeyFile::bytes`]); the policy keeps the bytes and
-//! asks. The first of the rule's authorities (in the rule's order) that admits the signer is
+//! over the formats' own parsers by `crate::check::KeyFiles`, over [`KeyFile::bytes`]); the
+//! policy keeps the bytes and asks. The first of the rule's authorities (in the rule's order) that admits the signer is
 //! the one reported.
 
 use super::{Authority, KeyFile, PolicyFile, Rule, SigstoreEntry, Validity};
@@ -21,8 +21,15 @@ pub trait KeyFormats {
     /// `fingerprint` (hex, any case).
     fn openpgp_holds(&self, file: &KeyFile, fingerprint: &str) -> bool;
     /// Whether the allowed-signers file admits the key with `fingerprint` (`SHA256:…`) for
-    /// `principal`.
-    fn ssh_admits(&self, file: &KeyFile, fingerprint: &str, principal: &str) -> bool;
+    /// `principal` at time `at` (the file's own `namespaces=`, `valid-after` and
+    /// `valid-before`; an unknown time is within no bound).
+    fn ssh_admits(
+        &self,
+        file: &KeyFile,
+        fingerprint: &str,
+        principal: &str,
+        at: Option<i64>,
+    ) -> bool;
 }
 
 /// No key formats: OpenPGP and SSH signers are admitted by no key file.
@@ -33,7 +40,7 @@ impl KeyFormats for NoKeyFormats {
         false
     }
 
-    fn ssh_admits(&self, _: &KeyFile, _: &str, _: &str) -> bool {
+    fn ssh_admits(&self, _: &KeyFile, _: &str, _: &str, _: Option<i64>) -> bool {
         false
     }
 }
@@ -106,11 +113,11 @@ fn admits(authority: &Authority, signer: &Signer, keys: &dyn KeyFormats) -> Resu
         Signer::Ssh {
             fingerprint,
             principal,
-            ..
+            time,
         } => authority
             .ssh
             .iter()
-            .filter(|f| keys.ssh_admits(f, fingerprint, principal))
+            .filter(|f| keys.ssh_admits(f, fingerprint, principal, *time))
             .any(|f| consider(f.validity)),
     };
     match (found, outside) {
@@ -213,7 +220,8 @@ impl PolicyFile {
     }
 
     /// The authorities whose allowed-signers files admit the key with `fingerprint` for
-    /// `principal` (at any time).
+    /// `principal` (whatever the policy's bounds; lines of the files with bounds of their own
+    /// do not count, the time being unknown).
     pub fn authorities_for_ssh(
         &self,
         fingerprint: &str,
@@ -225,7 +233,7 @@ impl PolicyFile {
             .filter(|a| {
                 a.ssh
                     .iter()
-                    .any(|f| keys.ssh_admits(f, fingerprint, principal))
+                    .any(|f| keys.ssh_admits(f, fingerprint, principal, None))
             })
             .collect()
     }

@@ -88,6 +88,18 @@ signature is good under a rule when it verifies and one of the rule's authoritie
 admits its signer; the first that does is the one reported. transparency,
 unsigned-before and deletions are the hook's (gitsign hook --help).
 
+Under a policy, OpenPGP and SSH signatures verify against the key files of all
+its authorities (--openpgp-keys, --ssh-allowed-signers and
+gpg.ssh.allowedSignersFile do not apply; gpg.ssh.revocationFile does): a key in
+none is an unknown key (unknown_key). One verifies, and is good under a rule
+when one of the rule's authorities holds its key: an OpenPGP file the (sub)key
+that signed, an allowed-signers file the key for the principal, in namespace
+git, at the committer's time (the file's own namespaces=, valid-after and
+valid-before). A key of an authority the rule does not name is refused as a
+Sigstore signer outside the rule is (identity_mismatch). An entry's valid-after
+and valid-before bound the OpenPGP signature's creation time and the SSH
+commit's committer time: the signer's claims, as nothing else dates them.
+
 Unknown keys, unknown authority names, bad regexps, bad times and unreadable key
 files are errors naming file, line and column.";
 

@@ -52,7 +52,13 @@ impl KeyFormats for FakeFormats {
             .any(|f| f.eq_ignore_ascii_case(fingerprint))
     }
 
-    fn ssh_admits(&self, file: &KeyFile, fingerprint: &str, principal: &str) -> bool {
+    fn ssh_admits(
+        &self,
+        file: &KeyFile,
+        fingerprint: &str,
+        principal: &str,
+        _: Option<i64>,
+    ) -> bool {
         String::from_utf8_lossy(&file.bytes).lines().any(|l| {
             l.split_once(' ')
                 .is_some_and(|(p, k)| p == principal && k == fingerprint)

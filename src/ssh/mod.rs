@@ -154,6 +154,34 @@ pub fn signing_key(payload: &[u8], signature: &[u8]) -> Option<String> {
     key.to_openssh().ok()
 }
 
+/// Whether `allowed` admits the key with `fingerprint` (`SHA256:…`) for `principal` in
+/// namespace `git` at time `at`, as a line of the file would for `ssh-keygen -Y verify -I
+/// principal -n git -Overify-time=at`: a line (not `cert-authority`) with that key whose
+/// principals match, whose `namespaces=` (if any) include `git` and whose `valid-after` /
+/// `valid-before` hold `at`. An unknown time is within no bound. Whether a policy's
+/// allowed-signers file admits a signer that verified against the union of the policy's files.
+pub fn admits(
+    allowed: &AllowedSigners,
+    fingerprint: &str,
+    principal: &str,
+    at: Option<i64>,
+) -> bool {
+    allowed.signers.iter().any(|entry| {
+        !entry.cert_authority
+            && entry.key.fingerprint(HashAlg::Sha256).to_string() == fingerprint
+            && (match_pattern_list(principal, &entry.principals)
+                || first_principal(&entry.principals) == principal)
+            && match at {
+                Some(at) => judge_entry(entry, fingerprint, at).is_ok(),
+                None => {
+                    entry.valid_after.is_none()
+                        && entry.valid_before.is_none()
+                        && judge_entry(entry, fingerprint, 0).is_ok()
+                }
+            }
+    })
+}
+
 /// The first principal of a comma-separated list that is not a negation.
 fn first_principal(principals: &str) -> String {
     principals

@@ -348,16 +348,160 @@ transparency = "embedded"
     );
     let keys = s.policy_path().with_file_name("keys");
     std::fs::create_dir_all(&keys).expect("mkdir");
-    // The bytes are kept for the OpenPGP verifier; the hook judges Sigstore signers only.
+    // A file that is no OpenPGP key: the OpenPGP verifier cannot use it, every push is refused.
     std::fs::write(
         keys.join("web-flow.asc"),
         "-----BEGIN PGP PUBLIC KEY BLOCK-----\n",
     )
     .expect("key");
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
+    assert_ne!(code, 0, "an unusable key file: {err}");
+    assert!(
+        err.contains("keys/web-flow.asc' (line 6 of the policy) cannot be read"),
+        "{err}"
+    );
+    assert_eq!(s.ref_of("refs/heads/main").as_deref(), Some(BASE));
+    let install = || {
+        output(
+            hermetic(gitsign_bin(), s.bare.path())
+                .args(["hook", "install", "--force", "--policy"])
+                .arg(s.policy_path())
+                .arg(s.bare.path()),
+        )
+    };
+    let (code, _, err) = install();
+    assert_eq!(code, 2, "install validates the key files too: {err}");
+    assert!(
+        err.contains("keys/web-flow.asc' (line 6 of the policy) cannot be read"),
+        "{err}"
+    );
+    std::fs::write(
+        keys.join("web-flow.asc"),
+        util::read("keys/github-web-flow.asc"),
+    )
+    .expect("key");
+    let (code, _, err) = install();
+    assert_eq!(code, 0, "the real keys: {err}");
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(
         code, 0,
         "the key file is beside the policy; billy is a maintainer: {err}"
+    );
+}
+
+/// OpenPGP and SSH commits signed by `git` with keys made by `gpg` and `ssh-keygen`: the hook
+/// verifies them against the key files of the policy's authorities (beside the policy) and
+/// accepts those by keys an authority of the rule holds.
+#[test]
+fn hook_accepts_openpgp_and_ssh_commits_by_the_rules_keys_and_refuses_others() {
+    let Some(signers) = crate::key_signers::Signers::new() else {
+        return;
+    };
+    let policy = r#"
+default = "reject"
+[authority.people]
+openpgp = ["keys/alice.asc"]
+ssh = "keys/allowed_signers"
+[authority.contractors]
+openpgp = ["keys/mallory.asc"]
+[[rule]]
+refs = ["refs/heads/main"]
+authorities = ["people"]
+transparency = "embedded"
+[[rule]]
+refs = ["refs/heads/contract"]
+authorities = ["contractors"]
+"#;
+    let s = Server::new(policy);
+    let keys = s.policy_path().with_file_name("keys");
+    std::fs::create_dir_all(&keys).expect("mkdir");
+    let alice = signers.openpgp("alice");
+    let mallory = signers.openpgp("mallory");
+    let eve = signers.openpgp("eve");
+    let (carol, carol_pub) = signers.ssh("carol");
+    let (erin, _) = signers.ssh("erin");
+    std::fs::write(keys.join("alice.asc"), signers.export(&alice)).expect("write");
+    std::fs::write(keys.join("mallory.asc"), signers.export(&mallory)).expect("write");
+    std::fs::write(
+        keys.join("allowed_signers"),
+        format!("carol@example.com {carol_pub}\n"),
+    )
+    .expect("write");
+
+    let first = signers.commit_openpgp(&s.work, &alice, "by alice");
+    let second = signers.commit_ssh(&s.work, &carol, "by carol");
+    let (code, err) = s.push(&["HEAD:refs/heads/main"]);
+    assert_eq!(
+        code, 0,
+        "alice's OpenPGP and carol's SSH commits, keys of people: {err}"
+    );
+    assert!(
+        err.contains("remote: gitsign: push accepted: 2 new commits and 0 tags checked"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(second.as_str())
+    );
+    assert_ne!(first, second);
+
+    // One unknown key among good commits refuses the push, and main stays.
+    signers.commit_openpgp(&s.work, &alice, "alice again");
+    let by_eve = signers.commit_openpgp(&s.work, &eve, "by eve");
+    let (code, err) = s.push(&["HEAD:refs/heads/main"]);
+    assert_ne!(code, 0, "eve's key is in no authority: {err}");
+    assert!(
+        err.contains(&format!("remote: {by_eve} by eve: signed by OpenPGP key")),
+        "{err}"
+    );
+    assert!(
+        err.contains("which is not among the configured keys"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(second.as_str())
+    );
+
+    // An unknown SSH key, and a key of an authority the rule does not name.
+    s.work.git(&["reset", "-q", "--hard", &second]);
+    let by_erin = signers.commit_ssh(&s.work, &erin, "by erin");
+    let (code, err) = s.push(&["HEAD:refs/heads/main"]);
+    assert_ne!(code, 0, "erin's key is in no authority: {err}");
+    assert!(
+        err.contains(&format!("remote: {by_erin} by erin: signed by SSH key")),
+        "{err}"
+    );
+    s.work.git(&["reset", "-q", "--hard", &second]);
+    let by_mallory = signers.commit_openpgp(&s.work, &mallory, "by mallory");
+    let (code, err) = s.push(&["HEAD:refs/heads/main"]);
+    assert_ne!(code, 0, "mallory is a contractor, not people: {err}");
+    assert!(
+        err.contains(&format!(
+            "remote: {by_mallory} by mallory: the signer OpenPGP key"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("is not admitted by any authority of the rule (people)"),
+        "{err}"
+    );
+    assert_eq!(
+        s.ref_of("refs/heads/main").as_deref(),
+        Some(second.as_str())
+    );
+    // The contract branch's rule names contractors: a new ref of that rule gains all of its
+    // history, and alice's commit is not a contractor's; mallory's alone is.
+    let (code, err) = s.push(&["HEAD:refs/heads/contract"]);
+    assert_ne!(code, 0, "alice and carol are not contractors: {err}");
+    assert!(
+        err.contains(&format!("remote: {first} by alice: the signer OpenPGP key"))
+            && err.contains("is not admitted by any authority of the rule (contractors)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("remote: {by_mallory}")),
+        "mallory's commit is a contractor's: {err}"
     );
 }
 

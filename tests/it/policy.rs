@@ -29,16 +29,20 @@ fn repo_with_policy(dir: &str) -> TestRepo {
     std::fs::write(base.join("policy.toml"), POLICY).expect("write policy");
     std::fs::write(
         base.join("keys/web-flow.asc"),
-        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n",
+        crate::util::read("keys/github-web-flow.asc"),
     )
     .expect("write key");
     std::fs::write(
         base.join("allowed_signers"),
-        "carol@example.com ssh-ed25519 AAAA\n",
+        format!("carol@example.com {SSH_KEY}\n"),
     )
     .expect("write signers");
     repo
 }
+
+/// A real ed25519 public key (what `ssh-keygen` prints), for allowed-signers files.
+const SSH_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJSwGuXpi8LJewfX774PbMwL26hL76JyNFkUq9quykUz";
 
 fn check(repo: &TestRepo, args: &[&str]) -> (i32, String, String) {
     output(repo.gitsign().arg("policy").arg("check").args(args))
@@ -86,6 +90,39 @@ fn errors_name_file_line_and_column_and_exit_1() {
     assert!(
         err.contains("conf/policy.toml:11:7: cannot read the SSH allowed-signers file 'allowed_signers' of authority 'laptops' (conf/allowed_signers): no such file"),
         "a missing key file is named where the policy names it: {err}"
+    );
+
+    // Files the OpenPGP and SSH verifiers cannot read make the policy invalid too.
+    std::fs::write(
+        repo.path().join("conf/allowed_signers"),
+        "carol@example.com ssh-ed25519 AAAA\n",
+    )
+    .expect("write");
+    let (code, _, err) = check(&repo, &["conf/policy.toml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("conf/allowed_signers' (line 11 of the policy) cannot be read"),
+        "an allowed-signers line with no real key: {err}"
+    );
+    assert!(
+        err.contains("ALLOWED SIGNERS"),
+        "the hint names the format: {err}"
+    );
+    std::fs::write(
+        repo.path().join("conf/allowed_signers"),
+        format!("carol@example.com {SSH_KEY}\n"),
+    )
+    .expect("write");
+    std::fs::write(
+        repo.path().join("conf/keys/web-flow.asc"),
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----\n",
+    )
+    .expect("write");
+    let (code, _, err) = check(&repo, &["conf/policy.toml"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("keys/web-flow.asc' (line 9 of the policy) cannot be read"),
+        "an OpenPGP file with no key: {err}"
     );
 
     let (code, _, err) = check(&repo, &["conf/absent.toml"]);
