@@ -1,5 +1,7 @@
 //! The committed policy, anchored (`gitsign.policyAnchor`, `--policy-anchor REV`): the
-//! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`.
+//! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`
+//! ([`GitHistory`]), and for `gitsign hook`, whose pushed objects are in the quarantine
+//! ([`PushedHistory`]).
 
 use gix::ObjectId;
 
@@ -7,6 +9,8 @@ use super::{CliError, Exit};
 use crate::check::{Checker, Signed};
 use crate::git::object::HashKind;
 use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
+use crate::git::push::{PushError, Receiving};
+use crate::policy::source::{resolve, MAX_KEY_FILE};
 use crate::policy::{FileSource, GitTree, PolicyFile, SourceError};
 use crate::verify::{ObjectKind, Report};
 
@@ -132,5 +136,127 @@ pub fn history_error(e: HistoryError) -> CliError {
         err.hint("`gitsign policy check --revision REV .gitsign/policy.toml` shows what is wrong with a committed policy")
     } else {
         err
+    }
+}
+
+/// The receiving repository's commits, the pushed ones included (the quarantine), read for
+/// the policy history of `gitsign hook`; policy-changing commits are verified by `checker`.
+pub struct PushedHistory<'a> {
+    pub repo: &'a Receiving,
+    pub checker: &'a Checker<'a>,
+}
+
+impl PushedHistory<'_> {
+    fn commit(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError> {
+        match self.repo.find(commit).map_err(|e| git(commit, e))? {
+            Some(o) if o.kind == gix::object::Kind::Commit => Ok(o.data),
+            Some(_) => Err(git(
+                commit,
+                PushError::MalformedCommit(commit.to_hex().to_string()),
+            )),
+            None => Err(git(commit, PushError::Missing(commit.to_hex().to_string()))),
+        }
+    }
+
+    fn tree(&self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
+        Receiving::commit_tree(&self.commit(commit)?)
+            .ok_or_else(|| git(commit, PushError::MalformedCommit(commit.to_hex().to_string())))
+    }
+}
+
+impl PolicyHistory for PushedHistory<'_> {
+    fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+        Receiving::commit_parents(&self.commit(commit)?)
+            .ok_or_else(|| git(commit, PushError::MalformedCommit(commit.to_hex().to_string())))
+    }
+
+    fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+        let tree = self.tree(commit)?;
+        let entry = self
+            .repo
+            .tree_entry(tree, &[POLICY_DIR])
+            .map_err(|e| git(commit, e))?;
+        Ok(entry.map(|(_, id)| id))
+    }
+
+    fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+        let label = commit.to_hex().to_string();
+        let files = PushedTree {
+            repo: self.repo,
+            tree: self.tree(commit)?,
+            base: vec![POLICY_DIR.to_owned()],
+            label: label.clone(),
+        };
+        // The policy file itself, read beside its key files.
+        let name = POLICY_PATH.rsplit_once('/').map_or(POLICY_PATH, |(_, f)| f);
+        let text = match files.read(name) {
+            Ok(t) => t,
+            Err(SourceError::Missing) => return Ok(None),
+            Err(e) => return Err(git(commit, e)),
+        };
+        let text = String::from_utf8_lossy(&text);
+        PolicyFile::parse(&text, &format!("{label}:{POLICY_PATH}"), &files)
+            .map(Some)
+            .map_err(|source| HistoryError::Policy {
+                commit: label,
+                source,
+            })
+    }
+
+    fn report(&self, commit: ObjectId) -> Result<Report, HistoryError> {
+        let raw = self.commit(commit)?;
+        let batch = self.checker.check(&[Signed::Object {
+            raw: &raw,
+            kind: ObjectKind::Commit,
+            hash: self.repo.hash_kind(),
+        }]);
+        Ok(batch
+            .verified
+            .into_iter()
+            .next()
+            .map(|v| v.report)
+            .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned)))
+    }
+}
+
+/// The key files of a policy committed in a pushed tree, read from the quarantine or the
+/// repository ([`GitTree`] reads a repository's own objects only).
+struct PushedTree<'a> {
+    repo: &'a Receiving,
+    tree: ObjectId,
+    /// The policy's directory, as components.
+    base: Vec<String>,
+    label: String,
+}
+
+impl FileSource for PushedTree<'_> {
+    fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        let parts = resolve(&self.base, path)?;
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let git = |e: PushError| SourceError::Git(Box::new(e));
+        let (mode, id) = self
+            .repo
+            .tree_entry(self.tree, &parts)
+            .map_err(git)?
+            .ok_or(SourceError::Missing)?;
+        if !mode.is_blob() {
+            return Err(SourceError::NotAFile);
+        }
+        let blob = self
+            .repo
+            .find(id)
+            .map_err(git)?
+            .ok_or(SourceError::Missing)?;
+        if blob.data.len() as u64 > MAX_KEY_FILE {
+            return Err(SourceError::TooLarge);
+        }
+        Ok(blob.data)
+    }
+
+    fn describe(&self, path: &str) -> String {
+        match resolve(&self.base, path) {
+            Ok(parts) => format!("{}:{}", self.label, parts.join("/")),
+            Err(_) => format!("{}:{path}", self.label),
+        }
     }
 }
