@@ -8,8 +8,8 @@ use gix::ObjectId;
 use super::{CliError, Exit};
 use crate::check::{Checker, Signed};
 use crate::git::object::HashKind;
-use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
 use crate::git::push::{PushError, Receiving};
+use crate::policy::history::{HistoryError, PolicyHistory, POLICY_DIR, POLICY_PATH};
 use crate::policy::source::{resolve, MAX_KEY_FILE};
 use crate::policy::{FileSource, GitTree, PolicyFile, SourceError};
 use crate::verify::{ObjectKind, Report};
@@ -159,15 +159,23 @@ impl PushedHistory<'_> {
     }
 
     fn tree(&self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
-        Receiving::commit_tree(&self.commit(commit)?)
-            .ok_or_else(|| git(commit, PushError::MalformedCommit(commit.to_hex().to_string())))
+        Receiving::commit_tree(&self.commit(commit)?).ok_or_else(|| {
+            git(
+                commit,
+                PushError::MalformedCommit(commit.to_hex().to_string()),
+            )
+        })
     }
 }
 
 impl PolicyHistory for PushedHistory<'_> {
     fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
-        Receiving::commit_parents(&self.commit(commit)?)
-            .ok_or_else(|| git(commit, PushError::MalformedCommit(commit.to_hex().to_string())))
+        Receiving::commit_parents(&self.commit(commit)?).ok_or_else(|| {
+            git(
+                commit,
+                PushError::MalformedCommit(commit.to_hex().to_string()),
+            )
+        })
     }
 
     fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {

@@ -23,8 +23,8 @@ use crate::check::{Checker, Kept, Signed};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
-use crate::hook::facts::{root_digest, Facts};
 use crate::hook::anchored::{Anchored, AnchoredError};
+use crate::hook::facts::{root_digest, Facts};
 use crate::hook::policy::{PolicyFile, Transparency};
 use crate::hook::{self, Decision, POLICY_HELP};
 use crate::policy::history::{HistoryError, POLICY_PATH};
@@ -615,7 +615,12 @@ fn install(args: &InstallArgs) -> CliResult {
             load_policy(&abs, "--policy")?;
             command.push_str(&format!(" --policy {}", sh_quote(&abs.to_string_lossy())));
         }
-        None if args.policy_anchor.is_some() => {
+        None if args.policy_anchor.is_some()
+            || repo
+                .config_snapshot()
+                .string("gitsign.policyAnchor")
+                .is_some() =>
+        {
             let default = git_dir.join(DEFAULT_POLICY);
             if default.exists() {
                 crate::ui::eprint(&format!(

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use gix::ObjectId;
 
-use super::plan::{cutoff_ancestors, kind_name, Check, Plan, RefProblem, RefRefusal, Receiver};
+use super::plan::{cutoff_ancestors, kind_name, Check, Plan, Receiver, RefProblem, RefRefusal};
 use crate::git::push::{NewCommit, PushError, Receiving, RefUpdate};
 use crate::policy::history::{Change, Evolution, HistoryError, PolicyHistory, Standing};
 use crate::policy::{DefaultAction, Deletions, PolicyFile};
@@ -92,13 +92,13 @@ impl Anchored {
             // The policy in force after `commit` (the root when it is before the anchor).
             let mut after = |c: ObjectId| -> Result<Arc<PolicyFile>, HistoryError> {
                 ev.learn(history, &[c])?;
-                Ok(ev.in_force_after(&c).cloned().unwrap_or_else(|| root.clone()))
+                Ok(ev
+                    .in_force_after(&c)
+                    .cloned()
+                    .unwrap_or_else(|| root.clone()))
             };
             // An old value that is not a commit (a tag of a tree) hides nothing.
-            let old = u
-                .old
-                .and_then(|o| repo.peel(o).ok())
-                .and_then(|p| p.commit);
+            let old = u.old.and_then(|o| repo.peel(o).ok()).and_then(|p| p.commit);
             let mut l = Learnt {
                 refname: u.name.clone(),
                 policy: root.clone(),
@@ -238,11 +238,7 @@ impl Anchored {
                 let cutoff = cutoffs
                     .entry(std::ptr::from_ref(rule) as usize)
                     .or_insert_with(|| cutoff_ancestors(rule, &l.commits));
-                if rule.exempt(
-                    Receiving::committer_time(&c.raw),
-                    &c.id.to_string(),
-                    cutoff,
-                ) {
+                if rule.exempt(Receiving::committer_time(&c.raw), &c.id.to_string(), cutoff) {
                     plan.exempt.insert(c.id);
                     continue;
                 }

@@ -272,14 +272,14 @@ pub fn decide<'p>(plan: &Plan<'p>, reports: &HashMap<ObjectId, Report>) -> Decis
                 .judge(report)
                 .and_then(|()| unauthorized(c.unauthorized.as_deref()))
                 .map_err(|refusal| {
-                (
-                    refusal,
-                    matches!(
-                        report.outcome,
-                        Outcome::Undecided(Undecided::LookupFailed { .. })
-                    ) && admits_looked_up(c.rule, report),
-                )
-            }),
+                    (
+                        refusal,
+                        matches!(
+                            report.outcome,
+                            Outcome::Undecided(Undecided::LookupFailed { .. })
+                        ) && admits_looked_up(c.rule, report),
+                    )
+                }),
             None => Err((
                 Refusal {
                     reason: "the object was not verified (internal error)".into(),
