@@ -259,3 +259,312 @@ impl Anchored {
         plan
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::git::push::Peeled;
+    use crate::hook::decide;
+    use crate::hook::plan::tests::oid;
+    use crate::policy::NoFiles;
+    use crate::verify::policy::Identity;
+    use crate::verify::{Anchor, EntrySource, Outcome, Report};
+
+    const ISSUER: &str = "https://accounts.example.com";
+
+    /// main for `signers`, of whom alice alone may change the policy; other refs rejected.
+    fn policy(signers: &[&str], extra: &str) -> String {
+        let mut t = String::from("policy-authorities = ['alice']\n");
+        for s in signers {
+            t.push_str(&format!(
+                "[authority.{s}]\nsigstore = [{{ identity = '{s}@example.com', issuer = '{ISSUER}' }}]\n"
+            ));
+        }
+        let names: Vec<String> = signers.iter().map(|s| format!("'{s}'")).collect();
+        t.push_str(&format!(
+            "[[rule]]\nrefs = ['refs/heads/main']\nauthorities = [{}]\n{extra}",
+            names.join(", ")
+        ));
+        t
+    }
+
+    struct Commit {
+        parents: Vec<u32>,
+        policy: Option<String>,
+        signer: &'static str,
+    }
+
+    /// Commits by number (each signed by its `signer`), and refs before the push.
+    #[derive(Default)]
+    struct Fake {
+        commits: HashMap<ObjectId, Commit>,
+        refs: Vec<(String, ObjectId)>,
+    }
+
+    impl Fake {
+        fn add(
+            mut self,
+            n: u32,
+            parents: &[u32],
+            policy: Option<&str>,
+            signer: &'static str,
+        ) -> Fake {
+            self.commits.insert(
+                oid(n),
+                Commit {
+                    parents: parents.to_vec(),
+                    policy: policy.map(str::to_owned),
+                    signer,
+                },
+            );
+            self
+        }
+
+        fn get(&self, id: ObjectId) -> Result<&Commit, HistoryError> {
+            self.commits.get(&id).ok_or_else(|| HistoryError::Git {
+                commit: id.to_string(),
+                source: "no such commit".into(),
+            })
+        }
+
+        fn reachable(&self, from: &[ObjectId]) -> HashSet<ObjectId> {
+            let mut seen = HashSet::new();
+            let mut todo = from.to_vec();
+            while let Some(id) = todo.pop() {
+                if seen.insert(id) {
+                    if let Some(c) = self.commits.get(&id) {
+                        todo.extend(c.parents.iter().map(|&p| oid(p)));
+                    }
+                }
+            }
+            seen
+        }
+    }
+
+    impl Receiver for Fake {
+        fn peel(&self, id: ObjectId) -> Result<Peeled, PushError> {
+            match self.commits.get(&id) {
+                Some(_) => Ok(Peeled {
+                    commit: Some(id),
+                    ..Peeled::default()
+                }),
+                None => Err(PushError::Missing(id.to_string())),
+            }
+        }
+
+        fn ref_tips(&self) -> Result<Vec<(String, ObjectId)>, PushError> {
+            Ok(self.refs.clone())
+        }
+
+        fn commits(
+            &self,
+            tips: &[ObjectId],
+            hidden: &[ObjectId],
+        ) -> Result<Vec<NewCommit>, PushError> {
+            let hidden = self.reachable(hidden);
+            let mut out: Vec<NewCommit> = self
+                .reachable(tips)
+                .into_iter()
+                .filter(|id| !hidden.contains(id))
+                .map(|id| NewCommit {
+                    id,
+                    raw: format!("tree {}\ncommitter C <c@example.com> 100 +0000\n\n", oid(0))
+                        .into_bytes(),
+                })
+                .collect();
+            out.sort_by_key(|c| std::cmp::Reverse(c.id));
+            Ok(out)
+        }
+    }
+
+    impl PolicyHistory for Fake {
+        fn parents(&self, c: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+            Ok(self.get(c)?.parents.iter().map(|&p| oid(p)).collect())
+        }
+
+        fn policy_dir(&self, c: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+            // Equal texts, equal ids: the text's length and first bytes stand for the tree.
+            Ok(self.get(c)?.policy.as_ref().map(|p| {
+                let mut bytes = [0u8; 20];
+                for (i, b) in p.bytes().enumerate() {
+                    bytes[i % 20] = bytes[i % 20].wrapping_mul(31).wrapping_add(b);
+                }
+                ObjectId::from_bytes_or_panic(&bytes)
+            }))
+        }
+
+        fn policy(&self, c: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+            match &self.get(c)?.policy {
+                None => Ok(None),
+                Some(text) => {
+                    PolicyFile::parse(text, &format!("{c}:.gitsign/policy.toml"), &NoFiles)
+                        .map(Some)
+                        .map_err(|source| HistoryError::Policy {
+                            commit: c.to_string(),
+                            source,
+                        })
+                }
+            }
+        }
+
+        fn report(&self, c: ObjectId) -> Result<Report, HistoryError> {
+            Ok(signed_by(self.get(c)?.signer))
+        }
+    }
+
+    fn signed_by(who: &str) -> Report {
+        Report {
+            outcome: Outcome::Good,
+            identity: Some(Identity {
+                sans: vec![format!("{who}@example.com")],
+                issuer: Some(ISSUER.into()),
+                ..Identity::default()
+            }),
+            cert: None,
+            anchor: Some(Anchor::Tlog {
+                log_index: 1,
+                integrated_time: 1,
+                log_url: String::new(),
+                source: EntrySource::Embedded,
+            }),
+            signing_time: Some(1),
+        }
+    }
+
+    fn update(old: Option<u32>, new: Option<u32>, name: &str) -> RefUpdate {
+        RefUpdate {
+            old: old.map(oid),
+            new: new.map(oid),
+            name: name.into(),
+        }
+    }
+
+    fn reports(fake: &Fake, plan: &Plan<'_>) -> HashMap<ObjectId, Report> {
+        plan.objects()
+            .into_iter()
+            .map(|(id, _)| (id, signed_by(fake.commits[&id].signer)))
+            .collect()
+    }
+
+    #[test]
+    fn a_change_by_a_signer_who_is_no_policy_authority_is_refused_and_does_not_take_effect() {
+        let v1 = policy(&["alice", "bob"], "");
+        let with_mallory = policy(&["alice", "bob", "mallory"], "");
+        let with_carol = policy(&["alice", "bob", "carol"], "");
+        let fake = Fake::default()
+            .add(1, &[], Some(&v1), "alice") // the anchor
+            .add(2, &[1], Some(&with_mallory), "bob")
+            .add(3, &[2], Some(&with_mallory), "mallory")
+            .add(4, &[1], Some(&with_carol), "alice")
+            .add(5, &[4], Some(&with_carol), "carol");
+        let learnt = Anchored::learn(
+            &[update(Some(1), Some(3), "refs/heads/main")],
+            oid(1),
+            &fake,
+            &fake,
+        )
+        .expect("learns");
+        let plan = learnt.plan();
+        let by_commit = |n: u32| {
+            plan.checks
+                .iter()
+                .find(|c| c.id == oid(n))
+                .unwrap_or_else(|| panic!("commit {n} is checked: {:?}", plan.checks))
+        };
+        assert!(
+            by_commit(2)
+                .unauthorized
+                .as_deref()
+                .is_some_and(|why| why.contains("not a policy authority")),
+            "bob's change is marked"
+        );
+        assert_eq!(
+            by_commit(3).file,
+            Some(format!("{}:.gitsign/policy.toml", oid(1)).as_str()),
+            "mallory's commit is judged by the anchor's policy: bob's change did not take effect"
+        );
+        let d = decide(&plan, &reports(&fake, &plan));
+        let lines: Vec<String> = d.refusals.iter().map(|r| r.line("server", "s")).collect();
+        assert_eq!(d.objects_refused, 2, "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.starts_with(&oid(2).to_string())
+                && l.contains("without authority")
+                && l.contains("(unauthorized_policy_change)")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with(&oid(3).to_string()) && l.contains("'mallory@example.com'")),
+            "{lines:?}"
+        );
+        assert!(
+            d.refusals
+                .iter()
+                .any(|r| r.hint().is_some_and(|h| h.contains("policy-authorities"))),
+            "the unauthorised change carries its hint"
+        );
+
+        // alice's change takes effect for carol, and ref-level rules follow the tip's policy.
+        let learnt = Anchored::learn(
+            &[update(Some(1), Some(5), "refs/heads/main")],
+            oid(1),
+            &fake,
+            &fake,
+        )
+        .expect("learns");
+        let plan = learnt.plan();
+        let d = decide(&plan, &reports(&fake, &plan));
+        assert!(d.accepted(), "{:?}", d.refusals);
+        assert_eq!(plan.checks.len(), 2);
+    }
+
+    #[test]
+    fn history_not_descending_from_the_anchor_is_judged_by_the_anchors_policy() {
+        let v1 = policy(&["alice"], "deletions = 'reject'\n");
+        let own = policy(&["mallory"], "");
+        let fake = Fake::default()
+            .add(1, &[], Some(&v1), "alice")
+            // An unrelated history carrying its own policy.
+            .add(7, &[], Some(&own), "mallory")
+            .add(8, &[7], Some(&own), "mallory");
+        let learnt = Anchored::learn(
+            &[
+                update(Some(1), Some(8), "refs/heads/main"),
+                update(None, Some(8), "refs/heads/other"),
+                update(Some(1), None, "refs/heads/main"),
+            ],
+            oid(1),
+            &fake,
+            &fake,
+        )
+        .expect("learns");
+        let plan = learnt.plan();
+        let anchor_file = format!("{}:.gitsign/policy.toml", oid(1));
+        assert_eq!(plan.checks.len(), 2, "7 and 8 on main: {:?}", plan.checks);
+        assert!(
+            plan.checks
+                .iter()
+                .all(|c| c.file == Some(anchor_file.as_str()) && c.unauthorized.is_none()),
+            "judged by the anchor's policy: {:?}",
+            plan.checks
+        );
+        let d = decide(&plan, &reports(&fake, &plan));
+        assert_eq!((d.objects_refused, d.refs_refused), (2, 2));
+        let lines: Vec<String> = d.refusals.iter().map(|r| r.line("server", "s")).collect();
+        assert_eq!(
+            lines[..2],
+            [
+                format!("refs/heads/other: no rule in {anchor_file} matches this ref, and default = \"reject\""),
+                format!("refs/heads/main: deleting this ref is not allowed (deletions = \"reject\", {anchor_file}:5)"),
+            ],
+        );
+        assert!(
+            matches!(
+                Anchored::learn(&[], oid(9), &fake, &fake),
+                Err(AnchoredError::History(HistoryError::Git { .. }))
+            ),
+            "an anchor the repository lacks cannot be read"
+        );
+    }
+}
