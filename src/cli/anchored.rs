@@ -3,6 +3,9 @@
 //! ([`GitHistory`]), and for `gitsign hook`, whose pushed objects are in the quarantine
 //! ([`PushedHistory`]).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use gix::ObjectId;
 
 use super::{CliError, Exit};
@@ -142,49 +145,75 @@ pub fn history_error(e: HistoryError) -> CliError {
 /// The receiving repository's commits, the pushed ones included (the quarantine), read for
 /// the policy history of `gitsign hook`; policy-changing commits are verified by `checker`.
 pub struct PushedHistory<'a> {
-    pub repo: &'a Receiving,
-    pub checker: &'a Checker<'a>,
+    repo: &'a Receiving,
+    checker: &'a Checker<'a>,
+    /// Each commit's parents and tree, and its `.gitsign` entry: the walk asks for each
+    /// several times (as a commit and as a parent), and reads every commit back to the anchor.
+    links: RefCell<HashMap<ObjectId, (Vec<ObjectId>, ObjectId)>>,
+    dirs: RefCell<HashMap<ObjectId, Option<ObjectId>>>,
 }
 
-impl PushedHistory<'_> {
+impl<'a> PushedHistory<'a> {
+    pub fn new(repo: &'a Receiving, checker: &'a Checker<'a>) -> PushedHistory<'a> {
+        PushedHistory {
+            repo,
+            checker,
+            links: RefCell::default(),
+            dirs: RefCell::default(),
+        }
+    }
+
     fn commit(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError> {
         match self.repo.find(commit).map_err(|e| git(commit, e))? {
             Some(o) if o.kind == gix::object::Kind::Commit => Ok(o.data),
-            Some(_) => Err(git(
-                commit,
-                PushError::MalformedCommit(commit.to_hex().to_string()),
-            )),
+            Some(_) => Err(malformed(commit)),
             None => Err(git(commit, PushError::Missing(commit.to_hex().to_string()))),
         }
     }
 
-    fn tree(&self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
-        Receiving::commit_tree(&self.commit(commit)?).ok_or_else(|| {
-            git(
-                commit,
-                PushError::MalformedCommit(commit.to_hex().to_string()),
-            )
-        })
+    /// The commit's parents and tree.
+    fn links(&self, commit: ObjectId) -> Result<(Vec<ObjectId>, ObjectId), HistoryError> {
+        if let Some(l) = self.links.borrow().get(&commit) {
+            return Ok(l.clone());
+        }
+        let raw = self.commit(commit)?;
+        let parents = Receiving::commit_parents(&raw).ok_or_else(|| malformed(commit))?;
+        let tree = Receiving::commit_tree(&raw).ok_or_else(|| malformed(commit))?;
+        self.links
+            .borrow_mut()
+            .insert(commit, (parents.clone(), tree));
+        Ok((parents, tree))
     }
+
+    fn tree(&self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
+        self.links(commit).map(|l| l.1)
+    }
+}
+
+fn malformed(commit: ObjectId) -> HistoryError {
+    git(
+        commit,
+        PushError::MalformedCommit(commit.to_hex().to_string()),
+    )
 }
 
 impl PolicyHistory for PushedHistory<'_> {
     fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
-        Receiving::commit_parents(&self.commit(commit)?).ok_or_else(|| {
-            git(
-                commit,
-                PushError::MalformedCommit(commit.to_hex().to_string()),
-            )
-        })
+        self.links(commit).map(|l| l.0)
     }
 
     fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+        if let Some(d) = self.dirs.borrow().get(&commit) {
+            return Ok(*d);
+        }
         let tree = self.tree(commit)?;
         let entry = self
             .repo
             .tree_entry(tree, &[POLICY_DIR])
-            .map_err(|e| git(commit, e))?;
-        Ok(entry.map(|(_, id)| id))
+            .map_err(|e| git(commit, e))?
+            .map(|(_, id)| id);
+        self.dirs.borrow_mut().insert(commit, entry);
+        Ok(entry)
     }
 
     fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {

@@ -310,10 +310,7 @@ fn learn_anchored(
     shared: &gix::ThreadSafeRepository,
 ) -> Result<Anchored, CliError> {
     let checker = Checker::new(setup, empty, Kept::In(shared));
-    let history = PushedHistory {
-        repo,
-        checker: &checker,
-    };
+    let history = PushedHistory::new(repo, &checker);
     Anchored::learn(updates, anchor, repo, &history).map_err(|e| match e {
         AnchoredError::Push(e) => unreadable_push(e),
         AnchoredError::History(e @ HistoryError::Git { .. }) => super::anchored::history_error(e)
@@ -326,6 +323,12 @@ fn learn_anchored(
 fn unreadable_push(e: push::PushError) -> CliError {
     CliError::new(Exit::Io, anyhow::Error::new(e))
         .hint("the pushed history is incomplete or unreadable; push again, or check the repository with git fsck")
+}
+
+/// What the hook trusts: the server's policy file, or the committed policy from an anchor.
+enum Root {
+    File(PolicyFile),
+    Anchor(ObjectId),
 }
 
 /// What `check` needs besides the ref updates.
@@ -344,13 +347,12 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     })?;
     let config = super::load_config()?;
     let (path, source) = policy_path(args.policy, &config, repo.git_dir());
-    let anchor = policy_anchor(args.policy_anchor, &config)?;
-    let policy = match &anchor {
-        Some((_, from)) => {
-            one_root_of_trust(args.policy.is_some(), &config, &path, from)?;
-            None
+    let root = match policy_anchor(args.policy_anchor, &config)? {
+        Some((anchor, from)) => {
+            one_root_of_trust(args.policy.is_some(), &config, &path, &from)?;
+            Root::Anchor(anchor)
         }
-        None => Some(load_policy(&path, &source)?),
+        None => Root::File(load_policy(&path, &source)?),
     };
     let trusted_root = args.trusted_root.map(|p| p.to_string_lossy().into_owned());
     let setup = super::setup::verify_setup(
@@ -363,34 +365,27 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             sct: None,
             // Rekor settings are read only when some rule could use a lookup.
             offline: args.offline
-                || policy.as_ref().is_some_and(|p| {
-                    p.rules
-                        .iter()
-                        .all(|r| r.transparency == Transparency::Embedded)
-                }),
+                || matches!(&root, Root::File(p) if p
+                    .rules
+                    .iter()
+                    .all(|r| r.transparency == Transparency::Embedded)),
             ..VerifyFlags::default()
         },
     )?;
     let empty = Policy::default();
     let shared = repo.repository().clone().into_sync();
     let learnt;
-    let (plan, file) = match (&policy, anchor) {
-        (Some(policy), _) => (
+    let (plan, file) = match &root {
+        Root::File(policy) => (
             hook::plan::plan(updates, policy, &repo).map_err(unreadable_push)?,
             path.display().to_string(),
         ),
-        (None, Some((anchor, _))) => {
-            learnt = learn_anchored(updates, anchor, &repo, &setup, &empty, &shared)?;
+        Root::Anchor(anchor) => {
+            learnt = learn_anchored(updates, *anchor, &repo, &setup, &empty, &shared)?;
             (
                 learnt.plan(),
                 format!("{POLICY_PATH} (anchored at {})", anchor.to_hex_with_len(12)),
             )
-        }
-        (None, None) => {
-            return Err(CliError::new(
-                Exit::Internal,
-                anyhow::anyhow!("neither a policy file nor a policy anchor was read"),
-            ))
         }
     };
     let objects = plan.objects();

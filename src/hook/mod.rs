@@ -3,7 +3,9 @@
 //!
 //! 1. [`policy`]: the policy file (TOML, parsed with line and column for every error).
 //! 2. [`plan::plan`]: ref updates + policy + the receiving repository → [`plan::Plan`]: per
-//!    ref, the objects it gains under its rule, and the updates refused outright.
+//!    ref, the objects it gains under its rule, and the updates refused outright; under a
+//!    committed policy trusted from the server's anchor, [`anchored::Anchored`] makes the
+//!    plan, each commit under the rule of the policy in force at its first parent.
 //! 3. (the caller verifies each planned object once, reusing [`facts`] kept from earlier
 //!    pushes, and proves online-mode signatures where a rule admits them)
 //! 4. [`decide`]: plan + verification reports → [`Decision`], judged per ref by
