@@ -151,6 +151,8 @@ pub struct PushedHistory<'a> {
     /// several times (as a commit and as a parent), and reads every commit back to the anchor.
     links: RefCell<HashMap<ObjectId, (Vec<ObjectId>, ObjectId)>>,
     dirs: RefCell<HashMap<ObjectId, Option<ObjectId>>>,
+    /// Verdicts on policy-changing commits, asked again for each pushed ref.
+    reports: RefCell<HashMap<ObjectId, Report>>,
 }
 
 impl<'a> PushedHistory<'a> {
@@ -160,6 +162,7 @@ impl<'a> PushedHistory<'a> {
             checker,
             links: RefCell::default(),
             dirs: RefCell::default(),
+            reports: RefCell::default(),
         }
     }
 
@@ -241,18 +244,23 @@ impl PolicyHistory for PushedHistory<'_> {
     }
 
     fn report(&self, commit: ObjectId) -> Result<Report, HistoryError> {
+        if let Some(r) = self.reports.borrow().get(&commit) {
+            return Ok(r.clone());
+        }
         let raw = self.commit(commit)?;
         let batch = self.checker.check(&[Signed::Object {
             raw: &raw,
             kind: ObjectKind::Commit,
             hash: self.repo.hash_kind(),
         }]);
-        Ok(batch
+        let report = batch
             .verified
             .into_iter()
             .next()
             .map(|v| v.report)
-            .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned)))
+            .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned));
+        self.reports.borrow_mut().insert(commit, report.clone());
+        Ok(report)
     }
 }
 
