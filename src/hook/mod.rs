@@ -87,9 +87,9 @@ commits that do not descend from the anchor, by the anchor's. The ref itself (it
 rule, default, deletions, annotated tags, which refs share its rule) follows the
 policy in force after its new tip, or its old one for a deletion; a ref it gives
 no rule follows its default, so under default = \"allow\" a change can be pushed
-for review to such a ref, and takes effect on a ruled one only through a commit a
-policy authority signs (a merge, say). Every push reads the history back to the
-anchor: anchor a recent commit. A policy file and an anchor together refuse every
+for review to such a ref; on a ruled one, the proposer's commit stays refused, and
+a policy authority commits the change again under their own signature. Every push
+reads the history back to the anchor: anchor a recent commit. A policy file and an anchor together refuse every
 push (exit 2): the hook takes one root of trust.
 
 Online-mode signatures, where the rule admits them, are proven as gitsign verify

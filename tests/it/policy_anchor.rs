@@ -472,3 +472,56 @@ fn hook_install_writes_the_policy_anchor_into_the_hook() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the hook needs a full commit id"), "{err}");
 }
+
+#[test]
+fn hook_takes_a_proposed_policy_change_on_an_unruled_branch_and_from_a_policy_authority_on_main() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = signing_repo(stack);
+    let allow = |signers: &[&str]| format!("default = \"allow\"\n{}", policy(stack, signers));
+    let anchor = commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB]),
+    );
+    let bare = hook_server(stack, &["--policy-anchor", &anchor]);
+    let bare = bare.path();
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "{err}");
+
+    // bob proposes mallory on a review branch, which no rule governs: accepted there.
+    repo.git(&["checkout", "-q", "-b", "review"]);
+    let proposal = commit(
+        &repo,
+        stack,
+        Some(BOB),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB, MALLORY]),
+    );
+    let (code, err) = push(&repo, bare, "review");
+    assert_eq!(code, 0, "an unruled ref follows default = \"allow\": {err}");
+    // On main, his commit is refused.
+    let (code, err) = push(&repo, bare, "review:main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {proposal} ")) && err.contains("unauthorized_policy_change"),
+        "{err}"
+    );
+    assert_eq!(server_ref(bare, "main"), anchor, "main did not move");
+
+    // alice commits the same change herself: it takes effect, and mallory may sign main.
+    repo.git(&["checkout", "-q", "main"]);
+    commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB, MALLORY]),
+    );
+    let by_mallory = commit(&repo, stack, Some(MALLORY), "code", "mallory's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server_ref(bare, "main"), by_mallory);
+}
