@@ -82,6 +82,7 @@
 //! | where the verification settings are chosen | [`cli::setup::verify_setup`] |
 //! | what unusable Rekor lookup settings mean | [`proofs::Rekor::from_config`] |
 //! | what a push is checked for, per ref | [`hook::plan::plan`] |
+//! | what a push is checked for under a committed policy | [`hook::anchored::Anchored::plan`] |
 //! | where the hook decides a push | [`hook::decide`] |
 //! | which authority admits a signer | [`policy::Rule::admit`] |
 //! | whether a policy's key file holds an OpenPGP or SSH signer's key | [`check::KeyFiles`] (`policy::KeyFormats`) |

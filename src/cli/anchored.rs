@@ -1,5 +1,10 @@
 //! The committed policy, anchored (`gitsign.policyAnchor`, `--policy-anchor REV`): the
-//! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`.
+//! repository side of [`crate::policy::history`] for `gitsign verify` and git's `--verify`
+//! ([`GitHistory`]), and for `gitsign hook`, whose pushed objects are in the quarantine
+//! ([`PushedHistory`]).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use std::sync::Arc;
 
@@ -8,9 +13,11 @@ use gix::ObjectId;
 use super::{CliError, Exit};
 use crate::check::{Checker, Format, KeyFiles, Signed, Verified};
 use crate::git::object::HashKind;
+use crate::git::push::{PushError, Receiving};
 use crate::policy::history::{
     Evolution, HistoryError, PolicyHistory, Standing, POLICY_DIR, POLICY_PATH,
 };
+use crate::policy::source::{resolve, MAX_KEY_FILE};
 use crate::policy::{FileSource, GitTree, KeyFormats, PolicyFile, Signer, SourceError};
 use crate::ssh::Revoked;
 use crate::verify::{ObjectKind, Report};
@@ -266,6 +273,170 @@ pub fn history_error(e: HistoryError) -> CliError {
         err.hint("`gitsign policy check --revision REV .gitsign/policy.toml` shows what is wrong with a committed policy")
     } else {
         err
+    }
+}
+
+/// The receiving repository's commits, the pushed ones included (the quarantine), read for
+/// the policy history of `gitsign hook`; policy-changing commits are verified by `checker`.
+pub struct PushedHistory<'a> {
+    repo: &'a Receiving,
+    checker: &'a Checker<'a>,
+    /// Each commit's parents and tree, and its `.gitsign` entry: the walk asks for each
+    /// several times (as a commit and as a parent), and reads every commit back to the anchor.
+    links: RefCell<HashMap<ObjectId, (Vec<ObjectId>, ObjectId)>>,
+    dirs: RefCell<HashMap<ObjectId, Option<ObjectId>>>,
+    /// Verdicts on policy-changing commits, asked again for each pushed ref.
+    reports: RefCell<HashMap<ObjectId, Report>>,
+}
+
+impl<'a> PushedHistory<'a> {
+    pub fn new(repo: &'a Receiving, checker: &'a Checker<'a>) -> PushedHistory<'a> {
+        PushedHistory {
+            repo,
+            checker,
+            links: RefCell::default(),
+            dirs: RefCell::default(),
+            reports: RefCell::default(),
+        }
+    }
+
+    fn commit(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError> {
+        match self.repo.find(commit).map_err(|e| git(commit, e))? {
+            Some(o) if o.kind == gix::object::Kind::Commit => Ok(o.data),
+            Some(_) => Err(malformed(commit)),
+            None => Err(git(commit, PushError::Missing(commit.to_hex().to_string()))),
+        }
+    }
+
+    /// The commit's parents and tree.
+    fn links(&self, commit: ObjectId) -> Result<(Vec<ObjectId>, ObjectId), HistoryError> {
+        if let Some(l) = self.links.borrow().get(&commit) {
+            return Ok(l.clone());
+        }
+        let raw = self.commit(commit)?;
+        let parents = Receiving::commit_parents(&raw).ok_or_else(|| malformed(commit))?;
+        let tree = Receiving::commit_tree(&raw).ok_or_else(|| malformed(commit))?;
+        self.links
+            .borrow_mut()
+            .insert(commit, (parents.clone(), tree));
+        Ok((parents, tree))
+    }
+
+    fn tree(&self, commit: ObjectId) -> Result<ObjectId, HistoryError> {
+        self.links(commit).map(|l| l.1)
+    }
+}
+
+fn malformed(commit: ObjectId) -> HistoryError {
+    git(
+        commit,
+        PushError::MalformedCommit(commit.to_hex().to_string()),
+    )
+}
+
+impl PolicyHistory for PushedHistory<'_> {
+    fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
+        self.links(commit).map(|l| l.0)
+    }
+
+    fn policy_dir(&self, commit: ObjectId) -> Result<Option<ObjectId>, HistoryError> {
+        if let Some(d) = self.dirs.borrow().get(&commit) {
+            return Ok(*d);
+        }
+        let tree = self.tree(commit)?;
+        let entry = self
+            .repo
+            .tree_entry(tree, &[POLICY_DIR])
+            .map_err(|e| git(commit, e))?
+            .map(|(_, id)| id);
+        self.dirs.borrow_mut().insert(commit, entry);
+        Ok(entry)
+    }
+
+    fn policy(&self, commit: ObjectId) -> Result<Option<PolicyFile>, HistoryError> {
+        let label = commit.to_hex().to_string();
+        let files = PushedTree {
+            repo: self.repo,
+            tree: self.tree(commit)?,
+            base: vec![POLICY_DIR.to_owned()],
+            label: label.clone(),
+        };
+        // The policy file itself, read beside its key files.
+        let name = POLICY_PATH.rsplit_once('/').map_or(POLICY_PATH, |(_, f)| f);
+        let text = match files.read(name) {
+            Ok(t) => t,
+            Err(SourceError::Missing) => return Ok(None),
+            Err(e) => return Err(git(commit, e)),
+        };
+        let text = String::from_utf8_lossy(&text);
+        PolicyFile::parse(&text, &format!("{label}:{POLICY_PATH}"), &files)
+            .map(Some)
+            .map_err(|source| HistoryError::Policy {
+                commit: label,
+                source,
+            })
+    }
+
+    fn report(&self, commit: ObjectId) -> Result<Report, HistoryError> {
+        if let Some(r) = self.reports.borrow().get(&commit) {
+            return Ok(r.clone());
+        }
+        let raw = self.commit(commit)?;
+        let batch = self.checker.check(&[Signed::Object {
+            raw: &raw,
+            kind: ObjectKind::Commit,
+            hash: self.repo.hash_kind(),
+        }]);
+        let report = batch
+            .verified
+            .into_iter()
+            .next()
+            .map(|v| v.report)
+            .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned));
+        self.reports.borrow_mut().insert(commit, report.clone());
+        Ok(report)
+    }
+}
+
+/// The key files of a policy committed in a pushed tree, read from the quarantine or the
+/// repository ([`GitTree`] reads a repository's own objects only).
+struct PushedTree<'a> {
+    repo: &'a Receiving,
+    tree: ObjectId,
+    /// The policy's directory, as components.
+    base: Vec<String>,
+    label: String,
+}
+
+impl FileSource for PushedTree<'_> {
+    fn read(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        let parts = resolve(&self.base, path)?;
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        let git = |e: PushError| SourceError::Git(Box::new(e));
+        let (mode, id) = self
+            .repo
+            .tree_entry(self.tree, &parts)
+            .map_err(git)?
+            .ok_or(SourceError::Missing)?;
+        if !mode.is_blob() {
+            return Err(SourceError::NotAFile);
+        }
+        let blob = self
+            .repo
+            .find(id)
+            .map_err(git)?
+            .ok_or(SourceError::Missing)?;
+        if blob.data.len() as u64 > MAX_KEY_FILE {
+            return Err(SourceError::TooLarge);
+        }
+        Ok(blob.data)
+    }
+
+    fn describe(&self, path: &str) -> String {
+        match resolve(&self.base, path) {
+            Ok(parts) => format!("{}:{}", self.label, parts.join("/")),
+            Err(_) => format!("{}:{path}", self.label),
+        }
     }
 }
 

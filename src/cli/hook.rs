@@ -16,15 +16,18 @@ use anyhow::Context as _;
 use gix::ObjectId;
 use rayon::prelude::*;
 
+use super::anchored::PushedHistory;
 use super::setup::VerifyFlags;
 use super::{CliError, CliResult, Exit};
 use crate::check::{Checker, Kept, Signed};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
+use crate::hook::anchored::{Anchored, AnchoredError};
 use crate::hook::facts::{root_digest, Facts};
 use crate::hook::policy::{PolicyFile, Transparency};
 use crate::hook::{self, Decision, POLICY_HELP};
+use crate::policy::history::{HistoryError, POLICY_PATH};
 use crate::proofs::ProofSource;
 use crate::verify::{policy::Policy, ObjectKind, Report, Sct};
 
@@ -65,6 +68,9 @@ pub struct PreReceiveArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Judge pushes by the committed policy (.gitsign/policy.toml) trusted from this commit (full id; default: git config gitsign.policyAnchor)
+    #[arg(long, value_name = "COMMIT")]
+    pub policy_anchor: Option<String>,
     /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -91,6 +97,9 @@ pub struct UpdateArgs {
     /// Policy file (default: git config gitsign.policy, else gitsign-policy.toml in the git directory)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Judge pushes by the committed policy (.gitsign/policy.toml) trusted from this commit (full id; default: git config gitsign.policyAnchor)
+    #[arg(long, value_name = "COMMIT")]
+    pub policy_anchor: Option<String>,
     /// Sigstore trusted_root.json to verify against (default: git config gitsign.trustedRoot, else the embedded public-good root)
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -110,6 +119,9 @@ pub struct InstallArgs {
     /// Policy file the hook passes as --policy, validated now (default: resolved at push time)
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// Commit the hook passes as --policy-anchor: pushes are judged by the committed policy trusted from it (full id; not with --policy)
+    #[arg(long, value_name = "COMMIT", conflicts_with = "policy")]
+    pub policy_anchor: Option<String>,
     /// Sigstore trusted_root.json the hook verifies against, validated now and passed as --trusted-root (default: resolved at push time)
     #[arg(long, value_name = "FILE")]
     pub trusted_root: Option<PathBuf>,
@@ -142,6 +154,7 @@ pub fn run(args: &HookArgs) -> CliResult {
                 &updates,
                 &CheckArgs {
                     policy: a.policy.as_deref(),
+                    policy_anchor: a.policy_anchor.as_deref(),
                     trusted_root: a.trusted_root.as_deref(),
                     offline: a.offline,
                 },
@@ -154,6 +167,7 @@ pub fn run(args: &HookArgs) -> CliResult {
                 &[update],
                 &CheckArgs {
                     policy: a.policy.as_deref(),
+                    policy_anchor: a.policy_anchor.as_deref(),
                     trusted_root: a.trusted_root.as_deref(),
                     offline: a.offline,
                 },
@@ -221,9 +235,106 @@ fn load_policy(path: &Path, source: &str) -> Result<PolicyFile, CliError> {
     })
 }
 
+/// The anchor of the committed policy: `--policy-anchor`, else git config
+/// gitsign.policyAnchor in the receiving repository (`None`: neither), with where it came
+/// from. A full commit id: a revision such as a branch name would move with the very pushes
+/// it is the root of trust for, and the commit may arrive with the push.
+fn policy_anchor(
+    flag: Option<&str>,
+    config: &Config,
+) -> Result<Option<(ObjectId, String)>, CliError> {
+    let (value, from) = match (flag, config.get(Key::PolicyAnchor)) {
+        (Some(v), _) => (v, "--policy-anchor".to_owned()),
+        (None, Some(v)) => (
+            v,
+            config
+                .source(Key::PolicyAnchor)
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let value = value.trim();
+    let full = matches!(value.len(), 40 | 64) && value.bytes().all(|b| b.is_ascii_hexdigit());
+    match ObjectId::from_hex(value.to_ascii_lowercase().as_bytes()) {
+        Ok(id) if full => Ok(Some((id, from))),
+        _ => Err(CliError::new(
+            Exit::Config,
+            anyhow::anyhow!(
+                "invalid policy anchor '{}' (from {from}): the hook needs a full commit id",
+                crate::text::escape(value)
+            ),
+        )
+        .hint("set gitsign.policyAnchor to the full id of a commit holding .gitsign/policy.toml (`git rev-parse COMMIT`); a branch name would move with the pushes it judges")),
+    }
+}
+
+/// Refuse a policy file and a policy anchor together: two roots of trust, and no rule that
+/// would say which one decides what.
+fn one_root_of_trust(
+    policy_flag: bool,
+    config: &Config,
+    path: &Path,
+    anchor_from: &str,
+) -> Result<(), CliError> {
+    let file = if policy_flag {
+        Some("--policy")
+    } else if config.get(Key::Policy).is_some() {
+        Some("git config gitsign.policy")
+    } else if path.exists() {
+        Some("the default path")
+    } else {
+        None
+    };
+    match file {
+        None => Ok(()),
+        Some(from) => Err(CliError::new(
+            Exit::Config,
+            anyhow::anyhow!(
+                "both a policy file ('{}', from {from}) and a policy anchor (from {anchor_from}) are set: the hook takes one root of trust",
+                path.display()
+            ),
+        )
+        .hint("judge pushes by the committed policy (remove the policy file, unset gitsign.policy, drop --policy) or by the file (unset gitsign.policyAnchor, drop --policy-anchor)")),
+    }
+}
+
+/// Learn the push against the committed policy anchored at `anchor`: the pushed history is
+/// read from the quarantine, and its policy-changing commits are verified.
+fn learn_anchored(
+    updates: &[RefUpdate],
+    anchor: ObjectId,
+    repo: &Receiving,
+    setup: &crate::check::VerifySetup,
+    empty: &Policy,
+    shared: &gix::ThreadSafeRepository,
+) -> Result<Anchored, CliError> {
+    let checker = Checker::new(setup, empty, Kept::In(shared));
+    let history = PushedHistory::new(repo, &checker);
+    Anchored::learn(updates, anchor, repo, &history).map_err(|e| match e {
+        AnchoredError::Push(e) => unreadable_push(e),
+        AnchoredError::History(e @ HistoryError::Git { .. }) => super::anchored::history_error(e)
+            .hint("the server's gitsign.policyAnchor (or --policy-anchor) must name a commit of this repository or of the push; the pushed history must be complete"),
+        AnchoredError::History(e) => super::anchored::history_error(e),
+    })
+}
+
+/// The pushed history could not be read.
+fn unreadable_push(e: push::PushError) -> CliError {
+    CliError::new(Exit::Io, anyhow::Error::new(e))
+        .hint("the pushed history is incomplete or unreadable; push again, or check the repository with git fsck")
+}
+
+/// What the hook trusts: the server's policy file, or the committed policy from an anchor.
+enum Root {
+    File(PolicyFile),
+    Anchor(ObjectId),
+}
+
 /// What `check` needs besides the ref updates.
 struct CheckArgs<'a> {
     policy: Option<&'a Path>,
+    policy_anchor: Option<&'a str>,
     trusted_root: Option<&'a Path>,
     /// Never contact Rekor.
     offline: bool,
@@ -236,7 +347,13 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     })?;
     let config = super::load_config()?;
     let (path, source) = policy_path(args.policy, &config, repo.git_dir());
-    let policy = load_policy(&path, &source)?;
+    let root = match policy_anchor(args.policy_anchor, &config)? {
+        Some((anchor, from)) => {
+            one_root_of_trust(args.policy.is_some(), &config, &path, &from)?;
+            Root::Anchor(anchor)
+        }
+        None => Root::File(load_policy(&path, &source)?),
+    };
     let trusted_root = args.trusted_root.map(|p| p.to_string_lossy().into_owned());
     let mut setup = super::setup::verify_setup(
         config,
@@ -248,23 +365,37 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             sct: None,
             // Rekor settings are read only when some rule could use a lookup.
             offline: args.offline
-                || policy
+                || matches!(&root, Root::File(p) if p
                     .rules
                     .iter()
-                    .all(|r| r.transparency == Transparency::Embedded),
+                    .all(|r| r.transparency == Transparency::Embedded)),
             ..VerifyFlags::default()
         },
     )?;
-    let file = path.display().to_string();
+    // OpenPGP and SSH signatures verify against the key files of the server's policy. Under an
+    // anchored committed policy they verify against none yet, so they are refused (unknown_key):
+    // failing closed until the hook verifies each against the policy in force at it.
     let key_files = super::setup::policy_key_files();
-    setup.keys = policy_keys(&policy, &file, &key_files)?;
-
-    let plan = hook::plan::plan(updates, &policy, &repo).map_err(|e| {
-        CliError::new(Exit::Io, anyhow::Error::new(e))
-            .hint("the pushed history is incomplete or unreadable; push again, or check the repository with git fsck")
-    })?;
-    let objects = plan.objects();
+    if let Root::File(policy) = &root {
+        setup.keys = policy_keys(policy, &path.display().to_string(), &key_files)?;
+    }
     let empty = Policy::default();
+    let shared = repo.repository().clone().into_sync();
+    let learnt;
+    let (plan, file) = match &root {
+        Root::File(policy) => (
+            hook::plan::plan(updates, policy, &repo).map_err(unreadable_push)?,
+            path.display().to_string(),
+        ),
+        Root::Anchor(anchor) => {
+            learnt = learn_anchored(updates, *anchor, &repo, &setup, &empty, &shared)?;
+            (
+                learnt.plan(),
+                format!("{POLICY_PATH} (anchored at {})", anchor.to_hex_with_len(12)),
+            )
+        }
+    };
+    let objects = plan.objects();
     let facts = Facts::new(
         repo.common_dir(),
         root_digest(&setup.root, setup.waivers.sct == Sct::Waived),
@@ -300,7 +431,6 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             hash,
         })
         .collect();
-    let shared = repo.repository().clone().into_sync();
     let worth = hook::WorthProving::new(&plan);
     let batch = Checker::new(&setup, &empty, Kept::In(&shared)).check_where(&items, |i, report| {
         unknown
@@ -519,6 +649,20 @@ fn install(args: &InstallArgs) -> CliResult {
             check_key_files(&policy, &abs)?;
             command.push_str(&format!(" --policy {}", sh_quote(&abs.to_string_lossy())));
         }
+        None if args.policy_anchor.is_some()
+            || repo
+                .config_snapshot()
+                .string("gitsign.policyAnchor")
+                .is_some() =>
+        {
+            let default = git_dir.join(DEFAULT_POLICY);
+            if default.exists() {
+                crate::ui::eprint(&format!(
+                    "gitsign: note: '{}' exists: every push is refused until it is removed, as the hook takes one root of trust (the policy anchor)\n",
+                    default.display()
+                ));
+            }
+        }
         None => {
             let default = git_dir.join(DEFAULT_POLICY);
             if !default.exists() {
@@ -527,6 +671,12 @@ fn install(args: &InstallArgs) -> CliResult {
                     default.display()
                 ));
             }
+        }
+    }
+    if let Some(anchor) = &args.policy_anchor {
+        let empty = Config::resolve(&[], |_| None);
+        if let Some((id, _)) = policy_anchor(Some(anchor), &empty)? {
+            command.push_str(&format!(" --policy-anchor {id}"));
         }
     }
     if let Some(p) = &args.trusted_root {

@@ -485,6 +485,50 @@ impl Receiving {
         out
     }
 
+    /// The parents of a commit's bytes, first parent first (`None`: not a valid header).
+    pub fn commit_parents(raw: &[u8]) -> Option<Vec<ObjectId>> {
+        commit_links(raw).map(|l| l.0)
+    }
+
+    /// The tree a commit's bytes name (`None`: not a valid header).
+    pub fn commit_tree(raw: &[u8]) -> Option<ObjectId> {
+        let first = raw.split(|&b| b == b'\n').next()?;
+        ObjectId::from_hex(first.strip_prefix(b"tree ")?).ok()
+    }
+
+    /// The entry at `path` (components from the root) of the tree `tree`, from the quarantine
+    /// or the repository: its mode and object (`None`: no such entry).
+    pub fn tree_entry(
+        &self,
+        tree: ObjectId,
+        path: &[&str],
+    ) -> Result<Option<(gix::objs::tree::EntryMode, ObjectId)>, PushError> {
+        let mut at: (gix::objs::tree::EntryMode, ObjectId) =
+            (gix::objs::tree::EntryKind::Tree.into(), tree);
+        for part in path {
+            if !at.0.is_tree() {
+                return Ok(None);
+            }
+            let obj = self.require(at.1)?;
+            if obj.kind != gix::object::Kind::Tree {
+                return Err(PushError::Object(at.1.to_string(), "not a tree".into()));
+            }
+            let mut found = None;
+            for entry in gix::objs::TreeRefIter::from_bytes(&obj.data, self.repo.object_hash()) {
+                let entry = entry.map_err(|e| PushError::Object(at.1.to_string(), boxed(e)))?;
+                if entry.filename == part.as_bytes() {
+                    found = Some((entry.mode, entry.oid.to_owned()));
+                    break;
+                }
+            }
+            match found {
+                Some(f) => at = f,
+                None => return Ok(None),
+            }
+        }
+        Ok(Some(at))
+    }
+
     /// Committer time of a commit's bytes (0 when unreadable).
     pub fn committer_time(raw: &[u8]) -> i64 {
         commit_links(raw).map_or(0, |l| l.1)

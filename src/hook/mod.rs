@@ -3,7 +3,9 @@
 //!
 //! 1. [`policy`]: the policy file (TOML, parsed with line and column for every error).
 //! 2. [`plan::plan`]: ref updates + policy + the receiving repository → [`plan::Plan`]: per
-//!    ref, the objects it gains under its rule, and the updates refused outright.
+//!    ref, the objects it gains under its rule, and the updates refused outright; under a
+//!    committed policy trusted from the server's anchor, [`anchored::Anchored`] makes the
+//!    plan, each commit under the rule of the policy in force at its first parent.
 //! 3. (the caller verifies each planned object once, reusing [`facts`] kept from earlier
 //!    pushes, and proves online-mode signatures where a rule admits them)
 //! 4. [`decide`]: plan + verification reports → [`Decision`], judged per ref by
@@ -11,6 +13,7 @@
 //!
 //! Planning and deciding are pure; `cli/hook.rs` keeps argv, I/O, rendering and `install`.
 
+pub mod anchored;
 pub mod facts;
 pub mod judge;
 pub mod plan;
@@ -77,6 +80,26 @@ push. What a good verification established (signer, issuer, extensions, time
 proof) is kept per object and trust root in gitsign/facts in the git directory,
 never pushed or fetched, so judging a commit again costs no cryptography.
 
+Committed policy: instead of a policy file, the server may trust the policy the
+pushed history carries, .gitsign/policy.toml with its key files beside it (gitsign
+policy --help), from an anchor commit it names: git config gitsign.policyAnchor in
+the receiving repository, or --policy-anchor (gitsign hook install --policy-anchor
+COMMIT writes it into the hook); a full commit id, which may arrive with the push.
+As for gitsign verify, each commit a ref gains is judged by the rule for that ref of
+the policy in force at its first parent (the anchor by its own policy). A commit
+that changes .gitsign/ is refused (unauthorized_policy_change) unless one of the
+policy-authorities of that policy signed it: a pusher cannot add their own
+identity, and commits relying on a refused change are judged by the old policy.
+Commits a merge brings in are judged by the policy at the merge's first parent;
+commits that do not descend from the anchor, by the anchor's. The ref itself (its
+rule, default, deletions, annotated tags, which refs share its rule) follows the
+policy in force after its new tip, or its old one for a deletion; a ref it gives
+no rule follows its default, so under default = \"allow\" a change can be pushed
+for review to such a ref; on a ruled one, the proposer's commit stays refused, and
+a policy authority commits the change again under their own signature. Every push
+reads the history back to the anchor: anchor a recent commit. A policy file and an anchor together refuse every
+push (exit 2): the hook takes one root of trust.
+
 Online-mode signatures, where the rule admits them, are proven as gitsign verify
 proves them: by a proof kept in the repository (gitsign/proofs, notes under
 refs/notes/gitsign), else by a Rekor lookup (gitsign.rekor, gitsign.timeout,
@@ -105,6 +128,8 @@ pub enum Refused<'p> {
         kind: ObjectKind,
         refname: String,
         rule: &'p Rule,
+        /// The committed policy the rule is from (`None`: the server's policy file).
+        file: Option<&'p str>,
         refusal: Refusal,
         /// Refused because Rekor could not be asked although the rule would use its entry.
         lookup_failed: bool,
@@ -116,6 +141,7 @@ impl Refused<'_> {
     pub fn line(&self, file: &str, subject: &str) -> String {
         match self {
             Refused::Ref(r) => {
+                let file = r.file.unwrap_or(file);
                 let at = r.rule.map(|rule| format!("{file}:{}", rule.line));
                 match (&r.problem, at) {
                     (RefProblem::Deletion, Some(at)) => format!(
@@ -136,12 +162,14 @@ impl Refused<'_> {
                 id,
                 refname,
                 rule,
+                file: committed,
                 refusal,
                 ..
             } => format!(
-                "{id} {}: {} ({refname}, {file}:{})",
+                "{id} {}: {} ({refname}, {}:{})",
                 subject.trim(),
                 refusal.reason,
+                committed.unwrap_or(file),
                 rule.line
             ),
         }
@@ -224,6 +252,21 @@ impl<'p> WorthProving<'p> {
     }
 }
 
+/// A commit its rule accepts is still refused when it changes the committed policy without
+/// the authority of the policy in force (`why`), as `gitsign verify` reports it.
+fn unauthorized(why: Option<&str>) -> Result<(), Refusal> {
+    match why {
+        None => Ok(()),
+        Some(why) => {
+            let f = crate::verify::Failure::UnauthorizedPolicyChange(why.to_owned());
+            Err(Refusal {
+                reason: format!("{} ({})", crate::text::one_line(&f), f.code()),
+                hint: f.hint(),
+            })
+        }
+    }
+}
+
 /// Judge each planned check by its ref's rule. `reports` holds one report per planned object
 /// (verified with an empty identity policy); an object without one is refused (fail closed).
 /// Sigstore signers only: [`decide_signed`] with no other signer.
@@ -258,6 +301,7 @@ pub fn decide_signed<'p>(
             Some(report) => c
                 .rule
                 .judge_signed(report, signers.get(&c.id), keys)
+                .and_then(|()| unauthorized(c.unauthorized.as_deref()))
                 .map_err(|refusal| {
                     (
                         refusal,
@@ -282,6 +326,7 @@ pub fn decide_signed<'p>(
                 kind: c.kind,
                 refname: c.refname.clone(),
                 rule: c.rule,
+                file: c.file,
                 refusal,
                 lookup_failed,
             });

@@ -52,6 +52,11 @@ pub struct Check<'p> {
     pub kind: ObjectKind,
     pub refname: String,
     pub rule: &'p Rule,
+    /// The committed policy the rule is from (`None`: the server's policy file).
+    pub file: Option<&'p str>,
+    /// The commit changes the committed policy and the policy in force does not authorise
+    /// it: why ([`crate::policy::history`]).
+    pub unauthorized: Option<String>,
 }
 
 /// Why a ref update is refused whatever its signatures.
@@ -71,6 +76,8 @@ pub struct RefRefusal<'p> {
     pub refname: String,
     /// The governing rule (`None` for [`RefProblem::NoRule`]).
     pub rule: Option<&'p Rule>,
+    /// The committed policy that decided (`None`: the server's policy file).
+    pub file: Option<&'p str>,
     pub problem: RefProblem,
 }
 
@@ -99,12 +106,30 @@ impl Plan<'_> {
     }
 }
 
-fn kind_name(kind: gix::object::Kind) -> &'static str {
+pub(super) fn kind_name(kind: gix::object::Kind) -> &'static str {
     match kind {
         gix::object::Kind::Tree => "tree",
         gix::object::Kind::Blob => "blob",
         gix::object::Kind::Commit => "commit",
         gix::object::Kind::Tag => "tag",
+    }
+}
+
+/// The ids (hex) of `rule`'s `unsigned-before` commit and its ancestors among `commits`.
+pub(super) fn cutoff_ancestors(rule: &Rule, commits: &[NewCommit]) -> HashSet<String> {
+    match &rule.unsigned_before {
+        Some(Cutoff::Commit(hex)) => match ObjectId::from_hex(hex.as_bytes()) {
+            Ok(start) => {
+                let set: HashMap<ObjectId, &[u8]> =
+                    commits.iter().map(|c| (c.id, c.raw.as_slice())).collect();
+                Receiving::ancestors_within(start, &set)
+                    .into_iter()
+                    .map(|i| i.to_string())
+                    .collect()
+            }
+            Err(_) => HashSet::new(),
+        },
+        _ => HashSet::new(),
     }
 }
 
@@ -123,6 +148,7 @@ pub fn plan<'p>(
                 plan.ref_refusals.push(RefRefusal {
                     refname: u.name.clone(),
                     rule: None,
+                    file: None,
                     problem: RefProblem::NoRule,
                 });
             }
@@ -134,6 +160,7 @@ pub fn plan<'p>(
                 plan.ref_refusals.push(RefRefusal {
                     refname: u.name.clone(),
                     rule: Some(rule),
+                    file: None,
                     problem: RefProblem::Deletion,
                 });
             }
@@ -148,6 +175,8 @@ pub fn plan<'p>(
                 kind: ObjectKind::Tag,
                 refname: u.name.clone(),
                 rule,
+                file: None,
+                unauthorized: None,
             });
         }
         let Some(tip) = peeled.commit else {
@@ -159,6 +188,7 @@ pub fn plan<'p>(
                 plan.ref_refusals.push(RefRefusal {
                     refname: u.name.clone(),
                     rule: Some(rule),
+                    file: None,
                     problem: RefProblem::NotSignable { id, kind },
                 });
             }
@@ -184,20 +214,7 @@ pub fn plan<'p>(
             }
         };
         let commits = repo.commits(&[tip], &hidden)?;
-        let cutoff_set: HashSet<String> = match &rule.unsigned_before {
-            Some(Cutoff::Commit(hex)) => match ObjectId::from_hex(hex.as_bytes()) {
-                Ok(start) => {
-                    let set: HashMap<ObjectId, &[u8]> =
-                        commits.iter().map(|c| (c.id, c.raw.as_slice())).collect();
-                    Receiving::ancestors_within(start, &set)
-                        .into_iter()
-                        .map(|i| i.to_string())
-                        .collect()
-                }
-                Err(_) => HashSet::new(),
-            },
-            _ => HashSet::new(),
-        };
+        let cutoff_set = cutoff_ancestors(rule, &commits);
         for c in commits {
             let time = Receiving::committer_time(&c.raw);
             if rule.exempt(time, &c.id.to_string(), &cutoff_set) {
@@ -209,6 +226,8 @@ pub fn plan<'p>(
                 kind: ObjectKind::Commit,
                 refname: u.name.clone(),
                 rule,
+                file: None,
+                unauthorized: None,
             });
             plan.raws.insert(c.id, c.raw);
         }

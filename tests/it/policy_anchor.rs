@@ -398,3 +398,244 @@ fn with_a_configured_policy_git_shows_u_for_other_signers_and_merge_refuses_them
     let (code, out, err) = output(&mut cmd);
     assert_eq!(code, 0, "an admitted signer is merged: {out}{err}");
 }
+
+/// A bare repository receiving pushes through `gitsign hook`, verifying against the stack's
+/// trusted root from its own configuration.
+fn hook_server(stack: &Stack, install: &[&str]) -> tempfile::TempDir {
+    let bare = tempfile::tempdir().expect("temp dir");
+    let git = |args: &[&str]| {
+        let (code, out, err) = output(
+            util::hermetic("git", bare.path())
+                .current_dir(bare.path())
+                .args(args),
+        );
+        assert_eq!(code, 0, "git {args:?} in the bare repository: {err}");
+        out
+    };
+    git(&["init", "-q", "--bare", "-b", "main", "."]);
+    git(&[
+        "config",
+        "gitsign.trustedRoot",
+        &stack.trusted_root_path().display().to_string(),
+    ]);
+    let (code, _, err) = output(
+        util::hermetic(gitsign_bin(), bare.path())
+            .args(["hook", "install"])
+            .args(install)
+            .arg(bare.path()),
+    );
+    assert_eq!(code, 0, "gitsign hook install: {err}");
+    bare
+}
+
+/// `git push BARE REFSPEC` from the work repository: exit code and stderr (`remote:` lines).
+fn push(repo: &TestRepo, bare: &std::path::Path, refspec: &str) -> (i32, String) {
+    let (code, _, err) = output(repo.cmd("git").arg("push").arg(bare).arg(refspec));
+    (code, err)
+}
+
+fn server_ref(bare: &std::path::Path, name: &str) -> String {
+    let (code, out, err) = output(
+        util::hermetic("git", bare)
+            .current_dir(bare)
+            .args(["rev-parse", name]),
+    );
+    assert_eq!(code, 0, "{err}");
+    out.trim().to_owned()
+}
+
+#[test]
+fn hook_refuses_policy_changes_not_signed_by_a_policy_authority_of_the_anchored_policy() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = signing_repo(stack);
+    let anchor = commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &policy(stack, &[ALICE, BOB]),
+    );
+    let bare = hook_server(stack, &[]);
+    let bare = bare.path();
+    let (code, _, err) = output(util::hermetic("git", bare).current_dir(bare).args([
+        "config",
+        "gitsign.policyAnchor",
+        &anchor,
+    ]));
+    assert_eq!(code, 0, "{err}");
+
+    // The anchor is judged by its own policy; bob signs without changing the policy.
+    let by_bob = commit(&repo, stack, Some(BOB), "code", "bob's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "alice's anchor and bob's code are accepted: {err}");
+    assert!(
+        err.contains("remote: gitsign: push accepted: 2 new commits and 0 tags checked"),
+        "{err}"
+    );
+    assert_eq!(server_ref(bare, "main"), by_bob);
+
+    // alice, a policy authority, adds carol: accepted, and carol may sign from then on.
+    let by_alice = commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &policy(stack, &[ALICE, BOB, CAROL]),
+    );
+    let by_carol = commit(&repo, stack, Some(CAROL), "code", "carol's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(
+        code, 0,
+        "an authorised change and a commit relying on it: {err}"
+    );
+    assert_eq!(server_ref(bare, "main"), by_carol);
+
+    // A policy file besides the anchor: two roots of trust, every push refused.
+    std::fs::write(bare.join("gitsign-policy.toml"), policy(stack, &[ALICE])).expect("write");
+    let again = commit(&repo, stack, Some(ALICE), "code", "alice's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains("both a policy file") && err.contains("one root of trust"),
+        "the ambiguous configuration is named: {err}"
+    );
+    assert!(
+        err.contains("Hint: judge pushes by the committed policy"),
+        "{err}"
+    );
+    assert_eq!(server_ref(bare, "main"), by_carol, "main did not move");
+    std::fs::remove_file(bare.join("gitsign-policy.toml")).expect("remove");
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server_ref(bare, "main"), again);
+
+    // bob may sign main, but is no policy authority: his change adding mallory is refused...
+    let by_bob_change = commit(
+        &repo,
+        stack,
+        Some(BOB),
+        ".gitsign/policy.toml",
+        &policy(stack, &[ALICE, BOB, CAROL, MALLORY]),
+    );
+    let (code, err) = push(&repo, bare, "main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!(
+            "remote: {by_bob_change} .gitsign/policy.toml by Some(\"{BOB}\"): the commit changes the committed policy without authority: the signer is not a policy authority (alice)"
+        )) && err.contains("(unauthorized_policy_change) (refs/heads/main, "),
+        "the commit and the reason are named: {err}"
+    );
+    assert!(
+        err.contains(&format!("{by_alice}:.gitsign/policy.toml:")),
+        "the rule is named in the policy in force at the commit's parent, alice's: {err}"
+    );
+    assert!(
+        err.contains("Hint: a change to .gitsign/ takes effect only when signed by one of the policy-authorities"),
+        "{err}"
+    );
+    assert_eq!(server_ref(bare, "main"), again, "main did not move");
+
+    // ... and so is mallory's commit relying on it, judged by the policy still in force.
+    let by_mallory = commit(&repo, stack, Some(MALLORY), "code", "mallory's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {by_bob_change} "))
+            && err.contains(&format!(
+                "remote: {by_mallory} code by Some(\"{MALLORY}\"): the signer '{MALLORY}'"
+            ))
+            && err.contains("2 of 2 objects refused"),
+        "both commits are refused: {err}"
+    );
+    assert_eq!(server_ref(bare, "main"), again, "main did not move");
+}
+
+#[test]
+fn hook_install_writes_the_policy_anchor_into_the_hook() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = signing_repo(stack);
+    let anchor = commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &policy(stack, &[ALICE]),
+    );
+    let bare = hook_server(stack, &["--policy-anchor", &anchor]);
+    let hook = std::fs::read_to_string(bare.path().join("hooks/pre-receive")).expect("hook");
+    assert!(
+        hook.contains(&format!(" --policy-anchor {anchor}")),
+        "{hook}"
+    );
+    // The anchor arrives with the first push, judged by its own policy; mallory is not in it.
+    let by_mallory = commit(&repo, stack, Some(MALLORY), "code", "mallory's\n");
+    let (code, err) = push(&repo, bare.path(), "main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {by_mallory} ")) && err.contains("1 of 2 objects refused"),
+        "{err}"
+    );
+    // A revision instead of a commit id is refused: it would move with the pushes.
+    let (code, _, err) = output(
+        util::hermetic(gitsign_bin(), bare.path())
+            .args(["hook", "install", "--force", "--policy-anchor", "main"])
+            .arg(bare.path()),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the hook needs a full commit id"), "{err}");
+}
+
+#[test]
+fn hook_takes_a_proposed_policy_change_on_an_unruled_branch_and_from_a_policy_authority_on_main() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = signing_repo(stack);
+    let allow = |signers: &[&str]| format!("default = \"allow\"\n{}", policy(stack, signers));
+    let anchor = commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB]),
+    );
+    let bare = hook_server(stack, &["--policy-anchor", &anchor]);
+    let bare = bare.path();
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "{err}");
+
+    // bob proposes mallory on a review branch, which no rule governs: accepted there.
+    repo.git(&["checkout", "-q", "-b", "review"]);
+    let proposal = commit(
+        &repo,
+        stack,
+        Some(BOB),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB, MALLORY]),
+    );
+    let (code, err) = push(&repo, bare, "review");
+    assert_eq!(code, 0, "an unruled ref follows default = \"allow\": {err}");
+    // On main, his commit is refused.
+    let (code, err) = push(&repo, bare, "review:main");
+    assert_ne!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("remote: {proposal} ")) && err.contains("unauthorized_policy_change"),
+        "{err}"
+    );
+    assert_eq!(server_ref(bare, "main"), anchor, "main did not move");
+
+    // alice commits the same change herself: it takes effect, and mallory may sign main.
+    repo.git(&["checkout", "-q", "main"]);
+    commit(
+        &repo,
+        stack,
+        Some(ALICE),
+        ".gitsign/policy.toml",
+        &allow(&[ALICE, BOB, MALLORY]),
+    );
+    let by_mallory = commit(&repo, stack, Some(MALLORY), "code", "mallory's\n");
+    let (code, err) = push(&repo, bare, "main");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(server_ref(bare, "main"), by_mallory);
+}
