@@ -106,18 +106,62 @@ pub fn policy_commit(name: &str) -> Option<ObjectId> {
     ObjectId::from_hex(hex.as_bytes()).ok()
 }
 
-/// [`GitHistory`] with the committed policies' key files: a policy-changing commit signed
-/// with an OpenPGP or SSH key is verified against the key files of the policy in force (from
-/// the tree of the commit that committed it) and judged by them, so an OpenPGP or SSH policy
-/// authority may change the policy.
-pub struct KeyedHistory<'a> {
-    pub git: GitHistory<'a>,
+/// A history whose commits can be verified again against keys: [`GitHistory`] and
+/// [`PushedHistory`], for [`KeyedHistory`].
+pub trait CommitSource<'c>: PolicyHistory {
+    /// The commit's raw bytes.
+    fn raw(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError>;
+    /// The checker its policy-changing commits are verified by.
+    fn checker(&self) -> &Checker<'c>;
+    fn hash(&self) -> HashKind;
+}
+
+impl<'a> CommitSource<'a> for GitHistory<'a> {
+    fn raw(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError> {
+        crate::git::repo::raw_object(&self.repo, commit).map_err(|e| git(commit, e))
+    }
+
+    fn checker(&self) -> &Checker<'a> {
+        self.checker
+    }
+
+    fn hash(&self) -> HashKind {
+        self.hash
+    }
+}
+
+/// `first`, the verdict on `object` against no key, or, for an OpenPGP or SSH signature,
+/// its verdict against the key files of `policy` (git's SSH revocation file `revoked`): the
+/// one way a signature is verified under a committed policy, by `gitsign verify`, git's
+/// `--verify` and the hook.
+pub fn verify_under(
+    checker: &Checker<'_>,
+    object: &Signed<'_>,
+    first: Verified,
+    policy: &PolicyFile,
+    files: &KeyFiles,
+    revoked: &Revoked,
+) -> Verified {
+    match first.format {
+        Format::Openpgp | Format::Ssh => {
+            checker.check_with_keys(object, &files.keys_of(policy, revoked))
+        }
+        _ => first,
+    }
+}
+
+/// A history ([`GitHistory`], [`PushedHistory`]) with the committed policies' key files: a
+/// policy-changing commit signed with an OpenPGP or SSH key is verified against the key files
+/// of the policy in force (from the tree of the commit that committed it) and judged by them,
+/// so an OpenPGP or SSH policy authority may change the policy.
+pub struct KeyedHistory<'a, H> {
+    pub git: H,
     pub files: &'a KeyFiles,
     /// git's SSH revocation file.
     pub revoked: &'a Revoked,
 }
 
-impl KeyedHistory<'_> {
+impl KeyedHistory<'_, GitHistory<'_>> {
     /// The verdicts of a chunk of commits (`verified[i]` of `ids[i]`) whose OpenPGP or SSH
     /// signature is judged under `ev`: each verified again, on every core, against the key
     /// files of the policy in force at it. The driver's first pass checked them against no
@@ -130,31 +174,33 @@ impl KeyedHistory<'_> {
         verified: &mut [Verified],
     ) {
         use rayon::prelude::*;
-        let todo: Vec<(usize, &Arc<PolicyFile>)> = ids
+        let todo: Vec<(usize, &Arc<PolicyFile>, Verified)> = ids
             .iter()
             .zip(verified.iter())
             .enumerate()
             .filter(|(_, (_, v))| matches!(v.format, Format::Openpgp | Format::Ssh))
-            .filter_map(|(i, (id, _))| match ev.standing(id) {
-                Some(Standing::Judged { policy, .. }) => Some((i, policy)),
+            .filter_map(|(i, (id, v))| match ev.standing(id) {
+                Some(Standing::Judged { policy, .. }) => Some((i, policy, v.clone())),
                 _ => None,
             })
             .collect();
         let (checker, files, revoked, hash) =
             (self.git.checker, self.files, self.revoked, self.git.hash);
         let again: Vec<(usize, Verified)> = todo
-            .par_iter()
+            .into_par_iter()
             .map_init(
                 || shared.to_thread_local(),
-                |repo, (i, policy)| {
-                    let raw = crate::git::repo::raw_object(repo, *ids.get(*i)?).ok()?;
+                |repo, (i, policy, first)| {
+                    let raw = crate::git::repo::raw_object(repo, *ids.get(i)?).ok()?;
                     let object = Signed::Object {
                         raw: &raw,
                         kind: ObjectKind::Commit,
                         hash,
                     };
-                    let keys = files.keys_of(policy, revoked);
-                    Some((*i, checker.check_with_keys(&object, &keys)))
+                    Some((
+                        i,
+                        verify_under(checker, &object, first, policy, files, revoked),
+                    ))
                 },
             )
             .flatten()
@@ -167,7 +213,7 @@ impl KeyedHistory<'_> {
     }
 }
 
-impl PolicyHistory for KeyedHistory<'_> {
+impl<'c, H: CommitSource<'c>> PolicyHistory for KeyedHistory<'_, H> {
     fn parents(&self, commit: ObjectId) -> Result<Vec<ObjectId>, HistoryError> {
         self.git.parents(commit)
     }
@@ -189,30 +235,17 @@ impl PolicyHistory for KeyedHistory<'_> {
         commit: ObjectId,
         in_force: &PolicyFile,
     ) -> Result<(Report, Option<Signer>), HistoryError> {
-        let raw =
-            crate::git::repo::raw_object(&self.git.repo, commit).map_err(|e| git(commit, e))?;
+        let raw = self.git.raw(commit)?;
         let object = Signed::Object {
             raw: &raw,
             kind: ObjectKind::Commit,
-            hash: self.git.hash,
+            hash: self.git.hash(),
         };
-        let Some(v) = self
-            .git
-            .checker
-            .check(&[object])
-            .verified
-            .into_iter()
-            .next()
-        else {
+        let checker = self.git.checker();
+        let Some(first) = checker.check(&[object]).verified.into_iter().next() else {
             return Ok((Report::bad(crate::verify::Failure::Unsigned), None));
         };
-        let v = match v.format {
-            Format::Openpgp | Format::Ssh => self
-                .git
-                .checker
-                .check_with_keys(&object, &self.files.keys_of(in_force, self.revoked)),
-            _ => v,
-        };
+        let v = verify_under(checker, &object, first, in_force, self.files, self.revoked);
         let signer = v.signer.as_ref().and_then(|s| s.judged(&v.report));
         Ok((v.report, signer))
     }
@@ -395,6 +428,20 @@ impl PolicyHistory for PushedHistory<'_> {
             .unwrap_or_else(|| Report::bad(crate::verify::Failure::Unsigned));
         self.reports.borrow_mut().insert(commit, report.clone());
         Ok(report)
+    }
+}
+
+impl<'a> CommitSource<'a> for PushedHistory<'a> {
+    fn raw(&self, commit: ObjectId) -> Result<Vec<u8>, HistoryError> {
+        self.commit(commit)
+    }
+
+    fn checker(&self) -> &Checker<'a> {
+        self.checker
+    }
+
+    fn hash(&self) -> HashKind {
+        self.repo.hash_kind()
     }
 }
 

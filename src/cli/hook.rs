@@ -16,10 +16,10 @@ use anyhow::Context as _;
 use gix::ObjectId;
 use rayon::prelude::*;
 
-use super::anchored::PushedHistory;
+use super::anchored::{verify_under, KeyedHistory, PushedHistory};
 use super::setup::VerifyFlags;
 use super::{CliError, CliResult, Exit};
-use crate::check::{Checker, Kept, Signed};
+use crate::check::{Checker, Kept, KeyFiles, Signed, Verified};
 use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
@@ -29,6 +29,7 @@ use crate::hook::policy::{PolicyFile, Transparency};
 use crate::hook::{self, Decision, POLICY_HELP};
 use crate::policy::history::{HistoryError, POLICY_PATH};
 use crate::proofs::ProofSource;
+use crate::ssh::Revoked;
 use crate::verify::{policy::Policy, ObjectKind, Report, Sct};
 
 /// Rejected objects listed one per line before the rest is only counted.
@@ -300,17 +301,21 @@ fn one_root_of_trust(
 }
 
 /// Learn the push against the committed policy anchored at `anchor`: the pushed history is
-/// read from the quarantine, and its policy-changing commits are verified.
-fn learn_anchored(
+/// read from the quarantine, and its policy-changing commits are verified (OpenPGP and SSH
+/// ones against the key files of the policy in force).
+fn learn_anchored<'a>(
     updates: &[RefUpdate],
     anchor: ObjectId,
-    repo: &Receiving,
-    setup: &crate::check::VerifySetup,
-    empty: &Policy,
-    shared: &gix::ThreadSafeRepository,
+    repo: &'a Receiving,
+    checker: &'a Checker<'a>,
+    files: &KeyFiles,
+    revoked: &Revoked,
 ) -> Result<Anchored, CliError> {
-    let checker = Checker::new(setup, empty, Kept::In(shared));
-    let history = PushedHistory::new(repo, &checker);
+    let history = KeyedHistory {
+        git: PushedHistory::new(repo, checker),
+        files,
+        revoked,
+    };
     Anchored::learn(updates, anchor, repo, &history).map_err(|e| match e {
         AnchoredError::Push(e) => unreadable_push(e),
         AnchoredError::History(e @ HistoryError::Git { .. }) => super::anchored::history_error(e)
@@ -355,6 +360,12 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         None => Root::File(load_policy(&path, &source)?),
     };
     let trusted_root = args.trusted_root.map(|p| p.to_string_lossy().into_owned());
+    // Under an anchored committed policy, OpenPGP and SSH signatures verify against the key
+    // files of the policy in force at each object, with git's SSH revocation file.
+    let revoked = match &root {
+        Root::Anchor(_) => super::setup::load_revoked(&config)?,
+        Root::File(_) => Revoked::default(),
+    };
     let mut setup = super::setup::verify_setup(
         config,
         &VerifyFlags {
@@ -372,15 +383,14 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             ..VerifyFlags::default()
         },
     )?;
-    // OpenPGP and SSH signatures verify against the key files of the server's policy. Under an
-    // anchored committed policy they verify against none yet, so they are refused (unknown_key):
-    // failing closed until the hook verifies each against the policy in force at it.
+    // Under the server's policy file, OpenPGP and SSH signatures verify against its key files.
     let key_files = super::setup::policy_key_files();
     if let Root::File(policy) = &root {
         setup.keys = policy_keys(policy, &path.display().to_string(), &key_files)?;
     }
     let empty = Policy::default();
     let shared = repo.repository().clone().into_sync();
+    let checker = Checker::new(&setup, &empty, Kept::In(&shared));
     let learnt;
     let (plan, file) = match &root {
         Root::File(policy) => (
@@ -388,7 +398,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
             path.display().to_string(),
         ),
         Root::Anchor(anchor) => {
-            learnt = learn_anchored(updates, *anchor, &repo, &setup, &empty, &shared)?;
+            learnt = learn_anchored(updates, *anchor, &repo, &checker, &key_files, &revoked)?;
             (
                 learnt.plan(),
                 format!("{POLICY_PATH} (anchored at {})", anchor.to_hex_with_len(12)),
@@ -432,15 +442,30 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         })
         .collect();
     let worth = hook::WorthProving::new(&plan);
-    let batch = Checker::new(&setup, &empty, Kept::In(&shared)).check_where(&items, |i, report| {
+    let batch = checker.check_where(&items, |i, report| {
         unknown
             .get(i)
             .is_some_and(|(id, _)| worth.admits(id, report))
     });
     super::output::eprint_warnings(&batch.warnings);
+    // Under a committed policy, the first pass checked OpenPGP and SSH signatures against no
+    // key; each is verified again, on every core, against the key files of the policies it is
+    // checked under.
+    let under = plan.policies();
+    let verified: Vec<Verified> = unknown
+        .par_iter()
+        .zip(&items)
+        .zip(batch.verified)
+        .map(|(((id, _), object), first)| match under.get(id) {
+            Some(policies) => {
+                keyed_verdict(&checker, object, first, policies, &key_files, &revoked)
+            }
+            None => first,
+        })
+        .collect();
     let mut proven = Proven::default();
     let mut signers = HashMap::new();
-    for ((id, _), v) in unknown.iter().zip(batch.verified) {
+    for ((id, _), v) in unknown.iter().zip(verified) {
         if let Some(signer) = v.signer.as_ref().and_then(|s| s.judged(&v.report)) {
             signers.insert(*id, signer);
         }
@@ -468,12 +493,34 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     Ok(ExitCode::from(decision.exit_code()))
 }
 
+/// The verdict on `object` (`first`: against no key) under committed `policies`: an OpenPGP or
+/// SSH signature verified against each one's key files. An object checked under several
+/// policies (refs whose policies differ) gets one verdict for all its checks, so a verdict
+/// that is not good under one of them is kept: failing closed.
+fn keyed_verdict(
+    checker: &Checker<'_>,
+    object: &Signed<'_>,
+    first: Verified,
+    policies: &[&crate::policy::PolicyFile],
+    files: &KeyFiles,
+    revoked: &Revoked,
+) -> Verified {
+    let mut verdict: Option<Verified> = None;
+    for policy in policies {
+        let v = verify_under(checker, object, first.clone(), policy, files, revoked);
+        if verdict.as_ref().is_none_or(|kept| kept.report.is_good()) {
+            verdict = Some(v);
+        }
+    }
+    verdict.unwrap_or(first)
+}
+
 /// The keys OpenPGP and SSH signatures are verified against: the key files of every rule's
 /// authorities (beside the policy file), and git's SSH revocation file.
 fn policy_keys(
     policy: &PolicyFile,
     file: &str,
-    key_files: &crate::check::KeyFiles,
+    key_files: &KeyFiles,
 ) -> Result<crate::check::Keys, CliError> {
     let authorities = policy.rules.iter().flat_map(|r| r.authorities.iter());
     super::setup::policy_keys(&super::load_config()?, key_files, file, authorities)

@@ -201,7 +201,7 @@ impl Anchored {
                     kind: ObjectKind::Tag,
                     refname: name.clone(),
                     rule,
-                    file,
+                    policy: Some(&*l.policy),
                     unauthorized: None,
                 });
             }
@@ -247,7 +247,7 @@ impl Anchored {
                     kind: ObjectKind::Commit,
                     refname: name.clone(),
                     rule,
-                    file: Some(policy.file.as_str()),
+                    policy: Some(&**policy),
                     unauthorized: match change {
                         Change::Refused(why) => Some(why.clone()),
                         _ => None,
@@ -479,7 +479,7 @@ mod tests {
             "bob's change is marked"
         );
         assert_eq!(
-            by_commit(3).file,
+            by_commit(3).file(),
             Some(format!("{}:.gitsign/policy.toml", oid(1)).as_str()),
             "mallory's commit is judged by the anchor's policy: bob's change did not take effect"
         );
@@ -545,7 +545,7 @@ mod tests {
         assert!(
             plan.checks
                 .iter()
-                .all(|c| c.file == Some(anchor_file.as_str()) && c.unauthorized.is_none()),
+                .all(|c| c.file() == Some(anchor_file.as_str()) && c.unauthorized.is_none()),
             "judged by the anchor's policy: {:?}",
             plan.checks
         );

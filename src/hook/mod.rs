@@ -326,7 +326,7 @@ pub fn decide_signed<'p>(
                 kind: c.kind,
                 refname: c.refname.clone(),
                 rule: c.rule,
-                file: c.file,
+                file: c.file(),
                 refusal,
                 lookup_failed,
             });

@@ -52,11 +52,19 @@ pub struct Check<'p> {
     pub kind: ObjectKind,
     pub refname: String,
     pub rule: &'p Rule,
-    /// The committed policy the rule is from (`None`: the server's policy file).
-    pub file: Option<&'p str>,
+    /// The committed policy the rule is from, whose key files its OpenPGP and SSH signatures
+    /// are verified against (`None`: the server's policy file).
+    pub policy: Option<&'p crate::policy::PolicyFile>,
     /// The commit changes the committed policy and the policy in force does not authorise
     /// it: why ([`crate::policy::history`]).
     pub unauthorized: Option<String>,
+}
+
+impl<'p> Check<'p> {
+    /// The committed policy's name (`None`: the server's policy file).
+    pub fn file(&self) -> Option<&'p str> {
+        self.policy.map(|p| p.file.as_str())
+    }
 }
 
 /// Why a ref update is refused whatever its signatures.
@@ -94,7 +102,23 @@ pub struct Plan<'p> {
     pub raws: HashMap<ObjectId, Vec<u8>>,
 }
 
-impl Plan<'_> {
+impl<'p> Plan<'p> {
+    /// The committed policies each object is checked under (one per distinct policy, in
+    /// check order), whose key files its OpenPGP or SSH signature is verified against;
+    /// objects checked under the server's policy file are absent.
+    pub fn policies(&self) -> HashMap<ObjectId, Vec<&'p crate::policy::PolicyFile>> {
+        let mut under: HashMap<ObjectId, Vec<&'p crate::policy::PolicyFile>> = HashMap::new();
+        for c in &self.checks {
+            if let Some(p) = c.policy {
+                let ps = under.entry(c.id).or_default();
+                if !ps.iter().any(|q| std::ptr::eq(*q, p)) {
+                    ps.push(p);
+                }
+            }
+        }
+        under
+    }
+
     /// Each object to verify once, in first-checked order.
     pub fn objects(&self) -> Vec<(ObjectId, ObjectKind)> {
         let mut seen = HashSet::new();
@@ -175,7 +199,7 @@ pub fn plan<'p>(
                 kind: ObjectKind::Tag,
                 refname: u.name.clone(),
                 rule,
-                file: None,
+                policy: None,
                 unauthorized: None,
             });
         }
@@ -226,7 +250,7 @@ pub fn plan<'p>(
                 kind: ObjectKind::Commit,
                 refname: u.name.clone(),
                 rule,
-                file: None,
+                policy: None,
                 unauthorized: None,
             });
             plan.raws.insert(c.id, c.raw);
