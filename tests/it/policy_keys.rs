@@ -351,3 +351,139 @@ fn a_committed_policy_judges_openpgp_and_ssh_commits_and_changes_by_its_own_key_
         assert_eq!(verdict_of(&lines, id), expected, "{why}: {lines:?}");
     }
 }
+
+/// A bare repository whose pre-receive hook judges pushes by the committed policy anchored
+/// at `anchor` (installed with `--policy-anchor`, offline).
+fn anchored_server(anchor: &str) -> tempfile::TempDir {
+    let bare = tempfile::tempdir().expect("temp dir");
+    let (code, _, err) = output(
+        crate::util::hermetic("git", bare.path())
+            .current_dir(bare.path())
+            .args(["init", "-q", "--bare", "-b", "main", "."]),
+    );
+    assert_eq!(code, 0, "git init --bare: {err}");
+    let (code, _, err) = output(
+        crate::util::hermetic(crate::util::gitsign_bin(), bare.path())
+            .args(["hook", "install", "--offline", "--policy-anchor", anchor])
+            .arg(bare.path()),
+    );
+    assert_eq!(code, 0, "gitsign hook install: {err}");
+    bare
+}
+
+/// `git push BARE main` from `repo`: exit code, stderr (`remote:` lines), the server's main.
+fn push_main(repo: &TestRepo, bare: &std::path::Path) -> (i32, String, String) {
+    let (code, _, err) = output(repo.cmd("git").arg("push").arg(bare).arg("main"));
+    let (_, main, _) = output(crate::util::hermetic("git", bare).current_dir(bare).args([
+        "rev-parse",
+        "--verify",
+        "-q",
+        "main",
+    ]));
+    (code, err, main.trim().to_owned())
+}
+
+#[test]
+fn hook_judges_openpgp_and_ssh_pushes_and_policy_changes_by_the_committed_key_files() {
+    let Some(signers) = Signers::new() else {
+        return;
+    };
+    let repo = TestRepo::new();
+    let alice = signers.openpgp("alice");
+    let (carol, carol_pub) = signers.ssh("carol");
+    let (dave, dave_pub) = signers.ssh("dave");
+    let (erin, _) = signers.ssh("erin");
+    let write = |rel: &str, content: &str| {
+        let path = repo.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+        repo.git(&["add", "-A"]);
+    };
+    // carol's SSH key administers the policy; alice's OpenPGP key may sign main.
+    let policy = |devs_ssh: &str| {
+        format!(
+            "policy-authorities = [\"admins\"]\n\
+             [authority.admins]\nssh = \"admins_signers\"\n\
+             [authority.devs]\nopenpgp = \"keys/alice.asc\"\n{devs_ssh}\
+             [[rule]]\nrefs = [\"refs/heads/main\"]\nauthorities = [\"admins\", \"devs\"]\n"
+        )
+    };
+    write(".gitsign/policy.toml", &policy(""));
+    write(".gitsign/keys/alice.asc", &signers.export(&alice));
+    write(
+        ".gitsign/admins_signers",
+        &format!("carol@example.com {carol_pub}\n"),
+    );
+    let anchor = signers.commit_ssh(&repo, &carol, "the policy");
+    let by_alice = signers.commit_openpgp(&repo, &alice, "by alice");
+    let bare = anchored_server(&anchor);
+    let bare = bare.path();
+
+    let (code, err, main) = push_main(&repo, bare);
+    assert_eq!(
+        code, 0,
+        "carol's SSH anchor and alice's OpenPGP commit: {err}"
+    );
+    assert!(
+        err.contains("remote: gitsign: push accepted: 2 new commits and 0 tags checked"),
+        "{err}"
+    );
+    assert_eq!(main, by_alice);
+
+    // erin's SSH key is in no authority of the policy in force.
+    let by_erin = signers.commit_ssh(&repo, &erin, "by erin");
+    let (code, err, main) = push_main(&repo, bare);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("remote: {by_erin} by erin: signed by SSH key "))
+            && err.contains("which no allowed signer names")
+            && err.contains(&format!("{anchor}:.gitsign/policy.toml")),
+        "erin's commit is refused as by an unknown key, under the anchor's policy: {err}"
+    );
+    assert_eq!(main, by_alice, "main did not move");
+    repo.git(&["reset", "-q", "--hard", &by_alice]);
+
+    // alice may sign main but is no policy authority: her change adding dave is refused, and
+    // dave's commit relying on it is by a key the policy in force does not hold.
+    let devs_ssh = "ssh = \"devs_signers\"\n";
+    write(".gitsign/policy.toml", &policy(devs_ssh));
+    write(
+        ".gitsign/devs_signers",
+        &format!("dave@example.com {dave_pub}\n"),
+    );
+    let alice_adds_dave = signers.commit_openpgp(&repo, &alice, "alice adds dave");
+    let dave_early = signers.commit_ssh(&repo, &dave, "dave too early");
+    let (code, err, main) = push_main(&repo, bare);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("remote: {alice_adds_dave} alice adds dave: "))
+            && err.contains("(unauthorized_policy_change)")
+            && err.contains(&format!(
+                "remote: {dave_early} dave too early: signed by SSH key "
+            ))
+            && err.contains("2 of 2 objects refused"),
+        "both commits are refused: {err}"
+    );
+    assert_eq!(main, by_alice, "main did not move");
+    repo.git(&["reset", "-q", "--hard", &by_alice]);
+
+    // carol, a policy authority by her SSH key, adds dave: in force for dave's commit.
+    write(".gitsign/policy.toml", &policy(devs_ssh));
+    write(
+        ".gitsign/devs_signers",
+        &format!("dave@example.com {dave_pub}\n"),
+    );
+    let carol_adds_dave = signers.commit_ssh(&repo, &carol, "carol adds dave");
+    let by_dave = signers.commit_ssh(&repo, &dave, "by dave");
+    let (code, err, main) = push_main(&repo, bare);
+    assert_eq!(
+        code, 0,
+        "an SSH policy authority's change and a commit relying on it: {err}"
+    );
+    assert!(
+        err.contains("remote: gitsign: push accepted: 2 new commits and 0 tags checked"),
+        "{err}"
+    );
+    assert_eq!(main, by_dave);
+    assert!(!err.contains(&carol_adds_dave), "{err}");
+}
