@@ -86,7 +86,8 @@ policy --help), from an anchor commit it names: git config gitsign.policyAnchor 
 the receiving repository, or --policy-anchor (gitsign hook install --policy-anchor
 COMMIT writes it into the hook); a full commit id, which may arrive with the push.
 As for gitsign verify, each commit a ref gains is judged by the rule for that ref of
-the policy in force at its first parent (the anchor by its own policy). A commit
+the policy in force at its first parent (the anchor by its own policy), and its
+OpenPGP or SSH signature is verified against that policy's key files. A commit
 that changes .gitsign/ is refused (unauthorized_policy_change) unless one of the
 policy-authorities of that policy signed it: a pusher cannot add their own
 identity, and commits relying on a refused change are judged by the old policy.
