@@ -145,6 +145,10 @@ pub const HINT_REKOR_FAILED: &str = "check gitsign.rekor (GITSIGN_REKOR_URL) and
 /// When the server's trust root does not know the signer's Sigstore instance.
 pub const HINT_SERVER_TRUST: &str = "the server verifies against its own trusted root: install the hook with `gitsign hook install --trusted-root FILE`, or set git config gitsign.trustedRoot in the receiving repository, to the trusted_root.json of the Sigstore instance the pusher signs with";
 
+/// The hint for a signature by a key in none of the policy's key files: the server reads no
+/// other keys (no `--openpgp-keys`, no allowed-signers file of its own).
+pub const HINT_KEY_FILES: &str = "the server verifies OpenPGP and SSH signatures against the key files of the policy's authorities only: add the key to one of them (in a committed policy, by a commit of one of its policy-authorities)";
+
 /// The hint for a definite failure, as the pusher (not the server's `gitsign verify` user)
 /// can act on it.
 fn failure_hint(f: &Failure) -> Option<&'static str> {
@@ -154,6 +158,8 @@ fn failure_hint(f: &Failure) -> Option<&'static str> {
         Failure::Tlog(TlogError::UnknownLog { .. }) | Failure::Chain(ChainError::Untrusted(_)) => {
             Some(HINT_SERVER_TRUST)
         }
+        Failure::Openpgp(crate::openpgp::Failure::UnknownKey { .. })
+        | Failure::Ssh(crate::ssh::Failure::UnknownKey { .. }) => Some(HINT_KEY_FILES),
         _ => f.hint(),
     }
 }

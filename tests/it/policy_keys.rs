@@ -440,6 +440,10 @@ fn hook_judges_openpgp_and_ssh_pushes_and_policy_changes_by_the_committed_key_fi
             && err.contains(&format!("{anchor}:.gitsign/policy.toml")),
         "erin's commit is refused as by an unknown key, under the anchor's policy: {err}"
     );
+    assert!(
+        err.contains("remote: Hint: the server verifies OpenPGP and SSH signatures against the key files of the policy's authorities only"),
+        "the hint names what the pusher can change: {err}"
+    );
     assert_eq!(main, by_alice, "main did not move");
     repo.git(&["reset", "-q", "--hard", &by_alice]);
 
