@@ -405,7 +405,8 @@ fn hook_judges_openpgp_and_ssh_pushes_and_policy_changes_by_the_committed_key_fi
             "policy-authorities = [\"admins\"]\n\
              [authority.admins]\nssh = \"admins_signers\"\n\
              [authority.devs]\nopenpgp = \"keys/alice.asc\"\n{devs_ssh}\
-             [[rule]]\nrefs = [\"refs/heads/main\"]\nauthorities = [\"admins\", \"devs\"]\n"
+             [[rule]]\nrefs = [\"refs/heads/main\", \"refs/tags/*\"]\n\
+             authorities = [\"admins\", \"devs\"]\n"
         )
     };
     write(".gitsign/policy.toml", &policy(""));
@@ -490,4 +491,30 @@ fn hook_judges_openpgp_and_ssh_pushes_and_policy_changes_by_the_committed_key_fi
     );
     assert_eq!(main, by_dave);
     assert!(!err.contains(&carol_adds_dave), "{err}");
+
+    // Annotated tags are verified against the key files of the policy after their commit.
+    let tag = |name: &str, key: &std::path::Path| {
+        let (code, _, err) = output(
+            repo.cmd("git")
+                .args(["-c", "gpg.format=ssh"])
+                .args(["-c", &format!("user.signingkey={}", key.display())])
+                .args(["tag", "-s", "-m", name, name]),
+        );
+        assert_eq!(code, 0, "git tag -s {name}: {err}");
+        let (code, _, err) = output(
+            repo.cmd("git")
+                .arg("push")
+                .arg(bare)
+                .arg(format!("refs/tags/{name}")),
+        );
+        (code, err)
+    };
+    let (code, err) = tag("v1", &dave);
+    assert_eq!(code, 0, "dave's SSH tag, under carol's change: {err}");
+    let (code, err) = tag("v2", &erin);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("which no allowed signer names") && err.contains("1 of 1 object refused"),
+        "erin's tag is refused: {err}"
+    );
 }
