@@ -567,4 +567,45 @@ mod tests {
             "an anchor the repository lacks cannot be read"
         );
     }
+
+    #[test]
+    fn each_check_carries_the_policy_in_force_for_its_ref_whose_keys_verify_it() {
+        // dev is ruled for bob only: alice's change is authorised on main, not on dev.
+        let dev = "[[rule]]\nrefs = ['refs/heads/dev']\nauthorities = ['bob']\n";
+        let v1 = policy(&["alice", "bob"], dev);
+        let with_carol = policy(&["alice", "bob", "carol"], dev);
+        let fake = Fake::default()
+            .add(1, &[], Some(&v1), "alice") // the anchor
+            .add(2, &[1], Some(&with_carol), "alice")
+            .add(3, &[2], Some(&with_carol), "bob");
+        let learnt = Anchored::learn(
+            &[
+                update(Some(1), Some(3), "refs/heads/main"),
+                update(Some(1), Some(3), "refs/heads/dev"),
+            ],
+            oid(1),
+            &fake,
+            &fake,
+        )
+        .expect("learns");
+        let plan = learnt.plan();
+        let under = plan.policies();
+        let files = |n: u32| -> Vec<&str> {
+            under
+                .get(&oid(n))
+                .map(|ps| ps.iter().map(|p| p.file.as_str()).collect())
+                .unwrap_or_default()
+        };
+        let name = |n: u32| format!("{}:.gitsign/policy.toml", oid(n));
+        assert_eq!(
+            files(3),
+            [name(2).as_str(), name(1).as_str()],
+            "bob's commit: alice's policy on main, the anchor's on dev: {:?}",
+            plan.checks
+        );
+        assert_eq!(files(2), [name(1).as_str()], "one policy, listed once");
+        for c in &plan.checks {
+            assert_eq!(c.file(), c.policy.map(|p| p.file.as_str()));
+        }
+    }
 }

@@ -103,15 +103,16 @@ pub struct Plan<'p> {
 }
 
 impl<'p> Plan<'p> {
-    /// The committed policies each object is checked under (one per distinct policy, in
-    /// check order), whose key files its OpenPGP or SSH signature is verified against;
-    /// objects checked under the server's policy file are absent.
+    /// The committed policies each object is checked under (once each, in check order: a
+    /// committed policy is named by the commit holding it, so refs reading the same one share
+    /// it), whose key files its OpenPGP or SSH signature is verified against; objects checked
+    /// under the server's policy file are absent.
     pub fn policies(&self) -> HashMap<ObjectId, Vec<&'p crate::policy::PolicyFile>> {
         let mut under: HashMap<ObjectId, Vec<&'p crate::policy::PolicyFile>> = HashMap::new();
         for c in &self.checks {
             if let Some(p) = c.policy {
                 let ps = under.entry(c.id).or_default();
-                if !ps.iter().any(|q| std::ptr::eq(*q, p)) {
+                if !ps.iter().any(|q| q.file == p.file) {
                     ps.push(p);
                 }
             }
