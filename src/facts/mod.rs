@@ -235,6 +235,30 @@ impl Depends {
     }
 }
 
+/// The file of a repository's kept policies in force (see [`in_force_key`]), beside its facts.
+pub fn in_force_path(common_dir: &std::path::Path) -> std::path::PathBuf {
+    common_dir.join("gitsign").join("policy-in-force.log")
+}
+
+/// The key of the committed policy in force after `commit` under the policy anchored at
+/// `anchor` for `refname`: which commit's policy it is follows from `commit`'s first-parent
+/// chain back to the anchor (fixed by the ids), the ref's rule, and the verdicts on the
+/// policy-changing commits on the way, which depend on what `depends` names (trust root,
+/// waivers, key set). A changed anchor, ref or trust is another key.
+pub fn in_force_key(depends: &Depends, commit: &[u8], anchor: &[u8], refname: &str) -> Key {
+    crate::memo::key(
+        b"gitsign policy in force v1",
+        &[
+            commit,
+            anchor,
+            refname.as_bytes(),
+            &depends.sigstore,
+            &depends.keyed,
+            depends.checked.name().as_bytes(),
+        ],
+    )
+}
+
 /// What stands for the object of a detached verification: its payload and signature.
 pub fn detached_object(payload: &[u8], signature: &[u8]) -> [u8; 32] {
     crate::memo::key(b"gitsign detached object v1", &[payload, signature])
