@@ -551,6 +551,8 @@ fn kept_format(report: &Report) -> Format {
         }
         crate::verify::Outcome::Bad(Failure::ForeignFormat(SignatureFormat::Ssh)) => Format::Ssh,
         crate::verify::Outcome::Bad(Failure::ForeignFormat(_)) => Format::None,
+        crate::verify::Outcome::Bad(Failure::Openpgp(_)) => Format::Openpgp,
+        crate::verify::Outcome::Bad(Failure::Ssh(_)) => Format::Ssh,
         _ => Format::Sigstore,
     }
 }

@@ -13,12 +13,14 @@
 //! decide.
 //!
 //! What is kept ([`Fact::of`]): a Sigstore verification whose every check but the policy
-//! passed (good, or bad only by the policy) with a proven or explicitly waived signing time; a
-//! good OpenPGP or SSH signature with its signer ([`KeyedSigner`]; judged at the time the
-//! signature or payload states, so the verdict is the object's and the keys' alone); and objects
-//! that are unsigned or carry a signature in a format nothing here reads, which no trust or
-//! waiver changes. Never kept: undecided verdicts (a later proof may decide them) and the other
-//! bad ones (verified again each time).
+//! passed (good, or bad only by the policy) with a proven or explicitly waived signing time;
+//! every OpenPGP or SSH verdict, good (with its signer, [`KeyedSigner`]) or bad (unknown key,
+//! bad signature, a key not valid at the signature's time), which the signed bytes and the key
+//! set decide alone (keys are judged at the time the signature or payload states; an SSH
+//! verdict judged at now is not kept, see `check::format::timeless`); and objects that are
+//! unsigned or carry a signature in a format nothing here reads, which no trust or waiver
+//! changes. Never kept: undecided verdicts (a later proof may decide them) and the other bad
+//! Sigstore ones (verified again each time).
 //!
 //! Where ([`store`]): one append-only file per repository, `<git common dir>/gitsign/facts.log`,
 //! outside refs, objects and notes, so facts never travel with a push, a fetch or notes. What
@@ -317,6 +319,25 @@ enum Proved {
         signer: KeyedSigner,
         signing_time: Option<i64>,
     },
+    /// An OpenPGP or SSH signature that is not good under the key set (unknown key, bad
+    /// signature, a key not valid at the signature's time...).
+    KeyedBad {
+        failure: KeyedFailure,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum KeyedFailure {
+    Openpgp(crate::openpgp::Failure),
+    Ssh(crate::ssh::Failure),
+}
+
+impl Proved {
+    /// Whether the proof depended on the key set (else on the trust root and waivers).
+    fn keyed(&self) -> bool {
+        matches!(self, Proved::Keyed { .. } | Proved::KeyedBad { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,7 +426,7 @@ impl Fact {
         Some(Fact {
             version: VERSION,
             object: crate::encoding::hex(object),
-            depends: crate::encoding::hex(depends.digest(keyed.is_some())),
+            depends: crate::encoding::hex(depends.digest(proved.keyed())),
             checked: depends.checked.name().to_owned(),
             proved,
         })
@@ -413,6 +434,12 @@ impl Fact {
 
     fn proved(outcome: &Outcome, report: &Report) -> Option<Proved> {
         Some(match outcome {
+            Outcome::Bad(Failure::Openpgp(e)) => Proved::KeyedBad {
+                failure: KeyedFailure::Openpgp(e.clone()),
+            },
+            Outcome::Bad(Failure::Ssh(e)) => Proved::KeyedBad {
+                failure: KeyedFailure::Ssh(e.clone()),
+            },
             Outcome::Bad(Failure::Unsigned) => Proved::Unsigned,
             Outcome::Bad(Failure::ForeignFormat(f)) if *f != SignatureFormat::X509 => {
                 Proved::Foreign {
@@ -494,7 +521,7 @@ impl Fact {
     /// fact by a configured key under the key set's digest, any other under the trust's).
     pub fn from_json(value: &str, object: &[u8], depends: &Depends) -> Option<Fact> {
         let fact: Fact = serde_json::from_str(value).ok()?;
-        let keyed = matches!(fact.proved, Proved::Keyed { .. });
+        let keyed = fact.proved.keyed();
         (fact.version == VERSION
             && fact.object == crate::encoding::hex(object)
             && fact.depends == crate::encoding::hex(depends.digest(keyed))
@@ -529,6 +556,10 @@ impl Fact {
         match &self.proved {
             Proved::Unsigned => bad(Failure::Unsigned),
             Proved::Keyed { signing_time, .. } => Report::good_by_key(*signing_time),
+            Proved::KeyedBad { failure } => match failure.clone() {
+                KeyedFailure::Openpgp(e) => bad(Failure::Openpgp(e)),
+                KeyedFailure::Ssh(e) => bad(Failure::Ssh(e)),
+            },
             Proved::Foreign { format } => bad(Failure::ForeignFormat(
                 format_named(format).unwrap_or(SignatureFormat::Unknown),
             )),
@@ -676,8 +707,11 @@ impl Facts {
         report: &Report,
         keyed: Option<&KeyedSigner>,
     ) {
-        let key = depends.key(object, keyed.is_some());
-        if let Some(value) = Fact::of(object, depends, report, keyed).and_then(|f| f.to_json()) {
+        let Some(fact) = Fact::of(object, depends, report, keyed) else {
+            return;
+        };
+        let key = depends.key(object, fact.proved.keyed());
+        if let Some(value) = fact.to_json() {
             if self.store.get(&key) != Some(value.as_str()) {
                 self.pending.push((key, value));
             }
@@ -929,14 +963,23 @@ mod tests {
             &Report::good_by_key(Some(5)),
             Some(&ssh_signer()),
         );
-        // Bad verdicts by a configured key are verified again each time.
+        // A bad verdict with a signer is no verdict a key decided: not kept.
         facts.note(
             &d,
             b"\x02",
             &Report::bad(Failure::Unsigned),
             Some(&ssh_signer()),
         );
-        assert_eq!(facts.pending(), 1, "only the good keyed verdict is noted");
+        // An unknown key is the key set's verdict: kept under it.
+        let unknown = Report::bad(Failure::Openpgp(crate::openpgp::Failure::UnknownKey {
+            issuer: "B5690EEEBB952194".into(),
+        }));
+        facts.note(&d, b"\x03", &unknown, None);
+        assert_eq!(
+            facts.pending(),
+            2,
+            "the good and the unknown-key verdicts are noted"
+        );
         facts.flush().expect("written");
         let again = Facts::open(&path);
         let kept = again.kept(&d, b"\x01", &bob()).expect("kept");
