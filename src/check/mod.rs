@@ -328,8 +328,13 @@ impl<'a> Checker<'a> {
             let known = vec![false; items.len()];
             return (batch, Noted { known, facts: None });
         };
-        let subjects: Vec<Option<(Vec<u8>, facts::Checked)>> =
-            items.par_iter().map(fact_subject).collect();
+        // One item (git's `--verify`, verify-tag) stays on this thread: answered from its
+        // fact, the process starts no thread pool at all.
+        let subjects: Vec<Option<(Vec<u8>, facts::Checked)>> = if items.len() == 1 {
+            items.iter().map(fact_subject).collect()
+        } else {
+            items.par_iter().map(fact_subject).collect()
+        };
         let mut warnings = Vec::new();
         let (mut store, kept): (facts::Facts, Vec<Option<facts::Kept>>) = if items.len() == 1 {
             let kept = subjects[0].as_ref().and_then(|(object, checked)| {
@@ -353,9 +358,13 @@ impl<'a> Checker<'a> {
         };
         let todo: Vec<usize> = (0..items.len()).filter(|i| kept[*i].is_none()).collect();
         let todo_items: Vec<Signed<'_>> = todo.iter().map(|i| items[*i]).collect();
-        let fresh = self.verify_where(&todo_items, |j, report| {
-            todo.get(j).is_some_and(|i| may_prove(*i, report))
-        });
+        let fresh = if todo.is_empty() {
+            Batch::default()
+        } else {
+            self.verify_where(&todo_items, |j, report| {
+                todo.get(j).is_some_and(|i| may_prove(*i, report))
+            })
+        };
         for (i, v) in todo.iter().zip(&fresh.verified) {
             let Some((object, checked)) = &subjects[*i] else {
                 continue;
