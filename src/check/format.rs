@@ -8,6 +8,7 @@
 //! ([`first_pass`]), filling [`Format`] and [`Signer`] in.
 
 use super::Keys;
+use crate::facts;
 use crate::git::object::{self, SignatureFormat};
 use crate::git::object_id::ObjectIds;
 use crate::verify::{self, policy::Policy, Failure, Report};
@@ -81,6 +82,46 @@ impl Signer {
             sans: i.sans.clone(),
             issuer: i.issuer.clone(),
         })
+    }
+
+    /// The signer as a kept fact holds it: an OpenPGP or SSH key's ([`facts::KeyedSigner`]).
+    pub fn keyed(&self) -> Option<facts::KeyedSigner> {
+        match self.clone() {
+            Signer::Sigstore { .. } => None,
+            Signer::Openpgp {
+                fingerprint,
+                key,
+                user_id,
+            } => Some(facts::KeyedSigner::Openpgp {
+                fingerprint,
+                key,
+                user_id,
+            }),
+            Signer::Ssh { principal, key, at } => {
+                Some(facts::KeyedSigner::Ssh { principal, key, at })
+            }
+        }
+    }
+
+    /// The signer a kept fact names, and its format.
+    pub fn of_keyed(kept: facts::KeyedSigner) -> (Signer, Format) {
+        match kept {
+            facts::KeyedSigner::Openpgp {
+                fingerprint,
+                key,
+                user_id,
+            } => (
+                Signer::Openpgp {
+                    fingerprint,
+                    key,
+                    user_id,
+                },
+                Format::Openpgp,
+            ),
+            facts::KeyedSigner::Ssh { principal, key, at } => {
+                (Signer::Ssh { principal, key, at }, Format::Ssh)
+            }
+        }
     }
 
     /// The identity: the first SAN for Sigstore, the primary key's fingerprint for OpenPGP,
@@ -202,10 +243,16 @@ pub fn first_pass(
     }
 }
 
-/// The time SSH allowed signers' `valid-after`/`valid-before` are judged at, as git passes it
-/// to `ssh-keygen -Overify-time`: the committer's (a tag's tagger's) time from the payload;
-/// without one, ssh-keygen's default, now.
-fn signer_time(payload: &[u8]) -> i64 {
+/// Whether a verdict on a signature of `format` over `payload` depends on the signed bytes
+/// and the settings alone, not on when it was reached: all but an SSH signature over a payload
+/// that states no signer time (judged at now, [`signer_time`]). Only such verdicts are kept
+/// as facts.
+pub fn timeless(format: Format, payload: &[u8]) -> bool {
+    format != Format::Ssh || payload_time(payload).is_some()
+}
+
+/// The committer's (a tag's tagger's) time from the payload.
+fn payload_time(payload: &[u8]) -> Option<i64> {
     object::header_value(payload, "committer")
         .or_else(|| object::header_value(payload, "tagger"))
         .and_then(|v| {
@@ -214,11 +261,17 @@ fn signer_time(payload: &[u8]) -> i64 {
             fields.next()?; // time zone
             fields.next()?.parse().ok()
         })
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        })
+}
+
+/// The time SSH allowed signers' `valid-after`/`valid-before` are judged at, as git passes it
+/// to `ssh-keygen -Overify-time`: the committer's (a tag's tagger's) time from the payload;
+/// without one, ssh-keygen's default, now.
+fn signer_time(payload: &[u8]) -> i64 {
+    payload_time(payload).unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    })
 }
 
 #[cfg(test)]

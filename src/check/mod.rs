@@ -125,11 +125,86 @@ struct FactsAt {
     path: std::path::PathBuf,
     root: [u8; 32],
     waivers: crate::verify::Waivers,
+    keys: [u8; 32],
 }
 
 impl FactsAt {
     fn depends(&self, checked: facts::Checked) -> facts::Depends {
-        facts::Depends::new(&self.root, self.waivers, checked)
+        facts::Depends::new(&self.root, self.waivers, &self.keys, checked)
+    }
+
+    fn not_kept(&self, e: &std::io::Error) -> Warning {
+        Warning::FactsNotKept {
+            path: self.path.display().to_string(),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// What a fact about `signed` is about: the object (its id, or the digest of a detached
+/// payload and signature) and what was checked. `None` for a bundle (never kept).
+fn fact_subject(signed: &Signed<'_>) -> Option<(Vec<u8>, facts::Checked)> {
+    match *signed {
+        Signed::Object { raw, kind, hash } => {
+            let (name, checked) = match kind {
+                ObjectKind::Commit => (
+                    "commit",
+                    facts::Checked::Commit {
+                        sha256: hash == HashKind::Sha256,
+                    },
+                ),
+                ObjectKind::Tag => ("tag", facts::Checked::Tag),
+            };
+            let id = crate::encoding::unhex(&object_id::hash_object(name, raw, hash))?;
+            Some((id, checked))
+        }
+        Signed::Detached { payload, signature } => Some((
+            facts::detached_object(payload, signature).to_vec(),
+            facts::Checked::Detached,
+        )),
+        Signed::Input(_) => None,
+    }
+}
+
+/// The signed bytes of `signed` whose headers state the signer's time.
+fn payload_of<'s>(signed: &Signed<'s>) -> &'s [u8] {
+    match *signed {
+        Signed::Object { raw, .. } => raw,
+        Signed::Detached { payload, .. } => payload,
+        Signed::Input(_) => &[],
+    }
+}
+
+/// The verdict a kept fact stands for.
+fn from_kept(kept: facts::Kept) -> Verified {
+    let (signer, format) = match kept.keyed {
+        Some(k) => {
+            let (signer, format) = Signer::of_keyed(k);
+            (Some(signer), format)
+        }
+        None => (Signer::of_report(&kept.report), kept_format(&kept.report)),
+    };
+    Verified {
+        report: kept.report,
+        format,
+        signer,
+        proof: None,
+    }
+}
+
+/// Verdicts whose new facts are noted and not yet kept ([`Checker::check_noting`]): kept by
+/// [`Noted::keep`], or dropped with it (the hook keeps no facts of a refused push).
+pub struct Noted<'c> {
+    /// Which verdicts came from kept facts, with no verification.
+    pub known: Vec<bool>,
+    facts: Option<(&'c FactsAt, facts::Facts)>,
+}
+
+impl Noted<'_> {
+    /// Append the noted facts to the store in one write; the warning if that failed.
+    pub fn keep(self) -> Option<Warning> {
+        let (at, mut store) = self.facts?;
+        store.flush().err().map(|e| at.not_kept(&e))
     }
 }
 
@@ -148,9 +223,10 @@ impl<'a> Checker<'a> {
     }
 
     /// Reuse and keep verified facts in the store of the repository whose common git
-    /// directory is `common_dir` ([`crate::facts`]): ranges ([`Checker::check_range`]) and
-    /// detached signatures (git's `--verify`) look each object up before verifying it, and
-    /// keep what they prove. Not with a detached SCT (`--sct`), which is no part of the key.
+    /// directory is `common_dir` ([`crate::facts`]): every object and detached signature
+    /// checked ([`Checker::check`], [`Checker::check_range`]) is looked up before it is
+    /// verified, and what is proved is kept. Not with a detached SCT (`--sct`), which is no
+    /// part of the key.
     pub fn with_facts(mut self, setup: &VerifySetup, common_dir: &std::path::Path) -> Checker<'a> {
         // Unix only: concurrent appends are whole records there (O_APPEND); on Windows the
         // store's writers were seen to lose records, so nothing is kept or reused.
@@ -159,6 +235,11 @@ impl<'a> Checker<'a> {
                 path: facts::path(common_dir),
                 root: facts::root_digest(&setup.root),
                 waivers: setup.waivers,
+                keys: facts::keys_digest(
+                    &setup.keys.openpgp,
+                    &setup.keys.ssh_allowed,
+                    &setup.keys.ssh_revoked,
+                ),
             });
         }
         self
@@ -238,48 +319,103 @@ impl<'a> Checker<'a> {
 
     /// Check every item: one verdict each, in order.
     pub fn check(&self, items: &[Signed<'_>]) -> Batch {
-        let [Signed::Detached { payload, signature }] = items else {
-            return self.check_where(items, |_, _| true);
-        };
-        let Some(at) = &self.facts else {
-            return self.check_where(items, |_, _| true);
-        };
-        // One detached signature (git's `--verify`): its fact is looked up without loading
-        // the store, and what is proved now is appended.
-        let depends = at.depends(facts::Checked::Detached);
-        let object = facts::detached_object(payload, signature);
-        let (kept, warning) = facts::Facts::find(&at.path, &depends, &object, self.policy);
-        let mut warnings: Vec<Warning> = warning.map(Warning::FactsIgnored).into_iter().collect();
-        if let Some(report) = kept {
-            return Batch {
-                verified: vec![Verified {
-                    format: kept_format(&report),
-                    signer: Signer::of_report(&report),
-                    report,
-                    proof: None,
-                }],
-                warnings,
-            };
-        }
-        let mut batch = self.check_where(items, |_, _| true);
-        if let Some(v) = batch.verified.first() {
-            let mut store = facts::Facts::empty(&at.path, depends);
-            store.note(&object, &v.report);
-            if let Err(e) = store.flush() {
-                warnings.push(Warning::FactsNotKept {
-                    path: at.path.display().to_string(),
-                    error: e.to_string(),
-                });
-            }
-        }
-        batch.warnings.extend(warnings);
-        batch
+        self.check_where(items, |_, _| true)
     }
 
     /// [`Checker::check`], proving online only the items `may_prove(index, first report)`
     /// admits (the hook's rules that accept a looked-up entry); the others keep the first
     /// pass's verdict.
     pub fn check_where(
+        &self,
+        items: &[Signed<'_>],
+        may_prove: impl Fn(usize, &Report) -> bool,
+    ) -> Batch {
+        let (mut batch, noted) = self.check_noting(items, may_prove);
+        batch.warnings.extend(noted.keep());
+        batch
+    }
+
+    /// [`Checker::check_where`] with kept facts ([`Checker::with_facts`]): each item is
+    /// looked up first (one item without loading the store), the others verified; what they
+    /// prove is noted, and kept only when the caller says so ([`Noted::keep`]).
+    pub fn check_noting(
+        &self,
+        items: &[Signed<'_>],
+        may_prove: impl Fn(usize, &Report) -> bool,
+    ) -> (Batch, Noted<'_>) {
+        let Some(at) = &self.facts else {
+            let batch = self.verify_where(items, may_prove);
+            let known = vec![false; items.len()];
+            return (batch, Noted { known, facts: None });
+        };
+        // One item (git's `--verify`, verify-tag) stays on this thread: answered from its
+        // fact, the process starts no thread pool at all.
+        let subjects: Vec<Option<(Vec<u8>, facts::Checked)>> = if items.len() == 1 {
+            items.iter().map(fact_subject).collect()
+        } else {
+            items.par_iter().map(fact_subject).collect()
+        };
+        let mut warnings = Vec::new();
+        let (mut store, kept): (facts::Facts, Vec<Option<facts::Kept>>) = if items.len() == 1 {
+            let kept = subjects[0].as_ref().and_then(|(object, checked)| {
+                let (kept, warning) =
+                    facts::Facts::find(&at.path, &at.depends(*checked), object, self.policy);
+                warnings.extend(warning.map(Warning::FactsIgnored));
+                kept
+            });
+            (facts::Facts::empty(&at.path), vec![kept])
+        } else {
+            let store = facts::Facts::open(&at.path);
+            warnings.extend(store.warning().map(|w| Warning::FactsIgnored(w.to_owned())));
+            let kept = subjects
+                .iter()
+                .map(|s| {
+                    let (object, checked) = s.as_ref()?;
+                    store.kept(&at.depends(*checked), object, self.policy)
+                })
+                .collect();
+            (store, kept)
+        };
+        let todo: Vec<usize> = (0..items.len()).filter(|i| kept[*i].is_none()).collect();
+        let todo_items: Vec<Signed<'_>> = todo.iter().map(|i| items[*i]).collect();
+        let fresh = if todo.is_empty() {
+            Batch::default()
+        } else {
+            self.verify_where(&todo_items, |j, report| {
+                todo.get(j).is_some_and(|i| may_prove(*i, report))
+            })
+        };
+        for (i, v) in todo.iter().zip(&fresh.verified) {
+            let Some((object, checked)) = &subjects[*i] else {
+                continue;
+            };
+            if format::timeless(v.format, payload_of(&items[*i])) {
+                let keyed = v.signer.as_ref().and_then(Signer::keyed);
+                store.note(&at.depends(*checked), object, &v.report, keyed.as_ref());
+            }
+        }
+        let known: Vec<bool> = kept.iter().map(Option::is_some).collect();
+        let mut fresh_verified = fresh.verified.into_iter();
+        let verified = kept
+            .into_iter()
+            .filter_map(|k| match k {
+                Some(k) => Some(from_kept(k)),
+                None => fresh_verified.next(),
+            })
+            .collect();
+        warnings.extend(fresh.warnings);
+        let batch = Batch { verified, warnings };
+        (
+            batch,
+            Noted {
+                known,
+                facts: Some((at, store)),
+            },
+        )
+    }
+
+    /// Verify every item (no kept facts), proving online only what `may_prove` admits.
+    fn verify_where(
         &self,
         items: &[Signed<'_>],
         may_prove: impl Fn(usize, &Report) -> bool,
@@ -329,10 +465,12 @@ impl<'a> Checker<'a> {
         mut on_chunk: impl FnMut(&[ObjectId], Batch) -> ControlFlow<()>,
     ) -> Result<(), RangeError> {
         let hash = Repo::from_shared(shared).hash_kind();
-        let mut store = self.facts.as_ref().map(|at| {
-            let sha256 = hash == HashKind::Sha256;
-            facts::Facts::open(&at.path, at.depends(facts::Checked::Commit { sha256 }))
+        let depends = self.facts.as_ref().map(|at| {
+            at.depends(facts::Checked::Commit {
+                sha256: hash == HashKind::Sha256,
+            })
         });
+        let mut store = self.facts.as_ref().map(|at| facts::Facts::open(&at.path));
         let mut store_warning = store
             .as_ref()
             .and_then(|s| s.warning())
@@ -345,16 +483,17 @@ impl<'a> Checker<'a> {
             let checked = (|| {
                 for ids in chunks.iter() {
                     // Kept facts first: an object with a fact is neither read nor verified.
-                    let kept: Vec<Option<Report>> = ids
+                    let kept: Vec<Option<facts::Kept>> = ids
                         .iter()
                         .map(|id| {
-                            let report = store
+                            let kept = store
                                 .as_ref()
-                                .and_then(|s| s.report(id.as_bytes(), self.policy));
-                            if report.is_some() {
+                                .zip(depends.as_ref())
+                                .and_then(|(s, d)| s.kept(d, id.as_bytes(), self.policy));
+                            if kept.is_some() {
                                 crate::git::repo::forget_walked(id);
                             }
-                            report
+                            kept
                         })
                         .collect();
                     let todo: Vec<ObjectId> = ids
@@ -363,35 +502,40 @@ impl<'a> Checker<'a> {
                         .filter(|(_, k)| k.is_none())
                         .map(|(id, _)| *id)
                         .collect();
-                    let first: Vec<Result<FirstPass, RepoError>> = todo
+                    // Each with whether its verdict may be kept (format::timeless).
+                    let first: Vec<Result<(FirstPass, bool), RepoError>> = todo
                         .par_iter()
                         .map_init(
                             || shared.to_thread_local(),
                             |repo, id| {
                                 let raw = raw_object(repo, *id)?;
-                                Ok(self.first_pass(&Signed::Object {
+                                let first = self.first_pass(&Signed::Object {
                                     raw: &raw,
                                     kind: ObjectKind::Commit,
                                     hash,
-                                }))
+                                });
+                                let timeless = format::timeless(first.format, &raw);
+                                Ok((first, timeless))
                             },
                         )
                         .collect();
-                    let first = first
+                    let (first, timeless): (Vec<FirstPass>, Vec<bool>) = first
                         .into_iter()
                         .collect::<Result<Vec<_>, _>>()
-                        .map_err(RangeError::Read)?;
+                        .map_err(RangeError::Read)?
+                        .into_iter()
+                        .unzip();
                     let mut fresh = self.finish(first, |_, _| true);
-                    if let Some(s) = store.as_mut() {
-                        for (id, v) in todo.iter().zip(&fresh.verified) {
-                            s.note(id.as_bytes(), &v.report);
+                    if let (Some(s), Some(d)) = (store.as_mut(), depends.as_ref()) {
+                        for ((id, v), timeless) in todo.iter().zip(&fresh.verified).zip(&timeless) {
+                            if *timeless {
+                                let keyed = v.signer.as_ref().and_then(Signer::keyed);
+                                s.note(d, id.as_bytes(), &v.report, keyed.as_ref());
+                            }
                         }
                         if let Err(e) = s.flush() {
                             if let Some(at) = &self.facts {
-                                fresh.warnings.push(Warning::FactsNotKept {
-                                    path: at.path.display().to_string(),
-                                    error: e.to_string(),
-                                });
+                                fresh.warnings.push(at.not_kept(&e));
                             }
                             store = None;
                         }
@@ -401,12 +545,7 @@ impl<'a> Checker<'a> {
                     let verified = kept
                         .into_iter()
                         .filter_map(|k| match k {
-                            Some(report) => Some(Verified {
-                                format: kept_format(&report),
-                                signer: Signer::of_report(&report),
-                                report,
-                                proof: None,
-                            }),
+                            Some(k) => Some(from_kept(k)),
                             None => fresh_verified.next(),
                         })
                         .collect();
@@ -441,6 +580,8 @@ fn kept_format(report: &Report) -> Format {
         }
         crate::verify::Outcome::Bad(Failure::ForeignFormat(SignatureFormat::Ssh)) => Format::Ssh,
         crate::verify::Outcome::Bad(Failure::ForeignFormat(_)) => Format::None,
+        crate::verify::Outcome::Bad(Failure::Openpgp(_)) => Format::Openpgp,
+        crate::verify::Outcome::Bad(Failure::Ssh(_)) => Format::Ssh,
         _ => Format::Sigstore,
     }
 }

@@ -309,6 +309,122 @@ pub fn history_error(e: HistoryError) -> CliError {
     }
 }
 
+/// The committed policy in force after a commit, kept across processes
+/// (`<git dir>/gitsign/policy-in-force.log`, [`crate::facts::in_force_key`]): git's `--verify`
+/// path runs once per commit, and computing the policy in force walks the commit's
+/// first-parent chain back to the anchor each time. A kept answer names the commit whose
+/// committed policy is in force (the anchor, or the last authorised change), read again from
+/// its tree. Damage is handled by the store ([`crate::facts::store`]): a damaged file is
+/// ignored and written anew.
+pub struct InForce {
+    path: std::path::PathBuf,
+    depends: crate::facts::Depends,
+    anchor: ObjectId,
+    refname: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeptInForce {
+    commit: String,
+    anchor: String,
+    source: String,
+}
+
+impl InForce {
+    pub fn new(
+        setup: &crate::check::VerifySetup,
+        common_dir: &std::path::Path,
+        anchor: ObjectId,
+        refname: &str,
+        hash: HashKind,
+    ) -> InForce {
+        use crate::facts;
+        InForce {
+            path: facts::in_force_path(common_dir),
+            depends: facts::Depends::new(
+                &facts::root_digest(&setup.root),
+                setup.waivers,
+                &facts::keys_digest(
+                    &setup.keys.openpgp,
+                    &setup.keys.ssh_allowed,
+                    &setup.keys.ssh_revoked,
+                ),
+                facts::Checked::Commit {
+                    sha256: hash == HashKind::Sha256,
+                },
+            ),
+            anchor,
+            refname: refname.to_owned(),
+        }
+    }
+
+    fn key(&self, commit: &ObjectId) -> crate::facts::Key {
+        crate::facts::in_force_key(
+            &self.depends,
+            commit.as_bytes(),
+            self.anchor.as_bytes(),
+            &self.refname,
+        )
+    }
+
+    /// The commit whose policy is in force after `commit`, if kept (and the store's warning).
+    pub fn find(&self, commit: &ObjectId) -> (Option<ObjectId>, Option<String>) {
+        let (value, warning) = crate::facts::Store::find(&self.path, &[self.key(commit)]);
+        let source = value
+            .and_then(|v| serde_json::from_str::<KeptInForce>(&v).ok())
+            .filter(|k| commit.to_hex() == k.commit && self.anchor.to_hex() == k.anchor)
+            .and_then(|k| ObjectId::from_hex(k.source.as_bytes()).ok());
+        (source, warning)
+    }
+
+    /// Keep the policy in force after every commit of `at`'s first-parent chain back to the
+    /// anchor, as `ev` computed it (each judged through that chain alone, so the answer is
+    /// the chain's, whatever else was asked). Nothing is kept when the chain does not reach
+    /// the anchor. A failure to write costs the next call the walk only.
+    pub fn keep(
+        &self,
+        history: &dyn PolicyHistory,
+        ev: &crate::policy::history::Evolution,
+        at: ObjectId,
+    ) -> std::io::Result<()> {
+        use crate::policy::history::{Change, Standing};
+        let mut chain = vec![at];
+        let mut x = at;
+        while x != self.anchor {
+            let Ok(parents) = history.parents(x) else {
+                return Ok(());
+            };
+            let Some(p) = parents.first().copied() else {
+                return Ok(());
+            };
+            chain.push(p);
+            x = p;
+        }
+        let mut source = self.anchor;
+        let mut records = Vec::with_capacity(chain.len());
+        for c in chain.iter().rev() {
+            match ev.standing(c) {
+                Some(Standing::Judged { change, .. }) => {
+                    if *change == Change::Authorised {
+                        source = *c;
+                    }
+                }
+                _ => return Ok(()),
+            }
+            let kept = KeptInForce {
+                commit: c.to_hex().to_string(),
+                anchor: self.anchor.to_hex().to_string(),
+                source: source.to_hex().to_string(),
+            };
+            if let Ok(value) = serde_json::to_string(&kept) {
+                records.push((self.key(c), value));
+            }
+        }
+        crate::facts::Store::empty(&self.path).append(&records)
+    }
+}
+
 /// The receiving repository's commits, the pushed ones included (the quarantine), read for
 /// the policy history of `gitsign hook`; policy-changing commits are verified by `checker`.
 pub struct PushedHistory<'a> {

@@ -7,11 +7,13 @@ use crate::facts::{self, store, Fact, Store};
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Prune or clear the verified facts kept in this repository",
-    long_about = "`gitsign verify` and git's `--verify` keep what they proved about each object in \
-<git dir>/gitsign/facts.log, keyed by the object and by the trust root and waivers the proof \
-depended on, so verifying it again costs no cryptography (the identity policy is applied anew \
-every time). The file never leaves the repository. `prune` drops facts about objects the \
-repository no longer has and facts it cannot read; `clear` removes them all."
+    long_about = "`gitsign verify`, `verify-tag`, git's `--verify` and `gitsign hook` keep what \
+they proved about each object in <git dir>/gitsign/facts.log, keyed by the object and by what \
+the proof depended on (the trust root and waivers; for OpenPGP and SSH signatures the key set), \
+so verifying it again costs no cryptography (the identity policy is applied anew every time). \
+The file never leaves the repository. `prune` drops facts about objects the repository no \
+longer has and facts it cannot read; `clear` removes them all, and the committed policy in force \
+kept for git's `--verify` (gitsign/policy-in-force.log)."
 )]
 pub struct FactsArgs {
     #[command(subcommand)]
@@ -39,6 +41,7 @@ pub fn run(args: &FactsArgs) -> CliResult {
     match args.action {
         FactsAction::Clear => {
             store::clear(&path).map_err(io)?;
+            store::clear(&facts::in_force_path(repo.common_dir())).map_err(io)?;
             crate::ui::eprint(&format!(
                 "gitsign: removed the kept facts in '{}'\n",
                 path.display()

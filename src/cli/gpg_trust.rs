@@ -17,7 +17,7 @@ use gix::ObjectId;
 use super::setup::VerifyFlags;
 use crate::check::{Checker, Kept};
 use crate::config::Key;
-use crate::policy::history::{Evolution, Standing};
+use crate::policy::history::{Evolution, PolicyHistory as _, Standing};
 use crate::policy::{judge::NoKeyFormats, PolicyFile, Signer, SigstoreSigner};
 use crate::verify::{policy::Policy, Report};
 
@@ -107,22 +107,42 @@ fn judged(
                 files: &files,
                 revoked: &revoked,
             };
-            let mut ev =
-                Evolution::new(&history, anchor, &refname).map_err(|e| format!("{e:#}"))?;
             let at = first_parent(payload).or_else(|| repo.head_id().ok().map(|h| h.detach()));
-            let mut policy: Option<Arc<PolicyFile>> = None;
-            if let Some(at) = at {
-                ev.learn(&history, &[at]).map_err(|e| format!("{e:#}"))?;
-                if let Some(Standing::Judged { .. }) = ev.standing(&at) {
-                    policy = ev.in_force_after(&at).cloned();
-                }
+            // git runs us once per commit: the policy in force after `at` is kept, so a
+            // `git log --show-signature` does not walk back to the anchor for every commit.
+            let in_force = super::anchored::InForce::new(
+                &setup,
+                repo.common_dir(),
+                anchor,
+                &refname,
+                history.git.hash,
+            );
+            let (source, warning) = at.map(|at| in_force.find(&at)).unwrap_or_default();
+            if let Some(w) = warning {
+                super::output::eprint_warnings(&[crate::proofs::Warning::FactsIgnored(w)]);
             }
-            let policy = match policy {
+            let kept = source.and_then(|s| history.policy(s).ok().flatten().map(Arc::new));
+            let policy = match kept {
                 Some(p) => p,
-                None => ev
-                    .in_force_after(&anchor)
-                    .cloned()
-                    .ok_or("no policy in force at the anchor")?,
+                None => {
+                    let mut ev =
+                        Evolution::new(&history, anchor, &refname).map_err(|e| format!("{e:#}"))?;
+                    let mut policy: Option<Arc<PolicyFile>> = None;
+                    if let Some(at) = at {
+                        ev.learn(&history, &[at]).map_err(|e| format!("{e:#}"))?;
+                        if let Some(Standing::Judged { .. }) = ev.standing(&at) {
+                            policy = ev.in_force_after(&at).cloned();
+                            let _ = in_force.keep(&history, &ev, at);
+                        }
+                    }
+                    match policy {
+                        Some(p) => p,
+                        None => ev
+                            .in_force_after(&anchor)
+                            .cloned()
+                            .ok_or("no policy in force at the anchor")?,
+                    }
+                }
             };
             (policy, "the committed policy".to_owned())
         }

@@ -7,7 +7,7 @@
 //! What is checked, and the exit codes, are [`crate::hook::POLICY_HELP`] (`--help`). Human
 //! output goes to stderr, which git relays to the pusher as `remote:` lines.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,13 +24,12 @@ use crate::config::{Config, Key};
 use crate::git::object;
 use crate::git::push::{self, ObjectDirs, Receiving, RefUpdate};
 use crate::hook::anchored::{Anchored, AnchoredError};
-use crate::hook::facts::{root_digest, Facts};
 use crate::hook::policy::{PolicyFile, Transparency};
 use crate::hook::{self, Decision, POLICY_HELP};
 use crate::policy::history::{HistoryError, POLICY_PATH};
 use crate::proofs::ProofSource;
 use crate::ssh::Revoked;
-use crate::verify::{policy::Policy, ObjectKind, Report, Sct};
+use crate::verify::{policy::Policy, ObjectKind, Report};
 
 /// Rejected objects listed one per line before the rest is only counted.
 const MAX_LISTED: usize = 20;
@@ -390,6 +389,8 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     }
     let empty = Policy::default();
     let shared = repo.repository().clone().into_sync();
+    // Reads the pushed history's policy-changing commits and re-verifies OpenPGP and SSH
+    // signatures under a committed policy's key files; keeps no facts (a refused push keeps none).
     let checker = Checker::new(&setup, &empty, Kept::In(&shared));
     let learnt;
     let (plan, file) = match &root {
@@ -406,34 +407,13 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         }
     };
     let objects = plan.objects();
-    let facts = Facts::new(
-        repo.common_dir(),
-        root_digest(&setup.root, setup.waivers.sct == Sct::Waived),
-    );
-    // Objects verified before, whose facts are kept, are decided by them with no cryptography.
-    let kept: Vec<Option<Report>> = objects.par_iter().map(|(id, _)| facts.get(id)).collect();
-    let known: HashSet<ObjectId> = objects
-        .iter()
-        .zip(&kept)
-        .filter(|(_, k)| k.is_some())
-        .map(|((id, _), _)| *id)
-        .collect();
-    let mut reports: HashMap<ObjectId, Report> = objects
-        .iter()
-        .zip(kept)
-        .filter_map(|((id, _), k)| Some((*id, k?)))
-        .collect();
-    // The others go through the verification driver, as `gitsign verify` checks them: the
-    // first pass on every core, then the online-mode objects some rule would accept with a
-    // looked-up entry are proven from kept proofs, notes, then (unless offline) Rekor, whose
-    // anchoring proofs are kept.
-    let unknown: Vec<(ObjectId, ObjectKind)> = objects
-        .iter()
-        .filter(|(id, _)| !known.contains(id))
-        .copied()
-        .collect();
+    // Every object goes through the verification driver, as `gitsign verify` checks them:
+    // objects verified before, whose facts are kept in the repository's store, are decided by
+    // them with no cryptography; the others get the first pass on every core, then the
+    // online-mode objects some rule would accept with a looked-up entry are proven from kept
+    // proofs, notes, then (unless offline) Rekor, whose anchoring proofs are kept.
     let hash = repo.hash_kind();
-    let items: Vec<Signed<'_>> = unknown
+    let items: Vec<Signed<'_>> = objects
         .iter()
         .map(|(id, kind)| Signed::Object {
             raw: plan.raws.get(id).map(Vec::as_slice).unwrap_or_default(),
@@ -442,17 +422,20 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         })
         .collect();
     let worth = hook::WorthProving::new(&plan);
-    let batch = checker.check_where(&items, |i, report| {
-        unknown
+    let noting =
+        Checker::new(&setup, &empty, Kept::In(&shared)).with_facts(&setup, repo.common_dir());
+    let (batch, noted) = noting.check_noting(&items, |i, report| {
+        objects
             .get(i)
             .is_some_and(|(id, _)| worth.admits(id, report))
     });
     super::output::eprint_warnings(&batch.warnings);
+    let known = noted.known.iter().filter(|k| **k).count();
     // Under a committed policy, the first pass checked OpenPGP and SSH signatures against no
     // key; each is verified again, on every core, against the key files of the policies it is
     // checked under.
     let under = plan.policies();
-    let verified: Vec<Verified> = unknown
+    let verified: Vec<Verified> = objects
         .par_iter()
         .zip(&items)
         .zip(batch.verified)
@@ -464,8 +447,9 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         })
         .collect();
     let mut proven = Proven::default();
+    let mut reports: HashMap<ObjectId, Report> = HashMap::with_capacity(objects.len());
     let mut signers = HashMap::new();
-    for ((id, _), v) in unknown.iter().zip(verified) {
+    for ((id, _), v) in objects.iter().zip(verified) {
         if let Some(signer) = v.signer.as_ref().and_then(|s| s.judged(&v.report)) {
             signers.insert(*id, signer);
         }
@@ -479,10 +463,14 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
     let decision = hook::decide_signed(&plan, &reports, &signers, &key_files);
     // Facts only for a push that is accepted: a refused push's objects are discarded by git,
     // and keeping their facts would let anyone grow the store by pushing (and being refused).
+    // (Keeping them would be sound — a fact is about an object id, whose bytes never change —
+    // but unbounded.)
     if decision.accepted() {
-        keep_facts(&facts, &reports, &known);
+        if let Some(w) = noted.keep() {
+            super::output::eprint_warnings(&[w]);
+        }
     }
-    let summary = summary(&objects, plan.exempt.len(), known.len(), &proven);
+    let summary = summary(&objects, plan.exempt.len(), known, &proven);
     crate::ui::eprint(&render(
         &decision,
         &plan.raws,
@@ -642,21 +630,6 @@ struct Proven {
     kept: usize,
     /// Anchored by an entry a Rekor lookup returned now.
     fetched: usize,
-}
-
-/// Keep the facts of the objects verified good now (not those read from facts). A failure to
-/// write only costs the next push a verification, so it is one warning.
-fn keep_facts(facts: &Facts, reports: &HashMap<ObjectId, Report>, known: &HashSet<ObjectId>) {
-    let failed = reports
-        .iter()
-        .filter(|(id, r)| r.is_good() && !known.contains(*id))
-        .filter_map(|(id, r)| facts.put(id, r).err())
-        .next();
-    if let Some(e) = failed {
-        crate::ui::eprint(&format!(
-            "gitsign: warning: could not keep verified facts in the repository: {e}\n"
-        ));
-    }
 }
 
 /// Single-quote for sh.

@@ -63,7 +63,10 @@ fn verify_tag(args: &VerifyTagArgs) -> CliResult {
     })?;
     let shared = repo.shared();
     // An online-mode tag: its kept proof (cache, notes) or, unless --offline, a Rekor lookup.
-    let batch = Checker::new(&setup, &policy, Kept::In(&shared)).check(&[Signed::Object {
+    // A tag verified before under the same trust (or keys) is answered from its kept fact.
+    let checker =
+        Checker::new(&setup, &policy, Kept::In(&shared)).with_facts(&setup, repo.common_dir());
+    let batch = checker.check(&[Signed::Object {
         raw: &raw,
         kind: ObjectKind::Tag,
         hash: repo.hash_kind(),

@@ -1,19 +1,26 @@
 //! Kept facts: what verifying an object proved, kept in the repository's git directory so that
 //! verifying the same object again, under the same trust, costs no cryptography.
 //!
-//! A fact is keyed by the object and by what its proof depended on ([`Depends`]): the trust
-//! root (a digest of what was parsed, [`root_digest`]), the waivers, and what was checked (a
-//! commit or tag object of a SHA-1 or SHA-256 repository, or the payload and signature git
-//! hands `--verify`). The identity policy is not part of the key: a fact holds the signer's
-//! identity and the policy is applied to it on every use ([`Fact::report`]), so a changed
-//! policy never reuses a verdict it did not decide.
+//! A fact is keyed by the object and by what its proof depended on ([`Depends`]), which is
+//! format-specific: for a Sigstore signature (and an unsigned object) the trust root (a digest
+//! of what was parsed, [`root_digest`]) and the waivers; for an OpenPGP or SSH signature the
+//! key set (a digest of the parsed keys, [`keys_digest`]: the OpenPGP key ring, git's allowed
+//! signers and revoked keys); for both, what was checked (a commit or tag object of a SHA-1 or
+//! SHA-256 repository, or the payload and signature git hands `--verify`). The format is known
+//! only once the object is read, so a look-up tries both keys ([`Depends::keys`]). The identity
+//! policy is not part of the key: a fact holds the signer's identity and the policy is applied
+//! to it on every use ([`Fact::report`]), so a changed policy never reuses a verdict it did not
+//! decide.
 //!
-//! What is kept ([`Fact::of`]): a verification whose every check but the policy passed (good,
-//! or bad only by the policy) with a proven or explicitly waived signing time, and objects that
-//! are unsigned or carry a signature in a format nothing here reads, which no trust or waiver
-//! changes. Never kept: undecided verdicts (a later proof may decide them), the other bad ones,
-//! and OpenPGP and SSH verdicts, which depend on the keys given (the facts' key holds no key
-//! set digest).
+//! What is kept ([`Fact::of`]): a Sigstore verification whose every check but the policy
+//! passed (good, or bad only by the policy) with a proven or explicitly waived signing time;
+//! every OpenPGP or SSH verdict, good (with its signer, [`KeyedSigner`]) or bad (unknown key,
+//! bad signature, a key not valid at the signature's time), which the signed bytes and the key
+//! set decide alone (keys are judged at the time the signature or payload states; an SSH
+//! verdict judged at now is not kept, see `check::format::timeless`); and objects that are
+//! unsigned or carry a signature in a format nothing here reads, which no trust or waiver
+//! changes. Never kept: undecided verdicts (a later proof may decide them) and the other bad
+//! Sigstore ones (verified again each time).
 //!
 //! Where ([`store`]): one append-only file per repository, `<git common dir>/gitsign/facts.log`,
 //! outside refs, objects and notes, so facts never travel with a push, a fetch or notes. What
@@ -26,6 +33,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::git::object::SignatureFormat;
+use crate::openpgp::Keyring;
+use crate::ssh::{AllowedSigners, Revoked};
 use crate::trust::{Authority, LogKey, TrustedRoot, Validity};
 use crate::verify::policy::{Identity, Policy};
 use crate::verify::{
@@ -88,6 +97,62 @@ pub fn root_digest(root: &TrustedRoot) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// A digest of the key set OpenPGP and SSH verdicts depend on: every (sub)key of the OpenPGP
+/// ring with what was read from its self-signatures (creation, expiry, revocations, signing
+/// capability) and its certificate's user id, and every allowed signer and revoked SSH key, in
+/// order (git takes the first line that names a key). Computed over what was parsed, so
+/// comments, formatting and file names change nothing, while a key removed, added, revoked or
+/// given another principal changes it.
+pub fn keys_digest(openpgp: &Keyring, allowed: &AllowedSigners, revoked: &Revoked) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_be_bytes());
+        h.update(bytes);
+    };
+    let opt = |t: Option<i64>| {
+        let mut b = vec![u8::from(t.is_some())];
+        b.extend(t.unwrap_or(0).to_be_bytes());
+        b
+    };
+    field(b"gitsign key set v1");
+    field(&(openpgp.certs.len() as u64).to_be_bytes());
+    for cert in &openpgp.certs {
+        field(cert.user_id.as_deref().unwrap_or("").as_bytes());
+        field(&[u8::from(cert.user_id.is_some())]);
+        field(&(cert.subkeys.len() as u64).to_be_bytes());
+        for key in std::iter::once(&cert.primary).chain(&cert.subkeys) {
+            // A key that does not serialise is still told apart by its fingerprint.
+            field(&key.material.packet());
+            field(key.fingerprint.as_bytes());
+            field(&key.created.to_be_bytes());
+            field(&opt(key.expires));
+            field(&[u8::from(key.can_sign)]);
+            field(&(key.revocations.len() as u64).to_be_bytes());
+            for r in &key.revocations {
+                field(&r.at.to_be_bytes());
+                field(&[u8::from(r.hard)]);
+                field(r.reason.as_deref().unwrap_or("").as_bytes());
+            }
+        }
+    }
+    let ssh_key =
+        |k: &ssh_key::public::KeyData| k.fingerprint(ssh_key::HashAlg::Sha256).as_bytes().to_vec();
+    field(&(allowed.signers.len() as u64).to_be_bytes());
+    for s in &allowed.signers {
+        field(s.principals.as_bytes());
+        field(&ssh_key(&s.key));
+        field(&[u8::from(s.cert_authority), u8::from(s.namespaces.is_some())]);
+        field(s.namespaces.as_deref().unwrap_or("").as_bytes());
+        field(&opt(s.valid_after));
+        field(&opt(s.valid_before));
+    }
+    field(&(revoked.keys.len() as u64).to_be_bytes());
+    for k in &revoked.keys {
+        field(&ssh_key(k));
+    }
+    h.finalize().into()
+}
+
 /// What was checked: the format-specific input of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checked {
@@ -113,13 +178,23 @@ impl Checked {
     }
 }
 
-/// Everything a fact depends on besides the object: one digest, and what was checked.
+/// Everything a fact depends on besides the object: what was checked, and one digest per
+/// kind of proof (Sigstore: trust root and waivers; OpenPGP and SSH: the key set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Depends([u8; 32], Checked);
+pub struct Depends {
+    sigstore: [u8; 32],
+    keyed: [u8; 32],
+    checked: Checked,
+}
 
 impl Depends {
-    pub fn new(root_digest: &[u8; 32], waivers: Waivers, checked: Checked) -> Depends {
-        let digest = crate::memo::key(
+    pub fn new(
+        root_digest: &[u8; 32],
+        waivers: Waivers,
+        keys_digest: &[u8; 32],
+        checked: Checked,
+    ) -> Depends {
+        let sigstore = crate::memo::key(
             b"gitsign facts depends v1",
             &[
                 root_digest,
@@ -130,22 +205,91 @@ impl Depends {
                 checked.name().as_bytes(),
             ],
         );
-        Depends(digest, checked)
+        let keyed = crate::memo::key(
+            b"gitsign facts depends on keys v1",
+            &[keys_digest, checked.name().as_bytes()],
+        );
+        Depends {
+            sigstore,
+            keyed,
+            checked,
+        }
     }
 
-    pub fn hex(&self) -> String {
-        crate::encoding::hex(&self.0)
+    fn digest(&self, keyed: bool) -> &[u8; 32] {
+        if keyed {
+            &self.keyed
+        } else {
+            &self.sigstore
+        }
     }
 
-    /// The store key of `object` (an object id's bytes, or [`detached_object`]'s digest).
-    pub fn key(&self, object: &[u8]) -> Key {
-        crate::memo::key(b"gitsign fact key v1", &[object, &self.0])
+    /// The store key of `object` (an object id's bytes, or [`detached_object`]'s digest) for a
+    /// fact by a configured key (`keyed`: OpenPGP, SSH) or not (Sigstore, unsigned).
+    pub fn key(&self, object: &[u8], keyed: bool) -> Key {
+        crate::memo::key(b"gitsign fact key v1", &[object, self.digest(keyed)])
     }
+
+    /// Every key a fact about `object` may be kept under, the Sigstore one first (the format
+    /// is not known before the object is read).
+    pub fn keys(&self, object: &[u8]) -> [Key; 2] {
+        [self.key(object, false), self.key(object, true)]
+    }
+}
+
+/// The file of a repository's kept policies in force (see [`in_force_key`]), beside its facts.
+pub fn in_force_path(common_dir: &std::path::Path) -> std::path::PathBuf {
+    common_dir.join("gitsign").join("policy-in-force.log")
+}
+
+/// The key of the committed policy in force after `commit` under the policy anchored at
+/// `anchor` for `refname`: which commit's policy it is follows from `commit`'s first-parent
+/// chain back to the anchor (fixed by the ids), the ref's rule, and the verdicts on the
+/// policy-changing commits on the way, which depend on what `depends` names (trust root,
+/// waivers, key set). A changed anchor, ref or trust is another key.
+pub fn in_force_key(depends: &Depends, commit: &[u8], anchor: &[u8], refname: &str) -> Key {
+    crate::memo::key(
+        b"gitsign policy in force v1",
+        &[
+            commit,
+            anchor,
+            refname.as_bytes(),
+            &depends.sigstore,
+            &depends.keyed,
+            depends.checked.name().as_bytes(),
+        ],
+    )
 }
 
 /// What stands for the object of a detached verification: its payload and signature.
 pub fn detached_object(payload: &[u8], signature: &[u8]) -> [u8; 32] {
     crate::memo::key(b"gitsign detached object v1", &[payload, signature])
+}
+
+/// Who made a good signature with a configured key, as kept (the OpenPGP and SSH forms of
+/// the driver's signer).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "format", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyedSigner {
+    Openpgp {
+        fingerprint: String,
+        key: String,
+        user_id: Option<String>,
+    },
+    /// `at`: the time the allowed signers' validity bounds were judged at (the signer's).
+    Ssh {
+        principal: String,
+        key: String,
+        at: i64,
+    },
+}
+
+/// What a kept fact gives back: the report verifying the object again would give, and who
+/// signed it with a configured key, if one did.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    pub report: Report,
+    pub keyed: Option<KeyedSigner>,
 }
 
 /// One kept fact, as stored (one line of JSON).
@@ -155,7 +299,7 @@ pub struct Fact {
     version: u32,
     /// The object (hex): an object id, or a detached payload and signature's digest.
     pub object: String,
-    /// [`Depends`] in hex.
+    /// The digest of [`Depends`] the fact's kind of proof depended on, in hex.
     pub depends: String,
     /// What was checked ([`Checked::name`]): which facts name git objects, for pruning.
     pub checked: String,
@@ -172,6 +316,30 @@ enum Proved {
     Foreign {
         format: String,
     },
+    /// A good signature by a configured OpenPGP or SSH key.
+    Keyed {
+        signer: KeyedSigner,
+        signing_time: Option<i64>,
+    },
+    /// An OpenPGP or SSH signature that is not good under the key set (unknown key, bad
+    /// signature, a key not valid at the signature's time...).
+    KeyedBad {
+        failure: KeyedFailure,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum KeyedFailure {
+    Openpgp(crate::openpgp::Failure),
+    Ssh(crate::ssh::Failure),
+}
+
+impl Proved {
+    /// Whether the proof depended on the key set (else on the trust root and waivers).
+    fn keyed(&self) -> bool {
+        matches!(self, Proved::Keyed { .. } | Proved::KeyedBad { .. })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,10 +408,40 @@ fn format_named(name: &str) -> Option<SignatureFormat> {
 }
 
 impl Fact {
-    /// The fact a report establishes about `object` under `depends`; `None` when it
-    /// establishes nothing worth keeping (see the module documentation).
-    pub fn of(object: &[u8], depends: &Depends, report: &Report) -> Option<Fact> {
-        let proved = match &report.outcome {
+    /// The fact a report establishes about `object` under `depends`, with the signer when a
+    /// configured key made the signature; `None` when it establishes nothing worth keeping
+    /// (see the module documentation).
+    pub fn of(
+        object: &[u8],
+        depends: &Depends,
+        report: &Report,
+        keyed: Option<&KeyedSigner>,
+    ) -> Option<Fact> {
+        let proved = match (&report.outcome, keyed) {
+            (Outcome::Good, Some(signer)) => Proved::Keyed {
+                signer: signer.clone(),
+                signing_time: report.signing_time,
+            },
+            (_, Some(_)) => return None,
+            (outcome, None) => Self::proved(outcome, report)?,
+        };
+        Some(Fact {
+            version: VERSION,
+            object: crate::encoding::hex(object),
+            depends: crate::encoding::hex(depends.digest(proved.keyed())),
+            checked: depends.checked.name().to_owned(),
+            proved,
+        })
+    }
+
+    fn proved(outcome: &Outcome, report: &Report) -> Option<Proved> {
+        Some(match outcome {
+            Outcome::Bad(Failure::Openpgp(e)) => Proved::KeyedBad {
+                failure: KeyedFailure::Openpgp(e.clone()),
+            },
+            Outcome::Bad(Failure::Ssh(e)) => Proved::KeyedBad {
+                failure: KeyedFailure::Ssh(e.clone()),
+            },
             Outcome::Bad(Failure::Unsigned) => Proved::Unsigned,
             Outcome::Bad(Failure::ForeignFormat(f)) if *f != SignatureFormat::X509 => {
                 Proved::Foreign {
@@ -298,13 +496,6 @@ impl Fact {
                 }))
             }
             _ => return None,
-        };
-        Some(Fact {
-            version: VERSION,
-            object: crate::encoding::hex(object),
-            depends: depends.hex(),
-            checked: depends.1.name().to_owned(),
-            proved,
         })
     }
 
@@ -328,13 +519,30 @@ impl Fact {
         serde_json::to_string(self).ok()
     }
 
-    /// A stored value, if it is a fact of this version about `object` under `depends`.
+    /// A stored value, if it is a fact of this version about `object` under `depends` (a
+    /// fact by a configured key under the key set's digest, any other under the trust's).
     pub fn from_json(value: &str, object: &[u8], depends: &Depends) -> Option<Fact> {
         let fact: Fact = serde_json::from_str(value).ok()?;
+        let keyed = fact.proved.keyed();
         (fact.version == VERSION
             && fact.object == crate::encoding::hex(object)
-            && fact.depends == depends.hex())
+            && fact.depends == crate::encoding::hex(depends.digest(keyed))
+            && fact.checked == depends.checked.name())
         .then_some(fact)
+    }
+
+    /// What the fact stands for under `policy`, as verifying the object again would give it:
+    /// the policy is applied to the kept identity now (it constrains Sigstore identities
+    /// only, as on a fresh verification).
+    pub fn kept(&self, policy: &Policy) -> Kept {
+        let keyed = match &self.proved {
+            Proved::Keyed { signer, .. } => Some(signer.clone()),
+            _ => None,
+        };
+        Kept {
+            report: self.report(policy),
+            keyed,
+        }
     }
 
     /// The report the fact stands for under `policy`, as verifying the object again would
@@ -349,6 +557,11 @@ impl Fact {
         };
         match &self.proved {
             Proved::Unsigned => bad(Failure::Unsigned),
+            Proved::Keyed { signing_time, .. } => Report::good_by_key(*signing_time),
+            Proved::KeyedBad { failure } => match failure.clone() {
+                KeyedFailure::Openpgp(e) => bad(Failure::Openpgp(e)),
+                KeyedFailure::Ssh(e) => bad(Failure::Ssh(e)),
+            },
             Proved::Foreign { format } => bad(Failure::ForeignFormat(
                 format_named(format).unwrap_or(SignatureFormat::Unknown),
             )),
@@ -431,28 +644,25 @@ impl Fact {
     }
 }
 
-/// A repository's facts under one set of dependencies: look up, and keep new ones in batches.
+/// A repository's facts: look up, and keep new ones in batches.
 #[derive(Debug)]
 pub struct Facts {
     store: Store,
-    depends: Depends,
     pending: Vec<(Key, String)>,
 }
 
 impl Facts {
     /// A store at `path` to append to without reading what it holds.
-    pub fn empty(path: &std::path::Path, depends: Depends) -> Facts {
+    pub fn empty(path: &std::path::Path) -> Facts {
         Facts {
             store: Store::empty(path),
-            depends,
             pending: Vec::new(),
         }
     }
 
-    pub fn open(path: &std::path::Path, depends: Depends) -> Facts {
+    pub fn open(path: &std::path::Path) -> Facts {
         Facts {
             store: Store::open(path),
-            depends,
             pending: Vec::new(),
         }
     }
@@ -462,35 +672,57 @@ impl Facts {
         self.store.warning()
     }
 
-    /// The report kept for `object` under `policy` in the store at `path`, found without
+    /// What is kept for `object` under `policy` in the store at `path`, found without
     /// loading the store ([`Store::find`]), and the warning met if the record was damaged.
     pub fn find(
         path: &std::path::Path,
         depends: &Depends,
         object: &[u8],
         policy: &Policy,
-    ) -> (Option<Report>, Option<String>) {
-        let (value, warning) = Store::find(path, &depends.key(object));
-        let report = value
+    ) -> (Option<Kept>, Option<String>) {
+        let (value, warning) = Store::find(path, &depends.keys(object));
+        let kept = value
             .and_then(|v| Fact::from_json(&v, object, depends))
-            .map(|f| f.report(policy));
-        (report, warning)
+            .map(|f| f.kept(policy));
+        (kept, warning)
     }
 
-    /// The report kept for `object` under `policy`, if a fact is kept.
-    pub fn report(&self, object: &[u8], policy: &Policy) -> Option<Report> {
-        let value = self.store.get(&self.depends.key(object))?;
-        Fact::from_json(value, object, &self.depends).map(|f| f.report(policy))
+    /// What is kept for `object` under `depends` and `policy`, if a fact is.
+    pub fn kept(&self, depends: &Depends, object: &[u8], policy: &Policy) -> Option<Kept> {
+        depends.keys(object).iter().find_map(|key| {
+            let value = self.store.get(key)?;
+            Fact::from_json(value, object, depends).map(|f| f.kept(policy))
+        })
     }
 
-    /// Note what `report` established about `object`, to be written by [`Facts::flush`].
-    pub fn note(&mut self, object: &[u8], report: &Report) {
-        let key = self.depends.key(object);
-        if let Some(value) = Fact::of(object, &self.depends, report).and_then(|f| f.to_json()) {
+    /// The report kept for `object` under `depends` and `policy`, if a fact is kept.
+    pub fn report(&self, depends: &Depends, object: &[u8], policy: &Policy) -> Option<Report> {
+        self.kept(depends, object, policy).map(|k| k.report)
+    }
+
+    /// Note what `report` (with its signer, when a configured key made the signature)
+    /// established about `object` under `depends`, to be written by [`Facts::flush`].
+    pub fn note(
+        &mut self,
+        depends: &Depends,
+        object: &[u8],
+        report: &Report,
+        keyed: Option<&KeyedSigner>,
+    ) {
+        let Some(fact) = Fact::of(object, depends, report, keyed) else {
+            return;
+        };
+        let key = depends.key(object, fact.proved.keyed());
+        if let Some(value) = fact.to_json() {
             if self.store.get(&key) != Some(value.as_str()) {
                 self.pending.push((key, value));
             }
         }
+    }
+
+    /// How many facts are noted and not yet written.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
     }
 
     /// Append the noted facts in one write.
@@ -550,10 +782,13 @@ mod tests {
         }
     }
 
+    const NO_KEYS: [u8; 32] = [0; 32];
+
     fn depends(root: &TrustedRoot, waivers: Waivers) -> Depends {
         Depends::new(
             &root_digest(root),
             waivers,
+            &NO_KEYS,
             Checked::Commit { sha256: false },
         )
     }
@@ -561,7 +796,7 @@ mod tests {
     #[test]
     fn the_policy_is_applied_to_a_kept_fact_on_every_use() {
         let d = depends(&TrustedRoot::public_good(), Waivers::default());
-        let fact = Fact::of(b"\x01", &d, &signed(Outcome::Good, tlog())).expect("kept");
+        let fact = Fact::of(b"\x01", &d, &signed(Outcome::Good, tlog()), None).expect("kept");
         let json = fact.to_json().expect("json");
         let back = Fact::from_json(&json, b"\x01", &d).expect("read back");
         let good = back.report(&alice());
@@ -587,7 +822,7 @@ mod tests {
             outcome: bad.outcome.clone(),
             ..signed(Outcome::Good, tlog())
         };
-        let fact = Fact::of(b"\x02", &d, &by_policy).expect("kept");
+        let fact = Fact::of(b"\x02", &d, &by_policy, None).expect("kept");
         assert_eq!(fact.report(&alice()).outcome, Outcome::Good);
     }
 
@@ -595,7 +830,7 @@ mod tests {
     fn facts_depend_on_trust_root_waivers_and_what_was_checked() {
         let root = TrustedRoot::public_good();
         let d = depends(&root, Waivers::default());
-        let json = Fact::of(b"\x01", &d, &signed(Outcome::Good, tlog()))
+        let json = Fact::of(b"\x01", &d, &signed(Outcome::Good, tlog()), None)
             .and_then(|f| f.to_json())
             .expect("kept");
         let mut fewer = root.clone();
@@ -604,16 +839,27 @@ mod tests {
             depends(&fewer, Waivers::default()),
             depends(&root, Waivers::from_flags(true, false)),
             depends(&root, Waivers::from_flags(false, true)),
-            Depends::new(&root_digest(&root), Waivers::default(), Checked::Tag),
             Depends::new(
                 &root_digest(&root),
                 Waivers::default(),
+                &NO_KEYS,
+                Checked::Tag,
+            ),
+            Depends::new(
+                &root_digest(&root),
+                Waivers::default(),
+                &NO_KEYS,
                 Checked::Commit { sha256: true },
             ),
-            Depends::new(&root_digest(&root), Waivers::default(), Checked::Detached),
+            Depends::new(
+                &root_digest(&root),
+                Waivers::default(),
+                &NO_KEYS,
+                Checked::Detached,
+            ),
         ];
         for other in &others {
-            assert_ne!(other.key(b"\x01"), d.key(b"\x01"), "another key");
+            assert_ne!(other.keys(b"\x01"), d.keys(b"\x01"), "another key");
             assert!(
                 Fact::from_json(&json, b"\x01", other).is_none(),
                 "a fact is not read under other dependencies"
@@ -632,20 +878,20 @@ mod tests {
             outcome: Outcome::Undecided(crate::verify::Undecided::NoTimeAnchor),
             ..signed(Outcome::Good, tlog())
         };
-        assert!(Fact::of(b"\x01", &d, &undecided).is_none());
+        assert!(Fact::of(b"\x01", &d, &undecided, None).is_none());
         let chain = Report {
             outcome: Outcome::Bad(Failure::NoTimeAnchor),
             ..signed(Outcome::Good, tlog())
         };
         assert!(
-            Fact::of(b"\x01", &d, &chain).is_none(),
+            Fact::of(b"\x01", &d, &chain, None).is_none(),
             "other bad verdicts"
         );
         let no_anchor = Report {
             anchor: None,
             ..signed(Outcome::Good, tlog())
         };
-        assert!(Fact::of(b"\x01", &d, &no_anchor).is_none());
+        assert!(Fact::of(b"\x01", &d, &no_anchor, None).is_none());
         for (failure, code) in [
             (Failure::Unsigned, "unsigned"),
             (
@@ -660,7 +906,7 @@ mod tests {
                 anchor: None,
                 signing_time: None,
             };
-            let fact = Fact::of(b"\x03", &d, &report).expect("kept");
+            let fact = Fact::of(b"\x03", &d, &report, None).expect("kept");
             let back = fact.report(&alice());
             assert_eq!(back.outcome, Outcome::Bad(failure), "{code}");
             assert_eq!(back.outcome.code(), Some(code));
@@ -672,25 +918,92 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = path(dir.path());
         let d = depends(&TrustedRoot::public_good(), Waivers::default());
-        let mut facts = Facts::open(&path, d);
-        assert!(facts.report(b"\x01", &alice()).is_none());
-        facts.note(b"\x01", &signed(Outcome::Good, tlog()));
+        let mut facts = Facts::open(&path);
+        assert!(facts.report(&d, b"\x01", &alice()).is_none());
+        facts.note(&d, b"\x01", &signed(Outcome::Good, tlog()), None);
         facts.flush().expect("written");
-        let again = Facts::open(&path, d);
+        let again = Facts::open(&path);
         assert_eq!(
-            again.report(b"\x01", &alice()).map(|r| r.outcome),
+            again.report(&d, b"\x01", &alice()).map(|r| r.outcome),
             Some(Outcome::Good)
         );
-        let waived = Facts::open(
-            &path,
-            depends(
-                &TrustedRoot::public_good(),
-                Waivers::from_flags(true, false),
-            ),
+        let waived = depends(
+            &TrustedRoot::public_good(),
+            Waivers::from_flags(true, false),
         );
         assert!(
-            waived.report(b"\x01", &alice()).is_none(),
+            again.report(&waived, b"\x01", &alice()).is_none(),
             "the same store holds other dependencies' facts apart"
+        );
+    }
+
+    fn ssh_signer() -> KeyedSigner {
+        KeyedSigner::Ssh {
+            principal: "alice@example.com".into(),
+            key: "SHA256:abc".into(),
+            at: 1_700_000_000,
+        }
+    }
+
+    #[test]
+    fn keyed_facts_depend_on_the_key_set_and_not_on_the_trust_root() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = path(dir.path());
+        let keyed = |root: &TrustedRoot, keys: &[u8; 32]| {
+            Depends::new(
+                &root_digest(root),
+                Waivers::default(),
+                keys,
+                Checked::Commit { sha256: false },
+            )
+        };
+        let root = TrustedRoot::public_good();
+        let d = keyed(&root, &[1; 32]);
+        let mut facts = Facts::open(&path);
+        facts.note(
+            &d,
+            b"\x01",
+            &Report::good_by_key(Some(5)),
+            Some(&ssh_signer()),
+        );
+        // A bad verdict with a signer is no verdict a key decided: not kept.
+        facts.note(
+            &d,
+            b"\x02",
+            &Report::bad(Failure::Unsigned),
+            Some(&ssh_signer()),
+        );
+        // An unknown key is the key set's verdict: kept under it.
+        let unknown = Report::bad(Failure::Openpgp(crate::openpgp::Failure::UnknownKey {
+            issuer: "B5690EEEBB952194".into(),
+        }));
+        facts.note(&d, b"\x03", &unknown, None);
+        assert_eq!(
+            facts.pending(),
+            2,
+            "the good and the unknown-key verdicts are noted"
+        );
+        facts.flush().expect("written");
+        let again = Facts::open(&path);
+        let kept = again.kept(&d, b"\x01", &bob()).expect("kept");
+        assert_eq!(
+            (kept.report.outcome, kept.report.signing_time, kept.keyed),
+            (Outcome::Good, Some(5), Some(ssh_signer())),
+            "the signer and time come back; the Sigstore identity policy does not judge keys"
+        );
+        let mut fewer = root.clone();
+        fewer.ctlogs.pop();
+        assert!(
+            again
+                .kept(&keyed(&fewer, &[1; 32]), b"\x01", &bob())
+                .is_some(),
+            "another trust root does not change what a key proved"
+        );
+        assert!(
+            again
+                .kept(&keyed(&root, &[2; 32]), b"\x01", &bob())
+                .is_none(),
+            "another key set proves it again"
         );
     }
 }

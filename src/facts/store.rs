@@ -122,10 +122,11 @@ impl Store {
         store
     }
 
-    /// The value of `key` in the store at `path`, found from the end without loading the
-    /// rest: for a process that looks up one fact (git's `--verify`), whose cost must not
-    /// grow with the store. A damaged record found is a warning (the store is removed).
-    pub fn find(path: &Path, key: &Key) -> (Option<String>, Option<String>) {
+    /// The value of the last record of any of `keys` in the store at `path`, found from the
+    /// end without loading the rest: for a process that looks up one fact (git's `--verify`),
+    /// whose cost must not grow with the store. A damaged record found is a warning (the
+    /// store is removed).
+    pub fn find(path: &Path, keys: &[Key]) -> (Option<String>, Option<String>) {
         let mut quiet = Store {
             path: path.to_owned(),
             records: HashMap::new(),
@@ -139,14 +140,17 @@ impl Store {
                 return (None, quiet.warning);
             }
         };
-        let key_hex = crate::encoding::hex(key);
+        let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
         // Complete lines only: a last line without its newline is a write in progress.
         let complete = match bytes.iter().rposition(|&b| b == b'\n') {
             Some(end) => &bytes[..end],
             None => return (None, None),
         };
         for line in complete.rsplit(|&b| b == b'\n') {
-            if line.get(17..81) != Some(key_hex.as_bytes()) {
+            let Some(key) = line.get(17..81) else {
+                continue;
+            };
+            if !keys_hex.iter().any(|k| k.as_bytes() == key) {
                 continue;
             }
             return match parse_line(line) {
@@ -336,21 +340,21 @@ mod tests {
     fn one_fact_is_found_without_loading_the_store() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("facts");
-        assert_eq!(Store::find(&path, &key(1)), (None, None), "no file");
+        assert_eq!(Store::find(&path, &[key(1)]), (None, None), "no file");
         let mut s = Store::open(&path);
         s.append(&[(key(1), "old".into()), (key(2), "two".into())])
             .expect("appended");
         s.append(&[(key(1), "new".into())]).expect("appended");
         assert_eq!(
-            Store::find(&path, &key(1)).0.as_deref(),
+            Store::find(&path, &[key(1)]).0.as_deref(),
             Some("new"),
             "the last wins"
         );
-        assert_eq!(Store::find(&path, &key(2)).0.as_deref(), Some("two"));
-        assert_eq!(Store::find(&path, &key(3)), (None, None));
+        assert_eq!(Store::find(&path, &[key(2)]).0.as_deref(), Some("two"));
+        assert_eq!(Store::find(&path, &[key(3)]), (None, None));
         let text = std::fs::read_to_string(&path).expect("read");
         std::fs::write(&path, text.replace("two", "TWO")).expect("tamper");
-        let (found, warning) = Store::find(&path, &key(2));
+        let (found, warning) = Store::find(&path, &[key(2)]);
         assert!(
             found.is_none() && warning.is_some(),
             "a damaged record is not used"

@@ -6,15 +6,15 @@
 //!    ref, the objects it gains under its rule, and the updates refused outright; under a
 //!    committed policy trusted from the server's anchor, [`anchored::Anchored`] makes the
 //!    plan, each commit under the rule of the policy in force at its first parent.
-//! 3. (the caller verifies each planned object once, reusing [`facts`] kept from earlier
-//!    pushes, and proves online-mode signatures where a rule admits them)
+//! 3. (the caller verifies each planned object once through the verification driver, reusing
+//!    the facts ([`crate::facts`]) kept from earlier verification, and proves online-mode
+//!    signatures where a rule admits them)
 //! 4. [`decide`]: plan + verification reports → [`Decision`], judged per ref by
 //!    [`judge`] (`Rule::judge`), with [`Decision::exit_code`].
 //!
 //! Planning and deciding are pure; `cli/hook.rs` keeps argv, I/O, rendering and `install`.
 
 pub mod anchored;
-pub mod facts;
 pub mod judge;
 pub mod plan;
 pub mod policy;
@@ -77,8 +77,9 @@ other ref is judged again under this ref's rule, so a laxer rule elsewhere
 here. Under a rule, a ref must peel to a signed tag or a commit: a bare tree or
 blob is refused. Objects are read from the push quarantine, refs as before the
 push. What a good verification established (signer, issuer, extensions, time
-proof) is kept per object and trust root in gitsign/facts in the git directory,
-never pushed or fetched, so judging a commit again costs no cryptography.
+proof) is kept per object and trust root in gitsign/facts.log in the git
+directory (the store gitsign verify keeps), for accepted pushes only, never
+pushed or fetched, so judging a commit again costs no cryptography.
 
 Committed policy: instead of a policy file, the server may trust the policy the
 pushed history carries, .gitsign/policy.toml with its key files beside it (gitsign

@@ -10,7 +10,7 @@
 //! Commits already on other refs are judged again under this ref's rule: a lax rule elsewhere
 //! (`default = "allow"`, `refs/notes/*`, a branch for another signer) cannot carry commits onto a
 //! ref whose rule would refuse them. Judging a commit again costs no cryptography when its
-//! verified facts are kept ([`super::facts`]).
+//! verified facts are kept ([`crate::facts`]).
 
 use std::collections::{HashMap, HashSet};
 

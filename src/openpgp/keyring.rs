@@ -52,6 +52,19 @@ pub(crate) enum Material {
     Subkey(PublicSubkey),
 }
 
+impl Material {
+    /// The key packet's body as serialised (what the fingerprint is computed over); empty if
+    /// it does not serialise.
+    pub(crate) fn packet(&self) -> Vec<u8> {
+        use pgp::ser::Serialize as _;
+        match self {
+            Material::Primary(k) => k.to_bytes(),
+            Material::Subkey(k) => k.to_bytes(),
+        }
+        .unwrap_or_default()
+    }
+}
+
 /// A valid revocation signature over a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Revocation {

@@ -39,8 +39,9 @@ pub struct Signer {
     pub created: i64,
 }
 
-/// Why an OpenPGP signature is not good.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an OpenPGP signature is not good (kept as a fact, hence serde).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Failure {
     #[error("the OpenPGP signature is malformed: {0}")]
     Malformed(String),

@@ -37,8 +37,9 @@ pub struct Signer {
     pub key_type: String,
 }
 
-/// Why an SSH signature is not good.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why an SSH signature is not good (kept as a fact, hence serde).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Failure {
     #[error("the SSH signature is malformed: {0}")]
     Malformed(String),

@@ -4,6 +4,8 @@
 //! answered from facts it did not decide (each run is compared with a `--no-facts` run); a
 //! rewritten object is verified afresh; a damaged store is ignored with one warning and
 //! rebuilt; two verifications writing at once lose nothing; `gitsign facts` prunes and clears.
+//! Good OpenPGP and SSH verdicts are kept under the key set's digest: a key removed is never
+//! answered from a fact it no longer supports.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -50,20 +52,12 @@ impl Repo {
         c
     }
 
-    /// How many commits of `range` a run keeps facts for: the unsigned and Sigstore-signed
-    /// ones, told from git's raw headers. OpenPGP and SSH verdicts depend on the keys given and
-    /// are verified afresh each run.
+    /// How many commits of `range` a run keeps facts for: every one (unsigned, Sigstore-signed,
+    /// and OpenPGP and SSH verdicts, good or by an unknown key, under the key set).
     fn keepable(&self, range: &str) -> usize {
-        let raw = self.git(&["log", "--pretty=raw", range]);
-        let commits = raw.lines().filter(|l| l.starts_with("commit ")).count();
-        let keyed = raw
-            .lines()
-            .filter(|l| {
-                l.starts_with("gpgsig -----BEGIN PGP SIGNATURE")
-                    || l.starts_with("gpgsig -----BEGIN SSH SIGNATURE")
-            })
-            .count();
-        commits - keyed
+        self.git(&["rev-list", "--count", range])
+            .parse()
+            .expect("a count")
     }
 
     fn git(&self, args: &[&str]) -> String {
@@ -118,7 +112,7 @@ fn a_second_verification_answers_from_kept_facts_with_the_same_verdicts() {
     assert_eq!(
         kept.lines().count(),
         repo.keepable(RANGE),
-        "one fact per unsigned or Sigstore-signed commit of the range"
+        "one fact per commit of the range"
     );
     let second = repo.verify(&root, &waived);
     assert_eq!(second, first, "the same exit code, verdicts and messages");
@@ -307,4 +301,140 @@ fn concurrent_verifications_lose_no_fact_and_facts_are_pruned_and_cleared() {
         .concat(),
     );
     assert!(!repo.facts().exists(), "--no-facts keeps nothing");
+}
+
+/// The range's SSH signers as an allowed signers file (principal `dev@example.com`), their
+/// keys read from the signatures themselves.
+fn ssh_signers_of(repo: &Repo, range: &str) -> String {
+    let mut lines = Vec::new();
+    for c in repo.git(&["rev-list", range]).lines() {
+        let raw = repo.git(&["cat-file", "commit", c]) + "\n";
+        let Some(split) = gitsign::git::object::split_commit(
+            raw.as_bytes(),
+            gitsign::git::object::HashKind::Sha1,
+        ) else {
+            continue;
+        };
+        let Ok(sig) = ssh_key::SshSig::from_pem(&split.signature) else {
+            continue;
+        };
+        let key = ssh_key::PublicKey::new(sig.public_key().clone(), "");
+        lines.push(format!(
+            "dev@example.com {}\n",
+            key.to_openssh().expect("an OpenSSH public key")
+        ));
+    }
+    lines.concat()
+}
+
+#[test]
+fn openpgp_and_ssh_facts_are_kept_under_the_key_set_and_a_removed_key_is_verified_again() {
+    let repo = Repo::new();
+    let root = data("trust/trusted_root.json");
+    let ring = data("keys/github-web-flow.asc");
+    let allowed = repo.home.path().join("allowed_signers");
+    let signers = ssh_signers_of(&repo, RANGE);
+    assert!(!signers.is_empty(), "the range holds an SSH-signed commit");
+    std::fs::write(&allowed, &signers).expect("write allowed signers");
+    // The same ring less its newer key (GitHub's web-flow key since 2024; the file's first
+    // block), and no SSH signer: a key set with keys removed.
+    let text = std::fs::read_to_string(&ring).expect("ring");
+    let second = text
+        .match_indices("-----BEGIN PGP PUBLIC KEY BLOCK-----")
+        .nth(1)
+        .map(|(i, _)| i)
+        .expect("two key blocks");
+    let older = repo.home.path().join("older.asc");
+    std::fs::write(&older, &text[second..]).expect("write the older key");
+    let none = repo.home.path().join("no_signers");
+    std::fs::write(&none, "").expect("write no signers");
+
+    let keyed = |ring: &Path, allowed: &Path, extra: &[&str]| -> Vec<String> {
+        [RANGE, "--insecure-ignore-tlog", "--openpgp-keys"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain([ring.display().to_string()])
+            .chain([
+                "--ssh-allowed-signers".into(),
+                allowed.display().to_string(),
+            ])
+            .chain(any_identity().iter().map(|s| s.to_string()))
+            .chain(extra.iter().map(|s| s.to_string()))
+            .collect()
+    };
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        repo.verify(&root, &args)
+    };
+    let all = keyed(&ring, &allowed, &[]);
+    let first = run(&all);
+    let commits = repo.git(&["rev-list", "--count", RANGE]);
+    let good_first = good(&first.1);
+    assert!(
+        good_first > 22 + 1,
+        "the Sigstore, web-flow and SSH commits are good: {}",
+        first.1
+    );
+    assert!(
+        first.1.contains("\"format\":\"ssh\"") && first.1.contains("\"format\":\"openpgp\""),
+        "both keyed formats are in the range: {}",
+        first.1
+    );
+    let kept = std::fs::read_to_string(repo.facts()).expect("facts kept");
+    assert_eq!(
+        kept.lines().count(),
+        repo.keepable(RANGE),
+        "a fact for every commit, keyed ones included ({commits} commits)"
+    );
+    assert!(
+        kept.contains("\"kind\":\"keyed\"") && kept.contains("\"principal\":\"dev@example.com\""),
+        "OpenPGP and SSH signers are kept: {kept}"
+    );
+    let second = run(&all);
+    assert_eq!(
+        second, first,
+        "answered from the kept facts, the same verdicts"
+    );
+    assert_eq!(
+        std::fs::read_to_string(repo.facts()).expect("facts"),
+        kept,
+        "nothing new to keep"
+    );
+
+    // Keys removed: exactly what a verification without facts says.
+    for (ring, allowed, what) in [
+        (&older, &allowed, "the newer OpenPGP key removed"),
+        (&ring, &none, "the SSH signer removed"),
+    ] {
+        let with_facts = run(&keyed(ring, allowed, &[]));
+        let afresh = run(&keyed(ring, allowed, &["--no-facts"]));
+        assert_eq!(with_facts, afresh, "{what}: kept facts change nothing");
+        assert!(
+            good(&with_facts.1) < good_first,
+            "{what}: its commits are no longer good: {}",
+            with_facts.1
+        );
+    }
+
+    // A tampered keyed fact: the store is ignored with one warning, the verdicts are fresh.
+    let now = std::fs::read_to_string(repo.facts()).expect("facts");
+    let edited = now.replacen(
+        "\"principal\":\"dev@example.com\"",
+        "\"principal\":\"mallory\"",
+        1,
+    );
+    assert_ne!(edited, now, "the store names the SSH signer");
+    std::fs::write(repo.facts(), edited).expect("tamper");
+    let (code, out, err) = run(&all);
+    assert_eq!(
+        (code, &out),
+        (first.0, &first.1),
+        "the verdicts of a fresh run"
+    );
+    assert_eq!(
+        err.matches("ignoring the kept facts").count(),
+        1,
+        "one warning: {err}"
+    );
+    assert!(!out.contains("mallory"));
 }

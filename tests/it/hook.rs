@@ -1041,7 +1041,7 @@ fn hook_proves_online_mode_commits_and_tags_by_rekor_lookups_and_keeps_the_proof
     // Without the facts, the kept proofs decide.
     let (code, err) = s.push_via(stack, &[":refs/heads/again"], &[]);
     assert_eq!(code, 0, "{err}");
-    std::fs::remove_dir_all(s.bare.path().join("gitsign/facts")).expect("drop the facts");
+    std::fs::remove_file(s.bare.path().join("gitsign/facts.log")).expect("drop the facts");
     let (code, err) = s.push_via(stack, &["HEAD:refs/heads/other"], &[]);
     assert_eq!(code, 0, "the re-push is accepted: {err}");
     assert!(
@@ -1244,7 +1244,7 @@ fn hook_offline_never_contacts_rekor_but_uses_kept_proofs() {
     let (code, err) = s.push_via(stack, &[":refs/heads/topic"], &[]);
     assert_eq!(code, 0, "{err}");
     s.install(&["--offline"]);
-    std::fs::remove_dir_all(s.bare.path().join("gitsign/facts"))
+    std::fs::remove_file(s.bare.path().join("gitsign/facts.log"))
         .expect("drop the facts, so the proofs decide");
     let before = rekor_requests(stack);
     let (code, err) = s.push_via(stack, &["HEAD:refs/heads/topic"], &[]);
@@ -1432,7 +1432,7 @@ fn hook_verifies_against_the_trusted_root_install_writes_or_the_server_config_na
         "the hint names both ways to set the server's trust: {err}"
     );
     assert!(
-        !s.bare.path().join("gitsign/facts").exists(),
+        !s.bare.path().join("gitsign/facts.log").exists(),
         "nothing is kept for refused objects"
     );
     s.install(&["--trusted-root", &trust_root().display().to_string()]);
@@ -1484,23 +1484,17 @@ fn hook_keeps_verified_facts_and_ignores_hostile_fact_files() {
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("by facts kept"), "first verification: {err}");
-    let facts = s.bare.path().join("gitsign/facts");
-    let roots: Vec<_> = std::fs::read_dir(&facts)
-        .expect("facts kept")
-        .flatten()
-        .collect();
-    assert_eq!(roots.len(), 1, "one trust root");
-    let fact = |id: &str| {
-        roots[0]
-            .path()
-            .join(&id[..2])
-            .join(format!("{}.json", &id[2..]))
-    };
+    // One store for every command: the hook keeps its facts where `gitsign verify` does.
+    let store = s.bare.path().join("gitsign/facts.log");
+    let facts = kept_facts(&s);
     for id in [MID, TIP] {
-        let text = std::fs::read_to_string(fact(id)).expect("a fact per verified commit");
+        let fact = facts
+            .iter()
+            .find(|f| f["object"] == id)
+            .unwrap_or_else(|| panic!("a fact for {id}: {facts:?}"));
         assert!(
-            text.contains("billy@chainguard.dev") && text.contains(id),
-            "the fact names the signer and the object: {text}"
+            fact.to_string().contains("billy@chainguard.dev"),
+            "the fact names the signer: {fact}"
         );
     }
     let (code, _, out) = output(
@@ -1511,24 +1505,38 @@ fn hook_keeps_verified_facts_and_ignores_hostile_fact_files() {
     assert_eq!(code, 0);
     assert!(!out.contains("facts"), "facts are no ref: {out}");
 
-    // A FIFO and a symlink to /dev/zero in place of the facts: ignored, the commits verified.
-    std::fs::remove_file(fact(TIP)).expect("remove");
-    std::fs::remove_file(fact(MID)).expect("remove");
-    let (code, _, err) = output(std::process::Command::new("mkfifo").arg(fact(TIP)));
+    // A FIFO, then a symlink to /dev/zero, in place of the store: ignored with a warning, the
+    // commits verified. copy's rule (refs/heads/*) governs no ref yet: it gains all history,
+    // BASE included.
+    std::fs::remove_file(&store).expect("remove");
+    let (code, _, err) = output(std::process::Command::new("mkfifo").arg(&store));
     assert_eq!(code, 0, "mkfifo: {err}");
-    std::os::unix::fs::symlink("/dev/zero", fact(MID)).expect("symlink");
-    // copy's rule (refs/heads/*) governs no ref yet: it gains all history, BASE included.
-    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/copy")]);
-    assert_eq!(
-        code, 0,
-        "the hook neither blocks nor trusts planted files: {err}"
-    );
-    assert!(
-        err.contains("3 new commits and 0 tags checked") && !err.contains("by facts kept"),
-        "the planted files are not facts: the commits were verified: {err}"
-    );
-    let text = std::fs::read_to_string(fact(TIP)).expect("a regular fact file again");
-    assert!(text.contains(TIP), "{text}");
+    for planted in ["FIFO", "/dev/zero"] {
+        if planted == "/dev/zero" {
+            let (code, err) = s.push(&[":refs/heads/copy"]);
+            assert_eq!(code, 0, "copy deleted, to gain all history again: {err}");
+            std::os::unix::fs::symlink("/dev/zero", &store).expect("symlink");
+        }
+        let (code, err) = s.push(&[&format!("{TIP}:refs/heads/copy")]);
+        assert_eq!(
+            code, 0,
+            "{planted}: the hook neither blocks nor trusts planted files: {err}"
+        );
+        assert!(
+            err.contains("3 new commits and 0 tags checked") && !err.contains("by facts kept"),
+            "{planted}: the planted file is no store: the commits were verified: {err}"
+        );
+        assert_eq!(
+            err.matches("ignoring the kept facts").count(),
+            1,
+            "{planted}: one warning: {err}"
+        );
+        assert!(
+            kept_facts(&s).iter().any(|f| f["object"] == TIP),
+            "{planted}: the store is written anew"
+        );
+        std::fs::remove_file(&store).expect("remove");
+    }
 }
 
 /// Unusable Rekor lookup settings follow the rule of every verifying command: they decide only
@@ -1561,21 +1569,16 @@ fn hook_refuses_online_mode_signatures_naming_an_invalid_rekor_setting() {
     assert_eq!(s.ref_of("refs/heads/main"), None, "main was not created");
 }
 
-/// Every `*.json` file under the receiving repository's facts store.
-fn fact_files(s: &Server) -> Vec<PathBuf> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if p.extension().is_some_and(|x| x == "json") {
-                out.push(p);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(&s.bare.path().join("gitsign/facts"), &mut out);
-    out
+/// Every fact in the receiving repository's store (`gitsign/facts.log`: one
+/// `<checksum> <key> <json>` record a line), as JSON.
+fn kept_facts(s: &Server) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(s.bare.path().join("gitsign/facts.log")).unwrap_or_default();
+    text.lines()
+        .map(|line| {
+            let json = line.splitn(3, ' ').nth(2).unwrap_or_default();
+            serde_json::from_str(json).unwrap_or_else(|e| panic!("a whole fact: {e}: {line}"))
+        })
+        .collect()
 }
 
 /// Regression (hostile review): the hook kept verified facts for the objects of refused
@@ -1594,18 +1597,21 @@ fn hook_keeps_no_facts_for_a_refused_push() {
         "main stays at BASE"
     );
     assert_eq!(
-        fact_files(&s),
-        Vec::<PathBuf>::new(),
+        kept_facts(&s),
+        Vec::<serde_json::Value>::new(),
         "no facts for the objects of a refused push"
     );
     s.set_policy(BILLY);
     let (code, err) = s.push(&[&format!("{TIP}:refs/heads/main")]);
     assert_eq!(code, 0, "accepted under billy's policy: {err}");
-    assert_eq!(
-        fact_files(&s).len(),
-        2,
-        "facts for MID and TIP once accepted"
-    );
+    let mut objects: Vec<String> = kept_facts(&s)
+        .iter()
+        .map(|f| f["object"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    objects.sort_unstable();
+    let mut want = [MID, TIP];
+    want.sort_unstable();
+    assert_eq!(objects, want, "facts for MID and TIP once accepted");
 }
 
 /// Regression (hostile review): `gitsign hook install ../repo` failed (the repository
@@ -1703,39 +1709,24 @@ fn twenty_parallel_pushes_are_each_judged_and_keep_whole_facts() {
     for i in 0..6 {
         assert_eq!(s.ref_of(&format!("refs/heads/u{i}")), None, "u{i} refused");
     }
-    let facts = fact_files(&s);
+    let facts = kept_facts(&s);
     for f in &facts {
-        let text = std::fs::read_to_string(f).expect("fact");
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: a whole fact: {e}", f.display()));
         assert!(
-            text.contains("billy@chainguard.dev"),
-            "{}: a fact of a signed commit: {v}",
-            f.display()
+            f.to_string().contains("billy@chainguard.dev"),
+            "a fact of a signed commit: {f}"
         );
     }
-    let named = |id: &str| {
-        facts
-            .iter()
-            .any(|f| f.to_string_lossy().ends_with(&format!("{}.json", &id[2..])))
-    };
+    let named = |id: &str| facts.iter().any(|f| f["object"] == id);
     assert!(named(MID) && named(TIP), "MID and TIP are kept: {facts:?}");
     assert!(
         !unsigned.iter().any(|c| named(c)),
         "nothing of the refused pushes: {facts:?}"
     );
-    let mut dirs = vec![s.bare.path().join("gitsign/facts")];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            assert!(
-                !p.to_string_lossy().ends_with(".tmp"),
-                "no temporary fact is left: {}",
-                p.display()
-            );
-            if p.is_dir() {
-                dirs.push(p);
-            }
-        }
-    }
+    // Whole records (each line parsed above) that the store itself reads back.
+    let (code, err) = s.push(&[&format!("{TIP}:refs/heads/after")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !err.contains("ignoring the kept facts"),
+        "no record was torn by the parallel writers: {err}"
+    );
 }

@@ -639,3 +639,69 @@ fn hook_takes_a_proposed_policy_change_on_an_unruled_branch_and_from_a_policy_au
     assert_eq!(code, 0, "{err}");
     assert_eq!(server_ref(bare, "main"), by_mallory);
 }
+
+/// git's path runs gitsign once per commit: the policy in force is kept per commit and anchor
+/// (`.git/gitsign/policy-in-force.log`), so it is not computed from the anchor every time, and
+/// a changed anchor is never answered from what another anchor kept.
+#[test]
+fn git_s_path_keeps_the_policy_in_force_per_commit_and_anchor() {
+    let local = util::start_stack();
+    let stack = &local.stack;
+    let repo = signing_repo(stack);
+    let v1 = policy(stack, &[ALICE, BOB]);
+    let anchor = commit(&repo, stack, Some(ALICE), ".gitsign/policy.toml", &v1);
+    // bob is no policy authority under the anchor's policy: his change does not take effect.
+    let with_mallory = policy(stack, &[ALICE, BOB, MALLORY]);
+    let by_bob = commit(
+        &repo,
+        stack,
+        Some(BOB),
+        ".gitsign/policy.toml",
+        &with_mallory,
+    );
+    let by_mallory = commit(&repo, stack, Some(MALLORY), "code", "mallory's\n");
+    repo.git(&["config", "gitsign.policyAnchor", &anchor]);
+    let kept = repo.path().join(".git/gitsign/policy-in-force.log");
+
+    let letters = g_letters(&repo, stack, "main");
+    assert_eq!(
+        letter(&letters, &by_mallory),
+        "U",
+        "bob's change did not take effect"
+    );
+    assert_eq!(letter(&letters, &by_bob), "G");
+    let text = std::fs::read_to_string(&kept).expect("the policy in force is kept");
+    assert!(
+        text.contains(&format!("\"commit\":\"{by_bob}\"")),
+        "kept for the commits on the way to the anchor: {text}"
+    );
+    assert_eq!(
+        g_letters(&repo, stack, "main"),
+        letters,
+        "answered from what was kept, the same letters"
+    );
+
+    // Another anchor: bob's commit, judged by its own policy, which admits mallory.
+    repo.git(&["config", "gitsign.policyAnchor", &by_bob]);
+    let moved = g_letters(&repo, stack, "main");
+    assert_eq!(
+        letter(&moved, &by_mallory),
+        "G",
+        "the policy in force under the new anchor, not the one kept under the old"
+    );
+    repo.git(&["config", "gitsign.policyAnchor", &anchor]);
+    assert_eq!(
+        g_letters(&repo, stack, "main"),
+        letters,
+        "the old anchor again: its own answer"
+    );
+
+    // A damaged store is not used: the policy in force is computed again.
+    let text = std::fs::read_to_string(&kept).expect("kept");
+    std::fs::write(&kept, text.replace(&anchor, &by_bob)).expect("tamper");
+    assert_eq!(
+        g_letters(&repo, stack, "main"),
+        letters,
+        "a tampered record changes nothing"
+    );
+}
