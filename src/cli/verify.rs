@@ -447,6 +447,8 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     } else {
         Policy::default()
     };
+    // Read once, before the repository is opened: a broken file is named as git names it.
+    let config = super::load_config()?;
     let repo = open_repo()?;
     let mut specs = args.revisions.clone();
     if args.all {
@@ -459,7 +461,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let by_rule = match anchored {
         Some(_) => None,
         None => range_rule(args, &specs, &repo, || {
-            super::setup::verify_setup(super::load_config()?, &verify_flags(args, true))
+            super::setup::verify_setup(config.clone(), &verify_flags(args, true))
         })?,
     };
     if by_rule.is_some() {
@@ -477,11 +479,9 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
         )
         .hint("list the key files in an authority of the policy (openpgp = [\"keys/alice.asc\"], ssh = \"allowed_signers\"; gitsign policy --help)"));
     }
-    let mut setup =
-        super::setup::verify_setup(super::load_config()?, &verify_flags(args, !under_policy))?;
+    let mut setup = super::setup::verify_setup(config.clone(), &verify_flags(args, !under_policy))?;
     if let Some(r) = &by_rule {
-        setup.keys =
-            super::setup::policy_keys(&super::load_config()?, &key_files, &r.file, &r.authorities)?;
+        setup.keys = super::setup::policy_keys(&config, &key_files, &r.file, &r.authorities)?;
     }
     let mut authority_tally = match (&by_rule, &anchored) {
         (Some(r), _) => Some(AuthorityTally::for_rule(&r.rule)),
@@ -510,7 +510,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     }
     // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
     let revoked = match anchored {
-        Some(_) => super::setup::load_revoked(&super::load_config()?)?,
+        Some(_) => super::setup::load_revoked(&config)?,
         None => crate::ssh::Revoked::default(),
     };
     let history = super::anchored::KeyedHistory {
