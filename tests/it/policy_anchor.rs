@@ -33,7 +33,7 @@ fn policy(stack: &Stack, signers: &[&str]) -> String {
 }
 
 /// A repository whose commits are signed by gitsign against the stack.
-fn signing_repo(stack: &Stack) -> TestRepo {
+pub(crate) fn signing_repo(stack: &Stack) -> TestRepo {
     let repo = TestRepo::new();
     repo.git(&["config", "gpg.format", "x509"]);
     let program = gitsign_bin().display().to_string();

@@ -4,24 +4,11 @@
 
 use std::process::{Command, Stdio};
 
+use crate::policy_anchor::signing_repo;
 use crate::util::{self, gitsign_bin, output, stack_env, TestRepo};
 use sigstore_local::Stack;
 
 const ALICE: &str = "alice@example.com";
-
-/// A repository whose commits git signs with gitsign against the stack.
-fn signing_repo(stack: &Stack) -> TestRepo {
-    let repo = TestRepo::new();
-    repo.git(&["config", "gpg.format", "x509"]);
-    let program = gitsign_bin().display().to_string();
-    repo.git(&["config", "gpg.x509.program", &program]);
-    repo.git(&[
-        "config",
-        "gitsign.trustedRoot",
-        &stack.trusted_root_path().display().to_string(),
-    ]);
-    repo
-}
 
 /// `git commit -S` as `who`, stdin closed.
 fn commit_cmd(repo: &TestRepo, stack: &Stack, who: &str, msg: &str) -> Command {
