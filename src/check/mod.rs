@@ -483,19 +483,19 @@ impl<'a> Checker<'a> {
             let checked = (|| {
                 for ids in chunks.iter() {
                     // Kept facts first: an object with a fact is neither read nor verified.
-                    let kept: Vec<Option<facts::Kept>> = ids
-                        .iter()
-                        .map(|id| {
-                            let kept = store
-                                .as_ref()
-                                .zip(depends.as_ref())
-                                .and_then(|(s, d)| s.kept(d, id.as_bytes(), self.policy));
-                            if kept.is_some() {
-                                crate::git::repo::forget_walked(id);
-                            }
-                            kept
-                        })
-                        .collect();
+                    let kept: Vec<Option<facts::Kept>> = match (store.as_ref(), depends.as_ref()) {
+                        (Some(s), Some(d)) => ids
+                            .par_iter()
+                            .map(|id| {
+                                let kept = s.kept(d, id.as_bytes(), self.policy);
+                                if kept.is_some() {
+                                    crate::git::repo::forget_walked(id);
+                                }
+                                kept
+                            })
+                            .collect(),
+                        _ => ids.iter().map(|_| None).collect(),
+                    };
                     let todo: Vec<ObjectId> = ids
                         .iter()
                         .zip(&kept)

@@ -600,11 +600,13 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             tally.add(&v.report.outcome);
             let written = match args.format {
                 Format::Json => {
-                    let mut line = output::json(&sha, "commit", &v);
+                    let mut line = output::JsonLine::new(&sha, "commit", &v);
                     if by_rule.is_some() || anchored.is_some() {
-                        line["authority"] = serde_json::json!(authority);
+                        line.authority = Some(authority.as_deref());
                     }
-                    writeln!(out, "{line}")
+                    serde_json::to_writer(&mut out, &line)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
                 }
                 // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.
                 Format::Human if single => {

@@ -30,12 +30,34 @@ pub type Key = [u8; 32];
 const CHECKSUM_TAG: &[u8] = b"gitsign kept fact v1\0";
 
 fn checksum(key_hex: &[u8], value: &[u8]) -> String {
+    crate::encoding::hex(&checksum_bytes(key_hex, value))
+}
+
+fn checksum_bytes(key_hex: &[u8], value: &[u8]) -> [u8; 8] {
     let mut h = Sha256::new();
     h.update(CHECKSUM_TAG);
     h.update(key_hex);
     h.update(b" ");
     h.update(value);
-    crate::encoding::hex(&h.finalize()[..8])
+    let mut sum = [0; 8];
+    sum.copy_from_slice(&h.finalize()[..8]);
+    sum
+}
+
+/// The bytes of lower-case hex `text` into `out` (exactly twice its length), else `None`.
+fn unhex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+    if text.len() != out.len() * 2 {
+        return None;
+    }
+    for (pair, byte) in text.chunks_exact(2).zip(out.iter_mut()) {
+        let digit = |b: u8| match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            _ => None,
+        };
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+    }
+    Some(())
 }
 
 /// One line of the file, newline included.
@@ -60,12 +82,13 @@ fn parse_line(line: &[u8]) -> Option<(Key, &str)> {
         return None;
     }
     let value = line.get(82..)?;
-    if checksum(key_hex, value).as_bytes() != sum {
+    let mut want = [0; 8];
+    unhex_into(sum, &mut want)?;
+    if checksum_bytes(key_hex, value) != want {
         return None;
     }
-    let key: Key = crate::encoding::unhex(std::str::from_utf8(key_hex).ok()?)?
-        .try_into()
-        .ok()?;
+    let mut key: Key = [0; 32];
+    unhex_into(key_hex, &mut key)?;
     Some((key, std::str::from_utf8(value).ok()?))
 }
 
@@ -103,22 +126,25 @@ impl Store {
                 return store;
             }
         };
-        let mut rest = &bytes[..];
-        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-            let (line, tail) = rest.split_at(end);
-            rest = &tail[1..];
-            match parse_line(line) {
-                Some((key, value)) => {
+        // Complete lines only: a last line without its newline is a write in progress,
+        // skipped. The lines are checked on every core (a store of a long history is
+        // megabytes of checksummed records), then kept in file order: the last of a key wins.
+        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
+            Some(end) => &bytes[..end],
+            None => return store,
+        };
+        use rayon::prelude::*;
+        let lines: Vec<&[u8]> = complete.split(|&b| b == b'\n').collect();
+        let parsed: Option<Vec<(Key, &str)>> = lines.par_iter().map(|l| parse_line(l)).collect();
+        match parsed {
+            Some(records) => {
+                store.records.reserve(records.len());
+                for (key, value) in records {
                     store.records.insert(key, value.to_owned());
                 }
-                None => {
-                    store.records.clear();
-                    store.discard("a record does not match its checksum");
-                    return store;
-                }
             }
+            None => store.discard("a record does not match its checksum"),
         }
-        // `rest` is a last line without its newline: a write in progress, skipped.
         store
     }
 

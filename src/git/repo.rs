@@ -89,6 +89,29 @@ impl Walked {
     }
 }
 
+/// The date-ordered walk of `sel`'s ranges with `graph` in front of the object database: the
+/// same commits in the same order as `gix`'s walk, reading no commit the graph holds.
+fn graph_walk<'a>(
+    repo: &'a gix::Repository,
+    graph: gix::commitgraph::Graph,
+    sel: &Selection,
+) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
+    use gix::traverse::commit::{simple::Sorting, Simple};
+    // The walk's own copy of the graph (it takes one by value) for the parents it follows.
+    let cache = repo.commit_graph().map_err(|e| RepoError::Walk(boxed(e)))?;
+    let objects = crate::git::graph_commits::GraphCommits {
+        graph,
+        objects: repo,
+    };
+    let walk = Simple::new(sel.include.iter().copied(), objects)
+        .sorting(Sorting::ByCommitTime(Default::default()))
+        .map_err(|e| RepoError::Walk(boxed(e)))?
+        .commit_graph(Some(cache))
+        .hide(sel.exclude.iter().copied())
+        .map_err(|e| RepoError::Walk(boxed(e)))?;
+    Ok(walk.map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))))
+}
+
 pub struct Repo {
     repo: gix::Repository,
 }
@@ -160,11 +183,23 @@ impl Repo {
     }
 
     fn peel_to_commit(&self, id: ObjectId, spec: &str) -> Result<ObjectId, RepoError> {
-        // A commit is told from its header (no inflating); anything else is read and peeled.
-        if self
-            .repo
-            .find_header(id)
-            .is_ok_and(|h| h.kind() == gix::object::Kind::Commit)
+        self.peel_to_commit_in(None, id, spec)
+    }
+
+    /// [`Repo::peel_to_commit`], where a commit the commit-graph holds needs no object read.
+    fn peel_to_commit_in(
+        &self,
+        graph: Option<&gix::commitgraph::Graph>,
+        id: ObjectId,
+        spec: &str,
+    ) -> Result<ObjectId, RepoError> {
+        // A commit is told from the graph or its header (no inflating, but a delta's header
+        // costs a partial inflate); anything else is read and peeled.
+        if graph.is_some_and(|g| g.lookup(id).is_some())
+            || self
+                .repo
+                .find_header(id)
+                .is_ok_and(|h| h.kind() == gix::object::Kind::Commit)
         {
             return Ok(id);
         }
@@ -183,6 +218,7 @@ impl Repo {
         let mut sel = Selection::default();
         for spec in specs {
             if spec == "--all" {
+                let graph = self.repo.commit_graph_if_enabled().ok().flatten();
                 let refs = self
                     .repo
                     .references()
@@ -199,7 +235,7 @@ impl Repo {
                     // read here (the walk reads it); a tag is peeled below.
                     let mut r = r;
                     if let Ok(id) = r.follow_to_object() {
-                        if let Ok(c) = self.peel_to_commit(id.detach(), spec) {
+                        if let Ok(c) = self.peel_to_commit_in(graph.as_ref(), id.detach(), spec) {
                             sel.include.push(c);
                         }
                     }
@@ -276,19 +312,30 @@ impl Repo {
             // With a commit-graph the walk reads no commit (parents and dates come from the
             // graph), so there is nothing to hand over: a reader that needs the bytes reads
             // them, one that does not (a verdict kept as a fact) costs no inflating.
-            let graph = repo.commit_graph_if_enabled().ok().flatten().is_some();
-            let walk = repo
-                .rev_walk(sel.include.iter().copied())
-                .sorting(gix::revision::walk::Sorting::ByCommitTime(
-                    Default::default(),
-                ))
-                .with_hidden(sel.exclude.iter().copied())
-                .all()
-                .map_err(|e| RepoError::Walk(boxed(e)))?;
-            for info in walk {
-                let id = info.map_err(|e| RepoError::Walk(boxed(e)))?.id;
+            let graph = repo.commit_graph_if_enabled().ok().flatten();
+            let with_graph = graph.is_some();
+            // Tips and parents answered from the graph (see `graph_commits`), where that is
+            // exactly what git's walk would see: no replaced objects (no graph is given then),
+            // no shallow boundary.
+            let plain = repo.shallow_commits().ok().flatten().is_none();
+            let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> =
+                match graph.filter(|_| plain) {
+                    Some(graph) => Box::new(graph_walk(&repo, graph, sel)?),
+                    None => Box::new(
+                        repo.rev_walk(sel.include.iter().copied())
+                            .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                                Default::default(),
+                            ))
+                            .with_hidden(sel.exclude.iter().copied())
+                            .all()
+                            .map_err(|e| RepoError::Walk(boxed(e)))?
+                            .map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))),
+                    ),
+                };
+            for id in walk {
+                let id = id?;
                 // The walk just read it (an object cache hit): kept for its reader.
-                if !graph {
+                if !with_graph {
                     if let Ok(obj) = repo.find_object(id) {
                         WALKED.keep(id, obj.detach().data);
                     }
