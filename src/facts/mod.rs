@@ -43,7 +43,8 @@ use crate::verify::{
 
 pub use store::{Key, Store};
 
-const VERSION: u32 = 2;
+/// 3: enums are tagged outside their fields (`{"signed":{..}}`), read without buffering.
+const VERSION: u32 = 3;
 
 /// The file of a repository's facts, under its common git directory.
 pub fn path(common_dir: &std::path::Path) -> std::path::PathBuf {
@@ -266,10 +267,19 @@ pub fn detached_object(payload: &[u8], signature: &[u8]) -> [u8; 32] {
     crate::memo::key(b"gitsign detached object v1", &[payload, signature])
 }
 
+/// Whether `text` is `bytes` in lower-case hex (no string is made to compare).
+fn hex_names(text: &str, bytes: &[u8]) -> bool {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    text.len() == bytes.len() * 2
+        && text.as_bytes().chunks_exact(2).zip(bytes).all(|(pair, b)| {
+            pair[0] == DIGITS[usize::from(b >> 4)] && pair[1] == DIGITS[usize::from(b & 0x0f)]
+        })
+}
+
 /// Who made a good signature with a configured key, as kept (the OpenPGP and SSH forms of
 /// the driver's signer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "format", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum KeyedSigner {
     Openpgp {
         fingerprint: String,
@@ -307,7 +317,7 @@ pub struct Fact {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum Proved {
     /// Every check but the identity policy passed.
     Signed(Box<Signed>),
@@ -371,7 +381,7 @@ struct KeptCert {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
 enum KeptAnchor {
     Tlog {
         log_index: i64,
@@ -525,8 +535,8 @@ impl Fact {
         let fact: Fact = serde_json::from_str(value).ok()?;
         let keyed = fact.proved.keyed();
         (fact.version == VERSION
-            && fact.object == crate::encoding::hex(object)
-            && fact.depends == crate::encoding::hex(depends.digest(keyed))
+            && hex_names(&fact.object, object)
+            && hex_names(&fact.depends, depends.digest(keyed))
             && fact.checked == depends.checked.name())
         .then_some(fact)
     }
@@ -534,13 +544,13 @@ impl Fact {
     /// What the fact stands for under `policy`, as verifying the object again would give it:
     /// the policy is applied to the kept identity now (it constrains Sigstore identities
     /// only, as on a fresh verification).
-    pub fn kept(&self, policy: &Policy) -> Kept {
+    pub fn kept(self, policy: &Policy) -> Kept {
         let keyed = match &self.proved {
             Proved::Keyed { signer, .. } => Some(signer.clone()),
             _ => None,
         };
         Kept {
-            report: self.report(policy),
+            report: self.into_report(policy),
             keyed,
         }
     }
@@ -548,6 +558,11 @@ impl Fact {
     /// The report the fact stands for under `policy`, as verifying the object again would
     /// give it: the policy is applied to the kept identity now.
     pub fn report(&self, policy: &Policy) -> Report {
+        self.clone().into_report(policy)
+    }
+
+    /// [`Fact::report`], taking the fact apart (a range's facts are used once each).
+    fn into_report(self, policy: &Policy) -> Report {
         let bad = |f: Failure| Report {
             outcome: Outcome::Bad(f),
             identity: None,
@@ -555,15 +570,15 @@ impl Fact {
             anchor: None,
             signing_time: None,
         };
-        match &self.proved {
+        match self.proved {
             Proved::Unsigned => bad(Failure::Unsigned),
-            Proved::Keyed { signing_time, .. } => Report::good_by_key(*signing_time),
-            Proved::KeyedBad { failure } => match failure.clone() {
+            Proved::Keyed { signing_time, .. } => Report::good_by_key(signing_time),
+            Proved::KeyedBad { failure } => match failure {
                 KeyedFailure::Openpgp(e) => bad(Failure::Openpgp(e)),
                 KeyedFailure::Ssh(e) => bad(Failure::Ssh(e)),
             },
             Proved::Foreign { format } => bad(Failure::ForeignFormat(
-                format_named(format).unwrap_or(SignatureFormat::Unknown),
+                format_named(&format).unwrap_or(SignatureFormat::Unknown),
             )),
             Proved::Signed(signed) => {
                 let Signed {
@@ -578,23 +593,20 @@ impl Fact {
                     cert,
                     anchor,
                     signing_time,
-                } = signed.as_ref();
+                } = *signed;
                 let identity = Identity {
-                    sans: sans.clone(),
-                    issuer: issuer.clone(),
-                    github_workflow_trigger: github_workflow_trigger.clone(),
-                    github_workflow_sha: github_workflow_sha.clone(),
-                    github_workflow_name: github_workflow_name.clone(),
-                    github_workflow_repository: github_workflow_repository.clone(),
-                    github_workflow_ref: github_workflow_ref.clone(),
+                    sans,
+                    issuer,
+                    github_workflow_trigger,
+                    github_workflow_sha,
+                    github_workflow_name,
+                    github_workflow_repository,
+                    github_workflow_ref,
                     // A key this build does not know cannot be constrained by its policies.
                     extensions: extensions
-                        .iter()
+                        .into_iter()
                         .filter_map(|(k, v)| {
-                            Some((
-                                crate::x509::fulcio::FulcioExtension::from_key(k)?,
-                                v.clone(),
-                            ))
+                            Some((crate::x509::fulcio::FulcioExtension::from_key(&k)?, v))
                         })
                         .collect(),
                 };
@@ -606,14 +618,14 @@ impl Fact {
                     outcome,
                     identity: Some(identity),
                     cert: Some(CertSummary {
-                        sha1_fingerprint: cert.sha1_fingerprint.clone(),
-                        serial: cert.serial.clone(),
+                        sha1_fingerprint: cert.sha1_fingerprint,
+                        serial: cert.serial,
                         not_before: cert.not_before,
                         not_after: cert.not_after,
-                        issuer_chain: cert.issuer_chain.clone(),
-                        issuer_dn: cert.issuer_dn.clone(),
+                        issuer_chain: cert.issuer_chain,
+                        issuer_dn: cert.issuer_dn,
                     }),
-                    anchor: Some(match anchor.clone() {
+                    anchor: Some(match anchor {
                         KeptAnchor::Tlog {
                             log_index,
                             integrated_time,
@@ -637,7 +649,7 @@ impl Fact {
                         },
                         KeptAnchor::Unanchored { assumed } => Anchor::Unanchored { assumed },
                     }),
-                    signing_time: *signing_time,
+                    signing_time,
                 }
             }
         }

@@ -92,12 +92,46 @@ fn parse_line(line: &[u8]) -> Option<(Key, &str)> {
     Some((key, std::str::from_utf8(value).ok()?))
 }
 
+/// Every line of `text` (complete lines, newlines between them) as its key and where its
+/// value lies in `text`, on every core; `None` if one is not a record.
+fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
+    use rayon::prelude::*;
+    let base = text.as_ptr() as usize;
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    lines
+        .par_iter()
+        .map(|line| {
+            let (key, value) = parse_line(line)?;
+            let start = value.as_ptr() as usize - base;
+            Some((key, start..start + value.len()))
+        })
+        .collect()
+}
+
 /// The facts of one file, loaded.
 #[derive(Debug)]
 pub struct Store {
     path: PathBuf,
-    records: HashMap<Key, String>,
+    /// The file as read: values are looked at where they lie, not copied out one by one.
+    read: String,
+    records: HashMap<Key, Value>,
     warning: Option<String>,
+}
+
+/// Where a record's value is: in the file as read, or added since.
+#[derive(Debug, PartialEq, Eq)]
+enum Value {
+    Read(std::ops::Range<usize>),
+    Added(String),
+}
+
+impl Store {
+    fn value<'a>(&'a self, v: &'a Value) -> &'a str {
+        match v {
+            Value::Read(range) => self.read.get(range.clone()).unwrap_or_default(),
+            Value::Added(s) => s,
+        }
+    }
 }
 
 impl Store {
@@ -105,6 +139,7 @@ impl Store {
     pub fn empty(path: &Path) -> Store {
         Store {
             path: path.to_owned(),
+            read: String::new(),
             records: HashMap::new(),
             warning: None,
         }
@@ -115,6 +150,7 @@ impl Store {
     pub fn open(path: &Path) -> Store {
         let mut store = Store {
             path: path.to_owned(),
+            read: String::new(),
             records: HashMap::new(),
             warning: None,
         };
@@ -133,17 +169,25 @@ impl Store {
             Some(end) => &bytes[..end],
             None => return store,
         };
-        use rayon::prelude::*;
-        let lines: Vec<&[u8]> = complete.split(|&b| b == b'\n').collect();
-        let parsed: Option<Vec<(Key, &str)>> = lines.par_iter().map(|l| parse_line(l)).collect();
-        match parsed {
-            Some(records) => {
-                store.records.reserve(records.len());
-                for (key, value) in records {
-                    store.records.insert(key, value.to_owned());
-                }
+        let end = complete.len();
+        let Some(ranges) = parse_lines(complete) else {
+            store.discard("a record does not match its checksum");
+            return store;
+        };
+        // Every record's value is UTF-8 (parse_line), and so is every newline between them;
+        // a last line in progress may not be, and is cut off.
+        let mut bytes = bytes;
+        bytes.truncate(end);
+        match String::from_utf8(bytes) {
+            Ok(read) => store.read = read,
+            Err(_) => {
+                store.discard("the file is not text");
+                return store;
             }
-            None => store.discard("a record does not match its checksum"),
+        }
+        store.records.reserve(ranges.len());
+        for (key, range) in ranges {
+            store.records.insert(key, Value::Read(range));
         }
         store
     }
@@ -155,6 +199,7 @@ impl Store {
     pub fn find(path: &Path, keys: &[Key]) -> (Option<String>, Option<String>) {
         let mut quiet = Store {
             path: path.to_owned(),
+            read: String::new(),
             records: HashMap::new(),
             warning: None,
         };
@@ -216,12 +261,12 @@ impl Store {
     }
 
     pub fn get(&self, key: &Key) -> Option<&str> {
-        self.records.get(key).map(String::as_str)
+        self.records.get(key).map(|v| self.value(v))
     }
 
     /// Every record, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &str)> {
-        self.records.iter().map(|(k, v)| (k, v.as_str()))
+        self.records.iter().map(|(k, v)| (k, self.value(v)))
     }
 
     /// Append `batch` in one write (see the module documentation) and keep it in the map.
@@ -229,7 +274,7 @@ impl Store {
     pub fn append(&mut self, batch: &[(Key, String)]) -> std::io::Result<()> {
         let mut bytes = Vec::new();
         for (key, value) in batch {
-            if value.contains('\n') || self.records.get(key) == Some(value) {
+            if value.contains('\n') || self.get(key) == Some(value.as_str()) {
                 continue;
             }
             bytes.extend(record(key, value));
@@ -244,7 +289,7 @@ impl Store {
         file.write_all(&bytes)?;
         for (key, value) in batch {
             if !value.contains('\n') {
-                self.records.insert(*key, value.clone());
+                self.records.insert(*key, Value::Added(value.clone()));
             }
         }
         Ok(())
@@ -254,10 +299,15 @@ impl Store {
     /// renamed over it. Returns how many records were dropped.
     pub fn retain(&mut self, keep: impl Fn(&Key, &str) -> bool) -> std::io::Result<usize> {
         let before = self.records.len();
-        self.records.retain(|k, v| keep(k, v));
+        let records = std::mem::take(&mut self.records);
+        let kept: HashMap<Key, Value> = records
+            .into_iter()
+            .filter(|(k, v)| keep(k, self.value(v)))
+            .collect();
+        self.records = kept;
         let mut bytes = Vec::new();
         for (k, v) in &self.records {
-            bytes.extend(record(k, v));
+            bytes.extend(record(k, self.value(v)));
         }
         replace(&self.path, &bytes)?;
         Ok(before - self.records.len())

@@ -34,7 +34,8 @@ impl Find for GraphCommits<'_> {
         let mut line = |name: &str, id: &gix::oid| {
             buffer.extend_from_slice(name.as_bytes());
             buffer.push(b' ');
-            buffer.extend_from_slice(id.to_hex().to_string().as_bytes());
+            let mut hex = [0; gix::hash::Kind::longest().len_in_hex()];
+            buffer.extend_from_slice(id.hex_to_buf(&mut hex).as_bytes());
             buffer.push(b'\n');
         };
         line("tree", commit.root_tree_id());

@@ -233,9 +233,17 @@ impl Repo {
                     }
                     // The ref's object without peeling: most name a commit, which needs no
                     // read here (the walk reads it); a tag is peeled below.
-                    let mut r = r;
-                    if let Ok(id) = r.follow_to_object() {
-                        if let Ok(c) = self.peel_to_commit_in(graph.as_ref(), id.detach(), spec) {
+                    // A direct ref's target is at hand (following it would look at the
+                    // packed-refs file's freshness again for every ref).
+                    let target = match r.target().try_id() {
+                        Some(id) => Some(id.to_owned()),
+                        None => {
+                            let mut r = r;
+                            r.follow_to_object().ok().map(|id| id.detach())
+                        }
+                    };
+                    if let Some(id) = target {
+                        if let Ok(c) = self.peel_to_commit_in(graph.as_ref(), id, spec) {
                             sel.include.push(c);
                         }
                     }
