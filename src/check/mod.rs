@@ -470,16 +470,18 @@ impl<'a> Checker<'a> {
                 sha256: hash == HashKind::Sha256,
             })
         });
-        let mut store = self.facts.as_ref().map(|at| facts::Facts::open(&at.path));
-        let mut store_warning = store
-            .as_ref()
-            .and_then(|s| s.warning())
-            .map(|w| Warning::FactsIgnored(w.to_owned()));
-        let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(1);
+        // The walk runs ahead by a few chunks of ids (the commits it may keep for their
+        // readers are capped apart), so it overlaps loading the kept facts.
+        let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(4);
         std::thread::scope(|scope| {
             let walker = scope.spawn(move || {
                 Repo::from_shared(shared).walk(selection, chunk, |batch| sender.send(batch).is_ok())
             });
+            let mut store = self.facts.as_ref().map(|at| facts::Facts::open(&at.path));
+            let mut store_warning = store
+                .as_ref()
+                .and_then(|s| s.warning())
+                .map(|w| Warning::FactsIgnored(w.to_owned()));
             let checked = (|| {
                 for ids in chunks.iter() {
                     // Kept facts first: an object with a fact is neither read nor verified.

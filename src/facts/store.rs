@@ -114,8 +114,30 @@ pub struct Store {
     path: PathBuf,
     /// The file as read: values are looked at where they lie, not copied out one by one.
     read: String,
-    records: HashMap<Key, Value>,
+    records: HashMap<Key, Value, KeyHash>,
     warning: Option<String>,
+}
+
+/// Keys are SHA-256 digests, evenly spread already: their first bytes are the hash.
+type KeyHash = std::hash::BuildHasherDefault<KeyHasher>;
+
+#[derive(Default)]
+struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A key hashes as its 32 bytes (after no length prefix: arrays have none); anything
+        // else folds in byte by byte.
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
 }
 
 /// Where a record's value is: in the file as read, or added since.
@@ -140,7 +162,7 @@ impl Store {
         Store {
             path: path.to_owned(),
             read: String::new(),
-            records: HashMap::new(),
+            records: HashMap::default(),
             warning: None,
         }
     }
@@ -151,7 +173,7 @@ impl Store {
         let mut store = Store {
             path: path.to_owned(),
             read: String::new(),
-            records: HashMap::new(),
+            records: HashMap::default(),
             warning: None,
         };
         let bytes = match read_capped(path, MAX_BYTES) {
@@ -200,7 +222,7 @@ impl Store {
         let mut quiet = Store {
             path: path.to_owned(),
             read: String::new(),
-            records: HashMap::new(),
+            records: HashMap::default(),
             warning: None,
         };
         let bytes = match read_capped(path, MAX_BYTES) {
@@ -300,7 +322,7 @@ impl Store {
     pub fn retain(&mut self, keep: impl Fn(&Key, &str) -> bool) -> std::io::Result<usize> {
         let before = self.records.len();
         let records = std::mem::take(&mut self.records);
-        let kept: HashMap<Key, Value> = records
+        let kept: HashMap<Key, Value, KeyHash> = records
             .into_iter()
             .filter(|(k, v)| keep(k, self.value(v)))
             .collect();
