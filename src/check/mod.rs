@@ -53,7 +53,12 @@ pub enum Signed<'a> {
         signature: &'a [u8],
     },
     /// A verification input already built (a Sigstore bundle): it carries its own proofs.
-    Input(&'a VerificationInput),
+    /// `kept_as`: the digest of the bytes it was built from when its verdict may be kept
+    /// (an attestation, [`facts::attestation_object`]); `None`: verified every time.
+    Input {
+        input: &'a VerificationInput,
+        kept_as: Option<[u8; 32]>,
+    },
 }
 
 /// The final answer about one object.
@@ -162,7 +167,9 @@ fn fact_subject(signed: &Signed<'_>) -> Option<(Vec<u8>, facts::Checked)> {
             facts::detached_object(payload, signature).to_vec(),
             facts::Checked::Detached,
         )),
-        Signed::Input(_) => None,
+        Signed::Input { kept_as, .. } => {
+            kept_as.map(|digest| (digest.to_vec(), facts::Checked::Attestation))
+        }
     }
 }
 
@@ -171,7 +178,7 @@ fn payload_of<'s>(signed: &Signed<'s>) -> &'s [u8] {
     match *signed {
         Signed::Object { raw, .. } => raw,
         Signed::Detached { payload, .. } => payload,
-        Signed::Input(_) => &[],
+        Signed::Input { .. } => &[],
     }
 }
 
@@ -303,7 +310,7 @@ impl<'a> Checker<'a> {
                 self.policy,
                 || object_id::signed_object_ids(payload, signature),
             ),
-            Signed::Input(input) => {
+            Signed::Input { input, .. } => {
                 let report = self.verifier.verify_input(input, self.policy);
                 FirstPass {
                     signer: Signer::of_report(&report),

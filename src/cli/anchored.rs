@@ -331,6 +331,14 @@ struct KeptInForce {
     source: String,
 }
 
+/// The objects a kept policy-in-force record names (the commit, the anchor and the commit
+/// whose policy is in force); `None` for a value that is not such a record.
+pub fn in_force_objects(value: &str) -> Option<[ObjectId; 3]> {
+    let k = serde_json::from_str::<KeptInForce>(value).ok()?;
+    let id = |hex: &str| ObjectId::from_hex(hex.as_bytes()).ok();
+    Some([id(&k.commit)?, id(&k.anchor)?, id(&k.source)?])
+}
+
 impl InForce {
     pub fn new(
         setup: &crate::check::VerifySetup,

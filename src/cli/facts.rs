@@ -7,13 +7,14 @@ use crate::facts::{self, store, Fact, Store};
 #[derive(clap::Args, Debug)]
 #[command(
     about = "Prune or clear the verified facts kept in this repository",
-    long_about = "`gitsign verify`, `verify-tag`, git's `--verify` and `gitsign hook` keep what \
-they proved about each object in <git dir>/gitsign/facts.log, keyed by the object and by what \
+    long_about = "`gitsign verify`, `verify-tag`, `verify-attestation`, git's `--verify` and \
+`gitsign hook` keep what they proved about each object in <git dir>/gitsign/facts.log, keyed by \
+the object and by what \
 the proof depended on (the trust root and waivers; for OpenPGP and SSH signatures the key set), \
 so verifying it again costs no cryptography (the identity policy is applied anew every time). \
 The file never leaves the repository. `prune` drops facts about objects the repository no \
-longer has and facts it cannot read; `clear` removes them all, and the committed policy in force \
-kept for git's `--verify` (gitsign/policy-in-force.log)."
+longer has and facts it cannot read, and so for the committed policy in force kept for git's \
+`--verify` (gitsign/policy-in-force.log); `clear` removes both."
 )]
 pub struct FactsArgs {
     #[command(subcommand)]
@@ -68,6 +69,32 @@ pub fn run(args: &FactsArgs) -> CliResult {
                 store.len(),
                 path.display()
             ));
+            // The policy in force after a commit: kept while its commits are all here.
+            let in_force_path = facts::in_force_path(repo.common_dir());
+            let mut in_force = Store::open(&in_force_path);
+            if let Some(w) = in_force.warning() {
+                crate::ui::eprint(&format!("gitsign: warning: {w}\n"));
+            }
+            if !in_force.is_empty() {
+                let dropped = in_force
+                    .retain(|_, value| {
+                        super::anchored::in_force_objects(value)
+                            .is_some_and(|ids| ids.iter().all(|id| local.has_object(*id)))
+                    })
+                    .map_err(|e| {
+                        CliError::new(
+                            Exit::Io,
+                            anyhow::Error::new(e)
+                                .context(format!("rewriting '{}'", in_force_path.display())),
+                        )
+                        .hint("check that the repository's git directory is writable")
+                    })?;
+                crate::ui::eprint(&format!(
+                    "gitsign: dropped {dropped} kept policy in force, kept {} in '{}'\n",
+                    in_force.len(),
+                    in_force_path.display()
+                ));
+            }
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

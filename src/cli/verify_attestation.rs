@@ -73,8 +73,9 @@ enum Verdict {
     Bad(String),
     /// Nothing here to decide with.
     Undecided(String),
-    /// Ready for the verifier: the envelope and its bundle as the core's input.
-    Ready(Box<verify::VerificationInput>),
+    /// Ready for the verifier: the envelope and its bundle as the core's input, and the
+    /// digest a verdict on them is kept under ([`crate::facts::attestation_object`]).
+    Ready(Box<verify::VerificationInput>, [u8; 32]),
     /// The verifier's verdict.
     Checked(Box<Verified>),
 }
@@ -123,7 +124,10 @@ fn check_one(
     Ok(
         match verify::bundle::parse(&bundle).and_then(|b| attest::verification_input(&b, &envelope))
         {
-            Ok(input) => Verdict::Ready(Box::new(input)),
+            Ok(input) => Verdict::Ready(
+                Box::new(input),
+                crate::facts::attestation_object(&sig, &bundle),
+            ),
             Err(f) => Verdict::Checked(Box::new(Verified::sigstore(verify::Report::bad(f)))),
         },
     )
@@ -136,7 +140,11 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
     let policy = policy(&args.identity, &args.issuer, &args.workflow)?;
     // A bundle carries its log entry: nothing is looked up.
     let setup = super::setup::verify_setup(super::load_config()?, &args.trust.flags(true))?;
-    let checker = Checker::new(&setup, &policy, Kept::Nowhere);
+    // An attestation verified before under the same trust is answered from its fact.
+    let mut checker = Checker::new(&setup, &policy, Kept::Nowhere);
+    if let Ok(Some(location)) = crate::config::repository() {
+        checker = checker.with_facts(&setup, &location.common_dir);
+    }
     let what = match args.objtype {
         Subject::Commit => "commit",
         Subject::Tree => "tree",
@@ -162,8 +170,11 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
         let label =
             crate::text::escape(&format!("attestation '{name}' on {what} {id}")).into_owned();
         let verdict = match check_one(args, &id, name, &files)? {
-            Verdict::Ready(input) => {
-                let batch = checker.check(&[Signed::Input(&input)]);
+            Verdict::Ready(input, digest) => {
+                let batch = checker.check(&[Signed::Input {
+                    input: &input,
+                    kept_as: Some(digest),
+                }]);
                 output::eprint_warnings(&batch.warnings);
                 match batch.verified.into_iter().next() {
                     Some(v) => Verdict::Checked(Box::new(v)),
@@ -173,7 +184,7 @@ pub fn run(args: &VerifyAttestationArgs) -> CliResult {
             other => other,
         };
         match verdict {
-            Verdict::Ready(_) => continue,
+            Verdict::Ready(..) => continue,
             Verdict::Skipped => continue,
             Verdict::Bad(why) => {
                 considered += 1;

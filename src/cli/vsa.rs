@@ -356,7 +356,10 @@ pub fn check(args: &VerifyAttestationArgs, path: &Path) -> CliResult {
         Ok(i) => i,
         Err(f) => return refuse(&label, &f.to_string()),
     };
-    let batch = checker.check(&[Signed::Input(&input)]);
+    let batch = checker.check(&[Signed::Input {
+        input: &input,
+        kept_as: None,
+    }]);
     output::eprint_warnings(&batch.warnings);
     let Some(verified) = batch.verified.into_iter().next() else {
         return Err(CliError::new(

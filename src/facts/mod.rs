@@ -165,6 +165,9 @@ pub enum Checked {
     Tag,
     /// A payload and detached signature (git's `--verify`), keyed by their digest.
     Detached,
+    /// An attestation's envelope and bundle (`verify-attestation`), keyed by their digest
+    /// ([`attestation_object`]).
+    Attestation,
 }
 
 impl Checked {
@@ -175,6 +178,7 @@ impl Checked {
             Checked::Commit { sha256: true } => "commit-sha256",
             Checked::Tag => "tag",
             Checked::Detached => "detached",
+            Checked::Attestation => "attestation",
         }
     }
 }
@@ -265,6 +269,13 @@ pub fn in_force_key(depends: &Depends, commit: &[u8], anchor: &[u8], refname: &s
 /// What stands for the object of a detached verification: its payload and signature.
 pub fn detached_object(payload: &[u8], signature: &[u8]) -> [u8; 32] {
     crate::memo::key(b"gitsign detached object v1", &[payload, signature])
+}
+
+/// What an attestation's fact is about: its DSSE envelope and Sigstore bundle, exactly as
+/// stored (what its verification input is built from; the statement's subject and copy are
+/// checked on every use, outside the fact).
+pub fn attestation_object(envelope: &[u8], bundle: &[u8]) -> [u8; 32] {
+    crate::memo::key(b"gitsign attestation object v1", &[envelope, bundle])
 }
 
 /// Whether `text` is `bytes` in lower-case hex (no string is made to compare).
@@ -518,7 +529,7 @@ impl Fact {
 
     /// The git object the fact is about, if it is about one (not a detached signature).
     pub fn git_object(&self) -> Option<gix::ObjectId> {
-        if self.checked == Checked::Detached.name() {
+        if self.checked == Checked::Detached.name() || self.checked == Checked::Attestation.name() {
             return None;
         }
         gix::ObjectId::from_hex(self.object.as_bytes()).ok()

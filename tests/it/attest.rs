@@ -161,6 +161,72 @@ fn attest_then_verify_round_trips_and_is_stored_as_go_gitsign_stores_it() {
     assert_eq!(code, 0, "the tree attestation verifies: {err}");
 }
 
+/// A verified attestation is kept as a fact (its envelope and bundle, under the trust it was
+/// proved with) and answered from it the next time, with the same verdict; another identity is
+/// judged anew against the kept signer; a changed signature is verified afresh and refused.
+#[test]
+fn a_verified_attestation_is_kept_and_answered_from_its_fact() {
+    let s = setup();
+    let head = s.repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let (code, _, err) = s.attest("provenance.json", r#"{"builder": {"id": "ci"}}"#, &[]);
+    assert_eq!(code, 0, "{err}");
+    let facts = s.repo.path().join(".git/gitsign/facts.log");
+    let first = s.verify(&[]);
+    assert_eq!(first.0, 0, "{}", first.2);
+    let kept = std::fs::read_to_string(&facts).expect("the verdict is kept");
+    assert_eq!(kept.lines().count(), 1, "{kept}");
+    assert!(
+        kept.contains("\"checked\":\"attestation\"") && kept.contains("ci@example.com"),
+        "{kept}"
+    );
+    assert_eq!(s.verify(&[]), first, "the same verdict from the fact");
+    assert_eq!(
+        std::fs::read_to_string(&facts).expect("facts"),
+        kept,
+        "nothing new to keep"
+    );
+
+    // Another identity: refused, as without the fact.
+    let mallory = |s: &Setup| {
+        let issuer = s.local.stack.oidc_issuer();
+        s.gitsign(&[
+            "verify-attestation",
+            "--certificate-identity",
+            "mallory@example.com",
+            "--certificate-oidc-issuer",
+            &issuer,
+        ])
+    };
+    let with_fact = mallory(&s);
+    assert_eq!(with_fact.0, 1, "{}", with_fact.2);
+    std::fs::remove_file(&facts).expect("remove facts");
+    assert_eq!(mallory(&s), with_fact, "the policy is applied anew");
+
+    // A signature changed by one character: other bytes, verified and refused.
+    assert_eq!(s.verify(&[]).0, 0);
+    let sig_path = format!("refs/attestations/commits:{head}/provenance.json.sig");
+    let mut env: serde_json::Value =
+        serde_json::from_str(&s.repo.git(&["show", &sig_path])).expect("envelope");
+    let sig = env["signatures"][0]["sig"]
+        .as_str()
+        .expect("sig")
+        .to_owned();
+    let flipped = if sig.starts_with('A') { "B" } else { "A" };
+    env["signatures"][0]["sig"] = format!("{flipped}{}", &sig[1..]).into();
+    replace(
+        &s.repo,
+        &head,
+        "provenance.json.sig",
+        env.to_string().as_bytes(),
+    );
+    let (code, _, err) = s.verify(&[]);
+    assert_eq!(code, 1, "a changed signature is refused: {err}");
+    assert!(
+        err.contains("gitsign: Bad attestation 'provenance.json'"),
+        "{err}"
+    );
+}
+
 fn base64_decode(s: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD

@@ -387,7 +387,8 @@ fn openpgp_and_ssh_facts_are_kept_under_the_key_set_and_a_removed_key_is_verifie
         "a fact for every commit, keyed ones included ({commits} commits)"
     );
     assert!(
-        kept.contains("\"kind\":\"keyed\"") && kept.contains("\"principal\":\"dev@example.com\""),
+        kept.contains("\"keyed\":{\"signer\"")
+            && kept.contains("\"principal\":\"dev@example.com\""),
         "OpenPGP and SSH signers are kept: {kept}"
     );
     let second = run(&all);

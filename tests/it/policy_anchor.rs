@@ -704,4 +704,26 @@ fn git_s_path_keeps_the_policy_in_force_per_commit_and_anchor() {
         letters,
         "a tampered record changes nothing"
     );
+
+    // `gitsign facts prune` drops what names commits the repository no longer has.
+    repo.git(&["reset", "-q", "--hard", &anchor]);
+    repo.git(&["update-ref", "-d", "ORIG_HEAD"]);
+    repo.git(&["reflog", "expire", "--expire=now", "--all"]);
+    repo.git(&["gc", "-q", "--prune=now"]);
+    let before = std::fs::read_to_string(&kept).expect("kept");
+    assert!(before.contains(&by_mallory), "{before}");
+    let (code, _, err) = util::output(
+        repo.cmd(util::gitsign_bin().to_str().expect("utf-8 path"))
+            .args(["facts", "prune"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let after = std::fs::read_to_string(&kept).expect("kept");
+    assert!(
+        !after.contains(&by_mallory) && !after.contains(&by_bob),
+        "records naming gone commits are dropped: {after}\n{err}"
+    );
+    assert!(
+        after.contains(&format!("\"commit\":\"{anchor}\"")),
+        "the anchor's own record stays: {after}"
+    );
 }
