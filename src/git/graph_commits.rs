@@ -69,7 +69,7 @@ mod tests {
     /// object's tree, parents in order and committer date.
     #[test]
     fn a_graph_commit_has_the_objects_tree_parents_and_date() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/real-history/wolfictl.git");
         let repo_dir = dir.path().join("w.git");
@@ -78,9 +78,9 @@ mod tests {
             .arg(&src)
             .arg(&repo_dir)
             .status()
-            .unwrap();
+            .expect("cp runs");
         assert!(copy.success());
-        std::fs::create_dir_all(repo_dir.join("refs")).unwrap();
+        std::fs::create_dir_all(repo_dir.join("refs")).expect("refs dir");
         let written = std::process::Command::new("git")
             .arg("--git-dir")
             .arg(&repo_dir)
@@ -88,10 +88,10 @@ mod tests {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GIT_CONFIG_GLOBAL", "/dev/null")
             .status()
-            .unwrap();
+            .expect("git runs");
         assert!(written.success());
-        let repo = gix::open(&repo_dir).unwrap();
-        let graph = repo.commit_graph().unwrap();
+        let repo = gix::open(&repo_dir).expect("open");
+        let graph = repo.commit_graph().expect("the graph git wrote");
         let ids: Vec<gix::ObjectId> = (0..graph.num_commits())
             .map(|i| graph.id_at(gix::commitgraph::Position(i)).to_owned())
             .collect();
@@ -102,24 +102,39 @@ mod tests {
         };
         let (mut merges, mut buf, mut real) = (0, Vec::new(), Vec::new());
         for id in &ids {
-            let ours = graph_commits.try_find(id, &mut buf).unwrap().unwrap();
+            let ours = graph_commits
+                .try_find(id, &mut buf)
+                .expect("found")
+                .expect("present");
             assert_eq!(ours.kind, Kind::Commit);
             let mut ours = CommitRefIter::from_bytes(ours.data, id.kind());
-            let theirs = repo.objects.try_find(id, &mut real).unwrap().unwrap();
+            let theirs = repo
+                .objects
+                .try_find(id, &mut real)
+                .expect("read")
+                .expect("present");
             let mut theirs = CommitRefIter::from_bytes(theirs.data, id.kind());
-            assert_eq!(ours.tree_id().unwrap(), theirs.tree_id().unwrap(), "{id}");
+            assert_eq!(
+                ours.tree_id().expect("tree"),
+                theirs.tree_id().expect("tree"),
+                "{id}"
+            );
             let parents: Vec<_> = ours.parent_ids().collect();
             assert_eq!(parents, theirs.parent_ids().collect::<Vec<_>>(), "{id}");
             merges += usize::from(parents.len() > 1);
             assert_eq!(
-                ours.committer().unwrap().seconds(),
-                theirs.committer().unwrap().seconds(),
+                ours.committer().expect("committer").seconds(),
+                theirs.committer().expect("committer").seconds(),
                 "{id}"
             );
         }
         assert!(merges > 100, "the history has merges: {merges}");
         // An object the graph does not hold is the object database's answer (here: none).
-        let absent = gix::ObjectId::from_hex(b"00000000000000000000000000000000000000aa").unwrap();
-        assert!(graph_commits.try_find(&absent, &mut buf).unwrap().is_none());
+        let absent =
+            gix::ObjectId::from_hex(b"00000000000000000000000000000000000000aa").expect("hex");
+        assert!(graph_commits
+            .try_find(&absent, &mut buf)
+            .expect("no error")
+            .is_none());
     }
 }
