@@ -97,8 +97,9 @@ fn graph_walk<'a>(
     sel: &Selection,
 ) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
     use gix::traverse::commit::{simple::Sorting, Simple};
-    // The walk's own copy of the graph (it takes one by value) for the parents it follows.
-    let cache = repo.commit_graph().map_err(|e| RepoError::Walk(boxed(e)))?;
+    // The walk's own copy of the graph (it takes one by value) for the parents it follows;
+    // without it (replaced since it was first opened) parents are read from their objects.
+    let cache = repo.commit_graph().ok();
     let objects = crate::git::graph_commits::GraphCommits {
         graph,
         objects: repo,
@@ -106,7 +107,7 @@ fn graph_walk<'a>(
     let walk = Simple::new(sel.include.iter().copied(), objects)
         .sorting(Sorting::ByCommitTime(Default::default()))
         .map_err(|e| RepoError::Walk(boxed(e)))?
-        .commit_graph(Some(cache))
+        .commit_graph(cache)
         .hide(sel.exclude.iter().copied())
         .map_err(|e| RepoError::Walk(boxed(e)))?;
     Ok(walk.map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))))

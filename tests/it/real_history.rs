@@ -247,3 +247,77 @@ fn policy_init_proposes_the_manifests_signers_and_verify_admits_them_all() {
         "{err}"
     );
 }
+
+/// The walk answers from the commit-graph when there is one (ref tips and parents are not
+/// read): the same commits in the same order as without it, also when the graph is stale
+/// (commits made since it was written); and they are the commits `git rev-list --all` lists.
+#[test]
+fn the_walk_with_a_commit_graph_lists_what_it_lists_without() {
+    let home = tempfile::tempdir().expect("home");
+    let repo = lay_out("wolfictl", home.path());
+    let git = |args: &[&str]| -> String {
+        let (code, out, err) = output(hermetic("git", home.path()).current_dir(&repo).args(args));
+        assert_eq!(code, 0, "git {args:?}: {err}");
+        out.trim().to_owned()
+    };
+    let walked = || -> Vec<String> {
+        let (code, out, err) = output(
+            hermetic(crate::util::gitsign_bin(), home.path())
+                .current_dir(&repo)
+                .env("GITSIGN_TRUSTED_ROOT", data("trust/trusted_root.json"))
+                .args([
+                    "verify",
+                    "--all",
+                    "--offline",
+                    "--insecure-ignore-tlog",
+                    "--no-facts",
+                    "--format",
+                    "json",
+                    "--certificate-identity-regexp",
+                    ".",
+                    "--certificate-oidc-issuer-regexp",
+                    ".",
+                ]),
+        );
+        assert_eq!(code, 1, "{err}");
+        out.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("json line");
+                v["sha"].as_str().expect("sha").to_owned()
+            })
+            .collect()
+    };
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let plain = walked();
+    let listed: Vec<String> = git(&["rev-list", "--all"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(sorted(plain.clone()), sorted(listed), "git's commits");
+    git(&["commit-graph", "write", "--reachable"]);
+    assert!(repo.join("objects/info/commit-graph").is_file());
+    assert_eq!(walked(), plain, "with a commit-graph: the same walk");
+
+    // Commits made since the graph was written: on main, and a new branch off one of them.
+    let empty = git(&["mktree"]);
+    let main = git(&["rev-parse", "main"]);
+    let one = git(&["commit-tree", &empty, "-p", &main, "-m", "after the graph"]);
+    let two = git(&[
+        "commit-tree",
+        &empty,
+        "-p",
+        &one,
+        "-m",
+        "after the graph, again",
+    ]);
+    git(&["update-ref", "refs/heads/main", &two]);
+    git(&["update-ref", "refs/heads/side", &one]);
+    let stale = walked();
+    assert_eq!(stale.len(), plain.len() + 2, "the new commits are walked");
+    assert!(stale.contains(&one) && stale.contains(&two));
+    std::fs::remove_file(repo.join("objects/info/commit-graph")).expect("remove graph");
+    assert_eq!(walked(), stale, "a stale graph: the same walk as none");
+}
