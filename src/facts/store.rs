@@ -277,7 +277,7 @@ fn last_line_in_blocks(
         buf.resize(usize::try_from(end - start).unwrap_or(0), 0);
         file.seek(SeekFrom::Start(start))?;
         file.read_exact(&mut buf)?;
-        let Some(first_nl) = buf.iter().position(|&b| b == b'\n') else {
+        let Some(first_nl) = memchr::memchr(b'\n', &buf) else {
             // No line ends in this block: it is all part of the line going on after it.
             rest = rest.map(|r| [&buf[..], &r].concat());
             if start == 0 {
@@ -286,7 +286,7 @@ fn last_line_in_blocks(
             end = start;
             continue;
         };
-        let last_nl = buf.iter().rposition(|&b| b == b'\n').unwrap_or(first_nl);
+        let last_nl = memchr::memrchr(b'\n', &buf).unwrap_or(first_nl);
         if let Some(r) = rest.take() {
             let line = [&buf[last_nl + 1..], &r].concat();
             if wanted(&line) {
@@ -296,7 +296,16 @@ fn last_line_in_blocks(
         // The lines whole in this block, between its first newline and its last.
         if last_nl > first_nl {
             let between = buf.get(first_nl + 1..last_nl).unwrap_or_default();
-            if let Some(line) = between.rsplit(|&b| b == b'\n').find(|line| wanted(line)) {
+            let mut line_end = between.len();
+            for nl in memchr::memrchr_iter(b'\n', between) {
+                let line = between.get(nl + 1..line_end).unwrap_or_default();
+                if wanted(line) {
+                    return Ok(Some(line.to_vec()));
+                }
+                line_end = nl;
+            }
+            let line = between.get(..line_end).unwrap_or_default();
+            if wanted(line) {
                 return Ok(Some(line.to_vec()));
             }
         }
