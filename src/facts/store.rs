@@ -266,7 +266,7 @@ fn last_line_in_blocks(
     wanted: impl Fn(&[u8]) -> bool,
 ) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(usize::try_from(block.min(len)).unwrap_or(0));
     // The bytes from `end` to the next newline (the rest of the line cut at `end`), or `None`
     // while no newline follows `end` (the last line, without its newline).
     let mut rest: Option<Vec<u8>> = None;
@@ -274,9 +274,12 @@ fn last_line_in_blocks(
     while end > 0 {
         let start = end.saturating_sub(block.max(1));
         buf.clear();
-        buf.resize(usize::try_from(end - start).unwrap_or(0), 0);
         file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut buf)?;
+        // Into the buffer's spare room, which is not zeroed first.
+        (&mut *file).take(end - start).read_to_end(&mut buf)?;
+        if (buf.len() as u64) < end - start {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
         let Some(first_nl) = memchr::memchr(b'\n', &buf) else {
             // No line ends in this block: it is all part of the line going on after it.
             rest = rest.map(|r| [&buf[..], &r].concat());
