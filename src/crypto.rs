@@ -74,6 +74,14 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// SHA-1 of `data` (git object ids, certificate fingerprints), hex. From aws-lc, which
+/// verification sets up anyway: ring's CPU feature probe (cpuid, which traps in virtual
+/// machines) is then not run by a process that only verifies.
+pub fn sha1_hex(data: &[u8]) -> String {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, data);
+    crate::encoding::hex(d.as_ref())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyKind {
     EcP256,

@@ -55,6 +55,24 @@ fn refused(why: String) -> std::io::Error {
 /// followed, a FIFO or device is not waited on nor read: each is an error, as is a file over
 /// the cap (also one that grows past it while read).
 pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let (file, len) = open_capped(path, cap)?;
+    // Sized for the file as it is now, one byte more to see it grow.
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    // The size may change after the check: read one byte past the cap at most.
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(refused(format!(
+            "'{}' is larger than {cap} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// `path` opened for reading as [`read_capped`] reads it (a regular file, no symlink
+/// followed, no FIFO waited on, at most `cap` bytes), and its length: for a reader that reads
+/// only part of it.
+pub fn open_capped(path: &Path, cap: u64) -> std::io::Result<(std::fs::File, u64)> {
     let file = open_no_follow(path)?;
     let meta = file.metadata()?;
     if !meta.file_type().is_file() {
@@ -69,16 +87,7 @@ pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
             path.display()
         )));
     }
-    let mut bytes = Vec::new();
-    // The size may change after the check: read one byte past the cap at most.
-    file.take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Err(refused(format!(
-            "'{}' is larger than {cap} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
+    Ok((file, meta.len()))
 }
 
 /// Open for reading without following a final symlink and without blocking on a FIFO.

@@ -134,8 +134,41 @@ struct FactsAt {
 }
 
 impl FactsAt {
+    /// The facts of the repository whose common git directory is `common_dir`, under the
+    /// trust root whose digest is `root`, `waivers` and `keys`. Unix only: concurrent appends
+    /// are whole records there (O_APPEND); on Windows the store's writers were seen to lose
+    /// records, so nothing is kept or reused.
+    fn new(
+        common_dir: &std::path::Path,
+        root: [u8; 32],
+        waivers: crate::verify::Waivers,
+        keys: &Keys,
+    ) -> Option<FactsAt> {
+        cfg!(unix).then(|| FactsAt {
+            path: facts::path(common_dir),
+            root,
+            waivers,
+            keys: facts::keys_digest(&keys.openpgp, &keys.ssh_allowed, &keys.ssh_revoked),
+        })
+    }
+
     fn depends(&self, checked: facts::Checked) -> facts::Depends {
         facts::Depends::new(&self.root, self.waivers, &self.keys, checked)
+    }
+
+    /// The fact kept about one signed thing, looked up without loading the store, and the
+    /// warning if the store was ignored.
+    fn find(
+        &self,
+        subject: Option<&(Vec<u8>, facts::Checked)>,
+        policy: &Policy,
+    ) -> (Option<facts::Kept>, Option<Warning>) {
+        let Some((object, checked)) = subject else {
+            return (None, None);
+        };
+        let (kept, warning) =
+            facts::Facts::find(&self.path, &self.depends(*checked), object, policy);
+        (kept, warning.map(Warning::FactsIgnored))
     }
 
     fn not_kept(&self, e: &std::io::Error) -> Warning {
@@ -144,6 +177,29 @@ impl FactsAt {
             error: e.to_string(),
         }
     }
+}
+
+/// The verdict kept about a detached signature over `payload` (git's `--verify`) in the facts
+/// of the repository whose common git directory is `common_dir`, looked up before any
+/// verification setup is built: `root_digest` is the trust root's
+/// ([`VerifySetup::root_digest`]), `waivers` and `keys` what the setup would hold. The same
+/// look-up [`Checker::check`] makes with facts ([`Checker::with_facts`]); `None` when nothing
+/// is kept, with the warning if the store was ignored.
+pub fn kept_detached(
+    common_dir: &std::path::Path,
+    root_digest: [u8; 32],
+    waivers: crate::verify::Waivers,
+    keys: &Keys,
+    policy: &Policy,
+    payload: &[u8],
+    signature: &[u8],
+) -> (Option<Verified>, Option<Warning>) {
+    let Some(at) = FactsAt::new(common_dir, root_digest, waivers, keys) else {
+        return (None, None);
+    };
+    let subject = fact_subject(&Signed::Detached { payload, signature });
+    let (kept, warning) = at.find(subject.as_ref(), policy);
+    (kept.map(from_kept), warning)
 }
 
 /// What a fact about `signed` is about: the object (its id, or the digest of a detached
@@ -235,19 +291,8 @@ impl<'a> Checker<'a> {
     /// verified, and what is proved is kept. Not with a detached SCT (`--sct`), which is no
     /// part of the key.
     pub fn with_facts(mut self, setup: &VerifySetup, common_dir: &std::path::Path) -> Checker<'a> {
-        // Unix only: concurrent appends are whole records there (O_APPEND); on Windows the
-        // store's writers were seen to lose records, so nothing is kept or reused.
-        if cfg!(unix) && setup.detached_sct.is_none() {
-            self.facts = Some(FactsAt {
-                path: facts::path(common_dir),
-                root: facts::root_digest(&setup.root),
-                waivers: setup.waivers,
-                keys: facts::keys_digest(
-                    &setup.keys.openpgp,
-                    &setup.keys.ssh_allowed,
-                    &setup.keys.ssh_revoked,
-                ),
-            });
+        if setup.detached_sct.is_none() {
+            self.facts = FactsAt::new(common_dir, setup.root_digest, setup.waivers, &setup.keys);
         }
         self
     }
@@ -350,6 +395,25 @@ impl<'a> Checker<'a> {
         items: &[Signed<'_>],
         may_prove: impl Fn(usize, &Report) -> bool,
     ) -> (Batch, Noted<'_>) {
+        self.noting(items, may_prove, false)
+    }
+
+    /// [`Checker::check`] of one signed thing already looked up in the kept facts
+    /// ([`kept_detached`]) and not found there: verified, and what it proves kept, without a
+    /// second look-up.
+    pub fn check_unknown(&self, item: Signed<'_>) -> Batch {
+        let (mut batch, noted) = self.noting(&[item], |_, _| true, true);
+        batch.warnings.extend(noted.keep());
+        batch
+    }
+
+    /// [`Checker::check_noting`]; `looked_up`: a single item is known to have no fact.
+    fn noting(
+        &self,
+        items: &[Signed<'_>],
+        may_prove: impl Fn(usize, &Report) -> bool,
+        looked_up: bool,
+    ) -> (Batch, Noted<'_>) {
         let Some(at) = &self.facts else {
             let batch = self.verify_where(items, may_prove);
             let known = vec![false; items.len()];
@@ -364,12 +428,13 @@ impl<'a> Checker<'a> {
         };
         let mut warnings = Vec::new();
         let (mut store, kept): (facts::Facts, Vec<Option<facts::Kept>>) = if items.len() == 1 {
-            let kept = subjects[0].as_ref().and_then(|(object, checked)| {
-                let (kept, warning) =
-                    facts::Facts::find(&at.path, &at.depends(*checked), object, self.policy);
-                warnings.extend(warning.map(Warning::FactsIgnored));
+            let kept = if looked_up {
+                None
+            } else {
+                let (kept, warning) = at.find(subjects[0].as_ref(), self.policy);
+                warnings.extend(warning);
                 kept
-            });
+            };
             (facts::Facts::empty(&at.path), vec![kept])
         } else {
             let store = facts::Facts::open(&at.path);
@@ -427,7 +492,13 @@ impl<'a> Checker<'a> {
         items: &[Signed<'_>],
         may_prove: impl Fn(usize, &Report) -> bool,
     ) -> Batch {
-        let first: Vec<FirstPass> = items.par_iter().map(|s| self.first_pass(s)).collect();
+        // One item (git's `--verify`, verify-tag) stays on this thread: the process starts
+        // no thread pool.
+        let first: Vec<FirstPass> = if items.len() == 1 {
+            items.iter().map(|s| self.first_pass(s)).collect()
+        } else {
+            items.par_iter().map(|s| self.first_pass(s)).collect()
+        };
         self.finish(first, may_prove)
     }
 
@@ -624,8 +695,10 @@ mod tests {
     }
 
     fn setup(rekor: Rekor) -> VerifySetup {
+        let root = TrustedRoot::public_good();
         VerifySetup {
-            root: TrustedRoot::public_good(),
+            root_digest: facts::root_digest(&root),
+            root,
             waivers: Waivers::default(),
             rekor,
             detached_sct: None,

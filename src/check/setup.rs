@@ -13,6 +13,9 @@ use crate::verify::{sct::DetachedSct, Verifier, Waivers};
 pub struct VerifySetup {
     /// The trusted root: Fulcio CAs, Rekor and CT log keys, timestamp authorities.
     pub root: TrustedRoot,
+    /// What kept facts depend on of the trust root ([`crate::facts::Depends`]): a digest of
+    /// what it was built from (`cli::setup::TrustInputs::digest`), known before it is parsed.
+    pub root_digest: [u8; 32],
     /// The checks the user waived (`--insecure-ignore-tlog`, `--insecure-ignore-sct`).
     pub waivers: Waivers,
     /// Whether online-mode signatures may be looked up ([`Rekor::from_config`]).

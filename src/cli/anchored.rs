@@ -351,7 +351,7 @@ impl InForce {
         InForce {
             path: facts::in_force_path(common_dir),
             depends: facts::Depends::new(
-                &facts::root_digest(&setup.root),
+                &setup.root_digest,
                 setup.waivers,
                 &facts::keys_digest(
                     &setup.keys.openpgp,

@@ -524,7 +524,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     let mut status = status_writer(args.status_fd)?;
     let _ = status.write_all(gpg_status::new_sig().as_bytes());
     let result = verify_inner(input);
-    let (verified, payload) = match result {
+    let (verified, payload, config) = match result {
         Ok(v) => v,
         Err(e) => {
             let _ = status.write_all(gpg_status::err_sig("0000000000000000", 4).as_bytes());
@@ -542,7 +542,7 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
         // signature is untrusted (`%G?` U, refused by `git merge --verify-signatures`).
         Outcome::Good => {
             let _ = status.write_all(gpg_status::good_sig(&fpr, &uid).as_bytes());
-            match super::gpg_trust::trust(&payload, report) {
+            match super::gpg_trust::trust(config, &payload, report) {
                 super::gpg_trust::Trust::NoPolicy => {
                     let _ = status.write_all(gpg_status::trust_fully().as_bytes());
                     crate::ui::eprint(&summary);
@@ -595,7 +595,11 @@ fn run_verify(args: &GpgArgs, input: &VerifyInput<'_>) -> CliResult {
     Ok(exit.into())
 }
 
-fn verify_inner(input: &VerifyInput<'_>) -> Result<(Verified, Vec<u8>), CliError> {
+/// The verdict, the payload and the configuration it was reached under (read once: the
+/// policy git's path applies comes from it too).
+fn verify_inner(
+    input: &VerifyInput<'_>,
+) -> Result<(Verified, Vec<u8>, crate::config::Config), CliError> {
     let (payload, signature) = input.read()?;
     // git's verification has no flags: the trust root, waivers and Rekor settings are the
     // configuration's.
@@ -603,21 +607,59 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<(Verified, Vec<u8>), CliError
         ignore_tlog: Some(false),
         ..VerifyFlags::default()
     };
-    let setup = super::setup::verify_setup(super::load_config()?, &flags)?;
+    let config = super::load_config()?;
     let policy = Policy::default();
+    let trust = super::setup::read_trust(&config, crate::tuf::Purpose::Verify);
+    // The facts kept in the repository git runs us in: a signature verified before under the
+    // same trust is answered from its fact ([`crate::facts`]), found by the digest of what the
+    // trust root is built from before that root is parsed. A setting that does not read
+    // (`None` here) is said by the setup below, as without facts.
+    let common_dir = crate::config::repository()
+        .ok()
+        .flatten()
+        .map(|l| l.common_dir.as_path());
+    let looked_up = match (
+        common_dir,
+        trust.digest(),
+        super::setup::waivers(&config, &flags),
+    ) {
+        (Some(dir), Some(root_digest), Ok(waivers)) => {
+            let (kept, warning) = crate::check::kept_detached(
+                dir,
+                root_digest,
+                waivers,
+                &crate::check::Keys::default(),
+                &policy,
+                &payload,
+                &signature,
+            );
+            if let Some(w) = warning {
+                output::eprint_warnings(&[w]);
+            }
+            if let Some(verified) = kept {
+                return Ok((verified, payload, config));
+            }
+            true
+        }
+        _ => false,
+    };
+    let setup = super::setup::verify_setup_from(trust, config.clone(), &flags)?;
     // An online-mode signature (no embedded entry): the proof kept in the repository's cache
     // or notes, else a Rekor lookup of the object id (kept for next time). The repository is
     // opened only then.
-    // The facts kept in the repository git runs us in: a signature verified before under the
-    // same trust is answered from its fact ([`crate::facts`]).
     let mut checker = Checker::new(&setup, &policy, Kept::Discovered);
-    if let Ok(Some(location)) = crate::config::repository() {
-        checker = checker.with_facts(&setup, &location.common_dir);
+    if let Some(dir) = common_dir {
+        checker = checker.with_facts(&setup, dir);
     }
-    let batch = checker.check(&[Signed::Detached {
+    let item = Signed::Detached {
         payload: &payload,
         signature: &signature,
-    }]);
+    };
+    let batch = if looked_up {
+        checker.check_unknown(item)
+    } else {
+        checker.check(&[item])
+    };
     output::eprint_warnings(&batch.warnings);
     let verified = batch.verified.into_iter().next().ok_or_else(|| {
         CliError::new(
@@ -625,7 +667,7 @@ fn verify_inner(input: &VerifyInput<'_>) -> Result<(Verified, Vec<u8>), CliError
             anyhow::anyhow!("the verifier returned no verdict for the signature"),
         )
     })?;
-    Ok((verified, payload))
+    Ok((verified, payload, config))
 }
 
 #[cfg(test)]

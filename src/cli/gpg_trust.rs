@@ -53,11 +53,9 @@ fn first_parent(payload: &[u8]) -> Option<ObjectId> {
     None
 }
 
-/// Judge the good `report`'s signer under the policy git's path uses.
-pub fn trust(payload: &[u8], report: &Report) -> Trust {
-    let Ok(config) = super::load_config() else {
-        return Trust::NoPolicy;
-    };
+/// Judge the good `report`'s signer under the policy git's path uses, as `config` (the
+/// configuration the signature was verified under) sets it.
+pub fn trust(config: crate::config::Config, payload: &[u8], report: &Report) -> Trust {
     let anchor = config.get(Key::PolicyAnchor).map(str::to_owned);
     let file = config.get(Key::Policy).map(str::to_owned);
     if anchor.is_none() && file.is_none() {

@@ -47,12 +47,22 @@ pub fn verify_setup(mut config: Config, flags: &VerifyFlags<'_>) -> Result<Verif
     if let Some(p) = flags.trusted_root {
         config.set_flag(Key::TrustedRoot, p.to_owned(), "--trusted-root");
     }
-    let root = load_trust(&config)?;
-    let ignore_tlog = match flags.ignore_tlog {
-        Some(flag) => flag || config.bool(Key::InsecureIgnoreTlog)?,
-        None => false,
-    };
-    let ignore_sct = flags.ignore_sct || config.bool(Key::InsecureIgnoreSct)?;
+    let trust = read_trust(&config, crate::tuf::Purpose::Verify);
+    verify_setup_from(trust, config, flags)
+}
+
+/// [`verify_setup`] over the trust inputs already read ([`read_trust`] of `config`, with
+/// `--trusted-root` set in it).
+pub fn verify_setup_from(
+    trust: TrustInputs,
+    mut config: Config,
+    flags: &VerifyFlags<'_>,
+) -> Result<VerifySetup, CliError> {
+    let digest = trust.digest();
+    let root = trust.parse()?;
+    // Parsed, so every input was read and the digest exists.
+    let root_digest = digest.unwrap_or_else(|| crate::facts::root_digest(&root));
+    let waivers = waivers(&config, flags)?;
     let detached_sct = match flags.sct {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -75,11 +85,22 @@ pub fn verify_setup(mut config: Config, flags: &VerifyFlags<'_>) -> Result<Verif
     };
     Ok(VerifySetup {
         root,
-        waivers: Waivers::from_flags(ignore_tlog, ignore_sct),
+        root_digest,
+        waivers,
         rekor: Rekor::from_config(flags.offline, &config),
         detached_sct,
         keys,
     })
+}
+
+/// The checks `flags` and `config` waive.
+pub fn waivers(config: &Config, flags: &VerifyFlags<'_>) -> Result<Waivers, CliError> {
+    let ignore_tlog = match flags.ignore_tlog {
+        Some(flag) => flag || config.bool(Key::InsecureIgnoreTlog)?,
+        None => false,
+    };
+    let ignore_sct = flags.ignore_sct || config.bool(Key::InsecureIgnoreSct)?;
+    Ok(Waivers::from_flags(ignore_tlog, ignore_sct))
 }
 
 /// The OpenPGP key files named on the command line, and git's SSH allowed signers and
@@ -258,59 +279,136 @@ pub fn load_trust_for(
     config: &Config,
     purpose: crate::tuf::Purpose,
 ) -> Result<TrustedRoot, CliError> {
-    let mut root = match config.get(Key::TrustedRoot) {
-        Some(path) => {
-            let bytes = std::fs::read(path).with_context(|| {
+    read_trust(config, purpose).parse()
+}
+
+/// What a trust root is built from, read and not yet parsed: the trusted root's bytes (a
+/// file, TUF, or the embedded public-good root) and the `fulcioRoot` and
+/// `timestampCertChain` files laid over it. Each read's failure is kept and said by
+/// [`TrustInputs::parse`] in the order loading says it (read, parse, then the next file).
+pub struct TrustInputs {
+    root: Result<RootBytes, CliError>,
+    fulcio: Option<(String, Result<Vec<u8>, CliError>)>,
+    timestamp: Option<(String, Result<Vec<u8>, CliError>)>,
+    digest: std::cell::OnceCell<Option<[u8; 32]>>,
+}
+
+enum RootBytes {
+    File { path: String, bytes: Vec<u8> },
+    Tuf(Vec<u8>),
+    Embedded,
+}
+
+impl RootBytes {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            RootBytes::File { bytes, .. } | RootBytes::Tuf(bytes) => bytes,
+            RootBytes::Embedded => crate::trust::PUBLIC_GOOD_TRUSTED_ROOT.as_bytes(),
+        }
+    }
+}
+
+/// Read what the trust root the configuration selects for `purpose` is built from.
+pub fn read_trust(config: &Config, purpose: crate::tuf::Purpose) -> TrustInputs {
+    let root = match config.get(Key::TrustedRoot) {
+        Some(path) => std::fs::read(path)
+            .with_context(|| {
                 format!(
                     "reading the trusted root '{path}' (from {})",
                     source_of(config, Key::TrustedRoot)
                 )
-            })?;
-            TrustedRoot::from_json(&bytes)
+            })
+            .map(|bytes| RootBytes::File {
+                path: path.to_owned(),
+                bytes,
+            })
+            .map_err(CliError::from),
+        None => tuf_trust(config, purpose).map(|t| t.map_or(RootBytes::Embedded, RootBytes::Tuf)),
+    };
+    let file = |key: Key, what: &str| {
+        config.get(key).map(|path| {
+            let bytes = std::fs::read(path)
+                .with_context(|| {
+                    format!(
+                        "reading the {what} '{path}' (from {})",
+                        source_of(config, key)
+                    )
+                })
+                .map_err(CliError::from);
+            (path.to_owned(), bytes)
+        })
+    };
+    TrustInputs {
+        root,
+        fulcio: file(Key::FulcioRoot, "Fulcio root"),
+        timestamp: file(Key::TimestampCertChain, "timestamp authority chain"),
+        digest: std::cell::OnceCell::new(),
+    }
+}
+
+impl TrustInputs {
+    /// A digest of every byte the trust root is built from, with the version of the parser
+    /// that builds it: equal digests, equal roots. `None` when something could not be read.
+    pub fn digest(&self) -> Option<[u8; 32]> {
+        *self.digest.get_or_init(|| {
+            // Present or not, then the bytes: an absent file and an empty one differ.
+            fn file(f: &Option<(String, Result<Vec<u8>, CliError>)>) -> Option<(u8, &[u8])> {
+                match f {
+                    None => Some((0, &[])),
+                    Some((_, Ok(bytes))) => Some((1, bytes)),
+                    Some((_, Err(_))) => None,
+                }
+            }
+            let root = self.root.as_ref().ok()?.bytes();
+            let (fulcio, timestamp) = (file(&self.fulcio)?, file(&self.timestamp)?);
+            Some(crate::memo::key(
+                b"gitsign trust inputs v1",
+                &[
+                    env!("CARGO_PKG_VERSION").as_bytes(),
+                    root,
+                    &[fulcio.0],
+                    fulcio.1,
+                    &[timestamp.0],
+                    timestamp.1,
+                ],
+            ))
+        })
+    }
+
+    /// The trust root, or the first failure to read or parse what it is built from.
+    pub fn parse(self) -> Result<TrustedRoot, CliError> {
+        let mut root = match self.root? {
+            RootBytes::File { path, bytes } => TrustedRoot::from_json(&bytes)
                 .with_context(|| format!("parsing the trusted root '{path}'"))
-                .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?
-        }
-        None => match tuf_trust(config, purpose)? {
-            Some(bytes) => TrustedRoot::from_json(&bytes)
+                .map_err(|e| CliError::new(Exit::Config, e).hint("the file must be a Sigstore trusted_root.json (mediaType application/vnd.dev.sigstore.trustedroot+json)"))?,
+            RootBytes::Tuf(bytes) => TrustedRoot::from_json(&bytes)
                 .context("parsing the trusted root from TUF")
                 .map_err(|e| {
                     CliError::new(Exit::Config, e)
                         .hint("run gitsign initialize again, or set gitsign.trustedRoot")
                 })?,
-            None => TrustedRoot::public_good(),
-        },
-    };
-    if let Some(path) = config.get(Key::FulcioRoot) {
-        let pem = std::fs::read(path).with_context(|| {
-            format!(
-                "reading the Fulcio root '{path}' (from {})",
-                source_of(config, Key::FulcioRoot)
-            )
-        })?;
-        root = root
-            .with_fulcio_pem_bundle(&pem)
-            .with_context(|| format!("parsing the Fulcio root '{path}'"))
-            .map_err(|e| {
-                CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
-            })?;
+            RootBytes::Embedded => TrustedRoot::public_good(),
+        };
+        if let Some((path, pem)) = self.fulcio {
+            root = root
+                .with_fulcio_pem_bundle(&pem?)
+                .with_context(|| format!("parsing the Fulcio root '{path}'"))
+                .map_err(|e| {
+                    CliError::new(Exit::Config, e).hint("the file must hold PEM CERTIFICATE blocks")
+                })?;
+        }
+        if let Some((path, pem)) = self.timestamp {
+            root = root
+                .with_timestamp_pem_chain(&pem?)
+                .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
+                .map_err(|e| {
+                    CliError::new(Exit::Config, e).hint(
+                        "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
+                    )
+                })?;
+        }
+        Ok(root)
     }
-    if let Some(path) = config.get(Key::TimestampCertChain) {
-        let pem = std::fs::read(path).with_context(|| {
-            format!(
-                "reading the timestamp authority chain '{path}' (from {})",
-                source_of(config, Key::TimestampCertChain)
-            )
-        })?;
-        root = root
-            .with_timestamp_pem_chain(&pem)
-            .with_context(|| format!("parsing the timestamp authority chain '{path}'"))
-            .map_err(|e| {
-                CliError::new(Exit::Config, e).hint(
-                    "the file must hold the TSA's PEM CERTIFICATE chain, root CA included (the TSA serves it at /api/v1/timestamp/certchain)",
-                )
-            })?;
-    }
-    Ok(root)
 }
 
 pub(super) fn source_of(config: &Config, key: Key) -> String {

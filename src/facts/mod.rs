@@ -3,7 +3,10 @@
 //!
 //! A fact is keyed by the object and by what its proof depended on ([`Depends`]), which is
 //! format-specific: for a Sigstore signature (and an unsigned object) the trust root (a digest
-//! of what was parsed, [`root_digest`]) and the waivers; for an OpenPGP or SSH signature the
+//! of what it is built from: the trusted_root.json bytes, the `fulcioRoot` and
+//! `timestampCertChain` files and the gitsign version that parses them,
+//! `check::VerifySetup::root_digest`, so that git's `--verify` finds a kept verdict before
+//! parsing the root) and the waivers; for an OpenPGP or SSH signature the
 //! key set (a digest of the parsed keys, [`keys_digest`]: the OpenPGP key ring, git's allowed
 //! signers and revoked keys); for both, what was checked (a commit or tag object of a SHA-1 or
 //! SHA-256 repository, or the payload and signature git hands `--verify`). The format is known
@@ -51,9 +54,9 @@ pub fn path(common_dir: &std::path::Path) -> std::path::PathBuf {
     common_dir.join("gitsign").join("facts.log")
 }
 
-/// A digest of the trust root a verdict depends on: its authorities, logs and their validity
-/// windows. Computed over the parsed root, so it follows the root actually used wherever it
-/// came from (file, TUF, embedded, `fulcioRoot` overrides).
+/// A digest of a parsed trust root: its authorities, logs and their validity windows. What
+/// facts depend on for a setup built from a root in hand rather than read from its inputs
+/// (commands key facts on `cli::setup::TrustInputs::digest`).
 pub fn root_digest(root: &TrustedRoot) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {

@@ -225,36 +225,31 @@ impl Store {
             records: HashMap::default(),
             warning: None,
         };
-        let bytes = match read_capped(path, MAX_BYTES) {
-            Ok(Some(b)) => b,
+        let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
+        let wanted = |line: &[u8]| {
+            line.get(17..81)
+                .is_some_and(|key| keys_hex.iter().any(|k| k.as_bytes() == key))
+        };
+        let found = match crate::fsutil::open_capped(path, MAX_BYTES) {
+            Ok((mut file, len)) => last_line(&mut file, len, wanted),
+            Err(e) => Err(e),
+        };
+        let line = match found {
+            Ok(Some(line)) => line,
             Ok(None) => return (None, None),
-            Err(why) => {
-                quiet.discard(&why);
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (None, None),
+            Err(e) => {
+                quiet.discard(&e.to_string());
                 return (None, quiet.warning);
             }
         };
-        let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
-        // Complete lines only: a last line without its newline is a write in progress.
-        let complete = match bytes.iter().rposition(|&b| b == b'\n') {
-            Some(end) => &bytes[..end],
-            None => return (None, None),
-        };
-        for line in complete.rsplit(|&b| b == b'\n') {
-            let Some(key) = line.get(17..81) else {
-                continue;
-            };
-            if !keys_hex.iter().any(|k| k.as_bytes() == key) {
-                continue;
+        match parse_line(&line) {
+            Some((_, value)) => (Some(value.to_owned()), None),
+            None => {
+                quiet.discard("a record does not match its checksum");
+                (None, quiet.warning)
             }
-            return match parse_line(line) {
-                Some((_, value)) => (Some(value.to_owned()), None),
-                None => {
-                    quiet.discard("a record does not match its checksum");
-                    (None, quiet.warning)
-                }
-            };
         }
-        (None, None)
     }
 
     fn discard(&mut self, why: &str) {
@@ -350,6 +345,81 @@ fn refused(why: &str) -> std::io::Error {
 
 /// `Ok(None)` when the file does not exist; `Err(why)` when it is not a regular file, cannot
 /// be read, or is larger than `cap` ([`crate::fsutil::read_capped`]).
+/// The last complete line (without its newline) of the first `len` bytes of `file` that
+/// `wanted` accepts, read backwards a block at a time into one buffer: a look-up reads the
+/// file only back to the line it finds. A last line without its newline (a write in progress)
+/// is skipped.
+fn last_line(
+    file: &mut std::fs::File,
+    len: u64,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    last_line_in_blocks(file, len, 64 * 1024, wanted)
+}
+
+fn last_line_in_blocks(
+    file: &mut std::fs::File,
+    len: u64,
+    block: u64,
+    wanted: impl Fn(&[u8]) -> bool,
+) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut buf = Vec::with_capacity(usize::try_from(block.min(len)).unwrap_or(0));
+    // The bytes from `end` to the next newline (the rest of the line cut at `end`), or `None`
+    // while no newline follows `end` (the last line, without its newline).
+    let mut rest: Option<Vec<u8>> = None;
+    let mut end = len;
+    while end > 0 {
+        let start = end.saturating_sub(block.max(1));
+        buf.clear();
+        file.seek(SeekFrom::Start(start))?;
+        // Into the buffer's spare room, which is not zeroed first.
+        (&mut *file).take(end - start).read_to_end(&mut buf)?;
+        if (buf.len() as u64) < end - start {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let Some(first_nl) = memchr::memchr(b'\n', &buf) else {
+            // No line ends in this block: it is all part of the line going on after it.
+            rest = rest.map(|r| [&buf[..], &r].concat());
+            if start == 0 {
+                return Ok(rest.filter(|line| wanted(line)));
+            }
+            end = start;
+            continue;
+        };
+        let last_nl = memchr::memrchr(b'\n', &buf).unwrap_or(first_nl);
+        if let Some(r) = rest.take() {
+            let line = [&buf[last_nl + 1..], &r].concat();
+            if wanted(&line) {
+                return Ok(Some(line));
+            }
+        }
+        // The lines whole in this block, between its first newline and its last.
+        if last_nl > first_nl {
+            let between = buf.get(first_nl + 1..last_nl).unwrap_or_default();
+            let mut line_end = between.len();
+            for nl in memchr::memrchr_iter(b'\n', between) {
+                let line = between.get(nl + 1..line_end).unwrap_or_default();
+                if wanted(line) {
+                    return Ok(Some(line.to_vec()));
+                }
+                line_end = nl;
+            }
+            let line = between.get(..line_end).unwrap_or_default();
+            if wanted(line) {
+                return Ok(Some(line.to_vec()));
+            }
+        }
+        if start == 0 {
+            let line = &buf[..first_nl];
+            return Ok(wanted(line).then(|| line.to_vec()));
+        }
+        rest = Some(buf[..first_nl].to_vec());
+        end = start;
+    }
+    Ok(None)
+}
+
 fn read_capped(path: &Path, cap: u64) -> Result<Option<Vec<u8>>, String> {
     match crate::fsutil::read_capped(path, cap) {
         Ok(bytes) => Ok(Some(bytes)),
@@ -457,6 +527,33 @@ mod tests {
             found.is_none() && warning.is_some(),
             "a damaged record is not used"
         );
+    }
+
+    #[test]
+    fn the_last_line_found_backwards_is_the_same_whatever_the_block_size() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("lines");
+        let lines: [&[u8]; 7] = [b"a1", b"", b"b22", b"a333333", b"ccccccccc", b"b4", b"a5"];
+        for torn in [&b""[..], b"a-torn", b"zz"] {
+            let mut bytes = lines.join(&b'\n');
+            bytes.push(b'\n');
+            bytes.extend_from_slice(torn);
+            std::fs::write(&path, &bytes).expect("write");
+            for block in 1..=bytes.len() as u64 + 1 {
+                let mut file = std::fs::File::open(&path).expect("open");
+                let len = bytes.len() as u64;
+                for prefix in [&b"a"[..], b"b", b"c", b"d", b""] {
+                    let got = last_line_in_blocks(&mut file, len, block, |l| l.starts_with(prefix))
+                        .expect("read");
+                    let want = lines.iter().rev().find(|l| l.starts_with(prefix));
+                    assert_eq!(
+                        got.as_deref(),
+                        want.copied(),
+                        "block {block}, prefix {prefix:?}, torn {torn:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -78,9 +78,7 @@ pub fn hash_object(kind: &str, raw: &[u8], hash: HashKind) -> String {
     let mut data = format!("{kind} {}\0", raw.len()).into_bytes();
     data.extend_from_slice(raw);
     match hash {
-        HashKind::Sha1 => crate::encoding::hex(
-            ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &data).as_ref(),
-        ),
+        HashKind::Sha1 => crate::crypto::sha1_hex(&data),
         HashKind::Sha256 => crate::encoding::hex(&crate::crypto::sha256(&data)),
     }
 }

@@ -317,8 +317,7 @@ impl Cert {
     /// SHA-1 fingerprint (lower-case hex), the certificate ID Go gitsign prints and puts in
     /// gpg status lines.
     pub fn sha1_fingerprint(&self) -> String {
-        let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
-        crate::encoding::hex(d.as_ref())
+        crate::crypto::sha1_hex(&self.der)
     }
 
     /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.

@@ -439,3 +439,68 @@ fn openpgp_and_ssh_facts_are_kept_under_the_key_set_and_a_removed_key_is_verifie
     );
     assert!(!out.contains("mallory"));
 }
+
+/// git's `--verify` path (`gitsign --status-fd=1 --verify SIG -`, payload on stdin) keeps one
+/// fact per signature and answers from it with the same status lines; the fact is found by
+/// the digest of what the trust root is built from, before that root is parsed, so any other
+/// byte of the root file, a `fulcioRoot` laid over it, another root or the waiver lifted is
+/// never answered from it.
+#[test]
+fn git_s_path_answers_from_its_fact_only_under_the_same_trust_inputs() {
+    let repo = Repo::new();
+    let raw = crate::util::read("gitsign-commits/30e099f11647d8f47f25382a730f909e4a1911fd.commit");
+    let split = gitsign::git::object::split_commit(&raw, gitsign::git::object::HashKind::Sha1)
+        .expect("signed");
+    let sig = repo.home.path().join("sig");
+    std::fs::write(&sig, &split.signature).expect("write sig");
+    let root = data("trust/trusted_root.json");
+    let respaced = repo.home.path().join("respaced_root.json");
+    let mut bytes = std::fs::read(&root).expect("root");
+    bytes.extend_from_slice(b"\n\n");
+    std::fs::write(&respaced, bytes).expect("write root");
+    let verify = |root: &Path, env: &[(&str, &str)]| {
+        let mut cmd = repo.cmd(crate::util::gitsign_bin().to_str().expect("utf-8 path"));
+        cmd.env("GITSIGN_TRUSTED_ROOT", root)
+            .args(["--status-fd=1", "--verify"])
+            .arg(&sig)
+            .arg("-");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        crate::util::run_with_stdin(cmd, &split.payload)
+    };
+    let kept = || {
+        std::fs::read_to_string(repo.facts())
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let first = verify(&root, &[]);
+    assert_eq!(first.0, 0, "good: {}", first.2);
+    assert!(first.1.contains("[GNUPG:] GOODSIG "), "{}", first.1);
+    assert_eq!(kept(), 1, "the verdict is kept");
+    assert_eq!(
+        verify(&root, &[]),
+        first,
+        "answered from the fact, the same"
+    );
+    assert_eq!(kept(), 1, "nothing new to keep");
+
+    // Other trust inputs: verified again, each verdict kept under its own key.
+    let respaced_run = verify(&respaced, &[]);
+    assert_eq!(
+        respaced_run, first,
+        "the same root, other bytes: the same verdict"
+    );
+    assert_eq!(kept(), 2, "other bytes of the root: verified and kept anew");
+    let waived = verify(&root, &[("GITSIGN_INSECURE_IGNORE_TLOG", "true")]);
+    assert_eq!(waived.0, 0, "{}", waived.2);
+    assert_eq!(kept(), 3, "a waiver: verified and kept anew");
+    let staging = verify(&data("trust/staging-trusted_root.json"), &[]);
+    assert_ne!(
+        staging.0, 0,
+        "another root does not trust the signature: {}",
+        staging.1
+    );
+    assert!(!staging.1.contains("GOODSIG"), "{}", staging.1);
+    assert_eq!(kept(), 3, "a bad verdict is not kept");
+}
