@@ -223,54 +223,115 @@ pub fn range_line(id: &str, verified: &Verified) -> String {
 
 /// One JSON object per verified object.
 pub fn json(id: &str, kind: &str, verified: &Verified) -> serde_json::Value {
-    let report = &verified.report;
-    let reasons: Vec<String> = match &report.outcome {
-        Outcome::Good => Vec::new(),
-        Outcome::Bad(_) => vec![problem(report).map(|p| p.0).unwrap_or_default()],
-        Outcome::Undecided(why) => vec![why.to_string()],
+    serde_json::to_value(JsonLine::new(id, kind, verified)).unwrap_or_default()
+}
+
+/// [`json`] as one line of text (no newline), with the `authority` a policy admitted the
+/// signer under when `authority` is given: serialised straight from the report, no
+/// intermediate [`serde_json::Value`] (a range prints one per commit).
+pub fn json_line(
+    id: &str,
+    kind: &str,
+    verified: &Verified,
+    authority: Option<Option<&str>>,
+) -> String {
+    let line = JsonLine {
+        authority,
+        ..JsonLine::new(id, kind, verified)
     };
-    let (tlog_index, integrated_time, anchor) = match &report.anchor {
-        Some(Anchor::Tlog {
-            log_index,
+    serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// The fields of a JSON verdict, in the order `serde_json` sorts an object's keys, so the
+/// text is the same as [`serde_json::Value`]'s.
+#[derive(serde::Serialize)]
+struct JsonLine<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authority: Option<Option<&'a str>>,
+    certificate: Option<JsonCert<'a>>,
+    code: Option<&'static str>,
+    format: &'static str,
+    identity: Option<&'a str>,
+    integrated_time: Option<i64>,
+    issuer: Option<&'a str>,
+    kind: &'a str,
+    reasons: Vec<String>,
+    sha: &'a str,
+    signer: Option<JsonSigner<'a>>,
+    time_anchor: &'static str,
+    tlog_index: Option<i64>,
+    verdict: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonCert<'a> {
+    issuer: &'a str,
+    not_after: String,
+    not_before: String,
+    serial: &'a str,
+    sha1: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct JsonSigner<'a> {
+    identity: &'a str,
+    issuer: Option<&'a str>,
+    key: Option<&'a str>,
+    user_id: Option<&'a str>,
+}
+
+impl<'a> JsonLine<'a> {
+    fn new(id: &'a str, kind: &'a str, verified: &'a Verified) -> JsonLine<'a> {
+        let report = &verified.report;
+        let reasons: Vec<String> = match &report.outcome {
+            Outcome::Good => Vec::new(),
+            Outcome::Bad(_) => vec![problem(report).map(|p| p.0).unwrap_or_default()],
+            Outcome::Undecided(why) => vec![why.to_string()],
+        };
+        let (tlog_index, integrated_time, anchor) = match &report.anchor {
+            Some(Anchor::Tlog {
+                log_index,
+                integrated_time,
+                ..
+            }) => (Some(*log_index), Some(*integrated_time), "tlog"),
+            Some(Anchor::Timestamp {
+                logged: Some(l), ..
+            }) => (Some(l.log_index), None, "timestamp"),
+            Some(Anchor::Timestamp { .. }) => (None, None, "timestamp"),
+            Some(Anchor::Unanchored { .. }) => (None, None, "none (insecure-ignore-tlog)"),
+            None => (None, None, "none"),
+        };
+        JsonLine {
+            authority: None,
+            certificate: report.cert.as_ref().map(|c| JsonCert {
+                issuer: &c.issuer_dn,
+                not_after: rfc3339(c.not_after),
+                not_before: rfc3339(c.not_before),
+                serial: &c.serial,
+                sha1: &c.sha1_fingerprint,
+            }),
+            code: report.outcome.code(),
+            format: verified.format.name(),
+            identity: report.identity.as_ref().map(|i| i.subject()),
             integrated_time,
-            ..
-        }) => (Some(*log_index), Some(*integrated_time), "tlog"),
-        Some(Anchor::Timestamp {
-            logged: Some(l), ..
-        }) => (Some(l.log_index), None, "timestamp"),
-        Some(Anchor::Timestamp { .. }) => (None, None, "timestamp"),
-        Some(Anchor::Unanchored { .. }) => (None, None, "none (insecure-ignore-tlog)"),
-        None => (None, None, "none"),
-    };
-    serde_json::json!({
-        "sha": id,
-        "kind": kind,
-        "verdict": report.outcome.verdict(),
-        "code": report.outcome.code(),
-        "reasons": reasons,
-        "identity": report.identity.as_ref().map(|i| i.subject().to_owned()),
-        "issuer": report.identity.as_ref().and_then(|i| i.issuer.clone()),
-        "tlog_index": tlog_index,
-        "integrated_time": integrated_time,
-        "time_anchor": anchor,
-        "format": verified.format.name(),
-        "signer": verified.signer.as_ref().map(|s| serde_json::json!({
-            "identity": s.identity(),
-            "issuer": s.issuer(),
-            "key": s.key(),
-            "user_id": match s {
-                Signer::Openpgp { user_id, .. } => user_id.as_deref(),
-                _ => None,
-            },
-        })),
-        "certificate": report.cert.as_ref().map(|c| serde_json::json!({
-            "sha1": c.sha1_fingerprint,
-            "serial": c.serial,
-            "not_before": rfc3339(c.not_before),
-            "not_after": rfc3339(c.not_after),
-            "issuer": c.issuer_dn,
-        })),
-    })
+            issuer: report.identity.as_ref().and_then(|i| i.issuer.as_deref()),
+            kind,
+            reasons,
+            sha: id,
+            signer: verified.signer.as_ref().map(|s| JsonSigner {
+                identity: s.identity(),
+                issuer: s.issuer(),
+                key: s.key(),
+                user_id: match s {
+                    Signer::Openpgp { user_id, .. } => user_id.as_deref(),
+                    _ => None,
+                },
+            }),
+            time_anchor: anchor,
+            tlog_index,
+            verdict: report.outcome.verdict(),
+        }
+    }
 }
 
 /// An attestation verdict's verb (`Good`, `Bad`, `Unverified`) and its ` from <signer>` suffix

@@ -600,10 +600,13 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             tally.add(&v.report.outcome);
             let written = match args.format {
                 Format::Json => {
-                    let mut line = output::json(&sha, "commit", &v);
-                    if by_rule.is_some() || anchored.is_some() {
-                        line["authority"] = serde_json::json!(authority);
-                    }
+                    let under_policy = by_rule.is_some() || anchored.is_some();
+                    let line = output::json_line(
+                        &sha,
+                        "commit",
+                        &v,
+                        under_policy.then_some(authority.as_deref()),
+                    );
                     writeln!(out, "{line}")
                 }
                 // Go gitsign's summary, on stdout as Go prints it; the reason on stderr.

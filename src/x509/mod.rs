@@ -63,6 +63,7 @@ pub struct Cert {
     parsed: x509_cert::Certificate,
     issuer_dn: std::sync::OnceLock<String>,
     digest: std::sync::OnceLock<[u8; 32]>,
+    key: std::sync::OnceLock<Result<crate::crypto::PublicKey, crate::crypto::CryptoError>>,
 }
 
 /// Certificates [`Cert::parse_shared`] has parsed, by DER.
@@ -165,6 +166,7 @@ impl Cert {
             parsed,
             issuer_dn: std::sync::OnceLock::new(),
             digest: std::sync::OnceLock::new(),
+            key: std::sync::OnceLock::new(),
         })
     }
 
@@ -309,6 +311,15 @@ impl Cert {
         self.digest.get_or_init(|| crate::crypto::sha256(&self.der))
     }
 
+    /// The subject's public key, decoded once per certificate: a CA's key verifies every leaf
+    /// it issued, and keeps what the backend prepared for it ([`crate::crypto::PublicKey`]).
+    pub fn public_key(&self) -> Result<&crate::crypto::PublicKey, crate::crypto::CryptoError> {
+        self.key
+            .get_or_init(|| crate::crypto::PublicKey::from_spki_der(&self.spki_der))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// PEM of the certificate, as Rekor stores it in hashedrekord entries.
     pub fn to_pem(&self) -> String {
         crate::pem::encode("CERTIFICATE", &self.der)
@@ -324,7 +335,7 @@ impl Cert {
     /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.
     pub fn issuer_dn(&self) -> &str {
         self.issuer_dn
-            .get_or_init(|| self.parsed.tbs_certificate.issuer.to_string())
+            .get_or_init(|| name_text(&self.issuer_der, &self.parsed.tbs_certificate.issuer))
     }
 
     /// The underlying x509-cert value, for fields not surfaced above.
@@ -349,6 +360,33 @@ impl Cert {
                     .ok()
             })
     }
+}
+
+/// Names [`name_text`] has formatted, by DER.
+static NAMES: Mutex<Option<HashMap<Vec<u8>, String>>> = Mutex::new(None);
+/// At most this many are kept (a name is a few hundred bytes).
+const NAMES_CAPACITY: usize = 256;
+
+/// `name` (whose DER is `der`) as RFC 4514 text, remembered by DER: every leaf of a Fulcio CA
+/// names the same issuer, formatted once instead of once per certificate (formatting looks
+/// each attribute's type up in the OID database, by a linear search).
+fn name_text(der: &[u8], name: &x509_cert::name::Name) -> String {
+    if let Some(hit) = NAMES
+        .lock()
+        .ok()
+        .and_then(|g| g.as_ref().and_then(|m| m.get(der).cloned()))
+    {
+        return hit;
+    }
+    let text = name.to_string();
+    if let Ok(mut g) = NAMES.lock() {
+        let map = g.get_or_insert_with(HashMap::new);
+        if map.len() >= NAMES_CAPACITY {
+            map.clear();
+        }
+        map.insert(der.to_vec(), text.clone());
+    }
+    text
 }
 
 /// The TBSCertificate with one extension removed and lengths recomputed: the
