@@ -426,7 +426,7 @@ impl<'a> Checker<'a> {
 
     /// Steps 2 and 3: prove what the first pass left for want of a log entry, and merge.
     fn finish(&self, first: Vec<FirstPass>, may_prove: impl Fn(usize, &Report) -> bool) -> Batch {
-        let mut pending: Vec<(usize, NeedsEntry)> = Vec::new();
+        let mut pending: Vec<(usize, Box<NeedsEntry>)> = Vec::new();
         let mut verified = Vec::with_capacity(first.len());
         for (i, f) in first.into_iter().enumerate() {
             if let Some(needs) = f.checked.needs_entry {
@@ -443,7 +443,7 @@ impl<'a> Checker<'a> {
         }
         let mut warnings = Vec::new();
         if !pending.is_empty() {
-            let needs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| n).collect();
+            let needs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| n.as_ref()).collect();
             let prover = self.prover();
             for ((i, _), p) in pending.iter().zip(prover.prove(&needs, &self.verifier)) {
                 verified[*i].report = p.report;
@@ -506,9 +506,17 @@ impl<'a> Checker<'a> {
                     let first: Vec<Result<(FirstPass, bool), RepoError>> = todo
                         .par_iter()
                         .map_init(
-                            || shared.to_thread_local(),
-                            |repo, id| {
-                                let raw = raw_object(repo, *id)?;
+                            // Opened only for a commit the walk did not hand over (a
+                            // handle's caches are allocated afresh for each split).
+                            || None,
+                            |repo: &mut Option<gix::Repository>, id| {
+                                let raw = match crate::git::repo::take_walked(id) {
+                                    Some(raw) => raw,
+                                    None => raw_object(
+                                        repo.get_or_insert_with(|| shared.to_thread_local()),
+                                        *id,
+                                    )?,
+                                };
                                 let first = self.first_pass(&Signed::Object {
                                     raw: &raw,
                                     kind: ObjectKind::Commit,

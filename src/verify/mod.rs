@@ -326,11 +326,13 @@ impl<'a> Verifier<'a> {
         let report = verify_input_keeping(&input, self, policy, &mut certs);
         let needs_entry = match (&report.outcome, certs) {
             (Outcome::Undecided(Undecided::NoTimeAnchor), Some((leaf, extra))) => {
-                ids().map(|ids| NeedsEntry {
-                    ids,
-                    leaf,
-                    extra,
-                    report: report.clone(),
+                ids().map(|ids| {
+                    Box::new(NeedsEntry {
+                        ids,
+                        leaf,
+                        extra,
+                        report: report.clone(),
+                    })
                 })
             }
             _ => None,
@@ -361,8 +363,9 @@ impl<'a> Verifier<'a> {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub report: Report,
-    /// Set when the report is undecided only for want of a log entry.
-    pub needs_entry: Option<NeedsEntry>,
+    /// Set when the report is undecided only for want of a log entry (boxed: it holds a
+    /// second report, and a range keeps a chunk of these).
+    pub needs_entry: Option<Box<NeedsEntry>>,
 }
 
 impl Checked {

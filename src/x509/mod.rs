@@ -66,8 +66,23 @@ pub struct Cert {
     key: std::sync::OnceLock<Result<crate::crypto::PublicKey, crate::crypto::CryptoError>>,
 }
 
-/// Certificates [`Cert::parse_shared`] has parsed, by DER.
-static PARSED: Mutex<Option<HashMap<Vec<u8>, Arc<Cert>>>> = Mutex::new(None);
+/// Certificates [`Cert::parse_shared`] has parsed, by [`parsed_key`] (a hit is compared
+/// with the whole DER).
+static PARSED: Mutex<Option<HashMap<ParsedKey, Arc<Cert>>>> = Mutex::new(None);
+
+/// A certificate's length and its last bytes: the end of its signature, which tells any two
+/// certificates apart, hashed instead of the whole 1-3 KB at each of the three lookups a
+/// signature's certificate gets.
+type ParsedKey = (usize, [u8; 32]);
+
+fn parsed_key(der: &[u8]) -> ParsedKey {
+    let mut tail = [0u8; 32];
+    let n = der.len().min(tail.len());
+    if let (Some(to), Some(from)) = (tail.get_mut(..n), der.get(der.len() - n..)) {
+        to.copy_from_slice(from);
+    }
+    (der.len(), tail)
+}
 /// At most this many are kept (a few KB each).
 const PARSED_CAPACITY: usize = 1024;
 
@@ -175,11 +190,11 @@ impl Cert {
     /// by several steps. Keyed by the exact DER, so a hit is the same certificate; bounded
     /// (cleared when full) to keep memory flat. Failures are not remembered.
     pub fn parse_shared(der: &[u8]) -> Result<Arc<Cert>, CertError> {
-        if let Some(hit) = PARSED
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().and_then(|m| m.get(der).cloned()))
-        {
+        let key = parsed_key(der);
+        if let Some(hit) = PARSED.lock().ok().and_then(|g| {
+            g.as_ref()
+                .and_then(|m| m.get(&key).filter(|c| c.der == der).cloned())
+        }) {
             return Ok(hit);
         }
         let cert = Arc::new(Cert::parse(der)?);
@@ -188,7 +203,7 @@ impl Cert {
             if map.len() >= PARSED_CAPACITY {
                 map.clear();
             }
-            map.insert(der.to_vec(), Arc::clone(&cert));
+            map.insert(key, Arc::clone(&cert));
         }
         Ok(cert)
     }
@@ -328,7 +343,9 @@ impl Cert {
     /// SHA-1 fingerprint (lower-case hex), the certificate ID Go gitsign prints and puts in
     /// gpg status lines.
     pub fn sha1_fingerprint(&self) -> String {
-        let d = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
+        // aws-lc's SHA-1 uses the CPU's SHA extensions; ring's is portable code, which took
+        // a share of a range's time outside ECDSA comparable to parsing the certificate.
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, &self.der);
         crate::encoding::hex(d.as_ref())
     }
 
