@@ -58,6 +58,15 @@ impl Digest {
         }
     }
 
+    /// The position of this digest in per-digest tables.
+    fn index(self) -> usize {
+        match self {
+            Digest::Sha256 => 0,
+            Digest::Sha384 => 1,
+            Digest::Sha512 => 2,
+        }
+    }
+
     pub fn hash(self, data: &[u8]) -> Vec<u8> {
         use sha2::Digest as _;
         match self {
@@ -91,12 +100,25 @@ enum KeyKind {
 }
 
 /// A parsed public key, ready to verify signatures.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct PublicKey {
     kind: KeyKind,
     /// The subjectPublicKey bits: an uncompressed EC point, a raw Ed25519 key or RSAPublicKey DER.
     raw: Vec<u8>,
+    /// An EC key as the backend holds it, per digest ([`Digest::index`]), made at its first
+    /// verify with that digest: a CA's or a CT log's key (kept with its certificate or the
+    /// trust root) verifies every commit of a range, and its point is decoded and checked to
+    /// be on the curve once, not at every verify. `None`: the backend refused the key.
+    prepared: [std::sync::OnceLock<Option<aws_lc_rs::signature::ParsedPublicKey>>; 3],
 }
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.kind == other.kind && self.raw == other.raw
+    }
+}
+
+impl Eq for PublicKey {}
 
 impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,17 +165,22 @@ impl PublicKey {
             oid::RSA_ENCRYPTION => KeyKind::Rsa,
             other => return Err(CryptoError::UnsupportedKey(other.to_string())),
         };
-        Ok(PublicKey { kind, raw })
+        Ok(PublicKey::new(kind, raw))
+    }
+
+    fn new(kind: KeyKind, raw: Vec<u8>) -> PublicKey {
+        PublicKey {
+            kind,
+            raw,
+            prepared: Default::default(),
+        }
     }
 
     /// An RSA key given as a bare PKCS #1 RSAPublicKey (trust roots' `PKCS1_RSA_*` keys).
     pub fn from_pkcs1_rsa(der: &[u8]) -> Result<PublicKey, CryptoError> {
         crate::der::single(der, crate::der::SEQUENCE, "RSAPublicKey")
             .map_err(|_| CryptoError::MalformedKey)?;
-        Ok(PublicKey {
-            kind: KeyKind::Rsa,
-            raw: der.to_vec(),
-        })
+        Ok(PublicKey::new(KeyKind::Rsa, der.to_vec()))
     }
 
     /// Verify `sig` over `msg` (the message itself, not its digest).
@@ -173,6 +200,19 @@ impl PublicKey {
             (KeyKind::Rsa, Digest::Sha512) => &s::RSA_PKCS1_2048_8192_SHA512,
             _ => return Err(CryptoError::UnsupportedDigest),
         };
+        if matches!(self.kind, KeyKind::EcP256 | KeyKind::EcP384) {
+            // The same parse and check the unparsed key makes at every verify, made once.
+            let prepared = self.prepared.get(digest.index()).and_then(|slot| {
+                slot.get_or_init(|| s::ParsedPublicKey::new(alg, &self.raw).ok())
+                    .as_ref()
+            });
+            return match prepared {
+                Some(key) => key
+                    .verify_sig(msg, sig)
+                    .map_err(|_| CryptoError::BadSignature),
+                None => Err(CryptoError::BadSignature),
+            };
+        }
         s::UnparsedPublicKey::new(alg, &self.raw)
             .verify(msg, sig)
             .map_err(|_| CryptoError::BadSignature)

@@ -504,7 +504,7 @@ impl<'a> Checker<'a> {
 
     /// Steps 2 and 3: prove what the first pass left for want of a log entry, and merge.
     fn finish(&self, first: Vec<FirstPass>, may_prove: impl Fn(usize, &Report) -> bool) -> Batch {
-        let mut pending: Vec<(usize, NeedsEntry)> = Vec::new();
+        let mut pending: Vec<(usize, Box<NeedsEntry>)> = Vec::new();
         let mut verified = Vec::with_capacity(first.len());
         for (i, f) in first.into_iter().enumerate() {
             if let Some(needs) = f.checked.needs_entry {
@@ -521,7 +521,7 @@ impl<'a> Checker<'a> {
         }
         let mut warnings = Vec::new();
         if !pending.is_empty() {
-            let needs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| n).collect();
+            let needs: Vec<&NeedsEntry> = pending.iter().map(|(_, n)| n.as_ref()).collect();
             let prover = self.prover();
             for ((i, _), p) in pending.iter().zip(prover.prove(&needs, &self.verifier)) {
                 verified[*i].report = p.report;
@@ -560,6 +560,8 @@ impl<'a> Checker<'a> {
                 .as_ref()
                 .and_then(|s| s.warning())
                 .map(|w| Warning::FactsIgnored(w.to_owned()));
+            // A chunk's verdicts, handed over while the next chunk's first pass runs.
+            let mut ready: Option<(Vec<ObjectId>, Batch)> = None;
             let checked = (|| {
                 for ids in chunks.iter() {
                     // Kept facts first: an object with a fact is neither read nor verified.
@@ -582,23 +584,45 @@ impl<'a> Checker<'a> {
                         .filter(|(_, k)| k.is_none())
                         .map(|(id, _)| *id)
                         .collect();
-                    // Each with whether its verdict may be kept (format::timeless).
-                    let first: Vec<Result<(FirstPass, bool), RepoError>> = todo
-                        .par_iter()
-                        .map_init(
-                            || shared.to_thread_local(),
-                            |repo, id| {
-                                let raw = raw_object(repo, *id)?;
-                                let first = self.first_pass(&Signed::Object {
-                                    raw: &raw,
-                                    kind: ObjectKind::Commit,
-                                    hash,
-                                });
-                                let timeless = format::timeless(first.format, &raw);
-                                Ok((first, timeless))
-                            },
-                        )
-                        .collect();
+                    // Each with whether its verdict may be kept (format::timeless). The pool
+                    // runs it while this thread hands the previous chunk over (the output
+                    // would otherwise leave the pool idle).
+                    let first_pass = || -> Vec<Result<(FirstPass, bool), RepoError>> {
+                        todo.par_iter()
+                            .map_init(
+                                // Opened only for a commit the walk did not hand over (a
+                                // handle's caches are allocated afresh for each split).
+                                || None,
+                                |repo: &mut Option<gix::Repository>, id| {
+                                    let raw = match crate::git::repo::take_walked(id) {
+                                        Some(raw) => raw,
+                                        None => raw_object(
+                                            repo.get_or_insert_with(|| shared.to_thread_local()),
+                                            *id,
+                                        )?,
+                                    };
+                                    let first = self.first_pass(&Signed::Object {
+                                        raw: &raw,
+                                        kind: ObjectKind::Commit,
+                                        hash,
+                                    });
+                                    let timeless = format::timeless(first.format, &raw);
+                                    Ok((first, timeless))
+                                },
+                            )
+                            .collect()
+                    };
+                    let (first, stop) = std::thread::scope(|scope| {
+                        let pass = scope.spawn(first_pass);
+                        let stop = ready
+                            .take()
+                            .is_some_and(|(ids, batch)| on_chunk(&ids, batch).is_break());
+                        (pass.join(), stop)
+                    });
+                    let first = first.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    if stop {
+                        return Ok(());
+                    }
                     let (first, timeless): (Vec<FirstPass>, Vec<bool>) = first
                         .into_iter()
                         .collect::<Result<Vec<_>, _>>()
@@ -633,9 +657,10 @@ impl<'a> Checker<'a> {
                         verified,
                         warnings: fresh.warnings,
                     };
-                    if on_chunk(&ids, batch).is_break() {
-                        break;
-                    }
+                    ready = Some((ids, batch));
+                }
+                if let Some((ids, batch)) = ready.take() {
+                    let _ = on_chunk(&ids, batch);
                 }
                 Ok(())
             })();

@@ -68,7 +68,18 @@ pub fn signature_format(signature: &[u8]) -> SignatureFormat {
 
 /// Lines of `buf`, each with its `\n` (the last may lack one).
 fn lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
-    buf.split_inclusive(|&b| b == b'\n')
+    use gix::bstr::ByteSlice as _;
+    let mut rest = buf;
+    // Each line found with memchr (a byte-at-a-time split was most of splitting a commit).
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = rest.find_byte(b'\n').map_or(rest.len(), |i| i + 1);
+        let (line, tail) = rest.split_at(end);
+        rest = tail;
+        Some(line)
+    })
 }
 
 /// Split a raw commit: `None` when it has no signature header for `hash`.

@@ -43,6 +43,12 @@ pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoE
     Ok(obj.detach().data)
 }
 
+/// The exact bytes of commit `id` if the walk that read them kept them for its reader
+/// ([`Repo::walk`]); [`raw_object`] reads the object database otherwise.
+pub fn take_walked(id: &ObjectId) -> Option<Vec<u8>> {
+    WALKED.take(id)
+}
+
 /// Drop what a walk kept of `id`: its reader needs it no more (a verdict is already known).
 pub fn forget_walked(id: &ObjectId) {
     let _ = WALKED.take(id);

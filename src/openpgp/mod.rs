@@ -96,12 +96,66 @@ fn weak(alg: HashAlgorithm) -> bool {
     )
 }
 
+/// The detached signature in `armored`. Armor as gpg and GitHub write it (no armor
+/// headers, lines of base64 only, an optional checksum line, the footer and only newlines
+/// after it) is decoded here in one pass, to the same bytes the `pgp` crate's
+/// streaming reader would hand its packet parser: its reader costs more than the parse of
+/// the signature itself. Anything else, and any signature that does not parse, goes through
+/// the crate's own armor reader, so what is accepted and every error are the crate's.
+fn parse_signature(armored: &[u8]) -> Result<DetachedSignature, Failure> {
+    if let Some(packets) = plain_armor_body(armored) {
+        if let Ok(sig) = DetachedSignature::from_bytes(packets.as_slice()) {
+            return Ok(sig);
+        }
+    }
+    DetachedSignature::from_armor_single(armored)
+        .map(|(sig, _)| sig)
+        .map_err(|e| Failure::Malformed(e.to_string()))
+}
+
+/// The decoded body of a `PGP SIGNATURE` armor of the plain shape [`parse_signature`]
+/// describes, or `None` for any other shape.
+fn plain_armor_body(armored: &[u8]) -> Option<Vec<u8>> {
+    const BEGIN: &[u8] = b"-----BEGIN PGP SIGNATURE-----\n\n";
+    const END: &[u8] = b"-----END PGP SIGNATURE-----";
+    let rest = armored.strip_prefix(BEGIN)?;
+    // What follows the footer is never read (git's gpgsig header ends in an empty line).
+    let end = rest.iter().rposition(|b| *b != b'\n')? + 1;
+    let rest = rest.get(..end)?.strip_suffix(END)?.strip_suffix(b"\n")?;
+    let mut lines: Vec<&[u8]> = rest.split(|b| *b == b'\n').collect();
+    // The checksum line: `=` and four base64 characters (not checked, as the crate does not).
+    if let Some(last) = lines.last() {
+        if let Some(crc) = last.strip_prefix(b"=") {
+            if crc.len() != 4
+                || !crc
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+/".contains(b))
+            {
+                return None;
+            }
+            lines.pop();
+        }
+    }
+    let mut b64 = Vec::with_capacity(rest.len());
+    for line in &lines {
+        if line.is_empty()
+            || !line
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(b))
+        {
+            return None;
+        }
+        b64.extend_from_slice(line);
+    }
+    use base64::Engine as _;
+    let body = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    (!body.is_empty()).then_some(body)
+}
+
 /// Verifies the detached `signature` (ASCII armor, as in a `gpgsig` header) over `payload`
 /// with the keys of `ring`.
 pub fn verify(payload: &[u8], signature: &[u8], ring: &Keyring) -> Result<Signer, Failure> {
-    let (sig, _) = DetachedSignature::from_armor_single(signature)
-        .map_err(|e| Failure::Malformed(e.to_string()))?;
-    let sig = sig.signature;
+    let sig = parse_signature(signature)?.signature;
     if !matches!(sig.version(), SignatureVersion::V4 | SignatureVersion::V6) {
         return Err(Failure::Malformed(format!(
             "version {:?} signatures are not supported",
@@ -278,5 +332,37 @@ mod tests {
             signer.user_id.as_deref(),
             Some("GitHub (web-flow commit signing) <noreply@github.com>")
         );
+    }
+
+    /// The plain armor read here gives the signature the crate's reader gives, and any
+    /// other shape is left to the crate's reader.
+    #[test]
+    fn plain_armor_reads_as_the_crate_reads_it() {
+        let armored = data("openpgp/web-flow-2017.sig.asc");
+        let crate_read = |a: &[u8]| DetachedSignature::from_armor_single(a).map(|(s, _)| s);
+        let expected = crate_read(&armored).expect("the crate reads it");
+        // As in a commit object: the gpgsig header's last line is empty.
+        let mut in_commit = armored.clone();
+        in_commit.push(b'\n');
+        for a in [&armored, &in_commit] {
+            let body = plain_armor_body(a).expect("gpg's plain shape");
+            assert_eq!(
+                DetachedSignature::from_bytes(body.as_slice()).ok(),
+                Some(expected.clone())
+            );
+            assert_eq!(parse_signature(a).ok(), Some(expected.clone()));
+        }
+        let text = String::from_utf8(armored).expect("armor is text");
+        let with_header = text.replacen("-----\n\n", "-----\nVersion: 1\n\n", 1);
+        let crlf = text.replace('\n', "\r\n");
+        let bad_padding = text.replacen("\n=", "=\n=", 1);
+        for other in [with_header, crlf, bad_padding] {
+            assert_eq!(plain_armor_body(other.as_bytes()), None, "{other}");
+            assert_eq!(
+                parse_signature(other.as_bytes()).ok(),
+                crate_read(other.as_bytes()).ok(),
+                "{other}"
+            );
+        }
     }
 }

@@ -326,11 +326,13 @@ impl<'a> Verifier<'a> {
         let report = verify_input_keeping(&input, self, policy, &mut certs);
         let needs_entry = match (&report.outcome, certs) {
             (Outcome::Undecided(Undecided::NoTimeAnchor), Some((leaf, extra))) => {
-                ids().map(|ids| NeedsEntry {
-                    ids,
-                    leaf,
-                    extra,
-                    report: report.clone(),
+                ids().map(|ids| {
+                    Box::new(NeedsEntry {
+                        ids,
+                        leaf,
+                        extra,
+                        report: report.clone(),
+                    })
                 })
             }
             _ => None,
@@ -361,8 +363,9 @@ impl<'a> Verifier<'a> {
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub report: Report,
-    /// Set when the report is undecided only for want of a log entry.
-    pub needs_entry: Option<NeedsEntry>,
+    /// Set when the report is undecided only for want of a log entry (boxed: it holds a
+    /// second report, and a range keeps a chunk of these).
+    pub needs_entry: Option<Box<NeedsEntry>>,
 }
 
 impl Checked {
@@ -625,8 +628,15 @@ fn verify_into(
         }
         Signer::Key { spki_der } => (None, Vec::new(), spki_der.clone()),
     };
-    let key_der = leaf.as_ref().map_or(&verifier_der, |l| &l.spki_der);
-    let key = PublicKey::from_spki_der(key_der).map_err(Failure::Signature)?;
+    // A leaf's key is kept with it: with a credential cache one leaf signs many commits.
+    let given;
+    let key = match &leaf {
+        Some(l) => l.public_key().map_err(Failure::Signature)?,
+        None => {
+            given = PublicKey::from_spki_der(&verifier_der).map_err(Failure::Signature)?;
+            &given
+        }
+    };
 
     // 2. The signature over the content.
     let signed = input.content.signed_bytes();
@@ -737,8 +747,9 @@ fn verify_into(
     if let Some(leaf) = &leaf {
         check_times(leaf, &extra, &anchors, &times, opts, report)?;
         // 6. The identity policy: a definite failure wins over "undecided".
-        let identity = Identity::from_cert(leaf);
-        policy.check(&identity)?;
+        if let Some(identity) = &report.identity {
+            policy.check(identity)?;
+        }
         *certs = Some((leaf.clone(), extra));
     }
     if undecided {

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use super::Cert;
-use crate::crypto::{Digest, PublicKey};
+use crate::crypto::Digest;
 use crate::encoding::rfc3339;
 use crate::oid;
 
@@ -88,7 +88,8 @@ pub fn issued_by(cert: &Cert, issuer: &Cert, used: Use) -> bool {
     );
     PROVEN_LINKS.check(key, || {
         Digest::from_signature_oid(&cert.signature_algorithm).is_some_and(|digest| {
-            PublicKey::from_spki_der(&issuer.spki_der)
+            issuer
+                .public_key()
                 .is_ok_and(|k| k.verify(digest, &cert.tbs_der, &cert.signature).is_ok())
         })
     })

@@ -63,10 +63,26 @@ pub struct Cert {
     parsed: x509_cert::Certificate,
     issuer_dn: std::sync::OnceLock<String>,
     digest: std::sync::OnceLock<[u8; 32]>,
+    key: std::sync::OnceLock<Result<crate::crypto::PublicKey, crate::crypto::CryptoError>>,
 }
 
-/// Certificates [`Cert::parse_shared`] has parsed, by DER.
-static PARSED: Mutex<Option<HashMap<Vec<u8>, Arc<Cert>>>> = Mutex::new(None);
+/// Certificates [`Cert::parse_shared`] has parsed, by [`parsed_key`] (a hit is compared
+/// with the whole DER).
+static PARSED: Mutex<Option<HashMap<ParsedKey, Arc<Cert>>>> = Mutex::new(None);
+
+/// A certificate's length and its last bytes: the end of its signature, which tells any two
+/// certificates apart, hashed instead of the whole 1-3 KB at each of the three lookups a
+/// signature's certificate gets.
+type ParsedKey = (usize, [u8; 32]);
+
+fn parsed_key(der: &[u8]) -> ParsedKey {
+    let mut tail = [0u8; 32];
+    let n = der.len().min(tail.len());
+    if let (Some(to), Some(from)) = (tail.get_mut(..n), der.get(der.len() - n..)) {
+        to.copy_from_slice(from);
+    }
+    (der.len(), tail)
+}
 /// At most this many are kept (a few KB each).
 const PARSED_CAPACITY: usize = 1024;
 
@@ -165,6 +181,7 @@ impl Cert {
             parsed,
             issuer_dn: std::sync::OnceLock::new(),
             digest: std::sync::OnceLock::new(),
+            key: std::sync::OnceLock::new(),
         })
     }
 
@@ -173,11 +190,11 @@ impl Cert {
     /// by several steps. Keyed by the exact DER, so a hit is the same certificate; bounded
     /// (cleared when full) to keep memory flat. Failures are not remembered.
     pub fn parse_shared(der: &[u8]) -> Result<Arc<Cert>, CertError> {
-        if let Some(hit) = PARSED
-            .lock()
-            .ok()
-            .and_then(|g| g.as_ref().and_then(|m| m.get(der).cloned()))
-        {
+        let key = parsed_key(der);
+        if let Some(hit) = PARSED.lock().ok().and_then(|g| {
+            g.as_ref()
+                .and_then(|m| m.get(&key).filter(|c| c.der == der).cloned())
+        }) {
             return Ok(hit);
         }
         let cert = Arc::new(Cert::parse(der)?);
@@ -186,7 +203,7 @@ impl Cert {
             if map.len() >= PARSED_CAPACITY {
                 map.clear();
             }
-            map.insert(der.to_vec(), Arc::clone(&cert));
+            map.insert(key, Arc::clone(&cert));
         }
         Ok(cert)
     }
@@ -309,6 +326,15 @@ impl Cert {
         self.digest.get_or_init(|| crate::crypto::sha256(&self.der))
     }
 
+    /// The subject's public key, decoded once per certificate: a CA's key verifies every leaf
+    /// it issued, and keeps what the backend prepared for it ([`crate::crypto::PublicKey`]).
+    pub fn public_key(&self) -> Result<&crate::crypto::PublicKey, crate::crypto::CryptoError> {
+        self.key
+            .get_or_init(|| crate::crypto::PublicKey::from_spki_der(&self.spki_der))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     /// PEM of the certificate, as Rekor stores it in hashedrekord entries.
     pub fn to_pem(&self) -> String {
         crate::pem::encode("CERTIFICATE", &self.der)
@@ -323,7 +349,7 @@ impl Cert {
     /// The issuer's distinguished name as text (RFC 4514), formatted once per certificate.
     pub fn issuer_dn(&self) -> &str {
         self.issuer_dn
-            .get_or_init(|| self.parsed.tbs_certificate.issuer.to_string())
+            .get_or_init(|| name_text(&self.issuer_der, &self.parsed.tbs_certificate.issuer))
     }
 
     /// The underlying x509-cert value, for fields not surfaced above.
@@ -348,6 +374,33 @@ impl Cert {
                     .ok()
             })
     }
+}
+
+/// Names [`name_text`] has formatted, by DER.
+static NAMES: Mutex<Option<HashMap<Vec<u8>, String>>> = Mutex::new(None);
+/// At most this many are kept (a name is a few hundred bytes).
+const NAMES_CAPACITY: usize = 256;
+
+/// `name` (whose DER is `der`) as RFC 4514 text, remembered by DER: every leaf of a Fulcio CA
+/// names the same issuer, formatted once instead of once per certificate (formatting looks
+/// each attribute's type up in the OID database, by a linear search).
+fn name_text(der: &[u8], name: &x509_cert::name::Name) -> String {
+    if let Some(hit) = NAMES
+        .lock()
+        .ok()
+        .and_then(|g| g.as_ref().and_then(|m| m.get(der).cloned()))
+    {
+        return hit;
+    }
+    let text = name.to_string();
+    if let Ok(mut g) = NAMES.lock() {
+        let map = g.get_or_insert_with(HashMap::new);
+        if map.len() >= NAMES_CAPACITY {
+            map.clear();
+        }
+        map.insert(der.to_vec(), text.clone());
+    }
+    text
 }
 
 /// The TBSCertificate with one extension removed and lengths recomputed: the
