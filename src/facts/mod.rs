@@ -715,8 +715,9 @@ impl Facts {
 
     /// What is kept for `object` under `depends` and `policy`, if a fact is.
     pub fn kept(&self, depends: &Depends, object: &[u8], policy: &Policy) -> Option<Kept> {
-        depends.keys(object).iter().find_map(|key| {
-            let value = self.store.get(key)?;
+        // The Sigstore key first; the keyed one is derived only when that misses.
+        [false, true].into_iter().find_map(|keyed| {
+            let value = self.store.get(&depends.key(object, keyed))?;
             Fact::from_json(value, object, depends).map(|f| f.kept(policy))
         })
     }

@@ -51,15 +51,28 @@ fn unhex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
     if text.len() != out.len() * 2 {
         return None;
     }
+    // Each byte's value as a digit, 0xff for anything else.
+    const DIGIT: [u8; 256] = {
+        let mut t = [0xff; 256];
+        let mut i = 0;
+        while i < 10 {
+            t[b'0' as usize + i] = i as u8;
+            i += 1;
+        }
+        let mut i = 0;
+        while i < 6 {
+            t[b'a' as usize + i] = 10 + i as u8;
+            i += 1;
+        }
+        t
+    };
+    let mut bad = 0u8;
     for (pair, byte) in text.chunks_exact(2).zip(out.iter_mut()) {
-        let digit = |b: u8| match b {
-            b'0'..=b'9' => Some(b - b'0'),
-            b'a'..=b'f' => Some(b - b'a' + 10),
-            _ => None,
-        };
-        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
+        let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
+        bad |= (hi | lo) & 0xf0;
+        *byte = hi << 4 | (lo & 0x0f);
     }
-    Some(())
+    (bad == 0).then_some(())
 }
 
 /// One line of the file, newline included.
@@ -481,6 +494,22 @@ mod tests {
 
     fn key(n: u8) -> Key {
         [n; 32]
+    }
+
+    #[test]
+    fn hex_is_read_in_lower_case_only() {
+        let mut out = [0u8; 4];
+        assert_eq!(unhex_into(b"00ff7a09", &mut out), Some(()));
+        assert_eq!(out, [0x00, 0xff, 0x7a, 0x09]);
+        for bad in [
+            &b"00FF7a09"[..],
+            b"00ff7g09",
+            b"00ff7a0",
+            b"00ff7a09aa",
+            b"0 ff7a09",
+        ] {
+            assert_eq!(unhex_into(bad, &mut out), None, "{bad:?}");
+        }
     }
 
     #[test]

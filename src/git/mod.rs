@@ -5,5 +5,6 @@ pub mod graph_commits;
 pub mod object;
 pub mod object_id;
 pub mod push;
+pub mod read_ahead;
 pub mod refname;
 pub mod repo;

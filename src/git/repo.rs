@@ -95,6 +95,26 @@ impl Walked {
     }
 }
 
+/// The date-ordered walk of `sel`'s ranges with its tips read ahead (`read_ahead`): the same
+/// commits in the same order as `gix`'s walk.
+fn tips_walk<'a>(
+    repo: &'a gix::Repository,
+    tips: &'a std::collections::HashMap<ObjectId, Vec<u8>>,
+    sel: &Selection,
+) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
+    use gix::traverse::commit::{simple::Sorting, Simple};
+    let objects = crate::git::read_ahead::TipsRead {
+        tips,
+        objects: repo,
+    };
+    let walk = Simple::new(sel.include.iter().copied(), objects)
+        .sorting(Sorting::ByCommitTime(Default::default()))
+        .map_err(|e| RepoError::Walk(boxed(e)))?
+        .hide(sel.exclude.iter().copied())
+        .map_err(|e| RepoError::Walk(boxed(e)))?;
+    Ok(walk.map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))))
+}
+
 /// The date-ordered walk of `sel`'s ranges with `graph` in front of the object database: the
 /// same commits in the same order as `gix`'s walk, reading no commit the graph holds.
 fn graph_walk<'a>(
@@ -333,25 +353,33 @@ impl Repo {
             // exactly what git's walk would see: no replaced objects (no graph is given then),
             // no shallow boundary.
             let plain = repo.shallow_commits().ok().flatten().is_none();
-            let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> =
-                match graph.filter(|_| plain) {
-                    Some(graph) => Box::new(graph_walk(&repo, graph, sel)?),
-                    None => Box::new(
-                        repo.rev_walk(sel.include.iter().copied())
-                            .sorting(gix::revision::walk::Sorting::ByCommitTime(
-                                Default::default(),
-                            ))
-                            .with_hidden(sel.exclude.iter().copied())
-                            .all()
-                            .map_err(|e| RepoError::Walk(boxed(e)))?
-                            .map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))),
-                    ),
-                };
+            // Without a graph the tips are read ahead on every core (`read_ahead`).
+            let tips = match (&graph, plain) {
+                (None, true) => crate::git::read_ahead::read_tips(&repo, &sel.include),
+                _ => Default::default(),
+            };
+            let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> = match (graph, plain) {
+                (Some(graph), true) => Box::new(graph_walk(&repo, graph, sel)?),
+                (None, true) => Box::new(tips_walk(&repo, &tips, sel)?),
+                _ => Box::new(
+                    repo.rev_walk(sel.include.iter().copied())
+                        .sorting(gix::revision::walk::Sorting::ByCommitTime(
+                            Default::default(),
+                        ))
+                        .with_hidden(sel.exclude.iter().copied())
+                        .all()
+                        .map_err(|e| RepoError::Walk(boxed(e)))?
+                        .map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))),
+                ),
+            };
             for id in walk {
                 let id = id?;
-                // The walk just read it (an object cache hit): kept for its reader.
+                // The walk just read it (read ahead, or an object cache hit): kept for its
+                // reader.
                 if !with_graph {
-                    if let Ok(obj) = repo.find_object(id) {
+                    if let Some(bytes) = tips.get(&id) {
+                        WALKED.keep(id, bytes.clone());
+                    } else if let Ok(obj) = repo.find_object(id) {
                         WALKED.keep(id, obj.detach().data);
                     }
                 }
