@@ -564,31 +564,34 @@ impl<'a> Checker<'a> {
             let mut ready: Option<(Vec<ObjectId>, Batch)> = None;
             let checked = (|| {
                 for ids in chunks.iter() {
-                    // Kept facts first: an object with a fact is neither read nor verified.
-                    let kept: Vec<Option<facts::Kept>> = match (store.as_ref(), depends.as_ref()) {
-                        (Some(s), Some(d)) => ids
+                    // The pool looks up the chunk's kept facts and runs the first pass of the
+                    // rest while this thread hands the previous chunk over (the output would
+                    // otherwise leave the pool idle).
+                    let store_now = store.as_ref();
+                    let work = || {
+                        // Kept facts first: an object with a fact is neither read nor verified.
+                        let kept: Vec<Option<facts::Kept>> = match (store_now, depends.as_ref()) {
+                            (Some(s), Some(d)) => ids
+                                .par_iter()
+                                .map(|id| {
+                                    let kept = s.kept(d, id.as_bytes(), self.policy);
+                                    if kept.is_some() {
+                                        crate::git::repo::forget_walked(id);
+                                    }
+                                    kept
+                                })
+                                .collect(),
+                            _ => ids.iter().map(|_| None).collect(),
+                        };
+                        let todo: Vec<ObjectId> = ids
+                            .iter()
+                            .zip(&kept)
+                            .filter(|(_, k)| k.is_none())
+                            .map(|(id, _)| *id)
+                            .collect();
+                        // Each with whether its verdict may be kept (format::timeless).
+                        let first: Vec<Result<(FirstPass, bool), RepoError>> = todo
                             .par_iter()
-                            .map(|id| {
-                                let kept = s.kept(d, id.as_bytes(), self.policy);
-                                if kept.is_some() {
-                                    crate::git::repo::forget_walked(id);
-                                }
-                                kept
-                            })
-                            .collect(),
-                        _ => ids.iter().map(|_| None).collect(),
-                    };
-                    let todo: Vec<ObjectId> = ids
-                        .iter()
-                        .zip(&kept)
-                        .filter(|(_, k)| k.is_none())
-                        .map(|(id, _)| *id)
-                        .collect();
-                    // Each with whether its verdict may be kept (format::timeless). The pool
-                    // runs it while this thread hands the previous chunk over (the output
-                    // would otherwise leave the pool idle).
-                    let first_pass = || -> Vec<Result<(FirstPass, bool), RepoError>> {
-                        todo.par_iter()
                             .map_init(
                                 // Opened only for a commit the walk did not hand over (a
                                 // handle's caches are allocated afresh for each split).
@@ -610,16 +613,18 @@ impl<'a> Checker<'a> {
                                     Ok((first, timeless))
                                 },
                             )
-                            .collect()
+                            .collect();
+                        (kept, todo, first)
                     };
-                    let (first, stop) = std::thread::scope(|scope| {
-                        let pass = scope.spawn(first_pass);
+                    let (done, stop) = std::thread::scope(|scope| {
+                        let pass = scope.spawn(work);
                         let stop = ready
                             .take()
                             .is_some_and(|(ids, batch)| on_chunk(&ids, batch).is_break());
                         (pass.join(), stop)
                     });
-                    let first = first.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                    let (kept, todo, first) =
+                        done.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                     if stop {
                         return Ok(());
                     }

@@ -366,17 +366,24 @@ impl Proved {
     }
 }
 
+/// Absent claims are left out of the record (most signers have none of the workflow ones).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Signed {
     sans: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     issuer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_trigger: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_sha: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_ref: Option<String>,
     /// Every Fulcio extension, by its stable key name (policies may constrain any of them).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     extensions: std::collections::BTreeMap<String, String>,
     cert: KeptCert,
     anchor: KeptAnchor,
