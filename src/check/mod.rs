@@ -123,6 +123,8 @@ pub struct Checker<'a> {
     kept: Kept<'a>,
     prover: OnceLock<Prover<'a>>,
     facts: Option<FactsAt>,
+    /// The store, being read since before the checker was made ([`Checker::with_loading`]).
+    loading: std::sync::Mutex<Option<facts::Loading>>,
 }
 
 /// Where verified facts are kept and what they depend on ([`crate::facts`]).
@@ -282,6 +284,7 @@ impl<'a> Checker<'a> {
             kept,
             prover: OnceLock::new(),
             facts: None,
+            loading: std::sync::Mutex::new(None),
         }
     }
 
@@ -293,6 +296,15 @@ impl<'a> Checker<'a> {
     pub fn with_facts(mut self, setup: &VerifySetup, common_dir: &std::path::Path) -> Checker<'a> {
         if setup.detached_sct.is_none() {
             self.facts = FactsAt::new(common_dir, setup.root_digest, setup.waivers, &setup.keys);
+        }
+        self
+    }
+
+    /// The store [`Checker::with_facts`] names, already being read ([`facts::Facts::load`]
+    /// of the same directory): a range waits for it instead of reading it again.
+    pub fn with_loading(self, loading: Option<facts::Loading>) -> Checker<'a> {
+        if let Ok(mut slot) = self.loading.lock() {
+            *slot = loading;
         }
         self
     }
@@ -555,7 +567,11 @@ impl<'a> Checker<'a> {
             let walker = scope.spawn(move || {
                 Repo::from_shared(shared).walk(selection, chunk, |batch| sender.send(batch).is_ok())
             });
-            let mut store = self.facts.as_ref().map(|at| facts::Facts::open(&at.path));
+            let loading = self.loading.lock().ok().and_then(|mut l| l.take());
+            let mut store = self.facts.as_ref().map(|at| match loading {
+                Some(l) => l.wait(&at.path),
+                None => facts::Facts::open(&at.path),
+            });
             let mut store_warning = store
                 .as_ref()
                 .and_then(|s| s.warning())

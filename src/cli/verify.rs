@@ -450,6 +450,10 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     // Read once, before the repository is opened: a broken file is named as git names it.
     let config = super::load_config()?;
     let repo = open_repo()?;
+    // The kept facts are read while the revisions and trust are set up (when they will be
+    // used: see `Checker::with_facts`).
+    let loading = (cfg!(unix) && !args.no_facts && !args.attach_proofs && args.sct.sct.is_none())
+        .then(|| crate::facts::Facts::load(crate::facts::path(repo.common_dir())));
     let mut specs = args.revisions.clone();
     if args.all {
         specs.push("--all".into());
@@ -506,7 +510,9 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     let mut checker = Checker::new(&setup, &policy, Kept::In(&shared));
     // Attaching proofs needs the proofs: a commit answered from its fact brings none.
     if !args.no_facts && !args.attach_proofs {
-        checker = checker.with_facts(&setup, repo.common_dir());
+        checker = checker
+            .with_facts(&setup, repo.common_dir())
+            .with_loading(loading);
     }
     // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
     let revoked = match anchored {

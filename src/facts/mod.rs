@@ -677,6 +677,26 @@ impl Fact {
     }
 }
 
+/// A store being read on another thread ([`Facts::load`]).
+#[derive(Debug)]
+pub struct Loading {
+    path: std::path::PathBuf,
+    reading: Option<std::thread::JoinHandle<Facts>>,
+}
+
+impl Loading {
+    /// The store as read, if it is the one at `path`; else (or if the thread could not run)
+    /// read here.
+    pub fn wait(self, path: &std::path::Path) -> Facts {
+        match self.reading {
+            Some(reading) if self.path == path => {
+                reading.join().unwrap_or_else(|_| Facts::open(path))
+            }
+            _ => Facts::open(path),
+        }
+    }
+}
+
 /// A repository's facts: look up, and keep new ones in batches.
 #[derive(Debug)]
 pub struct Facts {
@@ -691,6 +711,17 @@ impl Facts {
             store: Store::empty(path),
             pending: Vec::new(),
         }
+    }
+
+    /// Start reading the store at `path` on another thread (a range starts it before it
+    /// resolves its revisions and sets up its trust, which it then overlaps).
+    pub fn load(path: std::path::PathBuf) -> Loading {
+        let at = path.clone();
+        let reading = std::thread::Builder::new()
+            .name("gitsign-facts".into())
+            .spawn(move || Facts::open(&at))
+            .ok();
+        Loading { path, reading }
     }
 
     pub fn open(path: &std::path::Path) -> Facts {

@@ -128,7 +128,7 @@ fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
 pub struct Store {
     path: PathBuf,
     /// The file as read: values are looked at where they lie, not copied out one by one.
-    read: String,
+    read: Vec<u8>,
     records: HashMap<Key, Value, KeyHash>,
     warning: Option<String>,
 }
@@ -165,7 +165,12 @@ enum Value {
 impl Store {
     fn value<'a>(&'a self, v: &'a Value) -> &'a str {
         match v {
-            Value::Read(range) => self.read.get(range.clone()).unwrap_or_default(),
+            // Checked as UTF-8 when the record was read; a value is a few hundred bytes.
+            Value::Read(range) => self
+                .read
+                .get(range.clone())
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .unwrap_or_default(),
             Value::Added(s) => s,
         }
     }
@@ -176,7 +181,7 @@ impl Store {
     pub fn empty(path: &Path) -> Store {
         Store {
             path: path.to_owned(),
-            read: String::new(),
+            read: Vec::new(),
             records: HashMap::default(),
             warning: None,
         }
@@ -187,7 +192,7 @@ impl Store {
     pub fn open(path: &Path) -> Store {
         let mut store = Store {
             path: path.to_owned(),
-            read: String::new(),
+            read: Vec::new(),
             records: HashMap::default(),
             warning: None,
         };
@@ -211,17 +216,9 @@ impl Store {
             store.discard("a record does not match its checksum");
             return store;
         };
-        // Every record's value is UTF-8 (parse_line), and so is every newline between them;
-        // a last line in progress may not be, and is cut off.
         let mut bytes = bytes;
         bytes.truncate(end);
-        match String::from_utf8(bytes) {
-            Ok(read) => store.read = read,
-            Err(_) => {
-                store.discard("the file is not text");
-                return store;
-            }
-        }
+        store.read = bytes;
         store.records.reserve(ranges.len());
         for (key, range) in ranges {
             store.records.insert(key, Value::Read(range));
@@ -236,7 +233,7 @@ impl Store {
     pub fn find(path: &Path, keys: &[Key]) -> (Option<String>, Option<String>) {
         let mut quiet = Store {
             path: path.to_owned(),
-            read: String::new(),
+            read: Vec::new(),
             records: HashMap::default(),
             warning: None,
         };
