@@ -95,45 +95,19 @@ impl Walked {
     }
 }
 
-/// The date-ordered walk of `sel`'s ranges with its tips read ahead (`read_ahead`): the same
-/// commits in the same order as `gix`'s walk.
-fn tips_walk<'a>(
-    repo: &'a gix::Repository,
-    tips: &'a std::collections::HashMap<ObjectId, Vec<u8>>,
+/// The date-ordered walk of `sel`'s ranges, its commits read through `objects` (the tips read
+/// ahead, `read_ahead`, or the commit-graph in front of the database, `graph_commits`) and
+/// parents from `graph` when there is one: the same commits in the same order as `gix`'s walk.
+fn date_walk<'a>(
+    objects: impl gix::objs::Find + 'a,
+    graph: Option<gix::commitgraph::Graph>,
     sel: &Selection,
 ) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
     use gix::traverse::commit::{simple::Sorting, Simple};
-    let objects = crate::git::read_ahead::TipsRead {
-        tips,
-        objects: repo,
-    };
     let walk = Simple::new(sel.include.iter().copied(), objects)
         .sorting(Sorting::ByCommitTime(Default::default()))
         .map_err(|e| RepoError::Walk(boxed(e)))?
-        .hide(sel.exclude.iter().copied())
-        .map_err(|e| RepoError::Walk(boxed(e)))?;
-    Ok(walk.map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))))
-}
-
-/// The date-ordered walk of `sel`'s ranges with `graph` in front of the object database: the
-/// same commits in the same order as `gix`'s walk, reading no commit the graph holds.
-fn graph_walk<'a>(
-    repo: &'a gix::Repository,
-    graph: gix::commitgraph::Graph,
-    sel: &Selection,
-) -> Result<impl Iterator<Item = Result<ObjectId, RepoError>> + 'a, RepoError> {
-    use gix::traverse::commit::{simple::Sorting, Simple};
-    // The walk's own copy of the graph (it takes one by value) for the parents it follows;
-    // without it (replaced since it was first opened) parents are read from their objects.
-    let cache = repo.commit_graph().ok();
-    let objects = crate::git::graph_commits::GraphCommits {
-        graph,
-        objects: repo,
-    };
-    let walk = Simple::new(sel.include.iter().copied(), objects)
-        .sorting(Sorting::ByCommitTime(Default::default()))
-        .map_err(|e| RepoError::Walk(boxed(e)))?
-        .commit_graph(cache)
+        .commit_graph(graph)
         .hide(sel.exclude.iter().copied())
         .map_err(|e| RepoError::Walk(boxed(e)))?;
     Ok(walk.map(|info| info.map(|i| i.id).map_err(|e| RepoError::Walk(boxed(e)))))
@@ -359,8 +333,24 @@ impl Repo {
                 _ => Default::default(),
             };
             let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> = match (graph, plain) {
-                (Some(graph), true) => Box::new(graph_walk(&repo, graph, sel)?),
-                (None, true) => Box::new(tips_walk(&repo, &tips, sel)?),
+                (Some(graph), true) => {
+                    // The walk's own copy of the graph (it takes one by value) for the parents
+                    // it follows; without it (replaced since it was first opened) parents are
+                    // read from their objects.
+                    let parents = repo.commit_graph().ok();
+                    let objects = crate::git::graph_commits::GraphCommits {
+                        graph,
+                        objects: &repo,
+                    };
+                    Box::new(date_walk(objects, parents, sel)?)
+                }
+                (None, true) => {
+                    let objects = crate::git::read_ahead::TipsRead {
+                        tips: &tips,
+                        objects: &repo,
+                    };
+                    Box::new(date_walk(objects, None, sel)?)
+                }
                 _ => Box::new(
                     repo.rev_walk(sel.include.iter().copied())
                         .sorting(gix::revision::walk::Sorting::ByCommitTime(

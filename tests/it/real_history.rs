@@ -67,14 +67,12 @@ pub(crate) fn lay_out(name: &str, dir: &Path) -> std::path::PathBuf {
     repo
 }
 
-fn check(name: &str, signed: usize, total: usize) {
-    let expected = manifest(name);
-    assert_eq!(expected.len(), signed, "{name}: manifest size");
-    let home = tempfile::tempdir().expect("home");
-    let repo = lay_out(name, home.path());
-    let (code, out, err) = output(
-        hermetic(crate::util::gitsign_bin(), home.path())
-            .current_dir(&repo)
+/// `gitsign verify --all` in `repo` as the manifest was made: offline, the time check waived,
+/// any identity, JSON lines; with `extra` arguments.
+fn verify_all(home: &Path, repo: &Path, extra: &[&str]) -> (i32, String, String) {
+    output(
+        hermetic(crate::util::gitsign_bin(), home)
+            .current_dir(repo)
             .env("GITSIGN_TRUSTED_ROOT", data("trust/trusted_root.json"))
             .args([
                 "verify",
@@ -87,8 +85,17 @@ fn check(name: &str, signed: usize, total: usize) {
                 ".",
                 "--certificate-oidc-issuer-regexp",
                 ".",
-            ]),
-    );
+            ])
+            .args(extra),
+    )
+}
+
+fn check(name: &str, signed: usize, total: usize) {
+    let expected = manifest(name);
+    assert_eq!(expected.len(), signed, "{name}: manifest size");
+    let home = tempfile::tempdir().expect("home");
+    let repo = lay_out(name, home.path());
+    let (code, out, err) = verify_all(home.path(), &repo, &[]);
     // Unsigned and foreign-format commits make the range's answer negative.
     assert_eq!(
         code, 1,
@@ -261,24 +268,7 @@ fn the_walk_with_a_commit_graph_lists_what_it_lists_without() {
         out.trim().to_owned()
     };
     let walked = || -> Vec<String> {
-        let (code, out, err) = output(
-            hermetic(crate::util::gitsign_bin(), home.path())
-                .current_dir(&repo)
-                .env("GITSIGN_TRUSTED_ROOT", data("trust/trusted_root.json"))
-                .args([
-                    "verify",
-                    "--all",
-                    "--offline",
-                    "--insecure-ignore-tlog",
-                    "--no-facts",
-                    "--format",
-                    "json",
-                    "--certificate-identity-regexp",
-                    ".",
-                    "--certificate-oidc-issuer-regexp",
-                    ".",
-                ]),
-        );
+        let (code, out, err) = verify_all(home.path(), &repo, &["--no-facts"]);
         assert_eq!(code, 1, "{err}");
         out.lines()
             .map(|l| {
