@@ -2,9 +2,10 @@
 //! ids and certificate fingerprints spell digests) and RFC 3339 times (as the trust root, TUF
 //! metadata, JWTs and our own output spell them).
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
@@ -35,6 +36,39 @@ pub fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Whether `text` is `bytes` in lower-case hex, compared in place (no string is made).
+pub fn is_hex_of(text: &str, bytes: &[u8]) -> bool {
+    text.len() == bytes.len() * 2
+        && text.as_bytes().chunks_exact(2).zip(bytes).all(|(pair, b)| {
+            pair[0] == DIGITS[usize::from(b >> 4)] && pair[1] == DIGITS[usize::from(b & 0x0f)]
+        })
+}
+
+/// The bytes of lower-case hex `text` into `out` (exactly twice its length), else `None`: a
+/// table look-up per digit, for the kept-facts file's megabytes of keys and checksums.
+pub fn unhex_lower_into(text: &[u8], out: &mut [u8]) -> Option<()> {
+    if text.len() != out.len() * 2 {
+        return None;
+    }
+    // Each byte's value as a digit, 0xff for anything else.
+    const DIGIT: [u8; 256] = {
+        let mut t = [0xff; 256];
+        let mut i = 0;
+        while i < 16 {
+            t[DIGITS[i] as usize] = i as u8;
+            i += 1;
+        }
+        t
+    };
+    let mut bad = 0u8;
+    for (pair, byte) in text.chunks_exact(2).zip(out.iter_mut()) {
+        let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
+        bad |= (hi | lo) & 0xf0;
+        *byte = hi << 4 | (lo & 0x0f);
+    }
+    (bad == 0).then_some(())
+}
+
 /// Unix seconds as an RFC 3339 UTC time with second precision (`2024-01-02T03:04:05Z`);
 /// a time chrono cannot represent is shown as its number of seconds.
 pub fn rfc3339(t: i64) -> String {
@@ -53,6 +87,30 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_read_in_lower_case_only() {
+        let mut out = [0u8; 4];
+        assert_eq!(unhex_lower_into(b"00ff7a09", &mut out), Some(()));
+        assert_eq!(out, [0x00, 0xff, 0x7a, 0x09]);
+        for bad in [
+            &b"00FF7a09"[..],
+            b"00ff7g09",
+            b"00ff7a0",
+            b"00ff7a09aa",
+            b"0 ff7a09",
+        ] {
+            assert_eq!(unhex_lower_into(bad, &mut out), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hex_is_compared_in_place_in_lower_case() {
+        assert!(is_hex_of("00ff7a09", &[0x00, 0xff, 0x7a, 0x09]));
+        assert!(!is_hex_of("00FF7a09", &[0x00, 0xff, 0x7a, 0x09]));
+        assert!(!is_hex_of("00ff7a", &[0x00, 0xff, 0x7a, 0x09]));
+        assert_eq!(hex(&[0x00, 0xff, 0x7a, 0x09]), "00ff7a09");
+    }
 
     #[test]
     fn hex_round_trips_and_is_lower_case() {

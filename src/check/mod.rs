@@ -240,6 +240,18 @@ fn payload_of<'s>(signed: &Signed<'s>) -> &'s [u8] {
     }
 }
 
+/// Every item's verdict in order: its kept fact's where it had one (`kept`), else the next of
+/// the `fresh` verdicts of the items without.
+fn merge_kept(kept: Vec<Option<facts::Kept>>, fresh: Vec<Verified>) -> Vec<Verified> {
+    let mut fresh = fresh.into_iter();
+    kept.into_iter()
+        .filter_map(|k| match k {
+            Some(k) => Some(from_kept(k)),
+            None => fresh.next(),
+        })
+        .collect()
+}
+
 /// The verdict a kept fact stands for.
 fn from_kept(kept: facts::Kept) -> Verified {
     let (signer, format) = match kept.keyed {
@@ -479,14 +491,7 @@ impl<'a> Checker<'a> {
             }
         }
         let known: Vec<bool> = kept.iter().map(Option::is_some).collect();
-        let mut fresh_verified = fresh.verified.into_iter();
-        let verified = kept
-            .into_iter()
-            .filter_map(|k| match k {
-                Some(k) => Some(from_kept(k)),
-                None => fresh_verified.next(),
-            })
-            .collect();
+        let verified = merge_kept(kept, fresh.verified);
         warnings.extend(fresh.warnings);
         let batch = Batch { verified, warnings };
         (
@@ -666,16 +671,8 @@ impl<'a> Checker<'a> {
                         }
                     }
                     fresh.warnings.extend(store_warning.take());
-                    let mut fresh_verified = fresh.verified.into_iter();
-                    let verified = kept
-                        .into_iter()
-                        .filter_map(|k| match k {
-                            Some(k) => Some(from_kept(k)),
-                            None => fresh_verified.next(),
-                        })
-                        .collect();
                     let batch = Batch {
-                        verified,
+                        verified: merge_kept(kept, fresh.verified),
                         warnings: fresh.warnings,
                     };
                     ready = Some((ids, batch));

@@ -281,15 +281,6 @@ pub fn attestation_object(envelope: &[u8], bundle: &[u8]) -> [u8; 32] {
     crate::memo::key(b"gitsign attestation object v1", &[envelope, bundle])
 }
 
-/// Whether `text` is `bytes` in lower-case hex (no string is made to compare).
-fn hex_names(text: &str, bytes: &[u8]) -> bool {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    text.len() == bytes.len() * 2
-        && text.as_bytes().chunks_exact(2).zip(bytes).all(|(pair, b)| {
-            pair[0] == DIGITS[usize::from(b >> 4)] && pair[1] == DIGITS[usize::from(b & 0x0f)]
-        })
-}
-
 /// Who made a good signature with a configured key, as kept (the OpenPGP and SSH forms of
 /// the driver's signer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -556,8 +547,8 @@ impl Fact {
         let fact: Fact = serde_json::from_str(value).ok()?;
         let keyed = fact.proved.keyed();
         (fact.version == VERSION
-            && hex_names(&fact.object, object)
-            && hex_names(&fact.depends, depends.digest(keyed))
+            && crate::encoding::is_hex_of(&fact.object, object)
+            && crate::encoding::is_hex_of(&fact.depends, depends.digest(keyed))
             && fact.checked == depends.checked.name())
         .then_some(fact)
     }

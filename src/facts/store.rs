@@ -46,35 +46,6 @@ fn checksum_bytes(key_hex: &[u8], value: &[u8]) -> [u8; 8] {
     sum
 }
 
-/// The bytes of lower-case hex `text` into `out` (exactly twice its length), else `None`.
-fn unhex_into(text: &[u8], out: &mut [u8]) -> Option<()> {
-    if text.len() != out.len() * 2 {
-        return None;
-    }
-    // Each byte's value as a digit, 0xff for anything else.
-    const DIGIT: [u8; 256] = {
-        let mut t = [0xff; 256];
-        let mut i = 0;
-        while i < 10 {
-            t[b'0' as usize + i] = i as u8;
-            i += 1;
-        }
-        let mut i = 0;
-        while i < 6 {
-            t[b'a' as usize + i] = 10 + i as u8;
-            i += 1;
-        }
-        t
-    };
-    let mut bad = 0u8;
-    for (pair, byte) in text.chunks_exact(2).zip(out.iter_mut()) {
-        let (hi, lo) = (DIGIT[usize::from(pair[0])], DIGIT[usize::from(pair[1])]);
-        bad |= (hi | lo) & 0xf0;
-        *byte = hi << 4 | (lo & 0x0f);
-    }
-    (bad == 0).then_some(())
-}
-
 /// One line of the file, newline included.
 pub fn record(key: &Key, value: &str) -> Vec<u8> {
     let key_hex = crate::encoding::hex(key);
@@ -98,12 +69,12 @@ fn parse_line(line: &[u8]) -> Option<(Key, &str)> {
     }
     let value = line.get(82..)?;
     let mut want = [0; 8];
-    unhex_into(sum, &mut want)?;
+    crate::encoding::unhex_lower_into(sum, &mut want)?;
     if checksum_bytes(key_hex, value) != want {
         return None;
     }
     let mut key: Key = [0; 32];
-    unhex_into(key_hex, &mut key)?;
+    crate::encoding::unhex_lower_into(key_hex, &mut key)?;
     Some((key, std::str::from_utf8(value).ok()?))
 }
 
@@ -190,12 +161,7 @@ impl Store {
     /// Load the store at `path` (absent: empty). A damaged or oversized file is removed and
     /// the store starts empty, with [`Store::warning`] saying so.
     pub fn open(path: &Path) -> Store {
-        let mut store = Store {
-            path: path.to_owned(),
-            read: Vec::new(),
-            records: HashMap::default(),
-            warning: None,
-        };
+        let mut store = Store::empty(path);
         let bytes = match read_capped(path, MAX_BYTES) {
             Ok(Some(b)) => b,
             Ok(None) => return store,
@@ -231,12 +197,7 @@ impl Store {
     /// whose cost must not grow with the store. A damaged record found is a warning (the
     /// store is removed).
     pub fn find(path: &Path, keys: &[Key]) -> (Option<String>, Option<String>) {
-        let mut quiet = Store {
-            path: path.to_owned(),
-            read: Vec::new(),
-            records: HashMap::default(),
-            warning: None,
-        };
+        let mut quiet = Store::empty(path);
         let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
         let wanted = |line: &[u8]| {
             line.get(17..81)
@@ -491,22 +452,6 @@ mod tests {
 
     fn key(n: u8) -> Key {
         [n; 32]
-    }
-
-    #[test]
-    fn hex_is_read_in_lower_case_only() {
-        let mut out = [0u8; 4];
-        assert_eq!(unhex_into(b"00ff7a09", &mut out), Some(()));
-        assert_eq!(out, [0x00, 0xff, 0x7a, 0x09]);
-        for bad in [
-            &b"00FF7a09"[..],
-            b"00ff7g09",
-            b"00ff7a0",
-            b"00ff7a09aa",
-            b"0 ff7a09",
-        ] {
-            assert_eq!(unhex_into(bad, &mut out), None, "{bad:?}");
-        }
     }
 
     #[test]
