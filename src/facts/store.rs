@@ -1,8 +1,10 @@
 //! The kept-facts file: an append-only log of checksummed records, read whole into a map.
 //!
-//! One record a line: `<checksum, 16 hex> <key, 64 hex> <value>\n`, the value one line of text
-//! (compact JSON never holds a raw newline), the checksum the first 8 bytes of SHA-256 over a
-//! tag, the key and the value. The last record of a key wins.
+//! One record a line: `<checksum, 8 hex> <key, 64 hex> <value>\n`, the value one line of text
+//! (compact JSON never holds a raw newline), the checksum CRC-32 over a tag, the key and the
+//! value. The last record of a key wins. The checksum catches damage (a torn or garbled
+//! record), not a writer: anyone who can write the git directory can write any checksum, and
+//! rewrite the objects the facts are about too.
 //!
 //! Concurrency: a batch of records goes to the file in one `write(2)` on an `O_APPEND`
 //! descriptor, so the kernel puts each batch at the end whole: two writers interleave whole
@@ -11,15 +13,14 @@
 //!
 //! Damage: a complete line that is not a well-formed record with its checksum means the file
 //! is not what we wrote; the whole store is then ignored (one warning, returned) and removed,
-//! and the next verifications write it again. Bounds: the file is opened without following a
-//! symlink, never waited on (a FIFO is refused), and read up to [`MAX_BYTES`]; a larger one is
-//! treated as damaged.
+//! and the next verifications write it again. A file of an earlier layout (records with a
+//! 16-digit checksum) is removed without a warning: its facts are verified again. Bounds: the
+//! file is opened without following a symlink, never waited on (a FIFO is refused), and read
+//! up to [`MAX_BYTES`]; a larger one is treated as damaged.
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest as _, Sha256};
 
 /// The largest store read; a larger file is rebuilt. Real facts average ~650 bytes (a
 /// Sigstore signer's ~1.1 KB, an unsigned or OpenPGP commit's ~300): about 400,000 facts, a
@@ -29,28 +30,27 @@ pub const MAX_BYTES: u64 = 256 * 1024 * 1024;
 /// A record's key: SHA-256 over what the fact is about and what it depended on.
 pub type Key = [u8; 32];
 
-const CHECKSUM_TAG: &[u8] = b"gitsign kept fact v1\0";
+const CHECKSUM_TAG: &[u8] = b"gitsign kept fact v2\0";
 
-fn checksum(key_hex: &[u8], value: &[u8]) -> String {
-    crate::encoding::hex(&checksum_bytes(key_hex, value))
-}
+/// Where a record's parts lie in its line: checksum, key and value, a space between each.
+const SUM_HEX: usize = 8;
+const KEY_AT: usize = SUM_HEX + 1;
+const VALUE_AT: usize = KEY_AT + 64 + 1;
 
-fn checksum_bytes(key_hex: &[u8], value: &[u8]) -> [u8; 8] {
-    let mut h = Sha256::new();
+fn checksum(key_hex: &[u8], value: &[u8]) -> [u8; 4] {
+    let mut h = crc32fast::Hasher::new();
     h.update(CHECKSUM_TAG);
     h.update(key_hex);
     h.update(b" ");
     h.update(value);
-    let mut sum = [0; 8];
-    sum.copy_from_slice(&h.finalize()[..8]);
-    sum
+    h.finalize().to_be_bytes()
 }
 
 /// One line of the file, newline included.
 pub fn record(key: &Key, value: &str) -> Vec<u8> {
     let key_hex = crate::encoding::hex(key);
-    let sum = checksum(key_hex.as_bytes(), value.as_bytes());
-    let mut line = Vec::with_capacity(16 + 1 + 64 + 1 + value.len() + 1);
+    let sum = crate::encoding::hex(&checksum(key_hex.as_bytes(), value.as_bytes()));
+    let mut line = Vec::with_capacity(VALUE_AT + value.len() + 1);
     line.extend_from_slice(sum.as_bytes());
     line.push(b' ');
     line.extend_from_slice(key_hex.as_bytes());
@@ -60,22 +60,38 @@ pub fn record(key: &Key, value: &str) -> Vec<u8> {
     line
 }
 
+/// The key's hex digits of a line laid out as a record (checked or not).
+fn key_hex(line: &[u8]) -> Option<&[u8]> {
+    line.get(KEY_AT..VALUE_AT - 1)
+}
+
 /// A complete line (without its newline) as (key, value); `None` when it is not a record.
-fn parse_line(line: &[u8]) -> Option<(Key, &str)> {
-    let sum = line.get(..16)?;
-    let key_hex = line.get(17..81)?;
-    if line.get(16) != Some(&b' ') || line.get(81) != Some(&b' ') {
+/// The value is bytes: the file is checked as text once, whole ([`Store::open`]).
+fn parse_line(line: &[u8]) -> Option<(Key, &[u8])> {
+    let sum = line.get(..SUM_HEX)?;
+    let key_hex = key_hex(line)?;
+    if line.get(SUM_HEX) != Some(&b' ') || line.get(VALUE_AT - 1) != Some(&b' ') {
         return None;
     }
-    let value = line.get(82..)?;
-    let mut want = [0; 8];
+    let value = line.get(VALUE_AT..)?;
+    let mut want = [0; 4];
     crate::encoding::unhex_lower_into(sum, &mut want)?;
-    if checksum_bytes(key_hex, value) != want {
+    if checksum(key_hex, value) != want {
         return None;
     }
     let mut key: Key = [0; 32];
     crate::encoding::unhex_lower_into(key_hex, &mut key)?;
-    Some((key, std::str::from_utf8(value).ok()?))
+    Some((key, value))
+}
+
+/// Whether `line` is a record of the layout before this one (a 16-digit checksum): such a
+/// file is dropped quietly, its facts verified again.
+fn earlier_layout(line: &[u8]) -> bool {
+    line.get(16) == Some(&b' ')
+        && line.get(81) == Some(&b' ')
+        && line
+            .get(..16)
+            .is_some_and(|s| s.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Every line of `text` (complete lines, newlines between them) as its key and where its
@@ -98,8 +114,9 @@ fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
 #[derive(Debug)]
 pub struct Store {
     path: PathBuf,
-    /// The file as read: values are looked at where they lie, not copied out one by one.
-    read: Vec<u8>,
+    /// The file as read (complete lines, checked as text once): values are looked at where
+    /// they lie, not copied out one by one.
+    read: String,
     records: HashMap<Key, Value, KeyHash>,
     warning: Option<String>,
 }
@@ -136,12 +153,8 @@ enum Value {
 impl Store {
     fn value<'a>(&'a self, v: &'a Value) -> &'a str {
         match v {
-            // Checked as UTF-8 when the record was read; a value is a few hundred bytes.
-            Value::Read(range) => self
-                .read
-                .get(range.clone())
-                .and_then(|v| std::str::from_utf8(v).ok())
-                .unwrap_or_default(),
+            // A value lies between ASCII bytes (a space, a newline) of the text read.
+            Value::Read(range) => self.read.get(range.clone()).unwrap_or_default(),
             Value::Added(s) => s,
         }
     }
@@ -152,7 +165,7 @@ impl Store {
     pub fn empty(path: &Path) -> Store {
         Store {
             path: path.to_owned(),
-            read: Vec::new(),
+            read: String::new(),
             records: HashMap::default(),
             warning: None,
         }
@@ -179,12 +192,26 @@ impl Store {
         };
         let end = complete.len();
         let Some(ranges) = parse_lines(complete) else {
-            store.discard("a record does not match its checksum");
+            if complete
+                .split(|&b| b == b'\n')
+                .next()
+                .is_some_and(earlier_layout)
+            {
+                let _ = std::fs::remove_file(path);
+            } else {
+                store.discard("a record does not match its checksum");
+            }
             return store;
         };
         let mut bytes = bytes;
         bytes.truncate(end);
-        store.read = bytes;
+        store.read = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                store.discard("a record is not text");
+                return store;
+            }
+        };
         store.records.reserve(ranges.len());
         for (key, range) in ranges {
             store.records.insert(key, Value::Read(range));
@@ -200,8 +227,7 @@ impl Store {
         let mut quiet = Store::empty(path);
         let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
         let wanted = |line: &[u8]| {
-            line.get(17..81)
-                .is_some_and(|key| keys_hex.iter().any(|k| k.as_bytes() == key))
+            key_hex(line).is_some_and(|key| keys_hex.iter().any(|k| k.as_bytes() == key))
         };
         let found = match crate::fsutil::open_capped(path, MAX_BYTES) {
             Ok((mut file, len)) => last_line(&mut file, len, wanted),
@@ -216,8 +242,8 @@ impl Store {
                 return (None, quiet.warning);
             }
         };
-        match parse_line(&line) {
-            Some((_, value)) => (Some(value.to_owned()), None),
+        match parse_line(&line).and_then(|(_, value)| std::str::from_utf8(value).ok()) {
+            Some(value) => (Some(value.to_owned()), None),
             None => {
                 quiet.discard("a record does not match its checksum");
                 (None, quiet.warning)
@@ -527,6 +553,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_record_is_laid_out_with_its_crc32() {
+        // The checksum from Python's zlib.crc32 over the tag, the key's hex, a space and the
+        // value (CRC-32/ISO-HDLC, as zlib computes it).
+        let line = record(&key(7), "{\"who\":\"alice\"}");
+        let want = format!("f1cf4eeb {} {{\"who\":\"alice\"}}\n", "07".repeat(32));
+        assert_eq!(String::from_utf8(line).expect("text"), want);
+    }
+
+    #[test]
+    fn a_store_of_the_earlier_layout_is_dropped_without_a_warning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        // A record as the layout with SHA-256's first 8 bytes for a checksum wrote it.
+        let old = format!("0123456789abcdef {} {{}}\n", "07".repeat(32));
+        std::fs::write(&path, old).expect("write");
+        let s = Store::open(&path);
+        assert!(s.is_empty() && s.warning().is_none(), "{:?}", s.warning());
+        assert!(!path.exists(), "the file is removed, to be written anew");
     }
 
     #[test]
