@@ -47,7 +47,9 @@ fn push_escaped(out: &mut String, c: char) {
 
 /// `s` as one line of printable text; borrowed when nothing needed escaping.
 pub fn escape(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_unsafe) {
+    // Printable ASCII is never unsafe: most text is checked a byte at a time, not a
+    // character against Unicode's tables.
+    if s.bytes().all(|b| matches!(b, b' '..=b'~')) || !s.chars().any(is_unsafe) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);

@@ -32,6 +32,8 @@
 
 pub mod store;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -310,14 +312,18 @@ pub struct Kept {
 /// One kept fact, as stored (one line of JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Fact {
+pub struct Fact<'a> {
     version: u32,
     /// The object (hex): an object id, or a detached payload and signature's digest.
-    pub object: String,
+    /// Borrowed from the stored value when read (it is only compared), as are the next two.
+    #[serde(borrow)]
+    pub object: Cow<'a, str>,
     /// The digest of [`Depends`] the fact's kind of proof depended on, in hex.
-    pub depends: String,
+    #[serde(borrow)]
+    pub depends: Cow<'a, str>,
     /// What was checked ([`Checked::name`]): which facts name git objects, for pruning.
-    pub checked: String,
+    #[serde(borrow)]
+    pub checked: Cow<'a, str>,
     proved: Proved,
 }
 
@@ -429,7 +435,7 @@ fn format_named(name: &str) -> Option<SignatureFormat> {
     .find(|f| format_name(*f) == name)
 }
 
-impl Fact {
+impl Fact<'_> {
     /// The fact a report establishes about `object` under `depends`, with the signer when a
     /// configured key made the signature; `None` when it establishes nothing worth keeping
     /// (see the module documentation).
@@ -438,7 +444,7 @@ impl Fact {
         depends: &Depends,
         report: &Report,
         keyed: Option<&KeyedSigner>,
-    ) -> Option<Fact> {
+    ) -> Option<Fact<'static>> {
         let proved = match (&report.outcome, keyed) {
             (Outcome::Good, Some(signer)) => Proved::Keyed {
                 signer: signer.clone(),
@@ -449,9 +455,9 @@ impl Fact {
         };
         Some(Fact {
             version: VERSION,
-            object: crate::encoding::hex(object),
-            depends: crate::encoding::hex(depends.digest(proved.keyed())),
-            checked: depends.checked.name().to_owned(),
+            object: Cow::Owned(crate::encoding::hex(object)),
+            depends: Cow::Owned(crate::encoding::hex(depends.digest(proved.keyed()))),
+            checked: Cow::Borrowed(depends.checked.name()),
             proved,
         })
     }
@@ -522,7 +528,7 @@ impl Fact {
     }
 
     /// Read a stored value whatever it depends on (for pruning).
-    pub fn parse(value: &str) -> Option<Fact> {
+    pub fn parse(value: &str) -> Option<Fact<'_>> {
         serde_json::from_str::<Fact>(value)
             .ok()
             .filter(|f| f.version == VERSION)
@@ -543,8 +549,8 @@ impl Fact {
 
     /// A stored value, if it is a fact of this version about `object` under `depends` (a
     /// fact by a configured key under the key set's digest, any other under the trust's).
-    pub fn from_json(value: &str, object: &[u8], depends: &Depends) -> Option<Fact> {
-        let fact: Fact = serde_json::from_str(value).ok()?;
+    pub fn from_json<'v>(value: &'v str, object: &[u8], depends: &Depends) -> Option<Fact<'v>> {
+        let fact: Fact<'v> = serde_json::from_str(value).ok()?;
         let keyed = fact.proved.keyed();
         (fact.version == VERSION
             && crate::encoding::is_hex_of(&fact.object, object)
@@ -736,9 +742,7 @@ impl Facts {
         policy: &Policy,
     ) -> (Option<Kept>, Option<String>) {
         let (value, warning) = Store::find(path, &depends.keys(object));
-        let kept = value
-            .and_then(|v| Fact::from_json(&v, object, depends))
-            .map(|f| f.kept(policy));
+        let kept = value.and_then(|v| Fact::from_json(&v, object, depends).map(|f| f.kept(policy)));
         (kept, warning)
     }
 
