@@ -190,12 +190,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     }
     // git's gpg-style argv never starts with a bare word: a subcommand clap knows skips it.
     // (An option is never a subcommand's name, so git's calls skip building the command tree.)
-    let subcommand = args.get(1).and_then(|a| a.to_str()).is_some_and(|a| {
-        !a.starts_with('-')
-            && <Cli as clap::CommandFactory>::command()
-                .find_subcommand(a)
-                .is_some()
-    });
+    // The command tree is built once: to ask, and to parse with.
+    let command = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .filter(|a| !a.starts_with('-'))
+        .map(|a| (a, <Cli as clap::CommandFactory>::command()));
+    let subcommand = command
+        .as_ref()
+        .is_some_and(|(a, c)| c.find_subcommand(a).is_some());
     let gpg_args = if subcommand {
         Ok(None)
     } else {
@@ -205,7 +208,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(Some(gpg_args)) => gpg::run(&gpg_args),
         Err(e) => Err(CliError::new(Exit::Usage, anyhow::anyhow!(e))
             .hint("git calls gitsign as `gitsign --status-fd=2 -bsau KEY` or `gitsign --status-fd=1 --verify SIG -`")),
-        Ok(None) => match Cli::try_parse_from(&args) {
+        Ok(None) => match parse_with(command.map(|(_, c)| c), &args) {
             Ok(cli) => dispatch(cli),
             Err(e) => {
                 let _ = e.print();
@@ -220,6 +223,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             e.kind.into()
         }
     }
+}
+
+/// `Cli::try_parse_from` with the command tree if it was built already.
+fn parse_with(command: Option<clap::Command>, args: &[OsString]) -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory as _, FromArgMatches as _};
+    let mut matches = command
+        .unwrap_or_else(Cli::command)
+        .try_get_matches_from(args)?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut Cli::command()))
 }
 
 fn dispatch(cli: Cli) -> CliResult {

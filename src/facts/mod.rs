@@ -748,10 +748,19 @@ impl Facts {
 
     /// What is kept for `object` under `depends` and `policy`, if a fact is.
     pub fn kept(&self, depends: &Depends, object: &[u8], policy: &Policy) -> Option<Kept> {
-        // The Sigstore key first; the keyed one is derived only when that misses.
-        [false, true].into_iter().find_map(|keyed| {
+        // An object's fact is under one of its two keys, which its signature's format decides
+        // (OpenPGP and SSH: keyed; any other: Sigstore), and formats come in runs in a
+        // history: the kind of key found last on this thread is derived and tried first, the
+        // other only when that misses.
+        thread_local! {
+            static KEYED_FIRST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+        }
+        let first = KEYED_FIRST.get();
+        [first, !first].into_iter().find_map(|keyed| {
             let value = self.store.get(&depends.key(object, keyed))?;
-            Fact::from_json(value, object, depends).map(|f| f.kept(policy))
+            let kept = Fact::from_json(value, object, depends).map(|f| f.kept(policy));
+            KEYED_FIRST.set(keyed);
+            kept
         })
     }
 
