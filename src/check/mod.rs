@@ -637,15 +637,15 @@ impl<'a> Checker<'a> {
                             .collect();
                         (kept, todo, first)
                     };
-                    let (done, stop) = std::thread::scope(|scope| {
-                        let pass = scope.spawn(work);
-                        let stop = ready
+                    // The pass goes to the pool as a task (no thread started per chunk); the
+                    // scope returns when it is done, and a panic in it resumes here.
+                    let (mut kept, mut todo, mut first) = Default::default();
+                    let stop = rayon::in_place_scope(|scope| {
+                        scope.spawn(|_| (kept, todo, first) = work());
+                        ready
                             .take()
-                            .is_some_and(|(ids, batch)| on_chunk(&ids, batch).is_break());
-                        (pass.join(), stop)
+                            .is_some_and(|(ids, batch)| on_chunk(&ids, batch).is_break())
                     });
-                    let (kept, todo, first) =
-                        done.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
                     if stop {
                         return Ok(());
                     }

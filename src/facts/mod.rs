@@ -159,6 +159,9 @@ pub fn keys_digest(openpgp: &Keyring, allowed: &AllowedSigners, revoked: &Revoke
     h.finalize().into()
 }
 
+/// The first byte hashed into a fact's key ([`Depends::key`]), for this way of deriving it.
+const FACT_KEY_TAG: u8 = 2;
+
 /// What was checked: the format-specific input of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checked {
@@ -236,8 +239,15 @@ impl Depends {
 
     /// The store key of `object` (an object id's bytes, or [`detached_object`]'s digest) for a
     /// fact by a configured key (`keyed`: OpenPGP, SSH) or not (Sigstore, unsigned).
+    /// SHA-256 over a tag byte, the object's length in a byte, the object and the digest:
+    /// one compression for an object of 20 bytes (a SHA-1 id), the lookup of every fact of a
+    /// range deriving one or two keys.
     pub fn key(&self, object: &[u8], keyed: bool) -> Key {
-        crate::memo::key(b"gitsign fact key v1", &[object, self.digest(keyed)])
+        let mut h = Sha256::new();
+        h.update([FACT_KEY_TAG, object.len().min(255) as u8]);
+        h.update(object);
+        h.update(self.digest(keyed));
+        h.finalize().into()
     }
 
     /// Every key a fact about `object` may be kept under, the Sigstore one first (the format
@@ -805,6 +815,24 @@ impl Facts {
 mod tests {
     use super::*;
     use crate::verify::policy::Matcher;
+
+    #[test]
+    fn a_fact_key_is_sha256_over_tag_length_object_and_digest() {
+        // The expected digests from Python's hashlib.sha256(bytes([2, len]) + object + digest).
+        let d = Depends {
+            sigstore: [1; 32],
+            keyed: [2; 32],
+            checked: Checked::Commit { sha256: false },
+        };
+        assert_eq!(
+            crate::encoding::hex(&d.key(&[7; 20], false)),
+            "51a8cbbfa69eb04fd5f18b029ca8e85d1e5f4276697c236cdf0df7af691cec72"
+        );
+        assert_eq!(
+            crate::encoding::hex(&d.key(&[9; 32], true)),
+            "d03cbb76e480dd6713262cc148c3fe6fa617c113b967acf7ad4465353059ffbd"
+        );
+    }
 
     fn signed(outcome: Outcome, anchor: Anchor) -> Report {
         Report {
