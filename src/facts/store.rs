@@ -13,8 +13,9 @@
 //!
 //! Damage: a complete line that is not a well-formed record with its checksum means the file
 //! is not what we wrote; the whole store is then ignored (one warning, returned) and removed,
-//! and the next verifications write it again. A file of an earlier layout (records with a
-//! 16-digit checksum) is removed without a warning: its facts are verified again. Bounds: the
+//! and the next verifications write it again. A file of the earlier layout (records with a
+//! 16-digit checksum) is removed without a warning, its facts verified again; such records
+//! appended later (an older gitsign beside this one) are passed over. Bounds: the
 //! file is opened without following a symlink, never waited on (a FIFO is refused), and read
 //! up to [`MAX_BYTES`]; a larger one is treated as damaged.
 
@@ -95,7 +96,8 @@ fn earlier_layout(line: &[u8]) -> bool {
 }
 
 /// Every line of `text` (complete lines, newlines between them) as its key and where its
-/// value lies in `text`, on every core; `None` if one is not a record.
+/// value lies in `text`, on every core; `None` if one is not a record. A record of the
+/// earlier layout (another version of gitsign appending to this file) is passed over.
 fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
     use rayon::prelude::*;
     let base = text.as_ptr() as usize;
@@ -107,14 +109,18 @@ fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
         start = end + 1;
     }
     lines.push(&text[start..]);
-    lines
+    let parsed: Option<Vec<Option<(Key, std::ops::Range<usize>)>>> = lines
         .par_iter()
-        .map(|line| {
-            let (key, value) = parse_line(line)?;
-            let start = value.as_ptr() as usize - base;
-            Some((key, start..start + value.len()))
+        .map(|line| match parse_line(line) {
+            Some((key, value)) => {
+                let start = value.as_ptr() as usize - base;
+                Some(Some((key, start..start + value.len())))
+            }
+            None if earlier_layout(line) => Some(None),
+            None => None,
         })
-        .collect()
+        .collect();
+    Some(parsed?.into_iter().flatten().collect())
 }
 
 /// The facts of one file, loaded.
@@ -198,16 +204,17 @@ impl Store {
             None => return store,
         };
         let end = complete.len();
+        // A file of the earlier layout: removed, to be written anew (not damage).
+        if complete
+            .split(|&b| b == b'\n')
+            .next()
+            .is_some_and(earlier_layout)
+        {
+            let _ = std::fs::remove_file(path);
+            return store;
+        }
         let Some(ranges) = parse_lines(complete) else {
-            if complete
-                .split(|&b| b == b'\n')
-                .next()
-                .is_some_and(earlier_layout)
-            {
-                let _ = std::fs::remove_file(path);
-            } else {
-                store.discard("a record does not match its checksum");
-            }
+            store.discard("a record does not match its checksum");
             return store;
         };
         let mut bytes = bytes;
@@ -581,6 +588,27 @@ mod tests {
         let s = Store::open(&path);
         assert!(s.is_empty() && s.warning().is_none(), "{:?}", s.warning());
         assert!(!path.exists(), "the file is removed, to be written anew");
+    }
+
+    #[test]
+    fn a_record_of_the_earlier_layout_appended_later_is_passed_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let mut s = Store::open(&path);
+        s.append(&[(key(1), "one".into())]).expect("appended");
+        let old = format!("0123456789abcdef {} {{}}\n", "07".repeat(32));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(old.as_bytes()))
+            .expect("appended by another version");
+        s.append(&[(key(2), "two".into())]).expect("appended");
+        let again = Store::open(&path);
+        assert_eq!(again.warning(), None, "not damage");
+        assert_eq!(
+            (again.len(), again.get(&key(1)), again.get(&key(2))),
+            (2, Some("one"), Some("two"))
+        );
     }
 
     #[test]
