@@ -97,8 +97,9 @@ fn earlier_layout(line: &[u8]) -> bool {
 
 /// Every line of `text` (complete lines, newlines between them) as its key and where its
 /// value lies in `text`, on every core; `None` if one is not a record. A record of the
-/// earlier layout (another version of gitsign appending to this file) is passed over.
-fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
+/// earlier layout (another version of gitsign appending to this file) is passed over
+/// (`Some(None)`).
+fn parse_lines(text: &[u8]) -> Option<Vec<Option<(Key, std::ops::Range<usize>)>>> {
     use rayon::prelude::*;
     let base = text.as_ptr() as usize;
     // Newlines found a word at a time: one thread splits megabytes before the lines go out.
@@ -109,7 +110,7 @@ fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
         start = end + 1;
     }
     lines.push(&text[start..]);
-    let parsed: Option<Vec<Option<(Key, std::ops::Range<usize>)>>> = lines
+    lines
         .par_iter()
         .map(|line| match parse_line(line) {
             Some((key, value)) => {
@@ -119,8 +120,7 @@ fn parse_lines(text: &[u8]) -> Option<Vec<(Key, std::ops::Range<usize>)>> {
             None if earlier_layout(line) => Some(None),
             None => None,
         })
-        .collect();
-    Some(parsed?.into_iter().flatten().collect())
+        .collect()
 }
 
 /// The facts of one file, loaded.
@@ -227,7 +227,7 @@ impl Store {
             }
         };
         store.records.reserve(ranges.len());
-        for (key, range) in ranges {
+        for (key, range) in ranges.into_iter().flatten() {
             store.records.insert(key, Value::Read(range));
         }
         store
