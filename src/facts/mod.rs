@@ -45,6 +45,7 @@ use crate::verify::policy::{Identity, Policy};
 use crate::verify::{
     Anchor, CertSummary, EntrySource, Failure, Logged, Outcome, Report, Sct, TimeAnchor, Waivers,
 };
+use crate::x509::fulcio::FulcioExtension;
 
 pub use store::{Key, Store};
 
@@ -161,6 +162,49 @@ pub fn keys_digest(openpgp: &Keyring, allowed: &AllowedSigners, revoked: &Revoke
 
 /// The first byte hashed into a fact's key ([`Depends::key`]), for this way of deriving it.
 const FACT_KEY_TAG: u8 = 2;
+
+/// A kept identity's Fulcio extensions, written by their stable key names and read straight
+/// into the typed map: a key this build does not know is dropped as it is read (it cannot be
+/// constrained by a policy of this build), and no key is copied out of the stored value.
+mod extension_map {
+    use std::collections::BTreeMap;
+
+    use crate::x509::fulcio::FulcioExtension;
+
+    pub fn serialize<S: serde::Serializer>(
+        map: &BTreeMap<FulcioExtension, String>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_map(map.iter().map(|(e, v)| (e.key(), v)))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<FulcioExtension, String>, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BTreeMap<FulcioExtension, String>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a map of Fulcio extension names to values")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut map = BTreeMap::new();
+                while let Some((key, value)) = entries.next_entry::<&'de str, String>()? {
+                    if let Some(e) = FulcioExtension::from_key(key) {
+                        map.insert(e, value);
+                    }
+                }
+                Ok(map)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
 
 /// What was checked: the format-specific input of a verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,8 +434,12 @@ struct Signed {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     github_workflow_ref: Option<String>,
     /// Every Fulcio extension, by its stable key name (policies may constrain any of them).
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    extensions: std::collections::BTreeMap<String, String>,
+    #[serde(
+        default,
+        skip_serializing_if = "std::collections::BTreeMap::is_empty",
+        with = "extension_map"
+    )]
+    extensions: std::collections::BTreeMap<FulcioExtension, String>,
     cert: KeptCert,
     anchor: KeptAnchor,
     signing_time: Option<i64>,
@@ -516,11 +564,7 @@ impl Fact<'_> {
                     github_workflow_name: identity.github_workflow_name,
                     github_workflow_repository: identity.github_workflow_repository,
                     github_workflow_ref: identity.github_workflow_ref,
-                    extensions: identity
-                        .extensions
-                        .iter()
-                        .map(|(e, v)| (e.key().to_owned(), v.clone()))
-                        .collect(),
+                    extensions: identity.extensions,
                     cert: KeptCert {
                         sha1_fingerprint: c.sha1_fingerprint,
                         serial: c.serial,
@@ -630,13 +674,7 @@ impl Fact<'_> {
                     github_workflow_name,
                     github_workflow_repository,
                     github_workflow_ref,
-                    // A key this build does not know cannot be constrained by its policies.
-                    extensions: extensions
-                        .into_iter()
-                        .filter_map(|(k, v)| {
-                            Some((crate::x509::fulcio::FulcioExtension::from_key(&k)?, v))
-                        })
-                        .collect(),
+                    extensions,
                 };
                 let outcome = match policy.check(&identity) {
                     Ok(()) => Outcome::Good,
@@ -888,6 +926,42 @@ mod tests {
             &NO_KEYS,
             Checked::Commit { sha256: false },
         )
+    }
+
+    #[test]
+    fn extensions_are_kept_by_name_and_a_name_this_build_does_not_know_is_dropped() {
+        use crate::x509::fulcio::FulcioExtension as E;
+        let d = depends(&TrustedRoot::public_good(), Waivers::default());
+        let mut report = signed(Outcome::Good, tlog());
+        if let Some(identity) = report.identity.as_mut() {
+            identity.extensions.insert(E::BuildTrigger, "push".into());
+            identity
+                .extensions
+                .insert(E::SourceRepositoryRef, "refs/heads/main".into());
+        }
+        let json = Fact::of(b"\x01", &d, &report, None)
+            .and_then(|f| f.to_json())
+            .expect("json");
+        assert!(
+            json.contains(
+                r#""extensions":{"source-repository-ref":"refs/heads/main","build-trigger":"push"}"#
+            ),
+            "{json}"
+        );
+        let later = json.replace(
+            r#""build-trigger""#,
+            r#""from-a-later-build":"x","build-trigger""#,
+        );
+        let back = Fact::from_json(&later, b"\x01", &d).expect("read back");
+        let extensions = back
+            .report(&Policy::default())
+            .identity
+            .map(|i| i.extensions);
+        assert_eq!(
+            extensions,
+            report.identity.map(|i| i.extensions),
+            "the known names read back, the unknown one dropped"
+        );
     }
 
     #[test]
