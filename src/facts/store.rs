@@ -95,11 +95,14 @@ fn earlier_layout(line: &[u8]) -> bool {
             .is_some_and(|s| s.iter().all(u8::is_ascii_hexdigit))
 }
 
+/// A record's key and where its value lies in the text read.
+type Located = (Key, std::ops::Range<usize>);
+
 /// Every line of `text` (complete lines, newlines between them) as its key and where its
 /// value lies in `text`, on every core; `None` if one is not a record. A record of the
 /// earlier layout (another version of gitsign appending to this file) is passed over
 /// (`Some(None)`).
-fn parse_lines(text: &[u8]) -> Option<Vec<Option<(Key, std::ops::Range<usize>)>>> {
+fn parse_lines(text: &[u8]) -> Option<Vec<Option<Located>>> {
     use rayon::prelude::*;
     let base = text.as_ptr() as usize;
     // Newlines found a word at a time: one thread splits megabytes before the lines go out.
