@@ -242,14 +242,22 @@ fn payload_of<'s>(signed: &Signed<'s>) -> &'s [u8] {
 
 /// Every item's verdict in order: its kept fact's where it had one (`kept`), else the next of
 /// the `fresh` verdicts of the items without.
-fn merge_kept(kept: Vec<Option<facts::Kept>>, fresh: Vec<Verified>) -> Vec<Verified> {
+fn merge_kept(
+    kept: impl ExactSizeIterator<Item = Option<facts::Kept>>,
+    fresh: Vec<Verified>,
+) -> Vec<Verified> {
+    // Sized once: a verdict is most of a kilobyte, and a range's chunk holds hundreds.
+    let mut all = Vec::with_capacity(kept.len());
     let mut fresh = fresh.into_iter();
-    kept.into_iter()
-        .filter_map(|k| match k {
+    for k in kept {
+        if let Some(v) = match k {
             Some(k) => Some(from_kept(k)),
             None => fresh.next(),
-        })
-        .collect()
+        } {
+            all.push(v);
+        }
+    }
+    all
 }
 
 /// The verdict a kept fact stands for.
@@ -491,7 +499,7 @@ impl<'a> Checker<'a> {
             }
         }
         let known: Vec<bool> = kept.iter().map(Option::is_some).collect();
-        let verified = merge_kept(kept, fresh.verified);
+        let verified = merge_kept(kept.into_iter(), fresh.verified);
         warnings.extend(fresh.warnings);
         let batch = Batch { verified, warnings };
         (
@@ -672,7 +680,7 @@ impl<'a> Checker<'a> {
                     }
                     fresh.warnings.extend(store_warning.take());
                     let batch = Batch {
-                        verified: merge_kept(kept, fresh.verified),
+                        verified: merge_kept(kept.into_iter(), fresh.verified),
                         warnings: fresh.warnings,
                     };
                     ready = Some((ids, batch));
