@@ -615,6 +615,29 @@ mod tests {
     }
 
     #[test]
+    fn a_record_whose_value_is_not_text_discards_the_store_with_one_warning() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("facts");
+        let key_hex = crate::encoding::hex(&key(1));
+        let value = b"{\"who\":\"\xff\"}";
+        let mut line = crate::encoding::hex(&checksum(key_hex.as_bytes(), value)).into_bytes();
+        line.push(b' ');
+        line.extend_from_slice(key_hex.as_bytes());
+        line.push(b' ');
+        line.extend_from_slice(value);
+        line.push(b'\n');
+        std::fs::write(&path, line).expect("write");
+        let s = Store::open(&path);
+        assert!(s.is_empty(), "nothing of it is used");
+        assert!(
+            s.warning().is_some_and(|w| w.contains("not text")),
+            "{:?}",
+            s.warning()
+        );
+        assert!(!path.exists(), "removed, to be written anew");
+    }
+
+    #[test]
     fn a_torn_last_line_is_skipped_quietly() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("facts");
