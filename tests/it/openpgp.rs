@@ -267,7 +267,7 @@ fn a_signing_subkey_signs_for_its_primary_key() {
     let primary = gpg.gen(uid, "ed25519", "cert", Some("20200101T000000"));
     gpg.ok(&[
         "--faked-system-time",
-        "20200601T000000",
+        "20200601T000000!",
         "--quick-add-key",
         &primary,
         "rsa2048",
@@ -364,18 +364,19 @@ fn a_revoked_key_and_a_key_newer_than_its_signature_are_refused_as_by_gpg() {
         "revoked"
     );
 
+    // gpg's clock frozen ('!'): a slow key generation must not move the times asserted below.
     let future = gpg.gen(
         "Fut <fut@example.com>",
         "rsa2048",
         "sign",
-        Some("20210101T000000"),
+        Some("20210101T000000!"),
     );
     let sig = gpg.sign(
         &future,
         PAYLOAD,
         &[
             "--faked-system-time",
-            "20200601T000000",
+            "20200601T000000!",
             "--ignore-time-conflict",
         ],
     );
