@@ -23,7 +23,11 @@ pub fn read_tips(repo: &gix::Repository, tips: &[ObjectId]) -> HashMap<ObjectId,
     unique
         .par_iter()
         .map_init(
-            || shared.to_thread_local(),
+            || {
+                let mut repo = shared.to_thread_local();
+                crate::git::repo::reading_commits(&mut repo);
+                repo
+            },
             |repo, id| {
                 let obj = repo.find_object(*id).ok()?;
                 (obj.kind == Kind::Commit).then(|| (*id, obj.detach().data))

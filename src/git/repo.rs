@@ -67,6 +67,21 @@ const WALKED_MAX_BYTES: usize = 32 << 20;
 /// parent whose date the queue needs) is read from the pack once, however often the walk
 /// looks at it before handing it over.
 const WALK_CACHE_BYTES: usize = 16 << 20;
+/// The delta cache of a handle that reads many commits: a commit stored as a delta is rebuilt
+/// from its base, itself often a delta of another commit; with the result of each delta
+/// chain kept by its place in the pack, a commit whose base was read before costs one
+/// inflate instead of one per link (on a history whose commits are deltas up to 14 deep, half
+/// of all inflating was of bases read again).
+const DELTA_CACHE_BYTES: usize = 16 << 20;
+
+/// `repo` set up to read many commits: [`DELTA_CACHE_BYTES`] of resolved deltas kept.
+pub fn reading_commits(repo: &mut gix::Repository) {
+    repo.objects.set_pack_cache(|| {
+        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
+            DELTA_CACHE_BYTES,
+        ))
+    });
+}
 
 /// The kept commits by id, and their total size.
 type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
@@ -318,6 +333,7 @@ impl Repo {
         if !sel.include.is_empty() {
             let mut repo = self.repo.clone();
             repo.object_cache_size_if_unset(WALK_CACHE_BYTES);
+            reading_commits(&mut repo);
             // With a commit-graph the walk reads no commit (parents and dates come from the
             // graph), so there is nothing to hand over: a reader that needs the bytes reads
             // them, one that does not (a verdict kept as a fact) costs no inflating.
