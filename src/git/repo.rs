@@ -67,22 +67,6 @@ const WALKED_MAX_BYTES: usize = 32 << 20;
 /// parent whose date the queue needs) is read from the pack once, however often the walk
 /// looks at it before handing it over.
 const WALK_CACHE_BYTES: usize = 16 << 20;
-/// The delta cache of a handle that reads many commits: a commit stored as a delta is rebuilt
-/// from its base, itself often a delta of another commit; with the result of each delta
-/// chain kept by its place in the pack, a commit whose base was read before costs one
-/// inflate instead of one per link (on a history whose commits are deltas up to 14 deep, half
-/// of all inflating was of bases read again).
-const DELTA_CACHE_BYTES: usize = 16 << 20;
-
-/// `repo` set up to read many commits: [`DELTA_CACHE_BYTES`] of resolved deltas kept.
-pub fn reading_commits(repo: &mut gix::Repository) {
-    repo.objects.set_pack_cache(|| {
-        Box::new(gix::odb::pack::cache::lru::MemoryCappedHashmap::new(
-            DELTA_CACHE_BYTES,
-        ))
-    });
-}
-
 /// The kept commits by id, and their total size.
 type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
 
@@ -333,7 +317,6 @@ impl Repo {
         if !sel.include.is_empty() {
             let mut repo = self.repo.clone();
             repo.object_cache_size_if_unset(WALK_CACHE_BYTES);
-            reading_commits(&mut repo);
             // With a commit-graph the walk reads no commit (parents and dates come from the
             // graph), so there is nothing to hand over: a reader that needs the bytes reads
             // them, one that does not (a verdict kept as a fact) costs no inflating.
@@ -343,9 +326,14 @@ impl Repo {
             // exactly what git's walk would see: no replaced objects (no graph is given then),
             // no shallow boundary.
             let plain = repo.shallow_commits().ok().flatten().is_none();
-            // Without a graph the tips are read ahead on every core (`read_ahead`).
+            // Without a graph the commits are read from the packs, each delta chain inflated
+            // once (`packs`), and the tips read ahead on every core (`read_ahead`).
+            let packs = match (&graph, plain) {
+                (None, true) => crate::git::packs::Packs::open(&repo),
+                _ => crate::git::packs::Packs::none(),
+            };
             let tips = match (&graph, plain) {
-                (None, true) => crate::git::read_ahead::read_tips(&repo, &sel.include),
+                (None, true) => crate::git::read_ahead::read_tips(&repo, &packs, &sel.include),
                 _ => Default::default(),
             };
             let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> = match (graph, plain) {
@@ -363,6 +351,7 @@ impl Repo {
                 (None, true) => {
                     let objects = crate::git::read_ahead::TipsRead {
                         tips: &tips,
+                        packs: &packs,
                         objects: &repo,
                     };
                     Box::new(date_walk(objects, None, sel)?)
@@ -385,6 +374,8 @@ impl Repo {
                 if !with_graph {
                     if let Some(bytes) = tips.get(&id) {
                         WALKED.keep(id, bytes.clone());
+                    } else if let Some((_, bytes)) = packs.find(&id) {
+                        WALKED.keep(id, bytes.to_vec());
                     } else if let Ok(obj) = repo.find_object(id) {
                         WALKED.keep(id, obj.detach().data);
                     }
