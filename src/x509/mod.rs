@@ -435,12 +435,17 @@ fn name_text(der: &[u8], name: &x509_cert::name::Name) -> String {
     text
 }
 
-/// The TBSCertificate with one extension removed and lengths recomputed: the
-/// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT list.
-pub fn tbs_without_extension(
-    tbs_der: &[u8],
-    drop: &ObjectIdentifier,
-) -> Result<Vec<u8>, CertError> {
+impl Cert {
+    /// The TBSCertificate with one extension removed and lengths recomputed: the
+    /// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT
+    /// list. Each extension's id was decoded as an OID when the certificate was parsed, so it
+    /// is matched by its bytes here.
+    pub fn tbs_without_extension(&self, drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
+        tbs_without(&self.tbs_der, drop)
+    }
+}
+
+fn tbs_without(tbs_der: &[u8], drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
     let tbs = crate::der::single(tbs_der, crate::der::SEQUENCE, "TBSCertificate")?;
     // Each buffer sized once: never larger than what it is cut from.
     let mut body = Vec::with_capacity(tbs_der.len());
@@ -453,7 +458,7 @@ pub fn tbs_without_extension(
         let mut kept = Vec::with_capacity(list.value.len());
         for ext in children(list.value)? {
             let (id, _) = read(ext.value)?;
-            if &crate::der::oid(&id)? != drop {
+            if id.value != drop.as_bytes() {
                 kept.extend_from_slice(ext.raw);
             }
         }
