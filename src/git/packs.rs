@@ -10,7 +10,9 @@
 //!
 //! Anything this does not find or cannot read (loose objects, alternates, packs added since,
 //! a base outside its pack, a malformed entry) is left to the object database, which reads
-//! or reports it as before: this only ever answers with an object's exact bytes.
+//! or reports it as before, and so is every object of a repository with replaced objects
+//! (`refs/replace/`, which the database applies): this only ever answers with the bytes the
+//! database would.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -45,9 +47,14 @@ thread_local! {
 }
 
 impl Packs {
-    /// The packs of `repo`'s object directory as they are now (none when it cannot be read).
+    /// The packs of `repo`'s object directory as they are now (none when it cannot be read,
+    /// and none when objects are replaced, `refs/replace/`: the object database reads those).
     pub fn open(repo: &gix::Repository) -> Packs {
-        let dir = repo.objects.store_ref().path().join("pack");
+        let store = repo.objects.store_ref();
+        if store.replacements().next().is_some() {
+            return Packs::none();
+        }
+        let dir = store.path().join("pack");
         let hash = repo.object_hash();
         let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
             .map(|entries| {
