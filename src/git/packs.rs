@@ -34,10 +34,13 @@ pub struct Packs {
     kept: Mutex<Kept>,
 }
 
+/// An object's kind and bytes, shared by its readers.
+pub type Object = (Kind, Arc<[u8]>);
+
 /// Resolved objects by pack and offset, and their total size.
 #[derive(Default)]
 struct Kept {
-    objects: HashMap<(usize, u64), (Kind, Arc<[u8]>)>,
+    objects: HashMap<(usize, u64), Object>,
     bytes: usize,
 }
 
@@ -84,14 +87,14 @@ impl Packs {
     }
 
     /// Object `id` with its kind, if it is in these packs and reads.
-    pub fn find(&self, id: &gix::oid) -> Option<(Kind, Arc<[u8]>)> {
+    pub fn find(&self, id: &gix::oid) -> Option<Object> {
         self.bundles.iter().enumerate().find_map(|(b, bundle)| {
             let i = bundle.index.lookup(id)?;
             self.at(b, bundle.index.pack_offset_at_index(i))
         })
     }
 
-    fn kept(&self, b: usize, offset: u64) -> Option<(Kind, Arc<[u8]>)> {
+    fn kept(&self, b: usize, offset: u64) -> Option<Object> {
         let kept = self.kept.lock().ok()?;
         kept.objects.get(&(b, offset)).cloned()
     }
@@ -111,7 +114,7 @@ impl Packs {
 
     /// The object at `offset` in pack `b`: down its delta chain to an object kept or stored
     /// whole, then each delta applied on the way back, every result kept.
-    fn at(&self, b: usize, offset: u64) -> Option<(Kind, Arc<[u8]>)> {
+    fn at(&self, b: usize, offset: u64) -> Option<Object> {
         let bundle = self.bundles.get(b)?;
         let pack = &bundle.pack;
         let mut chain: Vec<data::Entry> = Vec::new();
