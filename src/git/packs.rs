@@ -35,7 +35,7 @@ pub struct Packs {
 }
 
 /// An object's kind and bytes, shared by its readers.
-pub type Object = (Kind, Arc<[u8]>);
+pub type Object = (Kind, Arc<Vec<u8>>);
 
 /// Resolved objects by pack and offset, and their total size.
 #[derive(Default)]
@@ -99,7 +99,7 @@ impl Packs {
         kept.objects.get(&(b, offset)).cloned()
     }
 
-    fn keep(&self, b: usize, offset: u64, kind: Kind, bytes: &Arc<[u8]>) {
+    fn keep(&self, b: usize, offset: u64, kind: Kind, bytes: &Arc<Vec<u8>>) {
         if let Ok(mut kept) = self.kept.lock() {
             if kept.bytes + bytes.len() > KEPT_MAX_BYTES {
                 kept.objects.clear();
@@ -134,7 +134,8 @@ impl Packs {
                 }
                 header => {
                     let kind = header.as_kind()?;
-                    let whole: Arc<[u8]> = inflate(pack, &entry)?.into();
+                    // Kept as inflated (an Arc of the Vec: no copy).
+                    let whole = Arc::new(inflate(pack, &entry)?);
                     self.keep(b, cursor, kind, &whole);
                     break (kind, whole);
                 }
@@ -147,7 +148,7 @@ impl Packs {
         };
         while let Some(entry) = chain.pop() {
             let delta = inflate(pack, &entry)?;
-            bytes = apply(&bytes, &delta)?.into();
+            bytes = Arc::new(apply(&bytes, &delta)?);
             self.keep(b, entry.pack_offset(), kind, &bytes);
         }
         Some((kind, bytes))
