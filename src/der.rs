@@ -111,7 +111,8 @@ pub fn single<'a>(input: &'a [u8], tag: u8, what: &'static str) -> Result<Tlv<'a
 
 /// All elements inside `value`.
 pub fn children(mut value: &[u8]) -> Result<Vec<Tlv<'_>>, DerError> {
-    let mut out = Vec::new();
+    // Room for the fields of a TBSCertificate or SignerInfo without growing.
+    let mut out = Vec::with_capacity(if value.is_empty() { 0 } else { 8 });
     while !value.is_empty() {
         let (tlv, rest) = read(value)?;
         out.push(tlv);
@@ -152,7 +153,14 @@ pub fn small_uint(tlv: &Tlv<'_>) -> Result<u64, DerError> {
 /// Encode a header for `tag` with `len` content bytes (definite length, X.690 §8.1.3: short
 /// form below 128, else the minimal big-endian octets).
 pub fn header(tag: u8, len: usize) -> Vec<u8> {
-    let mut out = vec![tag];
+    let mut out = Vec::new();
+    push_header(&mut out, tag, len);
+    out
+}
+
+/// [`header`] appended to `out`.
+pub fn push_header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
     if len < 0x80 {
         out.push(len as u8);
     } else {
@@ -161,7 +169,6 @@ pub fn header(tag: u8, len: usize) -> Vec<u8> {
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
-    out
 }
 
 /// One DER element.

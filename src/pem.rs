@@ -84,23 +84,26 @@ pub fn decode_signature(input: &[u8], label: &str) -> Result<Vec<u8>, PemError> 
     if !body[stop + end.len()..].is_empty() {
         return Err(junk("text after"));
     }
+    let lines = || {
+        body[..stop]
+            .split('\n')
+            .map(|line| line.trim_end_matches([' ', '\t', '\r']))
+    };
     let mut b64 = String::with_capacity(stop);
-    for line in body[..stop].split('\n') {
-        let line = line.trim_end_matches([' ', '\t', '\r']);
-        if line.contains(':') {
-            return Err(junk("headers in the body"));
-        }
-        if !line
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
-        {
-            return Err(PemError::Base64);
-        }
+    for line in lines() {
         b64.push_str(line);
     }
+    // Any byte outside the alphabet (white space inside a line, a header's ':') fails the
+    // strict decoding; only then is it worth telling headers apart.
     base64::engine::general_purpose::STANDARD
         .decode(b64)
-        .map_err(|_| PemError::Base64)
+        .map_err(|_| {
+            if lines().any(|line| line.contains(':')) {
+                junk("headers in the body")
+            } else {
+                PemError::Base64
+            }
+        })
 }
 
 /// Armor `der` as PEM with 64-column lines, the way Go's `encoding/pem` writes it.

@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use crate::facts;
 use crate::git::object::HashKind;
 use crate::git::object_id;
+use crate::git::packs::Packs;
 use crate::git::repo::{raw_object, Repo, RepoError, Selection};
 use crate::proofs::{Notes, ProofSource, Prover, Rekor, Warning};
 use crate::rekor::Fetched;
@@ -573,6 +574,9 @@ impl<'a> Checker<'a> {
                 sha256: hash == HashKind::Sha256,
             })
         });
+        // Commits the walk does not hand over (it read none with a commit-graph) are read from
+        // the packs, each delta chain inflated once.
+        let packs = Packs::open(&shared.to_thread_local());
         // The walk runs ahead by a few chunks of ids (the commits it may keep for their
         // readers are capped apart), so it overlaps loading the kept facts.
         let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(4);
@@ -628,10 +632,15 @@ impl<'a> Checker<'a> {
                                 |repo: &mut Option<gix::Repository>, id| {
                                     let raw = match crate::git::repo::take_walked(id) {
                                         Some(raw) => raw,
-                                        None => raw_object(
-                                            repo.get_or_insert_with(|| shared.to_thread_local()),
-                                            *id,
-                                        )?,
+                                        None => match packs.find(id) {
+                                            Some((gix::objs::Kind::Commit, raw)) => raw.to_vec(),
+                                            _ => raw_object(
+                                                repo.get_or_insert_with(|| {
+                                                    shared.to_thread_local()
+                                                }),
+                                                *id,
+                                            )?,
+                                        },
                                     };
                                     let first = self.first_pass(&Signed::Object {
                                         raw: &raw,

@@ -253,7 +253,8 @@ fn parse_signer_info(info: &Tlv<'_>) -> Result<SignerInfo, CmsError> {
         Ok((tlv, _)) if tlv.tag == ctx(1) => attributes(tlv.value)?,
         _ => Vec::new(),
     };
-    let mut signed_attrs_der = der::header(der::SET, signed.value.len());
+    let mut signed_attrs_der = Vec::with_capacity(signed.value.len() + 6);
+    der::push_header(&mut signed_attrs_der, der::SET, signed.value.len());
     signed_attrs_der.extend_from_slice(signed.value);
     Ok(SignerInfo {
         sid,

@@ -4,6 +4,7 @@
 pub mod graph_commits;
 pub mod object;
 pub mod object_id;
+pub mod packs;
 pub mod push;
 pub mod read_ahead;
 pub mod refname;

@@ -105,6 +105,10 @@ pub fn split_commit(raw: &[u8], hash: HashKind) -> Option<Split> {
             None
         };
         if let Some(sig) = sig {
+            if !saw_sig {
+                // The signature is at most the rest of the object: one allocation.
+                signature.reserve(raw.len() + sig.len() - offset);
+            }
             signature.extend_from_slice(sig);
             saw_sig = true;
             in_sig = true;

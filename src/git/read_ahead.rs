@@ -13,9 +13,15 @@ use gix::objs::{Data, Find, Kind};
 use gix::ObjectId;
 use rayon::prelude::*;
 
+use crate::git::packs::Packs;
+
 /// The commits of `tips` as stored, read on every core (a tip that cannot be read, or is not
 /// a commit, is left to the walk, which reports it).
-pub fn read_tips(repo: &gix::Repository, tips: &[ObjectId]) -> HashMap<ObjectId, Vec<u8>> {
+pub fn read_tips(
+    repo: &gix::Repository,
+    packs: &Packs,
+    tips: &[ObjectId],
+) -> HashMap<ObjectId, Vec<u8>> {
     let shared = repo.clone().into_sync();
     let mut unique = tips.to_vec();
     unique.sort_unstable();
@@ -25,6 +31,9 @@ pub fn read_tips(repo: &gix::Repository, tips: &[ObjectId]) -> HashMap<ObjectId,
         .map_init(
             || shared.to_thread_local(),
             |repo, id| {
+                if let Some((kind, bytes)) = packs.find(id) {
+                    return (kind == Kind::Commit).then(|| (*id, bytes.to_vec()));
+                }
                 let obj = repo.find_object(*id).ok()?;
                 (obj.kind == Kind::Commit).then(|| (*id, obj.detach().data))
             },
@@ -33,9 +42,10 @@ pub fn read_tips(repo: &gix::Repository, tips: &[ObjectId]) -> HashMap<ObjectId,
         .collect()
 }
 
-/// The tips read ahead in front of an object database.
+/// The tips read ahead, then the packs ([`Packs`]), in front of an object database.
 pub struct TipsRead<'a> {
     pub tips: &'a HashMap<ObjectId, Vec<u8>>,
+    pub packs: &'a Packs,
     pub objects: &'a gix::Repository,
 }
 
@@ -55,7 +65,18 @@ impl Find for TipsRead<'_> {
                     data: buffer,
                 }))
             }
-            None => self.objects.try_find(id, buffer),
+            None => match self.packs.find(id) {
+                Some((kind, bytes)) => {
+                    buffer.clear();
+                    buffer.extend_from_slice(&bytes);
+                    Ok(Some(Data {
+                        kind,
+                        object_hash: id.kind(),
+                        data: buffer,
+                    }))
+                }
+                None => self.objects.try_find(id, buffer),
+            },
         }
     }
 }

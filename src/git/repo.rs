@@ -67,7 +67,6 @@ const WALKED_MAX_BYTES: usize = 32 << 20;
 /// parent whose date the queue needs) is read from the pack once, however often the walk
 /// looks at it before handing it over.
 const WALK_CACHE_BYTES: usize = 16 << 20;
-
 /// The kept commits by id, and their total size.
 type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
 
@@ -327,9 +326,14 @@ impl Repo {
             // exactly what git's walk would see: no replaced objects (no graph is given then),
             // no shallow boundary.
             let plain = repo.shallow_commits().ok().flatten().is_none();
-            // Without a graph the tips are read ahead on every core (`read_ahead`).
+            // Without a graph the commits are read from the packs, each delta chain inflated
+            // once (`packs`), and the tips read ahead on every core (`read_ahead`).
+            let packs = match (&graph, plain) {
+                (None, true) => crate::git::packs::Packs::open(&repo),
+                _ => crate::git::packs::Packs::none(),
+            };
             let tips = match (&graph, plain) {
-                (None, true) => crate::git::read_ahead::read_tips(&repo, &sel.include),
+                (None, true) => crate::git::read_ahead::read_tips(&repo, &packs, &sel.include),
                 _ => Default::default(),
             };
             let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> = match (graph, plain) {
@@ -347,6 +351,7 @@ impl Repo {
                 (None, true) => {
                     let objects = crate::git::read_ahead::TipsRead {
                         tips: &tips,
+                        packs: &packs,
                         objects: &repo,
                     };
                     Box::new(date_walk(objects, None, sel)?)
@@ -369,6 +374,8 @@ impl Repo {
                 if !with_graph {
                     if let Some(bytes) = tips.get(&id) {
                         WALKED.keep(id, bytes.clone());
+                    } else if let Some((_, bytes)) = packs.find(&id) {
+                        WALKED.keep(id, bytes.to_vec());
                     } else if let Ok(obj) = repo.find_object(id) {
                         WALKED.keep(id, obj.detach().data);
                     }

@@ -470,18 +470,9 @@ pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, 
     }
     let msg = cms::parse(signature)?;
     let checked = msg.check_content(payload)?;
-    let leaf = msg
-        .certificates
-        .get(checked.signer_cert)
-        .cloned()
-        .ok_or(Failure::Cms(CmsError::SignerCertificateMissing))?;
-    let extra = msg
-        .certificates
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != checked.signer_cert)
-        .map(|(_, der)| der.clone())
-        .collect();
+    if checked.signer_cert >= msg.certificates.len() {
+        return Err(Failure::Cms(CmsError::SignerCertificateMissing));
+    }
     let tlog_entries = tlog::decode_embedded(&unsigned_attr_values(&msg))
         .map_err(Failure::Tlog)?
         .into_iter()
@@ -494,10 +485,18 @@ pub fn cms_input(payload: &[u8], signature: &[u8]) -> Result<VerificationInput, 
         })?],
         None => Vec::new(),
     };
+    // The message's bytes move into the input (a signature is parsed for this one input).
+    let cms::SignedMessage {
+        mut certificates,
+        signer,
+        ..
+    } = msg;
+    let leaf = certificates.remove(checked.signer_cert);
+    let extra = certificates;
     Ok(VerificationInput {
-        content: Content::Message(msg.signer.signed_attrs_der.clone()),
+        content: Content::Message(signer.signed_attrs_der),
         digest: checked.signature_digest,
-        signature: msg.signer.signature.clone(),
+        signature: signer.signature,
         signer: Signer::Certificate { leaf, extra },
         tlog_entries,
         timestamps,

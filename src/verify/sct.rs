@@ -12,7 +12,7 @@
 use crate::crypto::Digest;
 use crate::oid;
 use crate::trust::TrustedRoot;
-use crate::x509::{tbs_without_extension, Cert};
+use crate::x509::Cert;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
 pub enum SctError {
@@ -181,8 +181,9 @@ pub fn verify_sct(
     if scts.is_empty() {
         return Err(SctError::Missing);
     }
-    let tbs =
-        tbs_without_extension(&leaf.tbs_der, &oid::SCT_LIST).map_err(|_| SctError::Malformed)?;
+    let tbs = leaf
+        .tbs_without_extension(&oid::SCT_LIST)
+        .map_err(|_| SctError::Malformed)?;
     let tbs_len = u32::try_from(tbs.len()).map_err(|_| SctError::Malformed)?;
     // precert_entry: the issuer's key hash and the TBS without the SCT list.
     let mut entry = Vec::with_capacity(tbs.len() + 37);

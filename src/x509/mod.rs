@@ -88,6 +88,9 @@ const PARSED_CAPACITY: usize = 1024;
 
 /// Decode a UTCTime or GeneralizedTime element into Unix seconds.
 pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
+    if let Some(t) = decode_plain_time(tlv) {
+        return Some(t);
+    }
     let s = std::str::from_utf8(tlv.value).ok()?;
     let s = s.strip_suffix('Z')?;
     let full = match tlv.tag {
@@ -102,6 +105,35 @@ pub fn decode_time(tlv: &Tlv<'_>) -> Option<i64> {
     let (main, _frac) = full.split_at(14);
     chrono::NaiveDateTime::parse_from_str(main, "%Y%m%d%H%M%S")
         .ok()
+        .map(|t| t.and_utc().timestamp())
+}
+
+/// [`decode_time`] of a time in its plain form, all digits and a valid date and time
+/// (`YYMMDDHHMMSSZ`, `YYYYMMDDHHMMSSZ`), read without the text parser (three times per
+/// signature); `None` leaves any other form to [`decode_time`]'s parser, which answers as
+/// before.
+fn decode_plain_time(tlv: &Tlv<'_>) -> Option<i64> {
+    let digits = tlv.value.strip_suffix(b"Z")?;
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| {
+        digits
+            .get(range)?
+            .iter()
+            .try_fold(0u32, |n, d| Some(n * 10 + u32::from(d - b'0')))
+    };
+    let (year, rest) = match (tlv.tag, digits.len()) {
+        (crate::der::UTC_TIME, 12) => {
+            let yy = num(0..2)?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, 2)
+        }
+        (crate::der::GENERALIZED_TIME, 14) => (num(0..4)?, 4),
+        _ => return None,
+    };
+    let at = |i: usize| num(rest + i..rest + i + 2);
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, at(0)?, at(2)?)?
+        .and_hms_opt(at(4)?, at(6)?, at(8)?)
         .map(|t| t.and_utc().timestamp())
 }
 
@@ -403,34 +435,42 @@ fn name_text(der: &[u8], name: &x509_cert::name::Name) -> String {
     text
 }
 
-/// The TBSCertificate with one extension removed and lengths recomputed: the
-/// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT list.
-pub fn tbs_without_extension(
-    tbs_der: &[u8],
-    drop: &ObjectIdentifier,
-) -> Result<Vec<u8>, CertError> {
+impl Cert {
+    /// The TBSCertificate with one extension removed and lengths recomputed: the
+    /// precertificate TBS that an SCT signs (RFC 6962 §3.2) is the final TBS minus the SCT
+    /// list. Each extension's id was decoded as an OID when the certificate was parsed, so it
+    /// is matched by its bytes here.
+    pub fn tbs_without_extension(&self, drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
+        tbs_without(&self.tbs_der, drop)
+    }
+}
+
+fn tbs_without(tbs_der: &[u8], drop: &ObjectIdentifier) -> Result<Vec<u8>, CertError> {
     let tbs = crate::der::single(tbs_der, crate::der::SEQUENCE, "TBSCertificate")?;
-    let mut body = Vec::new();
+    // Each buffer sized once: never larger than what it is cut from.
+    let mut body = Vec::with_capacity(tbs_der.len());
     for field in children(tbs.value)? {
         if field.tag != ctx(3) {
             body.extend_from_slice(field.raw);
             continue;
         }
         let (list, _) = expect(field.value, crate::der::SEQUENCE, "extensions")?;
-        let mut kept = Vec::new();
+        let mut kept = Vec::with_capacity(list.value.len());
         for ext in children(list.value)? {
             let (id, _) = read(ext.value)?;
-            if &crate::der::oid(&id)? != drop {
+            if id.value != drop.as_bytes() {
                 kept.extend_from_slice(ext.raw);
             }
         }
-        let mut seq = crate::der::header(crate::der::SEQUENCE, kept.len());
-        seq.extend(kept);
-        body.extend(crate::der::header(ctx(3), seq.len()));
-        body.extend(seq);
+        let mut seq = Vec::with_capacity(kept.len() + 6);
+        crate::der::push_header(&mut seq, crate::der::SEQUENCE, kept.len());
+        seq.extend_from_slice(&kept);
+        crate::der::push_header(&mut body, ctx(3), seq.len());
+        body.extend_from_slice(&seq);
     }
-    let mut out = crate::der::header(crate::der::SEQUENCE, body.len());
-    out.extend(body);
+    let mut out = Vec::with_capacity(body.len() + 6);
+    crate::der::push_header(&mut out, crate::der::SEQUENCE, body.len());
+    out.extend_from_slice(&body);
     Ok(out)
 }
 
@@ -458,6 +498,47 @@ mod tests {
             value: b"2205122050Z",
         };
         assert_eq!(decode_time(&bad), None, "a time without seconds is refused");
+        // The plain form read without the parser agrees with it.
+        for (tag, value) in [
+            (crate::der::UTC_TIME, &b"240229235959Z"[..]),
+            (crate::der::UTC_TIME, b"491231000000Z"),
+            (crate::der::UTC_TIME, b"500101000000Z"),
+            (crate::der::GENERALIZED_TIME, b"20240229120000Z"),
+            (crate::der::GENERALIZED_TIME, b"19991231235959Z"),
+        ] {
+            let tlv = Tlv {
+                tag,
+                raw: &[],
+                value,
+            };
+            let s = std::str::from_utf8(value).unwrap_or_default();
+            let full = match tag {
+                crate::der::UTC_TIME => format!("{}{s}", if s < "50" { 20 } else { 19 }),
+                _ => s.to_owned(),
+            };
+            let parsed = chrono::NaiveDateTime::parse_from_str(&full[..14], "%Y%m%d%H%M%S")
+                .map(|t| t.and_utc().timestamp())
+                .ok();
+            assert!(parsed.is_some(), "{s}");
+            assert_eq!(decode_plain_time(&tlv), parsed, "{s}");
+        }
+        for value in [
+            &b"20230229120000Z"[..],
+            b"20241301000000Z",
+            b"20240101240000Z",
+        ] {
+            let tlv = Tlv {
+                tag: crate::der::GENERALIZED_TIME,
+                raw: &[],
+                value,
+            };
+            assert_eq!(
+                decode_plain_time(&tlv),
+                None,
+                "{value:?} is left to the parser"
+            );
+            assert_eq!(decode_time(&tlv), None, "{value:?} is not a time");
+        }
     }
 
     #[test]
