@@ -575,8 +575,9 @@ impl<'a> Checker<'a> {
             })
         });
         // Commits the walk does not hand over (it read none with a commit-graph) are read from
-        // the packs, each delta chain inflated once.
-        let packs = Packs::open(&shared.to_thread_local());
+        // the packs, each delta chain inflated once; opened at the first such commit (a range
+        // answered from kept facts reads none).
+        let packs = std::sync::OnceLock::new();
         // The walk runs ahead by a few chunks of ids (the commits it may keep for their
         // readers are capped apart), so it overlaps loading the kept facts.
         let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(4);
@@ -632,7 +633,10 @@ impl<'a> Checker<'a> {
                                 |repo: &mut Option<gix::Repository>, id| {
                                     let raw = match crate::git::repo::take_walked(id) {
                                         Some(raw) => raw,
-                                        None => match packs.find(id) {
+                                        None => match packs
+                                            .get_or_init(|| Packs::open(&shared.to_thread_local()))
+                                            .find(id)
+                                        {
                                             Some((gix::objs::Kind::Commit, raw)) => raw.to_vec(),
                                             _ => raw_object(
                                                 repo.get_or_insert_with(|| {
