@@ -439,6 +439,17 @@ fn verify_flags(args: &VerifyArgs, keys: bool) -> VerifyFlags<'_> {
 }
 
 fn verify_range(args: &VerifyArgs) -> CliResult {
+    // The kept facts are read while everything else is set up, from the repository git would
+    // use (the one the configuration and the object reader share; when they will be used:
+    // see `Checker::with_facts`).
+    let loading = (cfg!(unix) && !args.no_facts && !args.attach_proofs && args.sct.sct.is_none())
+        .then(|| {
+            let location = crate::config::repository().ok().flatten()?;
+            Some(crate::facts::Facts::load(crate::facts::path(
+                &location.common_dir,
+            )))
+        })
+        .flatten();
     // The identity flags' policy; a policy file judges signers after verification instead,
     // which then runs with no identity constraint.
     let (identity, issuer) = identity_flags(args);
@@ -450,10 +461,6 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     // Read once, before the repository is opened: a broken file is named as git names it.
     let config = super::load_config()?;
     let repo = open_repo()?;
-    // The kept facts are read while the revisions and trust are set up (when they will be
-    // used: see `Checker::with_facts`).
-    let loading = (cfg!(unix) && !args.no_facts && !args.attach_proofs && args.sct.sct.is_none())
-        .then(|| crate::facts::Facts::load(crate::facts::path(repo.common_dir())));
     let mut specs = args.revisions.clone();
     if args.all {
         specs.push("--all".into());
