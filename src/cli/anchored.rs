@@ -380,7 +380,7 @@ impl InForce {
     pub fn find(&self, commit: &ObjectId) -> (Option<ObjectId>, Option<String>) {
         let (value, warning) = crate::facts::Store::find(&self.path, &[self.key(commit)]);
         let source = value
-            .and_then(|v| serde_json::from_str::<KeptInForce>(&v).ok())
+            .and_then(|(_, v)| serde_json::from_str::<KeptInForce>(&v).ok())
             .filter(|k| commit.to_hex() == k.commit && self.anchor.to_hex() == k.anchor)
             .and_then(|k| ObjectId::from_hex(k.source.as_bytes()).ok());
         (source, warning)

@@ -50,7 +50,8 @@ use crate::x509::fulcio::FulcioExtension;
 pub use store::{Key, Store};
 
 /// 3: enums are tagged outside their fields (`{"signed":{..}}`), read without buffering.
-const VERSION: u32 = 3;
+/// 4: no `depends` digest in the value: the record's key commits to it ([`Depends::key`]).
+const VERSION: u32 = 4;
 
 /// The file of a repository's facts, under its common git directory.
 pub fn path(common_dir: &std::path::Path) -> std::path::PathBuf {
@@ -369,12 +370,12 @@ pub struct Kept {
 pub struct Fact<'a> {
     version: u32,
     /// The object (hex): an object id, or a detached payload and signature's digest.
-    /// Borrowed from the stored value when read (it is only compared), as are the next two.
+    /// Borrowed from the stored value when read (it is only compared), as is the next one.
+    /// What the fact depended on is not repeated here: the record's key is SHA-256 over the
+    /// object and that digest ([`Depends::key`]), so a record found under the key of this
+    /// run's dependencies was kept under them.
     #[serde(borrow)]
     pub object: Cow<'a, str>,
-    /// The digest of [`Depends`] the fact's kind of proof depended on, in hex.
-    #[serde(borrow)]
-    pub depends: Cow<'a, str>,
     /// What was checked ([`Checked::name`]): which facts name git objects, for pruning.
     #[serde(borrow)]
     pub checked: Cow<'a, str>,
@@ -514,7 +515,6 @@ impl Fact<'_> {
         Some(Fact {
             version: VERSION,
             object: Cow::Owned(crate::encoding::hex(object)),
-            depends: Cow::Owned(crate::encoding::hex(depends.digest(proved.keyed()))),
             checked: Cow::Borrowed(depends.checked.name()),
             proved,
         })
@@ -601,14 +601,19 @@ impl Fact<'_> {
         serde_json::to_string(self).ok()
     }
 
-    /// A stored value, if it is a fact of this version about `object` under `depends` (a
-    /// fact by a configured key under the key set's digest, any other under the trust's).
-    pub fn from_json<'v>(value: &'v str, object: &[u8], depends: &Depends) -> Option<Fact<'v>> {
+    /// A stored value found under `depends`' key for `object` of its `keyed` kind, if it is a
+    /// fact of this version about `object`, of that kind (a fact by a configured key under the
+    /// key set's digest, any other under the trust's) and of what `depends` checks.
+    pub fn from_json<'v>(
+        value: &'v str,
+        object: &[u8],
+        depends: &Depends,
+        keyed: bool,
+    ) -> Option<Fact<'v>> {
         let fact: Fact<'v> = serde_json::from_str(value).ok()?;
-        let keyed = fact.proved.keyed();
         (fact.version == VERSION
             && crate::encoding::is_hex_of(&fact.object, object)
-            && crate::encoding::is_hex_of(&fact.depends, depends.digest(keyed))
+            && fact.proved.keyed() == keyed
             && fact.checked == depends.checked.name())
         .then_some(fact)
     }
@@ -789,8 +794,11 @@ impl Facts {
         object: &[u8],
         policy: &Policy,
     ) -> (Option<Kept>, Option<String>) {
+        // The keys in the order of [`Depends::keys`]: the second is the keyed one.
         let (value, warning) = Store::find(path, &depends.keys(object));
-        let kept = value.and_then(|v| Fact::from_json(&v, object, depends).map(|f| f.kept(policy)));
+        let kept = value.and_then(|(i, v)| {
+            Fact::from_json(&v, object, depends, i == 1).map(|f| f.kept(policy))
+        });
         (kept, warning)
     }
 
@@ -806,7 +814,7 @@ impl Facts {
         let first = KEYED_FIRST.get();
         [first, !first].into_iter().find_map(|keyed| {
             let value = self.store.get(&depends.key(object, keyed))?;
-            let kept = Fact::from_json(value, object, depends).map(|f| f.kept(policy));
+            let kept = Fact::from_json(value, object, depends, keyed).map(|f| f.kept(policy));
             KEYED_FIRST.set(keyed);
             kept
         })
@@ -952,7 +960,7 @@ mod tests {
             r#""build-trigger""#,
             r#""from-a-later-build":"x","build-trigger""#,
         );
-        let back = Fact::from_json(&later, b"\x01", &d).expect("read back");
+        let back = Fact::from_json(&later, b"\x01", &d, false).expect("read back");
         let extensions = back
             .report(&Policy::default())
             .identity
@@ -969,7 +977,7 @@ mod tests {
         let d = depends(&TrustedRoot::public_good(), Waivers::default());
         let fact = Fact::of(b"\x01", &d, &signed(Outcome::Good, tlog()), None).expect("kept");
         let json = fact.to_json().expect("json");
-        let back = Fact::from_json(&json, b"\x01", &d).expect("read back");
+        let back = Fact::from_json(&json, b"\x01", &d, false).expect("read back");
         let good = back.report(&alice());
         assert_eq!(good.outcome, Outcome::Good, "alice signed it");
         assert_eq!(good.anchor, Some(tlog()));
@@ -1029,16 +1037,25 @@ mod tests {
                 Checked::Detached,
             ),
         ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut facts = Facts::open(&path(dir.path()));
+        facts.note(&d, b"\x01", &signed(Outcome::Good, tlog()), None);
+        facts.flush().expect("written");
+        assert!(facts.report(&d, b"\x01", &alice()).is_some(), "kept");
         for other in &others {
             assert_ne!(other.keys(b"\x01"), d.keys(b"\x01"), "another key");
             assert!(
-                Fact::from_json(&json, b"\x01", other).is_none(),
+                facts.report(other, b"\x01", &alice()).is_none(),
                 "a fact is not read under other dependencies"
             );
         }
         assert!(
-            Fact::from_json(&json, b"\x02", &d).is_none(),
+            Fact::from_json(&json, b"\x02", &d, false).is_none(),
             "nor for another object"
+        );
+        assert!(
+            Fact::from_json(&json, b"\x01", &d, true).is_none(),
+            "nor as a fact of the other kind"
         );
     }
 

@@ -240,7 +240,7 @@ impl Store {
     /// end without loading the rest: for a process that looks up one fact (git's `--verify`),
     /// whose cost must not grow with the store. A damaged record found is a warning (the
     /// store is removed).
-    pub fn find(path: &Path, keys: &[Key]) -> (Option<String>, Option<String>) {
+    pub fn find(path: &Path, keys: &[Key]) -> (Option<(usize, String)>, Option<String>) {
         let mut quiet = Store::empty(path);
         let keys_hex: Vec<String> = keys.iter().map(|k| crate::encoding::hex(k)).collect();
         let wanted = |line: &[u8]| {
@@ -259,8 +259,12 @@ impl Store {
                 return (None, quiet.warning);
             }
         };
-        match parse_line(&line).and_then(|(_, value)| std::str::from_utf8(value).ok()) {
-            Some(value) => (Some(value.to_owned()), None),
+        let record = parse_line(&line).and_then(|(key, value)| {
+            let value = std::str::from_utf8(value).ok()?;
+            Some((keys.iter().position(|k| *k == key)?, value.to_owned()))
+        });
+        match record {
+            Some(found) => (Some(found), None),
             None => {
                 quiet.discard("a record does not match its checksum");
                 (None, quiet.warning)
@@ -530,11 +534,15 @@ mod tests {
             .expect("appended");
         s.append(&[(key(1), "new".into())]).expect("appended");
         assert_eq!(
-            Store::find(&path, &[key(1)]).0.as_deref(),
-            Some("new"),
+            Store::find(&path, &[key(1)]).0,
+            Some((0, "new".to_owned())),
             "the last wins"
         );
-        assert_eq!(Store::find(&path, &[key(2)]).0.as_deref(), Some("two"));
+        assert_eq!(
+            Store::find(&path, &[key(3), key(2)]).0,
+            Some((1, "two".to_owned())),
+            "which of the keys"
+        );
         assert_eq!(Store::find(&path, &[key(3)]), (None, None));
         let text = std::fs::read_to_string(&path).expect("read");
         std::fs::write(&path, text.replace("two", "TWO")).expect("tamper");
