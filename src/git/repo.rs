@@ -67,6 +67,8 @@ const WALKED_MAX_BYTES: usize = 32 << 20;
 /// parent whose date the queue needs) is read from the pack once, however often the walk
 /// looks at it before handing it over.
 const WALK_CACHE_BYTES: usize = 16 << 20;
+/// The size of a walk's first batch ([`Repo::walk`]).
+const FIRST_BATCH: usize = 64;
 /// The kept commits by id, and their total size.
 type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
 
@@ -306,6 +308,9 @@ impl Repo {
     /// The commits a selection names, newest first for walks, in argument order for singles,
     /// handed out in batches of at most `batch` as the walk goes, so a long range is verified
     /// while it is still being walked and never held whole. `f` returns false to stop the walk.
+    /// The first batches are smaller (64, doubling up to `batch`): the cores that verify a
+    /// batch wait for the first one, while the walk reads every tip before it hands out a
+    /// commit.
     pub fn walk(
         &self,
         sel: &Selection,
@@ -313,6 +318,7 @@ impl Repo {
         mut f: impl FnMut(Vec<ObjectId>) -> bool,
     ) -> Result<(), RepoError> {
         let batch = batch.max(1);
+        let mut size = batch.min(FIRST_BATCH);
         let mut pending = sel.single.clone();
         if !sel.include.is_empty() {
             let mut repo = self.repo.clone();
@@ -381,8 +387,11 @@ impl Repo {
                     }
                 }
                 pending.push(id);
-                if pending.len() >= batch && !f(std::mem::take(&mut pending)) {
-                    return Ok(());
+                if pending.len() >= size {
+                    if !f(std::mem::take(&mut pending)) {
+                        return Ok(());
+                    }
+                    size = (size * 2).min(batch);
                 }
             }
         }
