@@ -182,7 +182,9 @@ fn delta_size(d: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// `base` with git delta `delta` applied (git's `patch_delta`); `None` when the delta does not
-/// fit the base or is malformed.
+/// fit the base or is malformed. Written here because gix-pack keeps its own delta application
+/// crate-private; `tests/it/real_history.rs` holds every object of the real histories' packs,
+/// read through this, to what `git cat-file` gives.
 fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
     let (base_size, rest) = delta_size(delta)?;
     let (result_size, mut d) = delta_size(rest)?;
