@@ -259,17 +259,17 @@ impl Store {
                 return (None, quiet.warning);
             }
         };
-        let record = parse_line(&line).and_then(|(key, value)| {
-            let value = std::str::from_utf8(value).ok()?;
-            Some((keys.iter().position(|k| *k == key)?, value.to_owned()))
-        });
-        match record {
-            Some(found) => (Some(found), None),
-            None => {
-                quiet.discard("a record does not match its checksum");
-                (None, quiet.warning)
-            }
-        }
+        let Some((key, value)) = parse_line(&line) else {
+            quiet.discard("a record does not match its checksum");
+            return (None, quiet.warning);
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            quiet.discard("a record is not text");
+            return (None, quiet.warning);
+        };
+        // The line was found by one of `keys`, and its checksum covers the key.
+        let found = keys.iter().position(|k| *k == key);
+        (found.map(|i| (i, value.to_owned())), None)
     }
 
     fn discard(&mut self, why: &str) {
@@ -634,7 +634,13 @@ mod tests {
         line.push(b' ');
         line.extend_from_slice(value);
         line.push(b'\n');
-        std::fs::write(&path, line).expect("write");
+        std::fs::write(&path, &line).expect("write");
+        let (found, warning) = Store::find(&path, &[key(1)]);
+        assert!(
+            found.is_none() && warning.is_some_and(|w| w.contains("not text")),
+            "the one-object lookup says so too"
+        );
+        std::fs::write(&path, line).expect("write again");
         let s = Store::open(&path);
         assert!(s.is_empty(), "nothing of it is used");
         assert!(
