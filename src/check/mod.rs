@@ -251,12 +251,10 @@ fn merge_kept(
     let mut all = Vec::with_capacity(kept.len());
     let mut fresh = fresh.into_iter();
     for k in kept {
-        if let Some(v) = match k {
+        all.extend(match k {
             Some(k) => Some(from_kept(k)),
             None => fresh.next(),
-        } {
-            all.push(v);
-        }
+        });
     }
     all
 }

@@ -441,13 +441,16 @@ fn verify_flags(args: &VerifyArgs, keys: bool) -> VerifyFlags<'_> {
 fn verify_range(args: &VerifyArgs) -> CliResult {
     // The kept facts are read while everything else is set up, from the repository git would
     // use (the one the configuration and the object reader share; when they will be used:
-    // see `Checker::with_facts`).
+    // see `Checker::with_facts`, given the same directory so the range waits for this read).
+    let facts_dir = crate::config::repository()
+        .ok()
+        .flatten()
+        .map(|location| location.common_dir.clone());
     let loading = (cfg!(unix) && !args.no_facts && !args.attach_proofs && args.sct.sct.is_none())
         .then(|| {
-            let location = crate::config::repository().ok().flatten()?;
-            Some(crate::facts::Facts::load(crate::facts::path(
-                &location.common_dir,
-            )))
+            facts_dir
+                .as_deref()
+                .map(|dir| crate::facts::Facts::load(crate::facts::path(dir)))
         })
         .flatten();
     // The identity flags' policy; a policy file judges signers after verification instead,
@@ -518,7 +521,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
     // Attaching proofs needs the proofs: a commit answered from its fact brings none.
     if !args.no_facts && !args.attach_proofs {
         checker = checker
-            .with_facts(&setup, repo.common_dir())
+            .with_facts(&setup, facts_dir.as_deref().unwrap_or(repo.common_dir()))
             .with_loading(loading);
     }
     // Under a committed policy: the policy in force at each commit, learnt chunk by chunk.
