@@ -573,15 +573,18 @@ impl<'a> Checker<'a> {
             })
         });
         // Commits the walk does not hand over (it read none with a commit-graph) are read from
-        // the packs, each delta chain inflated once; opened at the first such commit (a range
-        // answered from kept facts reads none).
+        // the packs the walk reads, each delta chain inflated once; opened at the first commit
+        // read (a range answered from kept facts with a commit-graph reads none).
         let packs = std::sync::OnceLock::new();
+        let walk_packs = &packs;
         // The walk runs ahead by a few chunks of ids (the commits it may keep for their
         // readers are capped apart), so it overlaps loading the kept facts.
         let (sender, chunks) = std::sync::mpsc::sync_channel::<Vec<ObjectId>>(4);
         std::thread::scope(|scope| {
             let walker = scope.spawn(move || {
-                Repo::from_shared(shared).walk(selection, chunk, |batch| sender.send(batch).is_ok())
+                Repo::from_shared(shared).walk(selection, chunk, walk_packs, |batch| {
+                    sender.send(batch).is_ok()
+                })
             });
             let loading = self.loading.lock().ok().and_then(|mut l| l.take());
             let mut store = self.facts.as_ref().map(|at| match loading {

@@ -310,11 +310,14 @@ impl Repo {
     /// while it is still being walked and never held whole. `f` returns false to stop the walk.
     /// The first batches are smaller (64, doubling up to `batch`): the cores that verify a
     /// batch wait for the first one, while the walk reads every tip before it hands out a
-    /// commit.
+    /// commit. Without a commit-graph the commits are read through `packs`, opened here when
+    /// it is not yet: the caller reads any commit the walk did not hand over from the same
+    /// packs, each delta chain inflated once for both.
     pub fn walk(
         &self,
         sel: &Selection,
         batch: usize,
+        packs: &std::sync::OnceLock<crate::git::packs::Packs>,
         mut f: impl FnMut(Vec<ObjectId>) -> bool,
     ) -> Result<(), RepoError> {
         let batch = batch.max(1);
@@ -334,12 +337,13 @@ impl Repo {
             let plain = repo.shallow_commits().ok().flatten().is_none();
             // Without a graph the commits are read from the packs, each delta chain inflated
             // once (`packs`), and the tips read ahead on every core (`read_ahead`).
+            let none = crate::git::packs::Packs::none();
             let packs = match (&graph, plain) {
-                (None, true) => crate::git::packs::Packs::open(&repo),
-                _ => crate::git::packs::Packs::none(),
+                (None, true) => packs.get_or_init(|| crate::git::packs::Packs::open(&repo)),
+                _ => &none,
             };
             let tips = match (&graph, plain) {
-                (None, true) => crate::git::read_ahead::read_tips(&repo, &packs, &sel.include),
+                (None, true) => crate::git::read_ahead::read_tips(&repo, packs, &sel.include),
                 _ => Default::default(),
             };
             let walk: Box<dyn Iterator<Item = Result<ObjectId, RepoError>>> = match (graph, plain) {
@@ -357,7 +361,7 @@ impl Repo {
                 (None, true) => {
                     let objects = crate::git::read_ahead::TipsRead {
                         tips: &tips,
-                        packs: &packs,
+                        packs,
                         objects: &repo,
                     };
                     Box::new(date_walk(objects, None, sel)?)
