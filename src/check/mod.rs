@@ -638,13 +638,13 @@ impl<'a> Checker<'a> {
                                             .get_or_init(|| Packs::open(&shared.to_thread_local()))
                                             .find(id)
                                         {
-                                            Some((gix::objs::Kind::Commit, raw)) => raw.to_vec(),
-                                            _ => raw_object(
+                                            Some((gix::objs::Kind::Commit, raw)) => raw,
+                                            _ => std::sync::Arc::new(raw_object(
                                                 repo.get_or_insert_with(|| {
                                                     shared.to_thread_local()
                                                 }),
                                                 *id,
-                                            )?,
+                                            )?),
                                         },
                                     };
                                     let first = self.first_pass(&Signed::Object {

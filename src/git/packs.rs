@@ -94,6 +94,30 @@ impl Packs {
         })
     }
 
+    /// The kind of object `id`, if it is in these packs: read from the headers down its delta
+    /// chain (a delta is of its base's kind), nothing inflated. For telling a ref's commit from
+    /// a tag without the object database's header read, which inflates the start of a delta.
+    pub fn kind(&self, id: &gix::oid) -> Option<Kind> {
+        self.bundles.iter().find_map(|bundle| {
+            let i = bundle.index.lookup(id)?;
+            let mut offset = bundle.index.pack_offset_at_index(i);
+            for _ in 0..=CHAIN_MAX {
+                let entry = bundle.pack.entry(offset).ok()?;
+                offset = match &entry.header {
+                    data::entry::Header::OfsDelta { base_distance } => {
+                        entry.checked_base_pack_offset(*base_distance)?
+                    }
+                    data::entry::Header::RefDelta { base_id } => {
+                        let i = bundle.index.lookup(base_id)?;
+                        bundle.index.pack_offset_at_index(i)
+                    }
+                    header => return header.as_kind(),
+                };
+            }
+            None
+        })
+    }
+
     fn kept(&self, b: usize, offset: u64) -> Option<Object> {
         let kept = self.kept.lock().ok()?;
         kept.objects.get(&(b, offset)).cloned()

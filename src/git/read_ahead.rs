@@ -8,6 +8,7 @@
 //! object database as before.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use gix::objs::{Data, Find, Kind};
 use gix::ObjectId;
@@ -21,7 +22,7 @@ pub fn read_tips(
     repo: &gix::Repository,
     packs: &Packs,
     tips: &[ObjectId],
-) -> HashMap<ObjectId, Vec<u8>> {
+) -> HashMap<ObjectId, Arc<Vec<u8>>> {
     let shared = repo.clone().into_sync();
     let mut unique = tips.to_vec();
     unique.sort_unstable();
@@ -32,10 +33,10 @@ pub fn read_tips(
             || shared.to_thread_local(),
             |repo, id| {
                 if let Some((kind, bytes)) = packs.find(id) {
-                    return (kind == Kind::Commit).then(|| (*id, bytes.to_vec()));
+                    return (kind == Kind::Commit).then_some((*id, bytes));
                 }
                 let obj = repo.find_object(*id).ok()?;
-                (obj.kind == Kind::Commit).then(|| (*id, obj.detach().data))
+                (obj.kind == Kind::Commit).then(|| (*id, Arc::new(obj.detach().data)))
             },
         )
         .flatten()
@@ -44,7 +45,7 @@ pub fn read_tips(
 
 /// The tips read ahead, then the packs ([`Packs`]), in front of an object database.
 pub struct TipsRead<'a> {
-    pub tips: &'a HashMap<ObjectId, Vec<u8>>,
+    pub tips: &'a HashMap<ObjectId, Arc<Vec<u8>>>,
     pub packs: &'a Packs,
     pub objects: &'a gix::Repository,
 }

@@ -35,7 +35,7 @@ fn boxed(
 /// did ([`Repo::walk`]), else read from the object database.
 pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoError> {
     if let Some(bytes) = WALKED.take(&id) {
-        return Ok(bytes);
+        return Ok(std::sync::Arc::unwrap_or_clone(bytes));
     }
     let obj = repo
         .find_object(id)
@@ -45,7 +45,7 @@ pub fn raw_object(repo: &gix::Repository, id: ObjectId) -> Result<Vec<u8>, RepoE
 
 /// The exact bytes of commit `id` if the walk that read them kept them for its reader
 /// ([`Repo::walk`]); [`raw_object`] reads the object database otherwise.
-pub fn take_walked(id: &ObjectId) -> Option<Vec<u8>> {
+pub fn take_walked(id: &ObjectId) -> Option<std::sync::Arc<Vec<u8>>> {
     WALKED.take(id)
 }
 
@@ -70,12 +70,15 @@ const WALK_CACHE_BYTES: usize = 16 << 20;
 /// The size of a walk's first batch ([`Repo::walk`]).
 const FIRST_BATCH: usize = 64;
 /// The kept commits by id, and their total size.
-type Kept = (std::collections::HashMap<ObjectId, Vec<u8>>, usize);
+type Kept = (
+    std::collections::HashMap<ObjectId, std::sync::Arc<Vec<u8>>>,
+    usize,
+);
 
 struct Walked(std::sync::Mutex<Option<Kept>>);
 
 impl Walked {
-    fn keep(&self, id: ObjectId, bytes: Vec<u8>) {
+    fn keep(&self, id: ObjectId, bytes: std::sync::Arc<Vec<u8>>) {
         if let Ok(mut g) = self.0.lock() {
             let (map, size) = g.get_or_insert_with(Default::default);
             if *size + bytes.len() <= WALKED_MAX_BYTES {
@@ -87,7 +90,7 @@ impl Walked {
         }
     }
 
-    fn take(&self, id: &ObjectId) -> Option<Vec<u8>> {
+    fn take(&self, id: &ObjectId) -> Option<std::sync::Arc<Vec<u8>>> {
         let mut g = self.0.lock().ok()?;
         let (map, size) = g.as_mut()?;
         let bytes = map.remove(id)?;
@@ -185,23 +188,26 @@ impl Repo {
     }
 
     fn peel_to_commit(&self, id: ObjectId, spec: &str) -> Result<ObjectId, RepoError> {
-        self.peel_to_commit_in(None, id, spec)
+        self.peel_to_commit_in(None, None, id, spec)
     }
 
     /// [`Repo::peel_to_commit`], where a commit the commit-graph holds needs no object read.
     fn peel_to_commit_in(
         &self,
         graph: Option<&gix::commitgraph::Graph>,
+        packs: Option<&crate::git::packs::Packs>,
         id: ObjectId,
         spec: &str,
     ) -> Result<ObjectId, RepoError> {
-        // A commit is told from the graph or its header (no inflating, but a delta's header
-        // costs a partial inflate); anything else is read and peeled.
+        // A commit is told from the graph, else from the pack entries' headers (nothing
+        // inflated), else from the object database's header (a delta's costs a partial
+        // inflate); anything else is read and peeled.
+        let is_commit = |kind: gix::object::Kind| kind == gix::object::Kind::Commit;
         if graph.is_some_and(|g| g.lookup(id).is_some())
-            || self
-                .repo
-                .find_header(id)
-                .is_ok_and(|h| h.kind() == gix::object::Kind::Commit)
+            || match packs.and_then(|p| p.kind(&id)) {
+                Some(kind) => is_commit(kind),
+                None => self.repo.find_header(id).is_ok_and(|h| is_commit(h.kind())),
+            }
         {
             return Ok(id);
         }
@@ -221,6 +227,11 @@ impl Repo {
         for spec in specs {
             if spec == "--all" {
                 let graph = self.repo.commit_graph_if_enabled().ok().flatten();
+                // Without a graph, every ref's kind from the pack headers (a thousand refs'
+                // header reads through the object database took milliseconds before the walk).
+                let packs = graph
+                    .is_none()
+                    .then(|| crate::git::packs::Packs::open(&self.repo));
                 let refs = self
                     .repo
                     .references()
@@ -245,7 +256,9 @@ impl Repo {
                         }
                     };
                     if let Some(id) = target {
-                        if let Ok(c) = self.peel_to_commit_in(graph.as_ref(), id, spec) {
+                        if let Ok(c) =
+                            self.peel_to_commit_in(graph.as_ref(), packs.as_ref(), id, spec)
+                        {
                             sel.include.push(c);
                         }
                     }
@@ -382,12 +395,13 @@ impl Repo {
                 // The walk just read it (read ahead, or an object cache hit): kept for its
                 // reader.
                 if !with_graph {
+                    // Shared with the tips and the packs' kept objects, not copied.
                     if let Some(bytes) = tips.get(&id) {
-                        WALKED.keep(id, bytes.clone());
+                        WALKED.keep(id, std::sync::Arc::clone(bytes));
                     } else if let Some((_, bytes)) = packs.find(&id) {
-                        WALKED.keep(id, bytes.to_vec());
+                        WALKED.keep(id, bytes);
                     } else if let Ok(obj) = repo.find_object(id) {
-                        WALKED.keep(id, obj.detach().data);
+                        WALKED.keep(id, std::sync::Arc::new(obj.detach().data));
                     }
                 }
                 pending.push(id);

@@ -1091,3 +1091,80 @@ fn no_arguments_print_help_and_succeed() {
         "the help is on stdout: {text}"
     );
 }
+
+/// `--all` is every commit `git rev-list --all` lists: annotated tags (a tag of a tag too)
+/// peeled to their commits, refs naming a tree or a blob passed over. Checked with the objects
+/// loose, then packed without a commit-graph (refs told apart from the pack entries' headers),
+/// then with one.
+#[test]
+fn all_peels_tags_and_passes_over_refs_to_trees_and_blobs_loose_packed_and_with_a_graph() {
+    let repo = TestRepo::new();
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "first"]);
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "second"]);
+    repo.git(&["checkout", "-q", "--orphan", "side"]);
+    repo.git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "reachable only through tags",
+    ]);
+    repo.git(&["tag", "-a", "-m", "inner", "inner"]);
+    repo.git(&["tag", "-a", "-m", "outer", "outer", "inner"]);
+    repo.git(&["checkout", "-q", "main"]);
+    repo.git(&["branch", "-q", "-D", "side"]);
+    let tree = repo.git(&["rev-parse", "HEAD^{tree}"]);
+    repo.git(&["update-ref", "refs/tags/a-tree", tree.trim()]);
+    let blob = repo.write_object("blob", b"not a commit\n");
+    repo.git(&["update-ref", "refs/tags/a-blob", blob.trim()]);
+    let mut expected: Vec<String> = repo
+        .git(&["rev-list", "--all"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    expected.sort();
+    assert_eq!(expected.len(), 3, "git's own --all: {expected:?}");
+    let listed = || {
+        let (code, out, err) = util::output(repo.gitsign().args([
+            "verify",
+            "--all",
+            "--no-facts",
+            "--format",
+            "json",
+            "--certificate-identity",
+            SIGNER,
+            "--certificate-oidc-issuer",
+            GOOGLE,
+        ]));
+        assert_eq!(
+            code, 1,
+            "unsigned commits are bad, nothing fails: {out}{err}"
+        );
+        let mut shas: Vec<String> = out
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+                v["sha"].as_str().expect("sha").to_owned()
+            })
+            .collect();
+        shas.sort();
+        shas
+    };
+    assert_eq!(listed(), expected, "loose objects");
+    repo.git(&["gc", "-q"]);
+    let graph = repo.path().join(".git/objects/info/commit-graph");
+    let _ = std::fs::remove_file(&graph);
+    assert!(
+        repo.path()
+            .join(".git/objects/pack")
+            .read_dir()
+            .expect("packs")
+            .count()
+            > 0,
+        "packed"
+    );
+    assert_eq!(listed(), expected, "packed, no commit-graph");
+    repo.git(&["commit-graph", "write", "--reachable"]);
+    assert!(graph.exists(), "a commit-graph");
+    assert_eq!(listed(), expected, "packed, with a commit-graph");
+}

@@ -360,6 +360,12 @@ fn objects_read_from_the_packs_are_what_git_reads() {
             let size: usize = fields.next().expect("size").parse().expect("a size");
             let body = &rest[header_end + 1..header_end + 1 + size];
             rest = &rest[header_end + 2 + size..];
+            // The kind from the entries' headers alone (as `--all` tells commits from tags).
+            assert_eq!(
+                packs.kind(id).map(|k| k.to_string()).as_deref(),
+                Some(kind),
+                "{name}: {id}: kind from the headers"
+            );
             let (got_kind, got) = packs
                 .find(id)
                 .unwrap_or_else(|| panic!("{name}: {id} not read"));
