@@ -587,7 +587,7 @@ impl<'a> Checker<'a> {
                 })
             });
             let loading = self.loading.lock().ok().and_then(|mut l| l.take());
-            let mut store = self.facts.as_ref().map(|at| match loading {
+            let store = self.facts.as_ref().map(|at| match loading {
                 Some(l) => l.wait(&at.path),
                 None => facts::Facts::open(&at.path),
             });
@@ -595,101 +595,151 @@ impl<'a> Checker<'a> {
                 .as_ref()
                 .and_then(|s| s.warning())
                 .map(|w| Warning::FactsIgnored(w.to_owned()));
-            // A chunk's verdicts, handed over while the next chunk's first pass runs.
-            let mut ready: Option<(Vec<ObjectId>, Batch)> = None;
-            let checked = (|| {
-                for ids in chunks.iter() {
-                    // The pool looks up the chunk's kept facts and runs the first pass of the
-                    // rest while this thread hands the previous chunk over (the output would
-                    // otherwise leave the pool idle).
-                    let store_now = store.as_ref();
-                    let work = || {
-                        // Kept facts first: an object with a fact is neither read nor verified.
-                        let kept: Vec<Option<facts::Kept>> = match (store_now, depends.as_ref()) {
-                            (Some(s), Some(d)) => ids
-                                .par_iter()
-                                .map(|id| {
-                                    let kept = s.kept(d, id.as_bytes(), self.policy);
-                                    if kept.is_some() {
-                                        crate::git::repo::forget_walked(id);
-                                    }
-                                    kept
-                                })
-                                .collect(),
-                            _ => ids.iter().map(|_| None).collect(),
-                        };
-                        let todo: Vec<ObjectId> = ids
-                            .iter()
-                            .zip(&kept)
-                            .filter(|(_, k)| k.is_none())
-                            .map(|(id, _)| *id)
-                            .collect();
-                        // Each with whether its verdict may be kept (format::timeless).
-                        let first: Vec<Result<(FirstPass, bool), RepoError>> = todo
-                            .par_iter()
-                            .map_init(
-                                // Opened only for a commit the walk did not hand over (a
-                                // handle's caches are allocated afresh for each split).
-                                || None,
-                                |repo: &mut Option<gix::Repository>, id| {
-                                    let raw = match crate::git::repo::take_walked(id) {
-                                        Some(raw) => raw,
-                                        None => match packs
-                                            .get_or_init(|| Packs::open(&shared.to_thread_local()))
-                                            .find(id)
-                                        {
-                                            Some((gix::objs::Kind::Commit, raw)) => raw,
-                                            _ => std::sync::Arc::new(raw_object(
-                                                repo.get_or_insert_with(|| {
-                                                    shared.to_thread_local()
-                                                }),
-                                                *id,
-                                            )?),
-                                        },
-                                    };
-                                    let first = self.first_pass(&Signed::Object {
-                                        raw: &raw,
-                                        kind: ObjectKind::Commit,
-                                        hash,
-                                    });
-                                    let timeless = format::timeless(first.format, &raw);
-                                    Ok((first, timeless))
+            // Whether new facts are still written (not after a write failed).
+            let mut keeping = true;
+            // Set when the loop stops early: chunks already handed to the pool skip their work.
+            let stopped = std::sync::atomic::AtomicBool::new(false);
+            let (store, depends, stopped) = (store.as_ref(), depends.as_ref(), &stopped);
+            // A chunk's first pass: kept facts looked up, the rest read and verified.
+            let work = |ids: &[ObjectId]| -> ChunkPass {
+                if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                    return ChunkPass::default();
+                }
+                // Kept facts first: an object with a fact is neither read nor verified.
+                let kept: Vec<Option<facts::Kept>> = match (store, depends) {
+                    (Some(s), Some(d)) => ids
+                        .par_iter()
+                        .map(|id| {
+                            let kept = s.kept(d, id.as_bytes(), self.policy);
+                            if kept.is_some() {
+                                crate::git::repo::forget_walked(id);
+                            }
+                            kept
+                        })
+                        .collect(),
+                    _ => ids.iter().map(|_| None).collect(),
+                };
+                let todo: Vec<ObjectId> = ids
+                    .iter()
+                    .zip(&kept)
+                    .filter(|(_, k)| k.is_none())
+                    .map(|(id, _)| *id)
+                    .collect();
+                // Each with whether its verdict may be kept (format::timeless).
+                let first = todo
+                    .par_iter()
+                    // One commit a piece: a core that runs out steals the next one (left in
+                    // larger pieces, a core idled at the end of each chunk while the other
+                    // went through the rest of its piece alone).
+                    .with_max_len(1)
+                    .map_init(
+                        // Opened only for a commit the walk did not hand over (a handle's
+                        // caches are allocated afresh for each split).
+                        || None,
+                        |repo: &mut Option<gix::Repository>, id| {
+                            let raw = match crate::git::repo::take_walked(id) {
+                                Some(raw) => raw,
+                                None => match packs
+                                    .get_or_init(|| Packs::open(&shared.to_thread_local()))
+                                    .find(id)
+                                {
+                                    Some((gix::objs::Kind::Commit, raw)) => raw,
+                                    _ => std::sync::Arc::new(raw_object(
+                                        repo.get_or_insert_with(|| shared.to_thread_local()),
+                                        *id,
+                                    )?),
                                 },
-                            )
-                            .collect();
-                        (kept, todo, first)
-                    };
-                    // The pass goes to the pool as a task (no thread started per chunk); the
-                    // scope returns when it is done, and a panic in it resumes here.
-                    let (mut kept, mut todo, mut first) = Default::default();
-                    let stop = rayon::in_place_scope(|scope| {
-                        scope.spawn(|_| (kept, todo, first) = work());
-                        ready
-                            .take()
-                            .is_some_and(|(ids, batch)| on_chunk(&ids, batch).is_break())
-                    });
-                    if stop {
+                            };
+                            let first = self.first_pass(&Signed::Object {
+                                raw: &raw,
+                                kind: ObjectKind::Commit,
+                                hash,
+                            });
+                            let timeless = format::timeless(first.format, &raw);
+                            Ok((first, timeless))
+                        },
+                    )
+                    .collect();
+                ChunkPass { kept, todo, first }
+            };
+            let checked = rayon::in_place_scope(|pool| -> Result<(), RangeError> {
+                // Up to QUEUED chunks are in the pool at once and a finished one is replaced at
+                // once, whichever it is: the cores go from chunk to chunk without sleeping
+                // while this thread finishes and hands over a chunk (a core woken from sleep
+                // here often starts only at the next clock tick, milliseconds later). A core
+                // waiting inside one chunk may run a later one, so passes arrive out of order;
+                // they are handed over in walk order.
+                const QUEUED: usize = 3;
+                let (done, passes) =
+                    std::sync::mpsc::channel::<(usize, std::thread::Result<ChunkPass>)>();
+                let mut chunks = chunks.iter();
+                let mut ids_of = std::collections::BTreeMap::new();
+                let mut arrived = std::collections::BTreeMap::new();
+                let (mut sent, mut next) = (0usize, 0usize);
+                loop {
+                    while sent - next < QUEUED {
+                        let Some(ids) = chunks.next() else { break };
+                        let ids = std::sync::Arc::new(ids);
+                        let (for_pool, done) = (std::sync::Arc::clone(&ids), done.clone());
+                        pool.spawn(move |_| {
+                            // Every chunk answers, a panic too (resumed on this thread).
+                            let pass =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    work(&for_pool)
+                                }));
+                            let _ = done.send((sent, pass));
+                        });
+                        ids_of.insert(sent, ids);
+                        sent += 1;
+                    }
+                    if next == sent {
                         return Ok(());
                     }
-                    let (first, timeless): (Vec<FirstPass>, Vec<bool>) = first
-                        .into_iter()
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(RangeError::Read)?
-                        .into_iter()
-                        .unzip();
-                    let mut fresh = self.finish(first, |_, _| true);
-                    if let (Some(s), Some(d)) = (store.as_mut(), depends.as_ref()) {
-                        for ((id, v), timeless) in todo.iter().zip(&fresh.verified).zip(&timeless) {
-                            if *timeless {
-                                let keyed = v.signer.as_ref().and_then(Signer::keyed);
-                                s.note(d, id.as_bytes(), &v.report, keyed.as_ref());
-                            }
+                    while !arrived.contains_key(&next) {
+                        // Never disconnected: this thread holds a sender.
+                        let Ok((seq, pass)) = passes.recv() else {
+                            return Ok(());
+                        };
+                        arrived.insert(seq, pass);
+                    }
+                    let (Some(pass), Some(ids)) = (arrived.remove(&next), ids_of.remove(&next))
+                    else {
+                        return Ok(());
+                    };
+                    let ChunkPass { kept, todo, first } = match pass {
+                        Ok(pass) => pass,
+                        Err(panic) => {
+                            stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                            std::panic::resume_unwind(panic);
                         }
-                        if let Err(e) = s.flush() {
+                    };
+                    next += 1;
+                    let ids = std::sync::Arc::unwrap_or_clone(ids);
+                    let (first, timeless): (Vec<FirstPass>, Vec<bool>) =
+                        match first.into_iter().collect::<Result<Vec<_>, _>>() {
+                            Ok(first) => first.into_iter().unzip(),
+                            Err(e) => {
+                                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                                return Err(RangeError::Read(e));
+                            }
+                        };
+                    let mut fresh = self.finish(first, |_, _| true);
+                    if let (Some(s), Some(d), true) = (store, depends, keeping) {
+                        let records: Vec<(facts::Key, String)> = todo
+                            .iter()
+                            .zip(&fresh.verified)
+                            .zip(&timeless)
+                            .filter(|(_, timeless)| **timeless)
+                            .filter_map(|((id, v), _)| {
+                                let keyed = v.signer.as_ref().and_then(Signer::keyed);
+                                s.record(d, id.as_bytes(), &v.report, keyed.as_ref())
+                            })
+                            .collect();
+                        if let Err(e) = s.write(&records) {
                             if let Some(at) = &self.facts {
                                 fresh.warnings.push(at.not_kept(&e));
                             }
-                            store = None;
+                            keeping = false;
                         }
                     }
                     fresh.warnings.extend(store_warning.take());
@@ -697,13 +747,12 @@ impl<'a> Checker<'a> {
                         verified: merge_kept(kept.into_iter(), fresh.verified),
                         warnings: fresh.warnings,
                     };
-                    ready = Some((ids, batch));
+                    if on_chunk(&ids, batch).is_break() {
+                        stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return Ok(());
+                    }
                 }
-                if let Some((ids, batch)) = ready.take() {
-                    let _ = on_chunk(&ids, batch);
-                }
-                Ok(())
-            })();
+            });
             // Ends the walk early when the loop stopped before it did.
             drop(chunks);
             let walked = match walker.join() {
@@ -713,6 +762,15 @@ impl<'a> Checker<'a> {
             checked.and(walked)
         })
     }
+}
+
+/// One chunk's first pass ([`Checker::check_range`]): the facts kept for its commits, the
+/// commits without one, and their first passes with whether each verdict may be kept.
+#[derive(Default)]
+struct ChunkPass {
+    kept: Vec<Option<facts::Kept>>,
+    todo: Vec<ObjectId>,
+    first: Vec<Result<(FirstPass, bool), RepoError>>,
 }
 
 /// The format of a report rebuilt from a kept fact: what its verdict says it was.

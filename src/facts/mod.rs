@@ -834,15 +834,30 @@ impl Facts {
         report: &Report,
         keyed: Option<&KeyedSigner>,
     ) {
-        let Some(fact) = Fact::of(object, depends, report, keyed) else {
-            return;
-        };
+        let record = self.record(depends, object, report, keyed);
+        self.pending.extend(record);
+    }
+
+    /// The record [`Facts::note`] would note (none when the verdict is not kept, or the
+    /// store already holds it), for a caller that writes its own batches while others read
+    /// ([`Facts::write`]).
+    pub fn record(
+        &self,
+        depends: &Depends,
+        object: &[u8],
+        report: &Report,
+        keyed: Option<&KeyedSigner>,
+    ) -> Option<(Key, String)> {
+        let fact = Fact::of(object, depends, report, keyed)?;
         let key = depends.key(object, fact.proved.keyed());
-        if let Some(value) = fact.to_json() {
-            if self.store.get(&key) != Some(value.as_str()) {
-                self.pending.push((key, value));
-            }
-        }
+        let value = fact.to_json()?;
+        (self.store.get(&key) != Some(value.as_str())).then_some((key, value))
+    }
+
+    /// Append `batch` (from [`Facts::record`]) in one write, leaving what this store answers
+    /// as it was loaded: lookups may run beside it.
+    pub fn write(&self, batch: &[(Key, String)]) -> std::io::Result<()> {
+        self.store.write(batch)
     }
 
     /// How many facts are noted and not yet written.

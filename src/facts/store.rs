@@ -306,9 +306,9 @@ impl Store {
         self.records.iter().map(|(k, v)| (k, self.value(v)))
     }
 
-    /// Append `batch` in one write (see the module documentation) and keep it in the map.
-    /// Values holding a newline are left out (they would not read back as one record).
-    pub fn append(&mut self, batch: &[(Key, String)]) -> std::io::Result<()> {
+    /// Append the records of `batch` this store does not hold in one write, without adding
+    /// them to what it answers ([`Store::append`] does).
+    pub fn write(&self, batch: &[(Key, String)]) -> std::io::Result<()> {
         let mut bytes = Vec::new();
         for (key, value) in batch {
             if value.contains('\n') || self.get(key) == Some(value.as_str()) {
@@ -323,7 +323,13 @@ impl Store {
             std::fs::create_dir_all(dir)?;
         }
         let mut file = open_append(&self.path)?;
-        file.write_all(&bytes)?;
+        file.write_all(&bytes)
+    }
+
+    /// Append `batch` in one write (see the module documentation) and keep it in the map.
+    /// Values holding a newline are left out (they would not read back as one record).
+    pub fn append(&mut self, batch: &[(Key, String)]) -> std::io::Result<()> {
+        self.write(batch)?;
         for (key, value) in batch {
             if !value.contains('\n') {
                 self.records.insert(*key, Value::Added(value.clone()));
