@@ -13,10 +13,16 @@
 
 use pgp::composed::{Deserializable, SignedPublicKey, SignedPublicSubKey};
 use pgp::crypto::hash::HashAlgorithm;
+use pgp::crypto::public_key::PublicKeyAlgorithm;
 use pgp::packet::{
     KeyFlags, PublicKey, PublicSubkey, RevocationCode, Signature, SignatureType, SubpacketData,
 };
-use pgp::types::{Fingerprint, KeyDetails, KeyId, Tag};
+use pgp::types::{
+    Fingerprint, KeyDetails, KeyId, KeyVersion, PublicParams, SignatureBytes, Tag, Timestamp,
+    VerifyingKey,
+};
+
+use super::rsa::RsaKey;
 
 /// SHA-1 self-signatures (bindings, certifications, revocations) are accepted when made before
 /// this time, 2023-02-01 (Sequoia's standard policy for second-preimage use); later ones are
@@ -44,6 +50,8 @@ pub(crate) struct Key {
     pub(crate) revocations: Vec<Revocation>,
     /// The newest valid self-signature allows data signatures.
     pub(crate) can_sign: bool,
+    /// The key as aws-lc checks it, if it is an RSA key of a size it takes.
+    pub(crate) rsa: Option<RsaKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +61,13 @@ pub(crate) enum Material {
 }
 
 impl Material {
+    fn key(&self) -> &dyn VerifyingKey {
+        match self {
+            Material::Primary(k) => k,
+            Material::Subkey(k) => k,
+        }
+    }
+
     /// The key packet's body as serialised (what the fingerprint is computed over); empty if
     /// it does not serialise.
     pub(crate) fn packet(&self) -> Vec<u8> {
@@ -62,6 +77,58 @@ impl Material {
             Material::Subkey(k) => k.to_bytes(),
         }
         .unwrap_or_default()
+    }
+}
+
+/// A (sub)key is what checks a data signature (`Signature::verify`): the crate's own key, but
+/// for an RSA key the signature itself is checked by aws-lc where it can be ([`RsaKey`]). The
+/// fingerprint and key id are the ones read once at load, from the same key.
+impl KeyDetails for Key {
+    fn version(&self) -> KeyVersion {
+        self.material.key().version()
+    }
+
+    fn legacy_key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint.clone()
+    }
+
+    fn algorithm(&self) -> PublicKeyAlgorithm {
+        self.material.key().algorithm()
+    }
+
+    fn created_at(&self) -> Timestamp {
+        self.material.key().created_at()
+    }
+
+    fn legacy_v3_expiration_days(&self) -> Option<u16> {
+        self.material.key().legacy_v3_expiration_days()
+    }
+
+    fn public_params(&self) -> &PublicParams {
+        self.material.key().public_params()
+    }
+}
+
+impl VerifyingKey for Key {
+    fn verify(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &SignatureBytes,
+    ) -> pgp::errors::Result<()> {
+        match self
+            .rsa
+            .as_ref()
+            .and_then(|k| k.verify(hash, digest, signature))
+        {
+            Some(true) => Ok(()),
+            Some(false) => Err(String::from("the RSA signature does not verify").into()),
+            None => self.material.key().verify(hash, digest, signature),
+        }
     }
 }
 
@@ -238,6 +305,7 @@ impl Cert {
             revocations,
             // Without a key flags subpacket the primary key may sign (RFC 4880 keys before flags).
             can_sign: key_flags(newest).is_none_or(|f| f.sign()),
+            rsa: RsaKey::new(primary.public_params()),
         };
         let subkeys = key
             .public_subkeys
@@ -289,6 +357,7 @@ fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
         expires: expiry(created_at, binding),
         revocations,
         can_sign: signs && back_signed,
+        rsa: RsaKey::new(sub.key.public_params()),
     })
 }
 
