@@ -22,7 +22,7 @@ use pgp::types::{
     VerifyingKey,
 };
 
-use super::rsa::RsaKey;
+use super::rsa::{RsaChecked, RsaKey};
 
 /// SHA-1 self-signatures (bindings, certifications, revocations) are accepted when made before
 /// this time, 2023-02-01 (Sequoia's standard policy for second-preimage use); later ones are
@@ -120,15 +120,13 @@ impl VerifyingKey for Key {
         digest: &[u8],
         signature: &SignatureBytes,
     ) -> pgp::errors::Result<()> {
-        match self
-            .rsa
-            .as_ref()
-            .and_then(|k| k.verify(hash, digest, signature))
-        {
-            Some(true) => Ok(()),
-            Some(false) => Err(String::from("the RSA signature does not verify").into()),
-            None => self.material.key().verify(hash, digest, signature),
-        }
+        super::rsa::verify(
+            self.rsa.as_ref(),
+            self.material.key(),
+            hash,
+            digest,
+            signature,
+        )
     }
 }
 
@@ -250,13 +248,14 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 impl Cert {
     fn from_signed(key: &SignedPublicKey) -> Option<Cert> {
         let primary = &key.primary_key;
+        let checker = RsaChecked::new(primary);
         // The primary key's self-signatures: direct-key and user-id certifications.
         let mut self_sigs: Vec<&Signature> = key
             .details
             .direct_signatures
             .iter()
             .filter(|s| s.typ() == Some(SignatureType::Key) && acceptable_self_hash(s))
-            .filter(|s| s.verify_key(primary).is_ok())
+            .filter(|s| s.verify_key(&checker).is_ok())
             .collect();
         let mut user_id = None;
         let mut newest_uid_sig: Option<(i64, bool)> = None;
@@ -267,7 +266,7 @@ impl Cert {
                 .filter(|s| s.is_certification() && s.typ() != Some(SignatureType::CertRevocation))
                 .filter(|s| acceptable_self_hash(s))
                 .filter(|s| {
-                    s.verify_certification(primary, Tag::UserId, &user.id)
+                    s.verify_certification(&checker, Tag::UserId, &user.id)
                         .is_ok()
                 })
                 .max_by_key(|s| created(s));
@@ -293,8 +292,13 @@ impl Cert {
             .revocation_signatures
             .iter()
             .filter(|s| s.typ() == Some(SignatureType::KeyRevocation) && acceptable_self_hash(s))
-            .filter(|s| s.verify_key(primary).is_ok())
+            .filter(|s| s.verify_key(&checker).is_ok())
             .map(revocation)
+            .collect();
+        let subkeys = key
+            .public_subkeys
+            .iter()
+            .filter_map(|sub| subkey(&checker, sub))
             .collect();
         let primary_key = Key {
             material: Material::Primary(primary.clone()),
@@ -305,13 +309,8 @@ impl Cert {
             revocations,
             // Without a key flags subpacket the primary key may sign (RFC 4880 keys before flags).
             can_sign: key_flags(newest).is_none_or(|f| f.sign()),
-            rsa: RsaKey::new(primary.public_params()),
+            rsa: checker.into_rsa(),
         };
-        let subkeys = key
-            .public_subkeys
-            .iter()
-            .filter_map(|sub| subkey(primary, sub))
-            .collect();
         Some(Cert {
             primary: primary_key,
             subkeys,
@@ -325,7 +324,8 @@ impl Cert {
     }
 }
 
-fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
+fn subkey(primary: &RsaChecked<'_, PublicKey>, sub: &SignedPublicSubKey) -> Option<Key> {
+    let checker = RsaChecked::new(&sub.key);
     let binding = sub
         .signatures
         .iter()
@@ -339,7 +339,7 @@ fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
     let back_signed = binding.embedded_signature().is_some_and(|back| {
         back.typ() == Some(SignatureType::KeyBinding)
             && acceptable_self_hash(back)
-            && back.verify_primary_key_binding(&sub.key, primary).is_ok()
+            && back.verify_primary_key_binding(&checker, primary).is_ok()
     });
     let created_at = i64::from(sub.key.created_at().as_secs());
     let revocations = sub
@@ -357,7 +357,7 @@ fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
         expires: expiry(created_at, binding),
         revocations,
         can_sign: signs && back_signed,
-        rsa: RsaKey::new(sub.key.public_params()),
+        rsa: checker.into_rsa(),
     })
 }
 
