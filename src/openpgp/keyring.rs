@@ -13,10 +13,16 @@
 
 use pgp::composed::{Deserializable, SignedPublicKey, SignedPublicSubKey};
 use pgp::crypto::hash::HashAlgorithm;
+use pgp::crypto::public_key::PublicKeyAlgorithm;
 use pgp::packet::{
     KeyFlags, PublicKey, PublicSubkey, RevocationCode, Signature, SignatureType, SubpacketData,
 };
-use pgp::types::{Fingerprint, KeyDetails, KeyId, Tag};
+use pgp::types::{
+    Fingerprint, KeyDetails, KeyId, KeyVersion, PublicParams, SignatureBytes, Tag, Timestamp,
+    VerifyingKey,
+};
+
+use super::rsa::{RsaChecked, RsaKey};
 
 /// SHA-1 self-signatures (bindings, certifications, revocations) are accepted when made before
 /// this time, 2023-02-01 (Sequoia's standard policy for second-preimage use); later ones are
@@ -44,6 +50,8 @@ pub(crate) struct Key {
     pub(crate) revocations: Vec<Revocation>,
     /// The newest valid self-signature allows data signatures.
     pub(crate) can_sign: bool,
+    /// The key as aws-lc checks it, if it is an RSA key of a size it takes.
+    pub(crate) rsa: Option<RsaKey>,
 }
 
 #[derive(Debug, Clone)]
@@ -53,6 +61,13 @@ pub(crate) enum Material {
 }
 
 impl Material {
+    fn key(&self) -> &dyn VerifyingKey {
+        match self {
+            Material::Primary(k) => k,
+            Material::Subkey(k) => k,
+        }
+    }
+
     /// The key packet's body as serialised (what the fingerprint is computed over); empty if
     /// it does not serialise.
     pub(crate) fn packet(&self) -> Vec<u8> {
@@ -62,6 +77,56 @@ impl Material {
             Material::Subkey(k) => k.to_bytes(),
         }
         .unwrap_or_default()
+    }
+}
+
+/// A (sub)key is what checks a data signature (`Signature::verify`): the crate's own key, but
+/// for an RSA key the signature itself is checked by aws-lc where it can be ([`RsaKey`]). The
+/// fingerprint and key id are the ones read once at load, from the same key.
+impl KeyDetails for Key {
+    fn version(&self) -> KeyVersion {
+        self.material.key().version()
+    }
+
+    fn legacy_key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    fn fingerprint(&self) -> Fingerprint {
+        self.fingerprint.clone()
+    }
+
+    fn algorithm(&self) -> PublicKeyAlgorithm {
+        self.material.key().algorithm()
+    }
+
+    fn created_at(&self) -> Timestamp {
+        self.material.key().created_at()
+    }
+
+    fn legacy_v3_expiration_days(&self) -> Option<u16> {
+        self.material.key().legacy_v3_expiration_days()
+    }
+
+    fn public_params(&self) -> &PublicParams {
+        self.material.key().public_params()
+    }
+}
+
+impl VerifyingKey for Key {
+    fn verify(
+        &self,
+        hash: HashAlgorithm,
+        digest: &[u8],
+        signature: &SignatureBytes,
+    ) -> pgp::errors::Result<()> {
+        super::rsa::verify(
+            self.rsa.as_ref(),
+            self.material.key(),
+            hash,
+            digest,
+            signature,
+        )
     }
 }
 
@@ -183,13 +248,14 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 impl Cert {
     fn from_signed(key: &SignedPublicKey) -> Option<Cert> {
         let primary = &key.primary_key;
+        let checker = RsaChecked::new(primary);
         // The primary key's self-signatures: direct-key and user-id certifications.
         let mut self_sigs: Vec<&Signature> = key
             .details
             .direct_signatures
             .iter()
             .filter(|s| s.typ() == Some(SignatureType::Key) && acceptable_self_hash(s))
-            .filter(|s| s.verify_key(primary).is_ok())
+            .filter(|s| s.verify_key(&checker).is_ok())
             .collect();
         let mut user_id = None;
         let mut newest_uid_sig: Option<(i64, bool)> = None;
@@ -200,7 +266,7 @@ impl Cert {
                 .filter(|s| s.is_certification() && s.typ() != Some(SignatureType::CertRevocation))
                 .filter(|s| acceptable_self_hash(s))
                 .filter(|s| {
-                    s.verify_certification(primary, Tag::UserId, &user.id)
+                    s.verify_certification(&checker, Tag::UserId, &user.id)
                         .is_ok()
                 })
                 .max_by_key(|s| created(s));
@@ -226,8 +292,13 @@ impl Cert {
             .revocation_signatures
             .iter()
             .filter(|s| s.typ() == Some(SignatureType::KeyRevocation) && acceptable_self_hash(s))
-            .filter(|s| s.verify_key(primary).is_ok())
+            .filter(|s| s.verify_key(&checker).is_ok())
             .map(revocation)
+            .collect();
+        let subkeys = key
+            .public_subkeys
+            .iter()
+            .filter_map(|sub| subkey(&checker, sub))
             .collect();
         let primary_key = Key {
             material: Material::Primary(primary.clone()),
@@ -238,12 +309,8 @@ impl Cert {
             revocations,
             // Without a key flags subpacket the primary key may sign (RFC 4880 keys before flags).
             can_sign: key_flags(newest).is_none_or(|f| f.sign()),
+            rsa: checker.into_rsa(),
         };
-        let subkeys = key
-            .public_subkeys
-            .iter()
-            .filter_map(|sub| subkey(primary, sub))
-            .collect();
         Some(Cert {
             primary: primary_key,
             subkeys,
@@ -257,7 +324,8 @@ impl Cert {
     }
 }
 
-fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
+fn subkey(primary: &RsaChecked<'_, PublicKey>, sub: &SignedPublicSubKey) -> Option<Key> {
+    let checker = RsaChecked::new(&sub.key);
     let binding = sub
         .signatures
         .iter()
@@ -271,7 +339,7 @@ fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
     let back_signed = binding.embedded_signature().is_some_and(|back| {
         back.typ() == Some(SignatureType::KeyBinding)
             && acceptable_self_hash(back)
-            && back.verify_primary_key_binding(&sub.key, primary).is_ok()
+            && back.verify_primary_key_binding(&checker, primary).is_ok()
     });
     let created_at = i64::from(sub.key.created_at().as_secs());
     let revocations = sub
@@ -289,6 +357,7 @@ fn subkey(primary: &PublicKey, sub: &SignedPublicSubKey) -> Option<Key> {
         expires: expiry(created_at, binding),
         revocations,
         can_sign: signs && back_signed,
+        rsa: checker.into_rsa(),
     })
 }
 

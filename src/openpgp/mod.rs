@@ -3,25 +3,29 @@
 //! failure out. No `gpg` is run and no GnuPG keyring is read: keys come only from the files
 //! the user names ([`Keyring`]).
 //!
-//! What is checked, in order (the verdict GnuPG's `--verify` gives, with two deliberate
-//! differences noted):
+//! What is checked, in order (the verdict GnuPG's `--verify` gives, with the differences
+//! noted):
 //!
 //! 1. one v4 or v6 signature packet of type binary or text (what `gpg -bsa` writes for git);
 //! 2. its hash: MD5, SHA-1 and RIPEMD-160 are refused (`weak_hash`) — GnuPG still accepts SHA-1
 //!    data signatures by default;
 //! 3. the issuer: the issuer fingerprint subpacket, else the issuer key id, names a (sub)key of
 //!    the ring, or the signature is by an `unknown_key`;
-//! 4. the signature over payload and trailer with that key (`bad_signature`);
+//! 4. the signature over payload and trailer with that key (`bad_signature`), its quick-check
+//!    field (the digest's left 16 bits, outside what is signed) included, as the `pgp` crate
+//!    checks it — GnuPG 2.2 ignores that field of a v4 signature. RSA keys of 2048 to 8192 bits
+//!    with SHA-256/384/512 are checked by aws-lc (module `rsa`), every other key by the crate;
 //! 5. the key at the signature's creation time: not revoked, created before, not expired, and
 //!    allowed to sign. GnuPG judges expiry *now* (`EXPKEYSIG` for every signature of a key that
 //!    has expired since); here a signature made while the key was valid stays good, as the
 //!    signature time is what the key's owner vouched for.
 
 mod keyring;
+mod rsa;
 
 pub use keyring::{Keyring, KeyringError};
 
-use keyring::{hex_upper, Key, Material};
+use keyring::{hex_upper, Key};
 use pgp::composed::{Deserializable, DetachedSignature};
 use pgp::crypto::hash::HashAlgorithm;
 use pgp::packet::{SignatureType, SignatureVersion};
@@ -205,11 +209,7 @@ pub fn verify(payload: &[u8], signature: &[u8], ring: &Keyring) -> Result<Signer
     let mut first_failure = None;
     for (cert, key) in candidates {
         let key_name = hex_upper(key.fingerprint.as_bytes());
-        let checked = match &key.material {
-            Material::Primary(k) => sig.verify(k, payload),
-            Material::Subkey(k) => sig.verify(k, payload),
-        };
-        if checked.is_err() {
+        if sig.verify(key, payload).is_err() {
             first_failure.get_or_insert(Failure::BadSignature { key: key_name });
             continue;
         }
@@ -329,6 +329,43 @@ mod tests {
             signer.user_id.as_deref(),
             Some("GitHub (web-flow commit signing) <noreply@github.com>")
         );
+    }
+
+    /// `armored` with its packet bytes changed by `change`, armored again (no checksum line).
+    fn rearmored(armored: &[u8], change: impl Fn(&mut Vec<u8>)) -> Vec<u8> {
+        use base64::Engine as _;
+        let mut packet = plain_armor_body(armored).expect("gpg's plain shape");
+        change(&mut packet);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(packet);
+        format!("-----BEGIN PGP SIGNATURE-----\n\n{b64}\n-----END PGP SIGNATURE-----\n")
+            .into_bytes()
+    }
+
+    /// A changed signature number (checked by aws-lc: RSA 2048, SHA-256) or payload is a bad
+    /// signature; so is a changed quick-check field (the digest's left 16 bits, outside what
+    /// is signed), which the `pgp` crate refuses and GnuPG 2.2 ignores for v4 signatures.
+    #[test]
+    fn changed_web_flow_signatures_are_bad() {
+        let payload = data("openpgp/web-flow-2017.payload");
+        let armored = data("openpgp/web-flow-2017.sig.asc");
+        let ring = web_flow();
+        let bad = |payload: &[u8], sig: &[u8]| verify(payload, sig, &ring).map_err(|e| e.code());
+        assert!(bad(&payload, &rearmored(&armored, |_| {})).is_ok());
+        let number = rearmored(&armored, |p| {
+            let last = p.len() - 1;
+            p[last] ^= 1;
+        });
+        assert_eq!(bad(&payload, &number), Err("bad_signature"));
+        let mut changed = payload.clone();
+        changed[10] ^= 1;
+        assert_eq!(bad(&changed, &armored), Err("bad_signature"));
+        // The packet ends: left 16 bits, the number's bit count (2048: 08 00), its 256 bytes.
+        let quick_check = rearmored(&armored, |p| {
+            let at = p.len() - 256 - 2 - 2;
+            assert_eq!(&p[at + 2..at + 4], &[8, 0]);
+            p[at] ^= 1;
+        });
+        assert_eq!(bad(&payload, &quick_check), Err("bad_signature"));
     }
 
     /// The plain armor read here gives the signature the crate's reader gives, and any

@@ -231,6 +231,41 @@ fn every_key_algorithm_verifies_as_gpg_says_and_tampering_is_caught() {
     }
 }
 
+/// RSA keys below and within aws-lc's sizes (the `pgp` crate checks 1024 bits and SHA-224,
+/// aws-lc 2048 bits with SHA-256/384/512): every signature verifies as gpg says, and a changed
+/// payload is refused.
+#[test]
+fn rsa_signatures_of_each_size_and_hash_verify_as_gpg_says() {
+    if !have_gpg() {
+        return;
+    }
+    let gpg = Gpg::new();
+    let scratch = tempfile::tempdir().expect("scratch");
+    for (uid, algo) in [
+        ("RSA1024 <rsa1024@example.com>", "rsa1024"),
+        ("RSA2048 <rsa2048@example.com>", "rsa2048"),
+    ] {
+        let fpr = gpg.gen(uid, algo, "sign", None);
+        let ring = ring_of(&[&gpg.export(&fpr)]);
+        for (hash, id) in [("SHA224", 11), ("SHA256", 8), ("SHA384", 9), ("SHA512", 10)] {
+            let sig = gpg.sign(&fpr, PAYLOAD, &["--digest-algo", hash]);
+            let status = gpg.verify(&sig, PAYLOAD, scratch.path());
+            assert_eq!(verdict(&status), "GOODSIG", "{algo} {hash}: {status}");
+            assert_eq!(validsig(&status).map(|v| v.2), Some(id), "{algo} {hash}");
+            let signer = openpgp::verify(PAYLOAD, &sig, &ring)
+                .unwrap_or_else(|e| panic!("{algo} {hash}: gpg says good, we say {e}"));
+            assert_eq!(signer.key_fingerprint, fpr, "{algo} {hash}");
+            let bad = tampered(PAYLOAD);
+            assert_eq!(verdict(&gpg.verify(&sig, &bad, scratch.path())), "BADSIG");
+            assert_eq!(
+                openpgp::verify(&bad, &sig, &ring).map_err(|e| e.code()),
+                Err("bad_signature"),
+                "{algo} {hash}: a changed payload"
+            );
+        }
+    }
+}
+
 #[test]
 fn sha1_signatures_are_refused_though_gpg_accepts_them() {
     if !have_gpg() {
