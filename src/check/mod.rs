@@ -241,20 +241,17 @@ fn payload_of<'s>(signed: &Signed<'s>) -> &'s [u8] {
     }
 }
 
-/// Every item's verdict in order: its kept fact's where it had one (`kept`), else the next of
-/// the `fresh` verdicts of the items without.
+/// Every item's verdict in order: the one its kept fact stands for where it had one (`kept`,
+/// see [`from_kept`]), else the next of the `fresh` verdicts of the items without.
 fn merge_kept(
-    kept: impl ExactSizeIterator<Item = Option<facts::Kept>>,
+    kept: impl ExactSizeIterator<Item = Option<Verified>>,
     fresh: Vec<Verified>,
 ) -> Vec<Verified> {
     // Sized once: a verdict is most of a kilobyte, and a range's chunk holds hundreds.
     let mut all = Vec::with_capacity(kept.len());
     let mut fresh = fresh.into_iter();
     for k in kept {
-        all.extend(match k {
-            Some(k) => Some(from_kept(k)),
-            None => fresh.next(),
-        });
+        all.extend(k.or_else(|| fresh.next()));
     }
     all
 }
@@ -498,7 +495,7 @@ impl<'a> Checker<'a> {
             }
         }
         let known: Vec<bool> = kept.iter().map(Option::is_some).collect();
-        let verified = merge_kept(kept.into_iter(), fresh.verified);
+        let verified = merge_kept(kept.into_iter().map(|k| k.map(from_kept)), fresh.verified);
         warnings.extend(fresh.warnings);
         let batch = Batch { verified, warnings };
         (
@@ -605,8 +602,9 @@ impl<'a> Checker<'a> {
                 if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                     return ChunkPass::default();
                 }
-                // Kept facts first: an object with a fact is neither read nor verified.
-                let kept: Vec<Option<facts::Kept>> = match (store, depends) {
+                // Kept facts first: an object with a fact is neither read nor verified. The
+                // verdict it stands for is made here, on every core.
+                let kept: Vec<Option<Verified>> = match (store, depends) {
                     (Some(s), Some(d)) => ids
                         .par_iter()
                         .map(|id| {
@@ -614,7 +612,7 @@ impl<'a> Checker<'a> {
                             if kept.is_some() {
                                 crate::git::repo::forget_walked(id);
                             }
-                            kept
+                            kept.map(from_kept)
                         })
                         .collect(),
                     _ => ids.iter().map(|_| None).collect(),
@@ -768,7 +766,7 @@ impl<'a> Checker<'a> {
 /// commits without one, and their first passes with whether each verdict may be kept.
 #[derive(Default)]
 struct ChunkPass {
-    kept: Vec<Option<facts::Kept>>,
+    kept: Vec<Option<Verified>>,
     todo: Vec<ObjectId>,
     first: Vec<Result<(FirstPass, bool), RepoError>>,
 }
