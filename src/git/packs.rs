@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use gix::objs::Kind;
-use gix::odb::pack::{data, Bundle};
+use gix::odb::pack::{data, Bundle, FileData};
 
 /// At most this many bytes of resolved objects are kept (cleared when full).
 const KEPT_MAX_BYTES: usize = 32 << 20;
@@ -45,6 +45,8 @@ struct Kept {
 }
 
 thread_local! {
+    /// One libdeflate decompressor per thread (it keeps nothing from one stream to the next).
+    static WHOLE: RefCell<libdeflater::Decompressor> = RefCell::new(libdeflater::Decompressor::new());
     /// One zlib state per thread (it is reset before each stream).
     static INFLATE: RefCell<gix::zlib::Inflate> = RefCell::new(gix::zlib::Inflate::default());
 }
@@ -179,18 +181,38 @@ impl Packs {
     }
 }
 
-/// The stream of `entry` inflated, exactly as long as its header says.
-fn inflate(pack: &data::File, entry: &data::Entry) -> Option<Vec<u8>> {
+/// The stream of `entry` inflated, exactly as long as its header says: by libdeflate in one
+/// call, or by gix's zlib when libdeflate refuses it (which then reports what is wrong).
+fn inflate<T: FileData>(pack: &data::File<T>, entry: &data::Entry) -> Option<Vec<u8>> {
     if entry.decompressed_size > OBJECT_MAX_BYTES {
         return None;
     }
     let mut out = vec![0; usize::try_from(entry.decompressed_size).ok()?];
+    let rest = pack.entry_slice(entry.data_offset..u64::try_from(pack.data_len()).ok()?);
+    if rest.is_some_and(|rest| inflate_whole(rest, &mut out)) {
+        return Some(out);
+    }
     INFLATE
         .with(|inflate| {
             let mut inflate = inflate.try_borrow_mut().ok()?;
             pack.decompress_entry(entry, &mut inflate, &mut out).ok()
         })
         .map(|_| out)
+}
+
+/// Whether the zlib stream at the start of `rest` (the pack from the entry's data on: a
+/// stream's compressed length is not in its entry, and libdeflate stops at its end) inflates
+/// to exactly `out.len()` bytes with a matching Adler-32, written to `out`. libdeflate inflates
+/// a small stream whole faster than zlib's streaming state machine, most of whose time on a
+/// commit goes to building its Huffman tables.
+fn inflate_whole(rest: &[u8], out: &mut [u8]) -> bool {
+    WHOLE.with(|whole| {
+        whole.try_borrow_mut().is_ok_and(|mut whole| {
+            whole
+                .zlib_decompress(rest, out)
+                .is_ok_and(|n| n == out.len())
+        })
+    })
 }
 
 /// A size at the start of a git delta (7 bits a byte, least significant first), and the rest.
@@ -256,6 +278,76 @@ fn apply(base: &[u8], delta: &[u8]) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A commit's worth of text (about 1.5 KB, as a signed commit is).
+    fn commit_text() -> Vec<u8> {
+        let mut text = b"tree 4b825dc642cb6eb9a060e54bf8d69288fbee4904\nparent 1c2d\n".to_vec();
+        for i in 0..40 {
+            text.extend_from_slice(
+                format!(" line {i} of a signature block, MIIC{i:04x}\n").as_bytes(),
+            );
+        }
+        text
+    }
+
+    /// A one-commit pack holding `stream` as the entry of a `size`-byte commit, and the offset
+    /// of the stream in it.
+    fn pack_of(stream: &[u8], size: usize) -> (data::File<Vec<u8>>, usize) {
+        let mut pack = b"PACK\0\0\0\x02\0\0\0\x01".to_vec();
+        // Type 1 (commit) and the size, 4 bits then 7 a byte, least significant first.
+        let mut byte = 0x10 | (size & 0x0f) as u8;
+        let mut rest = size >> 4;
+        while rest != 0 {
+            pack.push(byte | 0x80);
+            byte = (rest & 0x7f) as u8;
+            rest >>= 7;
+        }
+        pack.push(byte);
+        let at = pack.len();
+        pack.extend_from_slice(stream);
+        pack.extend_from_slice(&[0; 20]);
+        let file = data::File::from_data(pack, "test.pack".into(), gix::hash::Kind::Sha1);
+        (file.expect("a pack header"), at)
+    }
+
+    #[test]
+    fn inflates_a_stream_followed_by_more_pack_and_refuses_a_damaged_one() {
+        let text = commit_text();
+        let mut compressor = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+        let mut stream = vec![0; compressor.zlib_compress_bound(text.len())];
+        let n = compressor.zlib_compress(&text, &mut stream).expect("room");
+        stream.truncate(n);
+
+        let (pack, at) = pack_of(&stream, text.len());
+        let entry = pack.entry(12).expect("an entry");
+        assert_eq!(entry.data_offset, at as u64);
+        assert_eq!(inflate(&pack, &entry).as_deref(), Some(&text[..]));
+        let mut out = vec![0; text.len()];
+        let rest = pack.entry_slice(entry.data_offset..pack.data_len() as u64);
+        assert!(inflate_whole(rest.expect("in the pack"), &mut out));
+        assert_eq!(out, text);
+
+        let rest = |stream: &[u8]| [stream, &[0xa5; 20]].concat();
+        for (what, i) in [
+            ("inside the stream", stream.len() / 2),
+            ("inside the Adler-32", stream.len() - 2),
+        ] {
+            let mut damaged = stream.clone();
+            damaged[i] ^= 0x01;
+            let mut out = vec![0; text.len()];
+            assert!(!inflate_whole(&rest(&damaged), &mut out), "{what}");
+            let (pack, _) = pack_of(&damaged, text.len());
+            let entry = pack.entry(12).expect("an entry");
+            assert_eq!(inflate(&pack, &entry), None, "{what}");
+        }
+        for size in [text.len() - 1, text.len() + 1] {
+            let mut out = vec![0; size];
+            assert!(!inflate_whole(&rest(&stream), &mut out), "{size} bytes");
+            let (pack, _) = pack_of(&stream, size);
+            let entry = pack.entry(12).expect("an entry");
+            assert_eq!(inflate(&pack, &entry), None, "{size} bytes");
+        }
+    }
 
     #[test]
     fn applies_copies_and_inserts_and_refuses_what_does_not_fit() {
