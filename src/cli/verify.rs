@@ -439,6 +439,11 @@ fn verify_flags(args: &VerifyArgs, keys: bool) -> VerifyFlags<'_> {
 }
 
 fn verify_range(args: &VerifyArgs) -> CliResult {
+    // A range verifies on every core: the pool's threads are started now, while the rest is
+    // set up (a thread started when the first chunk is ready often waits milliseconds to run).
+    if args.all || args.revisions.iter().any(|r| r.contains("..")) {
+        rayon::spawn(|| {});
+    }
     // The kept facts are read while everything else is set up, from the repository git would
     // use (the one the configuration and the object reader share; when they will be used:
     // see `Checker::with_facts`, given the same directory so the range waits for this read).
