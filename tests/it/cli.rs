@@ -1168,3 +1168,107 @@ fn all_peels_tags_and_passes_over_refs_to_trees_and_blobs_loose_packed_and_with_
     assert!(graph.exists(), "a commit-graph");
     assert_eq!(listed(), expected, "packed, with a commit-graph");
 }
+
+/// A commit that cannot be read in the middle of a long range (its object gone, the
+/// commit-graph still naming it, so the walk goes on): the verdicts of the chunks before it
+/// are printed in walk order, then the error names the object, exit 2; nothing at or after it
+/// is reported, however the chunks' passes finished.
+#[test]
+fn an_unreadable_commit_mid_range_ends_the_range_with_an_error_after_the_verdicts_before_it() {
+    const COMMITS: usize = 700;
+    let repo = TestRepo::new();
+    let mut script = String::new();
+    for i in 0..COMMITS {
+        let msg = format!("commit {i}\n");
+        script.push_str(&format!(
+            "commit refs/heads/main\ncommitter Dev <dev@example.com> {} +0000\ndata {}\n{msg}\n",
+            1_900_000_000 + i,
+            msg.len()
+        ));
+    }
+    let (code, _, err) = run_with_stdin(
+        {
+            let mut c = repo.cmd("git");
+            c.args(["fast-import", "--quiet"]);
+            c
+        },
+        script.as_bytes(),
+    );
+    assert_eq!(code, 0, "{err}");
+    // Loose objects, so one can be taken away: the pack fast-import wrote, unpacked.
+    let pack_dir = repo.path().join(".git/objects/pack");
+    let packs: Vec<std::path::PathBuf> = std::fs::read_dir(&pack_dir)
+        .expect("pack dir")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let pack = packs
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pack"))
+        .expect("a pack");
+    let bytes = std::fs::read(pack).expect("read the pack");
+    for p in &packs {
+        std::fs::remove_file(p).expect("remove the pack");
+    }
+    let (code, _, err) = run_with_stdin(
+        {
+            let mut c = repo.cmd("git");
+            c.args(["unpack-objects", "-q"]);
+            c
+        },
+        &bytes,
+    );
+    assert_eq!(code, 0, "{err}");
+    repo.git(&["commit-graph", "write", "--reachable"]);
+    let order: Vec<String> = repo
+        .git(&["rev-list", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(order.len(), COMMITS);
+    let missing = &order[300];
+    std::fs::remove_file(
+        repo.path()
+            .join(".git/objects")
+            .join(&missing[..2])
+            .join(&missing[2..]),
+    )
+    .expect("remove the commit object");
+    let (code, out, err) = util::output(repo.gitsign().args([
+        "verify",
+        "--all",
+        "--no-facts",
+        "--offline",
+        "--format",
+        "json",
+        "--certificate-identity",
+        SIGNER,
+        "--certificate-oidc-issuer",
+        GOOGLE,
+    ]));
+    assert_eq!(code, 2, "an unreadable commit is an error: {out}{err}");
+    assert!(err.contains(missing.as_str()), "the error names it: {err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    let (last, verdicts) = lines.split_last().expect("lines");
+    assert_eq!(last["exit_code"], 2, "the error, last: {last}");
+    let shas: Vec<&str> = verdicts
+        .iter()
+        .map(|v| v["sha"].as_str().expect("a verdict"))
+        .collect();
+    assert!(
+        (64..300).contains(&shas.len()),
+        "whole chunks before the unreadable commit: {} verdicts",
+        shas.len()
+    );
+    assert_eq!(
+        shas,
+        order[..shas.len()]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        "in walk order, nothing at or after the unreadable commit"
+    );
+}
