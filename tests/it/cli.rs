@@ -190,24 +190,20 @@ fn verify_range_lists_each_commit_and_json_matches() {
     }
 }
 
-/// A range several verification chunks long (the walk hands out 512 commits at a time):
-/// every commit is reported once, in `git rev-list` order, the same with one thread as with
-/// all, and the signed commits at its bottom are found good.
-#[test]
-fn long_ranges_stream_in_walk_order_on_any_number_of_threads() {
-    const UNSIGNED: usize = 1_300;
-    let repo = repo();
+/// `count` unsigned commits on `refs/heads/main`, one after the other (the first on `parent`),
+/// written by one `git fast-import`, a second apart from 2030-03-17 on.
+fn import_unsigned(repo: &TestRepo, count: usize, parent: Option<&str>) {
     let mut script = String::new();
-    for i in 0..UNSIGNED {
+    for i in 0..count {
         let msg = format!("unsigned {i}\n");
         script.push_str(&format!(
             "commit refs/heads/main\ncommitter Dev <dev@example.com> {} +0000\ndata {}\n{msg}",
             1_900_000_000 + i,
             msg.len()
         ));
-        if i == 0 {
+        if let Some(parent) = parent.filter(|_| i == 0) {
             // `merge`, not `from`: fast-import would load the parent's tree, absent here.
-            script.push_str(&format!("merge {TIP}\n"));
+            script.push_str(&format!("merge {parent}\n"));
         }
         script.push('\n');
     }
@@ -220,6 +216,16 @@ fn long_ranges_stream_in_walk_order_on_any_number_of_threads() {
         script.as_bytes(),
     );
     assert_eq!(code, 0, "{err}");
+}
+
+/// A range several verification chunks long (the walk hands out 512 commits at a time):
+/// every commit is reported once, in `git rev-list` order, the same with one thread as with
+/// all, and the signed commits at its bottom are found good.
+#[test]
+fn long_ranges_stream_in_walk_order_on_any_number_of_threads() {
+    const UNSIGNED: usize = 1_300;
+    let repo = repo();
+    import_unsigned(&repo, UNSIGNED, Some(TIP));
     let range = format!("{BASE}..main");
     let expected: Vec<String> = repo
         .git(&["rev-list", &range])
@@ -1177,24 +1183,7 @@ fn all_peels_tags_and_passes_over_refs_to_trees_and_blobs_loose_packed_and_with_
 fn an_unreadable_commit_mid_range_ends_the_range_with_an_error_after_the_verdicts_before_it() {
     const COMMITS: usize = 700;
     let repo = TestRepo::new();
-    let mut script = String::new();
-    for i in 0..COMMITS {
-        let msg = format!("commit {i}\n");
-        script.push_str(&format!(
-            "commit refs/heads/main\ncommitter Dev <dev@example.com> {} +0000\ndata {}\n{msg}\n",
-            1_900_000_000 + i,
-            msg.len()
-        ));
-    }
-    let (code, _, err) = run_with_stdin(
-        {
-            let mut c = repo.cmd("git");
-            c.args(["fast-import", "--quiet"]);
-            c
-        },
-        script.as_bytes(),
-    );
-    assert_eq!(code, 0, "{err}");
+    import_unsigned(&repo, COMMITS, None);
     // Loose objects, so one can be taken away: the pack fast-import wrote, unpacked.
     let pack_dir = repo.path().join(".git/objects/pack");
     let packs: Vec<std::path::PathBuf> = std::fs::read_dir(&pack_dir)
