@@ -668,26 +668,24 @@ impl<'a> Checker<'a> {
                 // waiting inside one chunk may run a later one, so passes arrive out of order;
                 // they are handed over in walk order.
                 const QUEUED: usize = 3;
-                let (done, passes) =
-                    std::sync::mpsc::channel::<(usize, std::thread::Result<ChunkPass>)>();
+                // Each pass comes back with its chunk's ids and its place in the walk.
+                type Arrived = (Vec<ObjectId>, std::thread::Result<ChunkPass>);
+                let (done, passes) = std::sync::mpsc::channel::<(usize, Arrived)>();
                 let mut chunks = chunks.iter();
-                let mut ids_of = std::collections::BTreeMap::new();
                 let mut arrived = std::collections::BTreeMap::new();
                 let (mut sent, mut next) = (0usize, 0usize);
                 loop {
                     while sent - next < QUEUED {
                         let Some(ids) = chunks.next() else { break };
-                        let ids = std::sync::Arc::new(ids);
-                        let (for_pool, done) = (std::sync::Arc::clone(&ids), done.clone());
+                        let done = done.clone();
                         pool.spawn(move |_| {
                             // Every chunk answers, a panic too (resumed on this thread).
                             let pass =
                                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                    work(&for_pool)
+                                    work(&ids)
                                 }));
-                            let _ = done.send((sent, pass));
+                            let _ = done.send((sent, (ids, pass)));
                         });
-                        ids_of.insert(sent, ids);
                         sent += 1;
                     }
                     if next == sent {
@@ -700,8 +698,7 @@ impl<'a> Checker<'a> {
                         };
                         arrived.insert(seq, pass);
                     }
-                    let (Some(pass), Some(ids)) = (arrived.remove(&next), ids_of.remove(&next))
-                    else {
+                    let Some((ids, pass)) = arrived.remove(&next) else {
                         return Ok(());
                     };
                     let ChunkPass { kept, todo, first } = match pass {
@@ -712,7 +709,6 @@ impl<'a> Checker<'a> {
                         }
                     };
                     next += 1;
-                    let ids = std::sync::Arc::unwrap_or_clone(ids);
                     let (first, timeless): (Vec<FirstPass>, Vec<bool>) =
                         match first.into_iter().collect::<Result<Vec<_>, _>>() {
                             Ok(first) => first.into_iter().unzip(),

@@ -105,15 +105,9 @@ impl Packs {
             let mut offset = bundle.index.pack_offset_at_index(i);
             for _ in 0..=CHAIN_MAX {
                 let entry = bundle.pack.entry(offset).ok()?;
-                offset = match &entry.header {
-                    data::entry::Header::OfsDelta { base_distance } => {
-                        entry.checked_base_pack_offset(*base_distance)?
-                    }
-                    data::entry::Header::RefDelta { base_id } => {
-                        let i = bundle.index.lookup(base_id)?;
-                        bundle.index.pack_offset_at_index(i)
-                    }
-                    header => return header.as_kind(),
+                offset = match base_of(bundle, &entry) {
+                    Base::Delta(base) => base?,
+                    Base::Whole(kind) => return kind,
                 };
             }
             None
@@ -150,16 +144,10 @@ impl Packs {
                 break hit;
             }
             let entry = pack.entry(cursor).ok()?;
-            let base = match &entry.header {
-                data::entry::Header::OfsDelta { base_distance } => {
-                    entry.checked_base_pack_offset(*base_distance)?
-                }
-                data::entry::Header::RefDelta { base_id } => {
-                    let i = bundle.index.lookup(base_id)?;
-                    bundle.index.pack_offset_at_index(i)
-                }
-                header => {
-                    let kind = header.as_kind()?;
+            let base = match base_of(bundle, &entry) {
+                Base::Delta(base) => base?,
+                Base::Whole(kind) => {
+                    let kind = kind?;
                     // Kept as inflated (an Arc of the Vec: no copy).
                     let whole = Arc::new(inflate(pack, &entry)?);
                     self.keep(b, cursor, kind, &whole);
@@ -178,6 +166,31 @@ impl Packs {
             self.keep(b, entry.pack_offset(), kind, &bytes);
         }
         Some((kind, bytes))
+    }
+}
+
+/// What an entry's header says of where its object's bytes start.
+enum Base {
+    /// A delta on the object at this offset of the same pack (`None`: a base outside it, or an
+    /// offset out of the pack).
+    Delta(Option<u64>),
+    /// The object stored whole, of this kind (`None`: not an object kind).
+    Whole(Option<Kind>),
+}
+
+/// Where `entry`'s delta base lies in `bundle`'s pack, or the kind it is stored whole as.
+fn base_of(bundle: &Bundle, entry: &data::Entry) -> Base {
+    match &entry.header {
+        data::entry::Header::OfsDelta { base_distance } => {
+            Base::Delta(entry.checked_base_pack_offset(*base_distance))
+        }
+        data::entry::Header::RefDelta { base_id } => Base::Delta(
+            bundle
+                .index
+                .lookup(base_id)
+                .map(|i| bundle.index.pack_offset_at_index(i)),
+        ),
+        header => Base::Whole(header.as_kind()),
     }
 }
 
