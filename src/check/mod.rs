@@ -70,8 +70,9 @@ pub struct Verified {
     pub format: Format,
     /// Who signed, as the format names them (also when the verdict is not good).
     pub signer: Option<Signer>,
-    /// The proof found outside the signature that anchored it, and where it came from.
-    pub proof: Option<(Fetched, ProofSource)>,
+    /// The proof found outside the signature that anchored it, and where it came from. Boxed:
+    /// rarely present, and a verdict is moved several times on its way to the output.
+    pub proof: Option<Box<(Fetched, ProofSource)>>,
 }
 
 impl Verified {
@@ -546,7 +547,7 @@ impl<'a> Checker<'a> {
             let prover = self.prover();
             for ((i, _), p) in pending.iter().zip(prover.prove(&needs, &self.verifier)) {
                 verified[*i].report = p.report;
-                verified[*i].proof = p.proof;
+                verified[*i].proof = p.proof.map(Box::new);
             }
             warnings = prover.take_warnings();
         }

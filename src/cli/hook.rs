@@ -453,7 +453,7 @@ fn check(updates: &[RefUpdate], args: &CheckArgs<'_>) -> CliResult {
         if let Some(signer) = v.signer.as_ref().and_then(|s| s.judged(&v.report)) {
             signers.insert(*id, signer);
         }
-        match &v.proof {
+        match v.proof.as_deref() {
             Some((_, ProofSource::Rekor)) => proven.fetched += 1,
             Some(_) => proven.kept += 1,
             None => {}

@@ -576,7 +576,7 @@ fn verify_range(args: &VerifyArgs) -> CliResult {
             history.verify_chunk(ev, &shared, ids, &mut verified);
         }
         for (id, mut v) in ids.iter().zip(verified) {
-            if let Some((fetched, source)) = &v.proof {
+            if let Some((fetched, source)) = v.proof.as_deref() {
                 if args.attach_proofs && *source != ProofSource::Note {
                     to_attach.push((id.to_string(), fetched.json.clone()));
                 }
