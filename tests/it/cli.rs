@@ -499,6 +499,51 @@ fn release_tags_verify_with_git_verify_tag_and_verify_tag() {
     assert!(err.contains("does not match the signed payload"), "{err}");
 }
 
+/// An identity or issuer expression that does not compile is a usage error naming its flag,
+/// with the syntax hint; when both are bad, the identity's is the one reported (the two
+/// compile side by side), and nothing is verified.
+#[test]
+fn an_invalid_identity_or_issuer_expression_is_a_usage_error_naming_its_flag() {
+    let repo = repo();
+    for (identity, issuer, named, not_named) in [
+        (
+            "a(b",
+            "c(d",
+            "--certificate-identity-regexp",
+            "--certificate-oidc-issuer-regexp",
+        ),
+        (
+            ".",
+            "c(d",
+            "--certificate-oidc-issuer-regexp",
+            "--certificate-identity-regexp",
+        ),
+        (
+            "a(b",
+            ".",
+            "--certificate-identity-regexp",
+            "--certificate-oidc-issuer-regexp",
+        ),
+    ] {
+        let (code, out, err) = util::output(repo.gitsign().args([
+            "verify",
+            "--all",
+            "--certificate-identity-regexp",
+            identity,
+            "--certificate-oidc-issuer-regexp",
+            issuer,
+        ]));
+        assert_eq!(code, 2, "usage error: {out}{err}");
+        assert!(out.is_empty(), "nothing verified: {out}");
+        assert!(
+            err.contains(&format!("invalid regular expression for {named}")),
+            "{identity} / {issuer}: {err}"
+        );
+        assert!(!err.contains(not_named), "{identity} / {issuer}: {err}");
+        assert!(err.contains("RE2"), "the syntax hint: {err}");
+    }
+}
+
 #[test]
 fn unknown_revisions_and_bad_trust_roots_are_usage_errors_with_hints() {
     let repo = repo();
