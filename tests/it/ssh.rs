@@ -275,6 +275,54 @@ fn namespace_validity_window_revocation_and_unknown_keys_are_refused_as_by_ssh_k
 }
 
 #[test]
+fn principal_patterns_admit_as_ssh_keygen_verify_dash_i_does() {
+    if !have_ssh_keygen() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("scratch");
+    let (key, public, fingerprint) = make_key(dir.path(), "k", &["-t", "ed25519"]);
+    let sig = sign(dir.path(), &key, "git", PAYLOAD);
+    // (principals of the line, principal asked for)
+    let cases = [
+        ("k@example.com", "k@example.com"),
+        ("*@example.com", "k@example.com"),
+        ("*@example.com", "k@example.org"),
+        ("k?@example.com", "k@example.com"),
+        ("k?@example.com", "kk@example.com"),
+        ("k**", "k"),
+        ("**", "k@example.com"),
+        ("?**", "k"),
+        ("k*b**", "k"),
+        ("k*b**", "kab"),
+        ("*a*a*b", "aab"),
+        ("*a*a*b", "aaab"),
+        ("*a*a*b", "abab"),
+        ("*a*a*b", "aba"),
+        ("b@x.org,*@example.com", "k@example.com"),
+        ("*@example.com,!k@*", "k@example.com"),
+        ("!z@*,*@example.com", "k@example.com"),
+        ("K@example.com", "k@example.com"),
+    ];
+    let mut admitted = 0;
+    for (principals, principal) in cases {
+        let line = format!("{principals} {public}\n");
+        let (good, out) = oracle(dir.path(), &line, None, principal, &sig, PAYLOAD, AT);
+        let allowed = AllowedSigners::parse(&line, &utc).expect("allowed signers parse");
+        let ours = ssh::admits(&allowed, &fingerprint, principal, Some(AT));
+        assert_eq!(
+            ours, good,
+            "{principal:?} against {principals:?}: ssh-keygen says {out}"
+        );
+        admitted += usize::from(good);
+    }
+    assert!(
+        (5..cases.len() - 5).contains(&admitted),
+        "both answers among the cases: {admitted} of {}",
+        cases.len()
+    );
+}
+
+#[test]
 fn real_history_ssh_commits_verify_as_ssh_keygen_says_fido_keys_included() {
     if !have_ssh_keygen() {
         return;
