@@ -51,11 +51,12 @@
 //!   when asked) the files gitsign keeps.
 //! - [`platform`]: what differs between operating systems in where a user's files are (home).
 //! - [`text`]: the escaper for untrusted text (certificates, bundles, servers, git) before it is shown.
+//! - [`wildcard`]: the one `*`/`?` matcher (a policy's ref globs, allowed signers' patterns).
 //! - [`ui`]: human output on stderr.
 //!
 //! Layers (a module imports only from its own layer's left or from layers below; no cycles):
 //!
-//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `pem`, `http`, `hardening`, `fsutil`, `platform`, `config`;
+//! 1. base: `encoding`, `oid`, `der`, `memo`, `text`, `wildcard`, `pem`, `http`, `hardening`, `fsutil`, `platform`, `config`;
 //! 2. `crypto`, `key`, `x509`, then `cms`, `openpgp`, `ssh`, `trust`, `git`, `tuf`, `oidc`, `gpg_status`, `ui`, `docs`;
 //! 3. `verify`;
 //! 4. the network edges `fulcio`, `rekor`, `tsa` (they check answers with `verify`'s chain,
@@ -129,6 +130,7 @@ pub mod tsa;
 pub mod tuf;
 pub mod ui;
 pub mod verify;
+pub mod wildcard;
 pub mod x509;
 
 #[cfg(test)]
